@@ -1,0 +1,20 @@
+//! The citizen-ID credential engine: SD-JWT (RFC 9901) issuance, presentation and
+//! verification, key-binding JWTs, JWS and JWK for ES256 and EdDSA, the two payload forms of the
+//! citizen-ID credential (IETF SD-JWT VC `dc+sd-jwt` and W3C VCDM 2.0 `vc+sd-jwt`), and the IETF
+//! Token Status List.
+//!
+//! This crate does no I/O: no network, no database, no async runtime, no clock and no ambient
+//! randomness. Callers pass bytes, keys, the current time and a CSPRNG, and receive typed values
+//! or typed errors.
+//!
+//! ```text
+//!  issuer                      holder                          verifier
+//!  ------                      ------                          --------
+//!  claims + SdPolicy           SdJwt::parse(issued)            SdJwt::parse(presentation)
+//!    -> SdJwtBuilder::issue      -> select disclosures           -> verify(issuer key, now, ...)
+//!    -> "jwt~d1~d2~...~"         -> KbJwt over sd_hash           -> VerifiedSdJwt { claims, cnf, .. }
+//!                                -> "jwt~d1~kb-jwt"
+//! ```
+
+pub mod b64;
+pub mod jose;
