@@ -1,0 +1,4 @@
+//! Integration tests of the `credential` crate, built as one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod rfc9901_examples;
