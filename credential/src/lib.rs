@@ -18,3 +18,4 @@
 
 pub mod b64;
 pub mod jose;
+pub mod status_list;

@@ -1,0 +1,7 @@
+//! The crate's integration tests, built as one binary (`it`).
+
+// `allow-unwrap-in-tests` covers `#[test]` functions only; the helpers here are test code too,
+// and a panic is how they report a broken vector or fixture.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod status_list;
