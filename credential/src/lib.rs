@@ -19,3 +19,4 @@
 pub mod b64;
 pub mod jose;
 pub mod sd_jwt;
+pub mod status_list;
