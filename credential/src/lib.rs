@@ -17,4 +17,5 @@
 //! ```
 
 pub mod b64;
+pub mod citizen;
 pub mod jose;
