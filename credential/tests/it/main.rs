@@ -1,0 +1,3 @@
+//! Integration tests of the `credential` crate, built as one binary (ruma `tests/it/main.rs`).
+
+mod schemas;
