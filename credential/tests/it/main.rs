@@ -5,4 +5,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rfc9901_examples;
+mod schemas;
 mod status_list;
