@@ -45,7 +45,8 @@ pub fn present(
         .get("cnf")
         .and_then(|c| c.get("jwk"))
         .ok_or(PresentError::NoHolderKey)?;
-    let cnf = credential::jose::PublicJwk::from_value(cnf).map_err(|_| PresentError::NoHolderKey)?;
+    let cnf =
+        credential::jose::PublicJwk::from_value(cnf).map_err(|_| PresentError::NoHolderKey)?;
     if &cnf != holder_key.public_jwk() {
         return Err(PresentError::WrongHolderKey);
     }

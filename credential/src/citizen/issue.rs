@@ -6,7 +6,7 @@
 use rand_core::CryptoRngCore;
 use serde_json::{json, Map, Value};
 
-use super::{CitizenClaims, Level};
+use super::{CitizenClaims, Level, VCDM_V2_CONTEXT, VC_TYPE};
 use crate::jose::{PublicJwk, SigningKey};
 use crate::sd_jwt::{ClaimPath, IssueError as SdIssueError, PathSegment, RngSalts, SdJwtBuilder};
 use crate::status_list::StatusReference;
@@ -41,9 +41,6 @@ impl Format {
     }
 }
 
-/// The W3C VCDM 2.0 base context.
-pub const VCDM2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
-
 /// Everything that goes into one credential.
 #[derive(Debug, Clone, Copy)]
 pub struct IssueRequest<'a> {
@@ -69,9 +66,14 @@ pub struct IssueRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IssueError {
-    /// The claims do not meet the level's requirements.
-    #[error(transparent)]
-    Claims(#[from] super::ClaimsError),
+    /// The requested level is not the level the claims were validated for.
+    #[error("claims were validated for level {claims}, not {requested}")]
+    LevelMismatch {
+        /// The claims' level.
+        claims: Level,
+        /// The requested level.
+        requested: Level,
+    },
     /// The validity window is empty or a time is out of range.
     #[error("invalid validity window")]
     InvalidValidity,
@@ -80,128 +82,154 @@ pub enum IssueError {
     SdJwt(#[from] SdIssueError),
 }
 
-/// Decoy digests added to each object with disclosable members.
-const DECOYS: (usize, usize) = (1, 4);
+/// Fixed `_sd` lengths (decoys included) so every credential of a type has one shape
+/// (`docs/credential-format.md` section 5, rule 3).
+const PAD_SUBJECT: usize = 16;
+const PAD_ADDRESS: usize = 8;
+const PAD_ID_CARD: usize = 4;
+const PAD_AGES: usize = 4;
+
+const DAY: i64 = 86_400;
 
 /// Issues one credential: returns the compact SD-JWT `<jwt>~<disclosures>~`.
 ///
 /// Every personal claim is selectively disclosable; `address`, `age_equal_or_over` and
 /// `id_card` are disclosable as a whole and member by member. Type, issuer, validity, holder
-/// key and status are always visible.
+/// key and status are always visible. Times are truncated to the day so they do not single out
+/// one issuance.
 ///
 /// # Errors
-/// [`IssueError`] when the claims do not fit the level or the validity window is empty.
+/// [`IssueError`] when the level does not match the claims or the validity window is empty.
 pub fn issue(
     request: &IssueRequest<'_>,
     key: &SigningKey,
     rng: &mut dyn CryptoRngCore,
 ) -> Result<String, IssueError> {
-    request.claims.validate(request.level)?;
-    if request.expires_at <= request.issued_at {
+    if request.claims.level() != request.level {
+        return Err(IssueError::LevelMismatch {
+            claims: request.claims.level(),
+            requested: request.level,
+        });
+    }
+    let issued_at = request.issued_at - request.issued_at.rem_euclid(DAY);
+    let expires_at = request.expires_at - request.expires_at.rem_euclid(DAY);
+    if expires_at <= issued_at {
         return Err(IssueError::InvalidValidity);
     }
     let today = time::OffsetDateTime::from_unix_timestamp(request.issued_at)
         .map_err(|_| IssueError::InvalidValidity)?
         .date();
-    let mut subject = match serde_json::to_value(request.claims) {
-        Ok(Value::Object(map)) => map,
-        // CitizenClaims is a struct: it always serializes to an object.
-        _ => return Err(IssueError::InvalidValidity),
-    };
-    let ages: Map<String, Value> = request
-        .claims
-        .age_over(today)
-        .into_iter()
-        .map(|(k, v)| (k, Value::Bool(v)))
-        .collect();
-    subject.insert("age_equal_or_over".into(), Value::Object(ages));
-
+    let subject = request.claims.disclosable_claims(today);
     let (payload, prefix) = match request.format {
-        Format::DcSdJwt => (dc_payload(request, subject)?, Vec::new()),
+        Format::DcSdJwt => (
+            dc_payload(request, issued_at, expires_at, subject),
+            Vec::new(),
+        ),
         Format::VcSdJwt => (
-            vc_payload(request, subject)?,
+            vc_payload(request, issued_at, expires_at, subject)?,
             vec![PathSegment::Key("credentialSubject".into())],
         ),
     };
-    let disclosable = disclosable_paths(&payload, &prefix);
-    let mut builder = SdJwtBuilder::new(payload)
-        .typ(request.format.as_str())
-        .decoys(DECOYS.0, DECOYS.1);
-    for path in &disclosable {
-        builder = builder.disclosable(path);
+    let mut builder = SdJwtBuilder::new(payload.clone()).typ(request.format.as_str());
+    for (path, pad) in disclosable_paths(&payload, &prefix) {
+        builder = builder.disclosable(&path);
+        if let Some(len) = pad {
+            builder = builder.pad(&path, len);
+        }
     }
+    builder = builder.pad(&ClaimPath(prefix), PAD_SUBJECT);
     let issued = builder.issue(key, &mut RngSalts(rng))?;
     Ok(issued.to_compact())
 }
 
-fn common_claims(request: &IssueRequest<'_>, payload: &mut Map<String, Value>) {
-    payload.insert("iss".into(), json!(request.issuer));
-    payload.insert("iat".into(), json!(request.issued_at));
-    payload.insert("exp".into(), json!(request.expires_at));
-    payload.insert("cnf".into(), json!({ "jwk": request.holder.to_bare_value() }));
-    if let Some(status) = request.status {
-        payload.insert(
-            "status".into(),
-            json!({ "status_list": { "idx": status.idx, "uri": status.uri } }),
-        );
-    }
-}
-
 fn dc_payload(
     request: &IssueRequest<'_>,
+    issued_at: i64,
+    expires_at: i64,
     subject: Map<String, Value>,
-) -> Result<Map<String, Value>, IssueError> {
+) -> Map<String, Value> {
     let mut payload = Map::new();
+    payload.insert("iss".into(), json!(request.issuer));
+    payload.insert("iat".into(), json!(issued_at));
+    payload.insert("exp".into(), json!(expires_at));
     payload.insert("vct".into(), json!(request.level.vct()));
-    common_claims(request, &mut payload);
+    payload.insert(
+        "cnf".into(),
+        json!({ "jwk": request.holder.to_bare_value() }),
+    );
+    if let Some(status) = request.status {
+        payload.insert("status".into(), status.to_status_claim());
+    }
     payload.extend(subject);
-    Ok(payload)
+    payload
 }
 
 fn rfc3339(t: i64) -> Result<String, IssueError> {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .ok_or(IssueError::InvalidValidity)
 }
 
 fn vc_payload(
     request: &IssueRequest<'_>,
+    issued_at: i64,
+    expires_at: i64,
     subject: Map<String, Value>,
 ) -> Result<Map<String, Value>, IssueError> {
+    let base = request.issuer.trim_end_matches('/');
     let mut payload = Map::new();
-    payload.insert("@context".into(), json!([VCDM2_CONTEXT]));
+    payload.insert("@context".into(), json!([VCDM_V2_CONTEXT]));
     payload.insert(
         "type".into(),
-        json!(["VerifiableCredential", "CitizenIdCredential", request.level.vct()]),
+        json!(["VerifiableCredential", VC_TYPE, request.level.vct()]),
     );
     payload.insert("issuer".into(), json!(request.issuer));
-    payload.insert("validFrom".into(), json!(rfc3339(request.issued_at)?));
-    payload.insert("validUntil".into(), json!(rfc3339(request.expires_at)?));
+    payload.insert("validFrom".into(), json!(rfc3339(issued_at)?));
+    payload.insert("validUntil".into(), json!(rfc3339(expires_at)?));
     payload.insert(
         "credentialSchema".into(),
-        json!({
-            "id": format!("{}/schemas/citizen-id-{}.schema.json", request.issuer.trim_end_matches('/'), request.level.as_str()),
-            "type": "JsonSchema"
-        }),
+        json!({"id": format!("{base}/schemas/vcdm-citizen-id.schema.json"), "type": "JsonSchema"}),
     );
+    if let Some(status) = request.status {
+        let index = status.idx.to_string();
+        payload.insert(
+            "credentialStatus".into(),
+            json!([
+                {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                 "statusListIndex": index, "statusListCredential": format!("{}/revocation", status.uri)},
+                {"type": "BitstringStatusListEntry", "statusPurpose": "suspension",
+                 "statusListIndex": index, "statusListCredential": format!("{}/suspension", status.uri)},
+            ]),
+        );
+    }
     payload.insert(
         "evidence".into(),
         json!([{
             "type": "CitizenIdProofing",
-            "method": match request.level {
+            "proofingMethod": match request.level {
                 Level::Basic => "remote_face_match",
-                Level::High => "in_person_id_card",
+                Level::High => "in_person_card_read",
             }
         }]),
     );
-    common_claims(request, &mut payload);
+    payload.insert(
+        "cnf".into(),
+        json!({ "jwk": request.holder.to_bare_value() }),
+    );
     payload.insert("credentialSubject".into(), Value::Object(subject));
     Ok(payload)
 }
 
-/// Every member of the subject, and every member of its nested objects, is disclosable.
-fn disclosable_paths(payload: &Map<String, Value>, prefix: &[PathSegment]) -> Vec<ClaimPath> {
+/// Every member of the subject is disclosable, and so is every member of its nested objects;
+/// the nested objects get their fixed `_sd` length.
+fn disclosable_paths(
+    payload: &Map<String, Value>,
+    prefix: &[PathSegment],
+) -> Vec<(ClaimPath, Option<usize>)> {
     let subject: &Map<String, Value> = match prefix.first() {
         Some(PathSegment::Key(k)) => match payload.get(k) {
             Some(Value::Object(m)) => m,
@@ -216,14 +244,20 @@ fn disclosable_paths(payload: &Map<String, Value>, prefix: &[PathSegment]) -> Ve
         }
         let mut path = prefix.to_vec();
         path.push(PathSegment::Key(name.clone()));
+        let pad = match name.as_str() {
+            "address" => Some(PAD_ADDRESS),
+            "id_card" => Some(PAD_ID_CARD),
+            "age_equal_or_over" => Some(PAD_AGES),
+            _ => None,
+        };
         if let Value::Object(members) = value {
             for member in members.keys() {
                 let mut inner = path.clone();
                 inner.push(PathSegment::Key(member.clone()));
-                paths.push(ClaimPath(inner));
+                paths.push((ClaimPath(inner), None));
             }
         }
-        paths.push(ClaimPath(path));
+        paths.push((ClaimPath(path), pad));
     }
     paths
 }

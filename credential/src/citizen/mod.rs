@@ -23,6 +23,7 @@
 mod claims;
 mod error;
 mod id_number;
+mod issue;
 mod level;
 mod portrait;
 mod value;
@@ -34,6 +35,7 @@ pub use claims::{
 };
 pub use error::ClaimsError;
 pub use id_number::{IdNumber, IdNumberError, ID_NUMBER_LEN};
+pub use issue::{issue, Format, IssueError, IssueRequest};
 pub use level::{Level, LevelError, VCT_BASIC, VCT_HIGH};
 pub use portrait::Portrait;
 

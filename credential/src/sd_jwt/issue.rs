@@ -1,4 +1,4 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRngCore;
 use serde_json::{Map, Value};
@@ -89,6 +89,7 @@ pub struct SdJwtBuilder {
     header: Map<String, Value>,
     disclosable: BTreeSet<Vec<PathSegment>>,
     decoys: (usize, usize),
+    pad: BTreeMap<Vec<PathSegment>, usize>,
 }
 
 impl SdJwtBuilder {
@@ -99,7 +100,17 @@ impl SdJwtBuilder {
             header: Map::new(),
             disclosable: BTreeSet::new(),
             decoys: (0, 0),
+            pad: BTreeMap::new(),
         }
+    }
+
+    /// Pads the `_sd` array of the object at `path` (the empty path is the payload) with decoy
+    /// digests up to `len` entries, so every credential of a type has the same shape. Takes
+    /// precedence over [`SdJwtBuilder::decoys`] for that object.
+    #[must_use]
+    pub fn pad(mut self, path: &ClaimPath, len: usize) -> SdJwtBuilder {
+        self.pad.insert(path.0.clone(), len);
+        self
     }
 
     /// Sets the header `typ` (for example `dc+sd-jwt`).
@@ -143,6 +154,7 @@ impl SdJwtBuilder {
             disclosures: Vec::new(),
             salts,
             decoys: self.decoys,
+            pad: &self.pad,
         };
         let mut path = Vec::new();
         let mut payload = state.object(self.claims, &mut path)?;
@@ -171,6 +183,7 @@ struct Conceal<'a> {
     disclosures: Vec<Disclosure>,
     salts: &'a mut dyn SaltSource,
     decoys: (usize, usize),
+    pad: &'a BTreeMap<Vec<PathSegment>, usize>,
 }
 
 impl Conceal<'_> {
@@ -224,7 +237,10 @@ impl Conceal<'_> {
             path.pop();
         }
         if !digests.is_empty() {
-            let decoys = self.salts.decoy_count(self.decoys.0, self.decoys.1);
+            let decoys = match self.pad.get(path.as_slice()) {
+                Some(len) => len.saturating_sub(digests.len()),
+                None => self.salts.decoy_count(self.decoys.0, self.decoys.1),
+            };
             for _ in 0..decoys {
                 digests.push(self.salts.decoy_digest());
             }

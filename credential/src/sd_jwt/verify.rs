@@ -380,5 +380,25 @@ fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<(), V
             return Err(VerifyError::IssuedInFuture);
         }
     }
+    // W3C VCDM 2.0 payloads (vc+sd-jwt) carry their validity as RFC 3339 date-times.
+    let datetime = |name: &'static str| match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map(|t| Some(t.unix_timestamp()))
+                .map_err(|_| VerifyError::InvalidTimeClaim { name })
+        }
+        Some(_) => Err(VerifyError::InvalidTimeClaim { name }),
+    };
+    if let Some(until) = datetime("validUntil")? {
+        if now > until.saturating_add(skew) {
+            return Err(VerifyError::Expired);
+        }
+    }
+    if let Some(from) = datetime("validFrom")? {
+        if now.saturating_add(skew) < from {
+            return Err(VerifyError::NotYetValid);
+        }
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 // and a panic is how they report a broken vector or fixture.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod citizen_issue;
 mod rfc9901_examples;
 mod schemas;
 mod status_list;

@@ -9,10 +9,12 @@ use super::read_input;
 
 /// Present a credential file, disclosing only the named claims.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  wallet present --credential cred.txt --holder-key holder.jwk \\\n      --disclose given_name,family_name,id_number --nonce n-8f2c --aud https://hotel.example\n\n\
+#[command(
+    after_help = "Example:\n  wallet present --credential cred.txt --holder-key holder.jwk \\\n      --disclose given_name,family_name,id_number --nonce n-8f2c --aud https://hotel.example\n\n\
 Claim paths are dotted: address.locality, age_equal_or_over.18; for the W3C form prefix\n\
 credentialSubject. (credentialSubject.given_name).\n\n\
-Exit codes: 0 printed, 1 refused (stderr says why), 2 could not run.")]
+Exit codes: 0 printed, 1 refused (stderr says why), 2 could not run."
+)]
 pub struct Args {
     /// The credential as issued (`<jwt>~<disclosures>~`), a file or `-`.
     #[arg(long, value_name = "FILE")]
