@@ -15,7 +15,7 @@
 //! ```json
 //! {
 //!   "family_name": "李", "given_name": "雪梅", "birthdate": "1992-05-17", "sex": 2,
-//!   "nationality": "CN", "id_number": "110105199205171246"
+//!   "nationality": "CN", "id_number": "110105199205179985"
 //! }
 //! ```
 //!
@@ -527,8 +527,12 @@ pub fn age_in_years(birthdate: Date, today: Date) -> Option<u32> {
     };
     let years = u32::try_from(today.year() - birthdate.year()).ok()?;
     let had_birthday = (today.month() as u8, today.day()) >= birthday;
-    // today >= birthdate, so a year count of 0 always has had_birthday.
-    Some(if had_birthday { years } else { years - 1 })
+    // With today >= birthdate, a year count of 0 always has had_birthday; checked anyway.
+    if had_birthday {
+        Some(years)
+    } else {
+        years.checked_sub(1)
+    }
 }
 
 fn required<'a>(obj: &'a Map<String, Value>, name: &'static str) -> Result<&'a Value, ClaimsError> {

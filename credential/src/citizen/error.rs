@@ -68,9 +68,10 @@ pub enum ClaimsError {
         /// What the claim must look like.
         expected: &'static str,
     },
-    /// `id_number` is not a valid resident identity number.
+    /// `id_number` is not a valid resident identity number. The message includes the inner
+    /// check, so the inner error is not also reported as `source()`.
     #[error("invalid id_number: {0}")]
-    InvalidIdNumber(#[source] IdNumberError),
+    InvalidIdNumber(IdNumberError),
     /// `birthdate` differs from the birth date encoded in `id_number`.
     #[error("birthdate does not match the birth date in id_number")]
     BirthdateMismatch,

@@ -866,3 +866,52 @@ fn extends_integrity_matches_basic_metadata() {
         "update extends#integrity in citizen-id-high.vct.json after editing the basic metadata"
     );
 }
+
+// ---- docs/credential-format.md -------------------------------------------------------------
+
+/// Every ```json block preceded by `<!-- validate: NAME -->` in the format document validates
+/// against schema NAME, so the document and the schemas cannot drift apart.
+#[test]
+fn format_document_examples_validate() {
+    let doc = read("docs/credential-format.md");
+    let marker = "<!-- validate: ";
+    let mut checked = 0;
+    let mut rest = doc.as_str();
+    while let Some(start) = rest.find(marker) {
+        rest = &rest[start + marker.len()..];
+        let end = rest.find(" -->").unwrap();
+        let name = &rest[..end];
+        let block_start = rest.find("```json\n").unwrap() + "```json\n".len();
+        let block_end = block_start + rest[block_start..].find("```").unwrap();
+        let payload: Value = serde_json::from_str(&rest[block_start..block_end])
+            .unwrap_or_else(|e| panic!("example for {name}: {e}"));
+        let schema = Schema::new(match name {
+            "citizen-id-basic.schema.json" => "citizen-id-basic.schema.json",
+            "citizen-id-high.schema.json" => "citizen-id-high.schema.json",
+            "vcdm-citizen-id.schema.json" => "vcdm-citizen-id.schema.json",
+            other => panic!("unknown schema {other}"),
+        });
+        schema.accepts(&payload);
+        // The examples are the sample citizen, with a valid id number.
+        let subject = payload.get("credentialSubject").unwrap_or(&payload);
+        if let Some(id) = subject.get("id_number") {
+            credential::citizen::IdNumber::parse(id.as_str().unwrap()).unwrap();
+        }
+        // A fully disclosed high example carries exactly what the Rust claims produce on the
+        // issuance day.
+        if subject.get("portrait").is_some() {
+            let issued = claims(Level::High).disclosable_claims(date!(2026 - 01 - 01));
+            for (name, value) in &issued {
+                assert_eq!(
+                    subject.get(name),
+                    Some(value),
+                    "{name} in an example for {}",
+                    schema.name
+                );
+            }
+        }
+        checked += 1;
+        rest = &rest[block_end..];
+    }
+    assert_eq!(checked, 4);
+}
