@@ -61,7 +61,7 @@ pub enum VerifierError {
     #[error("credential has no issuer")]
     MissingIssuer,
     /// The credential type is not accepted by the policy.
-    #[error("credential type {found:?} is not accepted")]
+    #[error("credential type {} is not accepted", found.as_deref().unwrap_or("(none)"))]
     UnacceptedType {
         /// The type found.
         found: Option<String>,
