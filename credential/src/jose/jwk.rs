@@ -43,9 +43,8 @@ impl PublicJwk {
     /// # Errors
     /// As [`PublicJwk::from_value`], plus [`JoseError::InvalidJwk`] when the text is not JSON.
     pub fn from_json(text: &str) -> Result<PublicJwk, JoseError> {
-        let value: Value = serde_json::from_str(text).map_err(|_| JoseError::InvalidJwk {
-            reason: "not json",
-        })?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|_| JoseError::InvalidJwk { reason: "not json" })?;
         PublicJwk::from_value(&value)
     }
 
@@ -214,11 +213,10 @@ pub(crate) fn parse_public_members(obj: &Map<String, Value>) -> Result<PublicKey
         }
         ("OKP", "Ed25519") => {
             let x = coordinate(obj, "x")?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| {
-                JoseError::InvalidJwk {
+            let key =
+                ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| JoseError::InvalidJwk {
                     reason: "not an Ed25519 point",
-                }
-            })?;
+                })?;
             if key.is_weak() {
                 return Err(JoseError::InvalidJwk {
                     reason: "Ed25519 point of small order",
@@ -316,9 +314,9 @@ mod backend {
                 reason: "key rejected by the crypto backend",
             };
             Ok(match key {
-                PublicKey::P256(sec1) => {
-                    Verifier::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1).map_err(rejected)?)
-                }
+                PublicKey::P256(sec1) => Verifier::P256(
+                    p256::ecdsa::VerifyingKey::from_sec1_bytes(sec1).map_err(rejected)?,
+                ),
                 PublicKey::Ed25519(x) => {
                     Verifier::Ed25519(ed25519_dalek::VerifyingKey::from_bytes(x).map_err(rejected)?)
                 }
@@ -330,7 +328,8 @@ mod backend {
                 Verifier::P256(key) => {
                     let sig = p256::ecdsa::Signature::from_slice(signature)
                         .map_err(|_| JoseError::BadSignature)?;
-                    key.verify(message, &sig).map_err(|_| JoseError::BadSignature)
+                    key.verify(message, &sig)
+                        .map_err(|_| JoseError::BadSignature)
                 }
                 Verifier::Ed25519(key) => {
                     let sig = ed25519_dalek::Signature::from_slice(signature)

@@ -78,7 +78,8 @@ impl Jws {
     /// errors as in [`Header::parse`].
     pub fn parse(compact: &str) -> Result<Jws, JoseError> {
         let mut parts = compact.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(JoseError::MalformedJws {
                 reason: "not three dot-separated parts",
@@ -162,7 +163,11 @@ impl Jws {
     /// # Errors
     /// [`JoseError::AlgKeyMismatch`] or [`JoseError::BadSignature`].
     pub fn verify(&self, key: &PublicJwk) -> Result<(), JoseError> {
-        key.verify(self.header.alg, self.signing_input.as_bytes(), &self.signature)
+        key.verify(
+            self.header.alg,
+            self.signing_input.as_bytes(),
+            &self.signature,
+        )
     }
 }
 
@@ -204,9 +209,17 @@ mod tests {
 
     #[test]
     fn rejects_none_hmac_crit_and_shape() {
-        let none = format!("{}.{}.", b64::encode(r#"{"alg":"none"}"#), b64::encode("{}"));
+        let none = format!(
+            "{}.{}.",
+            b64::encode(r#"{"alg":"none"}"#),
+            b64::encode("{}")
+        );
         assert_eq!(Jws::parse(&none).unwrap_err(), JoseError::AlgNone);
-        let hs = format!("{}.{}.AA", b64::encode(r#"{"alg":"HS256"}"#), b64::encode("{}"));
+        let hs = format!(
+            "{}.{}.AA",
+            b64::encode(r#"{"alg":"HS256"}"#),
+            b64::encode("{}")
+        );
         assert!(matches!(
             Jws::parse(&hs),
             Err(JoseError::UnsupportedAlg { .. })

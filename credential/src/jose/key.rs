@@ -62,9 +62,8 @@ impl SigningKey {
     /// [`JoseError::InvalidJwk`] when the JWK is malformed, `d` is missing or does not belong to
     /// the public key given beside it.
     pub fn from_private_jwk(text: &str) -> Result<SigningKey, JoseError> {
-        let mut value: Value = serde_json::from_str(text).map_err(|_| JoseError::InvalidJwk {
-            reason: "not json",
-        })?;
+        let mut value: Value =
+            serde_json::from_str(text).map_err(|_| JoseError::InvalidJwk { reason: "not json" })?;
         let obj = value.as_object_mut().ok_or(JoseError::InvalidJwk {
             reason: "not a json object",
         })?;
@@ -78,21 +77,23 @@ impl SigningKey {
             }
         };
         let public = parse_public_members(obj)?;
-        let d = Zeroizing::new(b64::decode(d.as_bytes()).map_err(|_| JoseError::InvalidJwk {
-            reason: "d is not base64url",
-        })?);
+        let d = Zeroizing::new(
+            b64::decode(d.as_bytes()).map_err(|_| JoseError::InvalidJwk {
+                reason: "d is not base64url",
+            })?,
+        );
         let secret = match public {
-            PublicKey::P256(_) => Secret::Es256(
-                p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| JoseError::InvalidJwk {
-                    reason: "d is not a P-256 scalar",
-                })?,
-            ),
+            PublicKey::P256(_) => {
+                Secret::Es256(p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| {
+                    JoseError::InvalidJwk {
+                        reason: "d is not a P-256 scalar",
+                    }
+                })?)
+            }
             PublicKey::Ed25519(_) => {
                 let bytes: Zeroizing<[u8; 32]> =
-                    Zeroizing::new(d.as_slice().try_into().map_err(|_| {
-                        JoseError::InvalidJwk {
-                            reason: "d is not 32 bytes",
-                        }
+                    Zeroizing::new(d.as_slice().try_into().map_err(|_| JoseError::InvalidJwk {
+                        reason: "d is not 32 bytes",
                     })?);
                 Secret::EdDsa(ed25519_dalek::SigningKey::from_bytes(&bytes))
             }
