@@ -132,17 +132,18 @@ impl Db {
         sender.send(job).map_err(|_| DbError::WriterGone)
     }
 
-    fn job<T, E, F>(f: F, reply: tokio::sync::oneshot::Sender<Result<T, E>>) -> Job
+    fn job<T, E, F, R>(f: F, reply: R) -> Job
     where
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
+        R: FnOnce(Result<T, E>) + Send + 'static,
     {
         Box::new(move |ctx: &mut WriteCtx<'_>| -> Done {
             if let Err(e) = ctx.conn.execute_batch("SAVEPOINT job") {
                 let e = E::from(DbError::from(e));
                 return Box::new(move |_| {
-                    let _ = reply.send(Err(e));
+                    reply(Err(e));
                 });
             }
             match f(ctx) {
@@ -154,14 +155,14 @@ impl Db {
                             (Err(e), _) => Err(E::from(DbError::from(e))),
                             (_, false) => Err(E::from(DbError::CommitFailed)),
                         };
-                        let _ = reply.send(result);
+                        reply(result);
                     })
                 }
                 Err(e) => {
                     // Undo whatever the job did; the rest of the group is unaffected.
                     let _ = ctx.conn.execute_batch("ROLLBACK TO job; RELEASE job");
                     Box::new(move |_| {
-                        let _ = reply.send(Err(e));
+                        reply(Err(e));
                     })
                 }
             }
@@ -180,7 +181,10 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(Db::job(f, tx)).map_err(E::from)?;
+        self.submit(Db::job(f, move |r| {
+            let _ = tx.send(r);
+        }))
+        .map_err(E::from)?;
         rx.await.map_err(|_| E::from(DbError::WriterGone))?
     }
 
@@ -194,10 +198,13 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.submit(Db::job(f, tx)).map_err(E::from)?;
-        rx.blocking_recv()
-            .map_err(|_| E::from(DbError::WriterGone))?
+        // A std channel, so this also works (briefly blocking) on a runtime thread at startup.
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(Db::job(f, move |r| {
+            let _ = tx.send(r);
+        }))
+        .map_err(E::from)?;
+        rx.recv().map_err(|_| E::from(DbError::WriterGone))?
     }
 
     fn reader(&self) -> Result<Connection, DbError> {

@@ -294,9 +294,10 @@ struct HighEnrolment {
 async fn enrol_basic(
     State(issuer): AppState,
     bearer: Bearer,
-    ApiJson(body): ApiJson<BasicEnrolment>,
+    body: Result<ApiJson<BasicEnrolment>, ApiError>,
 ) -> Result<Response, ApiError> {
     let officer = officer(&issuer, &bearer, Role::Officer).await?;
+    let ApiJson(body) = body?;
     let offer = issuer
         .enrol_basic(&officer, &body.claims, &body.attestation)
         .await?;
@@ -308,9 +309,10 @@ async fn enrol_basic(
 async fn enrol_high(
     State(issuer): AppState,
     bearer: Bearer,
-    ApiJson(body): ApiJson<HighEnrolment>,
+    body: Result<ApiJson<HighEnrolment>, ApiError>,
 ) -> Result<Response, ApiError> {
     let officer = officer(&issuer, &bearer, Role::Officer).await?;
+    let ApiJson(body) = body?;
     let offer = issuer.enrol_high(&officer, &body.claims).await?;
     Ok(no_store(
         (StatusCode::CREATED, Json(offer.answer())).into_response(),
@@ -367,8 +369,10 @@ async fn admin_citizen(
     State(issuer): AppState,
     bearer: Bearer,
     Path(act): Path<String>,
-    ApiJson(body): ApiJson<CitizenTarget>,
+    body: Result<ApiJson<CitizenTarget>, ApiError>,
 ) -> Result<Response, ApiError> {
+    officer(&issuer, &bearer, Role::Admin).await?;
+    let ApiJson(body) = body?;
     let act = action(&act)?;
     change(&issuer, &bearer, Target::Citizen(body.id_number), act).await
 }
@@ -388,9 +392,10 @@ struct RotateBody {
 async fn admin_rotate(
     State(issuer): AppState,
     bearer: Bearer,
-    ApiJson(body): ApiJson<RotateBody>,
+    body: Result<ApiJson<RotateBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     let admin = officer(&issuer, &bearer, Role::Admin).await?;
+    let ApiJson(body) = body?;
     let alg = match body.alg {
         None => issuer.config.key_alg,
         Some(a) => credential::jose::Alg::parse(&a)
