@@ -3,6 +3,10 @@
 //! citizen-ID credential (IETF SD-JWT VC `dc+sd-jwt` and W3C VCDM 2.0 `vc+sd-jwt`), and the IETF
 //! Token Status List.
 //!
+//! [`citizen`] holds the typed claims of the citizen-ID credential (the resident identity
+//! number, the two assurance levels, validated claims per level); `docs/credential-format.md`
+//! specifies the payload of both forms and `schemas/` describes them as JSON Schemas.
+//!
 //! This crate does no I/O: no network, no database, no async runtime, no clock and no ambient
 //! randomness. Callers pass bytes, keys, the current time and a CSPRNG, and receive typed values
 //! or typed errors.
@@ -17,4 +21,7 @@
 //! ```
 
 pub mod b64;
+pub mod citizen;
 pub mod jose;
+pub mod sd_jwt;
+pub mod status_list;

@@ -22,10 +22,10 @@ use credential::jose::{Jws, PublicJwk};
 use crate::audit;
 use crate::db::DbError;
 use crate::error::ApiError;
-use crate::local::{CitizenClaims, Level};
 use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
+use credential::citizen::{CitizenClaims, Level};
 
 /// The pre-authorized code grant type (OpenID4VCI 1.0 section 3.5).
 pub const PRE_AUTH_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
@@ -176,7 +176,7 @@ impl Issuer {
         if a.score < self.config.min_face_match_score {
             return Err(bad("score below minimum"));
         }
-        let expected = b64::encode(Sha256::digest(claims.id_number.as_bytes()));
+        let expected = b64::encode(Sha256::digest(claims.id_number().as_str().as_bytes()));
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
             expected.as_bytes(),
             a.id_number_sha256.as_bytes(),
@@ -195,10 +195,10 @@ impl Issuer {
     pub async fn enrol_basic(
         &self,
         officer: &Officer,
-        claims: &CitizenClaims,
+        claims: &Value,
         attestation: &str,
     ) -> Result<Offer, ApiError> {
-        claims.validate(Level::Basic)?;
+        let claims = &CitizenClaims::from_value(claims, Level::Basic)?;
         let (nonce, platform, score) = self.check_attestation(claims, attestation).await?;
         let evidence = json!({"method": "remote_face_match", "platform": platform, "score": score});
         self.enrol(officer, claims, Level::Basic, evidence, Some(nonce))
@@ -210,12 +210,8 @@ impl Issuer {
     ///
     /// # Errors
     /// [`ApiError::InvalidClaims`]; storage errors.
-    pub async fn enrol_high(
-        &self,
-        officer: &Officer,
-        claims: &CitizenClaims,
-    ) -> Result<Offer, ApiError> {
-        claims.validate(Level::High)?;
+    pub async fn enrol_high(&self, officer: &Officer, claims: &Value) -> Result<Offer, ApiError> {
+        let claims = &CitizenClaims::from_value(claims, Level::High)?;
         let evidence = json!({"method": "in_person", "officer": officer.id, "card_read_at": now()});
         self.enrol(officer, claims, Level::High, evidence, None)
             .await
@@ -236,9 +232,7 @@ impl Issuer {
             let enrolment_id = random_id(&mut *rng);
             let code = BearerSecret::generate(random_id(&mut *rng), &mut *rng);
             let tx_code = TxCode::generate(&mut *rng);
-            let plain = Zeroizing::new(
-                serde_json::to_vec(claims).map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
+            let plain = Zeroizing::new(claims.to_value().to_string().into_bytes());
             let sealed_claims = self.keys.seal(&enrolment_id, &plain, &mut *rng)?;
             let sealed_code = self
                 .keys
@@ -246,7 +240,7 @@ impl Issuer {
             (enrolment_id, code, tx_code, sealed_claims, sealed_code)
         };
         let offer_id = code.id().to_owned();
-        let citizen = self.keys.citizen_id(&claims.id_number);
+        let citizen = self.keys.citizen_id(claims.id_number().as_str());
         let expires_at = t + self.config.offer_ttl;
         let row = (
             enrolment_id.clone(),

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::db::DbError;
-use crate::local::ClaimsError;
+use credential::citizen::ClaimsError;
 
 /// An issuer operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -20,7 +20,6 @@ pub mod db;
 pub mod enrol;
 pub mod error;
 pub mod keys;
-pub mod local;
 pub mod model;
 pub mod oid4vci;
 pub mod qr;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-pub use crate::local::{Format, Level};
+pub use credential::citizen::{Format, Level};
 
 /// One of the four credential configurations: a level in a format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +35,8 @@ impl ConfigId {
             (Level::Basic, Format::VcSdJwt) => "citizen_id_basic_vc_sd_jwt",
             (Level::High, Format::DcSdJwt) => "citizen_id_high_dc_sd_jwt",
             (Level::High, Format::VcSdJwt) => "citizen_id_high_vc_sd_jwt",
+            // Both enums are non_exhaustive; a new variant gets an id when it is supported.
+            _ => "unsupported",
         }
     }
 

@@ -29,10 +29,11 @@ use credential::jose::{Jws, PublicJwk};
 use crate::audit;
 use crate::db::DbError;
 use crate::error::ApiError;
-use crate::local::{issue, CitizenClaims, IssueRequest, Level, StatusReference};
 use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::Issuer;
+use credential::citizen::{issue, CitizenClaims, IssueRequest, Level};
+use credential::status_list::StatusReference;
 
 /// The proof JWT `typ` (appendix F.1).
 pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
@@ -362,7 +363,7 @@ impl Issuer {
                 let claims = claims.ok_or(ApiError::CredentialRequestDenied {
                     reason: "enrolment claims were purged",
                 })?;
-                let level = Level::parse(&level).ok_or(DbError::Corrupt { what: "level" })?;
+                let level = Level::parse(&level).map_err(|_| DbError::Corrupt { what: "level" })?;
                 let n = ctx
                     .conn
                     .prepare_cached("INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)")?
@@ -418,8 +419,10 @@ impl Issuer {
         let plain = self
             .keys
             .open_sealed(&issuance.enrolment_id, &issuance.claims)?;
-        let claims: CitizenClaims =
-            serde_json::from_slice(&plain).map_err(|_| DbError::Corrupt {
+        let claims = std::str::from_utf8(&plain)
+            .ok()
+            .and_then(|text| CitizenClaims::from_json(text, issuance.level).ok())
+            .ok_or(DbError::Corrupt {
                 what: "enrolment claims",
             })?;
         let mut rng = self.child_rng();
@@ -431,8 +434,8 @@ impl Issuer {
                 format: config.format,
                 issuer: self.url(),
                 holder: &proof.holder,
-                status: Some(StatusReference {
-                    idx: *idx,
+                status: Some(&StatusReference {
+                    idx: u64::from(*idx),
                     uri: self.status_uri(*shard),
                 }),
                 issued_at: t,

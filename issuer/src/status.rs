@@ -21,9 +21,9 @@ use serde_json::json;
 use crate::audit;
 use crate::db::{DbError, WriteCtx};
 use crate::error::ApiError;
-use crate::local::{sign_status_list_token, StatusList};
 use crate::model::{now, Status, StatusAction};
 use crate::service::Issuer;
+use credential::status_list::{Bits, StatusList, StatusListToken};
 
 /// Signed status-list tokens by shard, rebuilt when a status changes or when old.
 #[derive(Debug, Default)]
@@ -280,19 +280,30 @@ impl Issuer {
         let (size, rows) = entries.ok_or(ApiError::NotFound {
             what: "status list",
         })?;
-        let mut list = StatusList::new(usize::try_from(size).unwrap_or(0));
+        let corrupt = |_| DbError::Corrupt {
+            what: "status entry",
+        };
+        let mut list =
+            StatusList::new(Bits::Two, u64::try_from(size).unwrap_or(0)).map_err(corrupt)?;
         for (idx, bits) in rows {
-            list.set(usize::try_from(idx).unwrap_or(usize::MAX), bits as u8);
+            let idx = u64::try_from(idx).map_err(|_| DbError::Corrupt {
+                what: "status index",
+            })?;
+            let bits = u8::try_from(bits).map_err(|_| DbError::Corrupt { what: "status" })?;
+            list.set(idx, bits).map_err(corrupt)?;
         }
         let key = self.keys.active();
-        let token = sign_status_list_token(
-            &list,
-            &self.status_uri(shard),
-            t,
-            t + self.config.status_validity,
-            self.config.status_ttl,
-            &key,
-        );
+        let token = StatusListToken {
+            sub: self.status_uri(shard),
+            iat: t,
+            exp: Some(t + self.config.status_validity),
+            ttl: u64::try_from(self.config.status_ttl)
+                .ok()
+                .and_then(std::num::NonZeroU64::new),
+            iss: Some(self.url().to_owned()),
+            status_list: list,
+        }
+        .sign(&key);
         self.status_cache.put(shard, token.clone(), t);
         Ok(token)
     }

@@ -8,9 +8,9 @@ use credential::jose::{sign_compact, Alg};
 
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
-use crate::local::{Format, Level};
 use crate::model::{now, ConfigId};
 use crate::service::Issuer;
+use credential::citizen::{Format, Level};
 
 /// The trust bundle's `typ`.
 pub const TRUST_BUNDLE_TYP: &str = "trust-bundle+jwt";
@@ -18,7 +18,7 @@ pub const TRUST_BUNDLE_TYP: &str = "trust-bundle+jwt";
 fn display(level: Level) -> Value {
     let (zh, en) = match level {
         Level::Basic => ("居民身份电子凭证（轻量版）", "Citizen ID (basic)"),
-        Level::High => ("居民身份电子凭证（增强版）", "Citizen ID (high)"),
+        _ => ("居民身份电子凭证（增强版）", "Citizen ID (high)"),
     };
     json!([{"name": zh, "locale": "zh-CN"}, {"name": en, "locale": "en"}])
 }
@@ -64,8 +64,12 @@ fn configuration(c: ConfigId) -> Value {
     });
     match c.format {
         Format::DcSdJwt => v["vct"] = json!(c.level.vct()),
-        Format::VcSdJwt => {
-            v["credential_definition"] = json!({"type": ["VerifiableCredential", c.level.vct()]})
+        _ => {
+            v["credential_definition"] = json!({"type": [
+                "VerifiableCredential",
+                credential::citizen::VC_TYPE,
+                c.level.vct(),
+            ]})
         }
     }
     v

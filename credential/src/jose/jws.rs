@@ -113,6 +113,16 @@ impl Jws {
         })
     }
 
+    /// Takes `kid` from a JWS JSON serialization's unprotected header when the protected
+    /// header has none (RFC 7515 section 7.2.1: the JOSE header is the union of both). Only key
+    /// selection uses it; the signature still covers the protected header alone.
+    pub fn with_unprotected_kid(mut self, kid: Option<&str>) -> Jws {
+        if self.header.kid.is_none() {
+            self.header.kid = kid.map(str::to_owned);
+        }
+        self
+    }
+
     /// The header.
     pub fn header(&self) -> &Header {
         &self.header

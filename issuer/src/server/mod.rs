@@ -33,7 +33,6 @@ pub use extract::{json_problem, ApiForm, ApiJson, Bearer, JsonBytes};
 
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
-use crate::local::CitizenClaims;
 use crate::model::{Role, StatusAction};
 use crate::oid4vci::CredentialRequest;
 use crate::service::{Issuer, Officer};
@@ -281,14 +280,14 @@ async fn enrol_nonce(State(issuer): AppState, bearer: Bearer) -> Result<Response
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BasicEnrolment {
-    claims: CitizenClaims,
+    claims: Value,
     attestation: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HighEnrolment {
-    claims: CitizenClaims,
+    claims: Value,
 }
 
 async fn enrol_basic(

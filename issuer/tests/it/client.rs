@@ -173,18 +173,14 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// An 18-character id number with a valid check digit.
+/// An 18-character id number with a valid check digit, born 1990-01-01, odd sequence (male).
 pub fn id_number(serial: u32) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let body = format!("11010519900101{:03}", serial % 1000);
-    let sum: u32 = body
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    format!("{body}{}", CHECK[(sum % 11) as usize] as char)
+    let body = format!("11010519900101{:03}", (serial * 2 + 1) % 1000);
+    let check = credential::citizen::IdNumber::check_character_for(&body).unwrap();
+    format!("{body}{check}")
 }
+
+const HIGH_EXAMPLE: &str = include_str!("../../../examples/claims/citizen-high.json");
 
 pub fn basic_claims(serial: u32) -> Value {
     json!({
@@ -192,18 +188,17 @@ pub fn basic_claims(serial: u32) -> Value {
         "given_name": "小明",
         "birthdate": "1990-01-01",
         "sex": 1,
-        "nationality": ["CN"],
+        "nationality": "CN",
         "id_number": id_number(serial),
     })
 }
 
 pub fn high_claims(serial: u32) -> Value {
+    let example: Value = serde_json::from_str(HIGH_EXAMPLE).unwrap();
     let mut c = basic_claims(serial);
-    c["address"] = json!({"street_address": "长安街 1 号", "locality": "东城区", "region": "北京市", "country": "CN"});
-    c["ethnicity"] = json!("汉");
-    c["portrait"] = json!("data:image/jpeg;base64,/9j/4AAQSkZJRg==");
-    c["id_card"] =
-        json!({"issuing_authority": "北京市公安局东城分局", "valid_until": "2035-01-01"});
+    for k in ["address", "ethnicity", "portrait", "id_card"] {
+        c[k] = example[k].clone();
+    }
     c
 }
 

@@ -55,7 +55,7 @@ async fn bad_requests_get_spec_errors_and_change_nothing() {
         .unwrap()
         .to_owned();
     let mut bad_id = high_claims(21);
-    bad_id["id_number"] = json!("110105194912310021");
+    bad_id["id_number"] = json!("110105199001010031");
     let before = snapshot(&t);
     let form = "application/x-www-form-urlencoded";
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
@@ -161,7 +161,7 @@ async fn bad_requests_get_spec_errors_and_change_nothing() {
                 ))
                 .unwrap(),
             StatusCode::BAD_REQUEST,
-            "invalid_request",
+            "invalid_claims",
         ),
         (
             Request::post("/enrol/high")

@@ -1,0 +1,211 @@
+//! Real citizen-ID credentials, issued in both forms at both levels with real keys, verified,
+//! presented, and validated against the JSON Schemas in `schemas/`.
+
+use std::path::PathBuf;
+
+use credential::citizen::{issue, CitizenClaims, Format, IssueError, IssueRequest, Level};
+use credential::jose::{Alg, SigningKey};
+use credential::sd_jwt::{
+    add_key_binding, ClaimPath, KeyBinding, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED,
+};
+use credential::status_list::StatusReference;
+use rand_chacha::rand_core::SeedableRng;
+use serde_json::Value;
+
+const ISSUER: &str = "https://bureau.example.cn";
+const IAT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const EXP: i64 = 1_924_992_000; // 2031-01-01T00:00:00Z
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn claims(level: Level) -> CitizenClaims {
+    let file = match level {
+        Level::Basic => "examples/claims/citizen-basic.json",
+        _ => "examples/claims/citizen-high.json",
+    };
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    CitizenClaims::from_json(&text, level).unwrap()
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("schemas").join(name)).unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+fn schema_for(format: Format, level: Level) -> &'static str {
+    match (format, level) {
+        (Format::VcSdJwt, _) => "vcdm-citizen-id.schema.json",
+        (_, Level::Basic) => "citizen-id-basic.schema.json",
+        _ => "citizen-id-high.schema.json",
+    }
+}
+
+#[test]
+fn issued_credentials_verify_and_match_their_schemas() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    for alg in Alg::ALL {
+        let issuer = SigningKey::generate(alg, &mut rng);
+        let holder = SigningKey::generate(alg, &mut rng);
+        for level in Level::ALL {
+            let claims = claims(level);
+            for format in [Format::DcSdJwt, Format::VcSdJwt] {
+                let status = StatusReference {
+                    idx: 412_771,
+                    uri: format!("{ISSUER}/status/3"),
+                };
+                let request = IssueRequest {
+                    claims: &claims,
+                    level,
+                    format,
+                    issuer: ISSUER,
+                    holder: holder.public_jwk(),
+                    status: Some(&status),
+                    issued_at: IAT + 3_600,
+                    expires_at: EXP,
+                };
+                let credential = issue(&request, &issuer, &mut rng).unwrap();
+                let sd_jwt = SdJwt::parse(&credential, &Default::default()).unwrap();
+                assert_eq!(sd_jwt.jws().header().typ.as_deref(), Some(format.as_str()));
+
+                // Everything disclosed: the processed payload matches the schema.
+                let options = VerifyOptions {
+                    typ: TypPolicy::OneOf(vec![format.as_str().into()]),
+                    reserved_claims: SD_JWT_VC_RESERVED.iter().map(|s| s.to_string()).collect(),
+                    ..VerifyOptions::new(IAT + 7_200, KeyBinding::NotRequired)
+                };
+                let verified = sd_jwt.verify(issuer.public_jwk(), &options).unwrap();
+                let payload = Value::Object(verified.claims.clone());
+                let schema = validator(schema_for(format, level));
+                let errors: Vec<String> = schema
+                    .iter_errors(&payload)
+                    .map(|e| format!("{e} at {}", e.instance_path))
+                    .collect();
+                assert!(errors.is_empty(), "{format:?} {level:?}: {errors:#?}");
+
+                // Times are truncated to the day.
+                if format == Format::DcSdJwt {
+                    assert_eq!(payload["iat"], IAT);
+                    assert_eq!(payload["vct"], level.vct());
+                } else {
+                    assert_eq!(payload["validFrom"], "2026-01-01T00:00:00Z");
+                }
+
+                // A hotel presentation: three claims, nothing else.
+                let prefix = if format == Format::VcSdJwt {
+                    "credentialSubject."
+                } else {
+                    ""
+                };
+                let wanted: Vec<ClaimPath> = ["family_name", "given_name", "id_number"]
+                    .iter()
+                    .map(|c| ClaimPath::parse_dotted(&format!("{prefix}{c}")))
+                    .collect();
+                let presentation = add_key_binding(
+                    &sd_jwt.select(&wanted).unwrap(),
+                    &holder,
+                    "n-1",
+                    "https://hotel.example",
+                    IAT + 7_000,
+                );
+                let kb = KeyBinding::Required {
+                    nonce: "n-1".into(),
+                    aud: "https://hotel.example".into(),
+                    max_age: 300,
+                };
+                let shown = SdJwt::parse(&presentation, &Default::default())
+                    .unwrap()
+                    .verify(
+                        issuer.public_jwk(),
+                        &VerifyOptions {
+                            key_binding: kb,
+                            ..options.clone()
+                        },
+                    )
+                    .unwrap();
+                assert_eq!(shown.disclosed, wanted);
+                let subject = match format {
+                    Format::VcSdJwt => shown.claims["credentialSubject"].clone(),
+                    _ => Value::Object(shown.claims.clone()),
+                };
+                assert!(subject.get("birthdate").is_none());
+                assert!(subject.get("age_equal_or_over").is_none());
+                assert_eq!(subject["id_number"], claims.id_number().as_str());
+                let errors: Vec<String> = schema
+                    .iter_errors(&Value::Object(shown.claims))
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(errors.is_empty(), "{errors:#?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_credential_of_a_type_has_the_same_shape() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+    let issuer = SigningKey::generate(Alg::Es256, &mut rng);
+    let holder = SigningKey::generate(Alg::Es256, &mut rng);
+    let claims = claims(Level::High);
+    let request = IssueRequest {
+        claims: &claims,
+        level: Level::High,
+        format: Format::DcSdJwt,
+        issuer: ISSUER,
+        holder: holder.public_jwk(),
+        status: None,
+        issued_at: IAT,
+        expires_at: EXP,
+    };
+    let credential = issue(&request, &issuer, &mut rng).unwrap();
+    let sd_jwt = SdJwt::parse(&credential, &Default::default()).unwrap();
+    let sd_len = |v: &Value| v["_sd"].as_array().map(Vec::len);
+    let payload = Value::Object(sd_jwt.payload().clone());
+    assert_eq!(sd_len(&payload), Some(16));
+    let nested = |name: &str| {
+        sd_jwt
+            .disclosures()
+            .iter()
+            .find(|d| d.name() == Some(name))
+            .map(|d| sd_len(d.value()))
+            .unwrap()
+    };
+    assert_eq!(nested("address"), Some(8));
+    assert_eq!(nested("id_card"), Some(4));
+    assert_eq!(nested("age_equal_or_over"), Some(4));
+}
+
+#[test]
+fn refuses_a_level_mismatch_and_an_empty_window() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+    let issuer = SigningKey::generate(Alg::Es256, &mut rng);
+    let claims = claims(Level::Basic);
+    let mut request = IssueRequest {
+        claims: &claims,
+        level: Level::High,
+        format: Format::DcSdJwt,
+        issuer: ISSUER,
+        holder: issuer.public_jwk(),
+        status: None,
+        issued_at: IAT,
+        expires_at: EXP,
+    };
+    assert_eq!(
+        issue(&request, &issuer, &mut rng),
+        Err(IssueError::LevelMismatch {
+            claims: Level::Basic,
+            requested: Level::High
+        })
+    );
+    request.level = Level::Basic;
+    request.expires_at = IAT + 60;
+    assert_eq!(
+        issue(&request, &issuer, &mut rng),
+        Err(IssueError::InvalidValidity)
+    );
+}

@@ -1,0 +1,37 @@
+//! `verifier`: the relying party's command line. Verifies citizen-ID presentations offline
+//! against local trust material, status lists and policy.
+//!
+//! Exit codes: 0 accepted, 1 rejected (one line on stderr names the failed check), 2 could not
+//! run (usage error, unreadable file).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Verify citizen-ID presentations offline.
+#[derive(Parser)]
+#[command(name = "verifier", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 accepted, 1 rejected, 2 could not run.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a presentation (SD-JWT+KB, compact or JSON serialization).
+    Verify(cli::verify::Args),
+    /// Print the status value at an index of a status list.
+    Status(cli::status::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Verify(args) => cli::verify::run(args),
+        Command::Status(args) => cli::status::run(args),
+    };
+    outcome.exit_code()
+}

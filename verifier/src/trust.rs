@@ -1,0 +1,229 @@
+//! The relying party's trust store: the issuer keys it accepts, each with an optional issuer
+//! identifier and validity window.
+
+use credential::jose::{Header, PublicJwk};
+use credential::sd_jwt::{IssuerKeys, VerifyError};
+use serde_json::{Map, Value};
+
+/// A key the relying party trusts to sign credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustedKey {
+    /// The key (its `kid`, when set, is matched besides the thumbprint).
+    pub jwk: PublicJwk,
+    /// Issuer identifiers this key may sign for (`iss` values); empty means any.
+    pub issuers: Vec<String>,
+    /// The key may have signed credentials issued at or after this time (Unix seconds).
+    pub not_before: Option<i64>,
+    /// ... and at or before this time.
+    pub not_after: Option<i64>,
+}
+
+impl TrustedKey {
+    /// A key trusted for any issuer, at any time.
+    pub fn new(jwk: PublicJwk) -> TrustedKey {
+        TrustedKey {
+            jwk,
+            issuers: Vec::new(),
+            not_before: None,
+            not_after: None,
+        }
+    }
+
+    fn matches_kid(&self, kid: &str) -> bool {
+        self.jwk.kid() == Some(kid)
+            || self.jwk.thumbprint() == kid
+            // A DID URL `did:web:host#fragment` names the key by its fragment.
+            || kid
+                .rsplit_once('#')
+                .is_some_and(|(_, frag)| self.jwk.kid() == Some(frag) || self.jwk.thumbprint() == frag)
+    }
+}
+
+/// Why a trust file could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// Not JSON.
+    #[error("trust file is not json")]
+    NotJson,
+    /// JSON, but not a JWK, a JWKS or a DID document with `publicKeyJwk` methods.
+    #[error("trust file is not a jwk, jwks or did document")]
+    UnknownFormat,
+    /// A key inside it is invalid.
+    #[error("trust file key {index}: {reason}")]
+    InvalidKey {
+        /// Position of the key.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// It holds no key.
+    #[error("trust file holds no key")]
+    Empty,
+}
+
+/// The trusted issuer keys.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    keys: Vec<TrustedKey>,
+}
+
+impl TrustStore {
+    /// An empty store.
+    pub fn new() -> TrustStore {
+        TrustStore::default()
+    }
+
+    /// Adds a key.
+    pub fn add(&mut self, key: TrustedKey) {
+        self.keys.push(key);
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+
+    /// Loads a JWK, a JWKS (`{"keys": [...]}`, also inside a JWT VC issuer metadata document
+    /// `{"issuer", "jwks"}`) or a DID document (`verificationMethod[].publicKeyJwk`).
+    ///
+    /// # Errors
+    /// [`TrustError`] when the text is none of these or a key is invalid.
+    pub fn from_json(text: &str) -> Result<TrustStore, TrustError> {
+        let value: Value = serde_json::from_str(text).map_err(|_| TrustError::NotJson)?;
+        let mut store = TrustStore::new();
+        store.extend_from_value(&value)?;
+        if store.keys.is_empty() {
+            return Err(TrustError::Empty);
+        }
+        Ok(store)
+    }
+
+    /// Adds the keys of a JWK, JWKS, JWT VC issuer metadata or DID document.
+    ///
+    /// # Errors
+    /// As [`TrustStore::from_json`].
+    pub fn extend_from_value(&mut self, value: &Value) -> Result<(), TrustError> {
+        let obj = value.as_object().ok_or(TrustError::UnknownFormat)?;
+        let parse = |index: usize, v: &Value| {
+            PublicJwk::from_value(v).map_err(|e| TrustError::InvalidKey {
+                index,
+                reason: e.to_string(),
+            })
+        };
+        if obj.contains_key("kty") {
+            self.add(TrustedKey::new(parse(0, value)?));
+        } else if let Some(keys) = obj
+            .get("keys")
+            .or_else(|| obj.get("jwks").and_then(|j| j.get("keys")))
+        {
+            let issuers: Vec<String> = obj
+                .get("issuer")
+                .and_then(Value::as_str)
+                .map(|s| vec![s.to_owned()])
+                .unwrap_or_default();
+            let keys = keys.as_array().ok_or(TrustError::UnknownFormat)?;
+            for (i, k) in keys.iter().enumerate() {
+                let mut key = TrustedKey::new(parse(i, k)?);
+                key.issuers.clone_from(&issuers);
+                self.add(key);
+            }
+        } else if let Some(methods) = obj.get("verificationMethod") {
+            let did = obj.get("id").and_then(Value::as_str).unwrap_or_default();
+            let methods = methods.as_array().ok_or(TrustError::UnknownFormat)?;
+            for (i, m) in methods.iter().enumerate() {
+                let Some(jwk) = m.get("publicKeyJwk") else {
+                    continue;
+                };
+                let mut jwk = parse(i, jwk)?;
+                if jwk.kid().is_none() {
+                    if let Some((_, frag)) = m.get("id").and_then(Value::as_str).and_then(|id| id.rsplit_once('#')) {
+                        jwk = jwk.with_kid(frag);
+                    }
+                }
+                let mut key = TrustedKey::new(jwk);
+                if !did.is_empty() {
+                    key.issuers.push(did.to_owned());
+                    if let Some(url) = did_web_to_url(did) {
+                        key.issuers.push(url);
+                    }
+                }
+                self.add(key);
+            }
+        } else {
+            return Err(TrustError::UnknownFormat);
+        }
+        Ok(())
+    }
+}
+
+/// `did:web:example.com:path` → `https://example.com/path` (did:web method, section 3.2);
+/// percent-encoded ports (`%3A`) are decoded.
+pub fn did_web_to_url(did: &str) -> Option<String> {
+    let rest = did.strip_prefix("did:web:")?;
+    let mut parts = rest.split(':');
+    let host = parts.next()?.replace("%3A", ":").replace("%3a", ":");
+    let path: Vec<&str> = parts.collect();
+    Some(if path.is_empty() {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}/{}", path.join("/"))
+    })
+}
+
+impl IssuerKeys for TrustStore {
+    fn issuer_key(
+        &self,
+        header: &Header,
+        payload: &Map<String, Value>,
+    ) -> Result<PublicJwk, VerifyError> {
+        let iss = payload
+            .get("iss")
+            .or_else(|| payload.get("issuer"))
+            .and_then(Value::as_str);
+        let iat = payload.get("iat").and_then(Value::as_i64);
+        let candidates: Vec<&TrustedKey> = match &header.kid {
+            Some(kid) => self.keys.iter().filter(|k| k.matches_kid(kid)).collect(),
+            None if self.keys.len() == 1 => self.keys.iter().collect(),
+            None => Vec::new(),
+        };
+        let candidates: Vec<&TrustedKey> = candidates
+            .into_iter()
+            .filter(|k| k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i)))
+            .collect();
+        let key = candidates.first().ok_or(VerifyError::UnknownIssuerKey)?;
+        if key.not_before.is_some() || key.not_after.is_some() {
+            let iat = iat.ok_or(VerifyError::IssuerKeyNotValidAtIssuance)?;
+            if key.not_before.is_some_and(|nb| iat < nb) || key.not_after.is_some_and(|na| iat > na) {
+                return Err(VerifyError::IssuerKeyNotValidAtIssuance);
+            }
+        }
+        Ok(key.jwk.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_web_urls() {
+        assert_eq!(did_web_to_url("did:web:example.com").as_deref(), Some("https://example.com"));
+        assert_eq!(
+            did_web_to_url("did:web:localhost%3A8080:issuer").as_deref(),
+            Some("https://localhost:8080/issuer")
+        );
+        assert_eq!(did_web_to_url("did:key:z6Mk"), None);
+    }
+
+    #[test]
+    fn rejects_junk() {
+        assert_eq!(TrustStore::from_json("nope").unwrap_err(), TrustError::NotJson);
+        assert_eq!(TrustStore::from_json("[]").unwrap_err(), TrustError::UnknownFormat);
+        assert_eq!(TrustStore::from_json(r#"{"keys": []}"#).unwrap_err(), TrustError::Empty);
+        assert!(matches!(
+            TrustStore::from_json(r#"{"kty": "RSA"}"#).unwrap_err(),
+            TrustError::InvalidKey { .. }
+        ));
+    }
+}

@@ -1,0 +1,241 @@
+//! Verifying a presentation against the trust store, the status lists and the policy.
+
+use credential::citizen::Level;
+use credential::jose::PublicJwk;
+use credential::sd_jwt::{
+    ClaimPath, KbClaims, KeyBinding, SdJwt, TypPolicy, VerifyError, VerifyOptions,
+    SD_JWT_VC_RESERVED,
+};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::status::{StatusError, StatusOutcome, StatusStore};
+use crate::{Policy, TrustStore};
+
+/// The two forms of the citizen-ID credential (and, for a generic verifier, anything else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum Format {
+    /// IETF SD-JWT VC, header `typ: dc+sd-jwt`.
+    #[serde(rename = "dc+sd-jwt")]
+    DcSdJwt,
+    /// W3C VCDM 2.0 secured with SD-JWT, header `typ: vc+sd-jwt`.
+    #[serde(rename = "vc+sd-jwt")]
+    VcSdJwt,
+    /// Any other SD-JWT (generic mode).
+    #[serde(rename = "sd-jwt")]
+    SdJwt,
+}
+
+/// A presentation that passed every check. Only this type exposes the disclosed claims.
+#[derive(Debug, Clone)]
+pub struct VerifiedPresentation {
+    /// `iss` (or the VCDM `issuer`).
+    pub issuer: String,
+    /// The credential type: `vct`, or the citizen-ID type found in the VCDM `type`.
+    pub credential_type: Option<String>,
+    /// The assurance level read from the type (never from a disclosed claim).
+    pub level: Option<Level>,
+    /// The form.
+    pub format: Format,
+    /// The processed payload (RFC 9901 section 7.1).
+    pub claims: Map<String, Value>,
+    /// Paths of the disclosed claims.
+    pub disclosed: Vec<ClaimPath>,
+    /// The holder key (`cnf.jwk`).
+    pub holder_key: Option<PublicJwk>,
+    /// Key binding, when present.
+    pub key_binding: Option<KbClaims>,
+    /// The revocation check's outcome.
+    pub status: StatusOutcome,
+}
+
+/// Why a presentation was rejected. [`VerifierError::code`] names the failed check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifierError {
+    /// An SD-JWT check failed.
+    #[error(transparent)]
+    Credential(#[from] VerifyError),
+    /// The credential has no `iss`.
+    #[error("credential has no issuer")]
+    MissingIssuer,
+    /// The credential type is not accepted by the policy.
+    #[error("credential type {found:?} is not accepted")]
+    UnacceptedType {
+        /// The type found.
+        found: Option<String>,
+    },
+    /// The assurance level is below the policy's minimum.
+    #[error("assurance level {found} is below the required {required}")]
+    LevelTooLow {
+        /// The credential's level.
+        found: Level,
+        /// The policy's minimum.
+        required: Level,
+    },
+    /// A claim the policy requires was not disclosed.
+    #[error("required claim {path} not disclosed")]
+    MissingRequiredClaim {
+        /// The claim.
+        path: String,
+    },
+    /// The revocation check failed.
+    #[error(transparent)]
+    Status(#[from] StatusError),
+}
+
+impl VerifierError {
+    /// A stable snake_case name of the failed check.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifierError::Credential(e) => e.code(),
+            VerifierError::MissingIssuer => "missing_issuer",
+            VerifierError::UnacceptedType { .. } => "unaccepted_type",
+            VerifierError::LevelTooLow { .. } => "level_too_low",
+            VerifierError::MissingRequiredClaim { .. } => "missing_required_claim",
+            VerifierError::Status(e) => e.code(),
+        }
+    }
+}
+
+/// A relying party's verifier: trust store, status lists and policy, all local.
+#[derive(Debug, Clone, Default)]
+pub struct Verifier {
+    /// Trusted issuer keys.
+    pub trust: TrustStore,
+    /// Known status lists.
+    pub status: StatusStore,
+    /// The policy.
+    pub policy: Policy,
+}
+
+impl Verifier {
+    /// A verifier with these parts.
+    pub fn new(trust: TrustStore, status: StatusStore, policy: Policy) -> Verifier {
+        Verifier {
+            trust,
+            status,
+            policy,
+        }
+    }
+
+    /// Verifies a compact or JSON-serialized presentation as of `now` (Unix seconds), expecting
+    /// the KB-JWT to carry `nonce` and `aud`.
+    ///
+    /// # Errors
+    /// The [`VerifierError`] naming the first failed check.
+    pub fn verify(
+        &self,
+        presentation: &str,
+        nonce: &str,
+        aud: &str,
+        now: i64,
+    ) -> Result<VerifiedPresentation, VerifierError> {
+        let policy = &self.policy;
+        let options = VerifyOptions {
+            now,
+            clock_skew: secs(policy.clock_skew),
+            allowed_algs: policy.algorithms.clone(),
+            typ: if policy.generic {
+                TypPolicy::AnyCredential
+            } else {
+                TypPolicy::OneOf(vec!["dc+sd-jwt".into(), "vc+sd-jwt".into()])
+            },
+            key_binding: if policy.key_binding {
+                KeyBinding::Required {
+                    nonce: nonce.to_owned(),
+                    aud: aud.to_owned(),
+                    max_age: secs(policy.kb_max_age),
+                }
+            } else {
+                KeyBinding::NotRequired
+            },
+            reserved_claims: if policy.generic {
+                Vec::new()
+            } else {
+                SD_JWT_VC_RESERVED.iter().map(|s| (*s).to_owned()).collect()
+            },
+            limits: Default::default(),
+        };
+        let sd_jwt = SdJwt::parse(presentation, &options.limits)?;
+        let verified = sd_jwt.verify(&self.trust, &options)?;
+        let claims = verified.claims;
+        let format = match verified.header.typ.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("dc+sd-jwt") => Format::DcSdJwt,
+            Some("vc+sd-jwt") => Format::VcSdJwt,
+            _ => Format::SdJwt,
+        };
+        let issuer = claims
+            .get("iss")
+            .or_else(|| claims.get("issuer"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let credential_type = credential_type(&claims);
+        let level = credential_type.as_deref().and_then(Level::from_vct);
+        if !policy.generic {
+            let accepted = credential_type
+                .as_ref()
+                .is_some_and(|t| policy.accepted_types.iter().any(|a| a == t));
+            if !accepted {
+                return Err(VerifierError::UnacceptedType {
+                    found: credential_type,
+                });
+            }
+            let found = level.ok_or(VerifierError::UnacceptedType {
+                found: credential_type.clone(),
+            })?;
+            if found < policy.min_level {
+                return Err(VerifierError::LevelTooLow {
+                    found,
+                    required: policy.min_level,
+                });
+            }
+        }
+        let issuer = match issuer {
+            Some(i) => i,
+            None if policy.generic => String::new(),
+            None => return Err(VerifierError::MissingIssuer),
+        };
+        let subject = match format {
+            Format::VcSdJwt => claims.get("credentialSubject").cloned().unwrap_or(Value::Null),
+            _ => Value::Object(claims.clone()),
+        };
+        for path in &policy.required_claims {
+            if path.lookup(&subject).is_empty() {
+                return Err(VerifierError::MissingRequiredClaim {
+                    path: path.to_string(),
+                });
+            }
+        }
+        let status = self.status.check(&claims, policy, now)?;
+        Ok(VerifiedPresentation {
+            issuer,
+            credential_type,
+            level,
+            format,
+            claims,
+            disclosed: verified.disclosed,
+            holder_key: verified.holder_key,
+            key_binding: verified.key_binding,
+            status,
+        })
+    }
+}
+
+/// The credential type: `vct`, or the first citizen-ID URN in a VCDM `type` array.
+fn credential_type(claims: &Map<String, Value>) -> Option<String> {
+    if let Some(vct) = claims.get("vct").and_then(Value::as_str) {
+        return Some(vct.to_owned());
+    }
+    let types = claims.get("type")?.as_array()?;
+    types
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|t| Level::from_vct(t).is_some())
+        .map(str::to_owned)
+}
+
+fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
