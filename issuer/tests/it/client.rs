@@ -381,6 +381,14 @@ pub async fn verify_sd_jwt(
     jwk.as_object_mut().unwrap().remove("use");
     let key = PublicJwk::from_value(&jwk).unwrap();
     jwt.verify(&key).expect("credential signature verifies");
+    // The full RFC 9901 verification of the shared engine: signature, every disclosure digest
+    // referenced exactly once, times, cnf.
+    use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
+    let parsed = SdJwt::parse(sd_jwt, &Limits::default()).expect("sd-jwt parses");
+    let verified = parsed
+        .verify(&key, &VerifyOptions::new(now(), KeyBinding::NotRequired))
+        .expect("sd-jwt verifies");
+    assert!(verified.holder_key.is_some());
     let payload: Value = serde_json::from_slice(jwt.payload()).unwrap();
     let disclosures: Vec<&str> = parts.filter(|p| !p.is_empty()).collect();
     let mut referenced = payload.to_string();
