@@ -1,0 +1,70 @@
+//! The append-only audit trail (table `audit`; triggers reject UPDATE and DELETE).
+//!
+//! Events: `enrolment.basic`, `enrolment.high`, `offer.redeemed`, `offer.dead`,
+//! `credential.issued`, `status.revoke|suspend|reinstate`, `key.created`, `key.rotated`,
+//! `officer.added|removed`, `platform.added|removed`. `detail` holds ids and outcomes only, never
+//! claim values or secrets.
+
+use rusqlite::{params, Connection};
+use serde_json::Value;
+
+use crate::db::DbError;
+
+/// Appends one event.
+///
+/// # Errors
+/// SQLite errors.
+pub fn append(
+    conn: &Connection,
+    at: i64,
+    actor: &str,
+    event: &str,
+    subject: Option<&str>,
+    detail: &Value,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at, actor, event, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![at, actor, event, subject, detail.to_string()])?;
+    Ok(())
+}
+
+/// One audit row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    /// Sequence number.
+    pub seq: i64,
+    /// Unix time.
+    pub at: i64,
+    /// Who: an officer id, `system`, `wallet`, `cli:<user>`.
+    pub actor: String,
+    /// Event name.
+    pub event: String,
+    /// Subject id.
+    pub subject: Option<String>,
+    /// Ids and outcomes (JSON).
+    pub detail: Option<String>,
+}
+
+/// The last `limit` events, newest first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn recent(conn: &Connection, limit: i64) -> Result<Vec<AuditEntry>, DbError> {
+    let mut s = conn.prepare(
+        "SELECT seq, at, actor, event, subject, detail FROM audit ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let rows = s
+        .query_map([limit], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                event: r.get(3)?,
+                subject: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,99 @@
+//! Subcommands, one file each: an args struct and a `run`.
+
+mod bench;
+mod did_doc;
+mod enroll;
+mod keys;
+mod officers;
+mod platforms;
+mod serve;
+mod status;
+mod trust_bundle;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use issuer::config::{self, Overrides};
+use issuer::Issuer;
+
+/// The bureau's citizen-ID issuer.
+#[derive(Debug, Parser)]
+#[command(
+    name = "issuer",
+    version,
+    about,
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error.\nExample:\n  issuer serve --data /var/lib/issuer --public-url https://id.example.cn"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(serve::ServeArgs),
+    /// Manage officers and their API tokens.
+    Officers(officers::OfficersArgs),
+    /// Manage messaging platforms whose face-match attestations are trusted.
+    Platforms(platforms::PlatformsArgs),
+    /// Enrol a citizen (or a JSONL batch) and print the credential offer and tx_code.
+    Enroll(enroll::EnrollArgs),
+    /// Revoke a credential (every copy of its batch) or all of a citizen's credentials.
+    Revoke(status::StatusArgs),
+    /// Suspend a credential (every copy of its batch) or all of a citizen's credentials.
+    Suspend(status::StatusArgs),
+    /// Reinstate a suspended credential (every copy of its batch) or a citizen's credentials.
+    Reinstate(status::StatusArgs),
+    /// List or rotate signing keys.
+    Keys(keys::KeysArgs),
+    /// Write the root-signed trust bundle.
+    TrustBundle(trust_bundle::TrustBundleArgs),
+    /// Write the did:web DID document.
+    DidDoc(did_doc::DidDocArgs),
+    /// Load-test a running issuer with complete OpenID4VCI flows.
+    Bench(bench::BenchArgs),
+}
+
+/// `--data DIR`, shared by the commands that open the data directory.
+#[derive(Debug, Clone, Args)]
+pub struct DataArg {
+    /// Data directory (database, keys, issuer.toml). Default: $ISSUER_DATA or ./issuer-data.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+impl DataArg {
+    /// Opens the issuer on the data directory with the file and environment configuration.
+    fn open(&self) -> anyhow::Result<Arc<Issuer>> {
+        let dir = config::data_dir(self.data.clone());
+        let cfg = config::load(&dir, &Overrides::default())?;
+        Ok(Issuer::open(cfg)?)
+    }
+}
+
+/// The audit actor for commands run by hand.
+fn cli_actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    use issuer::model::StatusAction;
+    match cli.command {
+        Command::Serve(a) => serve::run(a).await,
+        Command::Officers(a) => officers::run(a).await,
+        Command::Platforms(a) => platforms::run(a).await,
+        Command::Enroll(a) => enroll::run(a).await,
+        Command::Revoke(a) => status::run(a, StatusAction::Revoke).await,
+        Command::Suspend(a) => status::run(a, StatusAction::Suspend).await,
+        Command::Reinstate(a) => status::run(a, StatusAction::Reinstate).await,
+        Command::Keys(a) => keys::run(a).await,
+        Command::TrustBundle(a) => trust_bundle::run(a).await,
+        Command::DidDoc(a) => did_doc::run(a).await,
+        Command::Bench(a) => bench::run(a).await,
+    }
+}

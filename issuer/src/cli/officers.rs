@@ -1,0 +1,93 @@
+use clap::{Args, Subcommand};
+
+use issuer::model::Role;
+
+use super::{cli_actor, DataArg};
+
+/// Manage officers. Tokens are shown once, at `add`, and stored only as SHA-256 digests.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  issuer officers add --data ./issuer-data --name 'Li Wei' --role officer\n  issuer officers list --data ./issuer-data --json\n  issuer officers remove --data ./issuer-data OFFICER_ID"
+)]
+pub struct OfficersArgs {
+    #[command(subcommand)]
+    command: OfficersCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum OfficersCommand {
+    /// Add an officer and print its API token (once).
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// officer (may enrol) or admin (may also change status and manage keys).
+        #[arg(long, default_value = "officer", value_parser = ["officer", "admin"])]
+        role: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List officers.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an officer; its token stops working.
+    Remove {
+        #[command(flatten)]
+        data: DataArg,
+        /// Officer id.
+        id: String,
+    },
+}
+
+pub async fn run(args: OfficersArgs) -> anyhow::Result<()> {
+    match args.command {
+        OfficersCommand::Add {
+            data,
+            name,
+            role,
+            json,
+        } => {
+            let issuer = data.open()?;
+            let role = Role::parse(&role).unwrap_or(Role::Officer);
+            let (id, token) = issuer.add_officer(&cli_actor(), &name, role).await?;
+            issuer.close();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": id, "role": role.as_str(), "token": *token})
+                );
+            } else {
+                println!("officer id: {id}");
+                println!("token (shown once): {}", *token);
+            }
+        }
+        OfficersCommand::List { data, json } => {
+            let issuer = data.open()?;
+            let list = issuer.list_officers().await?;
+            issuer.close();
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else {
+                for o in list {
+                    println!("{}\t{}\t{}", o.id, o.role, o.name);
+                }
+            }
+        }
+        OfficersCommand::Remove { data, id } => {
+            let issuer = data.open()?;
+            let r = issuer.remove_officer(&cli_actor(), &id).await;
+            issuer.close();
+            r?;
+            println!("removed {id}");
+        }
+    }
+    Ok(())
+}

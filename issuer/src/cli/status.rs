@@ -1,0 +1,60 @@
+use clap::Args;
+
+use issuer::model::StatusAction;
+use issuer::status::Target;
+
+use super::{cli_actor, DataArg};
+
+/// Which credentials: one (with every copy of its batch) or all of a citizen's.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  issuer revoke --data ./issuer-data --credential CREDENTIAL_ID\n  issuer suspend --data ./issuer-data --entry 0:52113\n  issuer reinstate --data ./issuer-data --citizen 11010519491231002X --json"
+)]
+#[group(id = "target", required = true, multiple = false)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// A credential id (as recorded at issuance).
+    #[arg(long, group = "target")]
+    credential: Option<String>,
+    /// A status-list entry SHARD:IDX (as found in the credential's `status`).
+    #[arg(long, group = "target", value_name = "SHARD:IDX")]
+    entry: Option<String>,
+    /// A citizen's id_number: every credential of that citizen.
+    #[arg(long, group = "target", value_name = "ID_NUMBER")]
+    citizen: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: StatusArgs, action: StatusAction) -> anyhow::Result<()> {
+    let target = match (args.credential, args.entry, args.citizen) {
+        (Some(id), _, _) => Target::Credential(id),
+        (_, Some(entry), _) => {
+            let (s, i) = entry
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!("--entry must be SHARD:IDX"))?;
+            Target::Entry {
+                shard: s.parse()?,
+                idx: i.parse()?,
+            }
+        }
+        (_, _, Some(id_number)) => Target::Citizen(id_number),
+        _ => anyhow::bail!("name a --credential, --entry or --citizen"),
+    };
+    let issuer = args.data.open()?;
+    let r = issuer.change_status(&cli_actor(), target, action).await;
+    issuer.close();
+    let change = r?;
+    if args.json {
+        println!("{}", serde_json::to_string(&change)?);
+    } else {
+        println!(
+            "{} credential(s) now {}",
+            change.changed.len(),
+            change.status
+        );
+    }
+    Ok(())
+}

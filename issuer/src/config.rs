@@ -1,0 +1,280 @@
+//! Configuration: defaults, then `issuer.toml` in the data directory, then `ISSUER_*`
+//! environment variables, then command-line flags (each overriding the one before).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use credential::jose::Alg;
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data directory: database, keys, config file.
+    pub data: PathBuf,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// The credential issuer identifier (OpenID4VCI section 12.2.1): `iss` of every credential.
+    pub public_url: String,
+    /// Whether `public_url` was configured; when not, `issuer serve` derives it from the bound
+    /// address.
+    pub public_url_set: bool,
+    /// Algorithm of newly generated credential signing keys.
+    pub key_alg: Alg,
+    /// Most proofs (credentials) in one credential request.
+    pub batch_size: usize,
+    /// Lifetime of a credential offer's pre-authorized code, seconds.
+    pub offer_ttl: i64,
+    /// Wrong `tx_code` attempts before the code is dead.
+    pub tx_code_attempts: i64,
+    /// Access token lifetime, seconds.
+    pub access_token_ttl: i64,
+    /// `c_nonce` and attestation-nonce lifetime, seconds.
+    pub nonce_ttl: i64,
+    /// Accepted age of a proof JWT's `iat`, seconds (and of a face-match attestation).
+    pub proof_max_age: i64,
+    /// Accepted age of a face-match attestation's `iat`, seconds.
+    pub attestation_max_age: i64,
+    /// Lowest face-match score that enrols.
+    pub min_face_match_score: f64,
+    /// Credential validity, days.
+    pub credential_validity_days: i64,
+    /// Status-list token `ttl` and `Cache-Control: max-age`, seconds.
+    pub status_ttl: i64,
+    /// Status-list token lifetime (`exp - iat`), seconds.
+    pub status_validity: i64,
+    /// Entries per status shard (Token Status List `lst` length). 2^20 by default.
+    pub shard_size: u32,
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+}
+
+impl Config {
+    /// Defaults for `data`.
+    pub fn defaults(data: PathBuf) -> Config {
+        Config {
+            data,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            public_url_set: false,
+            key_alg: Alg::Es256,
+            batch_size: 10,
+            offer_ttl: 7 * 24 * 3600,
+            tx_code_attempts: 5,
+            access_token_ttl: 300,
+            nonce_ttl: 300,
+            proof_max_age: 300,
+            attestation_max_age: 300,
+            min_face_match_score: 0.85,
+            credential_validity_days: 365,
+            status_ttl: 300,
+            status_validity: 24 * 3600,
+            shard_size: 1 << 20,
+            body_limit: 256 * 1024,
+        }
+    }
+}
+
+/// The config file, `issuer.toml` in the data directory. Every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    public_url: Option<String>,
+    key_alg: Option<String>,
+    batch_size: Option<usize>,
+    offer_ttl: Option<i64>,
+    tx_code_attempts: Option<i64>,
+    access_token_ttl: Option<i64>,
+    nonce_ttl: Option<i64>,
+    proof_max_age: Option<i64>,
+    attestation_max_age: Option<i64>,
+    min_face_match_score: Option<f64>,
+    credential_validity_days: Option<i64>,
+    status_ttl: Option<i64>,
+    status_validity: Option<i64>,
+    shard_size: Option<u32>,
+    body_limit: Option<usize>,
+}
+
+/// A configuration value is wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The config file does not parse.
+    #[error("{path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Parser message.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting {name}: {expected}")]
+    Invalid {
+        /// Setting.
+        name: &'static str,
+        /// What is allowed.
+        expected: &'static str,
+    },
+}
+
+/// Overrides from the command line; `None` leaves the value alone.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--public-url`.
+    pub public_url: Option<String>,
+    /// `--key-alg`.
+    pub key_alg: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &'static str) -> Result<Option<T>, ConfigError> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            name,
+            expected: "a value of the right type",
+        }),
+    }
+}
+
+/// The data directory: the flag, else `ISSUER_DATA`, else `./issuer-data`.
+pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| env("ISSUER_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("issuer-data"))
+}
+
+/// Resolves the configuration for `data`.
+///
+/// # Errors
+/// [`ConfigError`] when the file does not parse or a value is out of range.
+pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
+    let mut cfg = Config::defaults(data.to_path_buf());
+    let path = data.join("issuer.toml");
+    let file: FileConfig = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.message().to_owned(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let mut key_alg = file.key_alg;
+    macro_rules! set {
+        ($field:ident) => {
+            if let Some(v) = file.$field {
+                cfg.$field = v;
+            }
+        };
+    }
+    set!(listen);
+    if let Some(v) = &file.public_url {
+        cfg.public_url = v.clone();
+    }
+    set!(batch_size);
+    set!(offer_ttl);
+    set!(tx_code_attempts);
+    set!(access_token_ttl);
+    set!(nonce_ttl);
+    set!(proof_max_age);
+    set!(attestation_max_age);
+    set!(min_face_match_score);
+    set!(credential_validity_days);
+    set!(status_ttl);
+    set!(status_validity);
+    set!(shard_size);
+    set!(body_limit);
+
+    if let Some(v) = parse_env("ISSUER_LISTEN")? {
+        cfg.listen = v;
+    }
+    if let Some(v) = env("ISSUER_PUBLIC_URL") {
+        cfg.public_url = v;
+    }
+    if let Some(v) = env("ISSUER_KEY_ALG") {
+        key_alg = Some(v);
+    }
+    if let Some(v) = parse_env("ISSUER_BATCH_SIZE")? {
+        cfg.batch_size = v;
+    }
+    if let Some(v) = parse_env("ISSUER_MIN_FACE_MATCH_SCORE")? {
+        cfg.min_face_match_score = v;
+    }
+    if let Some(v) = parse_env("ISSUER_SHARD_SIZE")? {
+        cfg.shard_size = v;
+    }
+
+    if let Some(v) = flags.listen {
+        cfg.listen = v;
+    }
+    if let Some(v) = &flags.public_url {
+        cfg.public_url = v.clone();
+    }
+    if let Some(v) = &flags.key_alg {
+        key_alg = Some(v.clone());
+    }
+    if let Some(alg) = key_alg {
+        cfg.key_alg = Alg::parse(&alg).map_err(|_| ConfigError::Invalid {
+            name: "key_alg",
+            expected: "ES256 or EdDSA",
+        })?;
+    }
+    cfg.public_url_set = file.public_url.is_some()
+        || env("ISSUER_PUBLIC_URL").is_some()
+        || flags.public_url.is_some();
+    if !cfg.public_url_set {
+        cfg.public_url = format!("http://{}", cfg.listen);
+    }
+    cfg.public_url = cfg.public_url.trim_end_matches('/').to_owned();
+    validate(&cfg)?;
+    Ok(cfg)
+}
+
+fn validate(cfg: &Config) -> Result<(), ConfigError> {
+    if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            name: "public_url",
+            expected: "an http or https URL",
+        });
+    }
+    if !(1..=100).contains(&cfg.batch_size) {
+        return Err(ConfigError::Invalid {
+            name: "batch_size",
+            expected: "1 to 100",
+        });
+    }
+    if !(0.0..=1.0).contains(&cfg.min_face_match_score) {
+        return Err(ConfigError::Invalid {
+            name: "min_face_match_score",
+            expected: "0 to 1",
+        });
+    }
+    if !(16..=(1 << 24)).contains(&cfg.shard_size) || cfg.shard_size % 4 != 0 {
+        return Err(ConfigError::Invalid {
+            name: "shard_size",
+            expected: "a multiple of 4 from 16 to 2^24",
+        });
+    }
+    if cfg.tx_code_attempts < 1 {
+        return Err(ConfigError::Invalid {
+            name: "tx_code_attempts",
+            expected: "at least 1",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! Storage: SQLite in the data directory (WAL, `synchronous=FULL`), ordered schema migrations,
+//! and one writer thread that commits in groups.
+//!
+//! ```text
+//!  async handlers ──write(f)──► channel ──► writer thread: BEGIN IMMEDIATE
+//!                                                 SAVEPOINT; f(ctx) ─ Err ─► ROLLBACK TO (no trace)
+//!                                                 ... up to MAX_GROUP jobs ...
+//!                                                COMMIT (fsync) ──► every caller gets its answer
+//!  async handlers ──read(f)───► spawn_blocking on a pooled read-only connection
+//! ```
+//!
+//! A caller hears `Ok` only after the transaction holding its change is durably committed, so a
+//! crash (even `kill -9`) never loses an answered write. A job that fails is rolled back to its
+//! savepoint and changes nothing; the other jobs of its group commit. Status indexes are drawn by
+//! the writer from an injected CSPRNG ([`WriteCtx::rng`]).
+
+mod schema;
+
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+
+use rand_chacha::ChaCha20Rng;
+use rusqlite::{Connection, OpenFlags};
+
+pub use schema::{migrate, SCHEMA_VERSION};
+
+/// Most jobs committed in one transaction.
+const MAX_GROUP: usize = 512;
+
+/// A storage failure. Internal: handlers log it and answer `server_error`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// SQLite reported an error.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread is gone (shutting down, or it failed).
+    #[error("storage writer stopped")]
+    WriterGone,
+    /// The group commit holding this change failed; the change is not stored.
+    #[error("commit failed")]
+    CommitFailed,
+    /// The database was written by a newer version of the issuer.
+    #[error("database schema version {found} is newer than this binary's {supported}")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: i64,
+        /// Newest this binary knows.
+        supported: i64,
+    },
+    /// A stored value does not decode (corruption or a bug).
+    #[error("stored value does not decode: {what}")]
+    Corrupt {
+        /// Which value.
+        what: &'static str,
+    },
+    /// A blocking task panicked or was cancelled.
+    #[error("blocking task failed")]
+    Join,
+}
+
+/// What a write job sees: the connection inside the group transaction, and the CSPRNG.
+pub struct WriteCtx<'a> {
+    /// The connection; a transaction is open.
+    pub conn: &'a Connection,
+    /// The injected CSPRNG (status indexes).
+    pub rng: &'a mut ChaCha20Rng,
+}
+
+type Done = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> Done + Send>;
+
+/// Handle to the database: a group-committing writer and a pool of readers.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+fn open(path: &Path, read_only: bool) -> Result<Connection, DbError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    if !read_only {
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    }
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if needed) `issuer.sqlite3` in `dir`, migrates it, and starts the writer
+    /// thread with `rng` as its CSPRNG.
+    ///
+    /// # Errors
+    /// [`DbError`] when the file cannot be opened or migrated.
+    pub fn open(dir: &Path, rng: ChaCha20Rng) -> Result<Db, DbError> {
+        let path = dir.join("issuer.sqlite3");
+        let mut conn = open(&path, false)?;
+        migrate(&mut conn)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = thread::Builder::new()
+            .name("issuer-db-writer".into())
+            .spawn(move || writer_loop(conn, rx, rng))
+            .map_err(|_| DbError::WriterGone)?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                jobs: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+                readers: Mutex::new(Vec::new()),
+                path,
+            }),
+        })
+    }
+
+    fn submit(&self, job: Job) -> Result<(), DbError> {
+        let guard = self.inner.jobs.lock().map_err(|_| DbError::WriterGone)?;
+        let sender = guard.as_ref().ok_or(DbError::WriterGone)?;
+        sender.send(job).map_err(|_| DbError::WriterGone)
+    }
+
+    fn job<T, E, F, R>(f: F, reply: R) -> Job
+    where
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        R: FnOnce(Result<T, E>) + Send + 'static,
+    {
+        Box::new(move |ctx: &mut WriteCtx<'_>| -> Done {
+            if let Err(e) = ctx.conn.execute_batch("SAVEPOINT job") {
+                let e = E::from(DbError::from(e));
+                return Box::new(move |_| {
+                    reply(Err(e));
+                });
+            }
+            match f(ctx) {
+                Ok(value) => {
+                    let released = ctx.conn.execute_batch("RELEASE job");
+                    Box::new(move |committed| {
+                        let result = match (released, committed) {
+                            (Ok(()), true) => Ok(value),
+                            (Err(e), _) => Err(E::from(DbError::from(e))),
+                            (_, false) => Err(E::from(DbError::CommitFailed)),
+                        };
+                        reply(result);
+                    })
+                }
+                Err(e) => {
+                    // Undo whatever the job did; the rest of the group is unaffected.
+                    let _ = ctx.conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    Box::new(move |_| {
+                        reply(Err(e));
+                    })
+                }
+            }
+        })
+    }
+
+    /// Runs `f` in the writer's group transaction and waits until it is durably committed.
+    /// When `f` returns `Err`, its changes are rolled back and the error is returned.
+    ///
+    /// # Errors
+    /// `f`'s error, or [`DbError`] converted into `E`.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(Db::job(f, move |r| {
+            let _ = tx.send(r);
+        }))
+        .map_err(E::from)?;
+        rx.await.map_err(|_| E::from(DbError::WriterGone))?
+    }
+
+    /// [`Db::write`] for callers outside an async runtime (the command line).
+    ///
+    /// # Errors
+    /// As [`Db::write`].
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        // A std channel, so this also works (briefly blocking) on a runtime thread at startup.
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(Db::job(f, move |r| {
+            let _ = tx.send(r);
+        }))
+        .map_err(E::from)?;
+        rx.recv().map_err(|_| E::from(DbError::WriterGone))?
+    }
+
+    fn reader(&self) -> Result<Connection, DbError> {
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| DbError::WriterGone)?
+            .pop();
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => open(&self.inner.path, true),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+        }
+    }
+
+    /// Runs a read-only `f` on a pooled connection, off the async runtime.
+    ///
+    /// # Errors
+    /// `f`'s error, or [`DbError`] converted into `E`.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f))
+            .await
+            .map_err(|_| E::from(DbError::Join))?
+    }
+
+    /// [`Db::read`] for callers outside an async runtime.
+    ///
+    /// # Errors
+    /// As [`Db::read`].
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Connection) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        let conn = self.reader().map_err(E::from)?;
+        let result = f(&conn);
+        self.give_back(conn);
+        result
+    }
+
+    /// Stops the writer after the jobs already queued, and waits for it.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.inner.jobs.lock() {
+            jobs.take();
+        }
+        let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, mut rng: ChaCha20Rng) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE").is_ok();
+        let mut done = Vec::with_capacity(group.len());
+        let mut ctx = WriteCtx {
+            conn: &conn,
+            rng: &mut rng,
+        };
+        for job in group {
+            if began {
+                done.push(job(&mut ctx));
+            } else {
+                // Could not start a transaction: every job in the group fails unrun.
+                drop(job);
+            }
+        }
+        let committed = began && conn.execute_batch("COMMIT").is_ok();
+        if began && !committed {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!("group commit failed; {} jobs rolled back", done.len());
+        }
+        for d in done {
+            d(committed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::rand_core::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn failed_job_leaves_no_trace_and_others_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), ChaCha20Rng::seed_from_u64(1)).unwrap();
+        let r: Result<(), DbError> = db.write_blocking(|ctx| {
+            ctx.conn.execute(
+                "INSERT INTO audit (at, actor, event) VALUES (1, 'test', 'a')",
+                [],
+            )?;
+            Err(DbError::CommitFailed)
+        });
+        assert!(r.is_err());
+        db.write_blocking(|ctx| {
+            ctx.conn.execute(
+                "INSERT INTO audit (at, actor, event) VALUES (2, 'test', 'b')",
+                [],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+        let events: Vec<String> = db
+            .read_blocking(|c| {
+                let mut s = c.prepare("SELECT event FROM audit ORDER BY seq")?;
+                let v = s
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok::<_, DbError>(v)
+            })
+            .unwrap();
+        assert_eq!(events, ["b"]);
+        db.close();
+    }
+
+    #[test]
+    fn audit_is_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), ChaCha20Rng::seed_from_u64(1)).unwrap();
+        db.write_blocking(|ctx| {
+            ctx.conn.execute(
+                "INSERT INTO audit (at, actor, event) VALUES (1, 'test', 'a')",
+                [],
+            )?;
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+        for sql in ["UPDATE audit SET actor = 'x'", "DELETE FROM audit"] {
+            let r: Result<usize, DbError> =
+                db.write_blocking(move |ctx| Ok(ctx.conn.execute(sql, [])?));
+            let err = r.unwrap_err().to_string();
+            assert!(err.contains("append-only"), "{err}");
+        }
+        db.close();
+    }
+
+    #[test]
+    fn reopening_keeps_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        Db::open(dir.path(), ChaCha20Rng::seed_from_u64(1))
+            .unwrap()
+            .close();
+        let db = Db::open(dir.path(), ChaCha20Rng::seed_from_u64(1)).unwrap();
+        let v: i64 = db
+            .read_blocking(|c| {
+                Ok::<_, DbError>(c.query_row(
+                    "SELECT MAX(version) FROM schema_version",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        db.close();
+    }
+}

@@ -1,0 +1,180 @@
+//! [`ApiError`]: every way an issuer operation fails, with the OAuth 2.0 / OpenID4VCI 1.0 error
+//! code it maps to (RFC 6749 section 5.2, RFC 6750 section 3.1, OpenID4VCI sections 6.3, 7.3.1,
+//! 8.3.1). Descriptions name the failed check and never carry secrets or claim values.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::db::DbError;
+use credential::citizen::ClaimsError;
+
+/// An issuer operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The request is malformed: missing or wrongly typed parameters, bad body.
+    #[error("{reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// `grant_type` is not the pre-authorized code grant.
+    #[error("grant type not supported")]
+    UnsupportedGrantType,
+    /// The pre-authorized code or `tx_code` is wrong, used, dead or expired.
+    #[error("{reason}")]
+    InvalidGrant {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// The bearer token is missing, unknown or expired.
+    #[error("{reason}")]
+    InvalidToken {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// The officer's role does not allow this.
+    #[error("role {needed} required")]
+    InsufficientScope {
+        /// The role needed.
+        needed: &'static str,
+    },
+    /// The credential request is malformed.
+    #[error("{reason}")]
+    InvalidCredentialRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// `credential_configuration_id` is not one of ours.
+    #[error("unknown credential configuration")]
+    UnknownCredentialConfiguration,
+    /// The access token does not cover this configuration, or it was already issued.
+    #[error("{reason}")]
+    CredentialRequestDenied {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A key proof failed a check.
+    #[error("proof {index}: {reason}")]
+    InvalidProof {
+        /// Position in `proofs.jwt`.
+        index: usize,
+        /// Which check failed.
+        reason: String,
+    },
+    /// The proof's `c_nonce` is unknown, used or expired.
+    #[error("c_nonce is unknown, used or expired")]
+    InvalidNonce,
+    /// The citizen's claims fail validation.
+    #[error(transparent)]
+    InvalidClaims(#[from] ClaimsError),
+    /// The face-match attestation failed a check.
+    #[error("attestation: {reason}")]
+    InvalidAttestation {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// No such resource.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+    },
+    /// A status change that is not allowed (revocation is final).
+    #[error("cannot {action} a {from} credential")]
+    StatusTransition {
+        /// Requested action.
+        action: &'static str,
+        /// Current status.
+        from: &'static str,
+    },
+    /// The body is larger than the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// A storage failure (logged, not returned in detail).
+    #[error("storage: {0}")]
+    Storage(#[from] DbError),
+    /// Something that should not happen (logged, not returned in detail).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Shorthand for [`ApiError::InvalidRequest`].
+    pub fn invalid_request(reason: impl Into<String>) -> ApiError {
+        ApiError::InvalidRequest {
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`ApiError::InvalidProof`].
+    pub fn proof(index: usize, reason: impl Into<String>) -> ApiError {
+        ApiError::InvalidProof {
+            index,
+            reason: reason.into(),
+        }
+    }
+
+    /// The HTTP status and `error` code.
+    pub fn code(&self) -> (StatusCode, &'static str) {
+        use ApiError as E;
+        match self {
+            E::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
+            E::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+            E::InvalidGrant { .. } => (StatusCode::BAD_REQUEST, "invalid_grant"),
+            E::InvalidToken { .. } => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            E::InsufficientScope { .. } => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            E::InvalidCredentialRequest { .. } => {
+                (StatusCode::BAD_REQUEST, "invalid_credential_request")
+            }
+            E::UnknownCredentialConfiguration => {
+                (StatusCode::BAD_REQUEST, "unknown_credential_configuration")
+            }
+            E::CredentialRequestDenied { .. } => {
+                (StatusCode::BAD_REQUEST, "credential_request_denied")
+            }
+            E::InvalidProof { .. } => (StatusCode::BAD_REQUEST, "invalid_proof"),
+            E::InvalidNonce => (StatusCode::BAD_REQUEST, "invalid_nonce"),
+            E::InvalidClaims(_) => (StatusCode::BAD_REQUEST, "invalid_claims"),
+            E::InvalidAttestation { .. } => (StatusCode::BAD_REQUEST, "invalid_attestation"),
+            E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            E::StatusTransition { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
+            E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            E::Storage(_) | E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.code();
+        let description = if status.is_server_error() {
+            tracing::error!(error = %self, "internal failure");
+            "internal error".to_owned()
+        } else {
+            tracing::debug!(error = code, description = %self, "request rejected");
+            self.to_string()
+        };
+        let mut resp = (
+            status,
+            axum::Json(json!({"error": code, "error_description": description})),
+        )
+            .into_response();
+        let headers = resp.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        resp
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(e: rusqlite::Error) -> ApiError {
+        ApiError::Storage(DbError::Sqlite(e))
+    }
+}

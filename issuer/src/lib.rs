@@ -1,0 +1,33 @@
+//! The bureau's issuer service: enrolment at two assurance levels, OpenID4VCI 1.0
+//! (pre-authorized code flow with `tx_code`, batch issuance), Token Status List, key rotation,
+//! the root-signed trust bundle and an append-only audit trail, over SQLite.
+//!
+//! ```text
+//!  officer ──► /enrol/{basic,high} ──► enrolment + offer ──► offer URI (QR) + tx_code
+//!  wallet  ──► /token (code + tx_code) ──► /nonce ──► /credential (proofs) ──► SD-JWTs
+//!  admin   ──► /admin/... revoke | suspend | reinstate ──► /status/{shard} (statuslist+jwt)
+//!  verifier ◄── /trust-bundle (root-signed: keys + status lists), /.well-known/...
+//! ```
+//!
+//! The library holds the logic ([`service::Issuer`] and its `impl` blocks in [`enrol`],
+//! [`oid4vci`], [`status`], [`trust`]); [`server`] maps HTTP onto it; the `issuer` binary
+//! (`src/cli`) parses arguments and calls the same operations. Storage ([`db`]) commits writes in
+//! durable groups from one writer thread.
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod enrol;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod oid4vci;
+pub mod qr;
+pub mod secret;
+pub mod server;
+pub mod service;
+pub mod status;
+pub mod trust;
+
+pub use error::ApiError;
+pub use service::Issuer;

@@ -1,0 +1,405 @@
+//! The HTTP service (axum): [`app`] builds the router, [`run`] serves it on a bound listener
+//! until a shutdown future resolves.
+//!
+//! | route | who | what |
+//! | --- | --- | --- |
+//! | `GET /.well-known/openid-credential-issuer` | anyone | issuer metadata |
+//! | `GET /.well-known/oauth-authorization-server` | anyone | AS metadata |
+//! | `GET /.well-known/jwt-vc-issuer`, `/.well-known/did.json` | anyone | keys |
+//! | `POST /token`, `POST /nonce`, `POST /credential` | wallet | OpenID4VCI |
+//! | `GET /offers/{id}[?format=png\|svg]` | wallet, officer | credential offer or its QR code |
+//! | `GET /status/{shard}` | anyone | `statuslist+jwt` |
+//! | `GET /trust-bundle` | anyone | root-signed trust bundle |
+//! | `POST /enrol/nonce`, `/enrol/basic`, `/enrol/high` | officer | enrolment |
+//! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
+
+mod extract;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+pub use extract::{json_problem, ApiForm, ApiJson, Bearer, JsonBytes};
+
+use crate::enrol::PRE_AUTH_GRANT;
+use crate::error::ApiError;
+use crate::model::{Role, StatusAction};
+use crate::oid4vci::CredentialRequest;
+use crate::service::{Issuer, Officer};
+use crate::status::Target;
+
+type AppState = State<Arc<Issuer>>;
+
+/// The router with every route, the body limit and request logging.
+pub fn app(issuer: Arc<Issuer>) -> Router {
+    let limit = issuer.config.body_limit;
+    Router::new()
+        .route(
+            "/.well-known/openid-credential-issuer",
+            get(issuer_metadata),
+        )
+        .route("/.well-known/oauth-authorization-server", get(as_metadata))
+        .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer))
+        .route("/.well-known/did.json", get(did_json))
+        .route("/token", post(token))
+        .route("/nonce", post(nonce))
+        .route("/credential", post(credential))
+        .route("/offers/{id}", get(offer))
+        .route("/status/{shard}", get(status_list))
+        .route("/trust-bundle", get(trust_bundle))
+        .route("/enrol/nonce", post(enrol_nonce))
+        .route("/enrol/basic", post(enrol_basic))
+        .route("/enrol/high", post(enrol_high))
+        .route("/admin/credentials/{id}/{action}", post(admin_credential))
+        .route("/admin/status/{shard}/{idx}/{action}", post(admin_entry))
+        .route("/admin/citizens/{action}", post(admin_citizen))
+        .route("/admin/keys", get(admin_keys))
+        .route("/admin/keys/rotate", post(admin_rotate))
+        .route("/health", get(|| async { "ok" }))
+        .fallback(|| async { ApiError::NotFound { what: "route" } })
+        .method_not_allowed_fallback(|| async {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Json(
+                    json!({"error": "invalid_request", "error_description": "method not allowed"}),
+                ),
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(log_request))
+        .with_state(issuer)
+}
+
+/// Serves `app(issuer)` on `listener` until `shutdown` resolves, then finishes in-flight
+/// requests and returns.
+///
+/// # Errors
+/// I/O errors from the listener.
+pub async fn run(
+    listener: TcpListener,
+    issuer: Arc<Issuer>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(issuer))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Logs method, route template (never the concrete path: it may hold an offer id), status and
+/// latency.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %route, status = resp.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
+    resp
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+async fn officer(issuer: &Issuer, bearer: &Bearer, needed: Role) -> Result<Officer, ApiError> {
+    let officer = issuer.authenticate(&bearer.0).await?;
+    if officer.role < needed {
+        return Err(ApiError::InsufficientScope {
+            needed: needed.as_str(),
+        });
+    }
+    Ok(officer)
+}
+
+async fn issuer_metadata(State(issuer): AppState) -> Json<Value> {
+    Json(issuer.issuer_metadata())
+}
+
+async fn as_metadata(State(issuer): AppState) -> Json<Value> {
+    Json(issuer.as_metadata())
+}
+
+async fn jwt_vc_issuer(State(issuer): AppState) -> Json<Value> {
+    Json(issuer.jwt_vc_issuer())
+}
+
+async fn did_json(State(issuer): AppState) -> Json<Value> {
+    Json(issuer.did_document())
+}
+
+/// The token request (RFC 6749 section 4.1.3; OpenID4VCI section 6.1). Unknown parameters are
+/// ignored, as RFC 6749 section 3.2 requires.
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    #[serde(rename = "pre-authorized_code")]
+    pre_authorized_code: Option<String>,
+    tx_code: Option<String>,
+}
+
+async fn token(
+    State(issuer): AppState,
+    ApiForm(form): ApiForm<TokenForm>,
+) -> Result<Response, ApiError> {
+    match form.grant_type.as_deref() {
+        None => return Err(ApiError::invalid_request("grant_type missing")),
+        Some(PRE_AUTH_GRANT) => {}
+        Some(_) => return Err(ApiError::UnsupportedGrantType),
+    }
+    let code = form
+        .pre_authorized_code
+        .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing"))?;
+    let (access_token, expires_in) = issuer.token(&code, form.tx_code.as_deref()).await?;
+    Ok(no_store(
+        Json(json!({
+            "access_token": *access_token,
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+        }))
+        .into_response(),
+    ))
+}
+
+async fn nonce(State(issuer): AppState) -> Result<Response, ApiError> {
+    let c_nonce = issuer.c_nonce().await?;
+    Ok(no_store(Json(json!({"c_nonce": c_nonce})).into_response()))
+}
+
+async fn credential(
+    State(issuer): AppState,
+    bearer: Bearer,
+    JsonBytes(body): JsonBytes,
+) -> Result<Response, ApiError> {
+    let req: CredentialRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidCredentialRequest {
+            reason: extract::json_problem(&e),
+        })?;
+    let credentials = issuer.credential(&bearer.0, req).await?;
+    let list: Vec<Value> = credentials
+        .into_iter()
+        .map(|c| json!({"credential": c}))
+        .collect();
+    Ok(no_store(Json(json!({"credentials": list})).into_response()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferQuery {
+    format: Option<String>,
+}
+
+async fn offer(
+    State(issuer): AppState,
+    Path(id): Path<String>,
+    query: Result<Query<OfferQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::invalid_request("unknown query parameter"))?;
+    let offer = issuer.offer(&id).await?;
+    let uri = crate::enrol::offer_uri("credential_offer", &offer.to_string());
+    let qr_failed = |_| ApiError::Internal("qr code".into());
+    let resp = match query.format.as_deref() {
+        None | Some("json") => Json(offer).into_response(),
+        Some("png") => (
+            [(header::CONTENT_TYPE, "image/png")],
+            crate::qr::png(&uri).map_err(qr_failed)?,
+        )
+            .into_response(),
+        Some("svg") => (
+            [(header::CONTENT_TYPE, "image/svg+xml")],
+            crate::qr::svg(&uri).map_err(qr_failed)?,
+        )
+            .into_response(),
+        Some(_) => return Err(ApiError::invalid_request("format must be json, png or svg")),
+    };
+    Ok(no_store(resp))
+}
+
+async fn status_list(
+    State(issuer): AppState,
+    Path(shard): Path<String>,
+) -> Result<Response, ApiError> {
+    let shard: i64 = shard.parse().map_err(|_| ApiError::NotFound {
+        what: "status list",
+    })?;
+    let token = issuer.status_token(shard).await?;
+    let max_age = format!("public, max-age={}", issuer.config.status_ttl);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/statuslist+jwt".to_owned(),
+            ),
+            (header::CACHE_CONTROL, max_age),
+        ],
+        token,
+    )
+        .into_response())
+}
+
+async fn trust_bundle(State(issuer): AppState) -> Result<Response, ApiError> {
+    let bundle = issuer.trust_bundle().await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/trust-bundle+jwt".to_owned(),
+            ),
+            (
+                header::CACHE_CONTROL,
+                format!("public, max-age={}", issuer.config.status_ttl),
+            ),
+        ],
+        bundle,
+    )
+        .into_response())
+}
+
+async fn enrol_nonce(State(issuer): AppState, bearer: Bearer) -> Result<Response, ApiError> {
+    officer(&issuer, &bearer, Role::Officer).await?;
+    let (nonce, expires_in) = issuer.attestation_nonce().await?;
+    Ok(no_store(
+        Json(json!({"nonce": nonce, "expires_in": expires_in})).into_response(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BasicEnrolment {
+    claims: Value,
+    attestation: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HighEnrolment {
+    claims: Value,
+}
+
+async fn enrol_basic(
+    State(issuer): AppState,
+    bearer: Bearer,
+    body: Result<ApiJson<BasicEnrolment>, ApiError>,
+) -> Result<Response, ApiError> {
+    let officer = officer(&issuer, &bearer, Role::Officer).await?;
+    let ApiJson(body) = body?;
+    let offer = issuer
+        .enrol_basic(&officer, &body.claims, &body.attestation)
+        .await?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(offer.answer())).into_response(),
+    ))
+}
+
+async fn enrol_high(
+    State(issuer): AppState,
+    bearer: Bearer,
+    body: Result<ApiJson<HighEnrolment>, ApiError>,
+) -> Result<Response, ApiError> {
+    let officer = officer(&issuer, &bearer, Role::Officer).await?;
+    let ApiJson(body) = body?;
+    let offer = issuer.enrol_high(&officer, &body.claims).await?;
+    Ok(no_store(
+        (StatusCode::CREATED, Json(offer.answer())).into_response(),
+    ))
+}
+
+fn action(text: &str) -> Result<StatusAction, ApiError> {
+    StatusAction::parse(text)
+        .ok_or_else(|| ApiError::invalid_request("action must be revoke, suspend or reinstate"))
+}
+
+async fn change(
+    issuer: &Issuer,
+    bearer: &Bearer,
+    target: Target,
+    action: StatusAction,
+) -> Result<Response, ApiError> {
+    let admin = officer(issuer, bearer, Role::Admin).await?;
+    let change = issuer.change_status(&admin.id, target, action).await?;
+    Ok(Json(change).into_response())
+}
+
+async fn admin_credential(
+    State(issuer): AppState,
+    bearer: Bearer,
+    Path((id, act)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let act = action(&act)?;
+    change(&issuer, &bearer, Target::Credential(id), act).await
+}
+
+async fn admin_entry(
+    State(issuer): AppState,
+    bearer: Bearer,
+    Path((shard, idx, act)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let act = action(&act)?;
+    let shard = shard
+        .parse()
+        .map_err(|_| ApiError::invalid_request("shard is not a number"))?;
+    let idx = idx
+        .parse()
+        .map_err(|_| ApiError::invalid_request("idx is not a number"))?;
+    change(&issuer, &bearer, Target::Entry { shard, idx }, act).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CitizenTarget {
+    id_number: String,
+}
+
+async fn admin_citizen(
+    State(issuer): AppState,
+    bearer: Bearer,
+    Path(act): Path<String>,
+    body: Result<ApiJson<CitizenTarget>, ApiError>,
+) -> Result<Response, ApiError> {
+    officer(&issuer, &bearer, Role::Admin).await?;
+    let ApiJson(body) = body?;
+    let act = action(&act)?;
+    change(&issuer, &bearer, Target::Citizen(body.id_number), act).await
+}
+
+async fn admin_keys(State(issuer): AppState, bearer: Bearer) -> Result<Response, ApiError> {
+    officer(&issuer, &bearer, Role::Admin).await?;
+    let keys: Vec<Value> = issuer.keys.records().iter().map(|k| k.to_json()).collect();
+    Ok(Json(json!({"keys": keys, "root": issuer.root_fingerprint()})).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    alg: Option<String>,
+}
+
+async fn admin_rotate(
+    State(issuer): AppState,
+    bearer: Bearer,
+    body: Result<ApiJson<RotateBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let admin = officer(&issuer, &bearer, Role::Admin).await?;
+    let ApiJson(body) = body?;
+    let alg = match body.alg {
+        None => issuer.config.key_alg,
+        Some(a) => credential::jose::Alg::parse(&a)
+            .map_err(|_| ApiError::invalid_request("alg must be ES256 or EdDSA"))?,
+    };
+    let rec = issuer.rotate_key(&admin.id, alg).await?;
+    Ok(Json(rec.to_json()).into_response())
+}

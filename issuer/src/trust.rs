@@ -1,0 +1,223 @@
+//! Published metadata and trust material: credential issuer metadata (OpenID4VCI 1.0 section
+//! 12.2), authorization-server metadata (RFC 8414), SD-JWT VC issuer metadata
+//! (`/.well-known/jwt-vc-issuer`), the did:web document, and the root-signed trust bundle.
+
+use serde_json::{json, Map, Value};
+
+use credential::jose::{sign_compact, Alg};
+
+use crate::enrol::PRE_AUTH_GRANT;
+use crate::error::ApiError;
+use crate::model::{now, ConfigId};
+use crate::service::Issuer;
+use credential::citizen::{Format, Level};
+
+/// The trust bundle's `typ`.
+pub const TRUST_BUNDLE_TYP: &str = "trust-bundle+jwt";
+
+fn display(level: Level) -> Value {
+    let (zh, en) = match level {
+        Level::Basic => ("居民身份电子凭证（轻量版）", "Citizen ID (basic)"),
+        _ => ("居民身份电子凭证（增强版）", "Citizen ID (high)"),
+    };
+    json!([{"name": zh, "locale": "zh-CN"}, {"name": en, "locale": "en"}])
+}
+
+fn claims(level: Level) -> Value {
+    let mut c = vec![
+        ("family_name", "姓", "Family name"),
+        ("given_name", "名", "Given name"),
+        ("birthdate", "出生日期", "Date of birth"),
+        ("sex", "性别", "Sex"),
+        ("nationality", "国籍", "Nationality"),
+        ("id_number", "公民身份号码", "ID number"),
+        ("age_equal_or_over", "年龄证明", "Age over"),
+    ];
+    if level == Level::High {
+        c.extend([
+            ("address", "住址", "Address"),
+            ("ethnicity", "民族", "Ethnicity"),
+            ("portrait", "照片", "Portrait"),
+            ("id_card", "身份证", "ID card"),
+        ]);
+    }
+    Value::Array(
+        c.into_iter()
+            .map(|(name, zh, en)| {
+                json!({"path": [name], "display": [{"name": zh, "locale": "zh-CN"}, {"name": en, "locale": "en"}]})
+            })
+            .collect(),
+    )
+}
+
+fn algs() -> Vec<&'static str> {
+    Alg::ALL.iter().map(|a| a.as_str()).collect()
+}
+
+fn configuration(c: ConfigId) -> Value {
+    let mut v = json!({
+        "format": c.format.as_str(),
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "credential_signing_alg_values_supported": algs(),
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": algs()}},
+        "credential_metadata": {"display": display(c.level), "claims": claims(c.level)},
+    });
+    match c.format {
+        Format::DcSdJwt => v["vct"] = json!(c.level.vct()),
+        _ => {
+            v["credential_definition"] = json!({"type": [
+                "VerifiableCredential",
+                credential::citizen::VC_TYPE,
+                c.level.vct(),
+            ]})
+        }
+    }
+    v
+}
+
+/// `did:web` for a URL: host (port as `%3A`), then path segments joined by `:`.
+pub fn did_web(url: &str) -> String {
+    let rest = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let mut parts = rest.split('/');
+    let host = parts.next().unwrap_or_default().replace(':', "%3A");
+    let mut did = format!("did:web:{host}");
+    for p in parts.filter(|p| !p.is_empty()) {
+        did.push(':');
+        did.push_str(p);
+    }
+    did
+}
+
+impl Issuer {
+    /// Credential issuer metadata (section 12.2.4).
+    pub fn issuer_metadata(&self) -> Value {
+        let url = self.url();
+        let configs: Map<String, Value> = ConfigId::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), configuration(*c)))
+            .collect();
+        json!({
+            "credential_issuer": url,
+            "credential_endpoint": format!("{url}/credential"),
+            "nonce_endpoint": format!("{url}/nonce"),
+            "batch_credential_issuance": {"batch_size": self.config.batch_size},
+            "display": [
+                {"name": "公安局 居民身份电子凭证签发服务", "locale": "zh-CN"},
+                {"name": "Public Security Bureau citizen-ID issuer", "locale": "en"},
+            ],
+            "credential_configurations_supported": configs,
+        })
+    }
+
+    /// Authorization-server metadata (RFC 8414; OpenID4VCI section 12.3).
+    pub fn as_metadata(&self) -> Value {
+        let url = self.url();
+        json!({
+            "issuer": url,
+            "token_endpoint": format!("{url}/token"),
+            "grant_types_supported": [PRE_AUTH_GRANT],
+            "pre-authorized_grant_anonymous_access_supported": true,
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["none"],
+        })
+    }
+
+    fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .published(now())
+            .into_iter()
+            .map(|r| {
+                let mut jwk = r.jwk.clone().with_kid(r.kid.clone()).to_value();
+                jwk["alg"] = json!(r.alg.as_str());
+                jwk["use"] = json!("sig");
+                jwk
+            })
+            .collect();
+        json!({"keys": keys})
+    }
+
+    /// SD-JWT VC issuer metadata (`/.well-known/jwt-vc-issuer`).
+    pub fn jwt_vc_issuer(&self) -> Value {
+        json!({"issuer": self.url(), "jwks": self.jwks()})
+    }
+
+    /// The did:web DID document: every published credential key as a verification method.
+    pub fn did_document(&self) -> Value {
+        let did = did_web(self.url());
+        let methods: Vec<Value> = self
+            .keys
+            .published(now())
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "id": format!("{did}#{}", r.kid),
+                    "type": "JsonWebKey",
+                    "controller": did,
+                    "publicKeyJwk": r.jwk.to_bare_value(),
+                })
+            })
+            .collect();
+        let refs: Vec<Value> = methods.iter().map(|m| m["id"].clone()).collect();
+        json!({
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+            "id": did,
+            "verificationMethod": methods,
+            "assertionMethod": refs,
+        })
+    }
+
+    /// The RFC 7638 thumbprint of the root key: what verifiers pin.
+    pub fn root_fingerprint(&self) -> String {
+        self.keys.root().kid().to_owned()
+    }
+
+    /// The trust bundle, signed by the root key (`typ: trust-bundle+jwt`): current and retired
+    /// credential keys with validity windows, the latest status-list token of every shard,
+    /// `issued_at` and `next_update`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn trust_bundle(&self) -> Result<String, ApiError> {
+        let t = now();
+        let mut lists = Vec::new();
+        for shard in self.shards().await? {
+            lists.push(
+                json!({"uri": self.status_uri(shard), "token": self.status_token(shard).await?}),
+            );
+        }
+        let keys: Vec<Value> = self.keys.published(t).iter().map(|r| r.to_json()).collect();
+        let payload = json!({
+            "iss": self.url(),
+            "issued_at": t,
+            "iat": t,
+            "next_update": t + self.config.status_ttl,
+            "keys": keys,
+            "status_lists": lists,
+        });
+        let root = self.keys.root();
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(TRUST_BUNDLE_TYP));
+        header.insert("kid".into(), json!(root.kid()));
+        header.insert("jwk".into(), root.public_jwk().to_bare_value());
+        Ok(sign_compact(header, payload.to_string().as_bytes(), &root))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_web_encodes_port_and_path() {
+        assert_eq!(did_web("https://id.example.cn"), "did:web:id.example.cn");
+        assert_eq!(
+            did_web("http://127.0.0.1:8080/"),
+            "did:web:127.0.0.1%3A8080"
+        );
+        assert_eq!(did_web("https://a.cn/issuer/v1"), "did:web:a.cn:issuer:v1");
+    }
+}

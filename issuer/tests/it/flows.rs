@@ -1,0 +1,496 @@
+//! Complete flows over HTTP against the real server on 127.0.0.1:0.
+
+use serde_json::{json, Value};
+
+use credential::jose::{Alg, SigningKey};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use crate::client::*;
+
+async fn status_bits(http: &reqwest::Client, uri: &str, idx: u64) -> u8 {
+    use std::io::Read as _;
+    let r = http.get(uri).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/statuslist+jwt");
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+    let token = r.text().await.unwrap();
+    let jws = credential::jose::Jws::parse(&token).unwrap();
+    assert_eq!(jws.header().typ.as_deref(), Some("statuslist+jwt"));
+    let payload: Value = serde_json::from_slice(jws.payload()).unwrap();
+    assert!(payload["ttl"].as_i64().unwrap() > 0);
+    assert!(payload["exp"].as_i64().unwrap() > now());
+    assert_eq!(payload["sub"], uri);
+    let lst = credential::b64::decode(payload["status_list"]["lst"].as_str().unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    flate2::read::ZlibDecoder::new(&lst[..])
+        .read_to_end(&mut bytes)
+        .unwrap();
+    (bytes[(idx / 4) as usize] >> ((idx % 4) * 2)) & 0b11
+}
+
+#[tokio::test]
+async fn enrol_at_each_level_redeem_and_verify() {
+    let t = TestIssuer::start().await;
+    let meta: Value = t
+        .http
+        .get(format!("{}/.well-known/openid-credential-issuer", t.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["credential_issuer"], t.url.as_str());
+    assert_eq!(
+        meta["credential_configurations_supported"]
+            .as_object()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        meta["credential_configurations_supported"]["citizen_id_high_dc_sd_jwt"]["vct"],
+        "urn:cn:citizen-id:high:1"
+    );
+
+    for (level, offer) in [
+        ("high", t.enrol_high(&high_claims(1)).await),
+        ("basic", t.enrol_basic(&basic_claims(2)).await),
+    ] {
+        let tx_code = offer["tx_code"].as_str().unwrap();
+        assert_eq!(tx_code.len(), 6);
+        let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
+        let tx = &parsed["grants"][PRE_AUTH]["tx_code"];
+        assert_eq!(tx["length"], 6);
+        assert_eq!(tx["input_mode"], "numeric");
+
+        let mut wallet = Wallet::new(11);
+        let redeemed = wallet
+            .redeem(offer["offer_uri"].as_str().unwrap(), tx_code)
+            .await;
+        for format in ["dc_sd_jwt", "vc_sd_jwt"] {
+            let config = format!("citizen_id_{level}_{format}");
+            let (keys, creds) = wallet.credentials(&redeemed, &config, 2).await;
+            assert_eq!(creds.len(), 2);
+            let mut entries = Vec::new();
+            for (key, cred) in keys.iter().zip(&creds) {
+                let (payload, disclosed) = verify_sd_jwt(&t.http, &t.url, cred).await;
+                let iss = if format == "dc_sd_jwt" {
+                    &payload["iss"]
+                } else {
+                    &payload["issuer"]
+                };
+                assert_eq!(iss, t.url.as_str());
+                assert_eq!(payload["cnf"]["jwk"], key.public_jwk().to_bare_value());
+                assert_eq!(
+                    disclosed["id_number"],
+                    json!(id_number(if level == "high" { 1 } else { 2 }))
+                );
+                if format == "dc_sd_jwt" {
+                    assert_eq!(payload["vct"], format!("urn:cn:citizen-id:{level}:1"));
+                } else {
+                    assert_eq!(payload["type"][2], format!("urn:cn:citizen-id:{level}:1"));
+                }
+                assert_eq!(disclosed.contains_key("portrait"), level == "high");
+                if format == "dc_sd_jwt" {
+                    let s = &payload["status"]["status_list"];
+                    entries.push((
+                        s["uri"].as_str().unwrap().to_owned(),
+                        s["idx"].as_u64().unwrap(),
+                    ));
+                } else {
+                    // The W3C form names Bitstring Status List entries beside the same index.
+                    let s = &payload["credentialStatus"][0];
+                    let uri = s["statusListCredential"]
+                        .as_str()
+                        .unwrap()
+                        .trim_end_matches("/revocation");
+                    entries.push((
+                        uri.to_owned(),
+                        s["statusListIndex"].as_str().unwrap().parse().unwrap(),
+                    ));
+                }
+            }
+            assert_ne!(entries[0], entries[1], "each copy has its own status index");
+            for (uri, idx) in &entries {
+                assert_eq!(status_bits(&t.http, uri, *idx).await, 0);
+            }
+        }
+        // The same configuration is issued once per access token.
+        let nonce = wallet.nonce(&redeemed.metadata).await;
+        let k = SigningKey::generate(Alg::EdDsa, &mut ChaCha20Rng::seed_from_u64(3));
+        let (status, body) = wallet
+            .credential_request(
+                &redeemed.metadata,
+                &redeemed.access_token,
+                &json!({"credential_configuration_id": format!("citizen_id_{level}_dc_sd_jwt"),
+                        "proofs": {"jwt": [proof(&k, &t.url, &nonce, now())]}}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("credential_request_denied"))
+        );
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it() {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(&high_claims(3)).await;
+    let mut wallet = Wallet::new(12);
+    let redeemed = wallet
+        .redeem(
+            offer["offer_uri"].as_str().unwrap(),
+            offer["tx_code"].as_str().unwrap(),
+        )
+        .await;
+    let (_, creds) = wallet
+        .credentials(&redeemed, "citizen_id_high_dc_sd_jwt", 3)
+        .await;
+    let mut entries = Vec::new();
+    for c in &creds {
+        let (payload, _) = verify_sd_jwt(&t.http, &t.url, c).await;
+        let s = &payload["status"]["status_list"];
+        entries.push((
+            s["uri"].as_str().unwrap().to_owned(),
+            s["idx"].as_u64().unwrap(),
+        ));
+    }
+    let shard = entries[0].0.rsplit('/').next().unwrap().to_owned();
+    // An officer may not revoke.
+    let r = t
+        .http
+        .post(format!(
+            "{}/admin/status/{shard}/{}/suspend",
+            t.url, entries[0].1
+        ))
+        .bearer_auth(&t.officer_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = t
+        .http
+        .post(format!(
+            "{}/admin/status/{shard}/{}/suspend",
+            t.url, entries[0].1
+        ))
+        .bearer_auth(&t.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["changed"].as_array().unwrap().len(), 3);
+    for (uri, idx) in &entries {
+        assert_eq!(status_bits(&t.http, uri, *idx).await, 2);
+    }
+    let r = t
+        .http
+        .post(format!("{}/admin/citizens/revoke", t.url))
+        .bearer_auth(&t.admin_token)
+        .json(&json!({"id_number": id_number(3)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for (uri, idx) in &entries {
+        assert_eq!(status_bits(&t.http, uri, *idx).await, 1);
+    }
+    // Revocation is final.
+    let r = t
+        .http
+        .post(format!(
+            "{}/admin/status/{shard}/{}/reinstate",
+            t.url, entries[1].1
+        ))
+        .bearer_auth(&t.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    // Audit: one row per credential per change.
+    assert!(t.count("audit WHERE event = 'status.revoke'") == 3);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_redemption_of_one_code_yields_exactly_one_token() {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(&high_claims(4)).await;
+    let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
+    let code = parsed["grants"][PRE_AUTH]["pre-authorized_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tx = offer["tx_code"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (url, code, tx) = (t.url.clone(), code.clone(), tx.clone());
+        tasks.push(tokio::spawn(async move {
+            Wallet::new(i).token(&url, &code, &tx).await
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        if status == 200 {
+            ok += 1;
+        } else {
+            assert_eq!(body["error"], "invalid_grant");
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(t.count("access_tokens"), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_tx_code_attempts_exhaust_the_code() {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(&high_claims(5)).await;
+    let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
+    let code = parsed["grants"][PRE_AUTH]["pre-authorized_code"]
+        .as_str()
+        .unwrap();
+    let right = offer["tx_code"].as_str().unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let w = Wallet::new(1);
+    for _ in 0..5 {
+        let (status, body) = w.token(&t.url, code, wrong).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+    let (status, body) = w.token(&t.url, code, right).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the code is dead"
+    );
+    assert_eq!(t.count("access_tokens"), 1 - 1);
+    assert_eq!(t.count("audit WHERE event = 'offer.dead'"), 1);
+    // The offer is no longer served.
+    let r = t
+        .http
+        .get(format!(
+            "{}/offers/{}",
+            t.url,
+            offer["offer_id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn c_nonce_and_proof_replay_are_rejected() {
+    let t = TestIssuer::start().await;
+    let mut wallet = Wallet::new(5);
+    let o1 = t.enrol_high(&high_claims(6)).await;
+    let r1 = wallet
+        .redeem(
+            o1["offer_uri"].as_str().unwrap(),
+            o1["tx_code"].as_str().unwrap(),
+        )
+        .await;
+    let nonce = wallet.nonce(&r1.metadata).await;
+    let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
+    let p = proof(&key, &t.url, &nonce, now());
+    let body = |proofs: Vec<String>, config: &str| json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}});
+    let (s, _) = wallet
+        .credential_request(
+            &r1.metadata,
+            &r1.access_token,
+            &body(vec![p.clone()], "citizen_id_high_dc_sd_jwt"),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // Same nonce, a new proof: the c_nonce is used up.
+    let p2 = proof(&key, &t.url, &nonce, now() + 1);
+    let (s, b) = wallet
+        .credential_request(
+            &r1.metadata,
+            &r1.access_token,
+            &body(vec![p2], "citizen_id_high_vc_sd_jwt"),
+        )
+        .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
+    // The very same proof again (another offer, a fresh nonce issued meanwhile): replay.
+    let o2 = t.enrol_high(&high_claims(7)).await;
+    let r2 = wallet
+        .redeem(
+            o2["offer_uri"].as_str().unwrap(),
+            o2["tx_code"].as_str().unwrap(),
+        )
+        .await;
+    let (s, b) = wallet
+        .credential_request(
+            &r2.metadata,
+            &r2.access_token,
+            &body(vec![p], "citizen_id_high_dc_sd_jwt"),
+        )
+        .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
+    // Unknown nonce.
+    let p3 = proof(&key, &t.url, "never-issued", now());
+    let (s, b) = wallet
+        .credential_request(
+            &r2.metadata,
+            &r2.access_token,
+            &body(vec![p3], "citizen_id_high_dc_sd_jwt"),
+        )
+        .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
+    assert_eq!(t.count("credentials"), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn proof_checks_each_have_their_error() {
+    let t = TestIssuer::start().await;
+    let mut wallet = Wallet::new(6);
+    let o = t.enrol_high(&high_claims(8)).await;
+    let r = wallet
+        .redeem(
+            o["offer_uri"].as_str().unwrap(),
+            o["tx_code"].as_str().unwrap(),
+        )
+        .await;
+    let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
+    let nonce = wallet.nonce(&r.metadata).await;
+    let req = |proofs: Vec<String>| json!({"credential_configuration_id": "citizen_id_high_dc_sd_jwt", "proofs": {"jwt": proofs}});
+    let cases = [
+        proof(&key, "https://other.example", &nonce, now()),
+        proof(&key, &t.url, &nonce, now() - 3600),
+        {
+            let mut h = serde_json::Map::new();
+            h.insert("typ".into(), json!("JWT"));
+            h.insert("jwk".into(), key.public_jwk().to_bare_value());
+            credential::jose::sign_compact(
+                h,
+                json!({"aud": t.url, "iat": now(), "nonce": nonce})
+                    .to_string()
+                    .as_bytes(),
+                &key,
+            )
+        },
+        "not.a.jwt".to_owned(),
+    ];
+    for p in cases {
+        let (s, b) = wallet
+            .credential_request(&r.metadata, &r.access_token, &req(vec![p]))
+            .await;
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_proof")),
+            "{b}"
+        );
+    }
+    // Same key twice in one batch.
+    let p = proof(&key, &t.url, &nonce, now());
+    let (s, b) = wallet
+        .credential_request(&r.metadata, &r.access_token, &req(vec![p.clone(), p]))
+        .await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_proof")));
+    // Too many proofs.
+    let many: Vec<String> = (0..5)
+        .map(|_| {
+            proof(
+                &SigningKey::generate(Alg::Es256, &mut wallet.rng),
+                &t.url,
+                &nonce,
+                now(),
+            )
+        })
+        .collect();
+    let (s, b) = wallet
+        .credential_request(&r.metadata, &r.access_token, &req(many))
+        .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_credential_request"))
+    );
+    // None of these consumed the nonce or stored anything.
+    assert_eq!(t.count("credentials"), 0);
+    assert_eq!(t.count("used_proofs"), 0);
+    let p = proof(&key, &t.url, &nonce, now());
+    let (s, _) = wallet
+        .credential_request(&r.metadata, &r.access_token, &req(vec![p]))
+        .await;
+    assert_eq!(s, 200);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn basic_enrolment_rejects_bad_attestations_and_enrols_no_one() {
+    let t = TestIssuer::start().await;
+    let claims = basic_claims(9);
+    let id = claims["id_number"].as_str().unwrap();
+    let fresh_nonce = || async {
+        let v: Value = t
+            .http
+            .post(format!("{}/enrol/nonce", t.url))
+            .bearer_auth(&t.officer_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["nonce"].as_str().unwrap().to_owned()
+    };
+    let n = fresh_nonce().await;
+    let stranger = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(99));
+    let forged = {
+        let mut h = serde_json::Map::new();
+        h.insert("kid".into(), json!(t.platform.kid()));
+        credential::jose::sign_compact(h, json!({"id_number_sha256": "x", "score": 1.0, "liveness": true, "iat": now(), "nonce": n}).to_string().as_bytes(), &stranger)
+    };
+    let cases = [
+        t.attestation(id, &n, 0.5, now()),              // score too low
+        t.attestation(id, &n, 0.99, now() - 3600),      // stale
+        t.attestation(&id_number(10), &n, 0.99, now()), // another person
+        t.attestation(id, "never-issued", 0.99, now()), // unknown nonce
+        forged,                                         // wrong signer
+    ];
+    for att in cases {
+        let r = t
+            .http
+            .post(format!("{}/enrol/basic", t.url))
+            .bearer_auth(&t.officer_token)
+            .json(&json!({"claims": claims, "attestation": att}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"], "invalid_attestation", "{b}");
+    }
+    assert_eq!(t.count("enrolments"), 0);
+    // The nonce is still good, and single use.
+    let att = t.attestation(id, &n, 0.99, now());
+    let ok = |att: String| {
+        t.http
+            .post(format!("{}/enrol/basic", t.url))
+            .bearer_auth(&t.officer_token)
+            .json(&json!({"claims": claims, "attestation": att}))
+            .send()
+    };
+    assert_eq!(ok(att.clone()).await.unwrap().status(), 201);
+    assert_eq!(ok(att).await.unwrap().status(), 400);
+    assert_eq!(t.count("enrolments"), 1);
+    t.stop().await;
+}
