@@ -440,3 +440,56 @@ proptest! {
         }
     }
 }
+
+/// A chain of disclosures, each within the per-disclosure depth limit, that nests thousands of
+/// levels deep once assembled: 256 disclosures, each `[[...[{"_sd": [next]}]...]]`.
+fn deep_chain(issuer: &SigningKey) -> String {
+    let limits = credential::sd_jwt::Limits::default();
+    let arrays = limits.max_depth - 2;
+    let mut chain: Vec<Disclosure> = Vec::new();
+    let mut next: Option<String> = None;
+    for i in 0..limits.max_disclosures {
+        let bottom = match &next {
+            Some(digest) => json!({ "_sd": [digest] }),
+            None => json!("end"),
+        };
+        let value = (0..arrays).fold(bottom, |inner, _| json!([inner]));
+        let d = Disclosure::property(format!("salt-{i}"), "x", value);
+        next = Some(d.digest().to_owned());
+        chain.push(d);
+    }
+    let payload = json!({ "_sd": [next], "iat": NOW - 60 });
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("dc+sd-jwt"));
+    let jwt = sign_compact(header, payload.to_string().as_bytes(), issuer);
+    let mut text = format!("{jwt}~");
+    for d in chain.iter().rev() {
+        text.push_str(d.as_str());
+        text.push('~');
+    }
+    text
+}
+
+/// Regression: `SdJwt::holder_view` (and so `select`) overflowed the stack on this input.
+#[test]
+fn deep_disclosure_chain_is_rejected_not_overflowed() {
+    let fixture = &*FIXTURE;
+    let text = deep_chain(&fixture.issuer);
+    let parsed = SdJwt::parse(&text, &Default::default()).expect("each disclosure within limits");
+    let mut options = options();
+    options.key_binding = KeyBinding::NotRequired;
+    assert!(matches!(
+        parsed.verify(fixture.issuer.public_jwk(), &options),
+        Err(VerifyError::TooDeep { .. })
+    ));
+    // The holder's side processes without the verifier's limits; it must not overflow the
+    // stack (it did, before holder processing got a depth bound).
+    assert!(matches!(
+        parsed.holder_view(),
+        Err(VerifyError::TooDeep { limit: 128 })
+    ));
+    assert!(matches!(
+        parsed.select(&[ClaimPath::keys(["x"])]),
+        Err(VerifyError::TooDeep { .. })
+    ));
+}
