@@ -1648,3 +1648,182 @@ fn rejects_json_serialization_with_too_many_disclosures() {
         "too_many_disclosures",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Headers, trust stores and JSON shapes not covered above
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn rejects_issuer_header_with_crit_or_non_string_typ() {
+    let payload = crafted_payload(json!({}));
+    let jwt = sign_jwt(
+        json!({"typ": "dc+sd-jwt", "crit": ["b64"], "b64": false}),
+        &payload,
+        &issuer(),
+    );
+    assert_rejected(
+        verify(&bind(&sd_jwt(&jwt, &[]))),
+        VerifyError::Jose(JoseError::UnsupportedCrit),
+        "malformed_jwt",
+    );
+    let jwt = sign_jwt(json!({"typ": ["dc+sd-jwt"]}), &payload, &issuer());
+    assert_rejected(
+        verify(&bind(&sd_jwt(&jwt, &[]))),
+        VerifyError::Jose(JoseError::MalformedHeader {
+            reason: "typ or kid is not a string",
+        }),
+        "malformed_jwt",
+    );
+}
+
+/// A trust store that knows when its one key came into use.
+struct RotatedKey {
+    key: credential::jose::PublicJwk,
+    not_before: i64,
+}
+
+impl IssuerKeys for RotatedKey {
+    fn issuer_key(
+        &self,
+        _: &credential::jose::Header,
+        payload: &Map<String, Value>,
+    ) -> Result<credential::jose::PublicJwk, VerifyError> {
+        match payload.get("iat").and_then(Value::as_i64) {
+            Some(iat) if iat >= self.not_before => Ok(self.key.clone()),
+            _ => Err(VerifyError::IssuerKeyNotValidAtIssuance),
+        }
+    }
+}
+
+#[test]
+fn rejects_issuer_key_not_valid_at_issuance() {
+    let text = standard_presentation();
+    let current = RotatedKey {
+        key: issuer().public_jwk().clone(),
+        not_before: ISSUED_AT,
+    };
+    assert_accepted(check(&text, &current, &vc_options()));
+    let rotated_in_later = RotatedKey {
+        key: issuer().public_jwk().clone(),
+        not_before: ISSUED_AT + 1,
+    };
+    assert_rejected(
+        check(&text, &rotated_in_later, &vc_options()),
+        VerifyError::IssuerKeyNotValidAtIssuance,
+        "issuer_key_not_valid",
+    );
+}
+
+#[test]
+fn rejects_malformed_kb_jwt() {
+    let issued = standard();
+    let presentation = sd_jwt(&issued.jwt, &pick(&issued, &[0]));
+    assert_rejected(
+        verify(&format!("{presentation}not-a-jwt")),
+        VerifyError::KbJose(JoseError::MalformedJws {
+            reason: "not three dot-separated parts",
+        }),
+        "kb_malformed",
+    );
+    // Signed by the holder, but the payload is not a JSON object.
+    let kb = sign_compact(obj(json!({"typ": "kb+jwt"})), b"[1,2]", &holder());
+    assert_rejected(
+        verify(&format!("{presentation}{kb}")),
+        VerifyError::KbJose(JoseError::MalformedJws {
+            reason: "payload is not a json object",
+        }),
+        "kb_malformed",
+    );
+}
+
+#[test]
+fn rejects_general_json_serialization_without_a_trusted_signature() {
+    let issued = standard();
+    let disclosures = pick(&issued, &[0, 1]);
+    let parts: Vec<&str> = issued.jwt.split('.').collect();
+    let (protected, payload, signature) = (parts[0], parts[1], parts[2]);
+    // Another signature over the same payload, by a key nobody trusts.
+    let signed_by = |key: &SigningKey| {
+        let jwt = sign_compact(
+            obj(json!({"typ": "dc+sd-jwt", "kid": key.kid()})),
+            &b64::decode(payload).expect("base64url"),
+            key,
+        );
+        let parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+        (parts[0].clone(), parts[2].clone())
+    };
+    // The general form: disclosures and a KB-JWT (over the first signature's compact form,
+    // RFC 9901 section 8.1) in the first signature's unprotected header.
+    let general = |signatures: &[(String, String)]| {
+        let (p0, s0) = &signatures[0];
+        let kb = bind(&sd_jwt(&format!("{p0}.{payload}.{s0}"), &disclosures));
+        let kb = kb.rsplit('~').next().expect("kb-jwt").to_owned();
+        let entries: Vec<Value> = signatures
+            .iter()
+            .enumerate()
+            .map(|(i, (p, s))| {
+                let mut entry = json!({"protected": p, "signature": s});
+                if i == 0 {
+                    entry["header"] = json!({"disclosures": disclosures, "kb_jwt": kb});
+                }
+                entry
+            })
+            .collect();
+        json!({"payload": payload, "signatures": entries}).to_string()
+    };
+    let trusted = (protected.to_owned(), signature.to_owned());
+    let es = signed_by(&stranger(Alg::Es256));
+    let ed = signed_by(&stranger(Alg::EdDsa));
+    // Control: a trusted signature in any position is found.
+    assert_accepted(verify(&general(&[es.clone(), trusted.clone()])));
+    assert_accepted(verify(&general(&[trusted, ed.clone()])));
+    // With none, the last failure is reported.
+    assert_rejected(
+        verify(&general(&[es.clone(), ed])),
+        VerifyError::IssuerSignature,
+        "issuer_signature",
+    );
+    let others = [stranger(Alg::EdDsa).public_jwk().clone()];
+    assert_rejected(
+        check(&general(&[es.clone(), es]), &others[..], &vc_options()),
+        VerifyError::UnknownIssuerKey,
+        "unknown_issuer_key",
+    );
+}
+
+#[test]
+fn rejects_json_serialization_shape_errors() {
+    let flat = flattened(&standard_presentation());
+    let mut bad_header = flat.clone();
+    bad_header.insert("header".into(), json!(["disclosures"]));
+    assert_rejected(
+        verify(&Value::Object(bad_header).to_string()),
+        VerifyError::Malformed {
+            reason: "unprotected header is not an object",
+        },
+        "malformed",
+    );
+    let general = |signatures: Value| {
+        json!({"payload": flat["payload"], "signatures": signatures}).to_string()
+    };
+    assert_rejected(
+        verify(&general(json!(["sig"]))),
+        VerifyError::Malformed {
+            reason: "signature entry is not an object",
+        },
+        "malformed",
+    );
+    let first = json!({"protected": flat["protected"], "signature": flat["signature"]});
+    let smuggled = json!({
+        "protected": flat["protected"],
+        "signature": flat["signature"],
+        "header": {"disclosures": flat["header"]["disclosures"]},
+    });
+    assert_rejected(
+        verify(&general(json!([first, smuggled]))),
+        VerifyError::Malformed {
+            reason: "disclosures or kb_jwt outside the first signature",
+        },
+        "malformed",
+    );
+}
