@@ -13,10 +13,11 @@ use libfuzzer_sys::fuzz_target;
 /// signature check.
 const ISSUER_JWK: &str = r#"{"kty":"EC","crv":"P-256","d":"Ur2bNKuBPOrAaxsRnbSH6hIhmNTxSGXshDSUD1a1y7g","x":"b28d4MwZMjw8-00CG4xfnn9SLMVMM19SlqZpVb_uNtQ","y":"Xv5zWwuoaTgdS6hV43yI6gBwTnjukmFQQnJ_kCxzqk8"}"#;
 
-static ISSUER: LazyLock<PublicJwk> = LazyLock::new(|| match SigningKey::from_private_jwk(ISSUER_JWK) {
-    Ok(key) => key.public_jwk().clone(),
-    Err(e) => panic!("the constant issuer key parses: {e}"),
-});
+static ISSUER: LazyLock<PublicJwk> =
+    LazyLock::new(|| match SigningKey::from_private_jwk(ISSUER_JWK) {
+        Ok(key) => key.public_jwk().clone(),
+        Err(e) => panic!("the constant issuer key parses: {e}"),
+    });
 
 static OPTIONS: LazyLock<[VerifyOptions; 2]> = LazyLock::new(|| {
     // RFC 9901's examples are bound at this time with this nonce and audience.
