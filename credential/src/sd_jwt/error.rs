@@ -38,7 +38,8 @@ pub enum VerifyError {
     /// A JOSE-level failure in the issuer-signed JWT (bad `alg`, malformed header, ...).
     #[error("issuer jwt: {0}")]
     Jose(JoseError),
-    /// `alg` is valid JOSE but not on this verifier's allow-list.
+    /// The issuer-signed JWT's `alg` is valid JOSE but not on this verifier's allow-list (a
+    /// KB-JWT's is [`VerifyError::KbJose`]).
     #[error("alg {alg} is not allowed by the verifier")]
     AlgNotAllowed {
         /// The algorithm.

@@ -14,14 +14,21 @@ pub struct HolderView {
     pub paths: Vec<ClaimPath>,
 }
 
+/// The nesting bound of the holder's processing, which runs without a verifier's `Limits`:
+/// serde_json's own limit for one JSON text. It was unbounded, and a chain of disclosures, each
+/// within the parse limits, assembles to thousands of levels and overflowed the stack (found by
+/// `deep_disclosure_chain_is_rejected_not_overflowed` in `tests/it/mutations.rs`).
+const HOLDER_MAX_DEPTH: usize = 128;
+
 impl SdJwt {
     /// Processes the holder's own credential without checking the signature (the wallet
     /// verifies a credential once, when it receives it).
     ///
     /// # Errors
-    /// The disclosure-processing errors of [`SdJwt::verify`].
+    /// The disclosure-processing errors of [`SdJwt::verify`], and [`VerifyError::TooDeep`] when
+    /// the disclosed claims nest deeper than 128 levels.
     pub fn holder_view(&self) -> Result<HolderView, VerifyError> {
-        let processed = process(&self.payload, &self.disclosures, &[], usize::MAX)?;
+        let processed = process(&self.payload, &self.disclosures, &[], HOLDER_MAX_DEPTH)?;
         Ok(HolderView {
             claims: processed.claims,
             paths: processed.paths,

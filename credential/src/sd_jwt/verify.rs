@@ -3,7 +3,7 @@ use subtle::ConstantTimeEq;
 
 use super::process::process;
 use super::{ClaimPath, SdJwt, VerifyError};
-use crate::jose::{Alg, Header, Jws, PublicJwk};
+use crate::jose::{Alg, Header, JoseError, Jws, PublicJwk};
 
 /// Size limits checked before any parsing cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,10 +282,12 @@ impl SdJwt {
         options: &VerifyOptions,
     ) -> Result<KbClaims, VerifyError> {
         let jws = Jws::parse(kb).map_err(VerifyError::KbJose)?;
+        // A KB-JWT `alg` off the allow-list is a KB-JWT error, as `KbJose` documents;
+        // `AlgNotAllowed` would blame the issuer-signed JWT (found by the rejection suite).
         if !options.allowed_algs.contains(&jws.header().alg) {
-            return Err(VerifyError::AlgNotAllowed {
-                alg: jws.header().alg,
-            });
+            return Err(VerifyError::KbJose(JoseError::UnsupportedAlg {
+                alg: jws.header().alg.as_str().to_owned(),
+            }));
         }
         if jws.header().typ.as_deref().map(normalize_typ).as_deref() != Some("kb+jwt") {
             return Err(VerifyError::KbWrongTyp);

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod citizen_issue;
+mod mutations;
+mod rejections;
 mod rfc9901_examples;
 mod schemas;
 mod status_list;
