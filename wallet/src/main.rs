@@ -21,11 +21,14 @@ struct Cli {
 enum Command {
     /// Make a presentation of a credential file, disclosing chosen claims (stateless).
     Present(cli::present::Args),
+    /// Generate a holder key (private JWK to a file, public JWK to stdout).
+    Keygen(cli::keygen::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Present(args) => cli::present::run(args),
+        Command::Keygen(args) => cli::keygen::run(args),
     }
 }

@@ -3,10 +3,12 @@
 mod bench;
 mod did_doc;
 mod enroll;
+mod keygen;
 mod keys;
 mod officers;
 mod platforms;
 mod serve;
+mod sign;
 mod status;
 mod trust_bundle;
 
@@ -55,6 +57,10 @@ enum Command {
     DidDoc(did_doc::DidDocArgs),
     /// Load-test a running issuer with complete OpenID4VCI flows.
     Bench(bench::BenchArgs),
+    /// Sign one credential offline from a claims file and a holder key (no data directory).
+    Sign(sign::SignArgs),
+    /// Generate a signing key for offline signing (private JWK to a file, public to stdout).
+    Keygen(keygen::KeygenArgs),
 }
 
 /// `--data DIR`, shared by the commands that open the data directory.
@@ -95,5 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrustBundle(a) => trust_bundle::run(a).await,
         Command::DidDoc(a) => did_doc::run(a).await,
         Command::Bench(a) => bench::run(a).await,
+        Command::Sign(a) => sign::run(a).await,
+        Command::Keygen(a) => keygen::run(a).await,
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod keygen;
 pub mod present;
 
 /// Reads a file, or standard input for `-`, refusing more than 16 MiB.

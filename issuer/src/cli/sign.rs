@@ -1,0 +1,97 @@
+//! `issuer sign`: offline signing of one credential from a claims file, for key ceremonies,
+//! air-gapped issuance and interoperability tests. Needs no data directory and no server.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
+use credential::jose::{PublicJwk, SigningKey};
+use credential::status_list::StatusReference;
+
+/// Sign a citizen-ID credential offline and print it (`<jwt>~<disclosures>~`).
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  issuer sign --key issuer.jwk --holder-jwk holder.pub.jwk \\\n      --claims examples/claims/citizen-basic.json --type basic \\\n      --status-uri https://bureau.example.cn/status/0 --status-idx 98304 > credential.txt")]
+pub struct SignArgs {
+    /// The issuer's private JWK (ES256 or EdDSA).
+    #[arg(long, value_name = "ISSUER_JWK")]
+    key: PathBuf,
+    /// The holder's public JWK (becomes `cnf.jwk`). A private JWK is refused.
+    #[arg(long, value_name = "HOLDER_JWK")]
+    holder_jwk: PathBuf,
+    /// The citizen's claims (JSON, the enrolment format of examples/claims/).
+    #[arg(long, value_name = "FILE")]
+    claims: PathBuf,
+    /// Assurance level.
+    #[arg(long = "type", value_enum)]
+    level: LevelArg,
+    /// Credential form.
+    #[arg(long, value_enum, default_value = "dc+sd-jwt")]
+    format: FormatArg,
+    /// Issuer identifier (`iss`).
+    #[arg(long, default_value = "https://bureau.example.cn")]
+    issuer: String,
+    /// Status list URI (with --status-idx).
+    #[arg(long, requires = "status_idx")]
+    status_uri: Option<String>,
+    /// Index in the status list (with --status-uri).
+    #[arg(long, requires = "status_uri")]
+    status_idx: Option<u64>,
+    /// Validity in days.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    days: u32,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Basic,
+    High,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    #[value(name = "dc+sd-jwt")]
+    Dc,
+    #[value(name = "vc+sd-jwt")]
+    Vc,
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(meta.len() <= 1 << 20, "{} is larger than 1 MiB", path.display());
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub async fn run(args: SignArgs) -> anyhow::Result<()> {
+    let key = SigningKey::from_private_jwk(read(&args.key)?.trim())
+        .with_context(|| format!("{}", args.key.display()))?;
+    let holder = PublicJwk::from_json(read(&args.holder_jwk)?.trim())
+        .with_context(|| format!("{}", args.holder_jwk.display()))?;
+    let level = match args.level {
+        LevelArg::Basic => Level::Basic,
+        LevelArg::High => Level::High,
+    };
+    let claims = CitizenClaims::from_json(&read(&args.claims)?, level)
+        .with_context(|| format!("{}", args.claims.display()))?;
+    let status = match (args.status_uri, args.status_idx) {
+        (Some(uri), Some(idx)) => Some(StatusReference { idx, uri }),
+        _ => None,
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let request = IssueRequest {
+        claims: &claims,
+        level,
+        format: match args.format {
+            FormatArg::Dc => Format::DcSdJwt,
+            FormatArg::Vc => Format::VcSdJwt,
+        },
+        issuer: &args.issuer,
+        holder: &holder,
+        status: status.as_ref(),
+        issued_at: now,
+        expires_at: now + i64::from(args.days) * 86_400,
+    };
+    let credential = issue(&request, &key, &mut rand_core::OsRng)?;
+    println!("{credential}");
+    Ok(())
+}
