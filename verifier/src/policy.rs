@@ -101,7 +101,8 @@ impl Policy {
     /// # Errors
     /// [`PolicyError`] on syntax errors, unknown fields and out-of-domain values.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError::Syntax(e.message().to_owned()))?;
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| PolicyError::Syntax(e.message().to_owned()))?;
         let mut policy = Policy::default();
         if let Some(name) = file.name {
             policy.name = name;
@@ -110,14 +111,18 @@ impl Policy {
             policy.accepted_types = types;
         }
         if let Some(level) = file.min_level {
-            policy.min_level = level.parse().map_err(|_| PolicyError::Invalid { field: "min_level" })?;
+            policy.min_level = level
+                .parse()
+                .map_err(|_| PolicyError::Invalid { field: "min_level" })?;
         }
         if let Some(claims) = file.required_claims {
             policy.required_claims = claims.iter().map(|c| ClaimPath::parse_dotted(c)).collect();
         }
         if let Some(s) = file.clock_skew_seconds {
             if s > 3600 {
-                return Err(PolicyError::Invalid { field: "clock_skew_seconds" });
+                return Err(PolicyError::Invalid {
+                    field: "clock_skew_seconds",
+                });
             }
             policy.clock_skew = Duration::from_secs(s);
         }
@@ -138,9 +143,13 @@ impl Policy {
                 .iter()
                 .map(|a| Alg::parse(a))
                 .collect::<Result<_, _>>()
-                .map_err(|_| PolicyError::Invalid { field: "algorithms" })?;
+                .map_err(|_| PolicyError::Invalid {
+                    field: "algorithms",
+                })?;
             if policy.algorithms.is_empty() {
-                return Err(PolicyError::Invalid { field: "algorithms" });
+                return Err(PolicyError::Invalid {
+                    field: "algorithms",
+                });
             }
         }
         if let Some(g) = file.generic {
@@ -161,21 +170,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.min_level, Level::High);
-        assert_eq!(p.required_claims, vec![ClaimPath::keys(["address", "locality"])]);
+        assert_eq!(
+            p.required_claims,
+            vec![ClaimPath::keys(["address", "locality"])]
+        );
         assert_eq!(p.max_status_age, Duration::from_secs(14400));
         assert!(p.key_binding);
     }
 
     #[test]
     fn rejects_unknown_fields_and_bad_values() {
-        assert!(matches!(Policy::from_toml("colour = 1"), Err(PolicyError::Syntax(_))));
+        assert!(matches!(
+            Policy::from_toml("colour = 1"),
+            Err(PolicyError::Syntax(_))
+        ));
         assert_eq!(
             Policy::from_toml("min_level = \"ultra\""),
             Err(PolicyError::Invalid { field: "min_level" })
         );
         assert_eq!(
             Policy::from_toml("algorithms = [\"HS256\"]"),
-            Err(PolicyError::Invalid { field: "algorithms" })
+            Err(PolicyError::Invalid {
+                field: "algorithms"
+            })
         );
     }
 }

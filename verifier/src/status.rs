@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use credential::jose::Jws;
 use credential::sd_jwt::IssuerKeys;
-use credential::status_list::{StatusList, StatusListError, StatusListToken};
+use credential::status_list::{Limits, StatusList, StatusListError, StatusListToken, Validation};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -131,33 +130,39 @@ impl StatusStore {
     /// # Errors
     /// [`StatusError::UnknownListKey`] when no trusted key signed it; [`StatusError::List`]
     /// when it does not verify or is malformed.
-    pub fn add_token(&mut self, token: &str, trust: &TrustStore, now: i64) -> Result<String, StatusError> {
-        let jws = Jws::parse(token.trim()).map_err(|e| StatusError::List(StatusListError::Jose(e)))?;
-        let payload = jws
-            .payload_object()
-            .map_err(|e| StatusError::List(StatusListError::Jose(e)))?;
-        let sub = payload
-            .get("sub")
-            .and_then(Value::as_str)
-            .ok_or(StatusError::List(StatusListError::MalformedToken { reason: "sub missing" }))?
-            .to_owned();
+    pub fn add_token(
+        &mut self,
+        token: &str,
+        trust: &TrustStore,
+        now: i64,
+    ) -> Result<String, StatusError> {
+        let token = token.trim();
+        let unverified = StatusListToken::parse_unverified(token, &Limits::default())?;
+        let sub = unverified.claims().sub.clone();
         let key = trust
-            .issuer_key(jws.header(), &Map::new())
+            .issuer_key(unverified.header(), &Map::new())
             .map_err(|_| StatusError::UnknownListKey)?;
-        let verified = StatusListToken::verify(token.trim(), &key, &sub, now, 60)?;
+        let verified = StatusListToken::verify(token, &key, &Validation::new(&sub, now))?;
+        self.insert(verified.into_claims());
+        Ok(sub)
+    }
+
+    /// Keeps an already verified token's list under its `sub`, unless a newer one is known.
+    pub fn insert(&mut self, token: StatusListToken) {
         let known = KnownList {
-            list: verified.status_list,
-            issued_at: verified.iat,
-            expires_at: verified.exp,
-            ttl: verified.ttl,
+            issued_at: token.iat,
+            expires_at: token.exp,
+            ttl: token
+                .ttl
+                .map(|t| i64::try_from(t.get()).unwrap_or(i64::MAX)),
+            list: token.status_list,
         };
-        match self.lists.get(&sub) {
+        match self.lists.get(&token.sub) {
             Some(existing) if existing.issued_at > known.issued_at => {}
             _ => {
-                self.lists.insert(sub.clone(), known);
+                self.lists.insert(token.sub, known);
             }
         }
-        Ok(sub)
     }
 
     /// The known lists.
@@ -170,24 +175,23 @@ impl StatusStore {
     /// # Errors
     /// [`StatusError`] when the credential is revoked or suspended, or the state is unknown,
     /// expired or older than the policy allows.
-    pub fn check(&self, claims: &Map<String, Value>, policy: &Policy, now: i64) -> Result<StatusOutcome, StatusError> {
-        let Some(status) = claims.get("status") else {
+    pub fn check(
+        &self,
+        claims: &Map<String, Value>,
+        policy: &Policy,
+        now: i64,
+    ) -> Result<StatusOutcome, StatusError> {
+        let Some((uri, idx)) = reference(claims)? else {
             return Ok(StatusOutcome::NoStatus);
         };
-        let reference = status.get("status_list").ok_or(StatusError::MalformedReference)?;
-        let idx = reference
-            .get("idx")
-            .and_then(Value::as_u64)
-            .ok_or(StatusError::MalformedReference)?;
-        let uri = reference
-            .get("uri")
-            .and_then(Value::as_str)
-            .ok_or(StatusError::MalformedReference)?;
+        let uri = uri.as_str();
         let Some(known) = self.lists.get(uri) else {
             if policy.require_status {
                 return Err(StatusError::Unknown);
             }
-            return Ok(StatusOutcome::Unchecked { uri: uri.to_owned() });
+            return Ok(StatusOutcome::Unchecked {
+                uri: uri.to_owned(),
+            });
         };
         if known.expires_at.is_some_and(|exp| now > exp) {
             return Err(StatusError::ListExpired);
@@ -200,8 +204,7 @@ impl StatusStore {
                 max_seconds: max,
             });
         }
-        let index = usize::try_from(idx).map_err(|_| StatusError::List(StatusListError::IndexOutOfRange { idx, len: known.list.len() }))?;
-        match known.list.get(index)? {
+        match known.list.get(idx)? {
             0 => Ok(StatusOutcome::Valid {
                 uri: uri.to_owned(),
                 idx,
@@ -212,4 +215,52 @@ impl StatusStore {
             value => Err(StatusError::NotValid { idx, value }),
         }
     }
+}
+
+/// The credential's status reference as `(list uri, index)`: the IETF `status.status_list`
+/// claim (dc+sd-jwt), or the W3C `credentialStatus` entries (vc+sd-jwt), whose
+/// `statusListCredential` URLs are `<list uri>/revocation` and `<list uri>/suspension`, two
+/// projections of one 2-bit Token Status List at the same index (`docs/credential-format.md`
+/// section 6).
+fn reference(claims: &Map<String, Value>) -> Result<Option<(String, u64)>, StatusError> {
+    if let Some(status) = claims.get("status") {
+        let reference = status
+            .get("status_list")
+            .ok_or(StatusError::MalformedReference)?;
+        let idx = reference
+            .get("idx")
+            .and_then(Value::as_u64)
+            .ok_or(StatusError::MalformedReference)?;
+        let uri = reference
+            .get("uri")
+            .and_then(Value::as_str)
+            .ok_or(StatusError::MalformedReference)?;
+        return Ok(Some((uri.to_owned(), idx)));
+    }
+    let Some(entries) = claims.get("credentialStatus") else {
+        return Ok(None);
+    };
+    let entries = entries.as_array().ok_or(StatusError::MalformedReference)?;
+    let mut found: Option<(String, u64)> = None;
+    for entry in entries {
+        let purpose = entry.get("statusPurpose").and_then(Value::as_str);
+        let list = entry.get("statusListCredential").and_then(Value::as_str);
+        let idx = entry
+            .get("statusListIndex")
+            .and_then(Value::as_str)
+            .and_then(|i| i.parse::<u64>().ok());
+        let (Some(purpose), Some(list), Some(idx)) = (purpose, list, idx) else {
+            return Err(StatusError::MalformedReference);
+        };
+        let uri = list
+            .strip_suffix(&format!("/{purpose}"))
+            .ok_or(StatusError::MalformedReference)?;
+        match &found {
+            None => found = Some((uri.to_owned(), idx)),
+            // Both entries must name the same list and index.
+            Some((u, i)) if u == uri && *i == idx => {}
+            Some(_) => return Err(StatusError::MalformedReference),
+        }
+    }
+    found.map(Some).ok_or(StatusError::MalformedReference)
 }

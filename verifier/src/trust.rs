@@ -137,7 +137,11 @@ impl TrustStore {
                 };
                 let mut jwk = parse(i, jwk)?;
                 if jwk.kid().is_none() {
-                    if let Some((_, frag)) = m.get("id").and_then(Value::as_str).and_then(|id| id.rsplit_once('#')) {
+                    if let Some((_, frag)) = m
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|id| id.rsplit_once('#'))
+                    {
                         jwk = jwk.with_kid(frag);
                     }
                 }
@@ -189,12 +193,15 @@ impl IssuerKeys for TrustStore {
         };
         let candidates: Vec<&TrustedKey> = candidates
             .into_iter()
-            .filter(|k| k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i)))
+            .filter(|k| {
+                k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i))
+            })
             .collect();
         let key = candidates.first().ok_or(VerifyError::UnknownIssuerKey)?;
         if key.not_before.is_some() || key.not_after.is_some() {
             let iat = iat.ok_or(VerifyError::IssuerKeyNotValidAtIssuance)?;
-            if key.not_before.is_some_and(|nb| iat < nb) || key.not_after.is_some_and(|na| iat > na) {
+            if key.not_before.is_some_and(|nb| iat < nb) || key.not_after.is_some_and(|na| iat > na)
+            {
                 return Err(VerifyError::IssuerKeyNotValidAtIssuance);
             }
         }
@@ -208,7 +215,10 @@ mod tests {
 
     #[test]
     fn did_web_urls() {
-        assert_eq!(did_web_to_url("did:web:example.com").as_deref(), Some("https://example.com"));
+        assert_eq!(
+            did_web_to_url("did:web:example.com").as_deref(),
+            Some("https://example.com")
+        );
         assert_eq!(
             did_web_to_url("did:web:localhost%3A8080:issuer").as_deref(),
             Some("https://localhost:8080/issuer")
@@ -218,9 +228,18 @@ mod tests {
 
     #[test]
     fn rejects_junk() {
-        assert_eq!(TrustStore::from_json("nope").unwrap_err(), TrustError::NotJson);
-        assert_eq!(TrustStore::from_json("[]").unwrap_err(), TrustError::UnknownFormat);
-        assert_eq!(TrustStore::from_json(r#"{"keys": []}"#).unwrap_err(), TrustError::Empty);
+        assert_eq!(
+            TrustStore::from_json("nope").unwrap_err(),
+            TrustError::NotJson
+        );
+        assert_eq!(
+            TrustStore::from_json("[]").unwrap_err(),
+            TrustError::UnknownFormat
+        );
+        assert_eq!(
+            TrustStore::from_json(r#"{"keys": []}"#).unwrap_err(),
+            TrustError::Empty
+        );
         assert!(matches!(
             TrustStore::from_json(r#"{"kty": "RSA"}"#).unwrap_err(),
             TrustError::InvalidKey { .. }

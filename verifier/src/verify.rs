@@ -61,7 +61,7 @@ pub enum VerifierError {
     #[error("credential has no issuer")]
     MissingIssuer,
     /// The credential type is not accepted by the policy.
-    #[error("credential type {found:?} is not accepted")]
+    #[error("credential type {} is not accepted", found.as_deref().unwrap_or("(none)"))]
     UnacceptedType {
         /// The type found.
         found: Option<String>,
@@ -161,7 +161,13 @@ impl Verifier {
         let sd_jwt = SdJwt::parse(presentation, &options.limits)?;
         let verified = sd_jwt.verify(&self.trust, &options)?;
         let claims = verified.claims;
-        let format = match verified.header.typ.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let format = match verified
+            .header
+            .typ
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("dc+sd-jwt") => Format::DcSdJwt,
             Some("vc+sd-jwt") => Format::VcSdJwt,
             _ => Format::SdJwt,
@@ -172,7 +178,9 @@ impl Verifier {
             .and_then(Value::as_str)
             .map(str::to_owned);
         let credential_type = credential_type(&claims);
-        let level = credential_type.as_deref().and_then(Level::from_vct);
+        let level = credential_type
+            .as_deref()
+            .and_then(|t| Level::from_vct(t).ok());
         if !policy.generic {
             let accepted = credential_type
                 .as_ref()
@@ -198,7 +206,10 @@ impl Verifier {
             None => return Err(VerifierError::MissingIssuer),
         };
         let subject = match format {
-            Format::VcSdJwt => claims.get("credentialSubject").cloned().unwrap_or(Value::Null),
+            Format::VcSdJwt => claims
+                .get("credentialSubject")
+                .cloned()
+                .unwrap_or(Value::Null),
             _ => Value::Object(claims.clone()),
         };
         for path in &policy.required_claims {
@@ -232,7 +243,7 @@ fn credential_type(claims: &Map<String, Value>) -> Option<String> {
     types
         .iter()
         .filter_map(Value::as_str)
-        .find(|t| Level::from_vct(t).is_some())
+        .find(|t| Level::from_vct(t).is_ok())
         .map(str::to_owned)
 }
 

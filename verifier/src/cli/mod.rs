@@ -34,7 +34,9 @@ pub const MAX_INPUT: u64 = 16 * 1024 * 1024;
 pub fn read_input(name: &str) -> anyhow::Result<String> {
     let mut text = String::new();
     if name == "-" {
-        std::io::stdin().take(MAX_INPUT + 1).read_to_string(&mut text)?;
+        std::io::stdin()
+            .take(MAX_INPUT + 1)
+            .read_to_string(&mut text)?;
     } else {
         std::fs::File::open(Path::new(name))
             .map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?

@@ -4,14 +4,16 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
-use verifier::{Policy, StatusStore, TrustStore, Verifier, VerifiedPresentation, VerifierError};
+use verifier::{Policy, StatusStore, TrustStore, VerifiedPresentation, Verifier, VerifierError};
 
 use super::{now, parse_time, read_input, Outcome};
 
 /// Verify a presentation against local trust material, status lists and policy.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n\n\
-Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not run.")]
+#[command(
+    after_help = "Example:\n  verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n\n\
+Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not run."
+)]
 pub struct Args {
     /// Trusted issuer keys: a JWK, a JWKS, JWT VC issuer metadata or a DID document (repeatable).
     #[arg(long, required = true, value_name = "FILE")]
@@ -222,12 +224,21 @@ fn print_human(v: &VerifiedPresentation) {
     };
     println!("  status:  {status}");
     println!("  disclosed claims:");
+    let claims = Value::Object(v.claims.clone());
     for path in &v.disclosed {
-        let values = path.lookup(&Value::Object(v.claims.clone()));
+        let values = path.lookup(&claims);
         let shown = values
             .first()
             .map(|v| match v {
+                Value::String(s) if s.chars().count() > 60 => {
+                    format!(
+                        "{}… ({} chars)",
+                        s.chars().take(40).collect::<String>(),
+                        s.chars().count()
+                    )
+                }
                 Value::String(s) => s.clone(),
+                Value::Object(_) => "{…}".into(),
                 other => other.to_string(),
             })
             .unwrap_or_default();
