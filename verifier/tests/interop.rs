@@ -26,7 +26,7 @@ use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{ClaimPath, PathSegment, RngSalts, SdJwtBuilder};
 use rand_chacha::rand_core::SeedableRng;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const NONCE: &str = "n-interop-7f3a";
 const AUD: &str = "https://verifier.interop.example";
