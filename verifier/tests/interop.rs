@@ -20,7 +20,6 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Once;
 
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
@@ -179,42 +178,38 @@ fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
     out
 }
 
-/// Fails once, loudly, when the pinned implementations are not installed.
+/// Fails loudly, in each test, when the pinned implementations are not installed.
 fn preflight() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let py = Command::new("python3")
-            .args([
-                "-c",
-                "import importlib.metadata as m; print(m.version('sd-jwt'), m.version('jwcrypto'))",
-            ])
-            .output()
-            .unwrap_or_else(|e| panic!("python3 not found ({e}); run .ci/install"));
-        let versions = String::from_utf8_lossy(&py.stdout);
-        assert!(
-            py.status.success() && versions.starts_with("0.10.4 "),
-            "python sd-jwt 0.10.4 is not installed (found {versions:?}, {}); run .ci/install",
-            String::from_utf8_lossy(&py.stderr)
-        );
-        let node = Command::new("node")
-            .arg("--version")
-            .output()
-            .unwrap_or_else(|e| panic!("node not found ({e}); run .ci/install"));
-        assert!(node.status.success(), "node does not run; run .ci/install");
-        let pkg = root().join("interop/node/node_modules/@sd-jwt/sd-jwt-vc/package.json");
-        let pkg: Value =
-            serde_json::from_str(&std::fs::read_to_string(&pkg).unwrap_or_else(|_| {
-                panic!(
-                    "{} is missing; run .ci/install (npm ci in interop/node)",
-                    pkg.display()
-                )
-            }))
-            .unwrap();
-        assert_eq!(
-            pkg["version"], "0.19.0",
-            "wrong @sd-jwt/sd-jwt-vc; run .ci/install"
-        );
-    });
+    let py = Command::new("python3")
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('sd-jwt'), m.version('jwcrypto'))",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 not found ({e}); run .ci/install"));
+    let versions = String::from_utf8_lossy(&py.stdout);
+    assert!(
+        py.status.success() && versions.starts_with("0.10.4 "),
+        "python sd-jwt 0.10.4 is not installed (found {versions:?}, {}); run .ci/install",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("node not found ({e}); run .ci/install"));
+    assert!(node.status.success(), "node does not run; run .ci/install");
+    let pkg = root().join("interop/node/node_modules/@sd-jwt/sd-jwt-vc/package.json");
+    let pkg: Value = serde_json::from_str(&std::fs::read_to_string(&pkg).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing; run .ci/install (npm ci in interop/node)",
+            pkg.display()
+        )
+    }))
+    .unwrap();
+    assert_eq!(
+        pkg["version"], "0.19.0",
+        "wrong @sd-jwt/sd-jwt-vc; run .ci/install"
+    );
 }
 
 /// Our verifier, the CLI a relying party runs: Ok(processed claims) or Err(error code).
