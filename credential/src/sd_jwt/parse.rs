@@ -46,7 +46,8 @@ impl SdJwt {
                 limit: limits.max_bytes,
             });
         }
-        let text = text.trim();
+        // Tolerate the ASCII whitespace (a trailing newline) that files and pipes add; nothing else.
+        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if text.starts_with('{') {
             SdJwt::parse_json(text, limits)
         } else {
