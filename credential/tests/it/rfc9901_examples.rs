@@ -43,8 +43,9 @@ fn yaml_to_json(v: &serde_yaml::Value) -> Value {
     serde_json::to_value(v).unwrap()
 }
 
-/// Issuer keys with their `kid`s: the example's override, else the common settings.
-fn issuer_keys(dir: &Path) -> Vec<SigningKey> {
+/// The issuer keys (private JWKs, with their `kid`s): the example's override, else the common
+/// settings.
+fn issuer_jwks(dir: &Path) -> Vec<Value> {
     let spec = yaml(&dir.join("specification.yml"));
     let settings = yaml(&root().join("settings.yml"));
     let keys = spec
@@ -57,27 +58,23 @@ fn issuer_keys(dir: &Path) -> Vec<SigningKey> {
     keys.as_sequence()
         .unwrap()
         .iter()
-        .map(|k| SigningKey::from_private_jwk(&yaml_to_json(k).to_string()).unwrap())
+        .map(yaml_to_json)
+        .collect()
+}
+
+fn issuer_keys(dir: &Path) -> Vec<SigningKey> {
+    issuer_jwks(dir)
+        .iter()
+        .map(|k| SigningKey::from_private_jwk(&k.to_string()).unwrap())
         .collect()
 }
 
 fn public_keys(dir: &Path) -> Vec<PublicJwk> {
-    let spec = yaml(&dir.join("specification.yml"));
-    let settings = yaml(&root().join("settings.yml"));
-    let keys = spec
-        .get("settings_override")
-        .and_then(|s| s.get("key_settings"))
-        .unwrap_or_else(|| settings.get("key_settings").unwrap())
-        .get("issuer_keys")
-        .unwrap()
-        .clone();
-    keys.as_sequence()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let mut j = yaml_to_json(k);
-            j.as_object_mut().unwrap().remove("d");
-            PublicJwk::from_value(&j).unwrap()
+    issuer_jwks(dir)
+        .into_iter()
+        .map(|mut k| {
+            k.as_object_mut().unwrap().remove("d");
+            PublicJwk::from_value(&k).unwrap()
         })
         .collect()
 }
