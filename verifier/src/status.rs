@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use credential::sd_jwt::IssuerKeys;
 use credential::status_list::{Limits, StatusList, StatusListError, StatusListToken, Validation};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -138,9 +137,10 @@ impl StatusStore {
     ) -> Result<String, StatusError> {
         let token = token.trim();
         let unverified = StatusListToken::parse_unverified(token, &Limits::default())?;
-        let sub = unverified.claims().sub.clone();
+        let claims = unverified.claims();
+        let sub = claims.sub.clone();
         let key = trust
-            .issuer_key(unverified.header(), &Map::new())
+            .status_list_key(unverified.header(), claims.iss.as_deref(), &sub, claims.iat)
             .map_err(|_| StatusError::UnknownListKey)?;
         let verified = StatusListToken::verify(token, &key, &Validation::new(&sub, now))?;
         self.insert(verified.into_claims());

@@ -175,6 +175,96 @@ pub fn did_web_to_url(did: &str) -> Option<String> {
     })
 }
 
+impl TrustStore {
+    /// The trusted key that signed a `statuslist+jwt` token: matched by the header's `kid`,
+    /// bound to the token's issuer (its `iss`, or else an issuer whose URL the list's `sub` lies
+    /// under), and valid at the token's `iat`.
+    ///
+    /// A status-list token carries no credential payload, so [`IssuerKeys::issuer_key`] cannot
+    /// tell which issuer it speaks for; this method reads that from the token itself.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownIssuerKey`] when no trusted key matches;
+    /// [`VerifyError::IssuerKeyNotValidAtIssuance`] when the key was not valid at `iat`.
+    pub fn status_list_key(
+        &self,
+        header: &Header,
+        iss: Option<&str>,
+        sub: &str,
+        iat: i64,
+    ) -> Result<PublicJwk, VerifyError> {
+        self.find(
+            header,
+            |k| {
+                k.issuers.is_empty()
+                    || k.issuers
+                        .iter()
+                        .any(|i| iss == Some(i.as_str()) || publishes(i, sub))
+            },
+            Some(iat),
+        )
+    }
+
+    /// The first key that `header.kid` names (or the only key, without a `kid`), that may sign
+    /// for the issuer (`issuer_ok`) and whose window holds `issued_at`.
+    fn find(
+        &self,
+        header: &Header,
+        issuer_ok: impl Fn(&TrustedKey) -> bool,
+        issued_at: Option<i64>,
+    ) -> Result<PublicJwk, VerifyError> {
+        let candidates: Vec<&TrustedKey> = match &header.kid {
+            Some(kid) => self.keys.iter().filter(|k| k.matches_kid(kid)).collect(),
+            None if self.keys.len() == 1 => self.keys.iter().collect(),
+            None => Vec::new(),
+        };
+        let candidates: Vec<&TrustedKey> =
+            candidates.into_iter().filter(|k| issuer_ok(k)).collect();
+        if candidates.is_empty() {
+            return Err(VerifyError::UnknownIssuerKey);
+        }
+        candidates
+            .iter()
+            .find(|k| k.valid_at(issued_at))
+            .map(|k| k.jwk.clone())
+            .ok_or(VerifyError::IssuerKeyNotValidAtIssuance)
+    }
+}
+
+impl TrustedKey {
+    /// Whether the key's window holds `issued_at`; a key with a window needs a time.
+    fn valid_at(&self, issued_at: Option<i64>) -> bool {
+        if self.not_before.is_none() && self.not_after.is_none() {
+            return true;
+        }
+        issued_at.is_some_and(|t| {
+            self.not_before.is_none_or(|nb| t >= nb) && self.not_after.is_none_or(|na| t <= na)
+        })
+    }
+}
+
+/// Whether the URI `uri` is published by `issuer` (an HTTPS issuer identifier): the same URL
+/// or a path below it.
+fn publishes(issuer: &str, uri: &str) -> bool {
+    let base = issuer.trim_end_matches('/');
+    !base.is_empty()
+        && uri
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// When the credential was issued: `iat` (dc+sd-jwt), or the W3C `validFrom` (vc+sd-jwt),
+/// which this stack's issuer sets to the issuance day.
+fn issued_at(payload: &Map<String, Value>) -> Option<i64> {
+    if let Some(iat) = payload.get("iat") {
+        return iat.as_i64();
+    }
+    let from = payload.get("validFrom")?.as_str()?;
+    time::OffsetDateTime::parse(from, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}
+
 impl IssuerKeys for TrustStore {
     fn issuer_key(
         &self,
@@ -185,27 +275,11 @@ impl IssuerKeys for TrustStore {
             .get("iss")
             .or_else(|| payload.get("issuer"))
             .and_then(Value::as_str);
-        let iat = payload.get("iat").and_then(Value::as_i64);
-        let candidates: Vec<&TrustedKey> = match &header.kid {
-            Some(kid) => self.keys.iter().filter(|k| k.matches_kid(kid)).collect(),
-            None if self.keys.len() == 1 => self.keys.iter().collect(),
-            None => Vec::new(),
-        };
-        let candidates: Vec<&TrustedKey> = candidates
-            .into_iter()
-            .filter(|k| {
-                k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i))
-            })
-            .collect();
-        let key = candidates.first().ok_or(VerifyError::UnknownIssuerKey)?;
-        if key.not_before.is_some() || key.not_after.is_some() {
-            let iat = iat.ok_or(VerifyError::IssuerKeyNotValidAtIssuance)?;
-            if key.not_before.is_some_and(|nb| iat < nb) || key.not_after.is_some_and(|na| iat > na)
-            {
-                return Err(VerifyError::IssuerKeyNotValidAtIssuance);
-            }
-        }
-        Ok(key.jwk.clone())
+        self.find(
+            header,
+            |k| k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i)),
+            issued_at(payload),
+        )
     }
 }
 
@@ -224,6 +298,42 @@ mod tests {
             Some("https://localhost:8080/issuer")
         );
         assert_eq!(did_web_to_url("did:key:z6Mk"), None);
+    }
+
+    #[test]
+    fn publishes_only_below_the_issuer_url() {
+        assert!(publishes("https://a.example", "https://a.example/status/1"));
+        assert!(publishes(
+            "https://a.example/",
+            "https://a.example/status/1"
+        ));
+        assert!(publishes("https://a.example", "https://a.example"));
+        assert!(!publishes(
+            "https://a.example",
+            "https://a.example.evil/status/1"
+        ));
+        assert!(!publishes("https://a.example/x", "https://a.example/xy"));
+        assert!(!publishes("", "https://a.example"));
+    }
+
+    #[test]
+    fn issuance_time_from_iat_or_valid_from() {
+        let payload = |v: Value| v.as_object().cloned().unwrap();
+        assert_eq!(
+            issued_at(&payload(serde_json::json!({"iat": 1_767_225_600}))),
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            issued_at(&payload(
+                serde_json::json!({"validFrom": "2026-01-01T00:00:00Z"})
+            )),
+            Some(1_767_225_600)
+        );
+        assert_eq!(
+            issued_at(&payload(serde_json::json!({"validFrom": "soon"}))),
+            None
+        );
+        assert_eq!(issued_at(&payload(serde_json::json!({"iat": "x"}))), None);
     }
 
     #[test]

@@ -86,13 +86,13 @@ fn lookup(
         match trust {
             None => unverified.claims().status_list.clone(),
             Some(store) => {
-                use credential::sd_jwt::IssuerKeys;
+                let claims = unverified.claims();
+                let sub = claims.sub.clone();
                 let key = store
-                    .issuer_key(unverified.header(), &serde_json::Map::new())
+                    .status_list_key(unverified.header(), claims.iss.as_deref(), &sub, claims.iat)
                     .map_err(|_| {
                         StatusListError::Signature(credential::jose::JoseError::BadSignature)
                     })?;
-                let sub = unverified.claims().sub.clone();
                 StatusListToken::verify(text, &key, &Validation::new(&sub, now))?
                     .into_claims()
                     .status_list

@@ -103,7 +103,7 @@ fn single(verifier: &Verifier, args: &Args, now: i64) -> Outcome {
         eprintln!("error: a presentation, --nonce and --aud are required");
         return Outcome::CouldNotRun;
     };
-    let text = if input == "-" || std::path::Path::new(input).is_file() {
+    let text = if input == "-" || std::path::Path::new(input).is_file() || !is_inline(input) {
         match read_input(input) {
             Ok(t) => t,
             Err(e) => {
@@ -133,6 +133,18 @@ fn single(verifier: &Verifier, args: &Args, now: i64) -> Outcome {
     }
 }
 
+/// Whether a PRESENTATION argument is the presentation itself rather than a file name: a
+/// JSON serialization, or compact text (base64url, `.` and `~` only, with a `~`). Anything
+/// else is a file name, so an unreadable one is "could not run", not a rejection.
+fn is_inline(arg: &str) -> bool {
+    let arg = arg.trim();
+    arg.starts_with('{')
+        || (arg.contains('~')
+            && arg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
+}
+
 fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
     let text = match read_input(&file.to_string_lossy()) {
         Ok(t) => t,
@@ -141,11 +153,16 @@ fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
             return Outcome::CouldNotRun;
         }
     };
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    // Blank lines are skipped; `line` in each result is the line number in the file.
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
     let results: Vec<(bool, String)> = lines
         .par_iter()
-        .enumerate()
-        .map(|(i, line)| {
+        .map(|&(number, line)| {
             let item: Result<Value, _> = serde_json::from_str(line);
             let fields = item.ok().and_then(|v| {
                 Some((
@@ -155,19 +172,19 @@ fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
                 ))
             });
             let Some((presentation, nonce, aud)) = fields else {
-                let out = json!({"line": i + 1, "accepted": false, "error": "malformed_batch_line",
+                let out = json!({"line": number, "accepted": false, "error": "malformed_batch_line",
                     "message": "expected {\"presentation\", \"nonce\", \"aud\"}"});
                 return (false, out.to_string());
             };
             match verifier.verify(&presentation, &nonce, &aud, now) {
                 Ok(v) => {
                     let mut out = accepted_json(&v);
-                    out["line"] = json!(i + 1);
+                    out["line"] = json!(number);
                     (true, out.to_string())
                 }
                 Err(e) => {
                     let mut out = rejected_json(&e);
-                    out["line"] = json!(i + 1);
+                    out["line"] = json!(number);
                     (false, out.to_string())
                 }
             }
