@@ -112,9 +112,11 @@ pub fn candidates(store: &Store) -> Result<Vec<Candidate>, PresentationError> {
             continue;
         };
         let opened = store.open_copy(&first.id)?;
-        let corrupted = || PresentationError::Store(crate::StoreError::Corrupted {
-            id: first.id.clone(),
-        });
+        let corrupted = || {
+            PresentationError::Store(crate::StoreError::Corrupted {
+                id: first.id.clone(),
+            })
+        };
         let sd_jwt = SdJwt::parse(&opened.sd_jwt, &Limits::default()).map_err(|_| corrupted())?;
         let claims = sd_jwt.holder_view().map_err(|_| corrupted())?.claims;
         let types = claims
@@ -142,7 +144,10 @@ pub fn candidates(store: &Store) -> Result<Vec<Candidate>, PresentationError> {
 ///
 /// # Errors
 /// [`PresentationError::Store`].
-pub fn prepare(store: &Store, request: &AuthorizationRequest) -> Result<Preparation, PresentationError> {
+pub fn prepare(
+    store: &Store,
+    request: &AuthorizationRequest,
+) -> Result<Preparation, PresentationError> {
     let candidates = candidates(store)?;
     let selections = match request.dcql_query.evaluate(&candidates) {
         MatchOutcome::Matched { selections } => selections,

@@ -142,7 +142,9 @@ impl DcqlQuery {
     /// # Errors
     /// [`DcqlError`].
     pub fn from_value(value: &Value) -> Result<DcqlQuery, DcqlError> {
-        let obj = value.as_object().ok_or_else(|| malformed("not an object"))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| malformed("not an object"))?;
         let creds = obj
             .get("credentials")
             .and_then(Value::as_array)
@@ -687,7 +689,10 @@ mod tests {
             "claims": [{"path": ["age_equal_or_over", "18"], "values": [true]}]
         }]}))
         .unwrap();
-        assert!(matches!(q.evaluate(&[basic("b")]), MatchOutcome::Matched { .. }));
+        assert!(matches!(
+            q.evaluate(&[basic("b")]),
+            MatchOutcome::Matched { .. }
+        ));
         let q = DcqlQuery::from_value(&json!({"credentials": [{
             "id": "senior", "format": "dc+sd-jwt",
             "claims": [{"path": ["age_equal_or_over", "60"], "values": [true]}]
@@ -716,7 +721,10 @@ mod tests {
         };
         assert_eq!(
             selections[0].claims,
-            vec![ClaimPath::keys(["given_name"]), ClaimPath::keys(["id_number"])]
+            vec![
+                ClaimPath::keys(["given_name"]),
+                ClaimPath::keys(["id_number"])
+            ]
         );
         let MatchOutcome::Matched { selections } = q.evaluate(&[high("h")]) else {
             panic!()
@@ -757,7 +765,10 @@ mod tests {
         assert_eq!(selections.len(), 1);
         assert_eq!(selections[0].query_id, "high");
         assert_eq!(q.purpose_of("high").as_deref(), Some("Open an account"));
-        assert!(matches!(q.evaluate(&[]), MatchOutcome::Unsatisfiable { .. }));
+        assert!(matches!(
+            q.evaluate(&[]),
+            MatchOutcome::Unsatisfiable { .. }
+        ));
     }
 
     #[test]

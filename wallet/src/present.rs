@@ -173,7 +173,9 @@ impl AuthorizationRequest {
     ///
     /// # Errors
     /// [`PresentationError::InvalidRequest`], [`PresentationError::Dcql`].
-    pub fn from_params(params: &Map<String, Value>) -> Result<AuthorizationRequest, PresentationError> {
+    pub fn from_params(
+        params: &Map<String, Value>,
+    ) -> Result<AuthorizationRequest, PresentationError> {
         let text = |name: &str| -> Result<Option<String>, PresentationError> {
             match params.get(name) {
                 None => Ok(None),
@@ -194,7 +196,8 @@ impl AuthorizationRequest {
         let response_mode = match text("response_mode")?.as_deref() {
             None => ResponseMode::Offline,
             Some("direct_post") => {
-                let uri = text("response_uri")?.ok_or_else(|| invalid("direct_post without response_uri"))?;
+                let uri = text("response_uri")?
+                    .ok_or_else(|| invalid("direct_post without response_uri"))?;
                 if !(uri.starts_with("https://") || uri.starts_with("http://")) {
                     return Err(invalid("response_uri is not an http(s) url"));
                 }
@@ -232,11 +235,20 @@ impl AuthorizationRequest {
         if uri.len() > MAX_REQUEST_BYTES {
             return Err(invalid("request is too large"));
         }
-        let known = ["openid4vp://", "https://", "http://", "haip://", "mdoc-openid4vp://"];
+        let known = [
+            "openid4vp://",
+            "https://",
+            "http://",
+            "haip://",
+            "mdoc-openid4vp://",
+        ];
         if !known.iter().any(|s| uri.starts_with(s)) {
             return Err(invalid("scheme is not openid4vp"));
         }
-        let query = uri.split_once('?').map(|(_, q)| q).ok_or_else(|| invalid("no query"))?;
+        let query = uri
+            .split_once('?')
+            .map(|(_, q)| q)
+            .ok_or_else(|| invalid("no query"))?;
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(query).map_err(|_| invalid("query is not form-encoded"))?;
         let mut params = Map::new();
@@ -247,14 +259,19 @@ impl AuthorizationRequest {
         }
         if let Some(Value::String(request_uri)) = params.get("request_uri") {
             return Ok(RequestRef::ByReference {
-                client_id: params.get("client_id").and_then(Value::as_str).map(str::to_owned),
+                client_id: params
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 request_uri: request_uri.clone(),
             });
         }
         if params.contains_key("request") {
             return Err(PresentationError::SignedRequestUnsupported);
         }
-        Ok(RequestRef::ByValue(Box::new(AuthorizationRequest::from_params(&params)?)))
+        Ok(RequestRef::ByValue(Box::new(
+            AuthorizationRequest::from_params(&params)?,
+        )))
     }
 }
 
@@ -270,7 +287,10 @@ pub async fn resolve_request(
 ) -> Result<AuthorizationRequest, PresentationError> {
     match AuthorizationRequest::parse_uri(uri)? {
         RequestRef::ByValue(r) => Ok(*r),
-        RequestRef::ByReference { client_id, request_uri } => {
+        RequestRef::ByReference {
+            client_id,
+            request_uri,
+        } => {
             let http_err = |reason: String| PresentationError::Http {
                 endpoint: "request_uri".into(),
                 reason,
@@ -281,19 +301,28 @@ pub async fn resolve_request(
                 .await
                 .map_err(|e| http_err(crate::receive::without_url(&e)))?;
             if !response.status().is_success() {
-                return Err(http_err(format!("http status {}", response.status().as_u16())));
+                return Err(http_err(format!(
+                    "http status {}",
+                    response.status().as_u16()
+                )));
             }
-            let body = crate::receive::read_limited(response).await.map_err(http_err)?;
+            let body = crate::receive::read_limited(response)
+                .await
+                .map_err(http_err)?;
             if body.len() > MAX_REQUEST_BYTES {
                 return Err(invalid("request object is too large"));
             }
-            let text = String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
+            let text =
+                String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
             let text = text.trim();
             if !text.starts_with('{') {
                 return Err(PresentationError::SignedRequestUnsupported);
             }
-            let value: Value = serde_json::from_str(text).map_err(|_| invalid("request object is not json"))?;
-            let params = value.as_object().ok_or_else(|| invalid("request object is not an object"))?;
+            let value: Value =
+                serde_json::from_str(text).map_err(|_| invalid("request object is not json"))?;
+            let params = value
+                .as_object()
+                .ok_or_else(|| invalid("request object is not an object"))?;
             let request = AuthorizationRequest::from_params(params)?;
             if client_id.as_ref().is_some_and(|c| c != &request.client_id) {
                 return Err(invalid("client_id differs from the request object's"));
@@ -365,7 +394,9 @@ pub fn answer(
                 copies
                     .iter()
                     .min_by_key(|c| (c.shown_count, c.copy_index))
-                    .ok_or_else(|| StoreError::NotFound { id: s.batch_id.clone() })?
+                    .ok_or_else(|| StoreError::NotFound {
+                        id: s.batch_id.clone(),
+                    })?
             }
         };
         let opened = store.open_copy(&copy.id)?;
@@ -377,7 +408,10 @@ pub fn answer(
             &request.client_id,
             now,
         )?;
-        vp_token.insert(s.query_id.clone(), Value::Array(vec![Value::String(presentation)]));
+        vp_token.insert(
+            s.query_id.clone(),
+            Value::Array(vec![Value::String(presentation)]),
+        );
         used.push(copy.id.clone());
     }
     for id in &used {

@@ -257,17 +257,15 @@ pub fn parse_offer_uri(uri: &str) -> Result<OfferRef, ReceiveError> {
     if uri.starts_with("https://") || uri.starts_with("http://") {
         return Ok(OfferRef::ByReference(uri.to_owned()));
     }
-    let rest = uri
-        .strip_prefix("openid-credential-offer://")
-        .ok_or(ReceiveError::InvalidOfferUri {
-            reason: "scheme is not openid-credential-offer",
-        })?;
+    let rest =
+        uri.strip_prefix("openid-credential-offer://")
+            .ok_or(ReceiveError::InvalidOfferUri {
+                reason: "scheme is not openid-credential-offer",
+            })?;
     let query = rest
         .split_once('?')
         .map(|(_, q)| q)
-        .ok_or(ReceiveError::InvalidOfferUri {
-            reason: "no query",
-        })?;
+        .ok_or(ReceiveError::InvalidOfferUri { reason: "no query" })?;
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query).map_err(|_| ReceiveError::InvalidOfferUri {
             reason: "query is not form-encoded",
@@ -423,7 +421,10 @@ pub async fn receive(
     let meta_err = |reason: &str| ReceiveError::Metadata {
         reason: reason.to_owned(),
     };
-    if meta.get("credential_issuer").and_then(Value::as_str).map(|s| s.trim_end_matches('/'))
+    if meta
+        .get("credential_issuer")
+        .and_then(Value::as_str)
+        .map(|s| s.trim_end_matches('/'))
         != Some(issuer)
     {
         return Err(meta_err("credential_issuer differs from the offer"));
@@ -529,7 +530,11 @@ pub async fn receive(
             .and_then(Value::as_array)
             .ok_or_else(|| http_err("credential", "no credentials array"))?
             .iter()
-            .map(|c| c.get("credential").and_then(Value::as_str).map(str::to_owned))
+            .map(|c| {
+                c.get("credential")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .collect::<Option<_>>()
             .ok_or_else(|| http_err("credential", "a credential is not a string"))?;
         if creds.len() != keys.len() {
@@ -548,7 +553,11 @@ pub async fn receive(
         "jwt-vc-issuer metadata",
     )
     .await?;
-    if jwks.get("issuer").and_then(Value::as_str).map(|s| s.trim_end_matches('/')) != Some(issuer)
+    if jwks
+        .get("issuer")
+        .and_then(Value::as_str)
+        .map(|s| s.trim_end_matches('/'))
+        != Some(issuer)
     {
         return Err(ReceiveError::IssuerKeys {
             reason: "jwt-vc-issuer metadata names another issuer".into(),
@@ -564,9 +573,8 @@ pub async fn receive(
     for (expected, keys, creds) in fetched {
         let mut copies = Vec::new();
         for (index, (key, cred)) in keys.into_iter().zip(creds).enumerate() {
-            let checked = check_credential(&cred, &trust, &key, Some(issuer), now).map_err(
-                |e| e.into_receive_error(&expected.configuration, index),
-            )?;
+            let checked = check_credential(&cred, &trust, &key, Some(issuer), now)
+                .map_err(|e| e.into_receive_error(&expected.configuration, index))?;
             if checked.vct != expected.vct {
                 return Err(ReceiveError::NotAsOffered {
                     configuration: expected.configuration.clone(),
@@ -627,6 +635,7 @@ impl Expected {
                         .find(|t| Level::from_vct(t).is_ok())
                         .map(str::to_owned)
                 }),
+            _ => None,
         }
         .ok_or_else(|| err("no credential type"))?;
         Ok(Expected {
@@ -753,7 +762,8 @@ pub(crate) fn check_credential(
             return Err(CredentialCheckError::NotAsExpected { what: "issuer" });
         }
     }
-    let vct = credential_type(claims).ok_or(CredentialCheckError::NotAsExpected { what: "type" })?;
+    let vct =
+        credential_type(claims).ok_or(CredentialCheckError::NotAsExpected { what: "type" })?;
     Ok(Checked {
         issuer: iss.to_owned(),
         level: Level::from_vct(&vct).ok(),

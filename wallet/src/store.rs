@@ -21,7 +21,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use credential::citizen::{Format, Level};
 use credential::jose::SigningKey;
-use rand_core::{CryptoRngCore, OsRng};
+use rand_core::{CryptoRngCore, OsRng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -69,12 +69,14 @@ impl StorageKey {
     /// A fresh random key.
     pub fn generate(rng: &mut impl CryptoRngCore) -> StorageKey {
         let mut bytes = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(bytes.as_mut());
+        rng.fill_bytes(&mut bytes[..]);
         StorageKey(bytes)
     }
 
+    #[allow(clippy::expect_used)]
     fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(self.0.as_ref().into())
+        // The key is 32 bytes by type, the only length `new_from_slice` checks.
+        XChaCha20Poly1305::new_from_slice(&self.0[..]).expect("32-byte key")
     }
 }
 
@@ -291,11 +293,9 @@ impl Store {
     fn check_key(&self) -> Result<(), StoreError> {
         let sealed: Option<Vec<u8>> = self
             .conn
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'key_check'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         let sealed = sealed.ok_or_else(|| StoreError::Corrupted {
             id: "meta:key_check".into(),
@@ -353,7 +353,7 @@ impl Store {
         let sealed = self
             .cipher
             .encrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: plain,
                     aad: aad.as_bytes(),
@@ -369,9 +369,10 @@ impl Store {
             return None;
         }
         let (nonce, ct) = sealed.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().ok()?;
         self.cipher
             .decrypt(
-                XNonce::from_slice(nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: ct,
                     aad: aad.as_bytes(),
@@ -394,7 +395,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    pub fn insert_batches(&mut self, batches: Vec<Vec<NewCopy>>) -> Result<Vec<String>, StoreError> {
+    pub fn insert_batches(
+        &mut self,
+        batches: Vec<Vec<NewCopy>>,
+    ) -> Result<Vec<String>, StoreError> {
         let now = now();
         let mut rows = Vec::new();
         let mut ids = Vec::new();
@@ -555,12 +559,10 @@ impl Store {
         let key = self
             .open_sealed(&key, &format!("{id}:holder_key"))
             .ok_or_else(corrupted)?;
-        let sd_jwt = Zeroizing::new(
-            String::from_utf8(sd_jwt.to_vec()).map_err(|mut e| {
-                e.as_mut_vec().zeroize();
-                corrupted()
-            })?,
-        );
+        let sd_jwt = Zeroizing::new(String::from_utf8(sd_jwt.to_vec()).map_err(|e| {
+            e.into_bytes().zeroize();
+            corrupted()
+        })?);
         let key_text = std::str::from_utf8(&key).map_err(|_| corrupted())?;
         let holder_key = SigningKey::from_private_jwk(key_text).map_err(|_| corrupted())?;
         Ok(OpenedCredential {
@@ -750,10 +752,7 @@ mod tests {
                 params![id1],
             )
             .unwrap();
-        assert_eq!(
-            store.list().unwrap_err(),
-            StoreError::Corrupted { id: id1 }
-        );
+        assert_eq!(store.list().unwrap_err(), StoreError::Corrupted { id: id1 });
     }
 
     #[test]

@@ -9,8 +9,10 @@ use super::{finish, now, open, read_input, DataDir, Failure};
 /// against the trust file (JWK, JWKS, JWT VC issuer metadata or DID document) and must be bound
 /// to the holder key.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  wallet import cred.txt --trust jwt-vc-issuer.json --holder-key holder.jwk\n\n\
-Exit codes: 0 stored, 1 refused (does not verify), 2 could not run.")]
+#[command(
+    after_help = "Example:\n  wallet import cred.txt --trust jwt-vc-issuer.json --holder-key holder.jwk\n\n\
+Exit codes: 0 stored, 1 refused (does not verify), 2 could not run."
+)]
 pub struct Args {
     /// The credential file, or `-`.
     file: String,

@@ -118,7 +118,7 @@ fn derive(passphrase: &str, kdf: &Value) -> anyhow::Result<StorageKey> {
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; 32]);
     argon
-        .hash_password_into(passphrase.as_bytes(), &salt, out.as_mut())
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut out[..])
         .map_err(|e| anyhow::anyhow!("key derivation: {e}"))?;
     Ok(StorageKey::from_bytes(*out))
 }

@@ -156,7 +156,10 @@ fn run_request(args: Args) -> Result<(), Failure> {
         Preparation::Ready(p) => p,
         Preparation::CannotSatisfy { client_id, unmet } => {
             if args.json {
-                println!("{}", json!({"client_id": client_id, "cannot_satisfy": unmet}));
+                println!(
+                    "{}",
+                    json!({"client_id": client_id, "cannot_satisfy": unmet})
+                );
             }
             let lines: Vec<String> = unmet.iter().map(unmet_line).collect();
             return Err(Failure::Refused(format!(
@@ -177,17 +180,23 @@ fn run_request(args: Args) -> Result<(), Failure> {
     if !args.yes && !ask()? {
         return Err(Failure::Refused("declined; nothing was sent".into()));
     }
-    let reuse = if args.allow_reuse { Reuse::Allow } else { Reuse::Refuse };
+    let reuse = if args.allow_reuse {
+        Reuse::Allow
+    } else {
+        Reuse::Refuse
+    };
     let answer = wallet::answer(&mut store, &prepared, reuse, now()).map_err(|e| match e {
         PresentationError::AllCopiesShown { .. } => Failure::Refused(e.to_string()),
         other => Failure::CouldNotRun(other.into()),
     })?;
     match &answer.response_mode {
         ResponseMode::DirectPost { response_uri } => {
-            let outcome = rt.block_on(wallet::send(&http, &answer)).map_err(|e| match e {
-                PresentationError::Rejected { .. } => Failure::Refused(e.to_string()),
-                other => Failure::CouldNotRun(other.into()),
-            })?;
+            let outcome = rt
+                .block_on(wallet::send(&http, &answer))
+                .map_err(|e| match e {
+                    PresentationError::Rejected { .. } => Failure::Refused(e.to_string()),
+                    other => Failure::CouldNotRun(other.into()),
+                })?;
             if args.json {
                 println!(
                     "{}",
@@ -222,7 +231,9 @@ fn run_request(args: Args) -> Result<(), Failure> {
                 eprintln!(
                     "answer: {} bytes{}",
                     text.len(),
-                    version.map(|v| format!(", qr version {v}")).unwrap_or_default()
+                    version
+                        .map(|v| format!(", qr version {v}"))
+                        .unwrap_or_default()
                 );
                 println!("{text}");
             }

@@ -11,8 +11,10 @@ use super::{finish, http, now, open, runtime, DataDir, Failure};
 /// copies (one holder key each), verifies every copy against the issuer's published keys and
 /// stores them; if any copy does not verify, nothing is stored.
 #[derive(clap::Args)]
-#[command(after_help = "Example:\n  wallet receive 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fid.example.cn%2Foffers%2F...' --tx-code 493027\n\n\
-Exit codes: 0 stored, 1 refused (wrong tx_code, credential did not verify), 2 could not run.")]
+#[command(
+    after_help = "Example:\n  wallet receive 'openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fid.example.cn%2Foffers%2F...' --tx-code 493027\n\n\
+Exit codes: 0 stored, 1 refused (wrong tx_code, credential did not verify), 2 could not run."
+)]
 pub struct Args {
     /// The `openid-credential-offer://` URI (or the offer's https URL).
     offer: String,
@@ -107,7 +109,9 @@ pub fn run(args: Args) -> std::process::ExitCode {
             for (s, id) in summary.iter().zip(&ids) {
                 println!(
                     "stored {id}: {} copies of {} ({}, level {}) from {issuer}, all verified",
-                    s["copies"], s["vct"].as_str().unwrap_or(""), s["format"].as_str().unwrap_or(""),
+                    s["copies"],
+                    s["vct"].as_str().unwrap_or(""),
+                    s["format"].as_str().unwrap_or(""),
                     s["level"].as_str().unwrap_or("-")
                 );
             }

@@ -36,7 +36,10 @@ pub fn run(args: Args) -> std::process::ExitCode {
         let info = &opened.info;
         if args.json {
             let out = serde_json::json!({"credential": info, "claims": claims});
-            println!("{}", serde_json::to_string_pretty(&out).map_err(anyhow::Error::from)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&out).map_err(anyhow::Error::from)?
+            );
             return Ok(());
         }
         let subject = match claims.get("credentialSubject") {
