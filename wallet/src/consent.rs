@@ -100,13 +100,25 @@ pub enum Preparation {
     },
 }
 
-/// The holder-view candidates of the store: one per batch.
+/// The holder-view candidates of the store: one per batch, those with an unused copy first.
 ///
 /// # Errors
 /// [`PresentationError::Store`] when a copy does not open.
 pub fn candidates(store: &Store) -> Result<Vec<Candidate>, PresentationError> {
+    candidates_where(store, |_| true)
+}
+
+fn candidates_where(
+    store: &Store,
+    keep: impl Fn(&crate::store::BatchInfo) -> bool,
+) -> Result<Vec<Candidate>, PresentationError> {
     let mut out = Vec::new();
-    for batch in store.batches()? {
+    let mut batches = store.batches()?;
+    batches.retain(|b| keep(b));
+    // Batches with a copy never shown come first, so matching prefers them (stable: newest
+    // first within each group).
+    batches.sort_by_key(|b| b.unused == 0);
+    for batch in batches {
         let copies = store.copies(&batch.batch_id)?;
         let Some(first) = copies.first() else {
             continue;
@@ -148,7 +160,8 @@ pub fn prepare(
     store: &Store,
     request: &AuthorizationRequest,
 ) -> Result<Preparation, PresentationError> {
-    let candidates = candidates(store)?;
+    let query = &request.dcql_query;
+    let candidates = candidates_where(store, |b| query.could_match(&b.format, &b.vct))?;
     let selections = match request.dcql_query.evaluate(&candidates) {
         MatchOutcome::Matched { selections } => selections,
         MatchOutcome::Unsatisfiable { unmet } => {

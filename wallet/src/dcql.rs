@@ -552,6 +552,17 @@ impl DcqlQuery {
         }
     }
 
+    /// Whether a credential of this format and type could answer some credential query
+    /// (a cheap pre-filter on what the store keeps in clear, before decrypting anything).
+    pub fn could_match(&self, format: &str, vct: &str) -> bool {
+        self.credentials.iter().any(|q| {
+            q.format == format
+                && q.vct_values
+                    .as_ref()
+                    .is_none_or(|v| v.iter().any(|x| x == vct))
+        })
+    }
+
     /// The purpose stated by the first credential set that names the query, for the consent
     /// screen; a string, or the `en` entry (else the first) of an object of locales.
     pub fn purpose_of(&self, query_id: &str) -> Option<String> {
