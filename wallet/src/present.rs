@@ -61,3 +61,426 @@ pub fn present(
     let selected = sd_jwt.select(disclose)?;
     Ok(add_key_binding(&selected, holder_key, nonce, aud, iat))
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenID4VP 1.0: requests, answers and direct_post.
+
+use serde_json::{Map, Value};
+
+use crate::consent::Prepared;
+use crate::dcql::{DcqlError, DcqlQuery};
+use crate::store::{Store, StoreError};
+
+/// The largest request text (URI or fetched request object) accepted.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Where the answer goes (OpenID4VP 1.0 section 8.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// `direct_post`: form POST to `response_uri`.
+    DirectPost {
+        /// The verifier's endpoint.
+        response_uri: String,
+    },
+    /// No `response_mode`: the answer is shown (a QR code) for a verifier offline.
+    Offline,
+}
+
+/// An OpenID4VP authorization request (section 5) as this wallet accepts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationRequest {
+    /// The verifier's client id; also the KB-JWT `aud`.
+    pub client_id: String,
+    /// The nonce for the KB-JWT.
+    pub nonce: String,
+    /// `state`, echoed in a `direct_post`.
+    pub state: Option<String>,
+    /// Where the answer goes.
+    pub response_mode: ResponseMode,
+    /// What is asked.
+    pub dcql_query: DcqlQuery,
+}
+
+/// Why a request could not be understood or answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PresentationError {
+    /// The request text is not an OpenID4VP request this wallet accepts.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request object is a signed JWT (JAR), which this version does not verify.
+    #[error("signed request objects are not supported yet")]
+    SignedRequestUnsupported,
+    /// The DCQL query is invalid.
+    #[error(transparent)]
+    Dcql(#[from] DcqlError),
+    /// Every copy of a credential was shown before and the host did not allow reuse.
+    #[error("every copy of credential {batch_id} was shown before; refresh it or allow reuse")]
+    AllCopiesShown {
+        /// The batch.
+        batch_id: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Making the presentation failed.
+    #[error(transparent)]
+    Present(#[from] PresentError),
+    /// The network failed, or `request_uri` answered an error.
+    #[error("{endpoint}: {reason}")]
+    Http {
+        /// `request_uri` or `response_uri`.
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The verifier's `response_uri` refused the answer.
+    #[error("verifier refused the answer: http {status}{}", error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default())]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The `error` code, when the body had one.
+        error: Option<String>,
+    },
+}
+
+fn invalid(reason: impl Into<String>) -> PresentationError {
+    PresentationError::InvalidRequest {
+        reason: reason.into(),
+    }
+}
+
+/// A request URI's content: the request, or where to fetch it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestRef {
+    /// Parameters by value.
+    ByValue(Box<AuthorizationRequest>),
+    /// `request_uri` (section 5.7; JAR RFC 9101).
+    ByReference {
+        /// `client_id` given beside `request_uri`, which the request object must repeat.
+        client_id: Option<String>,
+        /// Where to fetch the request object.
+        request_uri: String,
+    },
+}
+
+impl AuthorizationRequest {
+    /// Builds a request from its parameters (by value, or a fetched JSON request object).
+    ///
+    /// # Errors
+    /// [`PresentationError::InvalidRequest`], [`PresentationError::Dcql`].
+    pub fn from_params(
+        params: &Map<String, Value>,
+    ) -> Result<AuthorizationRequest, PresentationError> {
+        let text = |name: &str| -> Result<Option<String>, PresentationError> {
+            match params.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(invalid(format!("{name} is not a string"))),
+            }
+        };
+        let client_id = text("client_id")?.ok_or_else(|| invalid("no client_id"))?;
+        let nonce = text("nonce")?.ok_or_else(|| invalid("no nonce"))?;
+        if client_id.is_empty() || nonce.is_empty() {
+            return Err(invalid("empty client_id or nonce"));
+        }
+        match text("response_type")?.as_deref() {
+            Some("vp_token") => {}
+            Some(_) => return Err(invalid("response_type is not vp_token")),
+            None => return Err(invalid("no response_type")),
+        }
+        let response_mode = match text("response_mode")?.as_deref() {
+            None => ResponseMode::Offline,
+            Some("direct_post") => {
+                let uri = text("response_uri")?
+                    .ok_or_else(|| invalid("direct_post without response_uri"))?;
+                if !(uri.starts_with("https://") || uri.starts_with("http://")) {
+                    return Err(invalid("response_uri is not an http(s) url"));
+                }
+                ResponseMode::DirectPost { response_uri: uri }
+            }
+            Some(_) => return Err(invalid("unsupported response_mode")),
+        };
+        let dcql_query = match params.get("dcql_query") {
+            Some(Value::String(s)) => DcqlQuery::from_json(s)?,
+            Some(v @ Value::Object(_)) => DcqlQuery::from_value(v)?,
+            Some(_) => return Err(invalid("dcql_query is not an object")),
+            None => {
+                return Err(if params.contains_key("presentation_definition") {
+                    invalid("presentation_definition is not supported; use dcql_query")
+                } else {
+                    invalid("no dcql_query")
+                })
+            }
+        };
+        Ok(AuthorizationRequest {
+            client_id,
+            nonce,
+            state: text("state")?,
+            response_mode,
+            dcql_query,
+        })
+    }
+
+    /// Parses `openid4vp://?...` (any authority/path, or `https://...?` with the same query).
+    ///
+    /// # Errors
+    /// [`PresentationError::InvalidRequest`], [`PresentationError::Dcql`].
+    pub fn parse_uri(uri: &str) -> Result<RequestRef, PresentationError> {
+        let uri = uri.trim();
+        if uri.len() > MAX_REQUEST_BYTES {
+            return Err(invalid("request is too large"));
+        }
+        let known = [
+            "openid4vp://",
+            "https://",
+            "http://",
+            "haip://",
+            "mdoc-openid4vp://",
+        ];
+        if !known.iter().any(|s| uri.starts_with(s)) {
+            return Err(invalid("scheme is not openid4vp"));
+        }
+        let query = uri
+            .split_once('?')
+            .map(|(_, q)| q)
+            .ok_or_else(|| invalid("no query"))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query).map_err(|_| invalid("query is not form-encoded"))?;
+        let mut params = Map::new();
+        for (k, v) in pairs {
+            if params.insert(k.clone(), Value::String(v)).is_some() {
+                return Err(invalid(format!("{k} given twice")));
+            }
+        }
+        if let Some(Value::String(request_uri)) = params.get("request_uri") {
+            return Ok(RequestRef::ByReference {
+                client_id: params
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                request_uri: request_uri.clone(),
+            });
+        }
+        if params.contains_key("request") {
+            return Err(PresentationError::SignedRequestUnsupported);
+        }
+        Ok(RequestRef::ByValue(Box::new(
+            AuthorizationRequest::from_params(&params)?,
+        )))
+    }
+}
+
+/// Parses a request URI and fetches the request object when it is by reference. A plain JSON
+/// request object is accepted; a signed one (`application/oauth-authz-req+jwt`) is refused with
+/// [`PresentationError::SignedRequestUnsupported`] until request signing is specified.
+///
+/// # Errors
+/// [`PresentationError`].
+pub async fn resolve_request(
+    http: &reqwest::Client,
+    uri: &str,
+) -> Result<AuthorizationRequest, PresentationError> {
+    match AuthorizationRequest::parse_uri(uri)? {
+        RequestRef::ByValue(r) => Ok(*r),
+        RequestRef::ByReference {
+            client_id,
+            request_uri,
+        } => {
+            let http_err = |reason: String| PresentationError::Http {
+                endpoint: "request_uri".into(),
+                reason,
+            };
+            let response = http
+                .get(&request_uri)
+                .send()
+                .await
+                .map_err(|e| http_err(crate::receive::without_url(&e)))?;
+            if !response.status().is_success() {
+                return Err(http_err(format!(
+                    "http status {}",
+                    response.status().as_u16()
+                )));
+            }
+            let body = crate::receive::read_limited(response)
+                .await
+                .map_err(http_err)?;
+            if body.len() > MAX_REQUEST_BYTES {
+                return Err(invalid("request object is too large"));
+            }
+            let text =
+                String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
+            let text = text.trim();
+            if !text.starts_with('{') {
+                return Err(PresentationError::SignedRequestUnsupported);
+            }
+            let value: Value =
+                serde_json::from_str(text).map_err(|_| invalid("request object is not json"))?;
+            let params = value
+                .as_object()
+                .ok_or_else(|| invalid("request object is not an object"))?;
+            let request = AuthorizationRequest::from_params(params)?;
+            if client_id.as_ref().is_some_and(|c| c != &request.client_id) {
+                return Err(invalid("client_id differs from the request object's"));
+            }
+            Ok(request)
+        }
+    }
+}
+
+/// What the host allows when every copy of a credential was shown before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Refuse with [`PresentationError::AllCopiesShown`].
+    Refuse,
+    /// Reuse the least-shown copy (the citizen was told verifiers could link it).
+    Allow,
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// `vp_token`: `{"<credential query id>": ["<sd-jwt+kb>"]}` (section 8.1).
+    pub vp_token: Value,
+    /// The request's `state`, echoed.
+    pub state: Option<String>,
+    /// Where it goes.
+    pub response_mode: ResponseMode,
+    /// Copies used (`<batch>-<index>`), now marked shown.
+    pub copies_used: Vec<String>,
+    /// Batches whose copy was reused (every copy had been shown).
+    pub reused: Vec<String>,
+}
+
+impl Answer {
+    /// The answer as text for a QR code (offline): the `vp_token` JSON, compact.
+    pub fn to_text(&self) -> String {
+        self.vp_token.to_string()
+    }
+}
+
+/// Builds the `vp_token` for a consented request: one fresh copy per credential (marked
+/// shown), disclosing exactly the consented claims, KB-JWT with the request's nonce and
+/// `aud` = `client_id` at time `now`.
+///
+/// # Errors
+/// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
+/// presentation errors. Nothing is marked shown on error.
+pub fn answer(
+    store: &mut Store,
+    prepared: &Prepared,
+    reuse: Reuse,
+    now: i64,
+) -> Result<Answer, PresentationError> {
+    let request = &prepared.request;
+    let mut vp_token = Map::new();
+    let mut used = Vec::new();
+    let mut reused = Vec::new();
+    for s in &prepared.selections {
+        let copies = store.copies(&s.batch_id)?;
+        let copy = match copies.iter().find(|c| c.shown_count == 0) {
+            Some(c) => c,
+            None => {
+                if reuse == Reuse::Refuse {
+                    return Err(PresentationError::AllCopiesShown {
+                        batch_id: s.batch_id.clone(),
+                    });
+                }
+                reused.push(s.batch_id.clone());
+                copies
+                    .iter()
+                    .min_by_key(|c| (c.shown_count, c.copy_index))
+                    .ok_or_else(|| StoreError::NotFound {
+                        id: s.batch_id.clone(),
+                    })?
+            }
+        };
+        let opened = store.open_copy(&copy.id)?;
+        let presentation = present(
+            &opened.sd_jwt,
+            &opened.holder_key,
+            &s.claims,
+            &request.nonce,
+            &request.client_id,
+            now,
+        )?;
+        vp_token.insert(
+            s.query_id.clone(),
+            Value::Array(vec![Value::String(presentation)]),
+        );
+        used.push(copy.id.clone());
+    }
+    for id in &used {
+        store.mark_shown(id, now)?;
+    }
+    Ok(Answer {
+        vp_token: Value::Object(vp_token),
+        state: request.state.clone(),
+        response_mode: request.response_mode.clone(),
+        copies_used: used,
+        reused,
+    })
+}
+
+/// What the verifier said to a `direct_post`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectPostOutcome {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// `redirect_uri` from the JSON answer, when given (section 8.2).
+    pub redirect_uri: Option<String>,
+}
+
+/// Sends an online answer: `vp_token` (and `state`) form-encoded to `response_uri`.
+///
+/// # Errors
+/// [`PresentationError::InvalidRequest`] for an offline answer, [`PresentationError::Http`],
+/// [`PresentationError::Rejected`].
+pub async fn send(
+    http: &reqwest::Client,
+    answer: &Answer,
+) -> Result<DirectPostOutcome, PresentationError> {
+    let ResponseMode::DirectPost { response_uri } = &answer.response_mode else {
+        return Err(invalid("offline answers are shown, not sent"));
+    };
+    let mut form = vec![("vp_token", answer.vp_token.to_string())];
+    if let Some(state) = &answer.state {
+        form.push(("state", state.clone()));
+    }
+    let response = http
+        .post(response_uri)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| PresentationError::Http {
+            endpoint: "response_uri".into(),
+            reason: crate::receive::without_url(&e),
+        })?;
+    let status = response.status().as_u16();
+    let body = crate::receive::read_limited(response)
+        .await
+        .unwrap_or_default();
+    let json: Option<Value> = serde_json::from_slice(&body).ok();
+    if !(200..300).contains(&status) {
+        return Err(PresentationError::Rejected {
+            status,
+            error: json
+                .as_ref()
+                .and_then(|j| j.get("error"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+    Ok(DirectPostOutcome {
+        status,
+        redirect_uri: json
+            .as_ref()
+            .and_then(|j| j.get("redirect_uri"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}

@@ -1,7 +1,174 @@
-//! One module per subcommand.
+//! One module per subcommand, plus what they share: the wallet directory, the passphrase and
+//! the Argon2id key derivation.
 
+pub mod delete;
+pub mod import;
+pub mod init;
 pub mod keygen;
+pub mod list;
 pub mod present;
+pub mod qr;
+pub mod receive;
+pub mod show;
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::{json, Value};
+use wallet::{StorageKey, Store};
+use zeroize::Zeroizing;
+
+/// The KDF parameters file inside the wallet directory.
+const KDF_FILE: &str = "kdf.json";
+
+/// Exit code: the operation was refused (declined, cannot satisfy, did not verify).
+pub const REFUSED: u8 = 1;
+/// Exit code: could not run.
+pub const COULD_NOT_RUN: u8 = 2;
+
+/// The wallet directory option every stateful command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataDir {
+    /// The wallet directory.
+    #[arg(long = "data", value_name = "DIR", default_value = "./wallet-data")]
+    pub dir: PathBuf,
+}
+
+/// A command's failure: refused (exit 1) or could not run (exit 2).
+pub enum Failure {
+    Refused(String),
+    CouldNotRun(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::CouldNotRun(e)
+    }
+}
+
+impl From<wallet::StoreError> for Failure {
+    fn from(e: wallet::StoreError) -> Failure {
+        match e {
+            wallet::StoreError::WrongKey => Failure::Refused(e.to_string()),
+            other => Failure::CouldNotRun(other.into()),
+        }
+    }
+}
+
+/// Turns a command result into the exit code, with one line on stderr for errors.
+pub fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Refused(why)) => {
+            eprintln!("refused: {why}");
+            ExitCode::from(REFUSED)
+        }
+        Err(Failure::CouldNotRun(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(COULD_NOT_RUN)
+        }
+    }
+}
+
+/// Reads the passphrase from `WALLET_PASSPHRASE`, else from the terminal (twice when `confirm`).
+pub fn passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("WALLET_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("no passphrase: set WALLET_PASSPHRASE or run in a terminal");
+    }
+    let first = Zeroizing::new(rpassword::prompt_password("wallet passphrase: ")?);
+    if confirm {
+        let again = Zeroizing::new(rpassword::prompt_password("again: ")?);
+        if *first != *again {
+            anyhow::bail!("the passphrases differ");
+        }
+    }
+    if first.is_empty() {
+        anyhow::bail!("empty passphrase");
+    }
+    Ok(first)
+}
+
+/// Argon2id (RFC 9106) parameters: 19 MiB, 2 passes, 1 lane (the OWASP minimum).
+fn kdf_params() -> Value {
+    json!({"alg": "argon2id", "m_cost": 19456, "t_cost": 2, "p_cost": 1})
+}
+
+fn derive(passphrase: &str, kdf: &Value) -> anyhow::Result<StorageKey> {
+    let get = |n: &str| {
+        kdf.get(n)
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .with_context(|| format!("{KDF_FILE}: no {n}"))
+    };
+    if kdf.get("alg").and_then(Value::as_str) != Some("argon2id") {
+        anyhow::bail!("{KDF_FILE}: unknown alg");
+    }
+    let salt = kdf
+        .get("salt")
+        .and_then(Value::as_str)
+        .and_then(|s| credential::b64::decode(s).ok())
+        .with_context(|| format!("{KDF_FILE}: no salt"))?;
+    let params = argon2::Params::new(get("m_cost")?, get("t_cost")?, get("p_cost")?, Some(32))
+        .map_err(|e| anyhow::anyhow!("{KDF_FILE}: {e}"))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase.as_bytes(), &salt, &mut out[..])
+        .map_err(|e| anyhow::anyhow!("key derivation: {e}"))?;
+    Ok(StorageKey::from_bytes(*out))
+}
+
+/// Creates a wallet: salt file and store.
+pub fn create(dir: &Path, passphrase: &str) -> anyhow::Result<Store> {
+    let kdf_path = dir.join(KDF_FILE);
+    if kdf_path.exists() || dir.join(wallet::store::DB_FILE).exists() {
+        anyhow::bail!("{} already holds a wallet", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut salt = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+    let mut kdf = kdf_params();
+    kdf["salt"] = json!(credential::b64::encode(salt));
+    let key = derive(passphrase, &kdf)?;
+    std::fs::write(&kdf_path, format!("{kdf:#}\n"))
+        .with_context(|| format!("cannot write {}", kdf_path.display()))?;
+    Ok(Store::open(dir, &key)?)
+}
+
+/// Opens an existing wallet, asking for the passphrase.
+pub fn open(data: &DataDir) -> Result<Store, Failure> {
+    let kdf_path = data.dir.join(KDF_FILE);
+    let text = std::fs::read_to_string(&kdf_path).map_err(|_| {
+        anyhow::anyhow!(
+            "no wallet in {} (run `wallet init --data {}`)",
+            data.dir.display(),
+            data.dir.display()
+        )
+    })?;
+    let kdf: Value = serde_json::from_str(&text).context("kdf.json is not json")?;
+    let pass = passphrase(false)?;
+    let key = derive(&pass, &kdf)?;
+    Ok(Store::open(&data.dir, &key)?)
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// An HTTP client with a timeout.
+pub fn http() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?)
+}
 
 /// Reads a file, or standard input for `-`, refusing more than 16 MiB.
 pub fn read_input(name: &str) -> anyhow::Result<String> {
@@ -19,4 +186,36 @@ pub fn read_input(name: &str) -> anyhow::Result<String> {
         anyhow::bail!("{name} is larger than {MAX} bytes");
     }
     Ok(text)
+}
+
+/// The current Unix time.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM UTC`.
+pub fn date(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// Prints one short line for a claim value (long strings such as a portrait are cut).
+pub fn short_value(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        let head: String = text.chars().take(40).collect();
+        format!("{head}… ({} bytes)", text.len())
+    } else {
+        text
+    }
 }

@@ -1,0 +1,830 @@
+//! The wallet's encrypted store: SQLite in a directory the host gives, every credential and
+//! holder private key sealed with XChaCha20-Poly1305 under a 32-byte [`StorageKey`] the host
+//! supplies (from the device keystore, or derived from a passphrase by the CLI).
+//!
+//! ```text
+//! DIR/wallet.sqlite3
+//!   schema_version (version, applied_at)          ordered migrations, see MIGRATIONS
+//!   meta           ('key_check', sealed constant)  a wrong key fails here and writes nothing
+//!   credentials    id, batch_id, copy_index, issuer, vct, level, format, shown_count,
+//!                  received_at, sd_jwt (sealed), holder_key (sealed private JWK)
+//! ```
+//!
+//! Each sealed value is `nonce (24 bytes) || ciphertext`, with the row id and the column name as
+//! associated data, so a sealed value moved to another row or column does not open. What is
+//! stored in clear is what the wallet lists without the key's help: issuer, type, level, format,
+//! counts and times, never a personal claim.
+
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use credential::citizen::{Format, Level};
+use credential::jose::SigningKey;
+use rand_core::{CryptoRngCore, OsRng, RngCore};
+use rusqlite::{params, Connection, OptionalExtension};
+use zeroize::{Zeroize, Zeroizing};
+
+/// The database file name inside the wallet directory.
+pub const DB_FILE: &str = "wallet.sqlite3";
+
+/// The constant sealed in the key-check row.
+const KEY_CHECK: &[u8] = b"citizen-id wallet storage key check v1";
+
+/// Ordered schema migrations; migration `i` brings the schema to version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: credentials and the key check.
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+     CREATE TABLE credentials (
+         id TEXT PRIMARY KEY,
+         batch_id TEXT NOT NULL,
+         copy_index INTEGER NOT NULL,
+         issuer TEXT NOT NULL,
+         vct TEXT NOT NULL,
+         level TEXT,
+         format TEXT NOT NULL,
+         shown_count INTEGER NOT NULL DEFAULT 0,
+         received_at INTEGER NOT NULL,
+         sd_jwt BLOB NOT NULL,
+         holder_key BLOB NOT NULL,
+         UNIQUE (batch_id, copy_index)
+     );",
+    // 2: when a copy was last shown (for the host's history screen).
+    "ALTER TABLE credentials ADD COLUMN last_shown_at INTEGER;",
+];
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The 32-byte key that seals the store. Zeroized on drop; its `Debug` shows nothing.
+#[derive(Clone)]
+pub struct StorageKey(Zeroizing<[u8; 32]>);
+
+impl StorageKey {
+    /// Wraps key bytes (from the device keystore or a KDF). The caller should zeroize its copy.
+    pub fn from_bytes(bytes: [u8; 32]) -> StorageKey {
+        StorageKey(Zeroizing::new(bytes))
+    }
+
+    /// A fresh random key.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> StorageKey {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut bytes[..]);
+        StorageKey(bytes)
+    }
+
+    #[allow(clippy::expect_used)]
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        // The key is 32 bytes by type, the only length `new_from_slice` checks.
+        XChaCha20Poly1305::new_from_slice(&self.0[..]).expect("32-byte key")
+    }
+}
+
+impl std::fmt::Debug for StorageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StorageKey(..)")
+    }
+}
+
+/// Why the store could not do something.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The storage key does not open this wallet. Nothing was read or written.
+    #[error("wrong storage key for this wallet")]
+    WrongKey,
+    /// A stored row does not decrypt or decode (damaged file, or tampering).
+    #[error("stored credential {id} is corrupted")]
+    Corrupted {
+        /// The row id (`meta:<name>` for the meta table).
+        id: String,
+    },
+    /// No credential or batch with this id.
+    #[error("no credential with id {id}")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The database was written by a newer wallet.
+    #[error("wallet schema version {found} is newer than this wallet's {supported}")]
+    SchemaTooNew {
+        /// Version in the file.
+        found: i64,
+        /// Version this code knows.
+        supported: i64,
+    },
+    /// The wallet directory could not be created or the database opened.
+    #[error("cannot open wallet directory: {reason}")]
+    Io {
+        /// What failed (no secret inside).
+        reason: String,
+    },
+    /// SQLite failed.
+    #[error("database: {reason}")]
+    Database {
+        /// SQLite's message.
+        reason: String,
+    },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Database {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// What the wallet lists about a stored copy, without decrypting it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CredentialInfo {
+    /// `<batch id>-<copy index>`.
+    pub id: String,
+    /// The batch this copy belongs to (copies of one issuance, same claims, distinct keys).
+    pub batch_id: String,
+    /// Position in the batch.
+    pub copy_index: u32,
+    /// The issuer (`iss`, or the VCDM `issuer`).
+    pub issuer: String,
+    /// The credential type (`vct`, or the citizen-ID entry of the VCDM `type`).
+    pub vct: String,
+    /// The assurance level read from the type, for citizen-ID types.
+    pub level: Option<Level>,
+    /// `dc+sd-jwt` or `vc+sd-jwt`.
+    pub format: String,
+    /// How many times this copy was shown to a verifier.
+    pub shown_count: u32,
+    /// When it was stored (Unix seconds).
+    pub received_at: i64,
+    /// When it was last shown (Unix seconds).
+    pub last_shown_at: Option<i64>,
+}
+
+impl CredentialInfo {
+    /// The format, typed.
+    pub fn format(&self) -> Option<Format> {
+        Format::parse(&self.format)
+    }
+}
+
+/// One batch as the wallet lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchInfo {
+    /// The batch id (what `wallet show` and `wallet delete` take).
+    pub batch_id: String,
+    /// The issuer.
+    pub issuer: String,
+    /// The credential type.
+    pub vct: String,
+    /// The assurance level.
+    pub level: Option<Level>,
+    /// The format.
+    pub format: String,
+    /// Copies stored.
+    pub copies: u32,
+    /// Copies never shown.
+    pub unused: u32,
+    /// When it was stored.
+    pub received_at: i64,
+}
+
+/// A copy opened with the key: the credential text and its holder key.
+pub struct OpenedCredential {
+    /// The listing data.
+    pub info: CredentialInfo,
+    /// The SD-JWT as issued (`<jwt>~<disclosures>~`).
+    pub sd_jwt: Zeroizing<String>,
+    /// The holder key the copy is bound to.
+    pub holder_key: SigningKey,
+}
+
+impl std::fmt::Debug for OpenedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedCredential")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A copy to store. Built by [`crate::receive`] only from verified credentials.
+pub struct NewCopy {
+    pub(crate) issuer: String,
+    pub(crate) vct: String,
+    pub(crate) level: Option<Level>,
+    pub(crate) format: Format,
+    pub(crate) sd_jwt: String,
+    pub(crate) holder_key: SigningKey,
+}
+
+/// The wallet's store.
+pub struct Store {
+    conn: Connection,
+    cipher: XChaCha20Poly1305,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+impl Store {
+    /// Opens (or creates) the wallet in `dir` with `key`.
+    ///
+    /// A new wallet records a sealed key check; an existing one is opened only when `key`
+    /// opens that check, before any migration or other write.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongKey`], [`StoreError::SchemaTooNew`], [`StoreError::Corrupted`] for a
+    /// damaged key check, [`StoreError::Io`] / [`StoreError::Database`].
+    pub fn open(dir: &Path, key: &StorageKey) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+            reason: e.kind().to_string(),
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            // Best effort: the directory holds only sealed data, but keep it private.
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = Store {
+            conn,
+            cipher: key.cipher(),
+            path,
+        };
+        let version = schema_version(&store.conn)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version > 0 {
+            store.check_key()?;
+        }
+        store.conn.pragma_update(None, "journal_mode", "WAL")?;
+        store.conn.pragma_update(None, "synchronous", "FULL")?;
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    fn check_key(&self) -> Result<(), StoreError> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let sealed = sealed.ok_or_else(|| StoreError::Corrupted {
+            id: "meta:key_check".into(),
+        })?;
+        match self.open_sealed(&sealed, "meta:key_check") {
+            Some(plain) if plain.as_slice() == KEY_CHECK => Ok(()),
+            _ => Err(StoreError::WrongKey),
+        }
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        if from == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let now = now();
+        let key_check = self.seal(KEY_CHECK, "meta:key_check");
+        let tx = self.conn.transaction()?;
+        if from == 0 {
+            tx.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+            )?;
+        }
+        // `from` is in 0..SCHEMA_VERSION here, so the conversion and the slice hold.
+        let start = usize::try_from(from).unwrap_or(0);
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                params![i as i64 + 1, now],
+            )?;
+        }
+        if from == 0 {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
+                params![key_check],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema_version(&self.conn)
+    }
+
+    fn seal(&self, plain: &[u8], aad: &str) -> Vec<u8> {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        let mut out = nonce.to_vec();
+        // Encryption with a valid key and nonce fails only on messages over 256 GiB.
+        let sealed = self
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plain,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap_or_default();
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    fn open_sealed(&self, sealed: &[u8], aad: &str) -> Option<Zeroizing<Vec<u8>>> {
+        if sealed.len() < 24 {
+            return None;
+        }
+        let (nonce, ct) = sealed.split_at(24);
+        let nonce: [u8; 24] = nonce.try_into().ok()?;
+        self.cipher
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .ok()
+            .map(Zeroizing::new)
+    }
+
+    /// Stores copies as one batch, all or nothing; returns the new batch id.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn insert_batch(&mut self, copies: Vec<NewCopy>) -> Result<String, StoreError> {
+        let ids = self.insert_batches(vec![copies])?;
+        Ok(ids.into_iter().next().unwrap_or_default())
+    }
+
+    /// Stores several batches in one transaction, all or nothing; returns their ids.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn insert_batches(
+        &mut self,
+        batches: Vec<Vec<NewCopy>>,
+    ) -> Result<Vec<String>, StoreError> {
+        let now = now();
+        let mut rows = Vec::new();
+        let mut ids = Vec::new();
+        for copies in batches {
+            let batch_id = new_batch_id();
+            for (i, copy) in copies.into_iter().enumerate() {
+                let id = format!("{batch_id}-{i}");
+                let sd_jwt = self.seal(copy.sd_jwt.as_bytes(), &format!("{id}:sd_jwt"));
+                let private = copy.holder_key.to_private_jwk();
+                let key = self.seal(private.as_bytes(), &format!("{id}:holder_key"));
+                rows.push((id, batch_id.clone(), i, copy, sd_jwt, key));
+            }
+            ids.push(batch_id);
+        }
+        let tx = self.conn.transaction()?;
+        for (id, batch_id, i, copy, sd_jwt, key) in &rows {
+            tx.execute(
+                "INSERT INTO credentials (id, batch_id, copy_index, issuer, vct, level, format,
+                     shown_count, received_at, sd_jwt, holder_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                params![
+                    id,
+                    batch_id,
+                    *i as i64,
+                    copy.issuer,
+                    copy.vct,
+                    copy.level.map(Level::as_str),
+                    copy.format.as_str(),
+                    now,
+                    sd_jwt,
+                    key
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Every stored copy, by batch then copy index.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupted`] for a row whose clear columns do not decode.
+    pub fn list(&self) -> Result<Vec<CredentialInfo>, StoreError> {
+        self.query_info("1 = 1", params![])
+    }
+
+    /// The copies of one batch.
+    ///
+    /// # Errors
+    /// As [`Store::list`].
+    pub fn copies(&self, batch_id: &str) -> Result<Vec<CredentialInfo>, StoreError> {
+        self.query_info("batch_id = ?1", params![batch_id])
+    }
+
+    /// The batches, newest first.
+    ///
+    /// # Errors
+    /// As [`Store::list`].
+    pub fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
+        let mut out: Vec<BatchInfo> = Vec::new();
+        for c in self.list()? {
+            match out.iter_mut().find(|b| b.batch_id == c.batch_id) {
+                Some(b) => {
+                    b.copies += 1;
+                    b.unused += u32::from(c.shown_count == 0);
+                }
+                None => out.push(BatchInfo {
+                    batch_id: c.batch_id,
+                    issuer: c.issuer,
+                    vct: c.vct,
+                    level: c.level,
+                    format: c.format,
+                    copies: 1,
+                    unused: u32::from(c.shown_count == 0),
+                    received_at: c.received_at,
+                }),
+            }
+        }
+        out.sort_by(|a, b| {
+            b.received_at
+                .cmp(&a.received_at)
+                .then(a.batch_id.cmp(&b.batch_id))
+        });
+        Ok(out)
+    }
+
+    fn query_info(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<CredentialInfo>, StoreError> {
+        let sql = format!(
+            "SELECT id, batch_id, copy_index, issuer, vct, level, format, shown_count, received_at,
+                    last_shown_at
+             FROM credentials WHERE {filter} ORDER BY received_at, batch_id, copy_index"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, i64>(7)?,
+                r.get::<_, i64>(8)?,
+                r.get::<_, Option<i64>>(9)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, batch_id, copy, issuer, vct, level, format, shown, received_at, last) = row?;
+            let corrupted = || StoreError::Corrupted { id: id.clone() };
+            let level = match level {
+                None => None,
+                Some(l) => Some(Level::parse(&l).map_err(|_| corrupted())?),
+            };
+            if Format::parse(&format).is_none() {
+                return Err(corrupted());
+            }
+            out.push(CredentialInfo {
+                copy_index: u32::try_from(copy).map_err(|_| corrupted())?,
+                shown_count: u32::try_from(shown).map_err(|_| corrupted())?,
+                id,
+                batch_id,
+                issuer,
+                vct,
+                level,
+                format,
+                received_at,
+                last_shown_at: last,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Opens one copy: decrypts its credential and holder key.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Corrupted`] when it does not decrypt or decode.
+    pub fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError> {
+        let info = self
+            .query_info("id = ?1", params![id])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
+        let (sd_jwt, key): (Vec<u8>, Vec<u8>) = self.conn.query_row(
+            "SELECT sd_jwt, holder_key FROM credentials WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let corrupted = || StoreError::Corrupted { id: id.to_owned() };
+        let sd_jwt = self
+            .open_sealed(&sd_jwt, &format!("{id}:sd_jwt"))
+            .ok_or_else(corrupted)?;
+        let key = self
+            .open_sealed(&key, &format!("{id}:holder_key"))
+            .ok_or_else(corrupted)?;
+        let sd_jwt = Zeroizing::new(String::from_utf8(sd_jwt.to_vec()).map_err(|e| {
+            e.into_bytes().zeroize();
+            corrupted()
+        })?);
+        let key_text = std::str::from_utf8(&key).map_err(|_| corrupted())?;
+        let holder_key = SigningKey::from_private_jwk(key_text).map_err(|_| corrupted())?;
+        Ok(OpenedCredential {
+            info,
+            sd_jwt,
+            holder_key,
+        })
+    }
+
+    /// Records that a copy was shown at `at` (Unix seconds).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Database`].
+    pub fn mark_shown(&mut self, id: &str, at: i64) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE credentials SET shown_count = shown_count + 1, last_shown_at = ?2 WHERE id = ?1",
+            params![id, at],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound { id: id.to_owned() });
+        }
+        Ok(())
+    }
+
+    /// Deletes a batch (by batch id) or one copy (by copy id); returns how many copies went.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when nothing has this id.
+    pub fn delete(&mut self, id: &str) -> Result<usize, StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM credentials WHERE batch_id = ?1 OR id = ?1",
+            params![id],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound { id: id.to_owned() });
+        }
+        Ok(n)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for tests that damage rows on purpose.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn new_batch_id() -> String {
+    let mut b = [0u8; 5];
+    OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use credential::jose::Alg;
+
+    fn key(b: u8) -> StorageKey {
+        StorageKey::from_bytes([b; 32])
+    }
+
+    fn copy(n: u8) -> NewCopy {
+        NewCopy {
+            issuer: "https://id.example.cn".into(),
+            vct: credential::citizen::VCT_BASIC.into(),
+            level: Some(Level::Basic),
+            format: Format::DcSdJwt,
+            sd_jwt: format!("eyJhbGciOiJFUzI1NiJ9.e30.c2ln~d{n}~"),
+            holder_key: SigningKey::generate(Alg::Es256, &mut OsRng),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        let holder = copy(0);
+        let public = holder.holder_key.public_jwk().clone();
+        let batch = store.insert_batch(vec![holder, copy(1)]).unwrap();
+        drop(store);
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        let list = store.list().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].id, format!("{batch}-0"));
+        assert_eq!(list[0].level, Some(Level::Basic));
+        let opened = store.open_copy(&list[0].id).unwrap();
+        assert_eq!(opened.sd_jwt.as_str(), "eyJhbGciOiJFUzI1NiJ9.e30.c2ln~d0~");
+        assert_eq!(opened.holder_key.public_jwk(), &public);
+        store.mark_shown(&list[0].id, 5).unwrap();
+        let b = &store.batches().unwrap()[0];
+        assert_eq!((b.copies, b.unused), (2, 1));
+        assert_eq!(store.delete(&batch).unwrap(), 2);
+        assert!(store.list().unwrap().is_empty());
+        assert_eq!(
+            store.delete(&batch).unwrap_err(),
+            StoreError::NotFound { id: batch }
+        );
+    }
+
+    #[test]
+    fn nothing_personal_in_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        store.insert_batch(vec![copy(7)]).unwrap();
+        drop(store);
+        let bytes = std::fs::read(dir.path().join(DB_FILE)).unwrap();
+        let wal = std::fs::read(dir.path().join(format!("{DB_FILE}-wal"))).unwrap_or_default();
+        for haystack in [bytes, wal] {
+            assert!(!haystack.windows(4).any(|w| w == b"~d7~"));
+            assert!(!haystack.windows(5).any(|w| w == b"\"d\":\""));
+        }
+    }
+
+    #[test]
+    fn wrong_key_touches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        store.insert_batch(vec![copy(0)]).unwrap();
+        let before = store.list().unwrap();
+        drop(store);
+        let file = dir.path().join(DB_FILE);
+        let bytes_before = std::fs::read(&file).unwrap();
+        assert_eq!(
+            Store::open(dir.path(), &key(2)).unwrap_err(),
+            StoreError::WrongKey
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), bytes_before);
+        let store = Store::open(dir.path(), &key(1)).unwrap();
+        assert_eq!(store.list().unwrap(), before);
+    }
+
+    #[test]
+    fn corrupted_row_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        let batch = store.insert_batch(vec![copy(0), copy(1)]).unwrap();
+        let id0 = format!("{batch}-0");
+        let id1 = format!("{batch}-1");
+        // Flip a ciphertext byte.
+        let mut sealed: Vec<u8> = store
+            .conn()
+            .query_row(
+                "SELECT sd_jwt FROM credentials WHERE id = ?1",
+                params![id0],
+                |r| r.get(0),
+            )
+            .unwrap();
+        sealed[30] ^= 1;
+        store
+            .conn()
+            .execute(
+                "UPDATE credentials SET sd_jwt = ?2 WHERE id = ?1",
+                params![id0, sealed],
+            )
+            .unwrap();
+        assert_eq!(
+            store.open_copy(&id0).unwrap_err(),
+            StoreError::Corrupted { id: id0.clone() }
+        );
+        // A sealed value moved to another row does not open either.
+        store
+            .conn()
+            .execute(
+                "UPDATE credentials SET holder_key = (SELECT holder_key FROM credentials WHERE id = ?1) WHERE id = ?2",
+                params![id0, id1],
+            )
+            .unwrap();
+        assert_eq!(
+            store.open_copy(&id1).unwrap_err(),
+            StoreError::Corrupted { id: id1.clone() }
+        );
+        // A clear column that does not decode.
+        store
+            .conn()
+            .execute(
+                "UPDATE credentials SET level = 'ultra' WHERE id = ?1",
+                params![id1],
+            )
+            .unwrap();
+        assert_eq!(store.list().unwrap_err(), StoreError::Corrupted { id: id1 });
+    }
+
+    #[test]
+    fn migrations_run_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        // A wallet at schema version 1, as the first release wrote it.
+        {
+            let k = key(1);
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            let store = Store {
+                conn,
+                cipher: k.cipher(),
+                path: dir.path().join(DB_FILE),
+            };
+            let key_check = store.seal(KEY_CHECK, "meta:key_check");
+            store
+                .conn
+                .execute_batch(
+                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
+                )
+                .unwrap();
+            store.conn.execute_batch(MIGRATIONS[0]).unwrap();
+            store
+                .conn
+                .execute("INSERT INTO schema_version VALUES (1, 0)", [])
+                .unwrap();
+            store
+                .conn
+                .execute(
+                    "INSERT INTO meta VALUES ('key_check', ?1)",
+                    params![key_check],
+                )
+                .unwrap();
+        }
+        // A wrong key does not migrate.
+        assert_eq!(
+            Store::open(dir.path(), &key(9)).unwrap_err(),
+            StoreError::WrongKey
+        );
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            assert_eq!(schema_version(&conn).unwrap(), 1);
+        }
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let batch = store.insert_batch(vec![copy(0)]).unwrap();
+        store.mark_shown(&format!("{batch}-0"), 42).unwrap();
+        assert_eq!(store.list().unwrap()[0].last_shown_at, Some(42));
+        drop(store);
+        let store = Store::open(dir.path(), &key(1)).unwrap();
+        let versions: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(versions, SCHEMA_VERSION);
+        // A newer wallet's database is refused.
+        store
+            .conn()
+            .execute("INSERT INTO schema_version VALUES (99, 0)", [])
+            .unwrap();
+        drop(store);
+        assert_eq!(
+            Store::open(dir.path(), &key(1)).unwrap_err(),
+            StoreError::SchemaTooNew {
+                found: 99,
+                supported: SCHEMA_VERSION
+            }
+        );
+    }
+
+    #[test]
+    fn storage_key_debug_shows_nothing() {
+        assert_eq!(format!("{:?}", key(0xab)), "StorageKey(..)");
+    }
+}

@@ -1,0 +1,134 @@
+//! The `wallet` binary end to end against the real issuer: init, a wrong passphrase, receive,
+//! list, show, present (offline, with and without consent), delete.
+
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn wallet(dir: &std::path::Path, pass: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wallet"))
+        .args(args)
+        .arg("--data")
+        .arg(dir)
+        .env("WALLET_PASSPHRASE", pass)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_journey() {
+    let t = TestIssuer::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    let pass = "correct horse battery staple";
+
+    let o = wallet(&dir, pass, &["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(wallet(&dir, pass, &["init"]).status.code(), Some(2));
+    let o = wallet(&dir, "wrong", &["list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong storage key"), "{}", stderr(&o));
+
+    let offer = t.enrol_high(20).await;
+    let uri = offer["offer_uri"].as_str().unwrap().to_owned();
+    let tx = offer["tx_code"].as_str().unwrap().to_owned();
+    let o = wallet(
+        &dir,
+        pass,
+        &[
+            "receive",
+            &uri,
+            "--tx-code",
+            &tx,
+            "--copies",
+            "2",
+            "--configuration",
+            "citizen_id_high_dc_sd_jwt",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let received: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let batch = received["batches"][0]["batch_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(received["batches"][0]["copies"], 2);
+
+    let o = wallet(&dir, pass, &["list", "--json"]);
+    let list: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(list[0]["batch_id"], batch.as_str());
+    assert_eq!(list[0]["level"], "high");
+    assert_eq!(list[0]["unused"], 2);
+
+    let o = wallet(&dir, pass, &["show", &batch]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let card = stdout(&o);
+    assert!(card.contains("level high"), "{card}");
+    assert!(card.contains("ID number"), "{card}");
+    assert!(card.contains(&id_number(20)), "{card}");
+
+    let dcql = json!({"credentials": [{"id": "hotel", "format": "dc+sd-jwt",
+        "claims": [{"path": ["given_name"]}, {"path": ["id_number"]}]}]});
+    let request = format!(
+        "openid4vp://?{}",
+        serde_urlencoded::to_string([
+            ("client_id", "hotel.example".to_owned()),
+            ("nonce", "n-cli".to_owned()),
+            ("response_type", "vp_token".to_owned()),
+            ("dcql_query", dcql.to_string()),
+        ])
+        .unwrap()
+    );
+    // No terminal and no --yes: no consent, nothing shown.
+    let o = wallet(&dir, pass, &["present", &request]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no consent"), "{}", stderr(&o));
+    let png = tmp.path().join("answer.png");
+    let o = wallet(
+        &dir,
+        pass,
+        &[
+            "present",
+            &request,
+            "--yes",
+            "--json",
+            "--png",
+            png.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(out["answer"]
+        .as_str()
+        .unwrap()
+        .starts_with("{\"hotel\":[\"ey"));
+    assert!(out["qr_version"].as_i64().unwrap() <= 40);
+    assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
+
+    // A claim the citizen does not have.
+    let missing = request.replace("id_number", "email");
+    let o = wallet(&dir, pass, &["present", &missing, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("email"), "{}", stderr(&o));
+
+    let o = wallet(&dir, pass, &["delete", &batch]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = wallet(&dir, pass, &["list", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap(),
+        json!([])
+    );
+    t.stop().await;
+}

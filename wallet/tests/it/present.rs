@@ -1,0 +1,318 @@
+//! Answering OpenID4VP requests from a store filled by the real issuer: consent summary,
+//! direct_post to a small verifier server, offline answers, copies used once.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
+use serde_json::{json, Value};
+use wallet::consent::Preparation;
+use wallet::dcql::Unmet;
+use wallet::receive::{ReceiveOptions, TxCode};
+use wallet::{AuthorizationRequest, PresentationError, ResponseMode, Reuse, Store};
+
+use crate::support::*;
+
+/// A wallet with `copies` copies of a high dc+sd-jwt credential; returns the store, its
+/// directory, and the issuer's JWKS text.
+async fn filled(t: &TestIssuer, copies: usize) -> (Store, tempfile::TempDir, String) {
+    let offer = t.enrol_high(10).await;
+    let http = reqwest::Client::new();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    let options = ReceiveOptions {
+        copies,
+        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
+        ..ReceiveOptions::default()
+    };
+    let received = wallet::receive(
+        &http,
+        &parsed,
+        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path());
+    received.store(&mut store).unwrap();
+    (store, dir, t.jwt_vc_issuer().await)
+}
+
+fn hotel_query() -> Value {
+    json!({"credentials": [{
+        "id": "hotel", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["urn:cn:citizen-id:basic:1", "urn:cn:citizen-id:high:1"]},
+        "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}, {"path": ["id_number"]}]
+    }]})
+}
+
+fn request_uri(params: &[(&str, String)]) -> String {
+    format!(
+        "openid4vp://?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    )
+}
+
+fn verify(presentation: &str, jwks: &str, nonce: &str, aud: &str) -> Vec<String> {
+    let trust = verifier::TrustStore::from_json(jwks).unwrap();
+    let v = SdJwt::parse(presentation, &Limits::default())
+        .unwrap()
+        .verify(
+            &trust,
+            &VerifyOptions::new(
+                now(),
+                KeyBinding::Required {
+                    nonce: nonce.into(),
+                    aud: aud.into(),
+                    max_age: 300,
+                },
+            ),
+        )
+        .unwrap();
+    let mut names: Vec<String> = v.disclosed.iter().map(|p| p.to_string()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn offline_answer_discloses_only_what_was_asked_and_uses_fresh_copies() {
+    let t = TestIssuer::start().await;
+    let (mut store, _dir, jwks) = filled(&t, 2).await;
+    let uri = request_uri(&[
+        ("client_id", "x509_san_dns:hotel.example".into()),
+        ("nonce", "n-hotel-1".into()),
+        ("response_type", "vp_token".into()),
+        ("dcql_query", hotel_query().to_string()),
+    ]);
+    let http = reqwest::Client::new();
+    let request = wallet::resolve_request(&http, &uri).await.unwrap();
+    assert_eq!(request.response_mode, ResponseMode::Offline);
+    let Preparation::Ready(prepared) = wallet::prepare(&store, &request).unwrap() else {
+        panic!("not ready")
+    };
+    // The consent summary says who asks, which credential, which claims exactly, which level.
+    let c = &prepared.consent;
+    assert_eq!(c.client_id, "x509_san_dns:hotel.example");
+    assert_eq!(c.response_uri, None);
+    assert_eq!(c.items.len(), 1);
+    let item = &c.items[0];
+    assert_eq!(item.query_id, "hotel");
+    assert_eq!(item.level, Some(credential::citizen::Level::High));
+    assert_eq!(item.credential_type, "urn:cn:citizen-id:high:1");
+    let paths: Vec<&str> = item.claims.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["family_name", "given_name", "id_number"]);
+    assert_eq!(item.claims[2].value, json!(id_number(10)));
+    assert_eq!(item.claims[2].label.as_deref(), Some("ID number"));
+    assert_eq!((item.unused_copies, item.copies), (2, 2));
+
+    let first = wallet::answer(&mut store, &prepared, Reuse::Refuse, now()).unwrap();
+    let text = first.to_text();
+    let token: Value = serde_json::from_str(&text).unwrap();
+    let presentation = token["hotel"][0].as_str().unwrap();
+    assert_eq!(
+        verify(
+            presentation,
+            &jwks,
+            "n-hotel-1",
+            "x509_san_dns:hotel.example"
+        ),
+        ["family_name", "given_name", "id_number"]
+    );
+    let second = wallet::answer(&mut store, &prepared, Reuse::Refuse, now()).unwrap();
+    assert_ne!(
+        first.copies_used, second.copies_used,
+        "a fresh copy each time"
+    );
+    let p2 = second.vp_token["hotel"][0].as_str().unwrap();
+    assert_ne!(
+        presentation.split('.').nth(2),
+        p2.split('.').nth(2),
+        "different issuer signatures"
+    );
+    // Both copies are used: refused unless the host allows reuse.
+    let Preparation::Ready(again) = wallet::prepare(&store, &request).unwrap() else {
+        panic!()
+    };
+    assert!(again.consent.needs_reuse());
+    assert!(matches!(
+        wallet::answer(&mut store, &again, Reuse::Refuse, now()).unwrap_err(),
+        PresentationError::AllCopiesShown { .. }
+    ));
+    let reused = wallet::answer(&mut store, &again, Reuse::Allow, now()).unwrap();
+    assert_eq!(reused.reused.len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn missing_claim_cannot_be_satisfied() {
+    let t = TestIssuer::start().await;
+    let (store, _dir, _) = filled(&t, 1).await;
+    let mut q = hotel_query();
+    q["credentials"][0]["claims"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"path": ["email"]}));
+    let uri = request_uri(&[
+        ("client_id", "hotel".into()),
+        ("nonce", "n".into()),
+        ("response_type", "vp_token".into()),
+        ("dcql_query", q.to_string()),
+    ]);
+    let wallet::present::RequestRef::ByValue(request) =
+        AuthorizationRequest::parse_uri(&uri).unwrap()
+    else {
+        panic!()
+    };
+    match wallet::prepare(&store, &request).unwrap() {
+        Preparation::CannotSatisfy { client_id, unmet } => {
+            assert_eq!(client_id, "hotel");
+            assert_eq!(
+                unmet,
+                vec![Unmet::MissingClaims {
+                    query_id: "hotel".into(),
+                    claims: vec!["email".into()]
+                }]
+            );
+        }
+        Preparation::Ready(_) => panic!("should not be satisfiable"),
+        _ => unreachable!(),
+    }
+    t.stop().await;
+}
+
+type Received = std::sync::Arc<tokio::sync::Mutex<Vec<HashMap<String, String>>>>;
+
+async fn response(
+    State(got): State<Received>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Json<Value> {
+    got.lock().await.push(form);
+    Json(json!({"redirect_uri": "https://bank.example/done"}))
+}
+
+async fn request_object(State(obj): State<Value>) -> Json<Value> {
+    Json(obj)
+}
+
+#[tokio::test]
+async fn direct_post_by_reference() {
+    let t = TestIssuer::start().await;
+    let (mut store, _dir, jwks) = filled(&t, 3).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let got: Received = Default::default();
+    let object = json!({
+        "client_id": "redirect_uri:https://bank.example",
+        "nonce": "n-bank-7",
+        "state": "s-1",
+        "response_type": "vp_token",
+        "response_mode": "direct_post",
+        "response_uri": format!("{base}/response"),
+        "dcql_query": {"credentials": [{
+            "id": "bank", "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["urn:cn:citizen-id:high:1"]},
+            "claims": [{"path": ["family_name"]}, {"path": ["address", "locality"]}]
+        }]},
+    });
+    let app = Router::new()
+        .route("/response", post(response))
+        .with_state(got.clone())
+        .merge(
+            Router::new()
+                .route("/request", axum::routing::get(request_object))
+                .with_state(object),
+        );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let uri = request_uri(&[
+        ("client_id", "redirect_uri:https://bank.example".into()),
+        ("request_uri", format!("{base}/request")),
+    ]);
+    let http = reqwest::Client::new();
+    let request = wallet::resolve_request(&http, &uri).await.unwrap();
+    let Preparation::Ready(prepared) = wallet::prepare(&store, &request).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        prepared.consent.response_uri.as_deref(),
+        Some(format!("{base}/response").as_str())
+    );
+    let answer = wallet::answer(&mut store, &prepared, Reuse::Refuse, now()).unwrap();
+    let outcome = wallet::send(&http, &answer).await.unwrap();
+    assert_eq!(outcome.status, 200);
+    assert_eq!(
+        outcome.redirect_uri.as_deref(),
+        Some("https://bank.example/done")
+    );
+    let forms = got.lock().await;
+    assert_eq!(forms.len(), 1);
+    assert_eq!(forms[0]["state"], "s-1");
+    let token: Value = serde_json::from_str(&forms[0]["vp_token"]).unwrap();
+    let disclosed = verify(
+        token["bank"][0].as_str().unwrap(),
+        &jwks,
+        "n-bank-7",
+        "redirect_uri:https://bank.example",
+    );
+    assert!(disclosed.contains(&"family_name".to_owned()));
+    assert!(disclosed.contains(&"address.locality".to_owned()));
+    assert!(!disclosed.contains(&"id_number".to_owned()));
+    assert!(!disclosed.contains(&"given_name".to_owned()));
+    // One copy shown out of three.
+    let copies = store.list().unwrap();
+    assert_eq!(copies.iter().filter(|c| c.shown_count == 1).count(), 1);
+    server.abort();
+    t.stop().await;
+}
+
+#[test]
+fn request_parsing_rejections() {
+    let bad = |params: &[(&str, String)]| AuthorizationRequest::parse_uri(&request_uri(params));
+    let q = hotel_query().to_string();
+    assert!(matches!(
+        bad(&[
+            ("nonce", "n".into()),
+            ("response_type", "vp_token".into()),
+            ("dcql_query", q.clone())
+        ]),
+        Err(PresentationError::InvalidRequest { .. })
+    ));
+    assert!(matches!(
+        bad(&[
+            ("client_id", "c".into()),
+            ("nonce", "n".into()),
+            ("response_type", "id_token".into()),
+            ("dcql_query", q.clone())
+        ]),
+        Err(PresentationError::InvalidRequest { .. })
+    ));
+    assert!(matches!(
+        bad(&[
+            ("client_id", "c".into()),
+            ("nonce", "n".into()),
+            ("response_type", "vp_token".into()),
+            ("response_mode", "direct_post".into()),
+            ("dcql_query", q.clone())
+        ]),
+        Err(PresentationError::InvalidRequest { .. })
+    ));
+    assert!(matches!(
+        bad(&[
+            ("client_id", "c".into()),
+            ("nonce", "n".into()),
+            ("response_type", "vp_token".into()),
+            ("dcql_query", "{}".into())
+        ]),
+        Err(PresentationError::Dcql(_))
+    ));
+    assert!(matches!(
+        bad(&[("client_id", "c".into()), ("request", "eyJ.eyJ.sig".into())]),
+        Err(PresentationError::SignedRequestUnsupported)
+    ));
+}

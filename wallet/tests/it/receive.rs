@@ -1,0 +1,162 @@
+//! Receiving from the real issuer over loopback.
+
+use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
+use wallet::receive::{ReceiveError, ReceiveOptions, TxCode};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn receives_a_verified_batch_of_ten() {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(1).await;
+    let http = reqwest::Client::new();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(parsed.credential_issuer, t.url);
+    assert_eq!(parsed.tx_code.as_ref().unwrap().length, Some(6));
+    let tx = TxCode::new(offer["tx_code"].as_str().unwrap());
+    let options = ReceiveOptions {
+        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
+        ..ReceiveOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let received = wallet::receive(
+        &http,
+        &parsed,
+        Some(&tx),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let elapsed = started.elapsed();
+    eprintln!("received a batch of 10 over loopback in {elapsed:?}");
+    assert_eq!(received.batches.len(), 1);
+    assert_eq!(received.batches[0].len(), 10);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path());
+    let ids = received.store(&mut store).unwrap();
+    let copies = store.copies(&ids[0]).unwrap();
+    assert_eq!(copies.len(), 10);
+    // Every stored copy verifies against the published keys and is bound to its own key.
+    let trust = verifier::TrustStore::from_json(&t.jwt_vc_issuer().await).unwrap();
+    let mut holder_keys = std::collections::BTreeSet::new();
+    for c in &copies {
+        assert_eq!(c.level, Some(credential::citizen::Level::High));
+        assert_eq!(c.format, "dc+sd-jwt");
+        assert_eq!(c.shown_count, 0);
+        let opened = store.open_copy(&c.id).unwrap();
+        let v = SdJwt::parse(&opened.sd_jwt, &Limits::default())
+            .unwrap()
+            .verify(&trust, &VerifyOptions::new(now(), KeyBinding::NotRequired))
+            .unwrap();
+        assert_eq!(v.holder_key.as_ref(), Some(opened.holder_key.public_jwk()));
+        holder_keys.insert(opened.holder_key.kid().to_owned());
+    }
+    assert_eq!(holder_keys.len(), 10, "one holder key per copy");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn offer_by_reference_and_both_forms() {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(2).await;
+    let http = reqwest::Client::new();
+    let uri = offer["credential_offer_uri"].as_str().unwrap();
+    assert!(uri.contains("credential_offer_uri="));
+    let parsed = wallet::resolve_offer(&http, uri).await.unwrap();
+    let tx = TxCode::new(offer["tx_code"].as_str().unwrap());
+    let options = ReceiveOptions {
+        copies: 2,
+        ..ReceiveOptions::default()
+    };
+    let received = wallet::receive(
+        &http,
+        &parsed,
+        Some(&tx),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let formats: Vec<&str> = received.batches.iter().map(|b| b.format.as_str()).collect();
+    assert!(formats.contains(&"dc+sd-jwt") && formats.contains(&"vc+sd-jwt"));
+    assert!(received.batches.iter().all(|b| b.len() == 2));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_tx_code_is_refused_with_the_oauth_error() {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(3).await;
+    let http = reqwest::Client::new();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    let right = offer["tx_code"].as_str().unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let err = wallet::receive(
+        &http,
+        &parsed,
+        Some(&TxCode::new(wrong)),
+        &ReceiveOptions::default(),
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap_err();
+    match err {
+        ReceiveError::Refused {
+            endpoint, error, ..
+        } => {
+            assert_eq!(endpoint, "token");
+            assert_eq!(error, "invalid_grant");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Without a code at all the library asks the host for one, and sends nothing.
+    assert_eq!(
+        wallet::receive(
+            &http,
+            &parsed,
+            None,
+            &ReceiveOptions::default(),
+            &mut holder_rng(),
+            now()
+        )
+        .await
+        .unwrap_err(),
+        ReceiveError::TxCodeRequired
+    );
+    t.stop().await;
+}
+
+#[test]
+fn offer_uri_parsing() {
+    use wallet::receive::{parse_offer_uri, OfferRef};
+    assert!(matches!(
+        parse_offer_uri("https://id.example.cn/offers/x").unwrap(),
+        OfferRef::ByReference(_)
+    ));
+    assert!(matches!(
+        parse_offer_uri("openid4vp://?x=1").unwrap_err(),
+        ReceiveError::InvalidOfferUri { .. }
+    ));
+    assert!(matches!(
+        parse_offer_uri("openid-credential-offer://?credential_offer=%7B%7D").unwrap_err(),
+        ReceiveError::InvalidOffer { .. }
+    ));
+    let no_grant = "openid-credential-offer://?credential_offer=%7B%22credential_issuer%22%3A%22https%3A%2F%2Fa.cn%22%2C%22credential_configuration_ids%22%3A%5B%22x%22%5D%7D";
+    assert_eq!(
+        parse_offer_uri(no_grant).unwrap_err(),
+        ReceiveError::UnsupportedGrant
+    );
+}
