@@ -316,3 +316,51 @@ fn request_parsing_rejections() {
         Err(PresentationError::SignedRequestUnsupported)
     ));
 }
+
+#[tokio::test]
+async fn a_batch_with_an_unused_copy_is_preferred() {
+    let t = TestIssuer::start().await;
+    let (mut store, _dir, _) = filled(&t, 1).await;
+    // A second one-copy batch of the same type.
+    let offer = t.enrol_high(11).await;
+    let http = reqwest::Client::new();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    let options = ReceiveOptions {
+        copies: 1,
+        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
+        ..ReceiveOptions::default()
+    };
+    wallet::receive(
+        &http,
+        &parsed,
+        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap()
+    .store(&mut store)
+    .unwrap();
+    let uri = request_uri(&[
+        ("client_id", "hotel".into()),
+        ("nonce", "n".into()),
+        ("response_type", "vp_token".into()),
+        ("dcql_query", hotel_query().to_string()),
+    ]);
+    let request = wallet::resolve_request(&http, &uri).await.unwrap();
+    let mut used = Vec::new();
+    for _ in 0..2 {
+        let Preparation::Ready(p) = wallet::prepare(&store, &request).unwrap() else {
+            panic!()
+        };
+        assert!(!p.consent.needs_reuse());
+        let a = wallet::answer(&mut store, &p, Reuse::Refuse, now()).unwrap();
+        used.extend(a.copies_used);
+    }
+    assert_eq!(used.len(), 2);
+    assert_ne!(used[0], used[1], "the second answer used the other batch");
+    t.stop().await;
+}

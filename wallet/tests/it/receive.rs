@@ -160,3 +160,60 @@ fn offer_uri_parsing() {
         ReceiveError::UnsupportedGrant
     );
 }
+
+#[tokio::test]
+async fn import_verifies_against_the_trust_file_and_the_holder_key() {
+    use credential::jose::{Alg, SigningKey};
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(4).await;
+    let http = reqwest::Client::new();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    let options = ReceiveOptions {
+        copies: 1,
+        configurations: vec!["citizen_id_high_vc_sd_jwt".into()],
+        ..ReceiveOptions::default()
+    };
+    let received = wallet::receive(
+        &http,
+        &parsed,
+        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path());
+    let ids = received.store(&mut store).unwrap();
+    let copy = store
+        .open_copy(&store.copies(&ids[0]).unwrap()[0].id)
+        .unwrap();
+    let jwks = t.jwt_vc_issuer().await;
+    let key = || SigningKey::from_private_jwk(&copy.holder_key.to_private_jwk()).unwrap();
+
+    let batch = wallet::receive::import(&copy.sd_jwt, &jwks, key(), now()).unwrap();
+    assert_eq!(batch.vct, "urn:cn:citizen-id:high:1");
+    assert_eq!(batch.format, credential::citizen::Format::VcSdJwt);
+    store.insert_batch(batch.into_copies()).unwrap();
+    assert_eq!(store.batches().unwrap().len(), 2);
+
+    let stranger = SigningKey::generate(Alg::Es256, &mut rand_core::OsRng);
+    assert!(matches!(
+        wallet::receive::import(&copy.sd_jwt, &jwks, stranger, now()).unwrap_err(),
+        ReceiveError::HolderKeyMismatch { .. }
+    ));
+    let other_issuer = SigningKey::generate(Alg::EdDsa, &mut rand_core::OsRng);
+    let other_trust = other_issuer.public_jwk().to_bare_value().to_string();
+    assert_eq!(
+        wallet::receive::import(&copy.sd_jwt, &other_trust, key(), now()).unwrap_err(),
+        ReceiveError::NotVerified {
+            configuration: "import".into(),
+            index: 0,
+            code: "unknown_issuer_key".into()
+        }
+    );
+    t.stop().await;
+}
