@@ -21,7 +21,12 @@ impl SdJwt {
     /// # Errors
     /// The disclosure-processing errors of [`SdJwt::verify`].
     pub fn holder_view(&self) -> Result<HolderView, VerifyError> {
-        let processed = process(&self.payload, &self.disclosures, &[], usize::MAX)?;
+        let processed = process(
+            self.payload.clone(),
+            self.disclosures.clone(),
+            &[],
+            usize::MAX,
+        )?;
         Ok(HolderView {
             claims: processed.claims,
             paths: processed.paths,

@@ -442,6 +442,12 @@ fn generic_verifies_the_rfc9901_simple_example() {
             assert_eq!(out.code, 0, "{example} {extra:?} {input}: {}", out.stderr);
             let v: Value = serde_json::from_str(&out.stdout).unwrap();
             assert_eq!(v["claims"], expected, "{example}");
+            // Member for member, in the same order.
+            assert_eq!(
+                v["claims"].to_string(),
+                expected.to_string(),
+                "{example}: member order"
+            );
             assert_eq!(v["issuer"], "https://issuer.example.com");
             assert_eq!(v["type"], Value::Null);
             assert_eq!(v["level"], Value::Null);
