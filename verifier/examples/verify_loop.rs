@@ -8,6 +8,10 @@
 //! perf stat -e cycles:u target/release/examples/verify_loop verify 0     # setup only
 //! ```
 //!
+//! `verify_loop batch N DIR` writes what the CLI's batch mode needs instead: `DIR/jwks.json`,
+//! `DIR/status.jwt` and `DIR/batch.jsonl`, N presentations of the hotel credential, each bound
+//! to its own nonce (verify them with `--now 1772323200`, see `docs/performance.md`).
+//!
 //! Stages: `verify` (`Verifier::verify`), `raw` (the two ES256 signature verifications it
 //! contains), `parse` (`SdJwt::parse`), `sd_jwt` (`SdJwt::verify` of the parsed presentation:
 //! signatures, disclosures, times, key binding), `sd_hash` (the KB-JWT's hash over the
@@ -17,7 +21,9 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use credential::jose::{Jws, PublicJwk};
-use credential::sd_jwt::{KeyBinding, SdAlg, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED};
+use credential::sd_jwt::{
+    add_key_binding, KeyBinding, SdAlg, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED,
+};
 
 #[path = "../benches/hotel/mod.rs"]
 mod hotel;
@@ -32,6 +38,14 @@ fn main() {
         std::process::exit(2);
     };
     let f = fixture();
+    if stage == "batch" {
+        let Some(dir) = args.get(3) else {
+            eprintln!("usage: verify_loop batch N DIR");
+            std::process::exit(2);
+        };
+        write_batch(&f, n, std::path::Path::new(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+        return;
+    }
     eprintln!(
         "hotel presentation: {} bytes, 3 of {} disclosures",
         f.presentation.len(),
@@ -100,4 +114,21 @@ fn main() {
         let each = start.elapsed().as_secs_f64() * 1e6 / n as f64;
         eprintln!("{stage}: {n} iterations, {each:.2} us each (wall clock)");
     }
+}
+
+/// The trust file, the status token and `n` JSON lines `{"presentation", "nonce", "aud"}`.
+fn write_batch(f: &hotel::Fixture, n: u64, dir: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let jwks = serde_json::json!({"keys": [f.issuer.to_value()]});
+    std::fs::write(dir.join("jwks.json"), jwks.to_string())?;
+    std::fs::write(dir.join("status.jwt"), &f.status_token)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("batch.jsonl"))?);
+    for i in 0..n {
+        let nonce = format!("n-{i:06}");
+        let presentation = add_key_binding(&f.selected, &f.holder_key, &nonce, AUD, NOW - 5);
+        let line = serde_json::json!({"presentation": presentation, "nonce": nonce, "aud": AUD});
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
 }

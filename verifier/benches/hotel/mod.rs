@@ -20,7 +20,9 @@ pub const NOW: i64 = 1_772_323_200; // 2026-03-01
 pub const NONCE: &str = "n-8f2c1e";
 pub const AUD: &str = "https://hotel.example";
 
-/// Everything the bench needs: the verifier, the presentation, and the keys.
+/// Everything the bench and the example need: the verifier, the presentation, and the keys.
+// The bench and the example each read some of the fields.
+#[allow(dead_code)]
 pub struct Fixture {
     pub verifier: Verifier,
     pub presentation: String,
@@ -28,6 +30,12 @@ pub struct Fixture {
     pub holder: PublicJwk,
     /// Disclosures in the issued credential.
     pub issued_disclosures: usize,
+    /// The holder's key, to bind the selection to other nonces.
+    pub holder_key: SigningKey,
+    /// The presentation without its KB-JWT: `<jwt>~<3 disclosures>~`.
+    pub selected: String,
+    /// The shard's `statuslist+jwt`, as the verifier CLI reads it.
+    pub status_token: String,
 }
 
 pub fn fixture() -> Fixture {
@@ -97,5 +105,8 @@ pub fn fixture() -> Fixture {
         issuer: issuer.public_jwk().clone(),
         holder: holder.public_jwk().clone(),
         issued_disclosures,
+        holder_key: holder,
+        selected,
+        status_token: token,
     }
 }
