@@ -1,113 +1,20 @@
 //! `cargo bench -p verifier --bench verify`: `Verifier::verify` on a hotel-desk presentation
 //! against the two raw ES256 signature verifications it contains (issue 2, "Performance";
-//! target: verify at most 1.15x the raw pair). Figures go in `docs/performance.md`.
-//!
-//! The presentation: ES256 issuer and holder keys, a real basic citizen-ID credential from
-//! `credential::citizen::issue` (`dc+sd-jwt`; its 10 disclosable claims are the 6 personal
-//! claims, the `age_equal_or_over` object and its 3 keys, with decoys padding the `_sd` arrays to
-//! the fixed 16 and 4 digests), 3 of them disclosed (`family_name`, `given_name`, `id_number`), a KB-JWT, and a status-list token for
-//! the credential's shard in the verifier's status store.
+//! target: verify at most 1.15x the raw pair), and a breakdown of the stages in between.
+//! The presentation is described in `hotel/mod.rs`; figures go in `docs/performance.md`.
 
 // `criterion_group!` generates an undocumented `pub fn`.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
-use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
-use credential::jose::{Alg, Jws, PublicJwk, SigningKey};
-use credential::sd_jwt::{add_key_binding, ClaimPath, SdJwt};
-use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
+use credential::jose::{Jws, PublicJwk};
+use credential::sd_jwt::{KeyBinding, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED};
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand_chacha::rand_core::SeedableRng;
-use verifier::{Policy, StatusStore, TrustStore, TrustedKey, Verifier};
 
-const ISSUER: &str = "https://citizen-id.example";
-const STATUS_URI: &str = "https://citizen-id.example/status/3";
-const IAT: i64 = 1_767_225_600; // 2026-01-01
-const EXP: i64 = 1_924_992_000; // 2031-01-01
-const NOW: i64 = 1_772_323_200; // 2026-03-01
-const NONCE: &str = "n-8f2c1e";
-const AUD: &str = "https://hotel.example";
+mod hotel;
 
-/// Everything the bench needs: the verifier, the presentation, and the keys.
-struct Fixture {
-    verifier: Verifier,
-    presentation: String,
-    issuer: PublicJwk,
-    holder: PublicJwk,
-    /// Disclosures in the issued credential.
-    issued_disclosures: usize,
-}
-
-fn fixture() -> Fixture {
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(42);
-    let issuer = SigningKey::generate(Alg::Es256, &mut rng);
-    let holder = SigningKey::generate(Alg::Es256, &mut rng);
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/claims/citizen-basic.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let claims = CitizenClaims::from_json(&text, Level::Basic).unwrap_or_else(|e| panic!("{e}"));
-    let status = StatusReference {
-        idx: 412_771,
-        uri: STATUS_URI.into(),
-    };
-    let request = IssueRequest {
-        claims: &claims,
-        level: Level::Basic,
-        format: Format::DcSdJwt,
-        issuer: ISSUER,
-        holder: holder.public_jwk(),
-        status: Some(&status),
-        issued_at: IAT,
-        expires_at: EXP,
-    };
-    let credential = issue(&request, &issuer, &mut rng).unwrap_or_else(|e| panic!("{e}"));
-    let parsed = SdJwt::parse(&credential, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
-    let issued_disclosures = parsed.disclosures().len();
-    let selected = parsed
-        .select(&[
-            ClaimPath::keys(["family_name"]),
-            ClaimPath::keys(["given_name"]),
-            ClaimPath::keys(["id_number"]),
-        ])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let presentation = add_key_binding(&selected, &holder, NONCE, AUD, NOW - 5);
-
-    // The shard's list: 2^20 two-bit entries, a few revoked, this one valid.
-    let mut list = StatusList::new(Bits::Two, 1 << 20).unwrap_or_else(|e| panic!("{e}"));
-    for idx in [3, 412_770, 412_772, 900_000] {
-        list.set(idx, 1).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let token = StatusListToken {
-        sub: STATUS_URI.into(),
-        iat: NOW - 3_600,
-        exp: Some(NOW + 86_400),
-        ttl: std::num::NonZeroU64::new(43_200),
-        iss: None,
-        status_list: list,
-    }
-    .sign(&issuer);
-
-    let mut trust = TrustStore::new();
-    trust.add(TrustedKey::new(issuer.public_jwk().clone()));
-    let mut store = StatusStore::new();
-    store
-        .add_token(&token, &trust, NOW)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let policy = Policy::from_toml(
-        "name = \"hotel\"\nrequired_claims = [\"family_name\", \"given_name\", \"id_number\"]\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    Fixture {
-        verifier: Verifier::new(trust, store, policy),
-        presentation,
-        issuer: issuer.public_jwk().clone(),
-        holder: holder.public_jwk().clone(),
-        issued_disclosures,
-    }
-}
+use hotel::{fixture, AUD, NONCE, NOW};
 
 fn bench(c: &mut Criterion) {
     let f = fixture();
@@ -148,5 +55,36 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// Where the time beyond the two signatures goes: each stage on its own.
+fn breakdown(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("breakdown");
+    group.bench_function("sd_jwt_parse", |b| {
+        b.iter(|| SdJwt::parse(black_box(&f.presentation), &Default::default()))
+    });
+    let holder = f.holder.to_bare_value();
+    group.bench_function("holder_key_from_cnf_jwk", |b| {
+        b.iter(|| PublicJwk::from_value(black_box(&holder)))
+    });
+    let options = VerifyOptions {
+        typ: TypPolicy::OneOf(vec!["dc+sd-jwt".into(), "vc+sd-jwt".into()]),
+        reserved_claims: SD_JWT_VC_RESERVED.iter().map(|s| (*s).to_owned()).collect(),
+        ..VerifyOptions::new(
+            NOW,
+            KeyBinding::Required {
+                nonce: NONCE.into(),
+                aud: AUD.into(),
+                max_age: 300,
+            },
+        )
+    };
+    let parsed =
+        SdJwt::parse(&f.presentation, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("sd_jwt_verify_parsed", |b| {
+        b.iter(|| black_box(&parsed).verify(&f.verifier.trust, &options))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, breakdown);
 criterion_main!(benches);

@@ -213,18 +213,18 @@ impl TrustStore {
         issuer_ok: impl Fn(&TrustedKey) -> bool,
         issued_at: Option<i64>,
     ) -> Result<PublicJwk, VerifyError> {
-        let candidates: Vec<&TrustedKey> = match &header.kid {
-            Some(kid) => self.keys.iter().filter(|k| k.matches_kid(kid)).collect(),
-            None if self.keys.len() == 1 => self.keys.iter().collect(),
-            None => Vec::new(),
-        };
-        let candidates: Vec<&TrustedKey> =
-            candidates.into_iter().filter(|k| issuer_ok(k)).collect();
-        if candidates.is_empty() {
+        let kid = header.kid.as_deref();
+        // Without a `kid`, only a store of one key can answer.
+        let only = kid.is_none() && self.keys.len() == 1;
+        let mut candidates = self
+            .keys
+            .iter()
+            .filter(|k| kid.map_or(only, |kid| k.matches_kid(kid)) && issuer_ok(k))
+            .peekable();
+        if candidates.peek().is_none() {
             return Err(VerifyError::UnknownIssuerKey);
         }
         candidates
-            .iter()
             .find(|k| k.valid_at(issued_at))
             .map(|k| k.jwk.clone())
             .ok_or(VerifyError::IssuerKeyNotValidAtIssuance)

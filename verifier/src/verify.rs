@@ -3,7 +3,7 @@
 use credential::citizen::Level;
 use credential::jose::PublicJwk;
 use credential::sd_jwt::{
-    ClaimPath, KbClaims, KeyBinding, SdJwt, TypPolicy, VerifyError, VerifyOptions,
+    ClaimPath, KbClaims, KeyBinding, PathSegment, SdJwt, TypPolicy, VerifyError, VerifyOptions,
     SD_JWT_VC_RESERVED,
 };
 use serde::Serialize;
@@ -159,7 +159,7 @@ impl Verifier {
             limits: Default::default(),
         };
         let sd_jwt = SdJwt::parse(presentation, &options.limits)?;
-        let verified = sd_jwt.verify(&self.trust, &options)?;
+        let verified = sd_jwt.into_verified(&self.trust, &options)?;
         let claims = verified.claims;
         let format = match verified
             .header
@@ -205,15 +205,18 @@ impl Verifier {
             None if policy.generic => String::new(),
             None => return Err(VerifierError::MissingIssuer),
         };
+        // Required claims are looked up in the subject: the payload itself (dc+sd-jwt) or its
+        // `credentialSubject` (vc+sd-jwt). Borrowed, never copied.
+        let empty = Map::new();
         let subject = match format {
             Format::VcSdJwt => claims
                 .get("credentialSubject")
-                .cloned()
-                .unwrap_or(Value::Null),
-            _ => Value::Object(claims.clone()),
+                .and_then(Value::as_object)
+                .unwrap_or(&empty),
+            _ => &claims,
         };
         for path in &policy.required_claims {
-            if path.lookup(&subject).is_empty() {
+            if !has_claim(subject, path) {
                 return Err(VerifierError::MissingRequiredClaim {
                     path: path.to_string(),
                 });
@@ -231,6 +234,18 @@ impl Verifier {
             key_binding: verified.key_binding,
             status,
         })
+    }
+}
+
+/// Whether the claim at `path` is present in `subject`.
+fn has_claim(subject: &Map<String, Value>, path: &ClaimPath) -> bool {
+    match path.segments().split_first() {
+        None => true,
+        Some((PathSegment::Key(first), rest)) => subject.get(first).is_some_and(|value| {
+            // A top-level claim (the usual case) needs no further lookup.
+            rest.is_empty() || !ClaimPath(rest.to_vec()).lookup(value).is_empty()
+        }),
+        Some(_) => false,
     }
 }
 

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -32,7 +33,9 @@ impl PublicKey {
 #[derive(Clone)]
 pub struct PublicJwk {
     key: PublicKey,
-    thumbprint: String,
+    /// Computed on first use: a holder key read from `cnf.jwk` for one verification never
+    /// needs it.
+    thumbprint: OnceLock<String>,
     kid: Option<String>,
     verifier: backend::Verifier,
 }
@@ -88,10 +91,9 @@ impl PublicJwk {
     /// Wraps validated key material.
     pub(crate) fn from_key(key: PublicKey) -> Result<PublicJwk, JoseError> {
         let verifier = backend::Verifier::new(&key)?;
-        let thumbprint = b64::encode(Sha256::digest(thumbprint_input(&key)));
         Ok(PublicJwk {
             key,
-            thumbprint,
+            thumbprint: OnceLock::new(),
             kid: None,
             verifier,
         })
@@ -109,7 +111,8 @@ impl PublicJwk {
 
     /// The RFC 7638 JWK SHA-256 thumbprint, base64url; the stack's `kid`.
     pub fn thumbprint(&self) -> &str {
-        &self.thumbprint
+        self.thumbprint
+            .get_or_init(|| b64::encode(Sha256::digest(thumbprint_input(&self.key))))
     }
 
     /// The `kid` the JWK carried, if any.
@@ -162,7 +165,7 @@ impl fmt::Debug for PublicJwk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicJwk")
             .field("alg", &self.alg())
-            .field("thumbprint", &self.thumbprint)
+            .field("thumbprint", &self.thumbprint())
             .field("kid", &self.kid)
             .finish()
     }

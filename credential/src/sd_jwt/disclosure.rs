@@ -160,6 +160,11 @@ impl Disclosure {
         })
     }
 
+    /// The digest and the content, consuming the disclosure (processing moves the values).
+    pub(super) fn into_parts(self) -> (String, DisclosureKind) {
+        (self.digest, self.kind)
+    }
+
     /// The base64url text, exactly as issued.
     pub fn as_str(&self) -> &str {
         &self.encoded

@@ -28,7 +28,12 @@ impl SdJwt {
     /// The disclosure-processing errors of [`SdJwt::verify`], and [`VerifyError::TooDeep`] when
     /// the disclosed claims nest deeper than 128 levels.
     pub fn holder_view(&self) -> Result<HolderView, VerifyError> {
-        let processed = process(&self.payload, &self.disclosures, &[], HOLDER_MAX_DEPTH)?;
+        let processed = process(
+            self.payload.clone(),
+            self.disclosures.clone(),
+            &[],
+            HOLDER_MAX_DEPTH,
+        )?;
         Ok(HolderView {
             claims: processed.claims,
             paths: processed.paths,

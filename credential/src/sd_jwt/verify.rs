@@ -216,13 +216,39 @@ impl SdJwt {
         options: &VerifyOptions,
     ) -> Result<VerifiedSdJwt, VerifyError> {
         let (header, issuer_key) = self.verify_signature(keys, options)?;
+        let (payload, disclosures) = (self.payload.clone(), self.disclosures.clone());
+        self.finish(header, issuer_key, payload, disclosures, options)
+    }
+
+    /// [`SdJwt::verify`], consuming the SD-JWT: the disclosed values move into the processed
+    /// payload instead of being copied. What a verifier that parses, verifies and drops the
+    /// presentation should call.
+    ///
+    /// # Errors
+    /// As [`SdJwt::verify`].
+    pub fn into_verified(
+        mut self,
+        keys: &(impl IssuerKeys + ?Sized),
+        options: &VerifyOptions,
+    ) -> Result<VerifiedSdJwt, VerifyError> {
+        let (header, issuer_key) = self.verify_signature(keys, options)?;
+        let payload = std::mem::take(&mut self.payload);
+        let disclosures = std::mem::take(&mut self.disclosures);
+        self.finish(header, issuer_key, payload, disclosures, options)
+    }
+
+    /// The checks after the signature: disclosures and digests, time claims, holder key, key
+    /// binding.
+    fn finish(
+        &self,
+        header: Header,
+        issuer_key: PublicJwk,
+        payload: Map<String, Value>,
+        disclosures: Vec<super::Disclosure>,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedSdJwt, VerifyError> {
         let reserved: Vec<&str> = options.reserved_claims.iter().map(String::as_str).collect();
-        let processed = process(
-            &self.payload,
-            &self.disclosures,
-            &reserved,
-            options.limits.max_depth,
-        )?;
+        let processed = process(payload, disclosures, &reserved, options.limits.max_depth)?;
         check_times(&processed.claims, options.now, options.clock_skew)?;
         let holder_key = match processed.claims.get("cnf") {
             Some(cnf) => Some(

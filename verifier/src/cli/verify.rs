@@ -1,5 +1,6 @@
 //! `verifier verify`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -190,12 +191,16 @@ fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
             }
         })
         .collect();
-    let mut rejected = 0usize;
-    for (ok, line) in &results {
-        println!("{line}");
-        if !ok {
-            rejected += 1;
-        }
+    let rejected = results.iter().filter(|(ok, _)| !ok).count();
+    // Buffered, and a closed pipe (`| head`) ends the output instead of panicking in println.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = results
+        .iter()
+        .try_for_each(|(_, line)| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        eprintln!("error: cannot write the results: {e}");
+        return Outcome::CouldNotRun;
     }
     if rejected > 0 {
         eprintln!("rejected: {rejected} of {} presentations", results.len());

@@ -442,6 +442,12 @@ fn generic_verifies_the_rfc9901_simple_example() {
             assert_eq!(out.code, 0, "{example} {extra:?} {input}: {}", out.stderr);
             let v: Value = serde_json::from_str(&out.stdout).unwrap();
             assert_eq!(v["claims"], expected, "{example}");
+            // Member for member, in the same order.
+            assert_eq!(
+                v["claims"].to_string(),
+                expected.to_string(),
+                "{example}: member order"
+            );
             assert_eq!(v["issuer"], "https://issuer.example.com");
             assert_eq!(v["type"], Value::Null);
             assert_eq!(v["level"], Value::Null);
@@ -572,6 +578,34 @@ fn batch_prints_one_result_per_line_in_order() {
     let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.lines().count(), 2);
+}
+
+#[test]
+fn batch_into_a_closed_pipe_stops_without_panicking() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let good = hotel_presentation(&good, &desk.keys, Format::DcSdJwt);
+    // Far more output than a pipe buffers.
+    let lines = vec![batch_line(&good, NONCE); 400].join("\n");
+    let file = desk.write("many.jsonl", &lines);
+    let mut args = desk.verify_args("hotel.toml");
+    args.drain(7..11);
+    args.extend(["--batch".to_owned(), file]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verifier"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take()); // like `| head -c 16`
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.starts_with("error: cannot write"), "{stderr}");
 }
 
 fn list_json(entries: &[(u64, u8)]) -> String {

@@ -178,6 +178,46 @@ fn missing_required_claim() {
     }
 }
 
+#[test]
+fn nested_required_claim() {
+    let keys = Keys::new(Alg::Es256);
+    let policy = Policy::from_toml(
+        "min_level = \"high\"\nrequired_claims = [\"id_number\", \"address.locality\"]\n",
+    )
+    .unwrap();
+    let verifier = verifier(&keys, policy, &[]);
+    for format in FORMATS {
+        let credential = credential(&keys, &Spec::new(Level::High, format));
+        let with = present_at(
+            &credential,
+            &keys,
+            format,
+            &["id_number", "address.locality"],
+            NONCE,
+            AUD,
+            NOW - 10,
+        );
+        let v = verifier.verify(&with, NONCE, AUD, NOW).unwrap();
+        // The address object holds the one member asked for.
+        assert_eq!(subject(&v)["address"], json!({"locality": "朝阳区"}));
+        let without = present_at(
+            &credential,
+            &keys,
+            format,
+            &["id_number", "address.region"],
+            NONCE,
+            AUD,
+            NOW - 10,
+        );
+        assert_eq!(
+            reject(&verifier, &without),
+            VerifierError::MissingRequiredClaim {
+                path: "address.locality".into()
+            }
+        );
+    }
+}
+
 /// A library card issued with the generic builder: `typ: dc+sd-jwt`, another `vct`.
 fn library_card(keys: &Keys) -> String {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
