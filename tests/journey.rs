@@ -36,7 +36,10 @@ async fn the_citizen_journey_with_its_negative_steps() {
     let mut wallet = DemoWallet::new();
 
     // A wrong tx_code is refused with the spec's error and stores nothing.
-    match wallet.receive(&offer.offer_uri, "000000", "dc_sd_jwt", 2).await {
+    match wallet
+        .receive(&offer.offer_uri, "000000", "dc_sd_jwt", 2)
+        .await
+    {
         Err(WalletError::Issuer { code }) => assert_eq!(code, "invalid_grant"),
         other => panic!("wrong tx_code: {:?}", other.map(|_| ())),
     }
@@ -44,7 +47,12 @@ async fn the_citizen_journey_with_its_negative_steps() {
     // The offer by reference works as well as by value.
     assert_eq!(
         wallet
-            .receive(&offer.offer_uri_by_reference, &offer.tx_code, "dc_sd_jwt", 2)
+            .receive(
+                &offer.offer_uri_by_reference,
+                &offer.tx_code,
+                "dc_sd_jwt",
+                2
+            )
             .await
             .unwrap(),
         2
@@ -95,7 +103,11 @@ async fn the_citizen_journey_with_its_negative_steps() {
         &hostile,
     );
     let forged = format!("{forged}~{rest}");
-    match DemoWallet::check(&trust, forged, SigningKey::generate(Alg::Es256, &mut rand_core::OsRng)) {
+    match DemoWallet::check(
+        &trust,
+        forged,
+        SigningKey::generate(Alg::Es256, &mut rand_core::OsRng),
+    ) {
         Err(WalletError::Unverified { code }) => assert_eq!(code, "unknown_issuer_key"),
         other => panic!("forged credential: {:?}", other.map(|_| ())),
     }
@@ -103,7 +115,10 @@ async fn the_citizen_journey_with_its_negative_steps() {
     // The hotel syncs, then verifies offline.
     let status_uri = bureau.issuer.status_uri(0);
     let mut hotel = Desk::new(HOTEL).unwrap();
-    hotel.sync(&http, &bureau.url, &[status_uri.clone()]).await.unwrap();
+    hotel
+        .sync(&http, &bureau.url, &[status_uri.clone()])
+        .await
+        .unwrap();
     let request = hotel.request();
     let answer = wallet.answer(&request).unwrap();
     let v = hotel.check(&answer).unwrap();
@@ -111,7 +126,10 @@ async fn the_citizen_journey_with_its_negative_steps() {
     assert_eq!(v.claims["id_number"], id_number);
     assert!(v.claims.get("birthdate").is_none(), "only what was asked");
     // A replayed answer is refused.
-    assert_eq!(hotel.check(&answer).unwrap_err().code, "nonce_unknown_or_used");
+    assert_eq!(
+        hotel.check(&answer).unwrap_err().code,
+        "nonce_unknown_or_used"
+    );
     // A tampered presentation of the same request is refused and leaves the request open.
     let request = hotel.request();
     let answer = wallet.answer(&request).unwrap();
@@ -125,14 +143,23 @@ async fn the_citizen_journey_with_its_negative_steps() {
         String::from_utf8(sig).unwrap()
     );
     let bad_answer = verifier::answer::vp_token("citizen_id", &bad).to_string();
-    assert_eq!(hotel.check(&bad_answer).unwrap_err().code, "issuer_signature");
+    assert_eq!(
+        hotel.check(&bad_answer).unwrap_err().code,
+        "issuer_signature"
+    );
     hotel.check(&answer).unwrap();
 
     // The bank: basic is too low; high is accepted.
     let mut bank = Desk::new(BANK).unwrap();
-    bank.sync(&http, &bureau.url, &[status_uri.clone()]).await.unwrap();
+    bank.sync(&http, &bureau.url, &[status_uri.clone()])
+        .await
+        .unwrap();
     let request = bank.request();
-    let basic_index = wallet.held.iter().position(|h| h.vct.contains(":basic:")).unwrap();
+    let basic_index = wallet
+        .held
+        .iter()
+        .position(|h| h.vct.contains(":basic:"))
+        .unwrap();
     // A request for a claim the basic credential does not have (address).
     match wallet.answer_with(&request, basic_index) {
         Err(WalletError::MissingClaim { path }) => assert_eq!(path, "address"),
@@ -142,7 +169,10 @@ async fn the_citizen_journey_with_its_negative_steps() {
     let mut lenient = BANK.replace("\"birthdate\", \"address\"", "\"birthdate\"");
     lenient = lenient.replace("name = \"bank\"", "name = \"bank-lite\"");
     let mut bank_lite = Desk::new(&lenient).unwrap();
-    bank_lite.sync(&http, &bureau.url, &[status_uri.clone()]).await.unwrap();
+    bank_lite
+        .sync(&http, &bureau.url, &[status_uri.clone()])
+        .await
+        .unwrap();
     let request = bank_lite.request();
     let answer = wallet.answer_with(&request, basic_index).unwrap();
     assert_eq!(bank_lite.check(&answer).unwrap_err().code, "level_too_low");
@@ -157,7 +187,10 @@ async fn the_citizen_journey_with_its_negative_steps() {
     let answer = wallet.answer(&request).unwrap();
     assert_eq!(hotel.check(&answer).unwrap_err().code, "revoked");
     // The rejected answer used its nonce up all the same.
-    assert_eq!(hotel.check(&answer).unwrap_err().code, "nonce_unknown_or_used");
+    assert_eq!(
+        hotel.check(&answer).unwrap_err().code,
+        "nonce_unknown_or_used"
+    );
 
     bureau.stop().await;
 }

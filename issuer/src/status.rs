@@ -88,10 +88,7 @@ pub fn encode_bitstring(len_bits: u64, set: &[u64]) -> std::io::Result<String> {
     let bits = len_bits.max(BITSTRING_MIN_BITS);
     let mut bytes = vec![0u8; usize::try_from(bits.div_ceil(8)).unwrap_or(usize::MAX)];
     for &idx in set {
-        if let Some(b) = usize::try_from(idx / 8)
-            .ok()
-            .and_then(|i| bytes.get_mut(i))
-        {
+        if let Some(b) = usize::try_from(idx / 8).ok().and_then(|i| bytes.get_mut(i)) {
             *b |= 0x80 >> (idx % 8);
         }
     }

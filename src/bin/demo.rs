@@ -102,21 +102,36 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
     let dir = data.unwrap_or_else(|| tmp.path().join("issuer"));
     let basic_claims: Value = serde_json::from_str(BASIC_CLAIMS)?;
     let high_claims: Value = serde_json::from_str(HIGH_CLAIMS)?;
-    let id_number = basic_claims["id_number"].as_str().unwrap_or_default().to_owned();
+    let id_number = basic_claims["id_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let http = reqwest::Client::new();
 
     step(1, "The bureau starts its issuer service");
     let bureau = Bureau::start(&dir).await?;
     println!("   issuer {} (data in {})", bureau.url, dir.display());
-    println!("   root key fingerprint {}", bureau.issuer.root_fingerprint());
-    println!("   test messaging platform registered, key {}", bureau.platform_kid());
+    println!(
+        "   root key fingerprint {}",
+        bureau.issuer.root_fingerprint()
+    );
+    println!(
+        "   test messaging platform registered, key {}",
+        bureau.platform_kid()
+    );
 
     step(2, "Li Xuemei enrols at basic: the messaging app's liveness + face match, attested by the platform");
     let basic_offer = bureau.enrol_basic(&basic_claims, 0.97).await?;
     qr("   credential offer", &basic_offer.offer_uri_by_reference);
-    println!("   tx_code {} (sent by SMS, never in the QR code)", basic_offer.tx_code);
+    println!(
+        "   tx_code {} (sent by SMS, never in the QR code)",
+        basic_offer.tx_code
+    );
     let mut wallet = DemoWallet::new();
-    match wallet.receive(&basic_offer.offer_uri, "000000", "dc_sd_jwt", 3).await {
+    match wallet
+        .receive(&basic_offer.offer_uri, "000000", "dc_sd_jwt", 3)
+        .await
+    {
         Err(e) => println!("   a mistyped tx_code is refused: {e}"),
         Ok(_) => anyhow::bail!("a wrong tx_code was accepted"),
     }
@@ -125,18 +140,29 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
         .await?;
     println!("   wallet received {n} copies of the basic credential over OpenID4VCI, each bound to its own key, each verified");
 
-    step(3, "She upgrades at the counter: an officer reads her ID card (high)");
+    step(
+        3,
+        "She upgrades at the counter: an officer reads her ID card (high)",
+    );
     let high_offer = bureau.enrol_high(&high_claims).await?;
     let n = wallet
         .receive(&high_offer.offer_uri, &high_offer.tx_code, "dc_sd_jwt", 3)
         .await?;
     println!("   wallet received {n} copies of the high credential");
 
-    step(4, "The hotel syncs the bureau's keys and revocation list once, then works offline");
+    step(
+        4,
+        "The hotel syncs the bureau's keys and revocation list once, then works offline",
+    );
     let status_uri = bureau.issuer.status_uri(0);
     let mut hotel = Desk::new(HOTEL)?;
-    let lists = hotel.sync(&http, &bureau.url, &[status_uri.clone()]).await?;
-    println!("   {} trusted key(s), {lists} status list(s); no network from here on", hotel.verifier.trust.keys().len());
+    let lists = hotel
+        .sync(&http, &bureau.url, &[status_uri.clone()])
+        .await?;
+    println!(
+        "   {} trusted key(s), {lists} status list(s); no network from here on",
+        hotel.verifier.trust.keys().len()
+    );
     let request = hotel.request();
     qr("   hotel's request", &request);
     let answer = wallet.answer(&request)?;
@@ -144,9 +170,16 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
         .as_object()
         .and_then(|m| m.values().next()?.get(0)?.as_str().map(str::to_owned))
         .context("vp_token")?;
-    qr("   phone's answer (SD-JWT+KB, name and id number only)", &shown);
+    qr(
+        "   phone's answer (SD-JWT+KB, name and id number only)",
+        &shown,
+    );
     let v = hotel.check(&answer)?;
-    println!("   hotel ACCEPTS: level {}, {}", v.level.map_or("?", |l| l.as_str()), claim_line(&v));
+    println!(
+        "   hotel ACCEPTS: level {}, {}",
+        v.level.map_or("?", |l| l.as_str()),
+        claim_line(&v)
+    );
     match hotel.check(&answer) {
         Err(r) => println!("   the same answer shown again is refused: {}", r.code),
         Ok(_) => anyhow::bail!("a replayed answer was accepted"),
@@ -165,7 +198,10 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
     match wallet.answer_with(&request, basic_index) {
         Err(e) => println!("   the basic credential cannot even answer: {e}"),
         Ok(answer) => match bank.check(&answer) {
-            Err(r) => println!("   bank REJECTS the basic credential: {} ({})", r.code, r.message),
+            Err(r) => println!(
+                "   bank REJECTS the basic credential: {} ({})",
+                r.code, r.message
+            ),
             Ok(_) => anyhow::bail!("the bank accepted a basic credential"),
         },
     }

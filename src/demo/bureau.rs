@@ -167,7 +167,11 @@ impl Bureau {
     /// The issuer's error.
     pub async fn enrol_high(&self, claims: &Value) -> anyhow::Result<Offer> {
         let v = self
-            .post("/enrol/high", &self.officer_token, &json!({"claims": claims}))
+            .post(
+                "/enrol/high",
+                &self.officer_token,
+                &json!({"claims": claims}),
+            )
             .await?;
         Bureau::offer(&v)
     }

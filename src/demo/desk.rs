@@ -113,7 +113,8 @@ impl Desk {
             &nonce,
             ResponseMode::Shown,
         );
-        let validity = i64::try_from(self.verifier.policy.request.validity.as_secs()).unwrap_or(600);
+        let validity =
+            i64::try_from(self.verifier.policy.request.validity.as_secs()).unwrap_or(600);
         self.pending.insert(
             nonce,
             PendingRequest {

@@ -155,7 +155,11 @@ impl DemoWallet {
         .await?;
         let token = json_of(
             self.http
-                .post(as_meta["token_endpoint"].as_str().context("token_endpoint")?)
+                .post(
+                    as_meta["token_endpoint"]
+                        .as_str()
+                        .context("token_endpoint")?,
+                )
                 .form(&[
                     ("grant_type", PRE_AUTH),
                     ("pre-authorized_code", code),
@@ -231,13 +235,16 @@ impl DemoWallet {
     /// # Errors
     /// [`WalletError::Unverified`] naming the failed check.
     pub fn check(trust: &TrustStore, sd_jwt: String, key: SigningKey) -> Result<Held, WalletError> {
-        let unverified = |e: credential::sd_jwt::VerifyError| WalletError::Unverified { code: e.code() };
+        let unverified =
+            |e: credential::sd_jwt::VerifyError| WalletError::Unverified { code: e.code() };
         let parsed = SdJwt::parse(&sd_jwt, &Limits::default()).map_err(unverified)?;
         let verified = parsed
             .verify(trust, &VerifyOptions::new(now(), KeyBinding::NotRequired))
             .map_err(unverified)?;
         if verified.holder_key.as_ref() != Some(key.public_jwk()) {
-            return Err(WalletError::Unverified { code: "cnf_mismatch" });
+            return Err(WalletError::Unverified {
+                code: "cnf_mismatch",
+            });
         }
         let claims = verified.claims;
         let vct = claims
@@ -245,7 +252,13 @@ impl DemoWallet {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .or_else(|| {
-                claims.get("type")?.as_array()?.iter().filter_map(Value::as_str).find(|t| t.starts_with("urn:cn:citizen-id:")).map(str::to_owned)
+                claims
+                    .get("type")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|t| t.starts_with("urn:cn:citizen-id:"))
+                    .map(str::to_owned)
             })
             .unwrap_or_default();
         let holder = parsed.holder_view().map_err(unverified)?;
@@ -299,7 +312,11 @@ impl DemoWallet {
         let holder_value = Value::Object(held.claims.clone());
         let subject = held.claims.get("credentialSubject");
         let mut paths = Vec::new();
-        for claim in query["claims"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for claim in query["claims"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             let path = ClaimPath::from_json(&claim["path"]).context("claim path")?;
             // The W3C form keeps the claims inside credentialSubject.
             let (path, found) = match subject {
@@ -325,8 +342,13 @@ impl DemoWallet {
         let selected = parsed
             .select(&paths)
             .map_err(|e| WalletError::Unverified { code: e.code() })?;
-        let presentation =
-            add_key_binding(&selected, &held.key, &request.nonce, &request.client_id, now());
+        let presentation = add_key_binding(
+            &selected,
+            &held.key,
+            &request.nonce,
+            &request.client_id,
+            now(),
+        );
         Ok(verifier::answer::vp_token(id, &presentation).to_string())
     }
 }

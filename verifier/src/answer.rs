@@ -222,7 +222,10 @@ mod tests {
     }
 
     fn sd_jwt(nonce: &str) -> String {
-        format!("eyJ0eXAiOiJkYytzZC1qd3QifQ.e30.c2ln~WyJzIiwiYSIsMV0~{}", kb(nonce))
+        format!(
+            "eyJ0eXAiOiJkYytzZC1qd3QifQ.e30.c2ln~WyJzIiwiYSIsMV0~{}",
+            kb(nonce)
+        )
     }
 
     #[test]

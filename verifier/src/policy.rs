@@ -202,8 +202,14 @@ impl Policy {
             req.client_id = r.client_id;
             req.response_uri = r.response_uri;
             if let Some(id) = r.query_id {
-                if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                    return Err(PolicyError::Invalid { field: "request.query_id" });
+                if id.is_empty()
+                    || !id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(PolicyError::Invalid {
+                        field: "request.query_id",
+                    });
                 }
                 req.query_id = id;
             }
@@ -212,7 +218,9 @@ impl Policy {
             }
             if let Some(s) = r.validity_seconds {
                 if s == 0 || s > 86_400 {
-                    return Err(PolicyError::Invalid { field: "request.validity_seconds" });
+                    return Err(PolicyError::Invalid {
+                        field: "request.validity_seconds",
+                    });
                 }
                 req.validity = Duration::from_secs(s);
             }

@@ -113,7 +113,8 @@ pub fn path_to_json(path: &ClaimPath) -> Value {
             .map(|s| match s {
                 PathSegment::Key(k) => Value::String(k.clone()),
                 PathSegment::Index(i) => Value::from(*i),
-                PathSegment::AnyIndex => Value::Null,
+                // `AnyIndex` and any later kind of segment: "every element".
+                _ => Value::Null,
             })
             .collect(),
     )
@@ -309,7 +310,9 @@ mod tests {
             let req =
                 PresentationRequest::for_policy(&policy, "https://hotel.example", "n-1+/=", mode);
             let uri = req.to_uri();
-            assert!(uri.starts_with("openid4vp://?client_id=https%3A%2F%2Fhotel.example&response_type=vp_token&nonce="));
+            assert!(uri.starts_with(
+                "openid4vp://?client_id=https%3A%2F%2Fhotel.example&response_type=vp_token&nonce="
+            ));
             assert_eq!(PresentationRequest::from_uri(&uri).unwrap(), req);
         }
     }
@@ -321,15 +324,23 @@ mod tests {
             Err(RequestError::Scheme)
         );
         assert_eq!(
-            PresentationRequest::from_uri("openid4vp://?client_id=a&response_type=vp_token&dcql_query=%7B%7D"),
+            PresentationRequest::from_uri(
+                "openid4vp://?client_id=a&response_type=vp_token&dcql_query=%7B%7D"
+            ),
             Err(RequestError::Missing { name: "nonce" })
         );
         assert_eq!(
-            PresentationRequest::from_uri("openid4vp://?client_id=a&response_type=code&nonce=n&dcql_query=%7B%7D"),
-            Err(RequestError::Invalid { name: "response_type" })
+            PresentationRequest::from_uri(
+                "openid4vp://?client_id=a&response_type=code&nonce=n&dcql_query=%7B%7D"
+            ),
+            Err(RequestError::Invalid {
+                name: "response_type"
+            })
         );
         assert_eq!(
-            PresentationRequest::from_uri("openid4vp://?client_id=a&response_type=vp_token&nonce=n&dcql_query=%5B%5D"),
+            PresentationRequest::from_uri(
+                "openid4vp://?client_id=a&response_type=vp_token&nonce=n&dcql_query=%5B%5D"
+            ),
             Err(RequestError::Invalid { name: "dcql_query" })
         );
     }

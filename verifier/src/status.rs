@@ -139,8 +139,14 @@ impl StatusStore {
         let token = token.trim();
         let unverified = StatusListToken::parse_unverified(token, &Limits::default())?;
         let sub = unverified.claims().sub.clone();
+        // The token's `iss`, when it has one, selects keys trusted for that issuer (a JWT VC
+        // issuer metadata document binds its keys to its `issuer`).
+        let mut claims = Map::new();
+        if let Some(iss) = &unverified.claims().iss {
+            claims.insert("iss".into(), Value::String(iss.clone()));
+        }
         let key = trust
-            .issuer_key(unverified.header(), &Map::new())
+            .issuer_key(unverified.header(), &claims)
             .map_err(|_| StatusError::UnknownListKey)?;
         let verified = StatusListToken::verify(token, &key, &Validation::new(&sub, now))?;
         self.insert(verified.into_claims());

@@ -430,7 +430,12 @@ pub async fn verify_with_verifier(
         .unwrap();
     let trust = verifier::TrustStore::from_json(&meta).unwrap();
     let parsed = SdJwt::parse(sd_jwt, &Limits::default()).unwrap();
-    let payload: Value = serde_json::from_slice(Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap().payload()).unwrap();
+    let payload: Value = serde_json::from_slice(
+        Jws::parse(sd_jwt.split('~').next().unwrap())
+            .unwrap()
+            .payload(),
+    )
+    .unwrap();
     let status_uri = match payload["status"]["status_list"]["uri"].as_str() {
         Some(uri) => uri.to_owned(),
         None => payload["credentialStatus"][0]["statusListCredential"]
@@ -439,11 +444,20 @@ pub async fn verify_with_verifier(
             .trim_end_matches("/revocation")
             .to_owned(),
     };
-    let token = http.get(&status_uri).send().await.unwrap().text().await.unwrap();
+    let token = http
+        .get(&status_uri)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let mut status = verifier::StatusStore::new();
     assert_eq!(status.add_token(&token, &trust, now()).unwrap(), status_uri);
-    let mut policy = verifier::Policy::default();
-    policy.required_claims = claims.iter().map(|c| ClaimPath::parse_dotted(c)).collect();
+    let policy = verifier::Policy {
+        required_claims: claims.iter().map(|c| ClaimPath::parse_dotted(c)).collect(),
+        ..Default::default()
+    };
     // The W3C form keeps the claims inside `credentialSubject`.
     let requested: Vec<ClaimPath> = claims
         .iter()
@@ -453,7 +467,13 @@ pub async fn verify_with_verifier(
         })
         .collect();
     let presentation = parsed.select(&requested).unwrap();
-    let presentation = add_key_binding(&presentation, holder, "n-issuer-test", "https://rp.example", now());
+    let presentation = add_key_binding(
+        &presentation,
+        holder,
+        "n-issuer-test",
+        "https://rp.example",
+        now(),
+    );
     verifier::Verifier::new(trust, status, policy).verify(
         &presentation,
         "n-issuer-test",

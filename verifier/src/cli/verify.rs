@@ -282,7 +282,8 @@ mod answer {
             Err(e) => return Ok(reject(args, e.code(), &e.to_string())),
         };
         const UNKNOWN: &str = "nonce_unknown_or_used";
-        let unknown = "the answer's nonce matches no pending request (unknown, expired or already answered)";
+        let unknown =
+            "the answer's nonce matches no pending request (unknown, expired or already answered)";
         let Some(nonce) = answer.nonce_hint() else {
             return Ok(reject(args, UNKNOWN, unknown));
         };
@@ -291,7 +292,11 @@ mod answer {
         };
         if pending.expires_at < now {
             state.consume(&pending.nonce)?;
-            return Ok(reject(args, "request_expired", "the request this answers has expired"));
+            return Ok(reject(
+                args,
+                "request_expired",
+                "the request this answers has expired",
+            ));
         }
         if pending.client_id != aud {
             anyhow::bail!(
