@@ -87,7 +87,7 @@ pub fn decode_png(bytes: &[u8]) -> anyhow::Result<String> {
         }
     };
     let (wu, hu) = (usize::try_from(w)?, usize::try_from(h)?);
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(wu, hu, |x, y| gray(x, y));
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(wu, hu, gray);
     let grids = img.detect_grids();
     let grid = grids
         .first()
