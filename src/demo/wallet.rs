@@ -288,7 +288,7 @@ impl DemoWallet {
             if !types.is_empty() && !types.contains(&held.vct.as_str()) {
                 continue;
             }
-            match self.answer_with(request_uri, i) {
+            match self.answer_with(request_uri, i, false) {
                 Err(WalletError::MissingClaim { path }) => missing = Some(path),
                 other => return other,
             }
@@ -300,11 +300,18 @@ impl DemoWallet {
     }
 
     /// Answers with held credential `index`, whatever its type (a wallet would not offer a
-    /// credential of another type; the demo does it to show the relying party refuse).
+    /// credential of another type; the demo does it to show the relying party refuse). With
+    /// `partial`, requested claims the credential lacks are left out instead of refusing.
     ///
     /// # Errors
-    /// [`WalletError::MissingClaim`] when the credential lacks a requested claim.
-    pub fn answer_with(&self, request_uri: &str, index: usize) -> Result<String, WalletError> {
+    /// [`WalletError::MissingClaim`] when the credential lacks a requested claim and not
+    /// `partial`.
+    pub fn answer_with(
+        &self,
+        request_uri: &str,
+        index: usize,
+        partial: bool,
+    ) -> Result<String, WalletError> {
         let request = PresentationRequest::from_uri(request_uri).context("request")?;
         let held = self.held.get(index).context("no such credential")?;
         let query = &request.dcql_query["credentials"][0];
@@ -330,6 +337,9 @@ impl DemoWallet {
                 ),
                 None => (path.clone(), !path.lookup(&holder_value).is_empty()),
             };
+            if !found && partial {
+                continue;
+            }
             if !found {
                 return Err(WalletError::MissingClaim {
                     path: path.to_string(),
