@@ -72,9 +72,14 @@ fn step(n: u32, text: &str) {
 }
 
 fn qr(label: &str, text: &str) {
-    match issuer::qr::terminal(text) {
-        Ok(code) => println!("{label} ({} bytes):\n{code}", text.len()),
-        Err(_) => println!("{label}: {} bytes, too large for a qr code", text.len()),
+    match citizen_id::demo::qr::small(text) {
+        Some((code, version)) => {
+            println!(
+                "{label} ({} bytes, QR version {version}):\n{code}",
+                text.len()
+            )
+        }
+        None => println!("{label}: {} bytes, too large for a qr code", text.len()),
     }
 }
 

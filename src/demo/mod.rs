@@ -6,6 +6,7 @@
 
 pub mod bureau;
 pub mod desk;
+pub mod qr;
 pub mod wallet;
 
 /// The current time in Unix seconds.
