@@ -25,23 +25,96 @@ use crate::model::{now, Status, StatusAction};
 use crate::service::Issuer;
 use credential::status_list::{Bits, StatusList, StatusListToken};
 
-/// Signed status-list tokens by shard, rebuilt when a status changes or when old.
+/// The published forms of one shard, built from one read of its 2-bit state.
+#[derive(Debug, Clone)]
+pub struct ShardLists {
+    /// The `statuslist+jwt` (draft-ietf-oauth-status-list section 5.1).
+    pub token: String,
+    /// The W3C `BitstringStatusListCredential` with `statusPurpose: revocation`, as a `vc+jwt`:
+    /// bit set where the 2-bit status is 1.
+    pub revocation: String,
+    /// The same with `statusPurpose: suspension`: bit set where the 2-bit status is 2.
+    pub suspension: String,
+}
+
+/// Which W3C Bitstring Status List projection of a shard (Bitstring Status List v1.0
+/// section 2.1, `statusPurpose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Bit set where the credential is revoked (2-bit value 1).
+    Revocation,
+    /// Bit set where the credential is suspended (2-bit value 2).
+    Suspension,
+}
+
+impl Purpose {
+    /// Parses the path segment `revocation` or `suspension`.
+    pub fn parse(text: &str) -> Option<Purpose> {
+        match text {
+            "revocation" => Some(Purpose::Revocation),
+            "suspension" => Some(Purpose::Suspension),
+            _ => None,
+        }
+    }
+
+    /// The spec spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Revocation => "revocation",
+            Purpose::Suspension => "suspension",
+        }
+    }
+
+    fn two_bit_value(self) -> i64 {
+        match self {
+            Purpose::Revocation => i64::from(Status::Revoked.bits()),
+            Purpose::Suspension => i64::from(Status::Suspended.bits()),
+        }
+    }
+}
+
+/// Bitstring Status List v1.0 section 2.1: a list is at least 16 KB (131,072 entries) so that
+/// small lists still give group privacy.
+pub const BITSTRING_MIN_BITS: u64 = 131_072;
+
+/// `encodedList` of Bitstring Status List v1.0 section 2.1: the bitstring (bit 0 is the most
+/// significant bit of byte 0), GZIP-compressed, as multibase base64url without padding
+/// (prefix `u`). `set` holds the indexes whose bit is 1.
+///
+/// # Errors
+/// I/O errors of the in-memory compressor (not expected).
+pub fn encode_bitstring(len_bits: u64, set: &[u64]) -> std::io::Result<String> {
+    use std::io::Write as _;
+    let bits = len_bits.max(BITSTRING_MIN_BITS);
+    let mut bytes = vec![0u8; usize::try_from(bits.div_ceil(8)).unwrap_or(usize::MAX)];
+    for &idx in set {
+        if let Some(b) = usize::try_from(idx / 8).ok().and_then(|i| bytes.get_mut(i)) {
+            *b |= 0x80 >> (idx % 8);
+        }
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&bytes)?;
+    let compressed = gz.finish()?;
+    Ok(format!("u{}", credential::b64::encode(compressed)))
+}
+
+/// Signed status lists by shard, rebuilt when a status changes or when old.
 #[derive(Debug, Default)]
 pub struct StatusCache {
-    tokens: Mutex<HashMap<i64, (String, i64)>>,
+    tokens: Mutex<HashMap<i64, (ShardLists, i64)>>,
 }
 
 impl StatusCache {
-    fn get(&self, shard: i64, fresh_after: i64) -> Option<String> {
+    fn get(&self, shard: i64, fresh_after: i64) -> Option<ShardLists> {
         let map = self.tokens.lock().ok()?;
         map.get(&shard)
             .filter(|(_, built)| *built > fresh_after)
             .map(|(t, _)| t.clone())
     }
 
-    fn put(&self, shard: i64, token: String, built: i64) {
+    fn put(&self, shard: i64, lists: ShardLists, built: i64) {
         if let Ok(mut map) = self.tokens.lock() {
-            map.insert(shard, (token, built));
+            map.insert(shard, (lists, built));
         }
     }
 
@@ -251,11 +324,36 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`] for an unknown shard; storage errors.
     pub async fn status_token(&self, shard: i64) -> Result<String, ApiError> {
+        Ok(self.shard_lists(shard).await?.token)
+    }
+
+    /// The W3C `BitstringStatusListCredential` (a `vc+jwt`) of `shard` for `purpose`, built
+    /// with the status-list token from the same read of the shard's state.
+    ///
+    /// # Errors
+    /// As [`Issuer::status_token`].
+    pub async fn bitstring_credential(
+        &self,
+        shard: i64,
+        purpose: Purpose,
+    ) -> Result<String, ApiError> {
+        let lists = self.shard_lists(shard).await?;
+        Ok(match purpose {
+            Purpose::Revocation => lists.revocation,
+            Purpose::Suspension => lists.suspension,
+        })
+    }
+
+    /// All published forms of `shard`, from the cache when fresh, else from one read.
+    ///
+    /// # Errors
+    /// As [`Issuer::status_token`].
+    pub async fn shard_lists(&self, shard: i64) -> Result<ShardLists, ApiError> {
         let t = now();
         // Rebuild at least every minute so changes made by another process (the CLI) show.
         let fresh_after = t - self.config.status_ttl.min(60);
-        if let Some(token) = self.status_cache.get(shard, fresh_after) {
-            return Ok(token);
+        if let Some(lists) = self.status_cache.get(shard, fresh_after) {
+            return Ok(lists);
         }
         let entries = self
             .db
@@ -283,14 +381,16 @@ impl Issuer {
         let corrupt = |_| DbError::Corrupt {
             what: "status entry",
         };
-        let mut list =
-            StatusList::new(Bits::Two, u64::try_from(size).unwrap_or(0)).map_err(corrupt)?;
+        let size = u64::try_from(size).unwrap_or(0);
+        let mut list = StatusList::new(Bits::Two, size).map_err(corrupt)?;
+        let mut entries = Vec::with_capacity(rows.len());
         for (idx, bits) in rows {
             let idx = u64::try_from(idx).map_err(|_| DbError::Corrupt {
                 what: "status index",
             })?;
-            let bits = u8::try_from(bits).map_err(|_| DbError::Corrupt { what: "status" })?;
-            list.set(idx, bits).map_err(corrupt)?;
+            let value = u8::try_from(bits).map_err(|_| DbError::Corrupt { what: "status" })?;
+            list.set(idx, value).map_err(corrupt)?;
+            entries.push((idx, bits));
         }
         let key = self.keys.active();
         let token = StatusListToken {
@@ -304,8 +404,69 @@ impl Issuer {
             status_list: list,
         }
         .sign(&key);
-        self.status_cache.put(shard, token.clone(), t);
-        Ok(token)
+        let bitstring = |purpose: Purpose| -> Result<String, ApiError> {
+            let set: Vec<u64> = entries
+                .iter()
+                .filter(|(_, v)| *v == purpose.two_bit_value())
+                .map(|(i, _)| *i)
+                .collect();
+            let encoded = encode_bitstring(size, &set)
+                .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
+            Ok(self.sign_bitstring_credential(shard, purpose, &encoded, t, &key))
+        };
+        let lists = ShardLists {
+            token,
+            revocation: bitstring(Purpose::Revocation)?,
+            suspension: bitstring(Purpose::Suspension)?,
+        };
+        self.status_cache.put(shard, lists.clone(), t);
+        Ok(lists)
+    }
+
+    /// A `BitstringStatusListCredential` (Bitstring Status List v1.0 section 2.2) secured as a
+    /// compact JWS with `typ: vc+jwt` (VC-JOSE-COSE section 3.1.1): the payload is the
+    /// credential itself.
+    fn sign_bitstring_credential(
+        &self,
+        shard: i64,
+        purpose: Purpose,
+        encoded_list: &str,
+        t: i64,
+        key: &credential::jose::SigningKey,
+    ) -> String {
+        let id = format!("{}/{}", self.status_uri(shard), purpose.as_str());
+        let rfc3339 = |secs: i64| {
+            time::OffsetDateTime::from_unix_timestamp(secs)
+                .ok()
+                .and_then(|d| {
+                    d.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default()
+        };
+        let credential = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": id,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": self.url(),
+            "validFrom": rfc3339(t),
+            "validUntil": rfc3339(t + self.config.status_validity),
+            "credentialSubject": {
+                "id": format!("{id}#list"),
+                "type": "BitstringStatusList",
+                "statusPurpose": purpose.as_str(),
+                "encodedList": encoded_list,
+                // Milliseconds (section 2.2).
+                "ttl": self.config.status_ttl.saturating_mul(1000),
+            },
+            "iat": t,
+            "exp": t + self.config.status_validity,
+        });
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), json!("vc+jwt"));
+        header.insert("cty".into(), json!("vc"));
+        header.insert("kid".into(), json!(key.kid()));
+        credential::jose::sign_compact(header, credential.to_string().as_bytes(), key)
     }
 
     /// Ids of shards that exist.
@@ -323,5 +484,41 @@ impl Issuer {
                 Ok::<_, DbError>(v)
             })
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    fn decode(encoded: &str) -> Vec<u8> {
+        let gz = credential::b64::decode(encoded.strip_prefix('u').unwrap()).unwrap();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn bitstring_is_msb_first_gzip_multibase_and_at_least_16_kb() {
+        let bytes = decode(&encode_bitstring(1024, &[0, 9, 1023]).unwrap());
+        assert_eq!(bytes.len(), 16 * 1024);
+        assert_eq!(bytes[0], 0b1000_0000);
+        assert_eq!(bytes[1], 0b0100_0000);
+        assert_eq!(bytes[127], 0b0000_0001);
+        assert!(bytes[128..].iter().all(|b| *b == 0));
+        let big = decode(&encode_bitstring(1 << 20, &[(1 << 20) - 1]).unwrap());
+        assert_eq!(big.len(), (1 << 20) / 8);
+        assert_eq!(big[big.len() - 1], 1);
+    }
+
+    #[test]
+    fn purposes_parse() {
+        assert_eq!(Purpose::parse("revocation"), Some(Purpose::Revocation));
+        assert_eq!(Purpose::parse("suspension"), Some(Purpose::Suspension));
+        assert_eq!(Purpose::parse("refresh"), None);
     }
 }

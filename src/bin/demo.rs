@@ -1,26 +1,64 @@
-//! `cargo run --release --bin demo`: the citizen-ID story end to end on embedded defaults.
+//! `cargo run --release --bin demo`: the citizen-ID story end to end, over HTTP on loopback.
 //!
-//! The bureau issues a basic and a high credential, the citizen's wallet presents only what is
-//! asked, a hotel verifies a basic credential offline, a bank rejects basic and accepts high,
-//! the bureau revokes, and the hotel, with the new status list, rejects.
+//! The bureau's issuer starts in-process with its data in a temporary directory (or
+//! `--data DIR`); a citizen is enrolled at basic (remote face match, attested by a test
+//! messaging platform) and at high (in person); the wallet receives both over OpenID4VCI; the
+//! hotel syncs once, then verifies a basic credential offline; the bank rejects basic and
+//! accepts high; the bureau revokes; the hotel syncs and now rejects.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
-use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
-use credential::jose::{Alg, SigningKey};
-use credential::sd_jwt::ClaimPath;
-use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
-use rand_core::OsRng;
-use verifier::{Policy, StatusStore, TrustStore, TrustedKey, Verifier};
+use anyhow::Context as _;
+use citizen_id::demo::bureau::Bureau;
+use citizen_id::demo::desk::Desk;
+use citizen_id::demo::wallet::DemoWallet;
+use serde_json::Value;
 
-const ISSUER: &str = "https://bureau.example.cn";
 const BASIC_CLAIMS: &str = include_str!("../../examples/claims/citizen-basic.json");
 const HIGH_CLAIMS: &str = include_str!("../../examples/claims/citizen-high.json");
 const HOTEL: &str = include_str!("../../verifier/profiles/hotel.toml");
 const BANK: &str = include_str!("../../verifier/profiles/bank.toml");
 
+const USAGE: &str = "usage: demo [--data DIR]\n\n\
+Runs the citizen-ID journey over HTTP on 127.0.0.1: issuer, wallet, hotel, bank, revocation.\n\
+State lives in a temporary directory unless --data DIR keeps it.";
+
 fn main() -> ExitCode {
-    match run() {
+    let mut args = std::env::args().skip(1);
+    let mut data = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--data" => match args.next() {
+                Some(d) => data = Some(PathBuf::from(d)),
+                None => {
+                    eprintln!("error: --data needs a directory\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("error: unknown argument {other}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(data)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e:#}");
@@ -29,172 +67,174 @@ fn main() -> ExitCode {
     }
 }
 
-fn step(text: &str) {
-    println!("\n== {text}");
+fn step(n: u32, text: &str) {
+    println!("\n\x1b[1m{n}. {text}\x1b[0m");
 }
 
-fn run() -> anyhow::Result<()> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut rng = OsRng;
-
-    step("The bureau generates its signing key");
-    let bureau = SigningKey::generate(Alg::Es256, &mut rng);
-    println!("issuer {ISSUER}, key id {}", bureau.kid());
-
-    step("The bureau issues Li Xuemei a basic credential (remote face match) and a high one (in person)");
-    let holder_basic = SigningKey::generate(Alg::Es256, &mut rng);
-    let holder_high = SigningKey::generate(Alg::Es256, &mut rng);
-    let shard_uri = format!("{ISSUER}/status/0");
-    let basic_ref = StatusReference {
-        idx: 98_304,
-        uri: shard_uri.clone(),
-    };
-    let high_ref = StatusReference {
-        idx: 412_771,
-        uri: shard_uri.clone(),
-    };
-    let basic_claims = CitizenClaims::from_json(BASIC_CLAIMS, Level::Basic)?;
-    let high_claims = CitizenClaims::from_json(HIGH_CLAIMS, Level::High)?;
-    let basic = issue(
-        &IssueRequest {
-            claims: &basic_claims,
-            level: Level::Basic,
-            format: Format::DcSdJwt,
-            issuer: ISSUER,
-            holder: holder_basic.public_jwk(),
-            status: Some(&basic_ref),
-            issued_at: now,
-            expires_at: now + 365 * 86_400,
-        },
-        &bureau,
-        &mut rng,
-    )?;
-    let high = issue(
-        &IssueRequest {
-            claims: &high_claims,
-            level: Level::High,
-            format: Format::DcSdJwt,
-            issuer: ISSUER,
-            holder: holder_high.public_jwk(),
-            status: Some(&high_ref),
-            issued_at: now,
-            expires_at: now + 365 * 86_400,
-        },
-        &bureau,
-        &mut rng,
-    )?;
-    println!(
-        "basic credential: {} bytes; high credential: {} bytes",
-        basic.len(),
-        high.len()
-    );
-
-    step("The bureau publishes its status list (2 bits per entry, 2^20 entries)");
-    let mut list = StatusList::new(Bits::Two, 1 << 20)?;
-    let token = status_token(&shard_uri, &list, now, &bureau);
-    println!("status list token: {} bytes", token.len());
-
-    step("The hotel syncs the bureau's key and status list, then goes offline");
-    let mut trust = TrustStore::new();
-    trust.add(TrustedKey::new(bureau.public_jwk().clone()));
-    let mut status = StatusStore::new();
-    status.add_token(&token, &trust, now)?;
-    let hotel = Verifier::new(trust.clone(), status.clone(), Policy::from_toml(HOTEL)?);
-    let bank = Verifier::new(trust.clone(), status, Policy::from_toml(BANK)?);
-
-    step("At the hotel desk: the wallet discloses name and ID number only");
-    let nonce = "hotel-n-1";
-    let hotel_aud = "https://hotel.example";
-    let presentation = wallet::present(
-        &basic,
-        &holder_basic,
-        &paths(&["family_name", "given_name", "id_number"]),
-        nonce,
-        hotel_aud,
-        now,
-    )?;
-    println!("presentation: {} bytes", presentation.len());
-    let verified = hotel.verify(&presentation, nonce, hotel_aud, now)?;
-    println!(
-        "hotel: accepted {} ({}) from {}",
-        verified.credential_type.as_deref().unwrap_or("?"),
-        verified.level.map(|l| l.as_str()).unwrap_or("?"),
-        verified.issuer
-    );
-    for path in &verified.disclosed {
-        println!("  disclosed {path}");
+fn qr(label: &str, text: &str) {
+    match citizen_id::demo::qr::small(text) {
+        Some((code, version)) => {
+            println!(
+                "{label} ({} bytes, QR version {version}):\n{code}",
+                text.len()
+            )
+        }
+        None => println!("{label}: {} bytes, too large for a qr code", text.len()),
     }
-    println!("  not disclosed: birthdate, sex, nationality, age_equal_or_over");
+}
 
-    step("At the bank: a basic credential is not enough");
-    let bank_aud = "https://bank.example";
-    let bank_claims = [
-        "family_name",
-        "given_name",
-        "id_number",
-        "birthdate",
-        "address",
-    ];
-    let answer = wallet::present(
-        &basic,
-        &holder_basic,
-        &paths(&bank_claims[..4]),
-        "bank-n-1",
-        bank_aud,
-        now,
-    )?;
-    match bank.verify(&answer, "bank-n-1", bank_aud, now) {
+fn claim_line(v: &verifier::VerifiedPresentation) -> String {
+    let claims = Value::Object(v.claims.clone());
+    v.disclosed
+        .iter()
+        .filter(|p| p.segments().len() == 1)
+        .map(|p| {
+            let shown = match p.lookup(&claims).first() {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Object(_)) => "{…}".into(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            format!("{p}={shown}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let tmp = tempfile::tempdir()?;
+    let dir = data.unwrap_or_else(|| tmp.path().join("issuer"));
+    let basic_claims: Value = serde_json::from_str(BASIC_CLAIMS)?;
+    let high_claims: Value = serde_json::from_str(HIGH_CLAIMS)?;
+    let id_number = basic_claims["id_number"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let http = reqwest::Client::new();
+
+    step(1, "The bureau starts its issuer service");
+    let bureau = Bureau::start(&dir).await?;
+    println!("   issuer {} (data in {})", bureau.url, dir.display());
+    println!(
+        "   root key fingerprint {}",
+        bureau.issuer.root_fingerprint()
+    );
+    println!(
+        "   test messaging platform registered, key {}",
+        bureau.platform_kid()
+    );
+
+    step(2, "Li Xuemei enrols at basic: the messaging app's liveness + face match, attested by the platform");
+    let basic_offer = bureau.enrol_basic(&basic_claims, 0.97).await?;
+    qr("   credential offer", &basic_offer.offer_uri_by_reference);
+    println!(
+        "   tx_code {} (sent by SMS, never in the QR code)",
+        basic_offer.tx_code
+    );
+    let mut wallet = DemoWallet::new();
+    match wallet
+        .receive(&basic_offer.offer_uri, "000000", "dc_sd_jwt", 3)
+        .await
+    {
+        Err(e) => println!("   a mistyped tx_code is refused: {e}"),
+        Ok(_) => anyhow::bail!("a wrong tx_code was accepted"),
+    }
+    let n = wallet
+        .receive(&basic_offer.offer_uri, &basic_offer.tx_code, "dc_sd_jwt", 3)
+        .await?;
+    println!("   wallet received {n} copies of the basic credential over OpenID4VCI, each bound to its own key, each verified");
+
+    step(
+        3,
+        "She upgrades at the counter: an officer reads her ID card (high)",
+    );
+    let high_offer = bureau.enrol_high(&high_claims).await?;
+    let n = wallet
+        .receive(&high_offer.offer_uri, &high_offer.tx_code, "dc_sd_jwt", 3)
+        .await?;
+    println!("   wallet received {n} copies of the high credential");
+
+    step(
+        4,
+        "The hotel syncs the bureau's keys and revocation list once, then works offline",
+    );
+    let status_uri = bureau.issuer.status_uri(0);
+    let mut hotel = Desk::new(HOTEL)?;
+    let lists = hotel
+        .sync(&http, &bureau.url, std::slice::from_ref(&status_uri))
+        .await?;
+    println!(
+        "   {} trusted key(s), {lists} status list(s); no network from here on",
+        hotel.verifier.trust.keys().len()
+    );
+    let request = hotel.request();
+    qr("   hotel's request", &request);
+    let answer = wallet.answer(&request)?;
+    let shown = serde_json::from_str::<Value>(&answer)?
+        .as_object()
+        .and_then(|m| m.values().next()?.get(0)?.as_str().map(str::to_owned))
+        .context("vp_token")?;
+    qr(
+        "   phone's answer (SD-JWT+KB, name and id number only)",
+        &shown,
+    );
+    let v = hotel.check(&answer)?;
+    println!(
+        "   hotel ACCEPTS: level {}, {}",
+        v.level.map_or("?", |l| l.as_str()),
+        claim_line(&v)
+    );
+    match hotel.check(&answer) {
+        Err(r) => println!("   the same answer shown again is refused: {}", r.code),
+        Ok(_) => anyhow::bail!("a replayed answer was accepted"),
+    }
+
+    step(5, "The bank opens an account: it requires high assurance");
+    let mut bank = Desk::new(BANK)?;
+    bank.sync(&http, &bureau.url, std::slice::from_ref(&status_uri))
+        .await?;
+    let request = bank.request();
+    // A wallet offers only what was asked for (high); the demo pushes the basic one anyway.
+    let basic_index = wallet
+        .held
+        .iter()
+        .position(|h| h.vct.contains(":basic:"))
+        .context("basic credential")?;
+    if let Err(e) = wallet.answer_with(&request, basic_index, false) {
+        println!("   the wallet would not offer the basic credential: {e}");
+    }
+    // Shown anyway, with the claims it has:
+    let answer = wallet.answer_with(&request, basic_index, true)?;
+    match bank.check(&answer) {
+        Err(r) => println!(
+            "   bank REJECTS the basic credential: {} ({})",
+            r.code, r.message
+        ),
         Ok(_) => anyhow::bail!("the bank accepted a basic credential"),
-        Err(e) => println!("bank: rejected ({}): {e}", e.code()),
     }
-    let answer = wallet::present(
-        &high,
-        &holder_high,
-        &paths(&bank_claims),
-        "bank-n-2",
-        bank_aud,
-        now,
-    )?;
-    let verified = bank.verify(&answer, "bank-n-2", bank_aud, now)?;
-    println!(
-        "bank: accepted the high credential ({} claims disclosed)",
-        verified.disclosed.len()
-    );
+    let request = bank.request();
+    let v = bank.check(&wallet.answer(&request)?)?;
+    println!("   bank ACCEPTS the high credential: {}", claim_line(&v));
 
-    step("Li Xuemei reports her phone lost: the bureau revokes the basic credential");
-    list.set(basic_ref.idx, 1)?;
-    let token = status_token(&shard_uri, &list, now + 60, &bureau);
-    let mut status = StatusStore::new();
-    status.add_token(&token, &trust, now + 60)?;
-    let hotel = Verifier::new(trust, status, Policy::from_toml(HOTEL)?);
-    let presentation = wallet::present(
-        &basic,
-        &holder_basic,
-        &paths(&["family_name", "given_name", "id_number"]),
-        "hotel-n-2",
-        hotel_aud,
-        now + 60,
-    )?;
-    match hotel.verify(&presentation, "hotel-n-2", hotel_aud, now + 60) {
-        Ok(_) => anyhow::bail!("the hotel accepted a revoked credential"),
-        Err(e) => println!("hotel, after syncing: rejected ({}): {e}", e.code()),
+    step(6, "Her phone is stolen: the bureau revokes her credentials");
+    let changed = bureau.revoke_citizen(&id_number).await?;
+    println!("   {changed} credentials revoked (every copy of both batches)");
+    let request = hotel.request();
+    let answer = wallet.answer(&request)?;
+    match hotel.check(&answer) {
+        Ok(_) => println!("   the hotel, still offline on yesterday's list, would accept: that is why lists have a maximum age"),
+        Err(r) => println!("   hotel rejects: {}", r.code),
     }
-    println!("\nThe story ran end to end.");
+    hotel.sync(&http, &bureau.url, &[status_uri]).await?;
+    println!("   the hotel syncs the status list");
+    let request = hotel.request();
+    match hotel.check(&wallet.answer(&request)?) {
+        Err(r) => println!("   hotel now REJECTS: {} ({})", r.code, r.message),
+        Ok(_) => anyhow::bail!("a revoked credential was accepted"),
+    }
+
+    bureau.stop().await;
+    println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-fn paths(names: &[&str]) -> Vec<ClaimPath> {
-    names.iter().map(|n| ClaimPath::parse_dotted(n)).collect()
-}
-
-fn status_token(uri: &str, list: &StatusList, now: i64, key: &SigningKey) -> String {
-    StatusListToken {
-        sub: uri.to_owned(),
-        iat: now,
-        exp: Some(now + 86_400),
-        ttl: std::num::NonZeroU64::new(3_600),
-        iss: Some(ISSUER.to_owned()),
-        status_list: list.clone(),
-    }
-    .sign(key)
 }

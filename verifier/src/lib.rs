@@ -11,13 +11,19 @@
 //! StatusStore::add_token(statuslist+jwt)  ─┼─> Verifier::verify(presentation, nonce, aud, now)
 //! Policy::from_toml(policy.toml)          ─┘      -> VerifiedPresentation | VerifierError
 //! ```
+//!
+//! The relying party's side of OpenID4VP 1.0 is data too: [`request`] builds the request (DCQL
+//! from the policy, the nonce from an injected CSPRNG) and [`answer`] reads the wallet's
+//! `vp_token`; showing QR codes and remembering nonces is the `verifier` binary's job.
 
+pub mod answer;
 pub mod policy;
+pub mod request;
 pub mod status;
 pub mod trust;
 pub mod verify;
 
-pub use policy::{Policy, PolicyError};
+pub use policy::{Policy, PolicyError, RequestProfile};
 pub use status::{StatusError, StatusOutcome, StatusStore};
 pub use trust::{TrustError, TrustStore, TrustedKey};
 pub use verify::{Format, VerifiedPresentation, Verifier, VerifierError};

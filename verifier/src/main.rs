@@ -21,7 +21,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Verify a presentation (SD-JWT+KB, compact or JSON serialization).
+    /// Make an OpenID4VP request for a profile (URI and QR code) and remember its nonce.
+    Request(cli::request::Args),
+    /// Verify a presentation (SD-JWT+KB, compact or JSON serialization) or a wallet's answer.
     Verify(cli::verify::Args),
     /// Print the status value at an index of a status list.
     Status(cli::status::Args),
@@ -30,6 +32,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Request(args) => cli::request::run(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Status(args) => cli::status::run(args),
     };

@@ -35,6 +35,36 @@ pub struct Policy {
     /// A plain RFC 9901 verifier: any credential type and `typ` (except other JWT kinds), no
     /// level.
     pub generic: bool,
+    /// How this relying party asks for a presentation (the `[request]` section).
+    pub request: RequestProfile,
+}
+
+/// The `[request]` section of a policy file: how `verifier request` builds an OpenID4VP
+/// request for this relying party. Every field has a default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestProfile {
+    /// The `client_id` (and expected KB-JWT `aud`) when the command line gives none.
+    pub client_id: Option<String>,
+    /// The `response_uri` for `direct_post` when the command line gives none.
+    pub response_uri: Option<String>,
+    /// The DCQL credential query id.
+    pub query_id: String,
+    /// Claims to ask for; empty means the required claims.
+    pub claims: Vec<ClaimPath>,
+    /// How long a request (its nonce) may be answered.
+    pub validity: Duration,
+}
+
+impl Default for RequestProfile {
+    fn default() -> RequestProfile {
+        RequestProfile {
+            client_id: None,
+            response_uri: None,
+            query_id: crate::request::DEFAULT_QUERY_ID.into(),
+            claims: Vec::new(),
+            validity: Duration::from_secs(600),
+        }
+    }
 }
 
 impl Default for Policy {
@@ -53,6 +83,7 @@ impl Default for Policy {
             require_status: true,
             algorithms: Alg::ALL.to_vec(),
             generic: false,
+            request: RequestProfile::default(),
         }
     }
 }
@@ -86,6 +117,17 @@ struct PolicyFile {
     require_status: Option<bool>,
     algorithms: Option<Vec<String>>,
     generic: Option<bool>,
+    request: Option<RequestFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestFile {
+    client_id: Option<String>,
+    response_uri: Option<String>,
+    query_id: Option<String>,
+    claims: Option<Vec<String>>,
+    validity_seconds: Option<u64>,
 }
 
 impl Policy {
@@ -155,7 +197,45 @@ impl Policy {
         if let Some(g) = file.generic {
             policy.generic = g;
         }
+        if let Some(r) = file.request {
+            let req = &mut policy.request;
+            req.client_id = r.client_id;
+            req.response_uri = r.response_uri;
+            if let Some(id) = r.query_id {
+                if id.is_empty()
+                    || !id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return Err(PolicyError::Invalid {
+                        field: "request.query_id",
+                    });
+                }
+                req.query_id = id;
+            }
+            if let Some(claims) = r.claims {
+                req.claims = claims.iter().map(|c| ClaimPath::parse_dotted(c)).collect();
+            }
+            if let Some(s) = r.validity_seconds {
+                if s == 0 || s > 86_400 {
+                    return Err(PolicyError::Invalid {
+                        field: "request.validity_seconds",
+                    });
+                }
+                req.validity = Duration::from_secs(s);
+            }
+        }
         Ok(policy)
+    }
+
+    /// The claims a request for this policy asks for: the `[request]` claims, or else the
+    /// required claims.
+    pub fn request_claims(&self) -> &[ClaimPath] {
+        if self.request.claims.is_empty() {
+            &self.required_claims
+        } else {
+            &self.request.claims
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! | `POST /token`, `POST /nonce`, `POST /credential` | wallet | OpenID4VCI |
 //! | `GET /offers/{id}[?format=png\|svg]` | wallet, officer | credential offer or its QR code |
 //! | `GET /status/{shard}` | anyone | `statuslist+jwt` |
+//! | `GET /status/{shard}/revocation`, `/suspension` | anyone | W3C `BitstringStatusListCredential` (`vc+jwt`) |
 //! | `GET /trust-bundle` | anyone | root-signed trust bundle |
 //! | `POST /enrol/nonce`, `/enrol/basic`, `/enrol/high` | officer | enrolment |
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
@@ -56,6 +57,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/credential", post(credential))
         .route("/offers/{id}", get(offer))
         .route("/status/{shard}", get(status_list))
+        .route("/status/{shard}/{purpose}", get(bitstring_list))
         .route("/trust-bundle", get(trust_bundle))
         .route("/enrol/nonce", post(enrol_nonce))
         .route("/enrol/basic", post(enrol_basic))
@@ -247,6 +249,27 @@ async fn status_list(
             (header::CACHE_CONTROL, max_age),
         ],
         token,
+    )
+        .into_response())
+}
+
+async fn bitstring_list(
+    State(issuer): AppState,
+    Path((shard, purpose)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound {
+        what: "status list",
+    };
+    let shard: i64 = shard.parse().map_err(|_| not_found())?;
+    let purpose = crate::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
+    let credential = issuer.bitstring_credential(shard, purpose).await?;
+    let max_age = format!("public, max-age={}", issuer.config.status_ttl);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vc+jwt".to_owned()),
+            (header::CACHE_CONTROL, max_age),
+        ],
+        credential,
     )
         .into_response())
 }

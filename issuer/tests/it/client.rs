@@ -408,3 +408,76 @@ pub async fn verify_sd_jwt(
     }
     (payload, disclosed)
 }
+
+/// Verifies an issued credential the way a relying party does, with the `verifier` crate:
+/// trust from `/.well-known/jwt-vc-issuer`, revocation state from the status-list token the
+/// credential points at, and a presentation of `claims` with a KB-JWT by `holder`.
+pub async fn verify_with_verifier(
+    http: &reqwest::Client,
+    issuer: &str,
+    sd_jwt: &str,
+    holder: &SigningKey,
+    claims: &[&str],
+) -> Result<verifier::VerifiedPresentation, verifier::VerifierError> {
+    use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
+    let meta = http
+        .get(format!("{issuer}/.well-known/jwt-vc-issuer"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let trust = verifier::TrustStore::from_json(&meta).unwrap();
+    let parsed = SdJwt::parse(sd_jwt, &Limits::default()).unwrap();
+    let payload: Value = serde_json::from_slice(
+        Jws::parse(sd_jwt.split('~').next().unwrap())
+            .unwrap()
+            .payload(),
+    )
+    .unwrap();
+    let status_uri = match payload["status"]["status_list"]["uri"].as_str() {
+        Some(uri) => uri.to_owned(),
+        None => payload["credentialStatus"][0]["statusListCredential"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("/revocation")
+            .to_owned(),
+    };
+    let token = http
+        .get(&status_uri)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut status = verifier::StatusStore::new();
+    assert_eq!(status.add_token(&token, &trust, now()).unwrap(), status_uri);
+    let policy = verifier::Policy {
+        required_claims: claims.iter().map(|c| ClaimPath::parse_dotted(c)).collect(),
+        ..Default::default()
+    };
+    // The W3C form keeps the claims inside `credentialSubject`.
+    let requested: Vec<ClaimPath> = claims
+        .iter()
+        .map(|c| match payload.get("credentialSubject") {
+            Some(_) => ClaimPath::parse_dotted(&format!("credentialSubject.{c}")),
+            None => ClaimPath::parse_dotted(c),
+        })
+        .collect();
+    let presentation = parsed.select(&requested).unwrap();
+    let presentation = add_key_binding(
+        &presentation,
+        holder,
+        "n-issuer-test",
+        "https://rp.example",
+        now(),
+    );
+    verifier::Verifier::new(trust, status, policy).verify(
+        &presentation,
+        "n-issuer-test",
+        "https://rp.example",
+        now(),
+    )
+}

@@ -95,6 +95,28 @@ async fn enrol_at_each_level_redeem_and_verify() {
                     assert_eq!(payload["type"][2], format!("urn:cn:citizen-id:{level}:1"));
                 }
                 assert_eq!(disclosed.contains_key("portrait"), level == "high");
+                // A relying party's verifier accepts it: trust from the published keys,
+                // revocation state from the shard's status-list token.
+                let claims: &[&str] = if level == "high" {
+                    &["family_name", "given_name", "id_number", "address"]
+                } else {
+                    &["family_name", "given_name", "id_number"]
+                };
+                let verified = verify_with_verifier(&t.http, &t.url, cred, key, claims)
+                    .await
+                    .unwrap_or_else(|e| panic!("{level} {format}: {}: {e}", e.code()));
+                assert_eq!(verified.issuer, t.url);
+                assert_eq!(verified.level.map(|l| l.as_str()), Some(level));
+                assert!(matches!(
+                    verified.status,
+                    verifier::StatusOutcome::Valid { .. }
+                ));
+                let expected_format = if format == "dc_sd_jwt" {
+                    verifier::Format::DcSdJwt
+                } else {
+                    verifier::Format::VcSdJwt
+                };
+                assert_eq!(verified.format, expected_format);
                 if format == "dc_sd_jwt" {
                     let s = &payload["status"]["status_list"];
                     entries.push((
@@ -216,6 +238,126 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it() {
     assert_eq!(r.status(), 409);
     // Audit: one row per credential per change.
     assert!(t.count("audit WHERE event = 'status.revoke'") == 3);
+    t.stop().await;
+}
+
+/// Reads bit `idx` of a W3C Bitstring Status List credential served at `url` (MSB first),
+/// after checking its signature with the issuer's published key.
+async fn bitstring_bit(t: &TestIssuer, url: &str, purpose: &str, idx: u64) -> bool {
+    use std::io::Read as _;
+    let r = t.http.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/vc+jwt");
+    let jwt = r.text().await.unwrap();
+    let jws = credential::jose::Jws::parse(&jwt).unwrap();
+    assert_eq!(jws.header().typ.as_deref(), Some("vc+jwt"));
+    let keys: Value = t
+        .http
+        .get(format!("{}/.well-known/jwt-vc-issuer", t.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = jws.header().kid.clone().unwrap();
+    let mut jwk = keys["jwks"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap()
+        .clone();
+    jwk.as_object_mut().unwrap().remove("use");
+    jws.verify(&credential::jose::PublicJwk::from_value(&jwk).unwrap())
+        .unwrap();
+    let vc: Value = serde_json::from_slice(jws.payload()).unwrap();
+    assert_eq!(
+        vc["type"],
+        json!(["VerifiableCredential", "BitstringStatusListCredential"])
+    );
+    assert_eq!(vc["id"], url);
+    assert_eq!(vc["issuer"], t.url.as_str());
+    let subject = &vc["credentialSubject"];
+    assert_eq!(subject["type"], "BitstringStatusList");
+    assert_eq!(subject["statusPurpose"], purpose);
+    let encoded = subject["encodedList"].as_str().unwrap();
+    let gz = credential::b64::decode(encoded.strip_prefix('u').unwrap()).unwrap();
+    let mut bits = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut bits)
+        .unwrap();
+    assert!(bits.len() >= 16 * 1024, "at least 131,072 entries");
+    bits[(idx / 8) as usize] & (0x80 >> (idx % 8)) != 0
+}
+
+#[tokio::test]
+async fn bitstring_status_lists_project_revocation_and_suspension() {
+    let t = TestIssuer::start().await;
+    // Two citizens with a W3C credential each: one gets suspended, the other revoked.
+    let mut entries = Vec::new();
+    for serial in [20, 21] {
+        let offer = t.enrol_high(&high_claims(serial)).await;
+        let mut wallet = Wallet::new(u64::from(serial));
+        let redeemed = wallet
+            .redeem(
+                offer["offer_uri"].as_str().unwrap(),
+                offer["tx_code"].as_str().unwrap(),
+            )
+            .await;
+        let (_, creds) = wallet
+            .credentials(&redeemed, "citizen_id_high_vc_sd_jwt", 1)
+            .await;
+        let (payload, _) = verify_sd_jwt(&t.http, &t.url, &creds[0]).await;
+        let status = payload["credentialStatus"].as_array().unwrap().clone();
+        assert_eq!(status[0]["statusPurpose"], "revocation");
+        assert_eq!(status[1]["statusPurpose"], "suspension");
+        let idx: u64 = status[0]["statusListIndex"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        entries.push((
+            idx,
+            status[0]["statusListCredential"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            status[1]["statusListCredential"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ));
+    }
+    for (idx, rev, sus) in &entries {
+        assert!(!bitstring_bit(&t, rev, "revocation", *idx).await);
+        assert!(!bitstring_bit(&t, sus, "suspension", *idx).await);
+    }
+    for (serial, action) in [(20, "suspend"), (21, "revoke")] {
+        let r = t
+            .http
+            .post(format!("{}/admin/citizens/{action}", t.url))
+            .bearer_auth(&t.admin_token)
+            .json(&json!({"id_number": id_number(serial)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let (suspended, revoked) = (&entries[0], &entries[1]);
+    assert!(bitstring_bit(&t, &suspended.2, "suspension", suspended.0).await);
+    assert!(!bitstring_bit(&t, &suspended.1, "revocation", suspended.0).await);
+    assert!(bitstring_bit(&t, &revoked.1, "revocation", revoked.0).await);
+    assert!(!bitstring_bit(&t, &revoked.2, "suspension", revoked.0).await);
+    // The 2-bit token of the same shard agrees.
+    let shard_uri = revoked.1.trim_end_matches("/revocation");
+    assert_eq!(status_bits(&t.http, shard_uri, revoked.0).await, 1);
+    assert_eq!(status_bits(&t.http, shard_uri, suspended.0).await, 2);
+    // Unknown purposes and shards are 404.
+    for path in ["/status/0/refresh", "/status/99/revocation"] {
+        let r = t.http.get(format!("{}{path}", t.url)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
     t.stop().await;
 }
 

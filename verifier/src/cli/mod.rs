@@ -4,6 +4,9 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
+pub mod qr;
+pub mod request;
+pub mod state;
 pub mod status;
 pub mod verify;
 

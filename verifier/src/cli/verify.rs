@@ -12,7 +12,11 @@ use super::{now, parse_time, read_input, Outcome};
 /// Verify a presentation against local trust material, status lists and policy.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example:\n  verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n\n\
+    after_help = "Examples:\n  verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n  \
+verifier verify --request-state ~/.hotel --trust jwt-vc-issuer.json --status status-0.jwt \\\n      --aud https://hotel.example answer.png\n\n\
+With --request-state the answer (a vp_token JSON object, a direct_post body, an SD-JWT+KB, or a\n\
+PNG of its QR code) must answer a request made by `verifier request` with that state directory:\n\
+its nonce is looked up there, checked, and used up; the request's profile is the policy.\n\
 Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not run."
 )]
 pub struct Args {
@@ -26,8 +30,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// The nonce this verifier issued for the presentation.
-    #[arg(long, required_unless_present = "batch")]
+    #[arg(long, required_unless_present_any = ["batch", "request_state"], conflicts_with = "request_state")]
     nonce: Option<String>,
+    /// Check the answer against the requests remembered by `verifier request` in this directory.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["batch", "policy", "generic", "no_key_binding"])]
+    request_state: Option<PathBuf>,
     /// This verifier's audience (client id).
     #[arg(long, required_unless_present = "batch")]
     aud: Option<String>,
@@ -55,9 +62,10 @@ pub fn run(args: Args) -> Outcome {
     match build(&args) {
         Ok(verifier) => {
             let now = args.now.unwrap_or_else(now);
-            match &args.batch {
-                Some(file) => batch(&verifier, file, now),
-                None => single(&verifier, &args, now),
+            match (&args.batch, &args.request_state) {
+                (Some(file), _) => batch(&verifier, file, now),
+                (None, Some(dir)) => answer::run(verifier, dir, &args, now),
+                (None, None) => single(&verifier, &args, now),
             }
         }
         Err(e) => {
@@ -207,6 +215,157 @@ fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
         Outcome::Rejected
     } else {
         Outcome::Accepted
+    }
+}
+
+/// Answers to requests made by `verifier request`.
+mod answer {
+    use std::path::Path;
+
+    use verifier::answer::{self, Answer};
+    use verifier::{Policy, Verifier, VerifierError};
+
+    use super::super::state::State;
+    use super::super::{qr, read_input, Outcome, MAX_INPUT};
+    use super::{accepted_json, print_human, rejected_json, Args};
+
+    /// A rejection before or beside the SD-JWT checks: (code, message).
+    fn reject(args: &Args, code: &str, message: &str) -> Outcome {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"accepted": false, "error": code, "message": message})
+            );
+        }
+        eprintln!("rejected: {code}: {message}");
+        Outcome::Rejected
+    }
+
+    /// Reads the answer: a PNG of a QR code (decoded), a file, `-`, or the text itself.
+    fn read_answer(input: &str) -> anyhow::Result<String> {
+        let path = Path::new(input);
+        if input != "-" && path.is_file() {
+            let meta = std::fs::metadata(path)?;
+            if meta.len() > MAX_INPUT {
+                anyhow::bail!("{input} is larger than {MAX_INPUT} bytes");
+            }
+            let bytes =
+                std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {input}: {e}"))?;
+            if qr::is_png(&bytes) {
+                return qr::decode_png(&bytes).map_err(|e| anyhow::anyhow!("{input}: {e:#}"));
+            }
+            return String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{input} is neither text nor a png image"));
+        }
+        if input == "-" {
+            return read_input(input);
+        }
+        Ok(input.to_owned())
+    }
+
+    pub fn run(verifier: Verifier, dir: &Path, args: &Args, now: i64) -> Outcome {
+        let (Some(input), Some(aud)) = (&args.presentation, &args.aud) else {
+            eprintln!("error: an answer and --aud are required");
+            return Outcome::CouldNotRun;
+        };
+        let text = match read_answer(input) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Outcome::CouldNotRun;
+            }
+        };
+        let state = match State::open(dir) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Outcome::CouldNotRun;
+            }
+        };
+        match check(verifier, &state, &text, aud, args, now) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                Outcome::CouldNotRun
+            }
+        }
+    }
+
+    fn check(
+        mut verifier: Verifier,
+        state: &State,
+        text: &str,
+        aud: &str,
+        args: &Args,
+        now: i64,
+    ) -> anyhow::Result<Outcome> {
+        let answer: Answer = match answer::parse(text) {
+            Ok(a) => a,
+            Err(e) => return Ok(reject(args, e.code(), &e.to_string())),
+        };
+        const UNKNOWN: &str = "nonce_unknown_or_used";
+        let unknown =
+            "the answer's nonce matches no pending request (unknown, expired or already answered)";
+        let Some(nonce) = answer.nonce_hint() else {
+            return Ok(reject(args, UNKNOWN, unknown));
+        };
+        let Some(pending) = state.find(&nonce)? else {
+            return Ok(reject(args, UNKNOWN, unknown));
+        };
+        if pending.expires_at < now {
+            state.consume(&pending.nonce)?;
+            return Ok(reject(
+                args,
+                "request_expired",
+                "the request this answers has expired",
+            ));
+        }
+        if pending.client_id != aud {
+            anyhow::bail!(
+                "--aud {aud} differs from the client id {} the request was made with",
+                pending.client_id
+            );
+        }
+        if let Err(e) = answer.check_query_ids(&pending.query_ids) {
+            return Ok(reject(args, e.code(), &e.to_string()));
+        }
+        verifier.policy = Policy::from_toml(&pending.policy)
+            .map_err(|e| anyhow::anyhow!("stored profile {}: {e}", pending.profile))?;
+        let mut results = Vec::new();
+        for p in &answer.presentations {
+            results.push(verifier.verify(p.presentation.trim(), &pending.nonce, aud, now));
+        }
+        // An answer whose SD-JWT or KB-JWT checks failed may come from anyone who saw the QR
+        // code: it leaves the request open. Past those checks the holder answered; the nonce
+        // is used up whatever the policy says, and only one process can use it up.
+        let holder_answered = results
+            .iter()
+            .all(|r| !matches!(r, Err(VerifierError::Credential(_))));
+        if holder_answered && !state.consume(&pending.nonce)? {
+            return Ok(reject(args, UNKNOWN, unknown));
+        }
+        for r in &results {
+            if let Err(e) = r {
+                if args.json {
+                    let mut out = rejected_json(e);
+                    out["profile"] = serde_json::json!(pending.profile);
+                    println!("{out}");
+                }
+                eprintln!("rejected: {}: {e}", e.code());
+                return Ok(Outcome::Rejected);
+            }
+        }
+        for v in results.iter().flatten() {
+            if args.json {
+                let mut out = accepted_json(v);
+                out["profile"] = serde_json::json!(pending.profile);
+                println!("{out}");
+            } else {
+                println!("profile: {}", pending.profile);
+                print_human(v);
+            }
+        }
+        Ok(Outcome::Accepted)
     }
 }
 

@@ -1,0 +1,132 @@
+//! `verifier request`: an OpenID4VP 1.0 request for a profile, shown as a URI and a QR code,
+//! its nonce remembered in the state directory.
+
+use std::path::PathBuf;
+
+use rand_core::OsRng;
+use serde_json::json;
+use verifier::request::{new_nonce, query_ids, PresentationRequest, ResponseMode};
+use verifier::Policy;
+
+use super::state::{Pending, State};
+use super::{now, qr, Outcome};
+
+/// Make a presentation request for a relying-party profile and remember its nonce.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  verifier request --profile hotel --state-dir ~/.hotel --png request.png\n  verifier request --profile bank --response-uri https://bank.example/vp --json\n\n\
+The nonce is remembered in --state-dir until an answer to it is verified or it expires\n\
+(the profile's [request] validity_seconds, default 600).\n\
+Exit codes: 0 printed, 2 could not run."
+)]
+pub struct Args {
+    /// The profile: `hotel`, `bank` (built in) or a policy file (TOML).
+    #[arg(long)]
+    profile: String,
+    /// The client id (the KB-JWT audience). Default: the profile's `[request] client_id`.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Ask the wallet to post its answer here (`response_mode=direct_post`).
+    #[arg(long, value_name = "URL")]
+    response_uri: Option<String>,
+    /// Where pending requests are kept.
+    #[arg(long, value_name = "DIR", default_value = ".verifier")]
+    state_dir: PathBuf,
+    /// Also write the QR code as a PNG image.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
+    /// Print `{"request_uri", "nonce", "client_id", "expires_at", "dcql_query"}` instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The built-in profiles.
+pub const HOTEL: &str = include_str!("../../profiles/hotel.toml");
+/// The bank profile.
+pub const BANK: &str = include_str!("../../profiles/bank.toml");
+
+/// Resolves `--profile` to (name, policy text).
+pub fn load_profile(profile: &str) -> anyhow::Result<(Policy, String)> {
+    let text = match profile {
+        "hotel" => HOTEL.to_owned(),
+        "bank" => BANK.to_owned(),
+        file => super::read_input(file)?,
+    };
+    let policy = Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("{profile}: {e}"))?;
+    Ok((policy, text))
+}
+
+pub fn run(args: Args) -> Outcome {
+    match make(&args) {
+        Ok(()) => Outcome::Accepted,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Outcome::CouldNotRun
+        }
+    }
+}
+
+fn make(args: &Args) -> anyhow::Result<()> {
+    let (policy, text) = load_profile(&args.profile)?;
+    let client_id = args
+        .client_id
+        .clone()
+        .or_else(|| policy.request.client_id.clone())
+        .ok_or_else(|| anyhow::anyhow!("no --client-id and the profile names none"))?;
+    let response_mode = match args
+        .response_uri
+        .clone()
+        .or_else(|| policy.request.response_uri.clone())
+    {
+        Some(uri) if uri.starts_with("https://") || uri.starts_with("http://") => {
+            ResponseMode::DirectPost { response_uri: uri }
+        }
+        Some(_) => anyhow::bail!("--response-uri must be an http(s) url"),
+        None => ResponseMode::Shown,
+    };
+    let nonce = new_nonce(&mut OsRng);
+    let request = PresentationRequest::for_policy(&policy, &client_id, &nonce, response_mode);
+    let uri = request.to_uri();
+    let t = now();
+    let expires_at = t + i64::try_from(policy.request.validity.as_secs()).unwrap_or(600);
+    let state = State::open(&args.state_dir)?;
+    state.remember(
+        &Pending {
+            nonce: nonce.clone(),
+            client_id: client_id.clone(),
+            profile: policy.name.clone(),
+            policy: text,
+            query_ids: query_ids(&request.dcql_query),
+            created_at: t,
+            expires_at,
+        },
+        t,
+    )?;
+    if let Some(file) = &args.png {
+        std::fs::write(file, qr::png(&uri, 6)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "request_uri": uri,
+                "nonce": nonce,
+                "client_id": client_id,
+                "profile": policy.name,
+                "expires_at": expires_at,
+                "dcql_query": request.dcql_query,
+            })
+        );
+    } else {
+        println!("{}", qr::terminal(&uri)?);
+        println!("{uri}");
+        eprintln!(
+            "request for profile {} remembered in {} (expires in {} s)",
+            policy.name,
+            args.state_dir.display(),
+            expires_at - t
+        );
+    }
+    Ok(())
+}

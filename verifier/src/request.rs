@@ -1,0 +1,347 @@
+//! The relying party's OpenID4VP 1.0 authorization request, built as data (no I/O).
+//!
+//! A request asks for one credential with a DCQL query (OpenID4VP 1.0 section 6) derived from
+//! the relying party's [`Policy`]: the accepted types become `meta.vct_values`, the required
+//! claims become `claims[].path`. It travels by value as an `openid4vp://` URI (section 5 and
+//! appendix A.1), shown as a QR code at a desk, or answered online with `direct_post` to a
+//! `response_uri` (section 8.2).
+//!
+//! ```text
+//! Policy ──► dcql_for_policy ──► PresentationRequest { client_id, nonce, dcql_query, .. }
+//!                                   │ to_uri()                       ▲ from_uri()
+//!                                   ▼                                │
+//!                  openid4vp://?client_id=..&response_type=vp_token&nonce=..&dcql_query=..
+//! ```
+//!
+//! The nonce comes from a caller-supplied CSPRNG ([`new_nonce`]); remembering it (single use,
+//! with an expiry) is the caller's job, as is showing the QR code.
+
+use rand_core::CryptoRngCore;
+use serde_json::{json, Map, Value};
+
+use credential::citizen::Level;
+use credential::sd_jwt::{ClaimPath, PathSegment};
+
+use crate::Policy;
+
+/// The URI scheme of a request passed by value (OpenID4VP 1.0 appendix A.1 / section 13.1).
+pub const SCHEME: &str = "openid4vp://";
+
+/// The DCQL credential query id used when a policy names none.
+pub const DEFAULT_QUERY_ID: &str = "citizen_id";
+
+/// The credential format requested: IETF SD-JWT VC (OpenID4VP 1.0 appendix B.3).
+pub const FORMAT: &str = "dc+sd-jwt";
+
+/// Where the wallet sends its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// No `response_mode`: the wallet shows the answer (a QR code at a desk, offline).
+    Shown,
+    /// `response_mode=direct_post` to `response_uri` (section 8.2).
+    DirectPost {
+        /// The verifier's endpoint.
+        response_uri: String,
+    },
+}
+
+/// An OpenID4VP 1.0 authorization request passed by value (section 5.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresentationRequest {
+    /// `client_id`: the relying party; also the KB-JWT `aud` it expects.
+    pub client_id: String,
+    /// `nonce`: fresh, at least 128 bits of entropy; the KB-JWT must carry it.
+    pub nonce: String,
+    /// `dcql_query` (section 6).
+    pub dcql_query: Value,
+    /// `response_mode` and `response_uri`.
+    pub response_mode: ResponseMode,
+    /// `state`, when the relying party uses one (direct_post sessions).
+    pub state: Option<String>,
+}
+
+/// Why a request URI could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Not an `openid4vp://?...` URI.
+    #[error("request is not an openid4vp:// uri")]
+    Scheme,
+    /// The query string is not form-urlencoded.
+    #[error("request query is malformed")]
+    MalformedQuery,
+    /// A required parameter is missing or empty.
+    #[error("request parameter {name} missing")]
+    Missing {
+        /// The parameter.
+        name: &'static str,
+    },
+    /// A parameter has an unsupported or malformed value.
+    #[error("request parameter {name} is invalid")]
+    Invalid {
+        /// The parameter.
+        name: &'static str,
+    },
+}
+
+impl RequestError {
+    /// A stable snake_case name of the problem.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::Scheme => "request_scheme",
+            RequestError::MalformedQuery => "request_malformed",
+            RequestError::Missing { .. } => "request_parameter_missing",
+            RequestError::Invalid { .. } => "request_parameter_invalid",
+        }
+    }
+}
+
+/// A fresh nonce: 128 bits from `rng`, base64url without padding (22 characters).
+pub fn new_nonce(rng: &mut impl CryptoRngCore) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    credential::b64::encode(bytes)
+}
+
+/// A claim path as a DCQL `path` array (section 7): names are strings, indexes numbers, "any
+/// element" is `null`.
+pub fn path_to_json(path: &ClaimPath) -> Value {
+    Value::Array(
+        path.segments()
+            .iter()
+            .map(|s| match s {
+                PathSegment::Key(k) => Value::String(k.clone()),
+                PathSegment::Index(i) => Value::from(*i),
+                // `AnyIndex` and any later kind of segment: "every element".
+                _ => Value::Null,
+            })
+            .collect(),
+    )
+}
+
+/// The DCQL query for a policy: one `dc+sd-jwt` credential with `meta.vct_values` from the
+/// accepted types and one claims query per claim to request (section 6.1, 6.3; appendix B.3.5).
+pub fn dcql_for_policy(policy: &Policy) -> Value {
+    let claims: Vec<Value> = policy
+        .request_claims()
+        .iter()
+        .map(|p| json!({"path": path_to_json(p)}))
+        .collect();
+    let mut query = Map::new();
+    query.insert("id".into(), Value::String(policy.request.query_id.clone()));
+    query.insert("format".into(), Value::String(FORMAT.into()));
+    // Only the types the policy would accept at its minimum level.
+    let vct_values: Vec<&String> = policy
+        .accepted_types
+        .iter()
+        .filter(|t| Level::from_vct(t).map_or(true, |l| l >= policy.min_level))
+        .collect();
+    query.insert("meta".into(), json!({ "vct_values": vct_values }));
+    if !claims.is_empty() {
+        query.insert("claims".into(), Value::Array(claims));
+    }
+    json!({"credentials": [Value::Object(query)]})
+}
+
+/// The credential query ids of a DCQL query.
+pub fn query_ids(dcql_query: &Value) -> Vec<String> {
+    dcql_query
+        .get("credentials")
+        .and_then(Value::as_array)
+        .map(|c| {
+            c.iter()
+                .filter_map(|q| q.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl PresentationRequest {
+    /// A request for `policy`'s claims with this client id and nonce.
+    pub fn for_policy(
+        policy: &Policy,
+        client_id: &str,
+        nonce: &str,
+        response_mode: ResponseMode,
+    ) -> PresentationRequest {
+        PresentationRequest {
+            client_id: client_id.to_owned(),
+            nonce: nonce.to_owned(),
+            dcql_query: dcql_for_policy(policy),
+            response_mode,
+            state: None,
+        }
+    }
+
+    /// The request as `openid4vp://?client_id=..&response_type=vp_token&nonce=..&dcql_query=..`
+    /// (parameters form-urlencoded; `dcql_query` is compact JSON).
+    pub fn to_uri(&self) -> String {
+        let dcql = self.dcql_query.to_string();
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("client_id", &self.client_id),
+            ("response_type", "vp_token"),
+            ("nonce", &self.nonce),
+            ("dcql_query", &dcql),
+        ];
+        if let ResponseMode::DirectPost { response_uri } = &self.response_mode {
+            pairs.push(("response_mode", "direct_post"));
+            pairs.push(("response_uri", response_uri));
+        }
+        if let Some(state) = &self.state {
+            pairs.push(("state", state));
+        }
+        // Serializing a list of string pairs cannot fail.
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("{SCHEME}?{query}")
+    }
+
+    /// Reads a request URI back (the wallet's side of [`PresentationRequest::to_uri`]).
+    ///
+    /// # Errors
+    /// [`RequestError`] naming the first problem.
+    pub fn from_uri(uri: &str) -> Result<PresentationRequest, RequestError> {
+        let query = uri
+            .trim()
+            .strip_prefix(SCHEME)
+            .ok_or(RequestError::Scheme)?;
+        let query = query.trim_start_matches('/');
+        let query = query.strip_prefix('?').ok_or(RequestError::Scheme)?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query).map_err(|_| RequestError::MalformedQuery)?;
+        let get = |name: &'static str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| get(name).ok_or(RequestError::Missing { name });
+        if required("response_type")? != "vp_token" {
+            return Err(RequestError::Invalid {
+                name: "response_type",
+            });
+        }
+        let dcql_query: Value = serde_json::from_str(required("dcql_query")?)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or(RequestError::Invalid { name: "dcql_query" })?;
+        let response_mode = match get("response_mode") {
+            None => ResponseMode::Shown,
+            Some("direct_post") => ResponseMode::DirectPost {
+                response_uri: required("response_uri")?.to_owned(),
+            },
+            Some(_) => {
+                return Err(RequestError::Invalid {
+                    name: "response_mode",
+                })
+            }
+        };
+        Ok(PresentationRequest {
+            client_id: required("client_id")?.to_owned(),
+            nonce: required("nonce")?.to_owned(),
+            dcql_query,
+            response_mode,
+            state: get("state").map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::SeedableRng;
+
+    use super::*;
+
+    const HOTEL: &str = include_str!("../profiles/hotel.toml");
+    const BANK: &str = include_str!("../profiles/bank.toml");
+
+    #[test]
+    fn nonces_are_128_bits_and_differ() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let a = new_nonce(&mut rng);
+        let b = new_nonce(&mut rng);
+        assert_eq!(a.len(), 22);
+        assert_eq!(credential::b64::decode(&a).unwrap().len(), 16);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hotel_dcql_asks_for_its_required_claims() {
+        let policy = Policy::from_toml(HOTEL).unwrap();
+        let q = dcql_for_policy(&policy);
+        let cred = &q["credentials"][0];
+        assert_eq!(cred["id"], DEFAULT_QUERY_ID);
+        assert_eq!(cred["format"], "dc+sd-jwt");
+        assert_eq!(
+            cred["meta"]["vct_values"],
+            json!(["urn:cn:citizen-id:basic:1", "urn:cn:citizen-id:high:1"])
+        );
+        assert_eq!(
+            cred["claims"],
+            json!([{"path": ["family_name"]}, {"path": ["given_name"]}, {"path": ["id_number"]}])
+        );
+    }
+
+    #[test]
+    fn bank_dcql_asks_only_for_high() {
+        let policy = Policy::from_toml(BANK).unwrap();
+        let q = dcql_for_policy(&policy);
+        let cred = &q["credentials"][0];
+        assert_eq!(
+            cred["meta"]["vct_values"],
+            json!(["urn:cn:citizen-id:high:1"])
+        );
+        assert!(cred["claims"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"path": ["address"]})));
+    }
+
+    #[test]
+    fn request_uri_round_trips() {
+        let policy = Policy::from_toml(HOTEL).unwrap();
+        for mode in [
+            ResponseMode::Shown,
+            ResponseMode::DirectPost {
+                response_uri: "https://hotel.example/answers?x=1&y=2".into(),
+            },
+        ] {
+            let req =
+                PresentationRequest::for_policy(&policy, "https://hotel.example", "n-1+/=", mode);
+            let uri = req.to_uri();
+            assert!(uri.starts_with(
+                "openid4vp://?client_id=https%3A%2F%2Fhotel.example&response_type=vp_token&nonce="
+            ));
+            assert_eq!(PresentationRequest::from_uri(&uri).unwrap(), req);
+        }
+    }
+
+    #[test]
+    fn malformed_requests_are_named() {
+        assert_eq!(
+            PresentationRequest::from_uri("https://x?client_id=a"),
+            Err(RequestError::Scheme)
+        );
+        assert_eq!(
+            PresentationRequest::from_uri(
+                "openid4vp://?client_id=a&response_type=vp_token&dcql_query=%7B%7D"
+            ),
+            Err(RequestError::Missing { name: "nonce" })
+        );
+        assert_eq!(
+            PresentationRequest::from_uri(
+                "openid4vp://?client_id=a&response_type=code&nonce=n&dcql_query=%7B%7D"
+            ),
+            Err(RequestError::Invalid {
+                name: "response_type"
+            })
+        );
+        assert_eq!(
+            PresentationRequest::from_uri(
+                "openid4vp://?client_id=a&response_type=vp_token&nonce=n&dcql_query=%5B%5D"
+            ),
+            Err(RequestError::Invalid { name: "dcql_query" })
+        );
+    }
+}

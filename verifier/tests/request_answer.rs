@@ -1,0 +1,326 @@
+//! `verifier request` and `verifier verify --request-state` as a relying party runs them: the
+//! real binary, a state directory, a credential issued with `credential::citizen::issue`, the
+//! wallet's side written here from OpenID4VP 1.0.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
+use credential::jose::{Alg, SigningKey};
+use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
+use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::Value;
+use verifier::request::PresentationRequest;
+
+const ISSUER: &str = "https://bureau.example.cn";
+const BASIC: &str = include_str!("../../examples/claims/citizen-basic.json");
+const STATUS_URI: &str = "https://bureau.example.cn/status/0";
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    holder: SigningKey,
+    credential: String,
+}
+
+impl Setup {
+    fn new(revoked: bool) -> Setup {
+        let mut rng = ChaCha20Rng::seed_from_u64(42);
+        let bureau = SigningKey::generate(Alg::Es256, &mut rng);
+        let holder = SigningKey::generate(Alg::Es256, &mut rng);
+        let claims = CitizenClaims::from_json(BASIC, Level::Basic).unwrap();
+        let t = now();
+        let reference = StatusReference {
+            idx: 77,
+            uri: STATUS_URI.into(),
+        };
+        let credential = issue(
+            &IssueRequest {
+                claims: &claims,
+                level: Level::Basic,
+                format: Format::DcSdJwt,
+                issuer: ISSUER,
+                holder: holder.public_jwk(),
+                status: Some(&reference),
+                issued_at: t,
+                expires_at: t + 86_400,
+            },
+            &bureau,
+            &mut rng,
+        )
+        .unwrap();
+        let mut list = StatusList::new(Bits::Two, 1024).unwrap();
+        if revoked {
+            list.set(77, 1).unwrap();
+        }
+        let token = StatusListToken {
+            sub: STATUS_URI.into(),
+            iat: t,
+            exp: Some(t + 3600),
+            ttl: None,
+            iss: Some(ISSUER.into()),
+            status_list: list,
+        }
+        .sign(&bureau);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("trust.json"),
+            bureau.public_jwk().to_bare_value().to_string(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("status.jwt"), token).unwrap();
+        Setup {
+            dir,
+            holder,
+            credential,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    fn verifier(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_verifier"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `verifier request --json`; returns (request uri, nonce, client id).
+    fn request(&self, profile: &str) -> (String, String, String) {
+        let state = self.path("state");
+        let out = self.verifier(&[
+            "request",
+            "--profile",
+            profile,
+            "--state-dir",
+            &state,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            v["request_uri"].as_str().unwrap().to_owned(),
+            v["nonce"].as_str().unwrap().to_owned(),
+            v["client_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The wallet's side: the requested claims, nothing more, with a KB-JWT for the request.
+    fn answer(&self, request_uri: &str) -> String {
+        let request = PresentationRequest::from_uri(request_uri).unwrap();
+        let query = &request.dcql_query["credentials"][0];
+        let paths: Vec<ClaimPath> = query["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| ClaimPath::from_json(&c["path"]).unwrap())
+            .collect();
+        let sd_jwt = SdJwt::parse(&self.credential, &Limits::default()).unwrap();
+        let selected = sd_jwt.select(&paths).unwrap();
+        add_key_binding(
+            &selected,
+            &self.holder,
+            &request.nonce,
+            &request.client_id,
+            now(),
+        )
+    }
+
+    fn verify(&self, aud: &str, answer: &str) -> (i32, Value, String) {
+        let state = self.path("state");
+        let trust = self.path("trust.json");
+        let status = self.path("status.jwt");
+        let out = self.verifier(&[
+            "verify",
+            "--request-state",
+            &state,
+            "--aud",
+            aud,
+            "--trust",
+            &trust,
+            "--status",
+            &status,
+            "--json",
+            answer,
+        ]);
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap(),
+            json,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn write_qr_png(text: &str, path: &Path) {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L).unwrap();
+    let n = code.width();
+    let (scale, quiet) = (4, 4);
+    let side = (n + 2 * quiet) * scale;
+    let colors = code.to_colors();
+    // RGB, as a phone screenshot would be.
+    let mut pixels = vec![255u8; side * side * 3];
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (x, y) = (i % n, i / n);
+            for dy in 0..scale {
+                for dx in 0..scale {
+                    let p = (((y + quiet) * scale + dy) * side + (x + quiet) * scale + dx) * 3;
+                    pixels[p..p + 3].fill(0);
+                }
+            }
+        }
+    }
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(file, side as u32, side as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(&pixels).unwrap();
+    w.finish().unwrap();
+}
+
+#[test]
+fn request_answer_as_vp_token_is_accepted_once() {
+    let s = Setup::new(false);
+    let (uri, nonce, client_id) = s.request("hotel");
+    assert_eq!(client_id, "https://hotel.example");
+    // The request the binary printed reads back with its nonce and the hotel's DCQL.
+    let request = PresentationRequest::from_uri(&uri).unwrap();
+    assert_eq!(request.nonce, nonce);
+    assert_eq!(
+        request.dcql_query["credentials"][0]["claims"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let presentation = s.answer(&uri);
+    let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
+    let (code, json, err) = s.verify(&client_id, &vp_token);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["accepted"], true);
+    assert_eq!(json["profile"], "hotel");
+    assert_eq!(json["claims"]["family_name"], "李");
+    assert!(json["claims"].get("birthdate").is_none());
+    // The same answer again: the nonce is used up.
+    let (code, json, err) = s.verify(&client_id, &vp_token);
+    assert_eq!(code, 1);
+    assert_eq!(json["error"], "nonce_unknown_or_used");
+    assert!(err.starts_with("rejected: nonce_unknown_or_used"), "{err}");
+}
+
+#[test]
+fn answer_from_a_png_of_its_qr_code() {
+    let s = Setup::new(false);
+    let (uri, _, client_id) = s.request("hotel");
+    let presentation = s.answer(&uri);
+    let png = s.dir.path().join("answer.png");
+    write_qr_png(&presentation, &png);
+    let (code, json, err) = s.verify(&client_id, &png.to_string_lossy());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["level"], "basic");
+}
+
+#[test]
+fn a_forged_answer_leaves_the_request_open_for_the_holder() {
+    let s = Setup::new(false);
+    let (uri, _, client_id) = s.request("hotel");
+    let presentation = s.answer(&uri);
+    // Someone who saw the QR code answers with a key-binding JWT signed by another key.
+    let (body, kb) = presentation.rsplit_once('~').unwrap();
+    let other = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(9));
+    let payload = kb.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&credential::b64::decode(payload).unwrap()).unwrap();
+    let forged_kb = credential::jose::sign_compact(
+        serde_json::json!({"typ": "kb+jwt"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        claims.to_string().as_bytes(),
+        &other,
+    );
+    let forged = format!("{body}~{forged_kb}");
+    let (code, json, _) = s.verify(&client_id, &forged);
+    assert_eq!(code, 1);
+    assert_eq!(json["error"], "kb_signature");
+    let (code, _, err) = s.verify(&client_id, &presentation);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn policy_rejections_use_the_nonce_up() {
+    let s = Setup::new(false);
+    // The bank's profile requires high; it asks for address, which a basic credential lacks,
+    // so the wallet here answers with what it has.
+    let (uri, _, client_id) = s.request("bank");
+    assert_eq!(client_id, "https://bank.example");
+    let request = PresentationRequest::from_uri(&uri).unwrap();
+    assert_eq!(
+        request.dcql_query["credentials"][0]["meta"]["vct_values"],
+        serde_json::json!(["urn:cn:citizen-id:high:1"])
+    );
+    let presentation = s.answer(&uri);
+    let (code, json, _) = s.verify(&client_id, &presentation);
+    assert_eq!(code, 1);
+    assert_eq!(json["error"], "level_too_low");
+    let (_, json, _) = s.verify(&client_id, &presentation);
+    assert_eq!(json["error"], "nonce_unknown_or_used");
+}
+
+#[test]
+fn revoked_and_misaddressed_answers() {
+    let s = Setup::new(true);
+    let (uri, _, client_id) = s.request("hotel");
+    let presentation = s.answer(&uri);
+    // --aud must be the client id the request was made with.
+    let (code, _, err) = s.verify("https://elsewhere.example", &presentation);
+    assert_eq!(code, 2, "{err}");
+    let (code, json, _) = s.verify(&client_id, &presentation);
+    assert_eq!(code, 1);
+    assert_eq!(json["error"], "revoked");
+    // An answer to no request at all.
+    let (code, json, _) = s.verify(&client_id, "not an answer");
+    assert_eq!(code, 1);
+    assert_eq!(json["error"], "answer_unknown_form");
+}
+
+#[test]
+fn request_prints_a_qr_code_and_writes_a_png() {
+    let s = Setup::new(false);
+    let state = s.path("state");
+    let png = s.path("request.png");
+    let out = s.verifier(&[
+        "request",
+        "--profile",
+        "hotel",
+        "--state-dir",
+        &state,
+        "--png",
+        &png,
+    ]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let uri = stdout.lines().last().unwrap();
+    assert!(uri.starts_with("openid4vp://?client_id="));
+    assert!(stdout.contains('█') || stdout.contains('▀') || stdout.contains('▄'));
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"));
+    // An unknown profile is "could not run".
+    let out = s.verifier(&["request", "--profile", "casino", "--state-dir", &state]);
+    assert_eq!(out.status.code(), Some(2));
+}
