@@ -11,12 +11,17 @@
 //! StatusStore::add_token(statuslist+jwt)  ─┼─> Verifier::verify(presentation, nonce, aud, now)
 //! Policy::from_toml(policy.toml)          ─┘      -> VerifiedPresentation | VerifierError
 //! ```
+//!
+//! Offline, both stores come from one root-signed trust bundle ([`bundle`]): pin the bureau's
+//! root once, verify each synced bundle against it, then build the stores from it.
 
+pub mod bundle;
 pub mod policy;
 pub mod status;
 pub mod trust;
 pub mod verify;
 
+pub use bundle::{BundleError, VerifiedBundle};
 pub use policy::{Policy, PolicyError};
 pub use status::{StatusError, StatusOutcome, StatusStore};
 pub use trust::{TrustError, TrustStore, TrustedKey};

@@ -11,7 +11,9 @@ use credential::status_list::StatusReference;
 
 /// Sign a citizen-ID credential offline and print it (`<jwt>~<disclosures>~`).
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  issuer sign --key issuer.jwk --holder-jwk holder.pub.jwk \\\n      --claims examples/claims/citizen-basic.json --type basic \\\n      --status-uri https://bureau.example.cn/status/0 --status-idx 98304 > credential.txt")]
+#[command(
+    after_help = "Example:\n  issuer sign --key issuer.jwk --holder-jwk holder.pub.jwk \\\n      --claims examples/claims/citizen-basic.json --type basic \\\n      --status-uri https://bureau.example.cn/status/0 --status-idx 98304 > credential.txt"
+)]
 pub struct SignArgs {
     /// The issuer's private JWK (ES256 or EdDSA).
     #[arg(long, value_name = "ISSUER_JWK")]
@@ -57,8 +59,13 @@ enum FormatArg {
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    anyhow::ensure!(meta.len() <= 1 << 20, "{} is larger than 1 MiB", path.display());
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(
+        meta.len() <= 1 << 20,
+        "{} is larger than 1 MiB",
+        path.display()
+    );
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 

@@ -4,7 +4,10 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
+pub mod state;
 pub mod status;
+pub mod sync;
+pub mod trust;
 pub mod verify;
 
 /// How a command ended; maps to the documented exit codes.
