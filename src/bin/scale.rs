@@ -89,11 +89,13 @@ fn run(args: Args) -> anyhow::Result<()> {
     let (bundle, revoked) = match args.mode {
         Mode::Db => {
             let revoked = rt
-                .block_on(
-                    issuer.simulate_credentials(args.credentials, args.revoked_fraction),
-                )
+                .block_on(issuer.simulate_credentials(args.credentials, args.revoked_fraction))
                 .map_err(|e| anyhow::anyhow!("simulate: {e}"))?;
-            eprintln!("filled {} credentials in {:.1?}", args.credentials, fill_start.elapsed());
+            eprintln!(
+                "filled {} credentials in {:.1?}",
+                args.credentials,
+                fill_start.elapsed()
+            );
             (None, revoked)
         }
         Mode::Bitmap => {
