@@ -26,6 +26,7 @@ pub mod qr;
 pub mod secret;
 pub mod server;
 pub mod service;
+pub mod simulate;
 pub mod status;
 pub mod trust;
 

@@ -125,7 +125,7 @@ impl StatusCache {
         }
     }
 
-    fn invalidate(&self, shards: &[i64]) {
+    pub(crate) fn invalidate(&self, shards: &[i64]) {
         if let Ok(mut map) = self.tokens.lock() {
             for s in shards {
                 map.remove(s);

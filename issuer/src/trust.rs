@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use credential::jose::{sign_compact, Alg};
+use credential::jose::{sign_compact, Alg, SigningKey};
 
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
@@ -177,7 +177,7 @@ impl Issuer {
 
     /// The trust bundle, signed by the root key (`typ: trust-bundle+jwt`): current and retired
     /// credential keys with validity windows, the latest status-list token of every shard,
-    /// `issued_at` and `next_update`.
+    /// `issued_at` and `next_update` (format: `docs/trust-model.md`).
     ///
     /// # Errors
     /// Storage errors.
@@ -185,26 +185,66 @@ impl Issuer {
         let t = now();
         let mut lists = Vec::new();
         for shard in self.shards().await? {
-            lists.push(
-                json!({"uri": self.status_uri(shard), "token": self.status_token(shard).await?}),
-            );
+            lists.push((
+                shard,
+                self.status_uri(shard),
+                self.status_token(shard).await?,
+            ));
         }
         let keys: Vec<Value> = self.keys.published(t).iter().map(|r| r.to_json()).collect();
-        let payload = json!({
-            "iss": self.url(),
-            "issued_at": t,
-            "iat": t,
-            "next_update": t + self.config.status_ttl,
-            "keys": keys,
-            "status_lists": lists,
-        });
-        let root = self.keys.root();
-        let mut header = Map::new();
-        header.insert("typ".into(), json!(TRUST_BUNDLE_TYP));
-        header.insert("kid".into(), json!(root.kid()));
-        header.insert("jwk".into(), root.public_jwk().to_bare_value());
-        Ok(sign_compact(header, payload.to_string().as_bytes(), &root))
+        Ok(sign_trust_bundle(
+            &self.keys.root(),
+            &BundleContents {
+                iss: self.url(),
+                issued_at: t,
+                next_update: t + self.config.status_ttl,
+                keys: &keys,
+                status_lists: &lists,
+            },
+        ))
     }
+}
+
+/// The trust bundle format version (`bundle_version`).
+pub const TRUST_BUNDLE_VERSION: u32 = 1;
+
+/// What a trust bundle says, before signing.
+#[derive(Debug)]
+pub struct BundleContents<'a> {
+    /// The issuer identifier (`iss` of its credentials).
+    pub iss: &'a str,
+    /// When the bundle was built (Unix seconds); a verifier refuses one older than it has.
+    pub issued_at: i64,
+    /// When the issuer will publish the next one.
+    pub next_update: i64,
+    /// Credential keys as [`crate::keys::KeyRecord::to_json`].
+    pub keys: &'a [Value],
+    /// `(shard, uri, statuslist+jwt)` of every status shard.
+    pub status_lists: &'a [(i64, String, String)],
+}
+
+/// Signs a trust bundle with the root key: a compact JWS with header `typ: trust-bundle+jwt`,
+/// the root's `kid` (RFC 7638 thumbprint) and public `jwk`.
+pub fn sign_trust_bundle(root: &SigningKey, c: &BundleContents<'_>) -> String {
+    let lists: Vec<Value> = c
+        .status_lists
+        .iter()
+        .map(|(shard, uri, token)| json!({"shard": shard, "uri": uri, "token": token}))
+        .collect();
+    let payload = json!({
+        "bundle_version": TRUST_BUNDLE_VERSION,
+        "iss": c.iss,
+        "issued_at": c.issued_at,
+        "iat": c.issued_at,
+        "next_update": c.next_update,
+        "keys": c.keys,
+        "status_lists": lists,
+    });
+    let mut header = Map::new();
+    header.insert("typ".into(), json!(TRUST_BUNDLE_TYP));
+    header.insert("kid".into(), json!(root.kid()));
+    header.insert("jwk".into(), root.public_jwk().to_bare_value());
+    sign_compact(header, payload.to_string().as_bytes(), root)
 }
 
 #[cfg(test)]

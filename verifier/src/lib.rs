@@ -15,14 +15,19 @@
 //! The relying party's side of OpenID4VP 1.0 is data too: [`request`] builds the request (DCQL
 //! from the policy, the nonce from an injected CSPRNG) and [`answer`] reads the wallet's
 //! `vp_token`; showing QR codes and remembering nonces is the `verifier` binary's job.
+//!
+//! Offline, both stores come from one root-signed trust bundle ([`bundle`]): pin the bureau's
+//! root once, verify each synced bundle against it, then build the stores from it.
 
 pub mod answer;
+pub mod bundle;
 pub mod policy;
 pub mod request;
 pub mod status;
 pub mod trust;
 pub mod verify;
 
+pub use bundle::{BundleError, VerifiedBundle};
 pub use policy::{Policy, PolicyError, RequestProfile};
 pub use status::{StatusError, StatusOutcome, StatusStore};
 pub use trust::{TrustError, TrustStore, TrustedKey};

@@ -27,6 +27,10 @@ enum Command {
     Verify(cli::verify::Args),
     /// Print the status value at an index of a status list.
     Status(cli::status::Args),
+    /// Fetch or import the bureau's trust bundle into the local trust state.
+    Sync(cli::sync::Args),
+    /// Pin the bureau's root key; show the local trust state.
+    Trust(cli::trust::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,8 @@ fn main() -> ExitCode {
         Command::Request(args) => cli::request::run(args),
         Command::Verify(args) => cli::verify::run(args),
         Command::Status(args) => cli::status::run(args),
+        Command::Sync(args) => cli::sync::run(args),
+        Command::Trust(args) => cli::trust::run(args),
     };
     outcome.exit_code()
 }

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 
 pub mod qr;
 pub mod request;
+pub mod requests;
 pub mod state;
 pub mod status;
+pub mod sync;
+pub mod trust;
 pub mod verify;
 
 /// How a command ended; maps to the documented exit codes.

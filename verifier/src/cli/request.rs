@@ -8,7 +8,7 @@ use serde_json::json;
 use verifier::request::{new_nonce, query_ids, PresentationRequest, ResponseMode};
 use verifier::Policy;
 
-use super::state::{Pending, State};
+use super::requests::{Pending, State};
 use super::{now, qr, Outcome};
 
 /// Make a presentation request for a relying-party profile and remember its nonce.

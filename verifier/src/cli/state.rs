@@ -1,165 +1,154 @@
-//! The relying party's pending requests: one SQLite file in the state directory,
-//! `requests.sqlite`. A row is written by `verifier request` and removed by `verifier verify`
-//! when an answer to it passed the holder-binding checks (so each nonce is answered once), or
-//! when it has expired.
+//! The verifier's local trust state: a directory holding the pinned root (`root.jwk`) and the
+//! last accepted trust bundle (`bundle.jwt`). Files are replaced atomically: written to a
+//! temporary file in the same directory, fsynced, renamed over the old one, then the directory
+//! is fsynced, so a crash at any point leaves either the old or the new file, never a mix.
 
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension as _};
+use anyhow::Context as _;
+use credential::jose::PublicJwk;
+use verifier::bundle::{BundleLimits, VerifiedBundle};
 
-/// A request waiting for its answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
-    /// The nonce (primary key).
-    pub nonce: String,
-    /// The `client_id` it was made with (the expected KB-JWT `aud`).
-    pub client_id: String,
-    /// The profile's name.
-    pub profile: String,
-    /// The policy file text, so the answer is checked with the policy it was asked under.
-    pub policy: String,
-    /// The DCQL credential query ids, JSON array.
-    pub query_ids: Vec<String>,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// Unix seconds.
-    pub expires_at: i64,
+/// The pinned root's file name.
+pub const ROOT_FILE: &str = "root.jwk";
+/// The stored bundle's file name.
+pub const BUNDLE_FILE: &str = "bundle.jwt";
+
+/// `--state DIR`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StateArg {
+    /// Local trust state directory (pinned root, last synced trust bundle).
+    #[arg(long = "state", value_name = "DIR", default_value = "./verifier-state")]
+    pub dir: PathBuf,
 }
 
-/// The open state database.
+/// The local trust state.
 pub struct State {
-    conn: Connection,
+    dir: PathBuf,
 }
 
 impl State {
-    /// Opens (creating) `dir/requests.sqlite`.
-    pub fn open(dir: &Path) -> anyhow::Result<State> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("state dir {}: {e}", dir.display()))?;
-        let conn = Connection::open(dir.join("requests.sqlite"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS requests (
-               nonce TEXT PRIMARY KEY,
-               client_id TEXT NOT NULL,
-               profile TEXT NOT NULL,
-               policy TEXT NOT NULL,
-               query_ids TEXT NOT NULL,
-               created_at INTEGER NOT NULL,
-               expires_at INTEGER NOT NULL
-             );",
-        )?;
-        Ok(State { conn })
+    /// The state in `dir` (not created until something is stored).
+    pub fn new(dir: &Path) -> State {
+        State {
+            dir: dir.to_path_buf(),
+        }
     }
 
-    /// Remembers a request, dropping expired ones.
-    pub fn remember(&self, p: &Pending, now: i64) -> anyhow::Result<()> {
-        self.conn
-            .execute("DELETE FROM requests WHERE expires_at < ?1", [now])?;
-        self.conn.execute(
-            "INSERT INTO requests (nonce, client_id, profile, policy, query_ids, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                p.nonce,
-                p.client_id,
-                p.profile,
-                p.policy,
-                serde_json::to_string(&p.query_ids)?,
-                p.created_at,
-                p.expires_at
-            ],
-        )?;
-        Ok(())
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    /// The pending request with this nonce, if any.
-    pub fn find(&self, nonce: &str) -> anyhow::Result<Option<Pending>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT nonce, client_id, profile, policy, query_ids, created_at, expires_at
-                 FROM requests WHERE nonce = ?1",
-                [nonce],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i64>(6)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((nonce, client_id, profile, policy, ids, created_at, expires_at)) = row else {
-            return Ok(None);
+    /// The pinned root.
+    ///
+    /// # Errors
+    /// When nothing is pinned or the file is not a public JWK.
+    pub fn root(&self) -> anyhow::Result<PublicJwk> {
+        let path = self.dir.join(ROOT_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+                "no root pinned in {}; run `verifier trust pin ROOT_JWK_FILE` first",
+                self.dir.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(Some(Pending {
-            nonce,
-            client_id,
-            profile,
-            policy,
-            query_ids: serde_json::from_str(&ids)?,
-            created_at,
-            expires_at,
-        }))
+        PublicJwk::from_json(text.trim())
+            .map_err(|e| anyhow::anyhow!("{}: not a public jwk: {e}", path.display()))
     }
 
-    /// Removes the request; `true` when this call removed it (so exactly one answer wins,
-    /// even with concurrent `verify` processes).
-    pub fn consume(&self, nonce: &str) -> anyhow::Result<bool> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM requests WHERE nonce = ?1", [nonce])?
-            == 1)
+    /// Pins `root` (replacing any earlier pin).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn pin(&self, root: &PublicJwk) -> anyhow::Result<()> {
+        let text = format!("{}\n", root.to_bare_value());
+        self.store(ROOT_FILE, text.as_bytes())
+    }
+
+    /// The stored bundle, verified again against the pinned root (the file may have been
+    /// tampered with since), or `None` when none was synced.
+    ///
+    /// # Errors
+    /// When the pinned root is missing or the stored bundle no longer verifies.
+    pub fn bundle(&self, root: &PublicJwk) -> anyhow::Result<Option<VerifiedBundle>> {
+        let path = self.dir.join(BUNDLE_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        // Checked as of its own issue time: it was checked against the clock when synced;
+        // freshness now is the policy's business at verification.
+        let issued_at = issued_at_hint(&text).unwrap_or(i64::MAX);
+        let bundle = VerifiedBundle::verify(&text, root, issued_at, &BundleLimits::default())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "stored bundle {} does not verify ({}: {e}); sync again",
+                    path.display(),
+                    e.code()
+                )
+            })?;
+        Ok(Some(bundle))
+    }
+
+    /// Stores `bundle` as the current one, atomically.
+    ///
+    /// # Errors
+    /// I/O errors; the previous bundle is then still in place.
+    pub fn store_bundle(&self, bundle: &VerifiedBundle) -> anyhow::Result<()> {
+        self.store(BUNDLE_FILE, format!("{}\n", bundle.as_str()).as_bytes())
+    }
+
+    /// Writes `name` atomically: temporary file, fsync, rename, fsync of the directory.
+    fn store(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let tmp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let result = (|| -> std::io::Result<()> {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            drop(f);
+            fs::rename(&tmp, self.dir.join(name))?;
+            File::open(&self.dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.with_context(|| format!("cannot store {name} in {}", self.dir.display()))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Reads `issued_at` from a bundle's payload without verifying (to choose the time the
+/// stored bundle is re-verified at; the signature is still checked).
+fn issued_at_hint(text: &str) -> Option<i64> {
+    let payload = text.trim().split('.').nth(1)?;
+    let bytes = credential::b64::decode(payload).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("issued_at")?.as_i64()
+}
 
-    #[test]
-    fn remember_find_consume_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let state = State::open(dir.path()).unwrap();
-        let p = Pending {
-            nonce: "n1".into(),
-            client_id: "https://hotel.example".into(),
-            profile: "hotel".into(),
-            policy: "name = \"hotel\"".into(),
-            query_ids: vec!["citizen_id".into()],
-            created_at: 100,
-            expires_at: 700,
-        };
-        state.remember(&p, 100).unwrap();
-        assert!(state.remember(&p, 100).is_err(), "a nonce is unique");
-        assert_eq!(state.find("n1").unwrap(), Some(p.clone()));
-        // Another process sees it too.
-        let other = State::open(dir.path()).unwrap();
-        assert!(other.consume("n1").unwrap());
-        assert!(!state.consume("n1").unwrap());
-        assert_eq!(state.find("n1").unwrap(), None);
-        // Expired rows go on the next write.
-        let old = Pending {
-            nonce: "n2".into(),
-            expires_at: 150,
-            ..p
-        };
-        state.remember(&old, 100).unwrap();
-        state
-            .remember(
-                &Pending {
-                    nonce: "n3".into(),
-                    ..old.clone()
-                },
-                200,
-            )
-            .unwrap();
-        assert_eq!(state.find("n2").unwrap(), None);
+/// Reads a file up to `max` bytes.
+///
+/// # Errors
+/// I/O errors or a larger file.
+pub fn read_limited(path: &Path, max: usize) -> anyhow::Result<String> {
+    let mut text = String::new();
+    File::open(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .take(max as u64 + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if text.len() > max {
+        anyhow::bail!("{} is larger than {max} bytes", path.display());
     }
+    Ok(text)
 }

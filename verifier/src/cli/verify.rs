@@ -21,8 +21,17 @@ Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not 
 )]
 pub struct Args {
     /// Trusted issuer keys: a JWK, a JWKS, JWT VC issuer metadata or a DID document (repeatable).
-    #[arg(long, required = true, value_name = "FILE")]
+    #[arg(
+        long,
+        required_unless_present = "state",
+        conflicts_with = "state",
+        value_name = "FILE"
+    )]
     trust: Vec<PathBuf>,
+    /// Use only the local trust state synced with `verifier sync` (issuer keys and status
+    /// lists from the trust bundle).
+    #[arg(long, value_name = "DIR", conflicts_with = "status")]
+    state: Option<PathBuf>,
     /// Status-list tokens (`statuslist+jwt`) to check revocation against (repeatable).
     #[arg(long, value_name = "FILE")]
     status: Vec<PathBuf>,
@@ -76,15 +85,6 @@ pub fn run(args: Args) -> Outcome {
 }
 
 fn build(args: &Args) -> anyhow::Result<Verifier> {
-    let mut trust = TrustStore::new();
-    for file in &args.trust {
-        let text = read_input(&file.to_string_lossy())?;
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|_| anyhow::anyhow!("{}: trust file is not json", file.display()))?;
-        trust
-            .extend_from_value(&value)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    }
     let mut policy = match &args.policy {
         Some(file) => Policy::from_toml(&read_input(&file.to_string_lossy())?)
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
@@ -95,6 +95,30 @@ fn build(args: &Args) -> anyhow::Result<Verifier> {
     }
     if args.no_key_binding {
         policy.key_binding = false;
+    }
+    if let Some(dir) = &args.state {
+        let state = super::state::State::new(dir);
+        let root = state.root()?;
+        let bundle = state.bundle(&root)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "no trust bundle in {}; run `verifier sync ISSUER_URL` first",
+                dir.display()
+            )
+        })?;
+        return Ok(Verifier::new(
+            bundle.trust_store(),
+            bundle.status_store(),
+            policy,
+        ));
+    }
+    let mut trust = TrustStore::new();
+    for file in &args.trust {
+        let text = read_input(&file.to_string_lossy())?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|_| anyhow::anyhow!("{}: trust file is not json", file.display()))?;
+        trust
+            .extend_from_value(&value)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
     let now = args.now.unwrap_or_else(now);
     let mut status = StatusStore::new();
@@ -136,7 +160,10 @@ fn single(verifier: &Verifier, args: &Args, now: i64) -> Outcome {
             if args.json {
                 println!("{}", rejected_json(&e));
             }
-            eprintln!("rejected: {}: {e}", e.code());
+            match hint(&e) {
+                Some(h) => eprintln!("rejected: {}: {e} ({h})", e.code()),
+                None => eprintln!("rejected: {}: {e}", e.code()),
+            }
             Outcome::Rejected
         }
     }
@@ -225,7 +252,7 @@ mod answer {
     use verifier::answer::{self, Answer};
     use verifier::{Policy, Verifier, VerifierError};
 
-    use super::super::state::State;
+    use super::super::requests::State;
     use super::super::{qr, read_input, Outcome, MAX_INPUT};
     use super::{accepted_json, print_human, rejected_json, Args};
 
@@ -385,7 +412,25 @@ fn accepted_json(v: &VerifiedPresentation) -> Value {
 }
 
 fn rejected_json(e: &VerifierError) -> Value {
-    json!({"accepted": false, "error": e.code(), "message": e.to_string()})
+    let mut v = json!({"accepted": false, "error": e.code(), "message": e.to_string()});
+    if let Some(h) = hint(e) {
+        v["hint"] = json!(h);
+    }
+    v
+}
+
+/// What the operator can do about a rejection caused by local state rather than by the
+/// credential.
+fn hint(e: &VerifierError) -> Option<&'static str> {
+    match e.code() {
+        "unknown_issuer_key" => {
+            Some("the verifier does not know this issuer key; it may be new: run `verifier sync`")
+        }
+        "status_too_old" | "status_list_expired" | "status_unknown" => {
+            Some("revocation state too old or missing; sync the verifier")
+        }
+        _ => None,
+    }
 }
 
 fn print_human(v: &VerifiedPresentation) {

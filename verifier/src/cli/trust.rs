@@ -1,0 +1,206 @@
+//! `verifier trust pin|show`: the pinned root and what the last synced bundle holds.
+
+use std::path::PathBuf;
+
+use credential::jose::PublicJwk;
+use serde_json::{json, Value};
+use verifier::bundle::KeyState;
+
+use super::state::{read_limited, State, StateArg};
+use super::{now, Outcome};
+
+/// Pin the bureau's root key, or show the local trust state.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Pin the bureau's root public JWK; prints its RFC 7638 fingerprint to compare with the
+    /// one the bureau publishes.
+    #[command(
+        after_help = "Example:\n  verifier trust pin root.jwk --state ./verifier-state\n\nExit codes: 0 pinned, 2 could not run."
+    )]
+    Pin {
+        #[command(flatten)]
+        state: StateArg,
+        /// The root's public JWK.
+        root_jwk_file: PathBuf,
+        /// Replace an existing, different pin (drops the stored bundle).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the pinned root, issuer keys with validity windows, status shards with their age,
+    /// and the next update.
+    #[command(
+        after_help = "Example:\n  verifier trust show --state ./verifier-state --json\n\nExit codes: 0 shown, 2 could not run."
+    )]
+    Show {
+        #[command(flatten)]
+        state: StateArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(args: Args) -> Outcome {
+    let r = match args.command {
+        Command::Pin {
+            state,
+            root_jwk_file,
+            force,
+        } => pin(&State::new(&state.dir), &root_jwk_file, force),
+        Command::Show { state, json } => show(&State::new(&state.dir), json),
+    };
+    match r {
+        Ok(()) => Outcome::Accepted,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Outcome::CouldNotRun
+        }
+    }
+}
+
+fn pin(state: &State, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let text = read_limited(file, 64 * 1024)?;
+    let root = PublicJwk::from_json(text.trim())
+        .map_err(|e| anyhow::anyhow!("{}: not a public jwk: {e}", file.display()))?;
+    if let Ok(existing) = state.root() {
+        if existing.thumbprint() != root.thumbprint() {
+            if !force {
+                anyhow::bail!(
+                    "another root ({}) is pinned; use --force to replace it",
+                    existing.thumbprint()
+                );
+            }
+            let bundle = state.dir().join(super::state::BUNDLE_FILE);
+            if bundle.exists() {
+                std::fs::remove_file(&bundle)?;
+            }
+        }
+    }
+    state.pin(&root)?;
+    println!(
+        "pinned root key fingerprint (RFC 7638): {}",
+        root.thumbprint()
+    );
+    println!("compare it with the fingerprint the bureau publishes before trusting this verifier");
+    Ok(())
+}
+
+/// Unix seconds as RFC 3339.
+pub fn format_time(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn age(secs: i64) -> String {
+    match secs {
+        s if s < 0 => "in the future".into(),
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
+    let root = state.root()?;
+    let bundle = state.bundle(&root)?;
+    let now = now();
+    let Some(b) = bundle else {
+        if as_json {
+            println!(
+                "{}",
+                json!({"root": root.thumbprint(), "bundle": Value::Null})
+            );
+        } else {
+            println!("root: {} (pinned)", root.thumbprint());
+            println!("no trust bundle synced; run `verifier sync ISSUER_URL`");
+        }
+        return Ok(());
+    };
+    let keys: Vec<Value> = b
+        .keys
+        .iter()
+        .map(|k| {
+            json!({"kid": k.kid, "alg": k.jwk.alg().as_str(),
+                   "state": if k.state == KeyState::Active { "active" } else { "retired" },
+                   "not_before": k.not_before, "not_after": k.not_after,
+                   "last_credential_expiry": k.last_credential_expiry})
+        })
+        .collect();
+    let lists: Vec<Value> = b
+        .lists
+        .iter()
+        .map(|l| {
+            json!({"shard": l.shard, "uri": l.uri, "issued_at": l.token.iat,
+                   "age_seconds": now - l.token.iat, "exp": l.token.exp,
+                   "entries": l.token.status_list.len(), "token_bytes": l.token_bytes})
+        })
+        .collect();
+    if as_json {
+        println!(
+            "{}",
+            json!({"root": root.thumbprint(), "issuer": b.iss, "issued_at": b.issued_at,
+                   "age_seconds": now - b.issued_at, "next_update": b.next_update,
+                   "overdue": now > b.next_update, "bundle_bytes": b.as_str().len(),
+                   "keys": keys, "status_lists": lists})
+        );
+        return Ok(());
+    }
+    println!("root:        {} (pinned)", root.thumbprint());
+    println!("issuer:      {}", b.iss);
+    println!(
+        "bundle:      issued {} ({} ago), {} bytes",
+        format_time(b.issued_at),
+        age(now - b.issued_at),
+        b.as_str().len()
+    );
+    let overdue = if now > b.next_update {
+        " (overdue: sync the verifier)"
+    } else {
+        ""
+    };
+    println!("next update: {}{overdue}", format_time(b.next_update));
+    println!("issuer keys:");
+    for k in &b.keys {
+        let until = k.not_after.map(format_time).unwrap_or_else(|| "now".into());
+        println!(
+            "  {} {} {:<7} signs credentials issued {} .. {}",
+            k.kid,
+            k.jwk.alg().as_str(),
+            if k.state == KeyState::Active {
+                "active"
+            } else {
+                "retired"
+            },
+            format_time(k.not_before),
+            until
+        );
+    }
+    println!("status shards:");
+    for l in &b.lists {
+        println!(
+            "  {} ({} entries, {} bytes) issued {} ago{}",
+            l.uri,
+            l.token.status_list.len(),
+            l.token_bytes,
+            age(now - l.token.iat),
+            l.token
+                .exp
+                .filter(|e| *e < now)
+                .map(|_| ", expired")
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
