@@ -33,7 +33,7 @@ async fn the_citizen_journey_with_its_negative_steps() {
     // Basic enrolment with a face-match attestation; a low score enrols no one.
     assert!(bureau.enrol_basic(&basic, 0.2).await.is_err());
     let offer = bureau.enrol_basic(&basic, 0.97).await.unwrap();
-    let mut wallet = DemoWallet::new();
+    let mut wallet = DemoWallet::open(&dir.path().join("wallet")).unwrap();
 
     // A wrong tx_code is refused with the spec's error and stores nothing.
     match wallet

@@ -132,7 +132,7 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
         "   tx_code {} (sent by SMS, never in the QR code)",
         basic_offer.tx_code
     );
-    let mut wallet = DemoWallet::new();
+    let mut wallet = DemoWallet::open(&tmp.path().join("wallet"))?;
     match wallet
         .receive(&basic_offer.offer_uri, "000000", "dc_sd_jwt", 3)
         .await

@@ -1,8 +1,8 @@
 //! The pieces of the journey: [`bureau::Bureau`] (the issuer service in-process),
 //! [`wallet::DemoWallet`] (the citizen's side over HTTP) and [`desk::Desk`] (a relying party).
 //!
-//! The wallet here is a small client written from OpenID4VCI 1.0 and OpenID4VP 1.0 for the
-//! demo and the end-to-end tests; the `wallet` crate is the one a messaging app embeds.
+//! The wallet here is a thin layer over the `wallet` crate (the one a messaging app embeds):
+//! its encrypted store, OpenID4VCI receipt and OpenID4VP answers.
 
 pub mod bureau;
 pub mod desk;

@@ -1,23 +1,30 @@
-//! The citizen's side, written from the specs for the demo and the end-to-end tests:
-//! OpenID4VCI 1.0 pre-authorized code flow with `tx_code` and `jwt` proofs, and an OpenID4VP
-//! 1.0 answer to a DCQL request (the claims asked for, nothing more, with a KB-JWT).
+//! The citizen's side for the demo and the end-to-end tests, on the real `wallet` library: an
+//! encrypted [`wallet::Store`] under a generated [`StorageKey`], [`wallet::receive`] for
+//! OpenID4VCI 1.0 offers and [`wallet::answer`] for OpenID4VP 1.0 requests. What is left here
+//! is demo glue: choosing the offered configuration by format, preferring the lowest level
+//! that satisfies a request, and showing a credential of the wrong type on purpose.
+
+use std::path::Path;
 
 use anyhow::Context as _;
-use credential::jose::{sign_compact, Alg, SigningKey};
-use credential::sd_jwt::{
-    add_key_binding, ClaimPath, KeyBinding, Limits, PathSegment, SdJwt, VerifyOptions,
-};
+use credential::jose::SigningKey;
+use credential::sd_jwt::{ClaimPath, KeyBinding, Limits, PathSegment, SdJwt, VerifyOptions};
 use rand_core::OsRng;
-use serde_json::{json, Map, Value};
-use verifier::request::PresentationRequest;
+use serde_json::{Map, Value};
 use verifier::TrustStore;
+use wallet::consent::{ConsentSummary, Prepared};
+use wallet::dcql::{MatchOutcome, Selection, Unmet};
+use wallet::present::RequestRef;
+use wallet::{
+    AuthorizationRequest, ReceiveError, ReceiveOptions, Reuse, StorageKey, Store, TxCode,
+};
 
 use super::now;
 
-const PRE_AUTH: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-
-/// A credential the wallet holds, with the key it is bound to.
+/// A credential copy the wallet holds, with the key it is bound to.
 pub struct Held {
+    /// The wallet store's batch the copy belongs to.
+    pub batch_id: String,
     /// The SD-JWT as issued (`<jwt>~<disclosure>~...~`).
     pub sd_jwt: String,
     /// The holder key (`cnf.jwk`).
@@ -58,64 +65,52 @@ pub enum WalletError {
     Other(#[from] anyhow::Error),
 }
 
-/// The demo wallet: an HTTP client and the held credentials.
+/// The demo wallet: an HTTP client, the encrypted store and the holder's view of its copies.
 pub struct DemoWallet {
     http: reqwest::Client,
-    /// The credentials received so far.
+    store: Store,
+    /// Every copy stored so far, in the order received.
     pub held: Vec<Held>,
 }
 
-impl Default for DemoWallet {
-    fn default() -> DemoWallet {
-        DemoWallet::new()
-    }
+fn other(e: impl std::error::Error + Send + Sync + 'static) -> WalletError {
+    WalletError::Other(anyhow::Error::new(e))
 }
 
-async fn json_of(r: reqwest::Response) -> Result<Value, WalletError> {
-    let status = r.status();
-    let v: Value = r.json().await.context("answer is not json")?;
-    if !status.is_success() {
-        return Err(WalletError::Issuer {
-            code: v["error"].as_str().unwrap_or("unknown").to_owned(),
-        });
+/// Parses an offline (by value) `openid4vp://` request.
+fn parse_request(request_uri: &str) -> Result<AuthorizationRequest, WalletError> {
+    match AuthorizationRequest::parse_uri(request_uri).map_err(other)? {
+        RequestRef::ByValue(r) => Ok(*r),
+        RequestRef::ByReference { .. } => Err(WalletError::Other(anyhow::anyhow!(
+            "the demo's desks answer offline; a request by reference needs wallet::resolve_request"
+        ))),
     }
-    Ok(v)
 }
 
 impl DemoWallet {
-    /// An empty wallet.
-    pub fn new() -> DemoWallet {
-        DemoWallet {
+    /// An empty wallet whose encrypted store lives in `dir`, sealed with a freshly generated
+    /// storage key (the demo keeps it in memory only; a phone keeps it in its keystore).
+    ///
+    /// # Errors
+    /// [`WalletError::Other`] when the store cannot be created.
+    pub fn open(dir: &Path) -> Result<DemoWallet, WalletError> {
+        let key = StorageKey::generate(&mut OsRng);
+        Ok(DemoWallet {
             http: reqwest::Client::new(),
+            store: Store::open(dir, &key).map_err(other)?,
             held: Vec::new(),
-        }
-    }
-
-    /// Reads an `openid-credential-offer://` URI, by value or by reference (section 4.1).
-    async fn offer(&self, offer_uri: &str) -> Result<Value, WalletError> {
-        let query = offer_uri
-            .strip_prefix("openid-credential-offer://")
-            .map(|q| q.trim_start_matches('/').trim_start_matches('?'))
-            .context("not an openid-credential-offer:// uri")?;
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(query).context("offer query")?;
-        let find = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        if let Some(offer) = find("credential_offer") {
-            return Ok(serde_json::from_str(&offer).context("credential_offer")?);
-        }
-        let uri = find("credential_offer_uri").context("offer has no credential_offer")?;
-        json_of(self.http.get(uri).send().await.context("offer uri")?).await
+        })
     }
 
     /// Receives `copies` credentials of the offered configuration whose id ends in `format`
-    /// (`dc_sd_jwt` or `vc_sd_jwt`): metadata, token (pre-authorized code + `tx_code`), nonce,
-    /// one holder key and `jwt` proof per copy, credential request. Every credential is
-    /// verified against the issuer's published keys before it is kept. Returns how many were
-    /// kept.
+    /// (`dc_sd_jwt` or `vc_sd_jwt`) with [`wallet::receive`] (by value or by reference, the
+    /// pre-authorized code flow with `tx_code`, one holder key and proof per copy, every
+    /// credential verified against the issuer's published keys) and stores them. Returns how
+    /// many copies were stored.
     ///
     /// # Errors
     /// [`WalletError::Issuer`] with the issuer's error code (a wrong `tx_code` is
-    /// `invalid_grant`), [`WalletError::Unverified`] when a credential does not verify.
+    /// `invalid_grant`); [`WalletError::Other`] for anything else. Nothing is stored on error.
     pub async fn receive(
         &mut self,
         offer_uri: &str,
@@ -123,114 +118,59 @@ impl DemoWallet {
         format: &str,
         copies: usize,
     ) -> Result<usize, WalletError> {
-        let offer = self.offer(offer_uri).await?;
-        let issuer = offer["credential_issuer"]
-            .as_str()
-            .context("offer has no credential_issuer")?
-            .to_owned();
-        let config = offer["credential_configuration_ids"]
-            .as_array()
-            .and_then(|ids| {
-                ids.iter()
-                    .filter_map(Value::as_str)
-                    .find(|id| id.ends_with(format))
-            })
+        let refused = |e: ReceiveError| match e {
+            ReceiveError::Refused { error, .. } => WalletError::Issuer { code: error },
+            e => other(e),
+        };
+        let offer = wallet::resolve_offer(&self.http, offer_uri)
+            .await
+            .map_err(refused)?;
+        let configuration = offer
+            .credential_configuration_ids
+            .iter()
+            .find(|id| id.ends_with(format))
             .context("offer has no configuration of that format")?
-            .to_owned();
-        let code = offer["grants"][PRE_AUTH]["pre-authorized_code"]
-            .as_str()
-            .context("offer has no pre-authorized code")?;
-        let get = |path: String| self.http.get(path).send();
-        let meta = json_of(
-            get(format!("{issuer}/.well-known/openid-credential-issuer"))
-                .await
-                .context("issuer metadata")?,
+            .clone();
+        let options = ReceiveOptions {
+            copies,
+            configurations: vec![configuration],
+            ..ReceiveOptions::default()
+        };
+        let received = wallet::receive(
+            &self.http,
+            &offer,
+            Some(&TxCode::new(tx_code)),
+            &options,
+            &mut OsRng,
+            now(),
         )
-        .await?;
-        let as_meta = json_of(
-            get(format!("{issuer}/.well-known/oauth-authorization-server"))
-                .await
-                .context("as metadata")?,
-        )
-        .await?;
-        let token = json_of(
-            self.http
-                .post(
-                    as_meta["token_endpoint"]
-                        .as_str()
-                        .context("token_endpoint")?,
-                )
-                .form(&[
-                    ("grant_type", PRE_AUTH),
-                    ("pre-authorized_code", code),
-                    ("tx_code", tx_code),
-                ])
-                .send()
-                .await
-                .context("token request")?,
-        )
-        .await?;
-        let access_token = token["access_token"].as_str().context("access_token")?;
-        let nonce = json_of(
-            self.http
-                .post(meta["nonce_endpoint"].as_str().context("nonce_endpoint")?)
-                .send()
-                .await
-                .context("nonce request")?,
-        )
-        .await?;
-        let c_nonce = nonce["c_nonce"].as_str().context("c_nonce")?;
-        let keys: Vec<SigningKey> = (0..copies)
-            .map(|_| SigningKey::generate(Alg::Es256, &mut OsRng))
-            .collect();
-        let proofs: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                let mut header = Map::new();
-                header.insert("typ".into(), json!("openid4vci-proof+jwt"));
-                header.insert("jwk".into(), k.public_jwk().to_bare_value());
-                let payload = json!({"aud": issuer, "iat": now(), "nonce": c_nonce});
-                sign_compact(header, payload.to_string().as_bytes(), k)
-            })
-            .collect();
-        let answer = json_of(
-            self.http
-                .post(
-                    meta["credential_endpoint"]
-                        .as_str()
-                        .context("credential_endpoint")?,
-                )
-                .bearer_auth(access_token)
-                .json(&json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}}))
-                .send()
-                .await
-                .context("credential request")?,
-        )
-        .await?;
-        let credentials: Vec<String> = answer["credentials"]
-            .as_array()
-            .context("credentials")?
-            .iter()
-            .filter_map(|c| c["credential"].as_str().map(str::to_owned))
-            .collect();
-        let jwks = get(format!("{issuer}/.well-known/jwt-vc-issuer"))
-            .await
-            .context("issuer keys")?
-            .text()
-            .await
-            .context("issuer keys")?;
-        let trust = TrustStore::from_json(&jwks).context("issuer keys")?;
-        // Verify all before keeping any.
-        let mut received = Vec::new();
-        for (sd_jwt, key) in credentials.into_iter().zip(keys) {
-            received.push(DemoWallet::check(&trust, sd_jwt, key)?);
+        .await
+        .map_err(refused)?;
+        let batches = received.store(&mut self.store).map_err(other)?;
+        let mut n = 0;
+        for batch_id in batches {
+            for copy in self.store.copies(&batch_id).map_err(other)? {
+                let opened = self.store.open_copy(&copy.id).map_err(other)?;
+                let claims = SdJwt::parse(&opened.sd_jwt, &Limits::default())
+                    .and_then(|s| s.holder_view())
+                    .map_err(|e| WalletError::Unverified { code: e.code() })?
+                    .claims;
+                self.held.push(Held {
+                    batch_id: batch_id.clone(),
+                    sd_jwt: opened.sd_jwt.to_string(),
+                    key: opened.holder_key,
+                    vct: opened.info.vct,
+                    claims,
+                });
+                n += 1;
+            }
         }
-        let n = received.len();
-        self.held.extend(received);
         Ok(n)
     }
 
-    /// Verifies a received credential and builds the holder's view of it.
+    /// Verifies a credential as the wallet does on receipt (signature by a trusted issuer key,
+    /// disclosures, times, `cnf.jwk` equal to `key`) and builds the holder's view of it. The
+    /// result is not stored (its `batch_id` is empty).
     ///
     /// # Errors
     /// [`WalletError::Unverified`] naming the failed check.
@@ -263,6 +203,7 @@ impl DemoWallet {
             .unwrap_or_default();
         let holder = parsed.holder_view().map_err(unverified)?;
         Ok(Held {
+            batch_id: String::new(),
             sd_jwt,
             key,
             vct,
@@ -270,61 +211,59 @@ impl DemoWallet {
         })
     }
 
-    /// Answers an `openid4vp://` request with the first held credential of a requested type
-    /// that has every requested claim. Returns the `vp_token` JSON text.
+    /// Answers an offline `openid4vp://` request with [`wallet::answer`]: the DCQL query is
+    /// matched against the stored credentials, earliest received first (so the basic credential
+    /// is shown where basic is enough), and a fresh copy is shown when one is left. Returns the
+    /// `vp_token` JSON text.
     ///
     /// # Errors
-    /// [`WalletError::MissingClaim`] when a credential of the right type lacks a requested
-    /// claim, [`WalletError::NoMatchingCredential`] when none is of a requested type.
-    pub fn answer(&self, request_uri: &str) -> Result<String, WalletError> {
-        let request = PresentationRequest::from_uri(request_uri).context("request")?;
-        let query = &request.dcql_query["credentials"][0];
-        let types: Vec<&str> = query["meta"]["vct_values"]
-            .as_array()
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let mut missing = None;
-        for (i, held) in self.held.iter().enumerate() {
-            if !types.is_empty() && !types.contains(&held.vct.as_str()) {
-                continue;
+    /// [`WalletError::MissingClaim`] when credentials of the right type lack a requested claim,
+    /// [`WalletError::NoMatchingCredential`] when none is of a requested type.
+    pub fn answer(&mut self, request_uri: &str) -> Result<String, WalletError> {
+        let request = parse_request(request_uri)?;
+        let mut candidates = wallet::consent::candidates(&self.store).map_err(other)?;
+        candidates.sort_by_key(|c| self.held.iter().position(|h| h.batch_id == c.batch_id));
+        let selections = match request.dcql_query.evaluate(&candidates) {
+            MatchOutcome::Matched { selections } => selections,
+            MatchOutcome::Unsatisfiable { unmet } => {
+                return Err(match unmet.into_iter().next() {
+                    Some(Unmet::MissingClaims { claims, .. }) => WalletError::MissingClaim {
+                        path: claims.join(", "),
+                    },
+                    _ => WalletError::NoMatchingCredential,
+                })
             }
-            match self.answer_with(request_uri, i, false) {
-                Err(WalletError::MissingClaim { path }) => missing = Some(path),
-                other => return other,
-            }
-        }
-        Err(match missing {
-            Some(path) => WalletError::MissingClaim { path },
-            None => WalletError::NoMatchingCredential,
-        })
+            _ => return Err(WalletError::NoMatchingCredential),
+        };
+        self.answer_selections(request, selections)
     }
 
-    /// Answers with held credential `index`, whatever its type (a wallet would not offer a
-    /// credential of another type; the demo does it to show the relying party refuse). With
-    /// `partial`, requested claims the credential lacks are left out instead of refusing.
+    /// Answers with a copy of the batch of held credential `index`, whatever its type (a wallet
+    /// would not offer a credential of another type; the demo does it to show the relying party
+    /// refuse). With `partial`, requested claims the credential lacks are left out instead of
+    /// refusing.
     ///
     /// # Errors
     /// [`WalletError::MissingClaim`] when the credential lacks a requested claim and not
     /// `partial`.
     pub fn answer_with(
-        &self,
+        &mut self,
         request_uri: &str,
         index: usize,
         partial: bool,
     ) -> Result<String, WalletError> {
-        let request = PresentationRequest::from_uri(request_uri).context("request")?;
+        let request = parse_request(request_uri)?;
         let held = self.held.get(index).context("no such credential")?;
-        let query = &request.dcql_query["credentials"][0];
-        let id = query["id"].as_str().context("credential query id")?;
+        let query = request
+            .dcql_query
+            .credentials
+            .first()
+            .context("request has no credential query")?;
         let holder_value = Value::Object(held.claims.clone());
         let subject = held.claims.get("credentialSubject");
         let mut paths = Vec::new();
-        for claim in query["claims"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            let path = ClaimPath::from_json(&claim["path"]).context("claim path")?;
+        for claim in query.claims.as_deref().unwrap_or_default() {
+            let path = &claim.path;
             // The W3C form keeps the claims inside credentialSubject.
             let (path, found) = match subject {
                 Some(s) => (
@@ -347,18 +286,32 @@ impl DemoWallet {
             }
             paths.push(path);
         }
-        let parsed = SdJwt::parse(&held.sd_jwt, &Limits::default())
-            .map_err(|e| WalletError::Unverified { code: e.code() })?;
-        let selected = parsed
-            .select(&paths)
-            .map_err(|e| WalletError::Unverified { code: e.code() })?;
-        let presentation = add_key_binding(
-            &selected,
-            &held.key,
-            &request.nonce,
-            &request.client_id,
-            now(),
-        );
-        Ok(verifier::answer::vp_token(id, &presentation).to_string())
+        let selection = Selection {
+            query_id: query.id.clone(),
+            batch_id: held.batch_id.clone(),
+            claims: paths,
+        };
+        self.answer_selections(request, vec![selection])
+    }
+
+    /// Makes the answer with [`wallet::answer`] (reusing a copy when every one was shown).
+    fn answer_selections(
+        &mut self,
+        request: AuthorizationRequest,
+        selections: Vec<Selection>,
+    ) -> Result<String, WalletError> {
+        let consent = ConsentSummary {
+            client_id: request.client_id.clone(),
+            response_uri: None,
+            items: Vec::new(),
+        };
+        let prepared = Prepared {
+            request,
+            selections,
+            consent,
+        };
+        let answer =
+            wallet::answer(&mut self.store, &prepared, Reuse::Allow, now()).map_err(other)?;
+        Ok(answer.to_text())
     }
 }
