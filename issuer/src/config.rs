@@ -48,6 +48,68 @@ pub struct Config {
     pub shard_size: u32,
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// PostgreSQL database shared by replicas; `None`: SQLite in the data directory.
+    pub database_url: Option<DatabaseUrl>,
+    /// Most PostgreSQL connections this replica holds.
+    pub database_pool: usize,
+    /// The master secret (32 bytes) every replica shares; `None`: `DATA/keys/master.secret`,
+    /// generated on first start.
+    pub master_secret_file: Option<PathBuf>,
+}
+
+/// A `postgres://` URL. Its `Debug` and `Display` hide the password, so it can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Accepts `postgres://...` and `postgresql://...`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for anything else.
+    pub fn parse(text: &str) -> Result<DatabaseUrl, ConfigError> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(DatabaseUrl(text.to_owned()))
+        } else {
+            Err(ConfigError::Invalid {
+                name: "database_url",
+                expected: "a postgres:// URL (leave it unset for SQLite)",
+            })
+        }
+    }
+
+    /// The URL with its password, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with the password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return "***".into();
+        };
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}{tail}")
+            }
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 impl Config {
@@ -72,6 +134,9 @@ impl Config {
             status_validity: 24 * 3600,
             shard_size: 1 << 20,
             body_limit: 256 * 1024,
+            database_url: None,
+            database_pool: 16,
+            master_secret_file: None,
         }
     }
 }
@@ -96,6 +161,9 @@ pub struct FileConfig {
     status_validity: Option<i64>,
     shard_size: Option<u32>,
     body_limit: Option<usize>,
+    database_url: Option<String>,
+    database_pool: Option<usize>,
+    master_secret_file: Option<PathBuf>,
 }
 
 /// A configuration value is wrong.
@@ -137,6 +205,10 @@ pub struct Overrides {
     pub public_url: Option<String>,
     /// `--key-alg`.
     pub key_alg: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+    /// `--master-secret-file`.
+    pub master_secret_file: Option<PathBuf>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -199,6 +271,11 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(status_validity);
     set!(shard_size);
     set!(body_limit);
+    set!(database_pool);
+    let mut database_url = file.database_url;
+    if file.master_secret_file.is_some() {
+        cfg.master_secret_file = file.master_secret_file;
+    }
 
     if let Some(v) = parse_env("ISSUER_LISTEN")? {
         cfg.listen = v;
@@ -218,6 +295,15 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     if let Some(v) = parse_env("ISSUER_SHARD_SIZE")? {
         cfg.shard_size = v;
     }
+    if let Some(v) = env("ISSUER_DATABASE_URL") {
+        database_url = Some(v);
+    }
+    if let Some(v) = parse_env("ISSUER_DATABASE_POOL")? {
+        cfg.database_pool = v;
+    }
+    if let Some(v) = env("ISSUER_MASTER_SECRET_FILE") {
+        cfg.master_secret_file = Some(PathBuf::from(v));
+    }
 
     if let Some(v) = flags.listen {
         cfg.listen = v;
@@ -228,6 +314,16 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     if let Some(v) = &flags.key_alg {
         key_alg = Some(v.clone());
     }
+    if let Some(v) = &flags.database_url {
+        database_url = Some(v.clone());
+    }
+    if let Some(v) = &flags.master_secret_file {
+        cfg.master_secret_file = Some(v.clone());
+    }
+    cfg.database_url = match database_url.as_deref().map(str::trim) {
+        None | Some("" | "sqlite") => None,
+        Some(url) => Some(DatabaseUrl::parse(url)?),
+    };
     if let Some(alg) = key_alg {
         cfg.key_alg = Alg::parse(&alg).map_err(|_| ConfigError::Invalid {
             name: "key_alg",
@@ -270,6 +366,12 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "a multiple of 4 from 16 to 2^24",
         });
     }
+    if !(1..=1000).contains(&cfg.database_pool) {
+        return Err(ConfigError::Invalid {
+            name: "database_pool",
+            expected: "1 to 1000",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -277,4 +379,24 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_hides_the_password() {
+        let url = DatabaseUrl::parse(
+            "postgres://issuer:s3cret-pw@db.internal:5432/issuer?sslmode=disable",
+        )
+        .unwrap();
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("postgres://issuer:***@db.internal:5432/issuer?sslmode=disable"));
+        let mut cfg = Config::defaults("d".into());
+        cfg.database_url = Some(url);
+        assert!(!format!("{cfg:?}").contains("s3cret-pw"));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
 }

@@ -10,7 +10,6 @@
 //!         digests) + audit, in one transaction ─► offer URI + tx_code
 //! ```
 
-use rusqlite::{params, OptionalExtension as _};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -19,12 +18,12 @@ use zeroize::Zeroizing;
 use credential::b64;
 use credential::jose::{Jws, PublicJwk};
 
-use crate::audit;
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
+use crate::store::NewEnrolment;
 use credential::citizen::{CitizenClaims, Level};
 
 /// The pre-authorized code grant type (OpenID4VCI 1.0 section 3.5).
@@ -117,15 +116,8 @@ impl Issuer {
         let nonce = random_nonce(&mut *self.rng());
         let digest = SecretDigest::of(domain::ATTESTATION_NONCE, nonce.as_bytes());
         let ttl = self.config.nonce_ttl;
-        self.db
-            .write(move |ctx| {
-                ctx.conn
-                    .prepare_cached(
-                        "INSERT INTO attestation_nonces (nonce_hash, expires_at) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![digest.0.as_slice(), now() + ttl])?;
-                Ok::<_, ApiError>(())
-            })
+        self.store
+            .insert_attestation_nonce(digest, now() + ttl)
             .await?;
         Ok((nonce, ttl))
     }
@@ -141,20 +133,7 @@ impl Issuer {
         }
         let jws = Jws::parse(attestation).map_err(|_| bad("not a valid compact jws"))?;
         let kid = jws.header().kid.clone().ok_or(bad("kid missing"))?;
-        let row = {
-            let kid = kid.clone();
-            self.db
-                .read(move |c| {
-                    c.query_row(
-                        "SELECT id, jwk FROM platforms WHERE kid = ?1 AND removed_at IS NULL",
-                        [&kid],
-                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-                    )
-                    .optional()
-                    .map_err(DbError::from)
-                })
-                .await?
-        };
+        let row = self.store.platform_key(&kid).await?;
         let (platform, jwk) = row.ok_or(bad("platform key not registered"))?;
         let key = PublicJwk::from_json(&jwk).map_err(|_| DbError::Corrupt {
             what: "platform jwk",
@@ -242,48 +221,24 @@ impl Issuer {
         let offer_id = code.id().to_owned();
         let citizen = self.keys.citizen_id(claims.id_number().as_str());
         let expires_at = t + self.config.offer_ttl;
-        let row = (
-            enrolment_id.clone(),
-            offer_id.clone(),
-            code.digest(domain::PRE_AUTH),
-            tx_code.digest(&offer_id),
-            officer.id.clone(),
-        );
         let config_ids = serde_json::to_string(&configs.map(|c| c.as_str()))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        self.db
-            .write(move |ctx| {
-                let (enrolment_id, offer_id, code_hash, tx_hash, actor) = row;
-                if let Some(nonce) = attestation_nonce {
-                    let n = ctx.conn.execute(
-                        "DELETE FROM attestation_nonces WHERE nonce_hash = ?1 AND expires_at > ?2",
-                        params![nonce.0.as_slice(), t],
-                    ).map_err(DbError::from)?;
-                    if n != 1 {
-                        return Err(ApiError::InvalidAttestation {
-                            reason: "nonce unknown, used or expired",
-                        });
-                    }
-                }
-                ctx.conn.execute(
-                    "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![enrolment_id, citizen, level.as_str(), evidence.to_string(), sealed_claims, actor, t],
-                ).map_err(DbError::from)?;
-                ctx.conn.execute(
-                    "INSERT INTO offers (id, enrolment_id, config_ids, code_hash, code_sealed, tx_code_hash, state, created_at, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)",
-                    params![offer_id, enrolment_id, config_ids, code_hash.0.as_slice(), sealed_code, tx_hash.0.as_slice(), t, expires_at],
-                ).map_err(DbError::from)?;
-                audit::append(
-                    ctx.conn,
-                    t,
-                    &actor,
-                    if level == Level::High { "enrolment.high" } else { "enrolment.basic" },
-                    Some(&enrolment_id),
-                    &json!({"offer": offer_id, "citizen": citizen, "evidence": evidence}),
-                )?;
-                Ok(())
+        self.store
+            .enrol(NewEnrolment {
+                id: enrolment_id.clone(),
+                citizen_id: citizen,
+                level,
+                evidence,
+                sealed_claims,
+                actor: officer.id.clone(),
+                created_at: t,
+                offer_id: offer_id.clone(),
+                config_ids,
+                code_hash: code.digest(domain::PRE_AUTH),
+                code_sealed: sealed_code,
+                tx_code_hash: tx_code.digest(&offer_id),
+                expires_at,
+                attestation_nonce,
             })
             .await?;
         tracing::info!(enrolment = %enrolment_id, offer = %offer_id, level = level.as_str(), officer = %officer.id, "enrolled");
@@ -311,20 +266,7 @@ impl Issuer {
         if id.len() > 64 {
             return Err(ApiError::NotFound { what: "offer" });
         }
-        let key = id.to_owned();
-        let row = self
-            .db
-            .read(move |c| {
-                c.query_row(
-                    "SELECT config_ids, code_sealed FROM offers
-                     WHERE id = ?1 AND state = 'open' AND expires_at > ?2 AND code_sealed IS NOT NULL",
-                    params![key, now()],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
-                )
-                .optional()
-                .map_err(DbError::from)
-            })
-            .await?;
+        let row = self.store.open_offer(id, now()).await?;
         let (config_ids, sealed) = row.ok_or(ApiError::NotFound { what: "offer" })?;
         let ids: Vec<String> = serde_json::from_str(&config_ids).map_err(|_| DbError::Corrupt {
             what: "offer config ids",

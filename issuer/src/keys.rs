@@ -2,9 +2,14 @@
 //! credential they signed expires), the root key that signs the trust bundle, and the data
 //! directory's master secret (from which the hashing pepper and the claims sealing key derive).
 //!
-//! Private keys live as private JWK files in `DATA/keys/` (mode 0600, directory 0700); the
-//! `signing_keys` table records kid, alg, purpose, state and validity windows. Key bytes stay in
-//! this module: everything else signs through [`KeyStore::active`] / [`KeyStore::root`].
+//! Private keys live in the `signing_keys` table as private JWKs sealed with AES-256-GCM under
+//! the master secret (associated data `signing-key:<kid>`), beside kid, alg, purpose, state and
+//! validity windows; every replica given the same master secret (`master_secret_file`) opens
+//! them. Keys of data directories from before migration 2 stay private JWK files in
+//! `DATA/keys/` (mode 0600, directory 0700) and still load. The database decides which key is
+//! active (a partial unique index allows one per purpose); a replica re-reads the keys when the
+//! active kid there is not its own ([`KeyStore::refresh`]). Key bytes stay in this module:
+//! everything else signs through [`KeyStore::active`] / [`KeyStore::root`].
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
@@ -14,15 +19,14 @@ use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use rand_core::CryptoRngCore;
-use rusqlite::{params, Connection, OptionalExtension as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use credential::jose::{Alg, PublicJwk, SigningKey};
 
-use crate::audit;
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::error::ApiError;
+use crate::store::{KeyRow, Store};
 
 /// Purpose of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +80,7 @@ impl KeyRecord {
     }
 }
 
+/// The keys in memory; `None` only inside [`KeyStore::open`].
 struct State {
     active: Arc<SigningKey>,
     root: Arc<SigningKey>,
@@ -85,7 +90,7 @@ struct State {
 /// The issuer's keys.
 pub struct KeyStore {
     dir: PathBuf,
-    state: RwLock<State>,
+    state: RwLock<Option<State>>,
     master: Zeroizing<[u8; 32]>,
 }
 
@@ -112,6 +117,23 @@ fn io(e: std::io::Error) -> ApiError {
     ApiError::Internal(format!("key file: {e}"))
 }
 
+/// Reads a configured master secret file: exactly 32 bytes.
+fn read_master(path: &Path) -> Result<Zeroizing<[u8; 32]>, ApiError> {
+    let bytes = Zeroizing::new(
+        fs::read(path)
+            .map_err(|e| ApiError::Internal(format!("master secret {}: {e}", path.display())))?,
+    );
+    let mut master = Zeroizing::new([0u8; 32]);
+    if bytes.len() != 32 {
+        return Err(ApiError::Internal(format!(
+            "master secret {} is not 32 bytes",
+            path.display()
+        )));
+    }
+    master.copy_from_slice(&bytes);
+    Ok(master)
+}
+
 fn load_master(dir: &Path, rng: &mut impl CryptoRngCore) -> Result<Zeroizing<[u8; 32]>, ApiError> {
     let path = dir.join("master.secret");
     let mut master = Zeroizing::new([0u8; 32]);
@@ -132,138 +154,107 @@ fn load_master(dir: &Path, rng: &mut impl CryptoRngCore) -> Result<Zeroizing<[u8
     Ok(master)
 }
 
-fn load_records(
-    conn: &Connection,
-    dir: &Path,
-) -> Result<Vec<(KeyRecord, String, SigningKey)>, ApiError> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT kid, alg, purpose, state, file, not_before, not_after, last_credential_expiry
-         FROM signing_keys ORDER BY not_before",
-        )
-        .map_err(DbError::from)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<i64>>(7)?,
-            ))
-        })
-        .map_err(DbError::from)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(DbError::from)?;
-    let mut out = Vec::new();
-    for (kid, _alg, purpose, state, file, nb, na, last) in rows {
-        let text = Zeroizing::new(fs::read_to_string(dir.join(&file)).map_err(io)?);
-        let key = SigningKey::from_private_jwk(&text)
-            .map_err(|e| ApiError::Internal(format!("key file {file}: {e}")))?;
-        if key.kid() != kid {
-            return Err(ApiError::Internal(format!(
-                "key file {file} does not hold {kid}"
-            )));
-        }
-        let rec = KeyRecord {
-            kid,
-            alg: key.alg(),
-            state,
-            not_before: nb,
-            not_after: na,
-            last_credential_expiry: last,
-            jwk: key.public_jwk().clone(),
-        };
-        out.push((rec, purpose, key));
-    }
-    Ok(out)
-}
-
-fn create_key(
-    dir: &Path,
-    alg: Alg,
-    purpose: Purpose,
-    rng: &mut impl CryptoRngCore,
-) -> Result<(SigningKey, String), ApiError> {
-    let key = SigningKey::generate(alg, rng);
-    let file = format!("{}-{}.jwk", purpose.as_str(), key.kid());
-    write_private(&dir.join(&file), key.to_private_jwk().as_bytes()).map_err(io)?;
-    Ok((key, file))
+/// The AEAD context (associated data) of a signing key sealed in the database.
+fn sealed_key_context(kid: &str) -> String {
+    format!("signing-key:{kid}")
 }
 
 impl KeyStore {
-    /// Opens the keys in `data/keys`, generating the master secret, a credential key (`alg`)
-    /// and a root key (ES256) on first start.
+    /// Opens the keys: the master secret from `master_file` (required to exist) or else
+    /// `data/keys/master.secret` (generated on first start), and the signing keys from the
+    /// database, generating a credential key (`alg`) and a root key (ES256) when the database
+    /// has none. New keys are stored in the database sealed under the master secret, so every
+    /// replica given the same master secret signs with the same keys.
     ///
     /// # Errors
-    /// [`ApiError::Internal`] when a key file is missing, unreadable or does not match its row;
-    /// storage errors.
-    pub fn open(
+    /// [`ApiError::Internal`] when the master secret is missing or wrong (a sealed key does not
+    /// open) or a legacy key file is missing or does not match its row; storage errors.
+    pub async fn open(
         data: &Path,
-        db: &Db,
+        master_file: Option<&Path>,
+        store: &Store,
         alg: Alg,
-        rng: &mut impl CryptoRngCore,
+        rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyStore, ApiError> {
         let dir = data.join("keys");
-        fs::create_dir_all(&dir).map_err(io)?;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
-        let master = load_master(&dir, rng)?;
+        let master = match master_file {
+            Some(path) => read_master(path)?,
+            None => {
+                fs::create_dir_all(&dir).map_err(io)?;
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+                load_master(&dir, rng)?
+            }
+        };
+        let mut keys = KeyStore {
+            dir,
+            state: RwLock::new(None),
+            master,
+        };
         for purpose in [Purpose::Credential, Purpose::Root] {
-            let exists = db.read_blocking(|c| {
-                c.query_row(
-                    "SELECT kid FROM signing_keys WHERE purpose = ?1 AND state = 'active'",
-                    [purpose.as_str()],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(DbError::from)
-            })?;
-            if exists.is_none() {
+            if store.active_kid(purpose.as_str()).await?.is_none() {
                 let alg = if purpose == Purpose::Root {
                     Alg::Es256
                 } else {
                     alg
                 };
-                let (key, file) = create_key(&dir, alg, purpose, rng)?;
-                let kid = key.kid().to_owned();
-                db.write_blocking(move |ctx| {
-                    let now = crate::model::now();
-                    insert_key(ctx.conn, &kid, alg, purpose, &file, now)?;
-                    audit::append(
-                        ctx.conn,
-                        now,
-                        "system",
-                        "key.created",
-                        Some(&kid),
-                        &serde_json::json!({"purpose": purpose.as_str(), "alg": alg.as_str()}),
-                    )?;
-                    Ok::<_, ApiError>(())
-                })?;
+                let now = crate::model::now();
+                let (_, row) = keys.create_key(alg, purpose, now, rng)?;
+                // Another replica starting at the same time may win; then its key is used.
+                store.create_first_key(row).await?;
             }
         }
-        let state = Self::load_state(&dir, db)?;
-        Ok(KeyStore {
-            dir,
-            state: RwLock::new(state),
-            master,
-        })
+        let state = keys.load_state(store).await?;
+        keys.state = RwLock::new(Some(state));
+        Ok(keys)
     }
 
-    fn load_state(dir: &Path, db: &Db) -> Result<State, ApiError> {
-        let loaded = db.read_blocking(|c| load_records(c, dir))?;
+    async fn load_state(&self, store: &Store) -> Result<State, ApiError> {
+        let rows = store.key_rows().await?;
         let mut active = None;
         let mut root = None;
         let mut records = Vec::new();
-        for (rec, purpose, key) in loaded {
-            match (purpose.as_str(), rec.state.as_str()) {
+        for row in rows {
+            let text = match &row.sealed {
+                Some(sealed) => {
+                    let plain = self
+                        .open_sealed(&sealed_key_context(&row.kid), sealed)
+                        .map_err(|_| {
+                            ApiError::Internal(format!(
+                                "signing key {} does not open: is this the master secret the \
+                                 other replicas use?",
+                                row.kid
+                            ))
+                        })?;
+                    Zeroizing::new(
+                        String::from_utf8(plain.to_vec())
+                            .map_err(|_| DbError::Corrupt { what: "sealed key" })?,
+                    )
+                }
+                None => Zeroizing::new(fs::read_to_string(self.dir.join(&row.file)).map_err(io)?),
+            };
+            let key = SigningKey::from_private_jwk(&text)
+                .map_err(|e| ApiError::Internal(format!("key {}: {e}", row.kid)))?;
+            if key.kid() != row.kid {
+                return Err(ApiError::Internal(format!(
+                    "stored key does not hold {}",
+                    row.kid
+                )));
+            }
+            let rec = KeyRecord {
+                kid: row.kid,
+                alg: key.alg(),
+                state: row.state,
+                not_before: row.not_before,
+                not_after: row.not_after,
+                last_credential_expiry: row.last_credential_expiry,
+                jwk: key.public_jwk().clone(),
+            };
+            match (row.purpose.as_str(), rec.state.as_str()) {
                 ("credential", "active") => active = Some(Arc::new(key)),
                 ("root", "active") => root = Some(Arc::new(key)),
                 _ => {}
             }
-            if purpose == "credential" {
+            if row.purpose == "credential" {
                 records.push(rec);
             }
         }
@@ -279,28 +270,78 @@ impl KeyStore {
         }
     }
 
+    /// Generates a key and its row, the private JWK sealed under the master secret.
+    fn create_key(
+        &self,
+        alg: Alg,
+        purpose: Purpose,
+        now: i64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(SigningKey, KeyRow), ApiError> {
+        let key = SigningKey::generate(alg, rng);
+        let private = Zeroizing::new(key.to_private_jwk());
+        let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
+        let row = KeyRow {
+            kid: key.kid().to_owned(),
+            alg: alg.as_str().to_owned(),
+            purpose: purpose.as_str().to_owned(),
+            state: "active".into(),
+            file: String::new(),
+            sealed: Some(sealed),
+            not_before: now,
+            not_after: None,
+            last_credential_expiry: None,
+        };
+        Ok((key, row))
+    }
+
+    fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        let guard = match self.state.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // Invariant: `open` stores a state before returning the KeyStore.
+        match guard.as_ref() {
+            Some(s) => f(s),
+            None => unreachable!("key state is loaded in KeyStore::open"),
+        }
+    }
+
+    fn set_state(&self, state: State) {
+        match self.state.write() {
+            Ok(mut s) => *s = Some(state),
+            Err(p) => *p.into_inner() = Some(state),
+        }
+    }
+
+    /// Re-reads the keys when the database's active credential key is not the one in memory
+    /// (another replica, or the command line, rotated). Returns whether it changed.
+    ///
+    /// # Errors
+    /// Storage errors; [`ApiError::Internal`] when the new key does not open.
+    pub async fn refresh(&self, store: &Store) -> Result<bool, ApiError> {
+        let active = store.active_kid(Purpose::Credential.as_str()).await?;
+        if active.as_deref() == Some(self.active().kid()) {
+            return Ok(false);
+        }
+        let state = self.load_state(store).await?;
+        self.set_state(state);
+        Ok(true)
+    }
+
     /// The key that signs credentials and status lists now.
     pub fn active(&self) -> Arc<SigningKey> {
-        match self.state.read() {
-            Ok(s) => s.active.clone(),
-            Err(p) => p.into_inner().active.clone(),
-        }
+        self.read_state(|s| s.active.clone())
     }
 
     /// The root key (trust bundle).
     pub fn root(&self) -> Arc<SigningKey> {
-        match self.state.read() {
-            Ok(s) => s.root.clone(),
-            Err(p) => p.into_inner().root.clone(),
-        }
+        self.read_state(|s| s.root.clone())
     }
 
     /// Credential keys: active and retired.
     pub fn records(&self) -> Vec<KeyRecord> {
-        match self.state.read() {
-            Ok(s) => s.records.clone(),
-            Err(p) => p.into_inner().records.clone(),
-        }
+        self.read_state(|s| s.records.clone())
     }
 
     /// Credential keys to publish at `now`: the active one and retired ones whose last
@@ -320,48 +361,24 @@ impl KeyStore {
     /// Key file or storage errors.
     pub async fn rotate(
         &self,
-        db: &Db,
+        store: &Store,
         actor: &str,
         alg: Alg,
         max_validity: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyRecord, ApiError> {
-        let (key, file) = create_key(&self.dir, alg, Purpose::Credential, rng)?;
+        let now = crate::model::now();
+        let (key, row) = self.create_key(alg, Purpose::Credential, now, rng)?;
         let kid = key.kid().to_owned();
-        let actor = actor.to_owned();
-        db.write(move |ctx| {
-            let now = crate::model::now();
-            let old: String = ctx.conn.query_row(
-                "SELECT kid FROM signing_keys WHERE purpose = 'credential' AND state = 'active'",
-                [],
-                |r| r.get(0),
-            ).map_err(DbError::from)?;
-            let last: Option<i64> = ctx.conn.query_row(
-                "SELECT MAX(expires_at) FROM credentials WHERE kid = ?1",
-                [&old],
-                |r| r.get(0),
-            ).map_err(DbError::from)?;
-            let last = last.unwrap_or(0).max(now + max_validity);
-            ctx.conn.execute(
-                "UPDATE signing_keys SET state = 'retired', not_after = ?2, last_credential_expiry = ?3 WHERE kid = ?1",
-                params![old, now, last],
-            ).map_err(DbError::from)?;
-            insert_key(ctx.conn, &kid, alg, Purpose::Credential, &file, now)?;
-            audit::append(ctx.conn, now, &actor, "key.rotated", Some(&kid), &serde_json::json!({"retired": old, "alg": alg.as_str()}))?;
-            Ok::<_, ApiError>(())
-        })
-        .await?;
-        let state = Self::load_state(&self.dir, db)?;
+        store.rotate_key(actor, row, max_validity).await?;
+        let state = self.load_state(store).await?;
         let rec = state
             .records
             .iter()
-            .find(|r| r.state == "active")
+            .find(|r| r.kid == kid)
             .cloned()
-            .ok_or_else(|| ApiError::Internal("no active key after rotation".into()))?;
-        match self.state.write() {
-            Ok(mut s) => *s = state,
-            Err(p) => *p.into_inner() = state,
-        }
+            .ok_or_else(|| ApiError::Internal("rotated key not stored".into()))?;
+        self.set_state(state);
         Ok(rec)
     }
 
@@ -444,19 +461,4 @@ impl KeyStore {
         buf.truncate(len);
         Ok(buf)
     }
-}
-
-fn insert_key(
-    conn: &Connection,
-    kid: &str,
-    alg: Alg,
-    purpose: Purpose,
-    file: &str,
-    now: i64,
-) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO signing_keys (kid, alg, purpose, state, file, not_before) VALUES (?1, ?2, ?3, 'active', ?4, ?5)",
-        params![kid, alg.as_str(), purpose.as_str(), file, now],
-    )?;
-    Ok(())
 }

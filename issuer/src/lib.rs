@@ -1,6 +1,7 @@
 //! The bureau's issuer service: enrolment at two assurance levels, OpenID4VCI 1.0
 //! (pre-authorized code flow with `tx_code`, batch issuance), Token Status List, key rotation,
-//! the root-signed trust bundle and an append-only audit trail, over SQLite.
+//! the root-signed trust bundle and an append-only audit trail, over SQLite (embedded default)
+//! or PostgreSQL (several stateless replicas over one database).
 //!
 //! ```text
 //!  officer ──► /enrol/{basic,high} ──► enrolment + offer ──► offer URI (QR) + tx_code
@@ -11,8 +12,10 @@
 //!
 //! The library holds the logic ([`service::Issuer`] and its `impl` blocks in [`enrol`],
 //! [`oid4vci`], [`status`], [`trust`]); [`server`] maps HTTP onto it; the `issuer` binary
-//! (`src/cli`) parses arguments and calls the same operations. Storage ([`db`]) commits writes in
-//! durable groups from one writer thread.
+//! (`src/cli`) parses arguments and calls the same operations. Storage ([`store`]) is a
+//! domain-level interface with two backends: SQLite ([`db`]: one writer thread committing in
+//! durable groups) and PostgreSQL ([`store::postgres`]: a connection pool, row locks and unique
+//! keys so that replicas behave as one issuer).
 
 pub mod audit;
 pub mod config;
@@ -28,6 +31,7 @@ pub mod server;
 pub mod service;
 pub mod simulate;
 pub mod status;
+pub mod store;
 pub mod trust;
 
 pub use error::ApiError;

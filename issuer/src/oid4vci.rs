@@ -19,20 +19,19 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{params, OptionalExtension as _};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use credential::jose::{Jws, PublicJwk};
 
-use crate::audit;
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::Issuer;
-use credential::citizen::{issue, CitizenClaims, IssueRequest, Level};
+use crate::store::{IssueRecord, Redemption};
+use credential::citizen::{issue, CitizenClaims, IssueRequest};
 use credential::status_list::StatusReference;
 
 /// The proof JWT `typ` (appendix F.1).
@@ -69,14 +68,6 @@ struct CheckedProof {
     replay: SecretDigest,
 }
 
-struct Issuance {
-    enrolment_id: String,
-    level: Level,
-    claims: Vec<u8>,
-    entries: Vec<(String, i64, u32)>,
-    batch_id: String,
-}
-
 impl Issuer {
     /// Token endpoint: redeems a pre-authorized code with its `tx_code`. Returns the access
     /// token and its lifetime in seconds.
@@ -105,79 +96,18 @@ impl Issuer {
             let id = random_id(&mut *rng);
             BearerSecret::generate(id, &mut *rng)
         };
-        let token_id = access.id().to_owned();
-        let token_digest = access.digest(domain::ACCESS);
         let ttl = self.config.access_token_ttl;
-        let max_attempts = self.config.tx_code_attempts;
-        let outcome = self
-            .db
-            .write(move |ctx| {
-                let c = ctx.conn;
-                let t = now();
-                let row = c
-                    .prepare_cached(
-                        "SELECT code_hash, tx_code_hash, attempts, state, expires_at FROM offers WHERE id = ?1",
-                    )?
-                    .query_row([&offer_id], |r| {
-                        Ok((
-                            r.get::<_, Vec<u8>>(0)?,
-                            r.get::<_, Vec<u8>>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, i64>(4)?,
-                        ))
-                    })
-                    .optional()?;
-                let Some((code_hash, tx_hash, attempts, state, expires_at)) = row else {
-                    return Err(ApiError::InvalidGrant { reason: "pre-authorized code unknown" });
-                };
-                if !code_digest.matches(&code_hash) {
-                    return Err(ApiError::InvalidGrant { reason: "pre-authorized code unknown" });
-                }
-                if state != "open" {
-                    return Err(ApiError::InvalidGrant {
-                        reason: "pre-authorized code already used or dead",
-                    });
-                }
-                if expires_at <= t {
-                    return Err(ApiError::InvalidGrant { reason: "pre-authorized code expired" });
-                }
-                if !tx_digest.matches(&tx_hash) {
-                    // A wrong PIN is a state change on purpose: it counts, and kills the code
-                    // at the limit. The job succeeds so that this is committed.
-                    let attempts = attempts + 1;
-                    let dead = attempts >= max_attempts;
-                    c.execute(
-                        "UPDATE offers SET attempts = ?2,
-                           state = CASE WHEN ?3 THEN 'dead' ELSE state END,
-                           code_sealed = CASE WHEN ?3 THEN NULL ELSE code_sealed END
-                         WHERE id = ?1",
-                        params![offer_id, attempts, dead],
-                    )?;
-                    if dead {
-                        audit::append(c, t, "wallet", "offer.dead", Some(&offer_id), &json!({"attempts": attempts}))?;
-                    }
-                    return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
-                }
-                let n = c.execute(
-                    "UPDATE offers SET state = 'redeemed', code_sealed = NULL
-                     WHERE id = ?1 AND state = 'open' AND expires_at > ?2",
-                    params![offer_id, t],
-                )?;
-                if n != 1 {
-                    return Err(ApiError::InvalidGrant {
-                        reason: "pre-authorized code already used or dead",
-                    });
-                }
-                c.prepare_cached(
-                    "INSERT INTO access_tokens (id, token_hash, offer_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![token_id, token_digest.0.as_slice(), offer_id, t + ttl])?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer_id), &json!({"token": token_id}))?;
-                Ok(Ok(()))
+        self.store
+            .redeem_offer(Redemption {
+                offer_id,
+                code: code_digest,
+                tx_code: tx_digest,
+                token_id: access.id().to_owned(),
+                token_hash: access.digest(domain::ACCESS),
+                token_ttl: ttl,
+                max_attempts: self.config.tx_code_attempts,
             })
             .await?;
-        outcome?;
         Ok((access.expose(), ttl))
     }
 
@@ -189,16 +119,7 @@ impl Issuer {
         let nonce = random_nonce(&mut *self.rng());
         let digest = SecretDigest::of(domain::C_NONCE, nonce.as_bytes());
         let exp = now() + self.config.nonce_ttl;
-        self.db
-            .write(move |ctx| {
-                ctx.conn
-                    .prepare_cached(
-                        "INSERT INTO c_nonces (nonce_hash, expires_at) VALUES (?1, ?2)",
-                    )?
-                    .execute(params![digest.0.as_slice(), exp])?;
-                Ok::<_, ApiError>(())
-            })
-            .await?;
+        self.store.insert_c_nonce(digest, exp).await?;
         Ok(nonce)
     }
 
@@ -305,115 +226,35 @@ impl Issuer {
             }
             checked.push(proof);
         }
-        let signer = self.keys.active();
-        let kid = signer.kid().to_owned();
-        let token_id = token.id().to_owned();
-        let token_digest = token.digest(domain::ACCESS);
+        let signer = self.signer().await?;
         let validity = self.config.credential_validity_days * 86_400;
-        let shard_size = self.config.shard_size;
-        let nonces: BTreeSet<[u8; 32]> = checked.iter().map(|p| p.nonce.0).collect();
-        let replays: Vec<SecretDigest> = checked.iter().map(|p| p.replay).collect();
-        let holders: Vec<String> = checked
-            .iter()
-            .map(|p| p.holder.thumbprint().to_owned())
-            .collect();
-        let proof_expiry = t + self.config.proof_max_age + 120;
         let ids: Vec<String> = {
             let mut rng = self.rng();
             (0..=checked.len()).map(|_| random_id(&mut *rng)).collect()
         };
         let issuance = self
-            .db
-            .write(move |ctx| {
-                let row = ctx
-                    .conn
-                    .prepare_cached(
-                        "SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, e.level, e.citizen_id, e.claims
-                         FROM access_tokens a JOIN offers o ON o.id = a.offer_id
-                         JOIN enrolments e ON e.id = o.enrolment_id WHERE a.id = ?1",
-                    )?
-                    .query_row([&token_id], |r| {
-                        Ok((
-                            r.get::<_, Vec<u8>>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                            r.get::<_, Option<Vec<u8>>>(6)?,
-                        ))
-                    })
-                    .optional()?;
-                let Some((hash, exp, config_ids, enrolment_id, level, citizen, claims)) = row else {
-                    return Err(ApiError::InvalidToken { reason: "access token unknown" });
-                };
-                if !token_digest.matches(&hash) {
-                    return Err(ApiError::InvalidToken { reason: "access token unknown" });
-                }
-                if exp <= t {
-                    return Err(ApiError::InvalidToken { reason: "access token expired" });
-                }
-                let covered: Vec<String> = serde_json::from_str(&config_ids)
-                    .map_err(|_| DbError::Corrupt { what: "offer config ids" })?;
-                if !covered.iter().any(|c| c == config.as_str()) {
-                    return Err(ApiError::CredentialRequestDenied {
-                        reason: "the access token does not cover this credential configuration",
-                    });
-                }
-                let claims = claims.ok_or(ApiError::CredentialRequestDenied {
-                    reason: "enrolment claims were purged",
-                })?;
-                let level = Level::parse(&level).map_err(|_| DbError::Corrupt { what: "level" })?;
-                let n = ctx
-                    .conn
-                    .prepare_cached("INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)")?
-                    .execute(params![token_id, config.as_str()])?;
-                if n != 1 {
-                    return Err(ApiError::CredentialRequestDenied {
-                        reason: "this credential was already issued for this access token",
-                    });
-                }
-                for nonce in &nonces {
-                    let n = ctx
-                        .conn
-                        .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = ?1 AND expires_at > ?2")?
-                        .execute(params![nonce.as_slice(), t])?;
-                    if n != 1 {
-                        return Err(ApiError::InvalidNonce);
-                    }
-                }
-                for (i, replay) in replays.iter().enumerate() {
-                    let n = ctx
-                        .conn
-                        .prepare_cached("INSERT OR IGNORE INTO used_proofs (proof_hash, expires_at) VALUES (?1, ?2)")?
-                        .execute(params![replay.0.as_slice(), proof_expiry])?;
-                    if n != 1 {
-                        return Err(ApiError::proof(i, "proof already used"));
-                    }
-                }
-                let batch_id = ids[0].clone();
-                let mut entries = Vec::with_capacity(holders.len());
-                for (i, holder) in holders.iter().enumerate() {
-                    let (shard, idx) = crate::status::allocate(ctx, shard_size)?;
-                    let id = ids[i + 1].clone();
-                    ctx.conn
-                        .prepare_cached(
-                            "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
-                               status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                        )?
-                        .execute(params![
-                            id, enrolment_id, citizen, batch_id, config.as_str(), level.as_str(),
-                            config.format.as_str(), shard, idx, kid, holder, t, t + validity
-                        ])?;
-                    audit::append(
-                        ctx.conn, t, "wallet", "credential.issued", Some(&id),
-                        &json!({"enrolment": enrolment_id, "batch": batch_id, "config": config.as_str(),
-                                "shard": shard, "idx": idx, "kid": kid}),
-                    )?;
-                    entries.push((id, shard, idx));
-                }
-                Ok(Issuance { enrolment_id, level, claims, entries, batch_id })
+            .store
+            .issue(IssueRecord {
+                token_id: token.id().to_owned(),
+                token_hash: token.digest(domain::ACCESS),
+                config,
+                nonces: checked
+                    .iter()
+                    .map(|p| p.nonce.0)
+                    .collect::<BTreeSet<[u8; 32]>>()
+                    .into_iter()
+                    .collect(),
+                replays: checked.iter().map(|p| p.replay).collect(),
+                proof_expiry: t + self.config.proof_max_age + 120,
+                holders: checked
+                    .iter()
+                    .map(|p| p.holder.thumbprint().to_owned())
+                    .collect(),
+                ids,
+                kid: signer.kid().to_owned(),
+                validity,
+                shard_size: self.config.shard_size,
+                now: t,
             })
             .await?;
         let plain = self

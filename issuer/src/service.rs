@@ -2,34 +2,38 @@
 //! command line. Officers and platforms are managed here; enrolment, OpenID4VCI, status and
 //! trust live in their own modules as further `impl Issuer` blocks.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
-use rusqlite::{params, OptionalExtension as _};
 use serde::Serialize;
 
-use credential::jose::PublicJwk;
+use credential::jose::{PublicJwk, SigningKey};
 
-use crate::audit;
 use crate::config::Config;
-use crate::db::{Db, DbError};
+use crate::db::DbError;
 use crate::error::ApiError;
 use crate::keys::KeyStore;
 use crate::model::{now, Role};
 use crate::secret::{domain, random_id, BearerSecret};
 use crate::status::StatusCache;
+use crate::store::Store;
+
+/// How often a replica checks the database for another replica's key rotation, milliseconds.
+pub const KEY_CHECK_MS: i64 = 1000;
 
 /// The issuer: configuration, storage, keys, and a CSPRNG.
 pub struct Issuer {
     /// The resolved configuration.
     pub config: Config,
-    /// Storage.
-    pub db: Db,
+    /// Storage (SQLite or PostgreSQL).
+    pub store: Store,
     /// Keys.
     pub keys: KeyStore,
     rng: Mutex<ChaCha20Rng>,
     pub(crate) status_cache: StatusCache,
+    key_checked_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -76,35 +80,116 @@ pub struct PlatformInfo {
 }
 
 impl Issuer {
-    /// Opens the issuer on `config.data`, creating the directory, database and keys on first
-    /// start. The CSPRNG is seeded from the operating system.
+    /// Opens the issuer on an SQLite data directory from synchronous code (the command line,
+    /// tests). The CSPRNG is seeded from the operating system.
     ///
     /// # Errors
-    /// Storage and key errors.
+    /// Storage and key errors; [`ApiError::Internal`] when `database_url` is set (use
+    /// [`Issuer::connect`] for PostgreSQL).
     pub fn open(config: Config) -> Result<Arc<Issuer>, ApiError> {
-        let mut seed = [0u8; 32];
-        OsRng.fill_bytes(&mut seed);
-        Issuer::open_with_rng(config, ChaCha20Rng::from_seed(seed))
+        Issuer::open_with_rng(config, os_seeded())
     }
 
     /// [`Issuer::open`] with an injected CSPRNG (tests pass a seeded one).
     ///
     /// # Errors
     /// As [`Issuer::open`].
-    pub fn open_with_rng(config: Config, mut rng: ChaCha20Rng) -> Result<Arc<Issuer>, ApiError> {
+    pub fn open_with_rng(config: Config, rng: ChaCha20Rng) -> Result<Arc<Issuer>, ApiError> {
+        if config.database_url.is_some() {
+            return Err(ApiError::Internal(
+                "a PostgreSQL database_url needs Issuer::connect".into(),
+            ));
+        }
+        // SQLite needs no runtime of its own beyond this call: run the async opening on a
+        // private one, on its own thread so that this also works inside a runtime.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| ApiError::Internal(format!("runtime: {e}")))?;
+                    rt.block_on(Issuer::connect_with_rng(config, rng))
+                })
+                .join()
+                .unwrap_or_else(|_| Err(ApiError::Internal("opening panicked".into())))
+        })
+    }
+
+    /// Opens the issuer on its configured storage: PostgreSQL when `database_url` is set,
+    /// else SQLite in `config.data`. Creates the data directory, schema and keys on first
+    /// start. The CSPRNG is seeded from the operating system.
+    ///
+    /// # Errors
+    /// Storage and key errors.
+    pub async fn connect(config: Config) -> Result<Arc<Issuer>, ApiError> {
+        Issuer::connect_with_rng(config, os_seeded()).await
+    }
+
+    /// [`Issuer::connect`] with an injected CSPRNG.
+    ///
+    /// # Errors
+    /// As [`Issuer::connect`].
+    pub async fn connect_with_rng(
+        config: Config,
+        mut rng: ChaCha20Rng,
+    ) -> Result<Arc<Issuer>, ApiError> {
         std::fs::create_dir_all(&config.data)
             .map_err(|e| ApiError::Internal(format!("data dir: {e}")))?;
         let db_rng =
             ChaCha20Rng::from_rng(&mut rng).map_err(|_| ApiError::Internal("rng".into()))?;
-        let db = Db::open(&config.data, db_rng)?;
-        let keys = KeyStore::open(&config.data, &db, config.key_alg, &mut rng)?;
+        let store = Store::open(
+            &config.data,
+            config.database_url.as_ref(),
+            config.database_pool,
+            db_rng,
+        )
+        .await?;
+        let keys = match KeyStore::open(
+            &config.data,
+            config.master_secret_file.as_deref(),
+            &store,
+            config.key_alg,
+            &mut rng,
+        )
+        .await
+        {
+            Ok(keys) => keys,
+            Err(e) => {
+                store.close();
+                return Err(e);
+            }
+        };
+        tracing::debug!(backend = store.backend(), "storage open");
         Ok(Arc::new(Issuer {
             config,
-            db,
+            store,
             keys,
             rng: Mutex::new(rng),
             status_cache: StatusCache::default(),
+            key_checked_ms: AtomicI64::new(now_ms()),
         }))
+    }
+
+    /// The key that signs credentials and status lists now. At most every [`KEY_CHECK_MS`]
+    /// it checks the database for a rotation made by another replica or the command line.
+    ///
+    /// # Errors
+    /// Storage errors while checking.
+    pub async fn signer(&self) -> Result<Arc<SigningKey>, ApiError> {
+        let t = now_ms();
+        let last = self.key_checked_ms.load(Ordering::Relaxed);
+        if t - last >= KEY_CHECK_MS
+            && self
+                .key_checked_ms
+                .compare_exchange(last, t, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && self.keys.refresh(&self.store).await?
+        {
+            self.status_cache.clear();
+            tracing::info!(kid = %self.keys.active().kid(), "active signing key changed");
+        }
+        Ok(self.keys.active())
     }
 
     /// The CSPRNG.
@@ -127,9 +212,9 @@ impl Issuer {
         &self.config.public_url
     }
 
-    /// Stops the storage writer after queued work.
+    /// Stops the storage writer after queued work (SQLite) or closes the pool (PostgreSQL).
     pub fn close(&self) {
-        self.db.close();
+        self.store.close();
     }
 
     /// Adds an officer; returns its id and API token (shown once, stored only as a digest).
@@ -149,18 +234,13 @@ impl Issuer {
         };
         let id = token.id().to_owned();
         let digest = token.digest(domain::OFFICER);
-        let (actor, name, row_id) = (actor.to_owned(), name.to_owned(), id.clone());
-        self.db
-            .write(move |ctx| {
-                let t = now();
-                ctx.conn.execute(
-                    "INSERT INTO officers (id, name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![row_id, name, role.as_str(), digest.0.as_slice(), t],
-                )?;
-                audit::append(ctx.conn, t, &actor, "officer.added", Some(&row_id), &serde_json::json!({"role": role.as_str()}))?;
-                Ok::<_, ApiError>(())
-            })
-            .await?;
+        let info = OfficerInfo {
+            id: id.clone(),
+            name: name.to_owned(),
+            role: role.as_str(),
+            created_at: now(),
+        };
+        self.store.add_officer(actor, info, digest).await?;
         Ok((id, token.expose()))
     }
 
@@ -169,27 +249,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
-        self.db
-            .read(|c| {
-                let mut s = c.prepare(
-                    "SELECT id, name, role, created_at FROM officers WHERE removed_at IS NULL ORDER BY created_at",
-                )?;
-                let rows = s
-                    .query_map([], |r| {
-                        Ok(OfficerInfo {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                            role: Role::parse(&r.get::<_, String>(2)?)
-                                .unwrap_or(Role::Officer)
-                                .as_str(),
-                            created_at: r.get(3)?,
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok::<_, DbError>(rows)
-            })
-            .await
-            .map_err(ApiError::from)
+        self.store.list_officers().await
     }
 
     /// Removes an officer (its token stops working at once).
@@ -197,28 +257,7 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`]; storage errors.
     pub async fn remove_officer(&self, actor: &str, id: &str) -> Result<(), ApiError> {
-        let (actor, id) = (actor.to_owned(), id.to_owned());
-        self.db
-            .write(move |ctx| {
-                let t = now();
-                let n = ctx.conn.execute(
-                    "UPDATE officers SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
-                    params![id, t],
-                )?;
-                if n == 0 {
-                    return Err(ApiError::NotFound { what: "officer" });
-                }
-                audit::append(
-                    ctx.conn,
-                    t,
-                    &actor,
-                    "officer.removed",
-                    Some(&id),
-                    &serde_json::json!({}),
-                )?;
-                Ok(())
-            })
-            .await
+        self.store.remove_officer(actor, id, now()).await
     }
 
     /// Authenticates an officer's bearer token, in constant time over the secret.
@@ -232,20 +271,7 @@ impl Issuer {
             });
         };
         let digest = token.digest(domain::OFFICER);
-        let id = token.id().to_owned();
-        let row = self
-            .db
-            .read(move |c| {
-                c.prepare_cached(
-                    "SELECT role, token_hash FROM officers WHERE id = ?1 AND removed_at IS NULL",
-                )?
-                .query_row([&id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-                })
-                .optional()
-                .map_err(DbError::from)
-            })
-            .await?;
+        let row = self.store.officer_secret(token.id()).await?;
         match row {
             Some((role, hash)) if digest.matches(&hash) => Ok(Officer {
                 id: token.id().to_owned(),
@@ -277,32 +303,8 @@ impl Issuer {
             kid: key.thumbprint().to_owned(),
             created_at: now(),
         };
-        let (actor, row, jwk) = (
-            actor.to_owned(),
-            info.clone(),
-            key.to_bare_value().to_string(),
-        );
-        self.db
-            .write(move |ctx| {
-                let exists: bool = ctx.conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM platforms WHERE kid = ?1 AND removed_at IS NULL)",
-                    [&row.kid],
-                    |r| r.get(0),
-                ).map_err(DbError::from)?;
-                if exists {
-                    return Err(ApiError::invalid_request("platform key already registered"));
-                }
-                ctx.conn.execute(
-                    "DELETE FROM platforms WHERE kid = ?1",
-                    [&row.kid],
-                ).map_err(DbError::from)?;
-                ctx.conn.execute(
-                    "INSERT INTO platforms (id, name, kid, jwk, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![row.id, row.name, row.kid, jwk, row.created_at],
-                ).map_err(DbError::from)?;
-                audit::append(ctx.conn, row.created_at, &actor, "platform.added", Some(&row.id), &serde_json::json!({"kid": row.kid}))?;
-                Ok(())
-            })
+        self.store
+            .add_platform(actor, info.clone(), key.to_bare_value().to_string())
             .await?;
         Ok(info)
     }
@@ -312,25 +314,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
-        self.db
-            .read(|c| {
-                let mut s = c.prepare(
-                    "SELECT id, name, kid, created_at FROM platforms WHERE removed_at IS NULL ORDER BY created_at",
-                )?;
-                let rows = s
-                    .query_map([], |r| {
-                        Ok(PlatformInfo {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                            kid: r.get(2)?,
-                            created_at: r.get(3)?,
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok::<_, DbError>(rows)
-            })
-            .await
-            .map_err(ApiError::from)
+        self.store.list_platforms().await
     }
 
     /// Removes a platform (its attestations stop being accepted).
@@ -338,21 +322,7 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`]; storage errors.
     pub async fn remove_platform(&self, actor: &str, id: &str) -> Result<(), ApiError> {
-        let (actor, id) = (actor.to_owned(), id.to_owned());
-        self.db
-            .write(move |ctx| {
-                let t = now();
-                let n = ctx.conn.execute(
-                    "UPDATE platforms SET removed_at = ?2 WHERE (id = ?1 OR kid = ?1) AND removed_at IS NULL",
-                    params![id, t],
-                )?;
-                if n == 0 {
-                    return Err(ApiError::NotFound { what: "platform" });
-                }
-                audit::append(ctx.conn, t, &actor, "platform.removed", Some(&id), &serde_json::json!({}))?;
-                Ok(())
-            })
-            .await
+        self.store.remove_platform(actor, id, now()).await
     }
 }
 
@@ -371,10 +341,23 @@ impl Issuer {
         let max_validity = self.config.credential_validity_days * 86_400;
         let rec = self
             .keys
-            .rotate(&self.db, actor, alg, max_validity, &mut rng)
+            .rotate(&self.store, actor, alg, max_validity, &mut rng)
             .await?;
         self.status_cache.clear();
         tracing::info!(kid = %rec.kid, actor, "key rotated");
         Ok(rec)
     }
+}
+
+fn os_seeded() -> ChaCha20Rng {
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    ChaCha20Rng::from_seed(seed)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }

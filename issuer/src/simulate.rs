@@ -3,17 +3,14 @@
 //! status entries drawn like real ones), and a real credential can be signed for one of them.
 //! Never reachable over HTTP.
 
-use credential::citizen::{issue, CitizenClaims, Level};
-use credential::jose::PublicJwk;
-use credential::status_list::StatusReference;
-use rand_core::RngCore as _;
-use rusqlite::params;
-
-use crate::db::DbError;
 use crate::error::ApiError;
 use crate::model::{now, ConfigId};
 use crate::secret::random_id;
 use crate::service::Issuer;
+use crate::store::DirectRecord;
+use credential::citizen::{issue, CitizenClaims, Level};
+use credential::jose::PublicJwk;
+use credential::status_list::StatusReference;
 
 /// A credential issued by [`Issuer::issue_direct`].
 #[derive(Debug, Clone)]
@@ -24,17 +21,6 @@ pub struct DirectCredential {
     pub sd_jwt: String,
     /// Its status entry.
     pub status: StatusReference,
-}
-
-const SIM_ENROLMENT: &str = "simulated";
-
-fn ensure_enrolment(conn: &rusqlite::Connection, level: Level) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
-         VALUES (?1, ?1, ?2, 'simulated', NULL, 'simulate', ?3)",
-        params![SIM_ENROLMENT, level.as_str(), now()],
-    )?;
-    Ok(())
 }
 
 impl Issuer {
@@ -50,7 +36,7 @@ impl Issuer {
         level: Level,
         holder: &PublicJwk,
     ) -> Result<DirectCredential, ApiError> {
-        let signer = self.keys.active();
+        let signer = self.signer().await?;
         let kid = signer.kid().to_owned();
         let t = now();
         let validity = self.config.credential_validity_days * 86_400;
@@ -61,21 +47,17 @@ impl Issuer {
             .find(|c| c.level == level && c.format == credential::citizen::Format::DcSdJwt)
             .ok_or_else(|| ApiError::Internal("no configuration for level".into()))?;
         let id = random_id(&mut *self.rng());
-        let holder_tp = holder.thumbprint().to_owned();
-        let row_id = id.clone();
         let (shard, idx) = self
-            .db
-            .write(move |ctx| {
-                ensure_enrolment(ctx.conn, level)?;
-                let (shard, idx) = crate::status::allocate(ctx, shard_size)?;
-                ctx.conn.execute(
-                    "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
-                       status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
-                     VALUES (?1, ?2, ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![row_id, SIM_ENROLMENT, config.as_str(), level.as_str(), config.format.as_str(),
-                            shard, idx, kid, holder_tp, t, t + validity],
-                )?;
-                Ok::<_, DbError>((shard, idx))
+            .store
+            .record_direct(DirectRecord {
+                id: id.clone(),
+                level,
+                config,
+                kid,
+                holder: holder.thumbprint().to_owned(),
+                now: t,
+                validity,
+                shard_size,
             })
             .await?;
         self.status_cache.invalidate(&[shard]);
@@ -119,33 +101,9 @@ impl Issuer {
         // Chunks keep each transaction (and the writer's queue) bounded.
         while done < count {
             let n = (count - done).min(100_000);
-            let kid = kid.clone();
-            let base = done;
             revoked += self
-                .db
-                .write(move |ctx| {
-                    ensure_enrolment(ctx.conn, Level::Basic)?;
-                    let mut revoked = 0u64;
-                    for i in 0..n {
-                        let (shard, idx) = crate::status::allocate(ctx, shard_size)?;
-                        let status = if ctx.rng.next_u32() < threshold {
-                            revoked += 1;
-                            1
-                        } else {
-                            0
-                        };
-                        let id = format!("sim-{}", base + i);
-                        ctx.conn
-                            .prepare_cached(
-                                "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
-                                   status_shard, status_idx, status, kid, holder_thumbprint, issued_at, expires_at)
-                                 VALUES (?1, ?2, ?2, ?1, 'citizen_id_basic_dc_sd_jwt', 'basic', 'dc+sd-jwt',
-                                   ?3, ?4, ?5, ?6, 'simulated', ?7, ?8)",
-                            )?
-                            .execute(params![id, SIM_ENROLMENT, shard, idx, status, kid, t, t + 86_400])?;
-                    }
-                    Ok::<_, DbError>(revoked)
-                })
+                .store
+                .simulate(n, done, threshold, kid.clone(), t, shard_size)
                 .await?;
             done += n;
         }

@@ -182,6 +182,8 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn trust_bundle(&self) -> Result<String, ApiError> {
+        // Pick up a rotation made by another replica before publishing the keys.
+        self.signer().await?;
         let t = now();
         let mut lists = Vec::new();
         for shard in self.shards().await? {

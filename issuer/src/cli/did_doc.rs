@@ -17,7 +17,7 @@ pub struct DidDocArgs {
 }
 
 pub async fn run(args: DidDocArgs) -> anyhow::Result<()> {
-    let issuer = args.data.open()?;
+    let issuer = args.data.open().await?;
     let doc = issuer.did_document();
     issuer.close();
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {

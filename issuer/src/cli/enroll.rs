@@ -66,7 +66,7 @@ async fn enrol_one(
 }
 
 pub async fn run(args: EnrollArgs) -> anyhow::Result<()> {
-    let issuer = args.data.open()?;
+    let issuer = args.data.open().await?;
     let r = run_with(&issuer, args).await;
     issuer.close();
     r

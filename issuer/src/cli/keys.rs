@@ -38,7 +38,7 @@ enum KeysCommand {
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
     match args.command {
         KeysCommand::List { data, json } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let keys = issuer.keys.records();
             let root = issuer.root_fingerprint();
             issuer.close();
@@ -56,7 +56,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Rotate { data, alg } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let alg = match alg {
                 Some(a) => {
                     Alg::parse(&a).map_err(|_| anyhow::anyhow!("--alg must be ES256 or EdDSA"))?

@@ -72,11 +72,12 @@ pub struct DataArg {
 }
 
 impl DataArg {
-    /// Opens the issuer on the data directory with the file and environment configuration.
-    fn open(&self) -> anyhow::Result<Arc<Issuer>> {
+    /// Opens the issuer on the data directory with the file and environment configuration
+    /// (SQLite there, or the PostgreSQL `database_url` it names).
+    async fn open(&self) -> anyhow::Result<Arc<Issuer>> {
         let dir = config::data_dir(self.data.clone());
         let cfg = config::load(&dir, &Overrides::default())?;
-        Ok(Issuer::open(cfg)?)
+        Ok(Issuer::connect(cfg).await?)
     }
 }
 

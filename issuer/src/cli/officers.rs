@@ -55,7 +55,7 @@ pub async fn run(args: OfficersArgs) -> anyhow::Result<()> {
             role,
             json,
         } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let role = Role::parse(&role).unwrap_or(Role::Officer);
             let (id, token) = issuer.add_officer(&cli_actor(), &name, role).await?;
             issuer.close();
@@ -70,7 +70,7 @@ pub async fn run(args: OfficersArgs) -> anyhow::Result<()> {
             }
         }
         OfficersCommand::List { data, json } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let list = issuer.list_officers().await?;
             issuer.close();
             if json {
@@ -82,7 +82,7 @@ pub async fn run(args: OfficersArgs) -> anyhow::Result<()> {
             }
         }
         OfficersCommand::Remove { data, id } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let r = issuer.remove_officer(&cli_actor(), &id).await;
             issuer.close();
             r?;

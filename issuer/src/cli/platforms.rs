@@ -58,7 +58,7 @@ pub async fn run(args: PlatformsArgs) -> anyhow::Result<()> {
         } => {
             let text = std::fs::read_to_string(&jwk)
                 .with_context(|| format!("cannot read {}", jwk.display()))?;
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let r = issuer.add_platform(&cli_actor(), &name, &text).await;
             issuer.close();
             let info = r?;
@@ -69,7 +69,7 @@ pub async fn run(args: PlatformsArgs) -> anyhow::Result<()> {
             }
         }
         PlatformsCommand::List { data, json } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let list = issuer.list_platforms().await?;
             issuer.close();
             if json {
@@ -81,7 +81,7 @@ pub async fn run(args: PlatformsArgs) -> anyhow::Result<()> {
             }
         }
         PlatformsCommand::Remove { data, id } => {
-            let issuer = data.open()?;
+            let issuer = data.open().await?;
             let r = issuer.remove_platform(&cli_actor(), &id).await;
             issuer.close();
             r?;

@@ -11,7 +11,7 @@ use issuer::{server, Issuer};
 /// Run the HTTP service until SIGINT or SIGTERM.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  issuer serve --data ./issuer-data --listen 127.0.0.1:8080 --public-url https://id.example.cn\n\nEnvironment: ISSUER_DATA, ISSUER_LISTEN, ISSUER_PUBLIC_URL, ISSUER_KEY_ALG, ISSUER_BATCH_SIZE,\nISSUER_MIN_FACE_MATCH_SCORE, ISSUER_SHARD_SIZE, RUST_LOG."
+    after_help = "Example:\n  issuer serve --data ./issuer-data --listen 127.0.0.1:8080 --public-url https://id.example.cn\n\nReplica over PostgreSQL:\n  issuer serve --data ./replica-1 --listen 127.0.0.1:8081 --public-url https://id.example.cn \\\n    --database-url postgres://issuer:PASSWORD@db:5432/issuer --master-secret-file /etc/issuer/master.secret\n\nEnvironment: ISSUER_DATA, ISSUER_LISTEN, ISSUER_PUBLIC_URL, ISSUER_KEY_ALG, ISSUER_BATCH_SIZE,\nISSUER_MIN_FACE_MATCH_SCORE, ISSUER_SHARD_SIZE, ISSUER_DATABASE_URL, ISSUER_DATABASE_POOL,\nISSUER_MASTER_SECRET_FILE, RUST_LOG."
 )]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -26,6 +26,14 @@ pub struct ServeArgs {
     /// Algorithm of keys generated on first start: ES256 or EdDSA [default: ES256].
     #[arg(long, value_name = "ALG")]
     key_alg: Option<String>,
+    /// PostgreSQL database shared by replicas, postgres://USER:PASSWORD@HOST:PORT/DB
+    /// [default: $ISSUER_DATABASE_URL, else SQLite in the data directory].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// The 32-byte master secret every replica shares [default: $ISSUER_MASTER_SECRET_FILE,
+    /// else DATA/keys/master.secret].
+    #[arg(long, value_name = "FILE")]
+    master_secret_file: Option<PathBuf>,
 }
 
 async fn shutdown_signal() {
@@ -59,6 +67,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         public_url: args.public_url,
         key_alg: args.key_alg,
+        database_url: args.database_url,
+        master_secret_file: args.master_secret_file,
     };
     let mut cfg = config::load(&dir, &overrides)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -68,15 +78,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !cfg.public_url_set {
         cfg.public_url = format!("http://{local}");
     }
-    let issuer = Issuer::open(cfg)?;
+    let issuer = Issuer::connect(cfg).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "issuer listening on http://{local}")?;
         writeln!(out, "issuer url: {}", issuer.url())?;
         writeln!(out, "root key fingerprint: {}", issuer.root_fingerprint())?;
+        writeln!(out, "storage: {}", issuer.store.backend())?;
         out.flush()?;
     }
-    tracing::info!(%local, url = issuer.url(), "serving");
+    tracing::info!(%local, url = issuer.url(), storage = issuer.store.backend(), "serving");
     server::run(listener, issuer.clone(), shutdown_signal()).await?;
     issuer.close();
     Ok(())

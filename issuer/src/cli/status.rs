@@ -43,7 +43,7 @@ pub async fn run(args: StatusArgs, action: StatusAction) -> anyhow::Result<()> {
         (_, _, Some(id_number)) => Target::Citizen(id_number),
         _ => anyhow::bail!("name a --credential, --entry or --citizen"),
     };
-    let issuer = args.data.open()?;
+    let issuer = args.data.open().await?;
     let r = issuer.change_status(&cli_actor(), target, action).await;
     issuer.close();
     let change = r?;

@@ -22,7 +22,7 @@ pub struct TrustBundleArgs {
 }
 
 pub async fn run(args: TrustBundleArgs) -> anyhow::Result<()> {
-    let issuer = args.data.open()?;
+    let issuer = args.data.open().await?;
     if let Some(path) = &args.root_jwk {
         let jwk = issuer.keys.root().public_jwk().to_bare_value();
         std::fs::write(path, format!("{jwk}\n"))

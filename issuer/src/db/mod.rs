@@ -1,4 +1,4 @@
-//! Storage: SQLite in the data directory (WAL, `synchronous=FULL`), ordered schema migrations,
+//! The SQLite engine behind [`crate::store::Store::Sqlite`]: SQLite in the data directory (WAL, `synchronous=FULL`), ordered schema migrations,
 //! and one writer thread that commits in groups.
 //!
 //! ```text
@@ -58,6 +58,15 @@ pub enum DbError {
     /// A blocking task panicked or was cancelled.
     #[error("blocking task failed")]
     Join,
+    /// PostgreSQL reported an error (or the connection failed).
+    #[error("postgres: {0}")]
+    Postgres(tokio_postgres::Error),
+    /// No pooled PostgreSQL connection could be had (server down, pool exhausted).
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    /// `database_url` does not parse as a PostgreSQL URL.
+    #[error("database_url is not a valid postgres:// URL")]
+    BadUrl,
 }
 
 /// What a write job sees: the connection inside the group transaction, and the CSPRNG.

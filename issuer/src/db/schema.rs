@@ -129,6 +129,12 @@ BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 "#,
+    // 2: signing keys sealed in the database (shared by replicas); shard versions (status-list
+    // caches see a change at once). Same number as PostgreSQL migration 2.
+    r#"
+ALTER TABLE signing_keys ADD COLUMN sealed_jwk BLOB;
+ALTER TABLE status_shards ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].

@@ -401,6 +401,7 @@ async fn admin_citizen(
 
 async fn admin_keys(State(issuer): AppState, bearer: Bearer) -> Result<Response, ApiError> {
     officer(&issuer, &bearer, Role::Admin).await?;
+    issuer.signer().await?;
     let keys: Vec<Value> = issuer.keys.records().iter().map(|k| k.to_json()).collect();
     Ok(Json(json!({"keys": keys, "root": issuer.root_fingerprint()})).into_response())
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use credential::b64;
 use credential::jose::{sign_compact, Alg, Jws, PublicJwk, SigningKey};
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore as _, SeedableRng};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -40,18 +40,85 @@ pub fn config(dir: &std::path::Path, addr: SocketAddr) -> Config {
     cfg
 }
 
+/// Which storage backend a shared test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests use, from `ISSUER_TEST_DATABASE_URL`. When it is not set
+/// the PostgreSQL tests print a skip line, unless `CI_REQUIRE_POSTGRES=1`: then they fail.
+pub fn postgres_base_url() -> Option<String> {
+    match std::env::var("ISSUER_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "CI_REQUIRE_POSTGRES=1 but ISSUER_TEST_DATABASE_URL is not set"
+            );
+            eprintln!("skipped: set ISSUER_TEST_DATABASE_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+/// `base` with its database name replaced by `db`.
+pub fn with_database(base: &str, db: &str) -> String {
+    let (main, query) = match base.split_once('?') {
+        Some((m, q)) => (m, format!("?{q}")),
+        None => (base, String::new()),
+    };
+    let (scheme, rest) = main.split_once("://").unwrap();
+    let authority = rest.split('/').next().unwrap();
+    format!("{scheme}://{authority}/{db}{query}")
+}
+
+/// A fresh, empty PostgreSQL database for one test (tests run in parallel); its URL.
+pub async fn fresh_postgres_database() -> Option<String> {
+    let base = postgres_base_url()?;
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to ISSUER_TEST_DATABASE_URL");
+    let task = tokio::spawn(conn);
+    let mut seed = [0u8; 8];
+    rand_core::OsRng.fill_bytes(&mut seed);
+    let name = format!(
+        "issuer_t_{}_{:016x}",
+        std::process::id(),
+        u64::from_le_bytes(seed)
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("CREATE DATABASE (the role needs CREATEDB)");
+    drop(client);
+    let _ = task.await;
+    Some(with_database(&base, &name))
+}
+
 impl TestIssuer {
-    pub async fn start() -> TestIssuer {
-        TestIssuer::start_with(|_| {}).await
+    /// Starts on `backend`; `None` when it is PostgreSQL and no server is configured.
+    pub async fn start_on(backend: Backend) -> Option<TestIssuer> {
+        TestIssuer::start_on_with(backend, |_| {}).await
     }
 
-    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestIssuer {
+    pub async fn start_on_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<TestIssuer> {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut cfg = config(dir.path(), addr);
+        if backend == Backend::Postgres {
+            let url = fresh_postgres_database().await?;
+            cfg.database_url = Some(issuer::config::DatabaseUrl::parse(&url).unwrap());
+        }
         tweak(&mut cfg);
-        let issuer = Issuer::open_with_rng(cfg, ChaCha20Rng::seed_from_u64(7)).unwrap();
+        let issuer = Issuer::connect_with_rng(cfg, ChaCha20Rng::seed_from_u64(7))
+            .await
+            .unwrap();
         let (_, admin) = issuer
             .add_officer("test", "admin", Role::Admin)
             .await
@@ -78,7 +145,7 @@ impl TestIssuer {
             .await
             .unwrap();
         });
-        TestIssuer {
+        Some(TestIssuer {
             url: format!("http://{addr}"),
             issuer,
             admin_token: admin.to_string(),
@@ -88,7 +155,7 @@ impl TestIssuer {
             _dir: dir,
             shutdown: Some(tx),
             task: Some(task),
-        }
+        })
     }
 
     pub async fn stop(mut self) {
@@ -102,14 +169,8 @@ impl TestIssuer {
     }
 
     /// Counts rows of a table (to show that a rejected request changed nothing).
-    pub fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        self.issuer
-            .db
-            .read_blocking(move |c| {
-                Ok::<_, issuer::db::DbError>(c.query_row(&sql, [], |r| r.get(0))?)
-            })
-            .unwrap()
+    pub async fn count(&self, what: &str) -> i64 {
+        self.issuer.store.count_rows(what).await.unwrap()
     }
 
     pub async fn enrol_high(&self, claims: &Value) -> Value {
@@ -480,4 +541,31 @@ pub async fn verify_with_verifier(
         "https://rp.example",
         now(),
     )
+}
+
+/// Runs each named `async fn NAME(backend: Backend)` test on SQLite (`sqlite::NAME`) and on
+/// PostgreSQL (`postgres::NAME`, skipped with a message when no server is configured unless
+/// `CI_REQUIRE_POSTGRES=1`).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::client::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::client::postgres_base_url().is_some() {
+                        super::$name($crate::client::Backend::Postgres).await;
+                    }
+                }
+            )*
+        }
+    };
 }

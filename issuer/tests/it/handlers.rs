@@ -29,8 +29,9 @@ fn post(uri: &str, ctype: &str, body: impl Into<Body>) -> Request<Body> {
         .unwrap()
 }
 
-fn snapshot(t: &TestIssuer) -> Vec<i64> {
-    [
+async fn snapshot(t: &TestIssuer) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for tb in [
         "offers",
         "access_tokens",
         "c_nonces",
@@ -39,15 +40,16 @@ fn snapshot(t: &TestIssuer) -> Vec<i64> {
         "enrolments",
         "audit",
         "token_issuances",
-    ]
-    .iter()
-    .map(|tb| t.count(tb))
-    .collect()
+    ] {
+        counts.push(t.count(tb).await);
+    }
+    counts
 }
 
-#[tokio::test]
-async fn bad_requests_get_spec_errors_and_change_nothing() {
-    let t = TestIssuer::start_with(|c| c.body_limit = 4096).await;
+async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
+    let t = TestIssuer::start_on_with(backend, |c| c.body_limit = 4096)
+        .await
+        .unwrap();
     let offer = t.enrol_high(&high_claims(20)).await;
     let code = parse_offer_uri(offer["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]
         ["pre-authorized_code"]
@@ -56,7 +58,7 @@ async fn bad_requests_get_spec_errors_and_change_nothing() {
         .to_owned();
     let mut bad_id = high_claims(21);
     bad_id["id_number"] = json!("110105199001010031");
-    let before = snapshot(&t);
+    let before = snapshot(&t).await;
     let form = "application/x-www-form-urlencoded";
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (
@@ -215,7 +217,7 @@ async fn bad_requests_get_spec_errors_and_change_nothing() {
         );
         assert!(body["error_description"].is_string(), "case {i}");
     }
-    assert_eq!(snapshot(&t), before);
+    assert_eq!(snapshot(&t).await, before);
     t.stop().await;
 }
 
@@ -223,9 +225,8 @@ fn urlenc(s: &str) -> String {
     serde_urlencoded::to_string([("", s)]).unwrap()[1..].to_owned()
 }
 
-#[tokio::test]
-async fn metadata_and_offer_qr() {
-    let t = TestIssuer::start().await;
+async fn metadata_and_offer_qr(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
     let (s, asm) = call(
         &t,
         Request::get("/.well-known/oauth-authorization-server")
@@ -291,9 +292,8 @@ async fn metadata_and_offer_qr() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn key_rotation_keeps_the_old_key_published() {
-    let t = TestIssuer::start().await;
+async fn key_rotation_keeps_the_old_key_published(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(40)).await;
     let mut wallet = Wallet::new(40);
     let r = wallet
@@ -320,6 +320,12 @@ async fn key_rotation_keeps_the_old_key_published() {
     let jws = credential::jose::Jws::parse(creds2[0].split('~').next().unwrap()).unwrap();
     assert_eq!(jws.header().kid.as_deref(), rec["kid"].as_str());
     verify_sd_jwt(&t.http, &t.url, &creds2[0]).await;
-    assert_eq!(t.count("audit WHERE event = 'key.rotated'"), 1);
+    assert_eq!(t.count("audit WHERE event = 'key.rotated'").await, 1);
     t.stop().await;
 }
+
+crate::on_both_backends!(
+    bad_requests_get_spec_errors_and_change_nothing,
+    metadata_and_offer_qr,
+    key_rotation_keeps_the_old_key_published,
+);

@@ -1,0 +1,1266 @@
+//! The PostgreSQL backend, for several stateless issuer replicas over one database.
+//!
+//! ```text
+//!  replica A ─┐                     ┌─ offers row:  SELECT ... FOR UPDATE, conditional UPDATE
+//!  replica B ─┼─ deadpool pool ──►  ├─ c_nonces:    DELETE ... WHERE (row count checked)
+//!  replica C ─┘   (per replica)     ├─ used_proofs, token_issuances: INSERT ... ON CONFLICT DO NOTHING
+//!                                   ├─ status_shards row: SELECT ... FOR UPDATE (index allocation)
+//!                                   └─ signing_keys: pg_advisory_xact_lock + one_active_key index
+//! ```
+//!
+//! Each operation runs in one READ COMMITTED transaction whose single-use and allocation steps
+//! take row locks or rely on unique keys, so two replicas cannot both succeed. A transaction
+//! that fails with a serialization failure, a deadlock or a unique-key race is retried from the
+//! start, at most [`MAX_ATTEMPTS`] times. Every other failure (the server down or restarting)
+//! is an [`ApiError::Storage`], which clients see as `server_error`; the pool drops broken
+//! connections and opens new ones by itself, so a replica recovers without a restart.
+//!
+//! Migrations: the same numbered list as SQLite's, in PostgreSQL's dialect, applied under
+//! `pg_advisory_lock` so replicas starting together apply each once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use rand_chacha::ChaCha20Rng;
+use serde_json::json;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use credential::citizen::Level;
+
+use super::{
+    DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, ShardEntries, StatusKey,
+    SIM_ENROLMENT,
+};
+use crate::audit::AuditEntry;
+use crate::config::DatabaseUrl;
+use crate::db::DbError;
+use crate::error::ApiError;
+use crate::model::{Role, StatusAction};
+use crate::secret::SecretDigest;
+use crate::service::{OfficerInfo, PlatformInfo};
+use crate::status::StatusChange;
+
+/// Attempts of one transaction that meets serialization failures, deadlocks or unique races.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Advisory lock key of the migrations ("issuer-m").
+const MIGRATION_LOCK: i64 = 0x6973_7375_6572_2d6d;
+/// Advisory lock key of signing-key changes ("issuer-k").
+const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
+
+/// The newest schema version; equal to SQLite's [`crate::db::SCHEMA_VERSION`].
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema (SQLite migration 1 in PostgreSQL's dialect).
+    r#"
+CREATE TABLE officers (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('officer', 'admin')),
+    token_hash  BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL,
+    removed_at  BIGINT
+);
+CREATE TABLE platforms (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    kid         TEXT NOT NULL UNIQUE,
+    jwk         TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    removed_at  BIGINT
+);
+CREATE TABLE attestation_nonces (
+    nonce_hash  BYTEA PRIMARY KEY,
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE enrolments (
+    id          TEXT PRIMARY KEY,
+    citizen_id  TEXT NOT NULL,
+    level       TEXT NOT NULL CHECK (level IN ('basic', 'high')),
+    evidence    TEXT NOT NULL,
+    claims      BYTEA,
+    actor       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX enrolments_citizen ON enrolments (citizen_id);
+CREATE TABLE offers (
+    id            TEXT PRIMARY KEY,
+    enrolment_id  TEXT NOT NULL REFERENCES enrolments (id),
+    config_ids    TEXT NOT NULL,
+    code_hash     BYTEA NOT NULL,
+    code_sealed   BYTEA,
+    tx_code_hash  BYTEA NOT NULL,
+    attempts      BIGINT NOT NULL DEFAULT 0,
+    state         TEXT NOT NULL CHECK (state IN ('open', 'redeemed', 'dead')),
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL
+);
+CREATE TABLE access_tokens (
+    id          TEXT PRIMARY KEY,
+    token_hash  BYTEA NOT NULL,
+    offer_id    TEXT NOT NULL UNIQUE REFERENCES offers (id),
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE token_issuances (
+    token_id   TEXT NOT NULL REFERENCES access_tokens (id),
+    config_id  TEXT NOT NULL,
+    PRIMARY KEY (token_id, config_id)
+);
+CREATE TABLE c_nonces (
+    nonce_hash  BYTEA PRIMARY KEY,
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE used_proofs (
+    proof_hash  BYTEA PRIMARY KEY,
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE signing_keys (
+    kid                     TEXT PRIMARY KEY,
+    alg                     TEXT NOT NULL CHECK (alg IN ('ES256', 'EdDSA')),
+    purpose                 TEXT NOT NULL CHECK (purpose IN ('credential', 'root')),
+    state                   TEXT NOT NULL CHECK (state IN ('active', 'retired')),
+    file                    TEXT NOT NULL,
+    not_before              BIGINT NOT NULL,
+    not_after               BIGINT,
+    last_credential_expiry  BIGINT
+);
+CREATE UNIQUE INDEX one_active_key ON signing_keys (purpose) WHERE state = 'active';
+CREATE TABLE status_shards (
+    shard      BIGINT PRIMARY KEY,
+    size       BIGINT NOT NULL,
+    allocated  BIGINT NOT NULL DEFAULT 0,
+    state      TEXT NOT NULL CHECK (state IN ('open', 'full'))
+);
+CREATE TABLE credentials (
+    id                 TEXT PRIMARY KEY,
+    enrolment_id       TEXT NOT NULL REFERENCES enrolments (id),
+    citizen_id         TEXT NOT NULL,
+    batch_id           TEXT NOT NULL,
+    config_id          TEXT NOT NULL,
+    level              TEXT NOT NULL,
+    format             TEXT NOT NULL,
+    status_shard       BIGINT NOT NULL REFERENCES status_shards (shard),
+    status_idx         BIGINT NOT NULL CHECK (status_idx >= 0),
+    status             BIGINT NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),
+    kid                TEXT NOT NULL,
+    holder_thumbprint  TEXT NOT NULL,
+    issued_at          BIGINT NOT NULL,
+    expires_at         BIGINT NOT NULL,
+    UNIQUE (status_shard, status_idx)
+);
+CREATE INDEX credentials_citizen ON credentials (citizen_id);
+CREATE INDEX credentials_batch ON credentials (batch_id);
+CREATE INDEX credentials_kid ON credentials (kid, expires_at);
+CREATE INDEX credentials_shard_status ON credentials (status_shard, status) WHERE status <> 0;
+CREATE TABLE audit (
+    seq      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       BIGINT NOT NULL,
+    actor    TEXT NOT NULL,
+    event    TEXT NOT NULL,
+    subject  TEXT,
+    detail   TEXT
+);
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit is append-only'; END $$;
+CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+"#,
+    // 2: signing keys sealed in the database (shared by replicas); shard versions (status-list
+    // caches of every replica see a change at once).
+    r#"
+ALTER TABLE signing_keys ADD COLUMN sealed_jwk BYTEA;
+ALTER TABLE status_shards ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+"#,
+];
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> DbError {
+        DbError::Postgres(e)
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> ApiError {
+        ApiError::Storage(DbError::Postgres(e))
+    }
+}
+
+/// Whether a failed transaction may succeed when run again from the start.
+fn retryable(e: &ApiError) -> bool {
+    let ApiError::Storage(DbError::Postgres(e)) = e else {
+        return false;
+    };
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    )
+}
+
+/// Runs `$body` in a transaction on a pooled connection (`$tx` names it), commits, and retries
+/// the whole transaction when [`retryable`]. `$body` is an expression that may use `?` and
+/// `.await`, and evaluates to the value returned on commit.
+macro_rules! transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let result: Result<_, ApiError> = async {
+                let mut client = $store.client().await?;
+                let $tx = client.transaction().await?;
+                let value = $body;
+                $tx.commit().await?;
+                Ok(value)
+            }
+            .await;
+            match result {
+                Err(e) if attempt < MAX_ATTEMPTS && retryable(&e) => {
+                    tracing::debug!(attempt, error = %e, "retrying transaction");
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 3)).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// A PostgreSQL store: a connection pool and the CSPRNG that draws status indexes.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    rng: Arc<Mutex<ChaCha20Rng>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+async fn audit(
+    tx: &deadpool_postgres::Transaction<'_>,
+    at: i64,
+    actor: &str,
+    event: &str,
+    subject: Option<&str>,
+    detail: &serde_json::Value,
+) -> Result<(), ApiError> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await?;
+    tx.execute(&stmt, &[&at, &actor, &event, &subject, &detail.to_string()])
+        .await?;
+    Ok(())
+}
+
+impl PgStore {
+    /// Connects a pool of at most `pool_size` connections to `url` and runs the migrations.
+    ///
+    /// # Errors
+    /// [`DbError`] when the URL does not parse, the server cannot be reached, or the schema is
+    /// newer than this binary's.
+    pub async fn connect(
+        url: &DatabaseUrl,
+        pool_size: usize,
+        rng: ChaCha20Rng,
+    ) -> Result<PgStore, DbError> {
+        let mut config: tokio_postgres::Config =
+            url.expose().parse().map_err(|_| DbError::BadUrl)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("issuer");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let timeout = Some(Duration::from_secs(5));
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(timeout)
+            .create_timeout(timeout)
+            .recycle_timeout(timeout)
+            .build()
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        let store = PgStore {
+            pool,
+            rng: Arc::new(Mutex::new(rng)),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
+            other => DbError::Pool(other.to_string()),
+        })
+    }
+
+    /// Applies the missing migrations under a session advisory lock.
+    async fn migrate(&self) -> Result<(), DbError> {
+        let mut client = self.client().await?;
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        let result = async {
+            client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (
+                        version     BIGINT PRIMARY KEY,
+                        applied_at  BIGINT NOT NULL
+                    )",
+                )
+                .await?;
+            let current: i64 = client
+                .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+                .await?
+                .get(0);
+            if current > SCHEMA_VERSION {
+                return Err(DbError::SchemaTooNew {
+                    found: current,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            let skip = usize::try_from(current).unwrap_or(0);
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(skip) {
+                let version = i as i64 + 1;
+                let tx = client.transaction().await?;
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "INSERT INTO schema_version (version, applied_at)
+                     VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
+                    &[&version],
+                )
+                .await?;
+                tx.commit().await?;
+                tracing::info!(version, "postgres migration applied");
+            }
+            Ok(())
+        }
+        .await;
+        // The lock also goes with the session if this fails.
+        let _ = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await;
+        result
+    }
+
+    pub(super) fn close(&self) {
+        self.pool.close();
+    }
+
+    fn draw(&self, size: u32) -> u32 {
+        let mut rng = match self.rng.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        crate::status::draw_index(&mut *rng, size)
+    }
+
+    /// A random free index in the open shard, opening one if needed. Holds the shard row's lock
+    /// until the transaction ends, so replicas allocate one at a time per shard.
+    async fn allocate(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        shard_size: u32,
+    ) -> Result<(i64, u32), ApiError> {
+        let select = tx
+            .prepare_cached(
+                "SELECT shard, size, allocated FROM status_shards WHERE state = 'open'
+                 ORDER BY shard LIMIT 1 FOR UPDATE",
+            )
+            .await?;
+        let mut tries = 0;
+        let (shard, size, allocated) = loop {
+            tries += 1;
+            if let Some(r) = tx.query_opt(&select, &[]).await? {
+                break (r.get::<_, i64>(0), r.get::<_, i64>(1), r.get::<_, i64>(2));
+            }
+            if tries == 1 {
+                // The row we waited for may have just closed; look again before opening one.
+                continue;
+            }
+            let next: i64 = tx
+                .query_one("SELECT COALESCE(MAX(shard) + 1, 0) FROM status_shards", &[])
+                .await?
+                .get(0);
+            let n = tx
+                .execute(
+                    "INSERT INTO status_shards (shard, size, state) VALUES ($1, $2, 'open')
+                     ON CONFLICT (shard) DO NOTHING",
+                    &[&next, &i64::from(shard_size)],
+                )
+                .await?;
+            if n == 1 {
+                // Lock it like the SELECT would have.
+                tx.execute(
+                    "SELECT 1 FROM status_shards WHERE shard = $1 FOR UPDATE",
+                    &[&next],
+                )
+                .await?;
+                break (next, i64::from(shard_size), 0);
+            }
+            // Another replica opened it first: lock that one.
+            if tries > 16 {
+                return Err(DbError::Corrupt {
+                    what: "status shard allocation",
+                }
+                .into());
+            }
+        };
+        let size_u32 = u32::try_from(size).map_err(|_| DbError::Corrupt { what: "shard size" })?;
+        let exists = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM credentials WHERE status_shard = $1 AND status_idx = $2)",
+            )
+            .await?;
+        let idx = loop {
+            let idx = self.draw(size_u32);
+            let taken: bool = tx
+                .query_one(&exists, &[&shard, &i64::from(idx)])
+                .await?
+                .get(0);
+            if !taken {
+                break idx;
+            }
+        };
+        let full = crate::status::closes_shard(allocated, size);
+        let update = tx
+            .prepare_cached(
+                "UPDATE status_shards SET allocated = allocated + 1,
+                   state = CASE WHEN $2 THEN 'full' ELSE state END WHERE shard = $1",
+            )
+            .await?;
+        tx.execute(&update, &[&shard, &full]).await?;
+        Ok((shard, idx))
+    }
+
+    pub(super) async fn schema_version(&self) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+            .await?
+            .get(0))
+    }
+
+    pub(super) async fn insert_nonce(
+        &self,
+        table: &'static str,
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "INSERT INTO {table} (nonce_hash, expires_at) VALUES ($1, $2)"
+            ))
+            .await?;
+        client
+            .execute(&stmt, &[&digest.0.as_slice(), &expires_at])
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn platform_key(
+        &self,
+        kid: &str,
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, jwk FROM platforms WHERE kid = $1 AND removed_at IS NULL",
+                &[&kid],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            if let Some(nonce) = e.attestation_nonce {
+                let n = tx
+                    .execute(
+                        "DELETE FROM attestation_nonces WHERE nonce_hash = $1 AND expires_at > $2",
+                        &[&nonce.0.as_slice(), &e.created_at],
+                    )
+                    .await?;
+                if n != 1 {
+                    return Err(ApiError::InvalidAttestation {
+                        reason: "nonce unknown, used or expired",
+                    });
+                }
+            }
+            tx.execute(
+                "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&e.id, &e.citizen_id, &e.level.as_str(), &e.evidence.to_string(), &e.sealed_claims, &e.actor, &e.created_at],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO offers (id, enrolment_id, config_ids, code_hash, code_sealed, tx_code_hash, state, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)",
+                &[&e.offer_id, &e.id, &e.config_ids, &e.code_hash.0.as_slice(), &e.code_sealed, &e.tx_code_hash.0.as_slice(), &e.created_at, &e.expires_at],
+            )
+            .await?;
+            audit(
+                &tx,
+                e.created_at,
+                &e.actor,
+                super::enrolment_event(e.level),
+                Some(&e.id),
+                &json!({"offer": e.offer_id, "citizen": e.citizen_id, "evidence": e.evidence}),
+            )
+            .await?;
+        })
+    }
+
+    pub(super) async fn open_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT config_ids, code_sealed FROM offers
+                 WHERE id = $1 AND state = 'open' AND expires_at > $2 AND code_sealed IS NOT NULL",
+                &[&id, &now],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+        let outcome = transaction!(self, |tx| {
+            let t = crate::model::now();
+            // The row lock serialises every replica's attempt on this offer.
+            let select = tx
+                .prepare_cached(
+                    "SELECT code_hash, tx_code_hash, attempts, state, expires_at FROM offers
+                     WHERE id = $1 FOR UPDATE",
+                )
+                .await?;
+            let row = tx
+                .query_opt(&select, &[&r.offer_id])
+                .await?
+                .map(|row| super::OfferRow {
+                    code_hash: row.get(0),
+                    tx_code_hash: row.get(1),
+                    attempts: row.get(2),
+                    state: row.get(3),
+                    expires_at: row.get(4),
+                });
+            match super::judge_redemption(&r, row.as_ref(), t)? {
+                super::Judgement::WrongTxCode { attempts, dead } => {
+                    tx.execute(
+                        "UPDATE offers SET attempts = $2,
+                           state = CASE WHEN $3 THEN 'dead' ELSE state END,
+                           code_sealed = CASE WHEN $3 THEN NULL ELSE code_sealed END
+                         WHERE id = $1",
+                        &[&r.offer_id, &attempts, &dead],
+                    )
+                    .await?;
+                    if dead {
+                        audit(
+                            &tx,
+                            t,
+                            "wallet",
+                            "offer.dead",
+                            Some(&r.offer_id),
+                            &json!({"attempts": attempts}),
+                        )
+                        .await?;
+                    }
+                    Err(ApiError::InvalidGrant {
+                        reason: "tx_code is wrong",
+                    })
+                }
+                super::Judgement::Redeem => {
+                    let n = tx
+                        .execute(
+                            "UPDATE offers SET state = 'redeemed', code_sealed = NULL
+                             WHERE id = $1 AND state = 'open' AND expires_at > $2",
+                            &[&r.offer_id, &t],
+                        )
+                        .await?;
+                    if n != 1 {
+                        return Err(super::CODE_USED);
+                    }
+                    let insert = tx
+                        .prepare_cached(
+                            "INSERT INTO access_tokens (id, token_hash, offer_id, expires_at) VALUES ($1, $2, $3, $4)",
+                        )
+                        .await?;
+                    tx.execute(
+                        &insert,
+                        &[
+                            &r.token_id,
+                            &r.token_hash.0.as_slice(),
+                            &r.offer_id,
+                            &(t + r.token_ttl),
+                        ],
+                    )
+                    .await?;
+                    audit(
+                        &tx,
+                        t,
+                        "wallet",
+                        "offer.redeemed",
+                        Some(&r.offer_id),
+                        &json!({"token": r.token_id}),
+                    )
+                    .await?;
+                    Ok(())
+                }
+            }
+        })?;
+        outcome
+    }
+
+    pub(super) async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+        transaction!(self, |tx| {
+            let t = r.now;
+            let select = tx
+                .prepare_cached(
+                    "SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, e.level, e.citizen_id, e.claims
+                     FROM access_tokens a JOIN offers o ON o.id = a.offer_id
+                     JOIN enrolments e ON e.id = o.enrolment_id WHERE a.id = $1",
+                )
+                .await?;
+            let row = tx
+                .query_opt(&select, &[&r.token_id])
+                .await?
+                .map(|row| super::TokenRow {
+                    token_hash: row.get(0),
+                    expires_at: row.get(1),
+                    config_ids: row.get(2),
+                    enrolment_id: row.get(3),
+                    level: row.get(4),
+                    citizen_id: row.get(5),
+                    claims: row.get(6),
+                });
+            let (token, level, claims) = super::judge_token(&r, row)?;
+            let once = tx
+                .prepare_cached(
+                    "INSERT INTO token_issuances (token_id, config_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            if tx
+                .execute(&once, &[&r.token_id, &r.config.as_str()])
+                .await?
+                != 1
+            {
+                return Err(super::ALREADY_ISSUED);
+            }
+            let consume = tx
+                .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = $1 AND expires_at > $2")
+                .await?;
+            for nonce in &r.nonces {
+                if tx.execute(&consume, &[&nonce.as_slice(), &t]).await? != 1 {
+                    return Err(ApiError::InvalidNonce);
+                }
+            }
+            let used = tx
+                .prepare_cached(
+                    "INSERT INTO used_proofs (proof_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            for (i, replay) in r.replays.iter().enumerate() {
+                if tx
+                    .execute(&used, &[&replay.0.as_slice(), &r.proof_expiry])
+                    .await?
+                    != 1
+                {
+                    return Err(ApiError::proof(i, "proof already used"));
+                }
+            }
+            let batch_id = r.ids.first().cloned().ok_or(DbError::Corrupt {
+                what: "issuance ids",
+            })?;
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
+                       status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                )
+                .await?;
+            let mut entries = Vec::with_capacity(r.holders.len());
+            for (holder, id) in r.holders.iter().zip(r.ids.iter().skip(1)) {
+                let (shard, idx) = self.allocate(&tx, r.shard_size).await?;
+                tx.execute(
+                    &insert,
+                    &[
+                        id,
+                        &token.enrolment_id,
+                        &token.citizen_id,
+                        &batch_id,
+                        &r.config.as_str(),
+                        &level.as_str(),
+                        &r.config.format.as_str(),
+                        &shard,
+                        &i64::from(idx),
+                        &r.kid,
+                        holder,
+                        &t,
+                        &(t + r.validity),
+                    ],
+                )
+                .await?;
+                audit(
+                    &tx,
+                    t,
+                    "wallet",
+                    "credential.issued",
+                    Some(id),
+                    &super::issued_detail(
+                        &token.enrolment_id,
+                        &batch_id,
+                        r.config,
+                        shard,
+                        idx,
+                        &r.kid,
+                    ),
+                )
+                .await?;
+                entries.push((id.clone(), shard, idx));
+            }
+            Issuance {
+                enrolment_id: token.enrolment_id,
+                level,
+                claims,
+                entries,
+                batch_id,
+            }
+        })
+    }
+
+    pub(super) async fn change_status(
+        &self,
+        key: StatusKey,
+        action: StatusAction,
+        actor: &str,
+        now: i64,
+    ) -> Result<(StatusChange, Vec<i64>), ApiError> {
+        transaction!(self, |tx| {
+            // FOR UPDATE: a concurrent change on another replica waits, then sees this one.
+            let rows = match &key {
+                StatusKey::Credential(id) => {
+                    tx.query(
+                        "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                           (SELECT batch_id FROM credentials WHERE id = $1) ORDER BY id FOR UPDATE",
+                        &[id],
+                    )
+                    .await?
+                }
+                StatusKey::Entry { shard, idx } => {
+                    tx.query(
+                        "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                           (SELECT batch_id FROM credentials WHERE status_shard = $1 AND status_idx = $2)
+                         ORDER BY id FOR UPDATE",
+                        &[shard, &i64::from(*idx)],
+                    )
+                    .await?
+                }
+                StatusKey::Citizen(citizen) => {
+                    tx.query(
+                        "SELECT id, status, status_shard FROM credentials WHERE citizen_id = $1 ORDER BY id FOR UPDATE",
+                        &[citizen],
+                    )
+                    .await?
+                }
+            };
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, String>(0),
+                        r.get::<_, i64>(1),
+                        r.get::<_, i64>(2),
+                    )
+                })
+                .collect();
+            let mut plan = super::plan_status_change(rows, action)?;
+            let update = tx
+                .prepare_cached("UPDATE credentials SET status = $2 WHERE id = $1")
+                .await?;
+            for (id, from, to, _) in &plan.changes {
+                tx.execute(&update, &[id, &i64::from(to.bits())]).await?;
+                audit(
+                    &tx,
+                    now,
+                    actor,
+                    &format!("status.{}", action.as_str()),
+                    Some(id),
+                    &json!({"from": from.as_str(), "to": to.as_str()}),
+                )
+                .await?;
+            }
+            plan.shards.sort_unstable();
+            for shard in &plan.shards {
+                tx.execute(
+                    "UPDATE status_shards SET version = version + 1 WHERE shard = $1",
+                    &[shard],
+                )
+                .await?;
+            }
+            plan.finish()
+        })
+    }
+
+    pub(super) async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT version FROM status_shards WHERE shard = $1")
+            .await?;
+        Ok(client.query_opt(&stmt, &[&shard]).await?.map(|r| r.get(0)))
+    }
+
+    pub(super) async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+        let mut client = self.client().await?;
+        // One snapshot, so size, version and entries agree.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let Some(head) = tx
+            .query_opt(
+                "SELECT size, version FROM status_shards WHERE shard = $1",
+                &[&shard],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let rows = tx
+            .query(
+                "SELECT status_idx, status FROM credentials WHERE status_shard = $1 AND status <> 0",
+                &[&shard],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(ShardEntries {
+            size: head.get(0),
+            version: head.get(1),
+            entries: rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        }))
+    }
+
+    pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT shard FROM status_shards ORDER BY shard", &[])
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub(super) async fn add_officer(
+        &self,
+        actor: &str,
+        info: OfficerInfo,
+        token_hash: SecretDigest,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            tx.execute(
+                "INSERT INTO officers (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&info.id, &info.name, &info.role, &token_hash.0.as_slice(), &info.created_at],
+            )
+            .await?;
+            audit(
+                &tx,
+                info.created_at,
+                actor,
+                "officer.added",
+                Some(&info.id),
+                &json!({"role": info.role}),
+            )
+            .await?;
+        })
+    }
+
+    pub(super) async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, name, role, created_at FROM officers WHERE removed_at IS NULL ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| OfficerInfo {
+                id: r.get(0),
+                name: r.get(1),
+                role: Role::parse(r.get::<_, &str>(2))
+                    .unwrap_or(Role::Officer)
+                    .as_str(),
+                created_at: r.get(3),
+            })
+            .collect())
+    }
+
+    pub(super) async fn remove_officer(
+        &self,
+        actor: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE officers SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL",
+                    &[&id, &now],
+                )
+                .await?;
+            if n == 0 {
+                return Err(ApiError::NotFound { what: "officer" });
+            }
+            audit(&tx, now, actor, "officer.removed", Some(id), &json!({})).await?;
+        })
+    }
+
+    pub(super) async fn officer_secret(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT role, token_hash FROM officers WHERE id = $1 AND removed_at IS NULL",
+            )
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    pub(super) async fn add_platform(
+        &self,
+        actor: &str,
+        row: PlatformInfo,
+        jwk: String,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            // Lock an existing row of this key (removed or not) against a concurrent add.
+            let existing = tx
+                .query_opt(
+                    "SELECT removed_at IS NULL FROM platforms WHERE kid = $1 FOR UPDATE",
+                    &[&row.kid],
+                )
+                .await?;
+            if existing.is_some_and(|r| r.get::<_, bool>(0)) {
+                return Err(ApiError::invalid_request("platform key already registered"));
+            }
+            tx.execute("DELETE FROM platforms WHERE kid = $1", &[&row.kid])
+                .await?;
+            tx.execute(
+                "INSERT INTO platforms (id, name, kid, jwk, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&row.id, &row.name, &row.kid, &jwk, &row.created_at],
+            )
+            .await?;
+            audit(
+                &tx,
+                row.created_at,
+                actor,
+                "platform.added",
+                Some(&row.id),
+                &json!({"kid": row.kid}),
+            )
+            .await?;
+        })
+    }
+
+    pub(super) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, name, kid, created_at FROM platforms WHERE removed_at IS NULL ORDER BY created_at, id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PlatformInfo {
+                id: r.get(0),
+                name: r.get(1),
+                kid: r.get(2),
+                created_at: r.get(3),
+            })
+            .collect())
+    }
+
+    pub(super) async fn remove_platform(
+        &self,
+        actor: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE platforms SET removed_at = $2 WHERE (id = $1 OR kid = $1) AND removed_at IS NULL",
+                    &[&id, &now],
+                )
+                .await?;
+            if n == 0 {
+                return Err(ApiError::NotFound { what: "platform" });
+            }
+            audit(&tx, now, actor, "platform.removed", Some(id), &json!({})).await?;
+        })
+    }
+
+    pub(super) async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry
+                 FROM signing_keys ORDER BY not_before, kid",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| KeyRow {
+                kid: r.get(0),
+                alg: r.get(1),
+                purpose: r.get(2),
+                state: r.get(3),
+                file: r.get(4),
+                sealed: r.get(5),
+                not_before: r.get(6),
+                not_after: r.get(7),
+                last_credential_expiry: r.get(8),
+            })
+            .collect())
+    }
+
+    pub(super) async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT kid FROM signing_keys WHERE purpose = $1 AND state = 'active'")
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&purpose])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn insert_key(
+        tx: &deadpool_postgres::Transaction<'_>,
+        row: &KeyRow,
+    ) -> Result<(), ApiError> {
+        tx.execute(
+            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
+             VALUES ($1, $2, $3, 'active', $4, $5, $6)",
+            &[
+                &row.kid,
+                &row.alg,
+                &row.purpose,
+                &row.file,
+                &row.sealed,
+                &row.not_before,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+        transaction!(self, |tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
+                .await?;
+            let exists = tx
+                .query_opt(
+                    "SELECT 1 FROM signing_keys WHERE purpose = $1 AND state = 'active'",
+                    &[&row.purpose],
+                )
+                .await?
+                .is_some();
+            if !exists {
+                Self::insert_key(&tx, &row).await?;
+                audit(
+                    &tx,
+                    row.not_before,
+                    "system",
+                    "key.created",
+                    Some(&row.kid),
+                    &json!({"purpose": row.purpose, "alg": row.alg}),
+                )
+                .await?;
+            }
+            !exists
+        })
+    }
+
+    pub(super) async fn rotate_key(
+        &self,
+        actor: &str,
+        row: KeyRow,
+        max_validity: i64,
+    ) -> Result<String, ApiError> {
+        transaction!(self, |tx| {
+            // Rotations on different replicas run one after the other.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
+                .await?;
+            let now = row.not_before;
+            let old: String = tx
+                .query_opt(
+                    "SELECT kid FROM signing_keys WHERE purpose = 'credential' AND state = 'active'",
+                    &[],
+                )
+                .await?
+                .ok_or(DbError::Corrupt { what: "no active credential key" })?
+                .get(0);
+            let last: Option<i64> = tx
+                .query_one(
+                    "SELECT MAX(expires_at) FROM credentials WHERE kid = $1",
+                    &[&old],
+                )
+                .await?
+                .get(0);
+            let last = last.unwrap_or(0).max(now + max_validity);
+            tx.execute(
+                "UPDATE signing_keys SET state = 'retired', not_after = $2, last_credential_expiry = $3 WHERE kid = $1",
+                &[&old, &now, &last],
+            )
+            .await?;
+            Self::insert_key(&tx, &row).await?;
+            audit(
+                &tx,
+                now,
+                actor,
+                "key.rotated",
+                Some(&row.kid),
+                &json!({"retired": old, "alg": row.alg}),
+            )
+            .await?;
+            old
+        })
+    }
+
+    async fn ensure_sim_enrolment(
+        tx: &deadpool_postgres::Transaction<'_>,
+        level: Level,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        tx.execute(
+            "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
+             VALUES ($1, $1, $2, 'simulated', NULL, 'simulate', $3) ON CONFLICT (id) DO NOTHING",
+            &[&SIM_ENROLMENT, &level.as_str(), &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+        transaction!(self, |tx| {
+            Self::ensure_sim_enrolment(&tx, r.level, r.now).await?;
+            let (shard, idx) = self.allocate(&tx, r.shard_size).await?;
+            tx.execute(
+                "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
+                   status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
+                 VALUES ($1, $2, $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[&r.id, &SIM_ENROLMENT, &r.config.as_str(), &r.level.as_str(), &r.config.format.as_str(),
+                  &shard, &i64::from(idx), &r.kid, &r.holder, &r.now, &(r.now + r.validity)],
+            )
+            .await?;
+            (shard, idx)
+        })
+    }
+
+    pub(super) async fn simulate(
+        &self,
+        n: u64,
+        base: u64,
+        threshold: u32,
+        kid: String,
+        t: i64,
+        shard_size: u32,
+    ) -> Result<u64, ApiError> {
+        transaction!(self, |tx| {
+            Self::ensure_sim_enrolment(&tx, Level::Basic, t).await?;
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
+                       status_shard, status_idx, status, kid, holder_thumbprint, issued_at, expires_at)
+                     VALUES ($1, $2, $2, $1, 'citizen_id_basic_dc_sd_jwt', 'basic', 'dc+sd-jwt',
+                       $3, $4, $5, $6, 'simulated', $7, $8)",
+                )
+                .await?;
+            let mut revoked = 0u64;
+            for i in 0..n {
+                let (shard, idx) = self.allocate(&tx, shard_size).await?;
+                let status: i64 = if self.draw(u32::MAX) < threshold {
+                    revoked += 1;
+                    1
+                } else {
+                    0
+                };
+                let id = format!("sim-{}", base + i);
+                tx.execute(
+                    &insert,
+                    &[
+                        &id,
+                        &SIM_ENROLMENT,
+                        &shard,
+                        &i64::from(idx),
+                        &status,
+                        &kid,
+                        &t,
+                        &(t + 86_400),
+                    ],
+                )
+                .await?;
+            }
+            revoked
+        })
+    }
+
+    pub(super) async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT seq, at, actor, event, subject, detail FROM audit ORDER BY seq DESC LIMIT $1",
+                &[&limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.get(0),
+                at: r.get(1),
+                actor: r.get(2),
+                event: r.get(3),
+                subject: r.get(4),
+                detail: r.get(5),
+            })
+            .collect())
+    }
+
+    pub(super) async fn count_rows(&self, table: &str) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .await?
+            .get(0))
+    }
+}

@@ -1,0 +1,762 @@
+//! The SQLite backend: each operation is a job of the group-committing writer
+//! ([`Db::write`]) or a read on the pooled read-only connections ([`Db::read`]). The single
+//! writer makes every write transaction serial, so the checks below need no row locks.
+
+use rand_core::RngCore as _;
+use rusqlite::{params, Connection, OptionalExtension as _};
+use serde_json::json;
+
+use credential::citizen::Level;
+
+use super::{
+    DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, ShardEntries, StatusKey,
+    SIM_ENROLMENT,
+};
+use crate::audit::{self, AuditEntry};
+use crate::db::{Db, DbError, WriteCtx};
+use crate::error::ApiError;
+use crate::model::{Role, StatusAction};
+use crate::secret::SecretDigest;
+use crate::service::{OfficerInfo, PlatformInfo};
+use crate::status::StatusChange;
+
+/// Allocates a random free index in the open shard (opening one if needed).
+fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbError> {
+    let open: Option<(i64, i64, i64)> = ctx
+        .conn
+        .prepare_cached(
+            "SELECT shard, size, allocated FROM status_shards WHERE state = 'open' ORDER BY shard LIMIT 1",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let (shard, size, allocated) = match open {
+        Some(s) => s,
+        None => {
+            let next: i64 = ctx.conn.query_row(
+                "SELECT COALESCE(MAX(shard) + 1, 0) FROM status_shards",
+                [],
+                |r| r.get(0),
+            )?;
+            ctx.conn.execute(
+                "INSERT INTO status_shards (shard, size, state) VALUES (?1, ?2, 'open')",
+                params![next, shard_size],
+            )?;
+            (next, i64::from(shard_size), 0)
+        }
+    };
+    let size_u32 = u32::try_from(size).map_err(|_| DbError::Corrupt { what: "shard size" })?;
+    let idx = loop {
+        let idx = crate::status::draw_index(ctx.rng, size_u32);
+        let taken: bool = ctx
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM credentials WHERE status_shard = ?1 AND status_idx = ?2)",
+            )?
+            .query_row(params![shard, idx], |r| r.get(0))?;
+        if !taken {
+            break idx;
+        }
+    };
+    let full = crate::status::closes_shard(allocated, size);
+    ctx.conn
+        .prepare_cached(
+            "UPDATE status_shards SET allocated = allocated + 1,
+               state = CASE WHEN ?2 THEN 'full' ELSE state END WHERE shard = ?1",
+        )?
+        .execute(params![shard, full])?;
+    Ok((shard, idx))
+}
+
+fn ensure_sim_enrolment(conn: &Connection, level: Level, now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
+         VALUES (?1, ?1, ?2, 'simulated', NULL, 'simulate', ?3)",
+        params![SIM_ENROLMENT, level.as_str(), now],
+    )?;
+    Ok(())
+}
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok(KeyRow {
+        kid: r.get(0)?,
+        alg: r.get(1)?,
+        purpose: r.get(2)?,
+        state: r.get(3)?,
+        file: r.get(4)?,
+        sealed: r.get(5)?,
+        not_before: r.get(6)?,
+        not_after: r.get(7)?,
+        last_credential_expiry: r.get(8)?,
+    })
+}
+
+fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
+         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)",
+        params![
+            row.kid,
+            row.alg,
+            row.purpose,
+            row.file,
+            row.sealed,
+            row.not_before
+        ],
+    )?;
+    Ok(())
+}
+
+impl Db {
+    pub(super) async fn schema_version(&self) -> Result<i64, ApiError> {
+        self.read(|c| {
+            Ok::<_, DbError>(c.query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn insert_nonce(
+        &self,
+        table: &'static str,
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO {table} (nonce_hash, expires_at) VALUES (?1, ?2)"
+                ))?
+                .execute(params![digest.0.as_slice(), expires_at])?;
+            Ok::<_, ApiError>(())
+        })
+        .await
+    }
+
+    pub(super) async fn platform_key(
+        &self,
+        kid: &str,
+    ) -> Result<Option<(String, String)>, ApiError> {
+        let kid = kid.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT id, jwk FROM platforms WHERE kid = ?1 AND removed_at IS NULL",
+                [&kid],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+        self.write(move |ctx| {
+            let c = ctx.conn;
+            if let Some(nonce) = e.attestation_nonce {
+                let n = c
+                    .execute(
+                        "DELETE FROM attestation_nonces WHERE nonce_hash = ?1 AND expires_at > ?2",
+                        params![nonce.0.as_slice(), e.created_at],
+                    )
+                    .map_err(DbError::from)?;
+                if n != 1 {
+                    return Err(ApiError::InvalidAttestation {
+                        reason: "nonce unknown, used or expired",
+                    });
+                }
+            }
+            c.execute(
+                "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![e.id, e.citizen_id, e.level.as_str(), e.evidence.to_string(), e.sealed_claims, e.actor, e.created_at],
+            )
+            .map_err(DbError::from)?;
+            c.execute(
+                "INSERT INTO offers (id, enrolment_id, config_ids, code_hash, code_sealed, tx_code_hash, state, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)",
+                params![e.offer_id, e.id, e.config_ids, e.code_hash.0.as_slice(), e.code_sealed, e.tx_code_hash.0.as_slice(), e.created_at, e.expires_at],
+            )
+            .map_err(DbError::from)?;
+            audit::append(
+                c,
+                e.created_at,
+                &e.actor,
+                super::enrolment_event(e.level),
+                Some(&e.id),
+                &json!({"offer": e.offer_id, "citizen": e.citizen_id, "evidence": e.evidence}),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn open_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let key = id.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT config_ids, code_sealed FROM offers
+                 WHERE id = ?1 AND state = 'open' AND expires_at > ?2 AND code_sealed IS NOT NULL",
+                params![key, now],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+        let outcome = self
+            .write(move |ctx| {
+                let c = ctx.conn;
+                let t = crate::model::now();
+                let row = c
+                    .prepare_cached(
+                        "SELECT code_hash, tx_code_hash, attempts, state, expires_at FROM offers WHERE id = ?1",
+                    )?
+                    .query_row([&r.offer_id], |row| {
+                        Ok(super::OfferRow {
+                            code_hash: row.get(0)?,
+                            tx_code_hash: row.get(1)?,
+                            attempts: row.get(2)?,
+                            state: row.get(3)?,
+                            expires_at: row.get(4)?,
+                        })
+                    })
+                    .optional()?;
+                match super::judge_redemption(&r, row.as_ref(), t)? {
+                    super::Judgement::WrongTxCode { attempts, dead } => {
+                        // A wrong PIN is a state change on purpose: it counts, and kills the
+                        // code at the limit. The job succeeds so that this is committed.
+                        c.execute(
+                            "UPDATE offers SET attempts = ?2,
+                               state = CASE WHEN ?3 THEN 'dead' ELSE state END,
+                               code_sealed = CASE WHEN ?3 THEN NULL ELSE code_sealed END
+                             WHERE id = ?1",
+                            params![r.offer_id, attempts, dead],
+                        )?;
+                        if dead {
+                            audit::append(c, t, "wallet", "offer.dead", Some(&r.offer_id), &json!({"attempts": attempts}))?;
+                        }
+                        return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
+                    }
+                    super::Judgement::Redeem => {}
+                }
+                let n = c.execute(
+                    "UPDATE offers SET state = 'redeemed', code_sealed = NULL
+                     WHERE id = ?1 AND state = 'open' AND expires_at > ?2",
+                    params![r.offer_id, t],
+                )?;
+                if n != 1 {
+                    return Err(super::CODE_USED);
+                }
+                c.prepare_cached(
+                    "INSERT INTO access_tokens (id, token_hash, offer_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![r.token_id, r.token_hash.0.as_slice(), r.offer_id, t + r.token_ttl])?;
+                audit::append(c, t, "wallet", "offer.redeemed", Some(&r.offer_id), &json!({"token": r.token_id}))?;
+                Ok(Ok(()))
+            })
+            .await?;
+        outcome
+    }
+
+    pub(super) async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+        self.write(move |ctx| {
+            let t = r.now;
+            let row = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, e.level, e.citizen_id, e.claims
+                     FROM access_tokens a JOIN offers o ON o.id = a.offer_id
+                     JOIN enrolments e ON e.id = o.enrolment_id WHERE a.id = ?1",
+                )?
+                .query_row([&r.token_id], |row| {
+                    Ok(super::TokenRow {
+                        token_hash: row.get(0)?,
+                        expires_at: row.get(1)?,
+                        config_ids: row.get(2)?,
+                        enrolment_id: row.get(3)?,
+                        level: row.get(4)?,
+                        citizen_id: row.get(5)?,
+                        claims: row.get(6)?,
+                    })
+                })
+                .optional()?;
+            let (token, level, claims) = super::judge_token(&r, row)?;
+            let n = ctx
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)")?
+                .execute(params![r.token_id, r.config.as_str()])?;
+            if n != 1 {
+                return Err(super::ALREADY_ISSUED);
+            }
+            for nonce in &r.nonces {
+                let n = ctx
+                    .conn
+                    .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = ?1 AND expires_at > ?2")?
+                    .execute(params![nonce.as_slice(), t])?;
+                if n != 1 {
+                    return Err(ApiError::InvalidNonce);
+                }
+            }
+            for (i, replay) in r.replays.iter().enumerate() {
+                let n = ctx
+                    .conn
+                    .prepare_cached("INSERT OR IGNORE INTO used_proofs (proof_hash, expires_at) VALUES (?1, ?2)")?
+                    .execute(params![replay.0.as_slice(), r.proof_expiry])?;
+                if n != 1 {
+                    return Err(ApiError::proof(i, "proof already used"));
+                }
+            }
+            let batch_id = r.ids.first().cloned().ok_or(DbError::Corrupt { what: "issuance ids" })?;
+            let mut entries = Vec::with_capacity(r.holders.len());
+            for (holder, id) in r.holders.iter().zip(r.ids.iter().skip(1)) {
+                let (shard, idx) = allocate(ctx, r.shard_size)?;
+                ctx.conn
+                    .prepare_cached(
+                        "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
+                           status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    )?
+                    .execute(params![
+                        id, token.enrolment_id, token.citizen_id, batch_id, r.config.as_str(), level.as_str(),
+                        r.config.format.as_str(), shard, idx, r.kid, holder, t, t + r.validity
+                    ])?;
+                audit::append(
+                    ctx.conn, t, "wallet", "credential.issued", Some(id),
+                    &super::issued_detail(&token.enrolment_id, &batch_id, r.config, shard, idx, &r.kid),
+                )?;
+                entries.push((id.clone(), shard, idx));
+            }
+            Ok(Issuance { enrolment_id: token.enrolment_id, level, claims, entries, batch_id })
+        })
+        .await
+    }
+
+    pub(super) async fn change_status(
+        &self,
+        key: StatusKey,
+        action: StatusAction,
+        actor: &str,
+        now: i64,
+    ) -> Result<(StatusChange, Vec<i64>), ApiError> {
+        let actor = actor.to_owned();
+        self.write(move |ctx| {
+            let c = ctx.conn;
+            let (sql, params): (&str, Vec<rusqlite::types::Value>) = match &key {
+                StatusKey::Credential(id) => (
+                    "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                       (SELECT batch_id FROM credentials WHERE id = ?1) ORDER BY id",
+                    vec![id.clone().into()],
+                ),
+                StatusKey::Entry { shard, idx } => (
+                    "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                       (SELECT batch_id FROM credentials WHERE status_shard = ?1 AND status_idx = ?2) ORDER BY id",
+                    vec![(*shard).into(), i64::from(*idx).into()],
+                ),
+                StatusKey::Citizen(citizen) => (
+                    "SELECT id, status, status_shard FROM credentials WHERE citizen_id = ?1 ORDER BY id",
+                    vec![citizen.clone().into()],
+                ),
+            };
+            let rows = c
+                .prepare(sql)
+                .map_err(DbError::from)?
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map_err(DbError::from)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(DbError::from)?;
+            let plan = super::plan_status_change(rows, action)?;
+            for (id, from, to, _) in &plan.changes {
+                c.execute("UPDATE credentials SET status = ?2 WHERE id = ?1", params![id, to.bits()])
+                    .map_err(DbError::from)?;
+                audit::append(
+                    c,
+                    now,
+                    &actor,
+                    &format!("status.{}", action.as_str()),
+                    Some(id),
+                    &json!({"from": from.as_str(), "to": to.as_str()}),
+                )?;
+            }
+            for shard in &plan.shards {
+                c.execute("UPDATE status_shards SET version = version + 1 WHERE shard = ?1", [shard])
+                    .map_err(DbError::from)?;
+            }
+            Ok(plan.finish())
+        })
+        .await
+    }
+
+    pub(super) async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+        self.read(move |c| {
+            c.prepare_cached("SELECT version FROM status_shards WHERE shard = ?1")?
+                .query_row([shard], |r| r.get(0))
+                .optional()
+                .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+        self.read(move |c| {
+            // One read transaction, so size, version and entries agree.
+            c.execute_batch("BEGIN")?;
+            let result = (|| {
+                let head: Option<(i64, i64)> = c
+                    .query_row(
+                        "SELECT size, version FROM status_shards WHERE shard = ?1",
+                        [shard],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let Some((size, version)) = head else { return Ok(None) };
+                let mut s = c.prepare_cached(
+                    "SELECT status_idx, status FROM credentials WHERE status_shard = ?1 AND status <> 0",
+                )?;
+                let entries = s
+                    .query_map([shard], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, DbError>(Some(ShardEntries { size, version, entries }))
+            })();
+            let _ = c.execute_batch("COMMIT");
+            result
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+        self.read(|c| {
+            let mut s = c.prepare("SELECT shard FROM status_shards ORDER BY shard")?;
+            let v = s
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<i64>, _>>()?;
+            Ok::<_, DbError>(v)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn add_officer(
+        &self,
+        actor: &str,
+        info: OfficerInfo,
+        token_hash: SecretDigest,
+    ) -> Result<(), ApiError> {
+        let actor = actor.to_owned();
+        self.write(move |ctx| {
+            ctx.conn.execute(
+                "INSERT INTO officers (id, name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![info.id, info.name, info.role, token_hash.0.as_slice(), info.created_at],
+            )?;
+            audit::append(ctx.conn, info.created_at, &actor, "officer.added", Some(&info.id), &json!({"role": info.role}))?;
+            Ok::<_, ApiError>(())
+        })
+        .await
+    }
+
+    pub(super) async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+        self.read(|c| {
+            let mut s = c.prepare(
+                "SELECT id, name, role, created_at FROM officers WHERE removed_at IS NULL ORDER BY created_at, id",
+            )?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok(OfficerInfo {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        role: Role::parse(&r.get::<_, String>(2)?)
+                            .unwrap_or(Role::Officer)
+                            .as_str(),
+                        created_at: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, DbError>(rows)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn remove_officer(
+        &self,
+        actor: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let (actor, id) = (actor.to_owned(), id.to_owned());
+        self.write(move |ctx| {
+            let n = ctx.conn.execute(
+                "UPDATE officers SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
+                params![id, now],
+            )?;
+            if n == 0 {
+                return Err(ApiError::NotFound { what: "officer" });
+            }
+            audit::append(
+                ctx.conn,
+                now,
+                &actor,
+                "officer.removed",
+                Some(&id),
+                &json!({}),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn officer_secret(
+        &self,
+        id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT role, token_hash FROM officers WHERE id = ?1 AND removed_at IS NULL",
+            )?
+            .query_row([&id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn add_platform(
+        &self,
+        actor: &str,
+        row: PlatformInfo,
+        jwk: String,
+    ) -> Result<(), ApiError> {
+        let actor = actor.to_owned();
+        self.write(move |ctx| {
+            let exists: bool = ctx
+                .conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM platforms WHERE kid = ?1 AND removed_at IS NULL)",
+                    [&row.kid],
+                    |r| r.get(0),
+                )
+                .map_err(DbError::from)?;
+            if exists {
+                return Err(ApiError::invalid_request("platform key already registered"));
+            }
+            ctx.conn
+                .execute("DELETE FROM platforms WHERE kid = ?1", [&row.kid])
+                .map_err(DbError::from)?;
+            ctx.conn.execute(
+                "INSERT INTO platforms (id, name, kid, jwk, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row.id, row.name, row.kid, jwk, row.created_at],
+            ).map_err(DbError::from)?;
+            audit::append(ctx.conn, row.created_at, &actor, "platform.added", Some(&row.id), &json!({"kid": row.kid}))?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+        self.read(|c| {
+            let mut s = c.prepare(
+                "SELECT id, name, kid, created_at FROM platforms WHERE removed_at IS NULL ORDER BY created_at, id",
+            )?;
+            let rows = s
+                .query_map([], |r| {
+                    Ok(PlatformInfo {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        kid: r.get(2)?,
+                        created_at: r.get(3)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, DbError>(rows)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn remove_platform(
+        &self,
+        actor: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let (actor, id) = (actor.to_owned(), id.to_owned());
+        self.write(move |ctx| {
+            let n = ctx.conn.execute(
+                "UPDATE platforms SET removed_at = ?2 WHERE (id = ?1 OR kid = ?1) AND removed_at IS NULL",
+                params![id, now],
+            )?;
+            if n == 0 {
+                return Err(ApiError::NotFound { what: "platform" });
+            }
+            audit::append(ctx.conn, now, &actor, "platform.removed", Some(&id), &json!({}))?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+        self.read(|c| {
+            let mut s = c.prepare(
+                "SELECT kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry
+                 FROM signing_keys ORDER BY not_before, kid",
+            )?;
+            let rows = s.query_map([], key_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, DbError>(rows)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
+        let purpose = purpose.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT kid FROM signing_keys WHERE purpose = ?1 AND state = 'active'",
+            )?
+            .query_row([&purpose], |r| r.get(0))
+            .optional()
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
+    pub(super) async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+        self.write(move |ctx| {
+            let exists: bool = ctx.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE purpose = ?1 AND state = 'active')",
+                [&row.purpose],
+                |r| r.get(0),
+            )?;
+            if exists {
+                return Ok(false);
+            }
+            insert_key(ctx.conn, &row)?;
+            audit::append(
+                ctx.conn,
+                row.not_before,
+                "system",
+                "key.created",
+                Some(&row.kid),
+                &json!({"purpose": row.purpose, "alg": row.alg}),
+            )?;
+            Ok::<_, ApiError>(true)
+        })
+        .await
+    }
+
+    pub(super) async fn rotate_key(
+        &self,
+        actor: &str,
+        row: KeyRow,
+        max_validity: i64,
+    ) -> Result<String, ApiError> {
+        let actor = actor.to_owned();
+        self.write(move |ctx| {
+            let now = row.not_before;
+            let old: String = ctx.conn.query_row(
+                "SELECT kid FROM signing_keys WHERE purpose = 'credential' AND state = 'active'",
+                [],
+                |r| r.get(0),
+            )?;
+            let last: Option<i64> = ctx.conn.query_row(
+                "SELECT MAX(expires_at) FROM credentials WHERE kid = ?1",
+                [&old],
+                |r| r.get(0),
+            )?;
+            let last = last.unwrap_or(0).max(now + max_validity);
+            ctx.conn.execute(
+                "UPDATE signing_keys SET state = 'retired', not_after = ?2, last_credential_expiry = ?3 WHERE kid = ?1",
+                params![old, now, last],
+            )?;
+            insert_key(ctx.conn, &row)?;
+            audit::append(ctx.conn, now, &actor, "key.rotated", Some(&row.kid), &json!({"retired": old, "alg": row.alg}))?;
+            Ok::<_, ApiError>(old)
+        })
+        .await
+    }
+
+    pub(super) async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+        self.write(move |ctx| {
+            ensure_sim_enrolment(ctx.conn, r.level, r.now)?;
+            let (shard, idx) = allocate(ctx, r.shard_size)?;
+            ctx.conn.execute(
+                "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
+                   status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
+                 VALUES (?1, ?2, ?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![r.id, SIM_ENROLMENT, r.config.as_str(), r.level.as_str(), r.config.format.as_str(),
+                        shard, idx, r.kid, r.holder, r.now, r.now + r.validity],
+            )?;
+            Ok::<_, ApiError>((shard, idx))
+        })
+        .await
+    }
+
+    pub(super) async fn simulate(
+        &self,
+        n: u64,
+        base: u64,
+        threshold: u32,
+        kid: String,
+        t: i64,
+        shard_size: u32,
+    ) -> Result<u64, ApiError> {
+        self.write(move |ctx| {
+            ensure_sim_enrolment(ctx.conn, Level::Basic, t)?;
+            let mut revoked = 0u64;
+            for i in 0..n {
+                let (shard, idx) = allocate(ctx, shard_size)?;
+                let status = if ctx.rng.next_u32() < threshold {
+                    revoked += 1;
+                    1
+                } else {
+                    0
+                };
+                let id = format!("sim-{}", base + i);
+                ctx.conn
+                    .prepare_cached(
+                        "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
+                           status_shard, status_idx, status, kid, holder_thumbprint, issued_at, expires_at)
+                         VALUES (?1, ?2, ?2, ?1, 'citizen_id_basic_dc_sd_jwt', 'basic', 'dc+sd-jwt',
+                           ?3, ?4, ?5, ?6, 'simulated', ?7, ?8)",
+                    )?
+                    .execute(params![id, SIM_ENROLMENT, shard, idx, status, kid, t, t + 86_400])?;
+            }
+            Ok::<_, ApiError>(revoked)
+        })
+        .await
+    }
+
+    pub(super) async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+        self.read(move |c| audit::recent(c, limit))
+            .await
+            .map_err(ApiError::from)
+    }
+
+    pub(super) async fn count_rows(&self, table: &str) -> Result<i64, ApiError> {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        self.read(move |c| Ok::<_, DbError>(c.query_row(&sql, [], |r| r.get(0))?))
+            .await
+            .map_err(ApiError::from)
+    }
+}
