@@ -59,7 +59,7 @@ pub enum DbError {
     #[error("blocking task failed")]
     Join,
     /// PostgreSQL reported an error (or the connection failed).
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", postgres_message(.0))]
     Postgres(tokio_postgres::Error),
     /// No pooled PostgreSQL connection could be had (server down, pool exhausted).
     #[error("postgres pool: {0}")]
@@ -67,6 +67,17 @@ pub enum DbError {
     /// `database_url` does not parse as a PostgreSQL URL.
     #[error("database_url is not a valid postgres:// URL")]
     BadUrl,
+}
+
+/// The server's code and message when there is one ("db error" alone says little).
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 /// What a write job sees: the connection inside the group transaction, and the CSPRNG.

@@ -40,6 +40,10 @@ pub fn config(dir: &std::path::Path, addr: SocketAddr) -> Config {
     cfg
 }
 
+/// PostgreSQL tests hold it for reading; the server-restart test holds it for writing, so no
+/// other PostgreSQL test runs while the server restarts.
+pub static PG_GATE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Which storage backend a shared test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -561,6 +565,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
+                    let _gate = $crate::client::PG_GATE.read().await;
                     if $crate::client::postgres_base_url().is_some() {
                         super::$name($crate::client::Backend::Postgres).await;
                     }

@@ -1,4 +1,5 @@
-//! Integration tests of the issuer: real SQLite in temporary directories, the real axum server on
+//! Integration tests of the issuer: real SQLite in temporary directories (and PostgreSQL when
+//! `ISSUER_TEST_DATABASE_URL` is set: the shared suite and the replica tests), the real axum server on
 //! 127.0.0.1:0, the real binary for restarts, real keys. One binary (`tests/it`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -6,4 +7,5 @@
 mod client;
 mod flows;
 mod handlers;
+mod replicas;
 mod restart;
