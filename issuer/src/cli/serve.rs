@@ -84,7 +84,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         writeln!(out, "issuer listening on http://{local}")?;
         writeln!(out, "issuer url: {}", issuer.url())?;
         writeln!(out, "root key fingerprint: {}", issuer.root_fingerprint())?;
-        writeln!(out, "storage: {}", issuer.store.backend())?;
         out.flush()?;
     }
     tracing::info!(%local, url = issuer.url(), storage = issuer.store.backend(), "serving");

@@ -125,7 +125,7 @@ impl Cluster {
             .unwrap()
             .to_owned();
         for line in lines.by_ref() {
-            if line.unwrap() == "storage: postgres" {
+            if line.unwrap().starts_with("root key fingerprint: ") {
                 break;
             }
         }
