@@ -14,12 +14,12 @@ use credential::jose::{sign_compact, Alg, SigningKey};
 /// second and flow latency.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  issuer bench --url http://127.0.0.1:8080 --token OFFICER_TOKEN --clients 16 --credentials 5000 --batch 10\n\nOnly loopback targets are accepted."
+    after_help = "Example:\n  issuer bench --url http://127.0.0.1:8080 --token OFFICER_TOKEN --clients 16 --credentials 5000 --batch 10\n\nTwo replicas over one PostgreSQL database (clients spread round robin):\n  issuer bench --url http://127.0.0.1:8081 --url http://127.0.0.1:8082 --token OFFICER_TOKEN\n\nOnly loopback targets are accepted."
 )]
 pub struct BenchArgs {
-    /// Issuer URL (loopback only).
-    #[arg(long)]
-    url: String,
+    /// Issuer URL (loopback only). Repeat it for replicas: client i talks to URL i mod n.
+    #[arg(long, required = true)]
+    url: Vec<String>,
     /// An officer token (enrols the test citizens).
     #[arg(long)]
     token: String,
@@ -47,19 +47,28 @@ fn now() -> i64 {
 struct Flow {
     code: String,
     tx_code: String,
+    /// The credential issuer identifier: the proofs' `aud` (the same on every replica).
+    issuer: String,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let url = args.url.trim_end_matches('/').to_owned();
-    let host = url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
-    anyhow::ensure!(
-        host == "localhost" || host.starts_with("127.") || host == "[::1]",
-        "bench only targets loopback addresses"
-    );
+    let urls: Vec<String> = args
+        .url
+        .iter()
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .collect();
+    for url in &urls {
+        let host = url
+            .trim_start_matches("http://")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default();
+        anyhow::ensure!(
+            host == "localhost" || host.starts_with("127.") || host == "[::1]",
+            "bench only targets loopback addresses"
+        );
+    }
+    let url = urls.first().cloned().unwrap_or_default();
     anyhow::ensure!(
         args.batch >= 1 && args.clients >= 1,
         "--batch and --clients must be at least 1"
@@ -87,9 +96,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let issuer = offer["credential_offer"]["credential_issuer"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         flows.push(Flow {
             code,
             tx_code: offer["tx_code"].as_str().unwrap_or_default().to_owned(),
+            issuer,
         });
     }
     eprintln!("generating {} holder keys ...", flows_needed * args.batch);
@@ -112,10 +126,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.clients {
+    for c in 0..args.clients {
         let (http, url, work, latencies, issued) = (
             http.clone(),
-            url.clone(),
+            urls[c % urls.len()].clone(),
             work.clone(),
             latencies.clone(),
             issued.clone(),
@@ -151,6 +165,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "credentials": n,
             "flows": lat.len(),
             "clients": args.clients,
+            "replicas": urls.len(),
             "batch": args.batch,
             "seconds": elapsed.as_secs_f64(),
             "credentials_per_second": n as f64 / elapsed.as_secs_f64(),
@@ -210,7 +225,7 @@ async fn one_flow(
             h.insert("jwk".into(), k.public_jwk().to_bare_value());
             sign_compact(
                 h,
-                json!({"aud": url, "iat": now(), "nonce": nonce})
+                json!({"aud": flow.issuer, "iat": now(), "nonce": nonce})
                     .to_string()
                     .as_bytes(),
                 k,
