@@ -748,3 +748,32 @@ pub(crate) fn plan_status_change(
     }
     Ok(StatusPlan { changes, shards })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_dialects_have_the_same_migration_numbers() {
+        assert_eq!(crate::db::SCHEMA_VERSION, postgres::SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn status_plan_skips_final_states_and_names_the_first() {
+        let rows = vec![("a".into(), 1, 0), ("b".into(), 0, 3), ("c".into(), 2, 3)];
+        let plan = plan_status_change(rows, StatusAction::Revoke).unwrap();
+        assert_eq!(plan.shards, [3]);
+        let (change, shards) = plan.finish();
+        assert_eq!(change.changed, ["b", "c"]);
+        assert_eq!(change.status, "revoked");
+        assert_eq!(shards, [3]);
+        let err = plan_status_change(vec![("a".into(), 1, 0)], StatusAction::Reinstate)
+            .err()
+            .unwrap();
+        assert!(matches!(err, ApiError::StatusTransition { from: "revoked", .. }));
+        assert!(matches!(
+            plan_status_change(Vec::new(), StatusAction::Revoke),
+            Err(ApiError::NotFound { .. })
+        ));
+    }
+}

@@ -74,7 +74,6 @@ impl Cluster {
                 .unwrap(),
             dirs: Vec::new(),
             master,
-            // filled below
         };
         // Start the replicas together: migrations and first keys must not race.
         let mut starting = Vec::new();
