@@ -92,6 +92,14 @@ pub enum ApiError {
     /// The body is larger than the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// No trust-bundle delta can be built from this base: fetch the full bundle.
+    #[error("no trust-bundle delta from status_seq {since} ({reason}); fetch the full trust bundle at /trust-bundle")]
+    DeltaBaseUnknown {
+        /// The base asked for.
+        since: i64,
+        /// Why.
+        reason: &'static str,
+    },
     /// A storage failure (logged, not returned in detail).
     #[error("storage: {0}")]
     Storage(#[from] DbError),
@@ -141,6 +149,7 @@ impl ApiError {
             E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             E::StatusTransition { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
             E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            E::DeltaBaseUnknown { .. } => (StatusCode::GONE, "delta_base_unknown"),
             E::Storage(_) | E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }

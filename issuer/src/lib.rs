@@ -17,6 +17,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod delta;
 pub mod enrol;
 pub mod error;
 pub mod keys;
@@ -28,6 +29,7 @@ pub mod server;
 pub mod service;
 pub mod simulate;
 pub mod status;
+pub mod status_changes;
 pub mod trust;
 
 pub use error::ApiError;

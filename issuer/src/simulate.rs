@@ -143,6 +143,10 @@ impl Issuer {
                                    ?3, ?4, ?5, ?6, 'simulated', ?7, ?8)",
                             )?
                             .execute(params![id, SIM_ENROLMENT, shard, idx, status, kid, t, t + 86_400])?;
+                        if status != 0 {
+                            // Logged like a real change, so deltas see it.
+                            crate::status_changes::record(ctx.conn, t, shard, i64::from(idx), status)?;
+                        }
                     }
                     Ok::<_, DbError>(revoked)
                 })

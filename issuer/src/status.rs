@@ -23,6 +23,7 @@ use crate::db::{DbError, WriteCtx};
 use crate::error::ApiError;
 use crate::model::{now, Status, StatusAction};
 use crate::service::Issuer;
+use crate::status_changes;
 use credential::status_list::{Bits, StatusList, StatusListToken};
 
 /// The published forms of one shard, built from one read of its 2-bit state.
@@ -35,6 +36,9 @@ pub struct ShardLists {
     pub revocation: String,
     /// The same with `statusPurpose: suspension`: bit set where the 2-bit status is 2.
     pub suspension: String,
+    /// The status-change log's high-water mark read before the shard's state: these lists
+    /// reflect every change up to it (`status_changes`).
+    pub status_seq: i64,
 }
 
 /// Which W3C Bitstring Status List projection of a shard (Bitstring Status List v1.0
@@ -244,17 +248,17 @@ impl Issuer {
                 let c = ctx.conn;
                 let (sql, key): (&str, Vec<rusqlite::types::Value>) = match (&target, citizen) {
                     (Target::Credential(id), _) => (
-                        "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                        "SELECT id, status, status_shard, status_idx FROM credentials WHERE batch_id IN
                            (SELECT batch_id FROM credentials WHERE id = ?1)",
                         vec![id.clone().into()],
                     ),
                     (Target::Entry { shard, idx }, _) => (
-                        "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                        "SELECT id, status, status_shard, status_idx FROM credentials WHERE batch_id IN
                            (SELECT batch_id FROM credentials WHERE status_shard = ?1 AND status_idx = ?2)",
                         vec![(*shard).into(), i64::from(*idx).into()],
                     ),
                     (Target::Citizen(_), Some(citizen)) => (
-                        "SELECT id, status, status_shard FROM credentials WHERE citizen_id = ?1",
+                        "SELECT id, status, status_shard, status_idx FROM credentials WHERE citizen_id = ?1",
                         vec![citizen.into()],
                     ),
                     (Target::Citizen(_), None) => unreachable!("citizen id computed above"),
@@ -263,7 +267,12 @@ impl Issuer {
                     .prepare(sql)
                     .map_err(DbError::from)?
                     .query_map(rusqlite::params_from_iter(key), |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
                     })
                     .map_err(DbError::from)?
                     .collect::<Result<Vec<_>, _>>()
@@ -276,7 +285,7 @@ impl Issuer {
                 let mut shards = Vec::new();
                 let mut first_from = Status::Valid;
                 let mut result = None;
-                for (i, (id, bits, shard)) in rows.into_iter().enumerate() {
+                for (i, (id, bits, shard, idx)) in rows.into_iter().enumerate() {
                     let from = Status::from_bits(bits).ok_or(DbError::Corrupt { what: "status" })?;
                     if i == 0 {
                         first_from = from;
@@ -287,6 +296,8 @@ impl Issuer {
                         params![id, to.bits()],
                     )
                     .map_err(DbError::from)?;
+                    // Same transaction: the change log never misses a change (deltas).
+                    status_changes::record(c, t, shard, idx, i64::from(to.bits()))?;
                     audit::append(
                         c,
                         t,
@@ -366,16 +377,18 @@ impl Issuer {
                     )
                     .optional()?;
                 let Some(size) = size else { return Ok(None) };
+                // Read before the entries: the lists reflect at least every change up to it.
+                let seq = status_changes::high_water(c)?;
                 let mut s = c.prepare_cached(
                     "SELECT status_idx, status FROM credentials WHERE status_shard = ?1 AND status <> 0",
                 )?;
                 let rows = s
                     .query_map([shard], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok::<_, DbError>(Some((size, rows)))
+                Ok::<_, DbError>(Some((size, rows, seq)))
             })
             .await?;
-        let (size, rows) = entries.ok_or(ApiError::NotFound {
+        let (size, rows, status_seq) = entries.ok_or(ApiError::NotFound {
             what: "status list",
         })?;
         let corrupt = |_| DbError::Corrupt {
@@ -418,6 +431,7 @@ impl Issuer {
             token,
             revocation: bitstring(Purpose::Revocation)?,
             suspension: bitstring(Purpose::Suspension)?,
+            status_seq,
         };
         self.status_cache.put(shard, lists.clone(), t);
         Ok(lists)

@@ -321,6 +321,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
             next_update: now() + 300,
             keys: &keys,
             status_lists: &[(1, bureau.issuer.status_uri(1), token0)],
+            status_seq: None,
         },
     );
     refused(&state, &swapped, work.path(), "status_subject_mismatch");
@@ -347,6 +348,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
             next_update: now() + 300,
             keys: &keys,
             status_lists: &[(0, bureau.issuer.status_uri(0), bomb)],
+            status_seq: None,
         },
     );
     refused(
