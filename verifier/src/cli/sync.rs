@@ -3,7 +3,7 @@
 //! for the delta since that base (`ISSUER_URL/trust-bundle/delta?since=SEQ`) and applies it;
 //! it fetches the full bundle (`ISSUER_URL/trust-bundle`) when it has no base, when the issuer
 //! answers that the base is unknown or too old (`delta_base_unknown`), when the issuer serves
-//! no deltas, when the stored delta chain has grown past half the bundle's size, or with
+//! no deltas, when the stored delta chain has grown past the bundle's size (and 1 MiB), or with
 //! `--full`. A refused bundle or delta leaves the previous state untouched.
 
 use std::path::PathBuf;
@@ -119,16 +119,19 @@ pub fn run(args: Args) -> Outcome {
     finish(&args, result)
 }
 
+/// A delta chain smaller than this is never compacted.
+const COMPACT_MIN_BYTES: usize = 1 << 20;
+
 /// The `status_seq` to ask a delta from, if a delta should be tried.
 fn delta_base(stored: Option<&Loaded>, full: bool) -> Option<i64> {
     let stored = stored?;
     if full {
         return None;
     }
-    // Compaction: once the chain outweighs half the bundle, re-verifying it costs more than
-    // a fresh base saves.
-    if stored.deltas_bytes > stored.bundle_bytes / 2 && stored.deltas > 0 {
-        eprintln!("note: the stored delta chain has grown past half the bundle; fetching the full trust bundle");
+    // Compaction: once the chain outweighs the bundle (and is not tiny), re-verifying it on
+    // a cache miss costs more than a fresh base.
+    if stored.deltas_bytes > stored.bundle_bytes.max(COMPACT_MIN_BYTES) {
+        eprintln!("note: the stored delta chain has grown past the bundle's size; fetching the full trust bundle");
         return None;
     }
     stored.state.status_seq
