@@ -19,10 +19,11 @@ pub enum ApiError {
         /// What is wrong.
         reason: String,
     },
-    /// `grant_type` is not the pre-authorized code grant.
+    /// `grant_type` is neither the pre-authorized code grant nor `refresh_token`.
     #[error("grant type not supported")]
     UnsupportedGrantType,
-    /// The pre-authorized code or `tx_code` is wrong, used, dead or expired.
+    /// The pre-authorized code, `tx_code` or refresh token is wrong, used, dead, revoked or
+    /// expired, or the enrolment's credentials are revoked or suspended.
     #[error("{reason}")]
     InvalidGrant {
         /// Which check failed.

@@ -7,7 +7,12 @@
 //!  POST /token  pre-authorized_code+tx_code ─► one transaction: code digest matches, offer open,
 //!                                               unexpired; tx_code wrong → attempts+1 (dead at
 //!                                               the limit); right → offer redeemed (conditional
-//!                                               UPDATE) + access token  ◄─ access_token
+//!                                               UPDATE) + access token + refresh token
+//!                                               (new family)  ◄─ access_token, refresh_token
+//!  POST /token  grant_type=refresh_token    ─► one transaction: token active, unexpired,
+//!                                               enrolment not revoked/suspended; spent, next
+//!                                               of the family stored (a spent one presented
+//!                                               again revokes the family) ◄─ both, new
 //!  POST /nonce                              ─► c_nonce stored (digest, expiry) ◄─ c_nonce
 //!  POST /credential  Bearer, proofs.jwt[]   ─► proofs checked (typ, alg, jwk, signature, aud,
 //!                                               iat) ─► one transaction: token valid, config
@@ -29,7 +34,7 @@ use credential::jose::{Jws, PublicJwk};
 use crate::audit;
 use crate::db::DbError;
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
+use crate::model::{now, ConfigId, Status};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::Issuer;
 use credential::citizen::{issue, CitizenClaims, IssueRequest, Level};
@@ -62,6 +67,24 @@ pub struct Proofs {
     pub jwt: Vec<String>,
 }
 
+/// What the token endpoint hands out (RFC 6749 section 5.1). `Debug` shows no secret.
+pub struct TokenGrant {
+    /// The access token (`<id>.<secret>`).
+    pub access_token: Zeroizing<String>,
+    /// Its lifetime, seconds.
+    pub expires_in: i64,
+    /// The refresh token (`<id>.<secret>`), single use.
+    pub refresh_token: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A verified proof: the holder key and the digest that detects replay.
 struct CheckedProof {
     holder: PublicJwk,
@@ -79,17 +102,13 @@ struct Issuance {
 
 impl Issuer {
     /// Token endpoint: redeems a pre-authorized code with its `tx_code`. Returns the access
-    /// token and its lifetime in seconds.
+    /// token, its lifetime and the first refresh token of a new family.
     ///
     /// # Errors
     /// [`ApiError::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
     /// `tx_code` (which counts an attempt); [`ApiError::InvalidRequest`] when `tx_code` is
     /// missing.
-    pub async fn token(
-        &self,
-        code: &str,
-        tx_code: Option<&str>,
-    ) -> Result<(Zeroizing<String>, i64), ApiError> {
+    pub async fn token(&self, code: &str, tx_code: Option<&str>) -> Result<TokenGrant, ApiError> {
         let code = BearerSecret::parse(code).ok_or(ApiError::InvalidGrant {
             reason: "pre-authorized code unknown",
         })?;
@@ -100,13 +119,10 @@ impl Issuer {
         let offer_id = code.id().to_owned();
         let code_digest = code.digest(domain::PRE_AUTH);
         let tx_digest = tx_code.digest(&offer_id);
-        let access = {
-            let mut rng = self.rng();
-            let id = random_id(&mut *rng);
-            BearerSecret::generate(id, &mut *rng)
-        };
+        let (access, refresh, family) = self.fresh_token_pair();
         let token_id = access.id().to_owned();
         let token_digest = access.digest(domain::ACCESS);
+        let refresh_row = NewRefresh::of(&refresh, family, self.config.refresh_token_ttl);
         let ttl = self.config.access_token_ttl;
         let max_attempts = self.config.tx_code_attempts;
         let outcome = self
@@ -116,7 +132,8 @@ impl Issuer {
                 let t = now();
                 let row = c
                     .prepare_cached(
-                        "SELECT code_hash, tx_code_hash, attempts, state, expires_at FROM offers WHERE id = ?1",
+                        "SELECT code_hash, tx_code_hash, attempts, state, expires_at, enrolment_id, config_ids
+                         FROM offers WHERE id = ?1",
                     )?
                     .query_row([&offer_id], |r| {
                         Ok((
@@ -125,10 +142,12 @@ impl Issuer {
                             r.get::<_, i64>(2)?,
                             r.get::<_, String>(3)?,
                             r.get::<_, i64>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, String>(6)?,
                         ))
                     })
                     .optional()?;
-                let Some((code_hash, tx_hash, attempts, state, expires_at)) = row else {
+                let Some((code_hash, tx_hash, attempts, state, expires_at, enrolment_id, config_ids)) = row else {
                     return Err(ApiError::InvalidGrant { reason: "pre-authorized code unknown" });
                 };
                 if !code_digest.matches(&code_hash) {
@@ -173,12 +192,137 @@ impl Issuer {
                     "INSERT INTO access_tokens (id, token_hash, offer_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![token_id, token_digest.0.as_slice(), offer_id, t + ttl])?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer_id), &json!({"token": token_id}))?;
+                insert_refresh_token(c, &refresh_row, &enrolment_id, &config_ids, t)?;
+                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer_id),
+                    &json!({"token": token_id, "refresh_family": refresh_row.family_id}))?;
                 Ok(Ok(()))
             })
             .await?;
         outcome?;
-        Ok((access.expose(), ttl))
+        Ok(TokenGrant {
+            access_token: access.expose(),
+            expires_in: ttl,
+            refresh_token: refresh.expose(),
+        })
+    }
+
+    /// A new access token and a new refresh token; the family id is fresh too (the refresh
+    /// grant keeps the old family instead).
+    fn fresh_token_pair(&self) -> (BearerSecret, BearerSecret, String) {
+        let mut rng = self.rng();
+        let access_id = random_id(&mut *rng);
+        let access = BearerSecret::generate(access_id, &mut *rng);
+        let refresh_id = random_id(&mut *rng);
+        let refresh = BearerSecret::generate(refresh_id, &mut *rng);
+        (access, refresh, random_id(&mut *rng))
+    }
+
+    /// Token endpoint, refresh grant (RFC 6749 section 6): exchanges a refresh token for a new
+    /// access token, which allows one fresh batch of each configuration the original offer
+    /// covered, and a new refresh token of the same family. The presented one is spent.
+    ///
+    /// Refused with [`ApiError::InvalidGrant`] when the token is unknown, expired, revoked,
+    /// already used (which also revokes its family and the access tokens it granted: a stolen
+    /// copy and the real one cannot both go on), or when any credential from its enrolment is
+    /// revoked (the family is revoked too) or suspended.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidGrant`] as above; storage errors.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
+        let presented = BearerSecret::parse(refresh_token).ok_or(ApiError::InvalidGrant {
+            reason: "refresh token unknown",
+        })?;
+        let presented_id = presented.id().to_owned();
+        let presented_digest = presented.digest(domain::REFRESH);
+        let (access, refresh, _) = self.fresh_token_pair();
+        let access_id = access.id().to_owned();
+        let access_digest = access.digest(domain::ACCESS);
+        let ttl = self.config.access_token_ttl;
+        let refresh_ttl = self.config.refresh_token_ttl;
+        let next_id = refresh.id().to_owned();
+        let next_digest = refresh.digest(domain::REFRESH);
+        let outcome =
+            self.db
+                .write(move |ctx| {
+                    let c = ctx.conn;
+                    let t = now();
+                    let Some(row) = find_refresh_token(c, &presented_id)? else {
+                        return Err(ApiError::InvalidGrant {
+                            reason: "refresh token unknown",
+                        });
+                    };
+                    if !presented_digest.matches(&row.token_hash) {
+                        return Err(ApiError::InvalidGrant {
+                            reason: "refresh token unknown",
+                        });
+                    }
+                    let refuse = |reason: &'static str| -> Result<Result<(), ApiError>, ApiError> {
+                        audit::append(
+                            c,
+                            t,
+                            "wallet",
+                            "refresh.refused",
+                            Some(&row.family_id),
+                            &json!({"token": presented_id, "reason": reason}),
+                        )?;
+                        Ok(Err(ApiError::InvalidGrant { reason }))
+                    };
+                    match row.state.as_str() {
+                        "active" => {}
+                        "used" => {
+                            revoke_refresh_family(c, &row.family_id)?;
+                            return refuse("refresh token already used; its family is revoked");
+                        }
+                        _ => return refuse("refresh token revoked"),
+                    }
+                    if row.expires_at <= t {
+                        return refuse("refresh token expired");
+                    }
+                    match enrolment_block(c, &row.enrolment_id)? {
+                        Some(Status::Revoked) => {
+                            revoke_refresh_family(c, &row.family_id)?;
+                            return refuse("the credentials of this enrolment are revoked");
+                        }
+                        Some(_) => {
+                            return refuse("the credentials of this enrolment are suspended")
+                        }
+                        None => {}
+                    }
+                    if !spend_refresh_token(c, &presented_id)? {
+                        return Err(ApiError::InvalidGrant {
+                            reason: "refresh token already used",
+                        });
+                    }
+                    let next = NewRefresh {
+                        id: next_id,
+                        digest: next_digest,
+                        family_id: row.family_id.clone(),
+                        ttl: refresh_ttl,
+                    };
+                    insert_refresh_token(c, &next, &row.enrolment_id, &row.config_ids, t)?;
+                    c.prepare_cached(
+                    "INSERT INTO refreshed_access_tokens (id, token_hash, refresh_id, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![access_id, access_digest.0.as_slice(), next.id, t + ttl])?;
+                    audit::append(
+                        c,
+                        t,
+                        "wallet",
+                        "refresh.used",
+                        Some(&row.family_id),
+                        &json!({"spent": presented_id, "next": next.id, "token": access_id,
+                            "enrolment": row.enrolment_id}),
+                    )?;
+                    Ok(Ok(()))
+                })
+                .await?;
+        outcome?;
+        Ok(TokenGrant {
+            access_token: access.expose(),
+            expires_in: ttl,
+            refresh_token: refresh.expose(),
+        })
     }
 
     /// Nonce endpoint: a fresh single-use `c_nonce`.
@@ -325,34 +469,21 @@ impl Issuer {
         let issuance = self
             .db
             .write(move |ctx| {
-                let row = ctx
-                    .conn
-                    .prepare_cached(
-                        "SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, e.level, e.citizen_id, e.claims
-                         FROM access_tokens a JOIN offers o ON o.id = a.offer_id
-                         JOIN enrolments e ON e.id = o.enrolment_id WHERE a.id = ?1",
-                    )?
-                    .query_row([&token_id], |r| {
-                        Ok((
-                            r.get::<_, Vec<u8>>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                            r.get::<_, Option<Vec<u8>>>(6)?,
-                        ))
-                    })
-                    .optional()?;
-                let Some((hash, exp, config_ids, enrolment_id, level, citizen, claims)) = row else {
+                let Some(grant) = find_access_grant(ctx.conn, &token_id)? else {
                     return Err(ApiError::InvalidToken { reason: "access token unknown" });
                 };
-                if !token_digest.matches(&hash) {
+                if !token_digest.matches(&grant.token_hash) {
                     return Err(ApiError::InvalidToken { reason: "access token unknown" });
                 }
-                if exp <= t {
+                if grant.expires_at <= t {
                     return Err(ApiError::InvalidToken { reason: "access token expired" });
                 }
+                if grant.refreshed && enrolment_block(ctx.conn, &grant.enrolment_id)?.is_some() {
+                    return Err(ApiError::CredentialRequestDenied {
+                        reason: "the credentials of this enrolment are revoked or suspended",
+                    });
+                }
+                let AccessGrant { config_ids, enrolment_id, level, citizen, claims, refreshed, .. } = grant;
                 let covered: Vec<String> = serde_json::from_str(&config_ids)
                     .map_err(|_| DbError::Corrupt { what: "offer config ids" })?;
                 if !covered.iter().any(|c| c == config.as_str()) {
@@ -364,11 +495,7 @@ impl Issuer {
                     reason: "enrolment claims were purged",
                 })?;
                 let level = Level::parse(&level).map_err(|_| DbError::Corrupt { what: "level" })?;
-                let n = ctx
-                    .conn
-                    .prepare_cached("INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)")?
-                    .execute(params![token_id, config.as_str()])?;
-                if n != 1 {
+                if !record_issuance(ctx.conn, &token_id, config.as_str(), refreshed)? {
                     return Err(ApiError::CredentialRequestDenied {
                         reason: "this credential was already issued for this access token",
                     });
@@ -391,7 +518,13 @@ impl Issuer {
                         return Err(ApiError::proof(i, "proof already used"));
                     }
                 }
-                let batch_id = ids[0].clone();
+                // A refreshed batch joins the batch of the copies it replaces, so revoking or
+                // suspending any copy of any generation reaches all of them.
+                let batch_id = match refreshed {
+                    true => lineage_batch(ctx.conn, &enrolment_id, config.as_str())?,
+                    false => None,
+                }
+                .unwrap_or_else(|| ids[0].clone());
                 let mut entries = Vec::with_capacity(holders.len());
                 for (i, holder) in holders.iter().enumerate() {
                     let (shard, idx) = crate::status::allocate(ctx, shard_size)?;
@@ -448,4 +581,185 @@ impl Issuer {
         tracing::info!(batch = %issuance.batch_id, enrolment = %issuance.enrolment_id, config = config.as_str(), count = out.len(), "credentials issued");
         Ok(out)
     }
+}
+
+// Storage of refresh tokens and of the access tokens they grant: small functions of plain SQL,
+// each run inside the writer's transaction.
+
+/// A refresh token about to be stored.
+struct NewRefresh {
+    id: String,
+    digest: SecretDigest,
+    family_id: String,
+    ttl: i64,
+}
+
+impl NewRefresh {
+    fn of(secret: &BearerSecret, family_id: String, ttl: i64) -> NewRefresh {
+        NewRefresh {
+            id: secret.id().to_owned(),
+            digest: secret.digest(domain::REFRESH),
+            family_id,
+            ttl,
+        }
+    }
+}
+
+/// A stored refresh token.
+struct RefreshRow {
+    token_hash: Vec<u8>,
+    family_id: String,
+    enrolment_id: String,
+    config_ids: String,
+    state: String,
+    expires_at: i64,
+}
+
+/// An access token as the credential endpoint sees it, from a pre-authorized code or a refresh.
+struct AccessGrant {
+    token_hash: Vec<u8>,
+    expires_at: i64,
+    config_ids: String,
+    enrolment_id: String,
+    level: String,
+    citizen: String,
+    claims: Option<Vec<u8>>,
+    refreshed: bool,
+}
+
+fn insert_refresh_token(
+    c: &rusqlite::Connection,
+    new: &NewRefresh,
+    enrolment_id: &str,
+    config_ids: &str,
+    t: i64,
+) -> Result<(), DbError> {
+    c.prepare_cached(
+        "INSERT INTO refresh_tokens (id, token_hash, family_id, enrolment_id, config_ids, state, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7)",
+    )?
+    .execute(params![
+        new.id,
+        new.digest.0.as_slice(),
+        new.family_id,
+        enrolment_id,
+        config_ids,
+        t,
+        t + new.ttl
+    ])?;
+    Ok(())
+}
+
+fn find_refresh_token(c: &rusqlite::Connection, id: &str) -> Result<Option<RefreshRow>, DbError> {
+    Ok(c.prepare_cached(
+        "SELECT token_hash, family_id, enrolment_id, config_ids, state, expires_at
+             FROM refresh_tokens WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(RefreshRow {
+            token_hash: r.get(0)?,
+            family_id: r.get(1)?,
+            enrolment_id: r.get(2)?,
+            config_ids: r.get(3)?,
+            state: r.get(4)?,
+            expires_at: r.get(5)?,
+        })
+    })
+    .optional()?)
+}
+
+/// Marks an active refresh token used. False when it was not active (a concurrent use won).
+fn spend_refresh_token(c: &rusqlite::Connection, id: &str) -> Result<bool, DbError> {
+    let n = c
+        .prepare_cached(
+            "UPDATE refresh_tokens SET state = 'used' WHERE id = ?1 AND state = 'active'",
+        )?
+        .execute([id])?;
+    Ok(n == 1)
+}
+
+/// Revokes every refresh token of a family and expires the access tokens they granted.
+fn revoke_refresh_family(c: &rusqlite::Connection, family_id: &str) -> Result<(), DbError> {
+    c.prepare_cached("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")?
+        .execute([family_id])?;
+    c.prepare_cached(
+        "UPDATE refreshed_access_tokens SET expires_at = 0
+         WHERE refresh_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?1)",
+    )?
+    .execute([family_id])?;
+    Ok(())
+}
+
+/// The worst status among the enrolment's credentials when it is revoked or suspended.
+fn enrolment_block(
+    c: &rusqlite::Connection,
+    enrolment_id: &str,
+) -> Result<Option<Status>, DbError> {
+    let worst: Option<i64> = c
+        .prepare_cached(
+            "SELECT MIN(status) FROM credentials WHERE enrolment_id = ?1 AND status <> 0",
+        )?
+        .query_row([enrolment_id], |r| r.get(0))?;
+    // Revoked is 1 and suspended 2, so MIN picks revoked over suspended.
+    match worst {
+        None => Ok(None),
+        Some(bits) => Status::from_bits(bits)
+            .map(Some)
+            .ok_or(DbError::Corrupt { what: "status" }),
+    }
+}
+
+fn find_access_grant(c: &rusqlite::Connection, id: &str) -> Result<Option<AccessGrant>, DbError> {
+    Ok(c
+        .prepare_cached(
+            "SELECT g.token_hash, g.expires_at, g.config_ids, g.enrolment_id, e.level, e.citizen_id, e.claims, g.refreshed
+             FROM (SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, 0 AS refreshed
+                     FROM access_tokens a JOIN offers o ON o.id = a.offer_id WHERE a.id = ?1
+                   UNION ALL
+                   SELECT a.token_hash, a.expires_at, r.config_ids, r.enrolment_id, 1 AS refreshed
+                     FROM refreshed_access_tokens a JOIN refresh_tokens r ON r.id = a.refresh_id
+                     WHERE a.id = ?1) g
+             JOIN enrolments e ON e.id = g.enrolment_id",
+        )?
+        .query_row([id], |r| {
+            Ok(AccessGrant {
+                token_hash: r.get(0)?,
+                expires_at: r.get(1)?,
+                config_ids: r.get(2)?,
+                enrolment_id: r.get(3)?,
+                level: r.get(4)?,
+                citizen: r.get(5)?,
+                claims: r.get(6)?,
+                refreshed: r.get::<_, i64>(7)? == 1,
+            })
+        })
+        .optional()?)
+}
+
+/// Records that `token_id` was used for `config_id`. False when it already was.
+fn record_issuance(
+    c: &rusqlite::Connection,
+    token_id: &str,
+    config_id: &str,
+    refreshed: bool,
+) -> Result<bool, DbError> {
+    let sql = match refreshed {
+        false => "INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)",
+        true => "INSERT OR IGNORE INTO refreshed_issuances (token_id, config_id) VALUES (?1, ?2)",
+    };
+    Ok(c.prepare_cached(sql)?.execute([token_id, config_id])? == 1)
+}
+
+/// The batch of the enrolment's newest credentials of `config_id`, if any.
+fn lineage_batch(
+    c: &rusqlite::Connection,
+    enrolment_id: &str,
+    config_id: &str,
+) -> Result<Option<String>, DbError> {
+    Ok(c.prepare_cached(
+        "SELECT batch_id FROM credentials WHERE enrolment_id = ?1 AND config_id = ?2
+             ORDER BY issued_at DESC LIMIT 1",
+    )?
+    .query_row([enrolment_id, config_id], |r| r.get(0))
+    .optional()?)
 }

@@ -118,7 +118,7 @@ impl Issuer {
         json!({
             "issuer": url,
             "token_endpoint": format!("{url}/token"),
-            "grant_types_supported": [PRE_AUTH_GRANT],
+            "grant_types_supported": [PRE_AUTH_GRANT, "refresh_token"],
             "pre-authorized_grant_anonymous_access_supported": true,
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": ["none"],

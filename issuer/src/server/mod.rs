@@ -154,26 +154,38 @@ struct TokenForm {
     #[serde(rename = "pre-authorized_code")]
     pre_authorized_code: Option<String>,
     tx_code: Option<String>,
+    refresh_token: Option<String>,
 }
+
+/// `grant_type` of the refresh grant (RFC 6749 section 6).
+pub const REFRESH_GRANT: &str = "refresh_token";
 
 async fn token(
     State(issuer): AppState,
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<Response, ApiError> {
-    match form.grant_type.as_deref() {
+    let grant = match form.grant_type.as_deref() {
         None => return Err(ApiError::invalid_request("grant_type missing")),
-        Some(PRE_AUTH_GRANT) => {}
+        Some(PRE_AUTH_GRANT) => {
+            let code = form
+                .pre_authorized_code
+                .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing"))?;
+            issuer.token(&code, form.tx_code.as_deref()).await?
+        }
+        Some(REFRESH_GRANT) => {
+            let refresh = form
+                .refresh_token
+                .ok_or_else(|| ApiError::invalid_request("refresh_token missing"))?;
+            issuer.refresh(&refresh).await?
+        }
         Some(_) => return Err(ApiError::UnsupportedGrantType),
-    }
-    let code = form
-        .pre_authorized_code
-        .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing"))?;
-    let (access_token, expires_in) = issuer.token(&code, form.tx_code.as_deref()).await?;
+    };
     Ok(no_store(
         Json(json!({
-            "access_token": *access_token,
+            "access_token": *grant.access_token,
             "token_type": "Bearer",
-            "expires_in": expires_in,
+            "expires_in": grant.expires_in,
+            "refresh_token": *grant.refresh_token,
         }))
         .into_response(),
     ))

@@ -6,4 +6,5 @@
 mod client;
 mod flows;
 mod handlers;
+mod refresh;
 mod restart;
