@@ -149,6 +149,24 @@ async fn the_citizen_journey_with_its_negative_steps() {
     );
     hotel.check(&answer).unwrap();
 
+    // Both basic copies were shown: the wallet refreshes the batch over the refresh grant
+    // (new holder keys, new status entries) and the hotel accepts a fresh copy.
+    let basic_batch = wallet.held[0].batch_id.clone();
+    assert_eq!(wallet.exhausted().unwrap(), vec![basic_batch.clone()]);
+    let old_keys: Vec<String> = wallet.held[..2]
+        .iter()
+        .map(|h| h.key.kid().to_owned())
+        .collect();
+    assert_eq!(wallet.refresh(&basic_batch, 2).await.unwrap(), 2);
+    assert!(wallet.exhausted().unwrap().is_empty());
+    assert_eq!(wallet.held[0].batch_id, basic_batch);
+    assert!(wallet.held[..2]
+        .iter()
+        .all(|h| !old_keys.contains(&h.key.kid().to_owned())));
+    let request = hotel.request();
+    let v = hotel.check(&wallet.answer(&request).unwrap()).unwrap();
+    assert_eq!(v.level, Some(credential::citizen::Level::Basic));
+
     // The bank: basic is too low; high is accepted.
     let mut bank = Desk::new(BANK).unwrap();
     bank.sync(&http, &bureau.url, std::slice::from_ref(&status_uri))
@@ -177,7 +195,13 @@ async fn the_citizen_journey_with_its_negative_steps() {
     assert_eq!(v.level, Some(credential::citizen::Level::High));
 
     // Revocation: after syncing, the hotel rejects.
-    assert_eq!(bureau.revoke_citizen(id_number).await.unwrap(), 4);
+    // Two basic copies, two refreshed ones, two high.
+    assert_eq!(bureau.revoke_citizen(id_number).await.unwrap(), 6);
+    // A revoked citizen cannot refresh themselves back.
+    match wallet.refresh(&basic_batch, 2).await {
+        Err(WalletError::Issuer { code }) => assert_eq!(code, "invalid_grant"),
+        other => panic!("refresh after revocation: {:?}", other.map(|_| ())),
+    }
     hotel.sync(&http, &bureau.url, &[status_uri]).await.unwrap();
     let request = hotel.request();
     let answer = wallet.answer(&request).unwrap();

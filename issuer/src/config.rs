@@ -30,6 +30,8 @@ pub struct Config {
     pub tx_code_attempts: i64,
     /// Access token lifetime, seconds.
     pub access_token_ttl: i64,
+    /// Refresh token lifetime, seconds; each rotation starts a new one (sliding).
+    pub refresh_token_ttl: i64,
     /// `c_nonce` and attestation-nonce lifetime, seconds.
     pub nonce_ttl: i64,
     /// Accepted age of a proof JWT's `iat`, seconds (and of a face-match attestation).
@@ -125,6 +127,7 @@ impl Config {
             offer_ttl: 7 * 24 * 3600,
             tx_code_attempts: 5,
             access_token_ttl: 300,
+            refresh_token_ttl: 90 * 24 * 3600,
             nonce_ttl: 300,
             proof_max_age: 300,
             attestation_max_age: 300,
@@ -152,6 +155,7 @@ pub struct FileConfig {
     offer_ttl: Option<i64>,
     tx_code_attempts: Option<i64>,
     access_token_ttl: Option<i64>,
+    refresh_token_ttl: Option<i64>,
     nonce_ttl: Option<i64>,
     proof_max_age: Option<i64>,
     attestation_max_age: Option<i64>,
@@ -262,6 +266,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(offer_ttl);
     set!(tx_code_attempts);
     set!(access_token_ttl);
+    set!(refresh_token_ttl);
     set!(nonce_ttl);
     set!(proof_max_age);
     set!(attestation_max_age);

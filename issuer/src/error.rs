@@ -19,10 +19,11 @@ pub enum ApiError {
         /// What is wrong.
         reason: String,
     },
-    /// `grant_type` is not the pre-authorized code grant.
+    /// `grant_type` is neither the pre-authorized code grant nor `refresh_token`.
     #[error("grant type not supported")]
     UnsupportedGrantType,
-    /// The pre-authorized code or `tx_code` is wrong, used, dead or expired.
+    /// The pre-authorized code, `tx_code` or refresh token is wrong, used, dead, revoked or
+    /// expired, or the enrolment's credentials are revoked or suspended.
     #[error("{reason}")]
     InvalidGrant {
         /// Which check failed.
@@ -92,6 +93,14 @@ pub enum ApiError {
     /// The body is larger than the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// No trust-bundle delta can be built from this base: fetch the full bundle.
+    #[error("no trust-bundle delta from status_seq {since} ({reason}); fetch the full trust bundle at /trust-bundle")]
+    DeltaBaseUnknown {
+        /// The base asked for.
+        since: i64,
+        /// Why.
+        reason: &'static str,
+    },
     /// A storage failure (logged, not returned in detail).
     #[error("storage: {0}")]
     Storage(#[from] DbError),
@@ -141,6 +150,7 @@ impl ApiError {
             E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             E::StatusTransition { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
             E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            E::DeltaBaseUnknown { .. } => (StatusCode::GONE, "delta_base_unknown"),
             E::Storage(_) | E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }

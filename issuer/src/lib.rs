@@ -20,6 +20,7 @@
 pub mod audit;
 pub mod config;
 pub mod db;
+pub mod delta;
 pub mod enrol;
 pub mod error;
 pub mod keys;
@@ -31,6 +32,7 @@ pub mod server;
 pub mod service;
 pub mod simulate;
 pub mod status;
+pub mod status_changes;
 pub mod store;
 pub mod trust;
 

@@ -7,7 +7,12 @@
 //!  POST /token  pre-authorized_code+tx_code ─► one transaction: code digest matches, offer open,
 //!                                               unexpired; tx_code wrong → attempts+1 (dead at
 //!                                               the limit); right → offer redeemed (conditional
-//!                                               UPDATE) + access token  ◄─ access_token
+//!                                               UPDATE) + access token + refresh token
+//!                                               (new family)  ◄─ access_token, refresh_token
+//!  POST /token  grant_type=refresh_token    ─► one transaction: token active, unexpired,
+//!                                               enrolment not revoked/suspended; spent, next
+//!                                               of the family stored (a spent one presented
+//!                                               again revokes the family) ◄─ both, new
 //!  POST /nonce                              ─► c_nonce stored (digest, expiry) ◄─ c_nonce
 //!  POST /credential  Bearer, proofs.jwt[]   ─► proofs checked (typ, alg, jwk, signature, aud,
 //!                                               iat) ─► one transaction: token valid, config
@@ -30,7 +35,7 @@ use crate::error::ApiError;
 use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::Issuer;
-use crate::store::{IssueRecord, Redemption};
+use crate::store::{IssueRecord, NewRefresh, Redemption, RefreshGrant};
 use credential::citizen::{issue, CitizenClaims, IssueRequest};
 use credential::status_list::StatusReference;
 
@@ -61,6 +66,24 @@ pub struct Proofs {
     pub jwt: Vec<String>,
 }
 
+/// What the token endpoint hands out (RFC 6749 section 5.1). `Debug` shows no secret.
+pub struct TokenGrant {
+    /// The access token (`<id>.<secret>`).
+    pub access_token: Zeroizing<String>,
+    /// Its lifetime, seconds.
+    pub expires_in: i64,
+    /// The refresh token (`<id>.<secret>`), single use.
+    pub refresh_token: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A verified proof: the holder key and the digest that detects replay.
 struct CheckedProof {
     holder: PublicJwk,
@@ -70,17 +93,13 @@ struct CheckedProof {
 
 impl Issuer {
     /// Token endpoint: redeems a pre-authorized code with its `tx_code`. Returns the access
-    /// token and its lifetime in seconds.
+    /// token, its lifetime and the first refresh token of a new family.
     ///
     /// # Errors
     /// [`ApiError::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
     /// `tx_code` (which counts an attempt); [`ApiError::InvalidRequest`] when `tx_code` is
     /// missing.
-    pub async fn token(
-        &self,
-        code: &str,
-        tx_code: Option<&str>,
-    ) -> Result<(Zeroizing<String>, i64), ApiError> {
+    pub async fn token(&self, code: &str, tx_code: Option<&str>) -> Result<TokenGrant, ApiError> {
         let code = BearerSecret::parse(code).ok_or(ApiError::InvalidGrant {
             reason: "pre-authorized code unknown",
         })?;
@@ -91,11 +110,7 @@ impl Issuer {
         let offer_id = code.id().to_owned();
         let code_digest = code.digest(domain::PRE_AUTH);
         let tx_digest = tx_code.digest(&offer_id);
-        let access = {
-            let mut rng = self.rng();
-            let id = random_id(&mut *rng);
-            BearerSecret::generate(id, &mut *rng)
-        };
+        let (access, refresh, family) = self.fresh_token_pair();
         let ttl = self.config.access_token_ttl;
         self.store
             .redeem_offer(Redemption {
@@ -106,9 +121,59 @@ impl Issuer {
                 token_hash: access.digest(domain::ACCESS),
                 token_ttl: ttl,
                 max_attempts: self.config.tx_code_attempts,
+                refresh: NewRefresh::of(&refresh, family, self.config.refresh_token_ttl),
             })
             .await?;
-        Ok((access.expose(), ttl))
+        Ok(TokenGrant {
+            access_token: access.expose(),
+            expires_in: ttl,
+            refresh_token: refresh.expose(),
+        })
+    }
+
+    /// A new access token and a new refresh token; the family id is fresh too (the refresh
+    /// grant keeps the old family instead).
+    fn fresh_token_pair(&self) -> (BearerSecret, BearerSecret, String) {
+        let mut rng = self.rng();
+        let access_id = random_id(&mut *rng);
+        let access = BearerSecret::generate(access_id, &mut *rng);
+        let refresh_id = random_id(&mut *rng);
+        let refresh = BearerSecret::generate(refresh_id, &mut *rng);
+        (access, refresh, random_id(&mut *rng))
+    }
+
+    /// Token endpoint, refresh grant (RFC 6749 section 6): exchanges a refresh token for a new
+    /// access token, which allows one fresh batch of each configuration the original offer
+    /// covered, and a new refresh token of the same family. The presented one is spent.
+    ///
+    /// Refused with [`ApiError::InvalidGrant`] when the token is unknown, expired, revoked,
+    /// already used (which also revokes its family and the access tokens it granted: a stolen
+    /// copy and the real one cannot both go on), or when any credential from its enrolment is
+    /// revoked (the family is revoked too) or suspended.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidGrant`] as above; storage errors.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
+        let presented = BearerSecret::parse(refresh_token).ok_or(ApiError::InvalidGrant {
+            reason: "refresh token unknown",
+        })?;
+        let (access, refresh, _) = self.fresh_token_pair();
+        let ttl = self.config.access_token_ttl;
+        self.store
+            .refresh_grant(RefreshGrant {
+                presented_id: presented.id().to_owned(),
+                presented_hash: presented.digest(domain::REFRESH),
+                access_id: access.id().to_owned(),
+                access_hash: access.digest(domain::ACCESS),
+                access_ttl: ttl,
+                next: NewRefresh::of(&refresh, String::new(), self.config.refresh_token_ttl),
+            })
+            .await?;
+        Ok(TokenGrant {
+            access_token: access.expose(),
+            expires_in: ttl,
+            refresh_token: refresh.expose(),
+        })
     }
 
     /// Nonce endpoint: a fresh single-use `c_nonce`.

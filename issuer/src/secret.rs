@@ -176,6 +176,8 @@ pub mod domain {
     pub const PRE_AUTH: &str = "pre-authorized-code";
     /// Access tokens.
     pub const ACCESS: &str = "access-token";
+    /// Refresh tokens.
+    pub const REFRESH: &str = "refresh-token";
     /// `c_nonce` values.
     pub const C_NONCE: &str = "c_nonce";
     /// Face-match attestation nonces.

@@ -34,6 +34,9 @@ pub struct ShardLists {
     pub revocation: String,
     /// The same with `statusPurpose: suspension`: bit set where the 2-bit status is 2.
     pub suspension: String,
+    /// The status-change log's high-water mark read before the shard's state: these lists
+    /// reflect every change up to it (`status_changes`).
+    pub status_seq: i64,
 }
 
 /// Which W3C Bitstring Status List projection of a shard (Bitstring Status List v1.0
@@ -260,6 +263,7 @@ impl Issuer {
             size,
             version,
             entries: rows,
+            status_seq,
         } = self
             .store
             .shard_entries(shard)
@@ -307,6 +311,7 @@ impl Issuer {
             token,
             revocation: bitstring(Purpose::Revocation)?,
             suspension: bitstring(Purpose::Suspension)?,
+            status_seq,
         };
         self.status_cache.put(shard, lists.clone(), t, version);
         Ok(lists)

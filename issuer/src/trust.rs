@@ -118,7 +118,7 @@ impl Issuer {
         json!({
             "issuer": url,
             "token_endpoint": format!("{url}/token"),
-            "grant_types_supported": [PRE_AUTH_GRANT],
+            "grant_types_supported": [PRE_AUTH_GRANT, "refresh_token"],
             "pre-authorized_grant_anonymous_access_supported": true,
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": ["none"],
@@ -185,13 +185,15 @@ impl Issuer {
         // Pick up a rotation made by another replica before publishing the keys.
         self.signer().await?;
         let t = now();
+        // The high-water mark is read before the shards are listed and each shard's lists
+        // carry the mark read before their state: the bundle reflects every change up to the
+        // smallest of them, so a delta from it (which re-applies final values) misses nothing.
+        let mut status_seq = self.store.status_high_water().await?;
         let mut lists = Vec::new();
         for shard in self.shards().await? {
-            lists.push((
-                shard,
-                self.status_uri(shard),
-                self.status_token(shard).await?,
-            ));
+            let l = self.shard_lists(shard).await?;
+            status_seq = status_seq.min(l.status_seq);
+            lists.push((shard, self.status_uri(shard), l.token));
         }
         let keys: Vec<Value> = self.keys.published(t).iter().map(|r| r.to_json()).collect();
         Ok(sign_trust_bundle(
@@ -202,6 +204,7 @@ impl Issuer {
                 next_update: t + self.config.status_ttl,
                 keys: &keys,
                 status_lists: &lists,
+                status_seq: Some(status_seq),
             },
         ))
     }
@@ -223,6 +226,9 @@ pub struct BundleContents<'a> {
     pub keys: &'a [Value],
     /// `(shard, uri, statuslist+jwt)` of every status shard.
     pub status_lists: &'a [(i64, String, String)],
+    /// The status-change log's high-water mark the lists reflect (a delta's base); `None`
+    /// for bundles built outside an issuer's storage (no delta can follow them).
+    pub status_seq: Option<i64>,
 }
 
 /// Signs a trust bundle with the root key: a compact JWS with header `typ: trust-bundle+jwt`,
@@ -233,7 +239,7 @@ pub fn sign_trust_bundle(root: &SigningKey, c: &BundleContents<'_>) -> String {
         .iter()
         .map(|(shard, uri, token)| json!({"shard": shard, "uri": uri, "token": token}))
         .collect();
-    let payload = json!({
+    let mut payload = json!({
         "bundle_version": TRUST_BUNDLE_VERSION,
         "iss": c.iss,
         "issued_at": c.issued_at,
@@ -242,6 +248,9 @@ pub fn sign_trust_bundle(root: &SigningKey, c: &BundleContents<'_>) -> String {
         "keys": c.keys,
         "status_lists": lists,
     });
+    if let Some(seq) = c.status_seq {
+        payload["status_seq"] = json!(seq);
+    }
     let mut header = Map::new();
     header.insert("typ".into(), json!(TRUST_BUNDLE_TYP));
     header.insert("kid".into(), json!(root.kid()));

@@ -134,14 +134,14 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
     );
     let mut wallet = DemoWallet::open(&tmp.path().join("wallet"))?;
     match wallet
-        .receive(&basic_offer.offer_uri, "000000", "dc_sd_jwt", 3)
+        .receive(&basic_offer.offer_uri, "000000", "dc_sd_jwt", 2)
         .await
     {
         Err(e) => println!("   a mistyped tx_code is refused: {e}"),
         Ok(_) => anyhow::bail!("a wrong tx_code was accepted"),
     }
     let n = wallet
-        .receive(&basic_offer.offer_uri, &basic_offer.tx_code, "dc_sd_jwt", 3)
+        .receive(&basic_offer.offer_uri, &basic_offer.tx_code, "dc_sd_jwt", 2)
         .await?;
     println!("   wallet received {n} copies of the basic credential over OpenID4VCI, each bound to its own key, each verified");
 
@@ -216,10 +216,23 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
     let request = bank.request();
     let v = bank.check(&wallet.answer(&request)?)?;
     println!("   bank ACCEPTS the high credential: {}", claim_line(&v));
+    for batch in wallet.exhausted()? {
+        let n = wallet.refresh(&batch, 2).await?;
+        println!("   every copy of batch {batch} was shown once: the wallet refreshes it (OpenID4VCI refresh token) → {n} fresh copies, new keys, new status entries");
+    }
 
     step(6, "Her phone is stolen: the bureau revokes her credentials");
     let changed = bureau.revoke_citizen(&id_number).await?;
     println!("   {changed} credentials revoked (every copy of both batches)");
+    let basic_batch = wallet
+        .held
+        .get(basic_index)
+        .map(|h| h.batch_id.clone())
+        .context("basic batch")?;
+    match wallet.refresh(&basic_batch, 2).await {
+        Err(e) => println!("   and a refresh is refused too: {e}"),
+        Ok(_) => anyhow::bail!("a revoked citizen refreshed their credentials"),
+    }
     let request = hotel.request();
     let answer = wallet.answer(&request)?;
     match hotel.check(&answer) {

@@ -232,6 +232,7 @@ fn bitmap_bundle(
             next_update: now + 86_400,
             keys: &keys,
             status_lists: &lists,
+            status_seq: None,
         },
     );
     Ok((bundle, revoked))

@@ -16,7 +16,8 @@ use wallet::consent::{ConsentSummary, Prepared};
 use wallet::dcql::{MatchOutcome, Selection, Unmet};
 use wallet::present::RequestRef;
 use wallet::{
-    AuthorizationRequest, ReceiveError, ReceiveOptions, Reuse, StorageKey, Store, TxCode,
+    AuthorizationRequest, ReceiveError, ReceiveOptions, RefreshError, Reuse, StorageKey, Store,
+    TxCode,
 };
 
 use super::now;
@@ -149,23 +150,87 @@ impl DemoWallet {
         let batches = received.store(&mut self.store).map_err(other)?;
         let mut n = 0;
         for batch_id in batches {
+            n += self.hold(&batch_id)?;
+        }
+        Ok(n)
+    }
+
+    /// Loads the copies of a stored batch into [`DemoWallet::held`], in place of any held
+    /// before under that batch id (keeping the batch's place in the order received). Returns
+    /// how many.
+    fn hold(&mut self, batch_id: &str) -> Result<usize, WalletError> {
+        let mut at = self
+            .held
+            .iter()
+            .position(|h| h.batch_id == batch_id)
+            .unwrap_or(self.held.len());
+        self.held.retain(|h| h.batch_id != batch_id);
+        let mut n = 0;
+        {
+            let batch_id = batch_id.to_owned();
             for copy in self.store.copies(&batch_id).map_err(other)? {
                 let opened = self.store.open_copy(&copy.id).map_err(other)?;
                 let claims = SdJwt::parse(&opened.sd_jwt, &Limits::default())
                     .and_then(|s| s.holder_view())
                     .map_err(|e| WalletError::Unverified { code: e.code() })?
                     .claims;
-                self.held.push(Held {
-                    batch_id: batch_id.clone(),
-                    sd_jwt: opened.sd_jwt.to_string(),
-                    key: opened.holder_key,
-                    vct: opened.info.vct,
-                    claims,
-                });
+                self.held.insert(
+                    at,
+                    Held {
+                        batch_id: batch_id.clone(),
+                        sd_jwt: opened.sd_jwt.to_string(),
+                        key: opened.holder_key,
+                        vct: opened.info.vct,
+                        claims,
+                    },
+                );
+                at += 1;
                 n += 1;
             }
         }
         Ok(n)
+    }
+
+    /// The stored batches whose every copy was shown.
+    ///
+    /// # Errors
+    /// [`WalletError::Other`] when the store fails.
+    pub fn exhausted(&self) -> Result<Vec<String>, WalletError> {
+        Ok(self
+            .store
+            .batches()
+            .map_err(other)?
+            .into_iter()
+            .filter(|b| b.unused == 0)
+            .map(|b| b.batch_id)
+            .collect())
+    }
+
+    /// Refreshes a batch with [`wallet::refresh`] (the refresh token stored with it, `copies`
+    /// new holder keys and proofs, every copy verified); returns how many copies it now holds.
+    ///
+    /// # Errors
+    /// [`WalletError::Issuer`] when the issuer refuses (`invalid_grant` once the citizen is
+    /// revoked); [`WalletError::Other`] for anything else.
+    pub async fn refresh(&mut self, batch_id: &str, copies: usize) -> Result<usize, WalletError> {
+        let options = ReceiveOptions {
+            copies,
+            ..ReceiveOptions::default()
+        };
+        match wallet::refresh(
+            &self.http,
+            &mut self.store,
+            batch_id,
+            &options,
+            &mut OsRng,
+            now(),
+        )
+        .await
+        {
+            Ok(_) => self.hold(batch_id),
+            Err(RefreshError::Refused { error, .. }) => Err(WalletError::Issuer { code: error }),
+            Err(e) => Err(other(e)),
+        }
     }
 
     /// Verifies a credential as the wallet does on receipt (signature by a trusted issuer key,

@@ -18,7 +18,7 @@ use credential::status_list::{Limits, StatusListError, StatusListToken, Validati
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::status::StatusStore;
+use crate::status::{CompressedList, KnownList, StatusStore};
 use crate::trust::{TrustStore, TrustedKey};
 
 /// The bundle's `typ`.
@@ -220,20 +220,47 @@ pub struct BundleKey {
 }
 
 impl BundleKey {
+    /// The key as the bundle's `keys` entry carries it (for caching a verified state).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "kid": self.kid,
+            "state": if self.state == KeyState::Active { "active" } else { "retired" },
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "last_credential_expiry": self.last_credential_expiry,
+            "jwk": self.jwk.to_bare_value(),
+        })
+    }
+
+    /// Reads a `keys` entry, with the checks of bundle verification (thumbprint, state,
+    /// window).
+    ///
+    /// # Errors
+    /// [`BundleError::InvalidKey`].
+    pub fn from_json(index: usize, value: &Value) -> Result<BundleKey, BundleError> {
+        let raw: RawKey =
+            serde_json::from_value(value.clone()).map_err(|_| BundleError::InvalidKey {
+                index,
+                reason: "not a key entry".into(),
+            })?;
+        parse_key(index, raw)
+    }
+
     fn valid_at(&self, t: i64) -> bool {
         t >= self.not_before && self.not_after.is_none_or(|na| t <= na)
     }
 }
 
-/// A status shard from the bundle, its token verified.
+/// A status shard from the bundle, its token verified. The list is kept compressed, as the
+/// token carried it.
 #[derive(Debug, Clone)]
 pub struct BundleList {
     /// Shard number, when given.
     pub shard: Option<i64>,
     /// The list URI (credentials' `status.status_list.uri`).
     pub uri: String,
-    /// The verified token's claims.
-    pub token: StatusListToken,
+    /// The list and its token's `iat`, `exp` and `ttl`.
+    pub known: KnownList,
     /// Size of the compact token in bytes.
     pub token_bytes: usize,
 }
@@ -252,6 +279,9 @@ pub struct VerifiedBundle {
     pub keys: Vec<BundleKey>,
     /// Status shards.
     pub lists: Vec<BundleList>,
+    /// The issuer's status-change high-water mark these lists reflect: the base a
+    /// trust-bundle delta applies to (`None`: this bundle cannot take deltas).
+    pub status_seq: Option<i64>,
 }
 
 /// What [`VerifiedBundle::check_newer`] decided.
@@ -271,10 +301,11 @@ struct Payload {
     next_update: i64,
     keys: Vec<RawKey>,
     status_lists: Vec<RawList>,
+    status_seq: Option<i64>,
 }
 
 #[derive(Deserialize)]
-struct RawKey {
+pub(crate) struct RawKey {
     kid: String,
     state: String,
     not_before: i64,
@@ -360,6 +391,11 @@ impl VerifiedBundle {
                 reason: "next_update not after issued_at",
             });
         }
+        if payload.status_seq.is_some_and(|s| s < 0) {
+            return Err(BundleError::Malformed {
+                reason: "negative status_seq",
+            });
+        }
         if payload.keys.len() > limits.max_keys {
             return Err(BundleError::TooMany { what: "keys" });
         }
@@ -385,6 +421,7 @@ impl VerifiedBundle {
             next_update: payload.next_update,
             keys,
             lists,
+            status_seq: payload.status_seq,
         })
     }
 
@@ -424,29 +461,34 @@ impl VerifiedBundle {
     /// way, so a key created at 10:00 verifies what it signed that day. Its end is kept: a
     /// credential signed after retirement carries a later day, unless it is the same day.
     pub fn trust_store(&self) -> TrustStore {
-        let mut store = TrustStore::new();
-        for k in &self.keys {
-            store.add(TrustedKey {
-                jwk: k.jwk.clone().with_kid(k.kid.clone()),
-                issuers: vec![self.iss.clone()],
-                not_before: Some(k.not_before - k.not_before.rem_euclid(IAT_GRANULARITY)),
-                not_after: k.not_after,
-            });
-        }
-        store
+        trust_store_for(&self.iss, &self.keys)
     }
 
-    /// The status lists as a status store (tokens already verified).
+    /// The status lists as a status store (tokens already verified; lists stay compressed).
     pub fn status_store(&self) -> StatusStore {
         let mut store = StatusStore::new();
         for l in &self.lists {
-            store.insert(l.token.clone());
+            store.insert_known(l.uri.clone(), l.known.clone());
         }
         store
     }
 }
 
-fn parse_key(index: usize, k: RawKey) -> Result<BundleKey, BundleError> {
+/// The trust store of `keys` for `iss` (see [`VerifiedBundle::trust_store`]).
+pub(crate) fn trust_store_for(iss: &str, keys: &[BundleKey]) -> TrustStore {
+    let mut store = TrustStore::new();
+    for k in keys {
+        store.add(TrustedKey {
+            jwk: k.jwk.clone().with_kid(k.kid.clone()),
+            issuers: vec![iss.to_owned()],
+            not_before: Some(k.not_before - k.not_before.rem_euclid(IAT_GRANULARITY)),
+            not_after: k.not_after,
+        });
+    }
+    store
+}
+
+pub(crate) fn parse_key(index: usize, k: RawKey) -> Result<BundleKey, BundleError> {
     let invalid = |reason: &str| BundleError::InvalidKey {
         index,
         reason: reason.to_owned(),
@@ -500,9 +542,9 @@ fn verify_list(
             reason: "token is not a jws",
         },
     })?;
-    let iat = jws
-        .payload_object()
-        .ok()
+    let payload = jws.payload_object().ok();
+    let iat = payload
+        .as_ref()
         .and_then(|p| p.get("iat").and_then(Value::as_i64));
     let key = jws
         .header()
@@ -514,10 +556,35 @@ fn verify_list(
     let validation = Validation::new(&uri, issued_at).with_limits(limits.status);
     let verified =
         StatusListToken::verify(entry.token.trim(), &key.jwk, &validation).map_err(list_err)?;
+    // Keep the list as the token carried it (ZLIB), now that it verified and inflated within
+    // the limits: no recompression, and the inflated copy is dropped here.
+    let zlib = payload
+        .as_ref()
+        .and_then(|p| {
+            p.get("status_list")?
+                .get("lst")?
+                .as_str()
+                .and_then(|t| credential::b64::decode(t).ok())
+        })
+        .ok_or_else(|| BundleError::StatusList {
+            uri: uri.clone(),
+            source: StatusListError::MalformedList {
+                reason: "lst is missing",
+            },
+        })?;
+    let claims = verified.into_claims();
+    let known = KnownList {
+        list: CompressedList::from_zlib(claims.status_list.bits(), claims.status_list.len(), zlib),
+        issued_at: claims.iat,
+        expires_at: claims.exp,
+        ttl: claims
+            .ttl
+            .map(|t| i64::try_from(t.get()).unwrap_or(i64::MAX)),
+    };
     Ok(BundleList {
         shard: entry.shard,
         token_bytes: entry.token.len(),
-        token: verified.into_claims(),
+        known,
         uri,
     })
 }

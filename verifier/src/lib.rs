@@ -16,19 +16,24 @@
 //! from the policy, the nonce from an injected CSPRNG) and [`answer`] reads the wallet's
 //! `vp_token`; showing QR codes and remembering nonces is the `verifier` binary's job.
 //!
-//! Offline, both stores come from one root-signed trust bundle ([`bundle`]): pin the bureau's
-//! root once, verify each synced bundle against it, then build the stores from it.
+//! Offline, both stores come from one root-signed trust bundle ([`bundle`]) and the
+//! root-signed deltas applied on it ([`delta`], [`trust_state`]): pin the bureau's root once,
+//! verify each synced bundle or delta against it, then build the stores from the state.
 
 pub mod answer;
 pub mod bundle;
+pub mod delta;
 pub mod policy;
 pub mod request;
 pub mod status;
 pub mod trust;
+pub mod trust_state;
 pub mod verify;
 
 pub use bundle::{BundleError, VerifiedBundle};
+pub use delta::{DeltaError, VerifiedDelta};
 pub use policy::{Policy, PolicyError, RequestProfile};
 pub use status::{StatusError, StatusOutcome, StatusStore};
 pub use trust::{TrustError, TrustStore, TrustedKey};
+pub use trust_state::TrustState;
 pub use verify::{Format, VerifiedPresentation, Verifier, VerifierError};

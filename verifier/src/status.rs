@@ -1,8 +1,15 @@
-//! Revocation state known to the verifier: verified status-list tokens, by list URI.
+//! Revocation state known to the verifier: verified status lists, by list URI.
+//!
+//! Lists are kept ZLIB-compressed, as they arrive in their tokens (a national-scale store is
+//! about 17,800 shards: 4.7 GB inflated, ~300 MB compressed; `docs/scale.md`). A lookup
+//! inflates the one list it needs, and keeps the last few inflated lists in a small cache.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use credential::status_list::{Limits, StatusList, StatusListError, StatusListToken, Validation};
+use credential::status_list::{
+    Bits, Limits, StatusList, StatusListError, StatusListToken, Validation,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -98,23 +105,129 @@ impl StatusError {
     }
 }
 
+/// A status list kept ZLIB-compressed: its entry width, entry count and compressed bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CompressedList {
+    bits: Bits,
+    len: u64,
+    zlib: Vec<u8>,
+}
+
+impl std::fmt::Debug for CompressedList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompressedList")
+            .field("bits", &self.bits)
+            .field("len", &self.len)
+            .field("compressed_bytes", &self.zlib.len())
+            .finish()
+    }
+}
+
+impl CompressedList {
+    /// Compresses `list` (ZLIB, `level` 0 to 9).
+    pub fn compress(list: &StatusList, level: u32) -> CompressedList {
+        CompressedList {
+            bits: list.bits(),
+            len: list.len(),
+            zlib: credential::status_list::zlib_compress(list.as_bytes(), level),
+        }
+    }
+
+    /// Wraps compressed bytes already known to inflate to a list of `len` entries of `bits`
+    /// (the `lst` of a verified token, or a verified cache). A lookup still inflates them
+    /// within the bound that `len` implies.
+    pub fn from_zlib(bits: Bits, len: u64, zlib: Vec<u8>) -> CompressedList {
+        CompressedList { bits, len, zlib }
+    }
+
+    /// Bits per entry.
+    pub fn bits(&self) -> Bits {
+        self.bits
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the list has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The compressed bytes.
+    pub fn as_zlib(&self) -> &[u8] {
+        &self.zlib
+    }
+
+    /// Inflates the list, never producing more bytes than `len` entries need.
+    ///
+    /// # Errors
+    /// [`StatusListError`] when the bytes are not ZLIB, inflate past the bound, or hold fewer
+    /// entries than `len`.
+    pub fn inflate(&self) -> Result<StatusList, StatusListError> {
+        let need = self
+            .len
+            .saturating_mul(u64::from(self.bits.as_u8()))
+            .div_ceil(8);
+        let need = usize::try_from(need).unwrap_or(usize::MAX);
+        let mut limits = Limits::default();
+        limits.max_compressed_bytes = self.zlib.len();
+        limits.max_decompressed_bytes = need;
+        let list = StatusList::from_zlib(self.bits, &self.zlib, &limits)?;
+        if list.len() < self.len {
+            return Err(StatusListError::MalformedList {
+                reason: "compressed list shorter than its length",
+            });
+        }
+        Ok(list)
+    }
+
+    /// Entry `idx` (inflates the whole list: for tests and one-off reads; [`StatusStore`]
+    /// caches inflated lists).
+    ///
+    /// # Errors
+    /// As [`CompressedList::inflate`]; [`StatusListError::IndexOutOfRange`].
+    pub fn get(&self, idx: u64) -> Result<u8, StatusListError> {
+        if idx >= self.len {
+            return Err(StatusListError::IndexOutOfRange { idx, len: self.len });
+        }
+        self.inflate()?.get(idx)
+    }
+}
+
 /// A verified list with the times that decide its freshness.
 #[derive(Debug, Clone)]
 pub struct KnownList {
-    /// The list.
-    pub list: StatusList,
-    /// Token `iat`.
+    /// The list, compressed.
+    pub list: CompressedList,
+    /// When the list's state was vouched for: the token's `iat`, or the `issued_at` of the
+    /// root-signed trust-bundle delta applied last.
     pub issued_at: i64,
-    /// Token `exp`.
+    /// Token `exp`, or the delta's `status_exp`.
     pub expires_at: Option<i64>,
     /// Token `ttl`.
     pub ttl: Option<i64>,
 }
 
-/// Status lists by URI (the token's `sub`).
-#[derive(Debug, Clone, Default)]
+/// How many inflated lists a [`StatusStore`] keeps (256 KiB each for a 2^20-entry shard).
+pub const INFLATED_CACHE: usize = 4;
+
+/// Status lists by URI (the token's `sub`), kept compressed; the last few inflated lists are
+/// cached.
+#[derive(Debug, Default)]
 pub struct StatusStore {
     lists: BTreeMap<String, KnownList>,
+    inflated: Mutex<Vec<(String, Arc<StatusList>)>>,
+}
+
+impl Clone for StatusStore {
+    fn clone(&self) -> StatusStore {
+        StatusStore {
+            lists: self.lists.clone(),
+            inflated: Mutex::default(),
+        }
+    }
 }
 
 impl StatusStore {
@@ -155,12 +268,20 @@ impl StatusStore {
             ttl: token
                 .ttl
                 .map(|t| i64::try_from(t.get()).unwrap_or(i64::MAX)),
-            list: token.status_list,
+            list: CompressedList::compress(&token.status_list, 6),
         };
-        match self.lists.get(&token.sub) {
+        self.insert_known(token.sub, known);
+    }
+
+    /// Keeps an already verified, compressed list under `uri`, unless a newer one is known.
+    pub fn insert_known(&mut self, uri: String, known: KnownList) {
+        match self.lists.get(&uri) {
             Some(existing) if existing.issued_at > known.issued_at => {}
             _ => {
-                self.lists.insert(token.sub, known);
+                if let Ok(mut cache) = self.inflated.lock() {
+                    cache.retain(|(u, _)| *u != uri);
+                }
+                self.lists.insert(uri, known);
             }
         }
     }
@@ -168,6 +289,43 @@ impl StatusStore {
     /// The known lists.
     pub fn lists(&self) -> &BTreeMap<String, KnownList> {
         &self.lists
+    }
+
+    /// Bytes held by the compressed lists.
+    pub fn compressed_bytes(&self) -> usize {
+        self.lists.values().map(|k| k.list.as_zlib().len()).sum()
+    }
+
+    /// Entry `idx` of the list at `uri`, inflating it (or taking it from the cache).
+    fn entry(&self, uri: &str, known: &KnownList, idx: u64) -> Result<u8, StatusListError> {
+        if idx >= known.list.len() {
+            return Err(StatusListError::IndexOutOfRange {
+                idx,
+                len: known.list.len(),
+            });
+        }
+        let cached = self.inflated.lock().ok().and_then(|mut cache| {
+            let pos = cache.iter().position(|(u, _)| u == uri)?;
+            // Most recently used last.
+            let hit = cache.remove(pos);
+            let list = hit.1.clone();
+            cache.push(hit);
+            Some(list)
+        });
+        let list = match cached {
+            Some(l) => l,
+            None => {
+                let l = Arc::new(known.list.inflate()?);
+                if let Ok(mut cache) = self.inflated.lock() {
+                    if cache.len() >= INFLATED_CACHE {
+                        cache.remove(0);
+                    }
+                    cache.push((uri.to_owned(), l.clone()));
+                }
+                l
+            }
+        };
+        list.get(idx)
     }
 
     /// Checks the credential's `status.status_list` reference against the known lists.
@@ -204,7 +362,7 @@ impl StatusStore {
                 max_seconds: max,
             });
         }
-        match known.list.get(idx)? {
+        match self.entry(uri, known, idx)? {
             0 => Ok(StatusOutcome::Valid {
                 uri: uri.to_owned(),
                 idx,

@@ -53,6 +53,8 @@ pub struct ConsentItem {
     pub unused_copies: u32,
     /// Copies stored.
     pub copies: u32,
+    /// Whether the batch can be refreshed ([`crate::refresh()`]) when no unused copy is left.
+    pub refreshable: bool,
 }
 
 /// The consent screen's content.
@@ -71,6 +73,11 @@ impl ConsentSummary {
     /// verifiers link presentations).
     pub fn needs_reuse(&self) -> bool {
         self.items.iter().any(|i| i.unused_copies == 0)
+    }
+
+    /// The batches with no unused copy left, which [`crate::refresh()`] could renew first.
+    pub fn exhausted(&self) -> Vec<&ConsentItem> {
+        self.items.iter().filter(|i| i.unused_copies == 0).collect()
     }
 }
 
@@ -210,6 +217,7 @@ pub fn prepare(
             claims,
             unused_copies: b.unused,
             copies: b.copies,
+            refreshable: b.refreshable,
         });
     }
     let consent = ConsentSummary {

@@ -19,11 +19,14 @@
 //!
 //! Every copy of a batch is bound to its own holder key and shown once when a fresh copy is
 //! left ([`Reuse`] decides otherwise), so two verifiers cannot link the citizen by signature.
+//! When all were shown, [`refresh()`] asks the issuer for a new batch with the refresh token
+//! stored (sealed) beside it.
 //!
 //! # Embedding
 //!
 //! Inputs and outputs are owned values (`String`, `Vec`, plain structs and enums) and every
-//! failure is a typed error enum ([`StoreError`], [`ReceiveError`], [`PresentationError`]), so
+//! failure is a typed error enum ([`StoreError`], [`ReceiveError`], [`PresentationError`],
+//! [`RefreshError`]), so
 //! the API can be exported through UniFFI (or a C surface) without change; the async functions
 //! take a `reqwest::Client` and run on the host's runtime.
 //!
@@ -90,8 +93,14 @@
 //! let received = wallet::receive(
 //!     &http, &offer, Some(&tx_code), &ReceiveOptions::default(), &mut rand_core::OsRng, now,
 //! ).await?; // every copy verified against the issuer's published keys, or an error
-//! let batch_ids = received.store(store)?;
-//! # let _ = batch_ids;
+//! let batch_ids = received.store(store)?; // with the refresh token, sealed
+//!
+//! // Later, when every copy of a batch was shown (ConsentSummary::needs_reuse), ask for a
+//! // fresh batch instead of reusing one:
+//! let refreshed = wallet::refresh(
+//!     &http, store, &batch_ids[0], &ReceiveOptions::default(), &mut rand_core::OsRng, now,
+//! ).await?; // Err(RefreshError::Refused { .. }) when the issuer revoked the citizen
+//! # let _ = refreshed;
 //! # Ok(())
 //! # }
 //! ```
@@ -100,6 +109,7 @@ pub mod consent;
 pub mod dcql;
 pub mod present;
 pub mod receive;
+pub mod refresh;
 pub mod store;
 
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
@@ -110,4 +120,5 @@ pub use present::{
 pub use receive::{
     receive, resolve_offer, CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode,
 };
+pub use refresh::{refresh, RefreshError, Refreshed};
 pub use store::{StorageKey, Store, StoreError};

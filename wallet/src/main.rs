@@ -27,6 +27,8 @@ enum Command {
     Import(cli::import::Args),
     /// List stored credentials.
     List(cli::list::Args),
+    /// Get a fresh batch from the issuer once every copy was shown.
+    Refresh(cli::refresh::Args),
     /// Show a credential as a card.
     Show(cli::show::Args),
     /// Delete a credential.
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Receive(args) => cli::receive::run(args),
         Command::Import(args) => cli::import::run(args),
         Command::List(args) => cli::list::run(args),
+        Command::Refresh(args) => cli::refresh::run(args),
         Command::Show(args) => cli::show::run(args),
         Command::Delete(args) => cli::delete::run(args),
         Command::Present(args) => cli::present::run(args),

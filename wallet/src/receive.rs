@@ -369,25 +369,50 @@ impl ReceivedBatch {
     }
 }
 
-/// Everything received from one offer, verified.
-#[derive(Debug)]
+/// Everything received from one offer, verified, with the issuer's refresh token when it gave
+/// one. `Debug` shows no secret.
 pub struct Received {
     /// The issuer.
     pub issuer: String,
     /// One batch per configuration.
     pub batches: Vec<ReceivedBatch>,
+    refresh_token: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for Received {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Received")
+            .field("issuer", &self.issuer)
+            .field("batches", &self.batches)
+            .field("refreshable", &self.refresh_token.is_some())
+            .finish()
+    }
 }
 
 impl Received {
-    /// Stores every batch in one transaction; returns the batch ids.
+    /// Whether the issuer gave a refresh token (the batches can be refreshed later).
+    pub fn refreshable(&self) -> bool {
+        self.refresh_token.is_some()
+    }
+
+    /// Stores every batch, and the refresh token sealed beside them, in one transaction;
+    /// returns the batch ids.
     ///
     /// # Errors
     /// [`crate::StoreError`].
     pub fn store(self, store: &mut crate::Store) -> Result<Vec<String>, crate::StoreError> {
-        store.insert_batches(
+        let issuer = self.issuer;
+        let grant = self
+            .refresh_token
+            .map(|refresh_token| crate::store::NewGrant {
+                issuer,
+                refresh_token,
+            });
+        store.insert_granted(
+            grant,
             self.batches
                 .into_iter()
-                .map(ReceivedBatch::into_copies)
+                .map(|b| (Some(b.configuration), b.copies))
                 .collect(),
         )
     }
@@ -412,52 +437,7 @@ pub async fn receive(
         return Err(ReceiveError::TxCodeRequired);
     }
     let issuer = offer.credential_issuer.as_str();
-    let meta = get_json(
-        http,
-        &format!("{issuer}/.well-known/openid-credential-issuer"),
-        "issuer metadata",
-    )
-    .await?;
-    let meta_err = |reason: &str| ReceiveError::Metadata {
-        reason: reason.to_owned(),
-    };
-    if meta
-        .get("credential_issuer")
-        .and_then(Value::as_str)
-        .map(|s| s.trim_end_matches('/'))
-        != Some(issuer)
-    {
-        return Err(meta_err("credential_issuer differs from the offer"));
-    }
-    let credential_endpoint = meta_str(&meta, "credential_endpoint")?;
-    let nonce_endpoint = meta
-        .get("nonce_endpoint")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let batch_size = meta
-        .get("batch_credential_issuance")
-        .and_then(|b| b.get("batch_size"))
-        .and_then(Value::as_u64)
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(1);
-    let copies = options.copies.clamp(1, batch_size.max(1));
-
-    // Authorization server: the issuer itself unless authorization_servers names another.
-    let as_base = meta
-        .get("authorization_servers")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(Value::as_str)
-        .unwrap_or(issuer)
-        .trim_end_matches('/')
-        .to_owned();
-    let as_meta = get_json(
-        http,
-        &format!("{as_base}/.well-known/oauth-authorization-server"),
-        "authorization server metadata",
-    )
-    .await?;
-    let token_endpoint = meta_str(&as_meta, "token_endpoint")?;
+    let endpoints = Endpoints::discover(http, issuer).await?;
 
     // Token request (section 6.1).
     let mut form: Vec<(&str, &str)> = vec![
@@ -467,142 +447,263 @@ pub async fn receive(
     if let Some(code) = tx_code {
         form.push(("tx_code", code.0.as_str()));
     }
-    let token = send_json(http.post(&token_endpoint).form(&form), "token").await?;
-    let access_token = Zeroizing::new(
-        token
-            .get("access_token")
-            .and_then(Value::as_str)
-            .ok_or_else(|| http_err("token", "no access_token"))?
-            .to_owned(),
-    );
+    let token = TokenAnswer::request(http, &endpoints.token_endpoint, &form).await?;
 
-    let configurations: Vec<&String> = offer
+    let configurations: Vec<String> = offer
         .credential_configuration_ids
         .iter()
         .filter(|c| options.configurations.is_empty() || options.configurations.contains(c))
+        .cloned()
         .collect();
     if configurations.is_empty() {
         return Err(ReceiveError::InvalidOffer {
             reason: "none of the chosen configurations is offered",
         });
     }
-    let mut fetched = Vec::new();
-    for config_id in configurations {
-        let config = meta
-            .get("credential_configurations_supported")
-            .and_then(|c| c.get(config_id.as_str()))
-            .ok_or_else(|| ReceiveError::Metadata {
-                reason: format!("configuration {config_id} is not in the metadata"),
-            })?;
-        let expected = Expected::from_config(config_id, config)?;
-        let c_nonce = match &nonce_endpoint {
-            Some(url) => {
-                let v = send_json(http.post(url), "nonce").await?;
-                Some(
-                    v.get("c_nonce")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| http_err("nonce", "no c_nonce"))?
-                        .to_owned(),
-                )
-            }
-            None => None,
-        };
-        let keys: Vec<SigningKey> = (0..copies)
-            .map(|_| SigningKey::generate(options.alg, rng))
-            .collect();
-        let proofs: Vec<String> = keys
-            .iter()
-            .map(|k| proof_jwt(k, issuer, c_nonce.as_deref(), now))
-            .collect();
-        let body = json!({
-            "credential_configuration_id": config_id,
-            "proofs": {"jwt": proofs},
-        });
-        let answer = send_json(
-            http.post(&credential_endpoint)
-                .bearer_auth(access_token.as_str())
-                .json(&body),
-            "credential",
+    let batches = endpoints
+        .issue(
+            http,
+            &token.access_token,
+            &configurations,
+            options,
+            rng,
+            now,
         )
         .await?;
-        let creds: Vec<String> = answer
-            .get("credentials")
-            .and_then(Value::as_array)
-            .ok_or_else(|| http_err("credential", "no credentials array"))?
-            .iter()
-            .map(|c| {
-                c.get("credential")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect::<Option<_>>()
-            .ok_or_else(|| http_err("credential", "a credential is not a string"))?;
-        if creds.len() != keys.len() {
-            return Err(ReceiveError::WrongCount {
-                expected: keys.len(),
-                got: creds.len(),
-            });
-        }
-        fetched.push((expected, keys, creds));
-    }
-
-    // Verify everything against the published keys before handing anything back.
-    let jwks = get_json(
-        http,
-        &format!("{issuer}/.well-known/jwt-vc-issuer"),
-        "jwt-vc-issuer metadata",
-    )
-    .await?;
-    if jwks
-        .get("issuer")
-        .and_then(Value::as_str)
-        .map(|s| s.trim_end_matches('/'))
-        != Some(issuer)
-    {
-        return Err(ReceiveError::IssuerKeys {
-            reason: "jwt-vc-issuer metadata names another issuer".into(),
-        });
-    }
-    let mut trust = TrustStore::new();
-    trust
-        .extend_from_value(&jwks)
-        .map_err(|e| ReceiveError::IssuerKeys {
-            reason: e.to_string(),
-        })?;
-    let mut batches = Vec::new();
-    for (expected, keys, creds) in fetched {
-        let mut copies = Vec::new();
-        for (index, (key, cred)) in keys.into_iter().zip(creds).enumerate() {
-            let checked = check_credential(&cred, &trust, &key, Some(issuer), now)
-                .map_err(|e| e.into_receive_error(&expected.configuration, index))?;
-            if checked.vct != expected.vct {
-                return Err(ReceiveError::NotAsOffered {
-                    configuration: expected.configuration.clone(),
-                    index,
-                    what: "type",
-                });
-            }
-            if checked.format != expected.format {
-                return Err(ReceiveError::NotAsOffered {
-                    configuration: expected.configuration.clone(),
-                    index,
-                    what: "format",
-                });
-            }
-            copies.push(checked.into_copy(cred, key));
-        }
-        batches.push(ReceivedBatch {
-            configuration: expected.configuration,
-            level: Level::from_vct(&expected.vct).ok(),
-            vct: expected.vct,
-            format: expected.format,
-            copies,
-        });
-    }
     Ok(Received {
         issuer: issuer.to_owned(),
         batches,
+        refresh_token: token.refresh_token,
     })
+}
+
+/// The issuer's endpoints, from its metadata and its authorization server's.
+pub(crate) struct Endpoints {
+    issuer: String,
+    meta: Value,
+    credential_endpoint: String,
+    nonce_endpoint: Option<String>,
+    pub(crate) token_endpoint: String,
+    batch_size: usize,
+}
+
+impl Endpoints {
+    /// Fetches the credential issuer metadata and the authorization server metadata.
+    pub(crate) async fn discover(
+        http: &reqwest::Client,
+        issuer: &str,
+    ) -> Result<Endpoints, ReceiveError> {
+        let meta = get_json(
+            http,
+            &format!("{issuer}/.well-known/openid-credential-issuer"),
+            "issuer metadata",
+        )
+        .await?;
+        let meta_err = |reason: &str| ReceiveError::Metadata {
+            reason: reason.to_owned(),
+        };
+        if meta
+            .get("credential_issuer")
+            .and_then(Value::as_str)
+            .map(|s| s.trim_end_matches('/'))
+            != Some(issuer)
+        {
+            return Err(meta_err("credential_issuer differs from the offer"));
+        }
+        let credential_endpoint = meta_str(&meta, "credential_endpoint")?;
+        let nonce_endpoint = meta
+            .get("nonce_endpoint")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let batch_size = meta
+            .get("batch_credential_issuance")
+            .and_then(|b| b.get("batch_size"))
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(1);
+        // Authorization server: the issuer itself unless authorization_servers names another.
+        let as_base = meta
+            .get("authorization_servers")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .unwrap_or(issuer)
+            .trim_end_matches('/')
+            .to_owned();
+        let as_meta = get_json(
+            http,
+            &format!("{as_base}/.well-known/oauth-authorization-server"),
+            "authorization server metadata",
+        )
+        .await?;
+        let token_endpoint = meta_str(&as_meta, "token_endpoint")?;
+        Ok(Endpoints {
+            issuer: issuer.to_owned(),
+            meta,
+            credential_endpoint,
+            nonce_endpoint,
+            token_endpoint,
+            batch_size,
+        })
+    }
+
+    /// For each configuration: a `c_nonce`, one fresh holder key and proof per copy, one
+    /// credential request; then every credential verified against the issuer's published keys.
+    pub(crate) async fn issue(
+        &self,
+        http: &reqwest::Client,
+        access_token: &str,
+        configurations: &[String],
+        options: &ReceiveOptions,
+        rng: &mut (impl CryptoRngCore + Send),
+        now: i64,
+    ) -> Result<Vec<ReceivedBatch>, ReceiveError> {
+        let issuer = self.issuer.as_str();
+        let copies = options.copies.clamp(1, self.batch_size.max(1));
+        let mut fetched = Vec::new();
+        for config_id in configurations {
+            let config = self
+                .meta
+                .get("credential_configurations_supported")
+                .and_then(|c| c.get(config_id.as_str()))
+                .ok_or_else(|| ReceiveError::Metadata {
+                    reason: format!("configuration {config_id} is not in the metadata"),
+                })?;
+            let expected = Expected::from_config(config_id, config)?;
+            let c_nonce = match &self.nonce_endpoint {
+                Some(url) => {
+                    let v = send_json(http.post(url), "nonce").await?;
+                    Some(
+                        v.get("c_nonce")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| http_err("nonce", "no c_nonce"))?
+                            .to_owned(),
+                    )
+                }
+                None => None,
+            };
+            let keys: Vec<SigningKey> = (0..copies)
+                .map(|_| SigningKey::generate(options.alg, rng))
+                .collect();
+            let proofs: Vec<String> = keys
+                .iter()
+                .map(|k| proof_jwt(k, issuer, c_nonce.as_deref(), now))
+                .collect();
+            let body = json!({
+                "credential_configuration_id": config_id,
+                "proofs": {"jwt": proofs},
+            });
+            let answer = send_json(
+                http.post(&self.credential_endpoint)
+                    .bearer_auth(access_token)
+                    .json(&body),
+                "credential",
+            )
+            .await?;
+            let creds: Vec<String> = answer
+                .get("credentials")
+                .and_then(Value::as_array)
+                .ok_or_else(|| http_err("credential", "no credentials array"))?
+                .iter()
+                .map(|c| {
+                    c.get("credential")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect::<Option<_>>()
+                .ok_or_else(|| http_err("credential", "a credential is not a string"))?;
+            if creds.len() != keys.len() {
+                return Err(ReceiveError::WrongCount {
+                    expected: keys.len(),
+                    got: creds.len(),
+                });
+            }
+            fetched.push((expected, keys, creds));
+        }
+
+        // Verify everything against the published keys before handing anything back.
+        let jwks = get_json(
+            http,
+            &format!("{issuer}/.well-known/jwt-vc-issuer"),
+            "jwt-vc-issuer metadata",
+        )
+        .await?;
+        if jwks
+            .get("issuer")
+            .and_then(Value::as_str)
+            .map(|s| s.trim_end_matches('/'))
+            != Some(issuer)
+        {
+            return Err(ReceiveError::IssuerKeys {
+                reason: "jwt-vc-issuer metadata names another issuer".into(),
+            });
+        }
+        let mut trust = TrustStore::new();
+        trust
+            .extend_from_value(&jwks)
+            .map_err(|e| ReceiveError::IssuerKeys {
+                reason: e.to_string(),
+            })?;
+        let mut batches = Vec::new();
+        for (expected, keys, creds) in fetched {
+            let mut copies = Vec::new();
+            for (index, (key, cred)) in keys.into_iter().zip(creds).enumerate() {
+                let checked = check_credential(&cred, &trust, &key, Some(issuer), now)
+                    .map_err(|e| e.into_receive_error(&expected.configuration, index))?;
+                if checked.vct != expected.vct {
+                    return Err(ReceiveError::NotAsOffered {
+                        configuration: expected.configuration.clone(),
+                        index,
+                        what: "type",
+                    });
+                }
+                if checked.format != expected.format {
+                    return Err(ReceiveError::NotAsOffered {
+                        configuration: expected.configuration.clone(),
+                        index,
+                        what: "format",
+                    });
+                }
+                copies.push(checked.into_copy(cred, key));
+            }
+            batches.push(ReceivedBatch {
+                configuration: expected.configuration,
+                level: Level::from_vct(&expected.vct).ok(),
+                vct: expected.vct,
+                format: expected.format,
+                copies,
+            });
+        }
+        Ok(batches)
+    }
+}
+
+/// A token endpoint's answer (RFC 6749 section 5.1). `Debug` shows no secret.
+pub(crate) struct TokenAnswer {
+    pub(crate) access_token: Zeroizing<String>,
+    pub(crate) refresh_token: Option<Zeroizing<String>>,
+}
+
+impl TokenAnswer {
+    /// Posts `form` to the token endpoint.
+    pub(crate) async fn request(
+        http: &reqwest::Client,
+        token_endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Result<TokenAnswer, ReceiveError> {
+        let token = send_json(http.post(token_endpoint).form(form), "token").await?;
+        let secret = |name: &str| {
+            token
+                .get(name)
+                .and_then(Value::as_str)
+                .map(|s| Zeroizing::new(s.to_owned()))
+        };
+        Ok(TokenAnswer {
+            access_token: secret("access_token")
+                .ok_or_else(|| http_err("token", "no access_token"))?,
+            refresh_token: secret("refresh_token"),
+        })
+    }
 }
 
 /// What a configuration promises.

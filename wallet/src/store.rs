@@ -7,7 +7,10 @@
 //!   schema_version (version, applied_at)          ordered migrations, see MIGRATIONS
 //!   meta           ('key_check', sealed constant)  a wrong key fails here and writes nothing
 //!   credentials    id, batch_id, copy_index, issuer, vct, level, format, shown_count,
-//!                  received_at, sd_jwt (sealed), holder_key (sealed private JWK)
+//!                  received_at, last_shown_at, grant_id, configuration,
+//!                  sd_jwt (sealed), holder_key (sealed private JWK)
+//!   grants         id, issuer, updated_at, refresh_token (sealed; NULL once the issuer
+//!                  refused it)              one per received offer, shared by its batches
 //! ```
 //!
 //! Each sealed value is `nonce (24 bytes) || ciphertext`, with the row id and the column name as
@@ -51,6 +54,16 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 2: when a copy was last shown (for the host's history screen).
     "ALTER TABLE credentials ADD COLUMN last_shown_at INTEGER;",
+    // 3: the issuer's grant behind a batch (its refresh token, sealed) and the configuration
+    // the batch was issued under, so the batch can be refreshed.
+    "CREATE TABLE grants (
+         id TEXT PRIMARY KEY,
+         issuer TEXT NOT NULL,
+         refresh_token BLOB,
+         updated_at INTEGER NOT NULL
+     );
+     ALTER TABLE credentials ADD COLUMN grant_id TEXT REFERENCES grants (id);
+     ALTER TABLE credentials ADD COLUMN configuration TEXT;",
 ];
 
 /// The schema version this code writes.
@@ -186,6 +199,40 @@ pub struct BatchInfo {
     pub unused: u32,
     /// When it was stored.
     pub received_at: i64,
+    /// Whether the wallet holds a refresh token for it ([`crate::refresh()`] can get a new
+    /// batch).
+    pub refreshable: bool,
+}
+
+/// What refreshing a batch needs: the issuer, the configuration and the sealed-at-rest refresh
+/// token, opened. `Debug` shows no secret.
+pub struct RefreshGrant {
+    /// The batch to refresh.
+    pub batch_id: String,
+    /// The grant (shared by the batches of one offer).
+    pub grant_id: String,
+    /// The issuer.
+    pub issuer: String,
+    /// The credential configuration the batch was issued under.
+    pub configuration: String,
+    pub(crate) refresh_token: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for RefreshGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshGrant")
+            .field("batch_id", &self.batch_id)
+            .field("grant_id", &self.grant_id)
+            .field("issuer", &self.issuer)
+            .field("configuration", &self.configuration)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A received offer's grant, to store with its batches.
+pub struct NewGrant {
+    pub(crate) issuer: String,
+    pub(crate) refresh_token: Zeroizing<String>,
 }
 
 /// A copy opened with the key: the credential text and its holder key.
@@ -399,26 +446,98 @@ impl Store {
         &mut self,
         batches: Vec<Vec<NewCopy>>,
     ) -> Result<Vec<String>, StoreError> {
+        let batches = batches.into_iter().map(|c| (None, c)).collect();
+        self.insert_granted(None, batches)
+    }
+
+    /// Stores the batches of one offer and its grant (the refresh token, sealed), in one
+    /// transaction; returns the batch ids. Each batch names its configuration.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub(crate) fn insert_granted(
+        &mut self,
+        grant: Option<NewGrant>,
+        batches: Vec<(Option<String>, Vec<NewCopy>)>,
+    ) -> Result<Vec<String>, StoreError> {
+        let batches = batches
+            .into_iter()
+            .map(|(config, copies)| (new_batch_id(), config, copies))
+            .collect();
+        self.write_batches(grant, None, batches)
+    }
+
+    /// Replaces the copies of `batch_id` with `copies` (a refreshed batch keeps its id), in one
+    /// transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the batch is gone; [`StoreError::Database`].
+    pub(crate) fn replace_batch(
+        &mut self,
+        grant: &RefreshGrant,
+        copies: Vec<NewCopy>,
+    ) -> Result<usize, StoreError> {
+        let n = copies.len();
+        let batch = (
+            grant.batch_id.clone(),
+            Some(grant.configuration.clone()),
+            copies,
+        );
+        self.write_batches(None, Some(grant), vec![batch])?;
+        Ok(n)
+    }
+
+    fn write_batches(
+        &mut self,
+        grant: Option<NewGrant>,
+        replacing: Option<&RefreshGrant>,
+        batches: Vec<(String, Option<String>, Vec<NewCopy>)>,
+    ) -> Result<Vec<String>, StoreError> {
         let now = now();
+        let grant_row = grant.map(|g| {
+            let id = new_batch_id();
+            let sealed = self.seal(g.refresh_token.as_bytes(), &grant_aad(&id));
+            (id, g.issuer, sealed)
+        });
+        let grant_id = grant_row
+            .as_ref()
+            .map(|(id, _, _)| id.clone())
+            .or_else(|| replacing.map(|r| r.grant_id.clone()));
         let mut rows = Vec::new();
         let mut ids = Vec::new();
-        for copies in batches {
-            let batch_id = new_batch_id();
+        for (batch_id, config, copies) in batches {
             for (i, copy) in copies.into_iter().enumerate() {
                 let id = format!("{batch_id}-{i}");
                 let sd_jwt = self.seal(copy.sd_jwt.as_bytes(), &format!("{id}:sd_jwt"));
                 let private = copy.holder_key.to_private_jwk();
                 let key = self.seal(private.as_bytes(), &format!("{id}:holder_key"));
-                rows.push((id, batch_id.clone(), i, copy, sd_jwt, key));
+                rows.push((id, batch_id.clone(), config.clone(), i, copy, sd_jwt, key));
             }
             ids.push(batch_id);
         }
         let tx = self.conn.transaction()?;
-        for (id, batch_id, i, copy, sd_jwt, key) in &rows {
+        if let Some((id, issuer, sealed)) = &grant_row {
+            tx.execute(
+                "INSERT INTO grants (id, issuer, refresh_token, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, issuer, sealed, now],
+            )?;
+        }
+        if let Some(r) = replacing {
+            let n = tx.execute(
+                "DELETE FROM credentials WHERE batch_id = ?1",
+                params![r.batch_id],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    id: r.batch_id.clone(),
+                });
+            }
+        }
+        for (id, batch_id, config, i, copy, sd_jwt, key) in &rows {
             tx.execute(
                 "INSERT INTO credentials (id, batch_id, copy_index, issuer, vct, level, format,
-                     shown_count, received_at, sd_jwt, holder_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                     shown_count, received_at, sd_jwt, holder_key, grant_id, configuration)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     id,
                     batch_id,
@@ -429,12 +548,86 @@ impl Store {
                     copy.format.as_str(),
                     now,
                     sd_jwt,
-                    key
+                    key,
+                    grant_id,
+                    config
                 ],
             )?;
         }
         tx.commit()?;
         Ok(ids)
+    }
+
+    /// What refreshing `batch_id` needs, or `None` when the wallet holds no refresh token for
+    /// it (imported, received from an issuer that gave none, or refused since).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Corrupted`] when the token does not open.
+    pub fn refresh_grant(&self, batch_id: &str) -> Result<Option<RefreshGrant>, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT grant_id, configuration FROM credentials WHERE batch_id = ?1 LIMIT 1",
+                params![batch_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((grant_id, configuration)) = row else {
+            return Err(StoreError::NotFound {
+                id: batch_id.to_owned(),
+            });
+        };
+        let (Some(grant_id), Some(configuration)) = (grant_id, configuration) else {
+            return Ok(None);
+        };
+        let grant: Option<(String, Option<Vec<u8>>)> = self
+            .conn
+            .query_row(
+                "SELECT issuer, refresh_token FROM grants WHERE id = ?1",
+                params![grant_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((issuer, Some(sealed))) = grant else {
+            return Ok(None);
+        };
+        let corrupted = || StoreError::Corrupted {
+            id: format!("grant:{grant_id}"),
+        };
+        let plain = self
+            .open_sealed(&sealed, &grant_aad(&grant_id))
+            .ok_or_else(corrupted)?;
+        let token = std::str::from_utf8(&plain).map_err(|_| corrupted())?;
+        Ok(Some(RefreshGrant {
+            batch_id: batch_id.to_owned(),
+            grant_id,
+            issuer,
+            configuration,
+            refresh_token: Zeroizing::new(token.to_owned()),
+        }))
+    }
+
+    /// Replaces a grant's refresh token (after rotation), or forgets it (`None`: the issuer
+    /// refused it, so it will never work again).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Database`].
+    pub(crate) fn set_refresh_token(
+        &mut self,
+        grant_id: &str,
+        token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let sealed = token.map(|t| self.seal(t.as_bytes(), &grant_aad(grant_id)));
+        let n = self.conn.execute(
+            "UPDATE grants SET refresh_token = ?2, updated_at = ?3 WHERE id = ?1",
+            params![grant_id, sealed, now()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                id: grant_id.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Every stored copy, by batch then copy index.
@@ -474,8 +667,20 @@ impl Store {
                     copies: 1,
                     unused: u32::from(c.shown_count == 0),
                     received_at: c.received_at,
+                    refreshable: false,
                 }),
             }
+        }
+        let refreshable: Vec<String> = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT c.batch_id FROM credentials c JOIN grants g ON g.id = c.grant_id
+                 WHERE g.refresh_token IS NOT NULL",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for b in &mut out {
+            b.refreshable = refreshable.contains(&b.batch_id);
         }
         out.sort_by(|a, b| {
             b.received_at
@@ -592,13 +797,21 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when nothing has this id.
     pub fn delete(&mut self, id: &str) -> Result<usize, StoreError> {
-        let n = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
             "DELETE FROM credentials WHERE batch_id = ?1 OR id = ?1",
             params![id],
         )?;
         if n == 0 {
             return Err(StoreError::NotFound { id: id.to_owned() });
         }
+        // A refresh token goes with the last batch that could use it.
+        tx.execute(
+            "DELETE FROM grants WHERE id NOT IN
+               (SELECT grant_id FROM credentials WHERE grant_id IS NOT NULL)",
+            [],
+        )?;
+        tx.commit()?;
         Ok(n)
     }
 
@@ -612,6 +825,10 @@ impl Store {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+fn grant_aad(grant_id: &str) -> String {
+    format!("grant:{grant_id}:refresh_token")
 }
 
 fn new_batch_id() -> String {
@@ -684,6 +901,86 @@ mod tests {
             assert!(!haystack.windows(4).any(|w| w == b"~d7~"));
             assert!(!haystack.windows(5).any(|w| w == b"\"d\":\""));
         }
+    }
+
+    #[test]
+    fn refresh_token_is_sealed_rotated_forgotten_and_deleted_with_its_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), &key(1)).unwrap();
+        let grant = NewGrant {
+            issuer: "https://id.example.cn".into(),
+            refresh_token: Zeroizing::new("rt-id.SECRETrefreshTOKEN".into()),
+        };
+        let ids = store
+            .insert_granted(
+                Some(grant),
+                vec![
+                    (Some("cfg_dc".into()), vec![copy(1)]),
+                    (Some("cfg_vc".into()), vec![copy(2)]),
+                ],
+            )
+            .unwrap();
+        let g = store.refresh_grant(&ids[0]).unwrap().unwrap();
+        assert_eq!(g.refresh_token.as_str(), "rt-id.SECRETrefreshTOKEN");
+        assert_eq!(g.configuration, "cfg_dc");
+        assert!(!format!("{g:?}").contains("SECRET"));
+        assert!(store.batches().unwrap().iter().all(|b| b.refreshable));
+        // Both batches of the offer share the grant, so a rotation reaches both.
+        store
+            .set_refresh_token(&g.grant_id, Some("rt-id2.NEXTtoken"))
+            .unwrap();
+        let g2 = store.refresh_grant(&ids[1]).unwrap().unwrap();
+        assert_eq!(g2.refresh_token.as_str(), "rt-id2.NEXTtoken");
+        assert_eq!(g2.configuration, "cfg_vc");
+        // Sealed at rest.
+        store
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(FULL)")
+            .unwrap();
+        let bytes = std::fs::read(dir.path().join(DB_FILE)).unwrap();
+        let wal = std::fs::read(dir.path().join(format!("{DB_FILE}-wal"))).unwrap_or_default();
+        for haystack in [bytes, wal] {
+            assert!(!haystack.windows(6).any(|w| w == b"SECRET"));
+            assert!(!haystack.windows(9).any(|w| w == b"NEXTtoken"));
+        }
+        // Moved to another grant row, it does not open.
+        store
+            .conn()
+            .execute(
+                "INSERT INTO grants (id, issuer, refresh_token, updated_at)
+                 SELECT 'other', issuer, refresh_token, 0 FROM grants",
+                [],
+            )
+            .unwrap();
+        store
+            .conn()
+            .execute(
+                "UPDATE credentials SET grant_id = 'other' WHERE batch_id = ?1",
+                [&ids[1]],
+            )
+            .unwrap();
+        assert_eq!(
+            store.refresh_grant(&ids[1]).unwrap_err(),
+            StoreError::Corrupted {
+                id: "grant:other".into()
+            }
+        );
+        // Forgotten: not refreshable any more.
+        store.set_refresh_token(&g.grant_id, None).unwrap();
+        assert!(store.refresh_grant(&ids[0]).unwrap().is_none());
+        // Imported (no grant): not refreshable.
+        let imported = store.insert_batch(vec![copy(3)]).unwrap();
+        assert!(store.refresh_grant(&imported).unwrap().is_none());
+        // Deleting the last batch of a grant deletes the grant.
+        store.delete(&ids[0]).unwrap();
+        let grants = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT COUNT(*) FROM grants", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(grants(&store), 1);
+        store.delete(&ids[1]).unwrap();
+        assert_eq!(grants(&store), 0);
     }
 
     #[test]

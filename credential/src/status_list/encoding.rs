@@ -62,6 +62,32 @@ impl StatusList {
         b64::encode(compress(self.as_bytes()))
     }
 
+    /// The byte array compressed with ZLIB at the best level (what `lst` encodes, before
+    /// base64url).
+    pub fn to_zlib(&self) -> Vec<u8> {
+        compress(self.as_bytes())
+    }
+
+    /// Decodes a ZLIB-compressed byte array (an `lst` after base64url decoding), inflation
+    /// bounded by `limits` (the compressed length is checked first).
+    ///
+    /// # Errors
+    /// As [`StatusList::from_lst`], without the base64url error.
+    pub fn from_zlib(
+        bits: Bits,
+        compressed: &[u8],
+        limits: &Limits,
+    ) -> Result<StatusList, StatusListError> {
+        if compressed.len() > limits.max_compressed_bytes {
+            return Err(StatusListError::CompressedTooLarge {
+                len: compressed.len(),
+                max: limits.max_compressed_bytes,
+            });
+        }
+        let bytes = inflate_bounded(compressed, limits.max_decompressed_bytes)?;
+        StatusList::from_bytes(bits, bytes)
+    }
+
     /// Decodes the JSON Status List of section 4.2. Unknown members are ignored.
     ///
     /// # Errors
@@ -132,7 +158,13 @@ impl StatusList {
 
 /// ZLIB (RFC 1950) around DEFLATE (RFC 1951) at the best compression level.
 fn compress(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::best());
+    zlib_compress(bytes, 9)
+}
+
+/// ZLIB (RFC 1950) around DEFLATE (RFC 1951) at `level` (0 to 9; larger values mean 9). For
+/// callers that keep byte arrays compressed (a verifier's status store, a trust-bundle delta).
+pub fn zlib_compress(bytes: &[u8], level: u32) -> Vec<u8> {
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(level.min(9)));
     // Writing into a Vec<u8> cannot fail: its io::Write impl is infallible.
     match encoder.write_all(bytes).and_then(|()| encoder.finish()) {
         Ok(out) => out,
@@ -142,7 +174,12 @@ fn compress(bytes: &[u8]) -> Vec<u8> {
 
 /// Inflates a ZLIB stream, refusing to produce more than `max` bytes. Output grows in chunks,
 /// each size check made before the memory is reserved, and capacity never exceeds `max`.
-fn inflate_bounded(compressed: &[u8], max: usize) -> Result<Vec<u8>, StatusListError> {
+///
+/// # Errors
+/// [`StatusListError::NotZlib`] for a corrupt, truncated or checksum-failing stream;
+/// [`StatusListError::DecompressionLimit`]; [`StatusListError::MalformedList`] for bytes
+/// after the end of the stream.
+pub fn inflate_bounded(compressed: &[u8], max: usize) -> Result<Vec<u8>, StatusListError> {
     let mut decoder = ZlibDecoder::new(compressed);
     let mut out: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 16 * 1024];

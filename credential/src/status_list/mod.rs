@@ -36,7 +36,7 @@ mod reference;
 mod status;
 mod token;
 
-pub use encoding::Limits;
+pub use encoding::{inflate_bounded, zlib_compress, Limits};
 pub use error::StatusListError;
 pub use list::StatusList;
 pub use reference::StatusReference;

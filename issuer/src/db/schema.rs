@@ -5,7 +5,7 @@
 //! claims sealed with AES-256-GCM under a key derived from the data directory's master secret
 //! (needed to issue when the wallet redeems the offer). A citizen is identified by a peppered
 //! SHA-256 digest of the `id_number`. Bearer secrets (officer tokens, pre-authorized codes,
-//! access tokens), `tx_code`s and nonces are stored as SHA-256 digests only.
+//! access tokens, refresh tokens), `tx_code`s and nonces are stored as SHA-256 digests only.
 
 use rusqlite::Connection;
 
@@ -129,8 +129,51 @@ BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
 "#,
-    // 2: signing keys sealed in the database (shared by replicas); shard versions (status-list
-    // caches see a change at once). Same number as PostgreSQL migration 2.
+    // 2: the status-change log (trust-bundle deltas; issuer/src/status_changes.rs). One row per
+    // changed entry, written in the transaction of the change; `seq` is the high-water mark a
+    // trust bundle carries as `status_seq`.
+    r#"
+CREATE TABLE status_changes (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    shard   INTEGER NOT NULL,
+    idx     INTEGER NOT NULL CHECK (idx >= 0),
+    status  INTEGER NOT NULL CHECK (status IN (0, 1, 2))
+);
+CREATE TRIGGER status_changes_no_update BEFORE UPDATE ON status_changes
+BEGIN SELECT RAISE(ABORT, 'status_changes is append-only'); END;
+"#,
+    // 3: refresh tokens (RFC 6749 section 6) and the access tokens they grant. A refresh token
+    // belongs to a family (one per redeemed offer): each use marks it `used` and adds the next
+    // one; presenting a `used` one revokes the family. Bound to the enrolment and the offer's
+    // configurations.
+    r#"
+CREATE TABLE refresh_tokens (
+    id            TEXT PRIMARY KEY,
+    token_hash    BLOB NOT NULL,
+    family_id     TEXT NOT NULL,
+    enrolment_id  TEXT NOT NULL REFERENCES enrolments (id),
+    config_ids    TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked')),
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+CREATE TABLE refreshed_access_tokens (
+    id          TEXT PRIMARY KEY,
+    token_hash  BLOB NOT NULL,
+    refresh_id  TEXT NOT NULL UNIQUE REFERENCES refresh_tokens (id),
+    expires_at  INTEGER NOT NULL
+);
+CREATE TABLE refreshed_issuances (
+    token_id   TEXT NOT NULL REFERENCES refreshed_access_tokens (id),
+    config_id  TEXT NOT NULL,
+    PRIMARY KEY (token_id, config_id)
+);
+CREATE INDEX credentials_enrolment ON credentials (enrolment_id, status);
+"#,
+    // 4: signing keys sealed in the database (shared by replicas); shard versions (status-list
+    // caches see a change at once). Same numbers as the PostgreSQL migrations.
     r#"
 ALTER TABLE signing_keys ADD COLUMN sealed_jwk BLOB;
 ALTER TABLE status_shards ADD COLUMN version INTEGER NOT NULL DEFAULT 0;

@@ -11,6 +11,7 @@
 //! | `GET /status/{shard}` | anyone | `statuslist+jwt` |
 //! | `GET /status/{shard}/revocation`, `/suspension` | anyone | W3C `BitstringStatusListCredential` (`vc+jwt`) |
 //! | `GET /trust-bundle` | anyone | root-signed trust bundle |
+//! | `GET /trust-bundle/delta?since=SEQ` | anyone | root-signed delta since a bundle's `status_seq` (410 `delta_base_unknown`: fetch the full bundle) |
 //! | `POST /enrol/nonce`, `/enrol/basic`, `/enrol/high` | officer | enrolment |
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 
@@ -59,6 +60,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/status/{shard}", get(status_list))
         .route("/status/{shard}/{purpose}", get(bitstring_list))
         .route("/trust-bundle", get(trust_bundle))
+        .route("/trust-bundle/delta", get(trust_bundle_delta))
         .route("/enrol/nonce", post(enrol_nonce))
         .route("/enrol/basic", post(enrol_basic))
         .route("/enrol/high", post(enrol_high))
@@ -152,26 +154,38 @@ struct TokenForm {
     #[serde(rename = "pre-authorized_code")]
     pre_authorized_code: Option<String>,
     tx_code: Option<String>,
+    refresh_token: Option<String>,
 }
+
+/// `grant_type` of the refresh grant (RFC 6749 section 6).
+pub const REFRESH_GRANT: &str = "refresh_token";
 
 async fn token(
     State(issuer): AppState,
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<Response, ApiError> {
-    match form.grant_type.as_deref() {
+    let grant = match form.grant_type.as_deref() {
         None => return Err(ApiError::invalid_request("grant_type missing")),
-        Some(PRE_AUTH_GRANT) => {}
+        Some(PRE_AUTH_GRANT) => {
+            let code = form
+                .pre_authorized_code
+                .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing"))?;
+            issuer.token(&code, form.tx_code.as_deref()).await?
+        }
+        Some(REFRESH_GRANT) => {
+            let refresh = form
+                .refresh_token
+                .ok_or_else(|| ApiError::invalid_request("refresh_token missing"))?;
+            issuer.refresh(&refresh).await?
+        }
         Some(_) => return Err(ApiError::UnsupportedGrantType),
-    }
-    let code = form
-        .pre_authorized_code
-        .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing"))?;
-    let (access_token, expires_in) = issuer.token(&code, form.tx_code.as_deref()).await?;
+    };
     Ok(no_store(
         Json(json!({
-            "access_token": *access_token,
+            "access_token": *grant.access_token,
             "token_type": "Bearer",
-            "expires_in": expires_in,
+            "expires_in": grant.expires_in,
+            "refresh_token": *grant.refresh_token,
         }))
         .into_response(),
     ))
@@ -288,6 +302,35 @@ async fn trust_bundle(State(issuer): AppState) -> Result<Response, ApiError> {
             ),
         ],
         bundle,
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeltaQuery {
+    since: i64,
+}
+
+async fn trust_bundle_delta(
+    State(issuer): AppState,
+    query: Result<Query<DeltaQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid_request("expected ?since=<status_seq>"))?;
+    let delta = issuer.trust_bundle_delta(query.since).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/trust-bundle-delta+jwt".to_owned(),
+            ),
+            (
+                header::CACHE_CONTROL,
+                format!("public, max-age={}", issuer.config.status_ttl),
+            ),
+        ],
+        delta,
     )
         .into_response())
 }

@@ -38,6 +38,7 @@ use crate::model::{ConfigId, Status, StatusAction};
 use crate::secret::SecretDigest;
 use crate::service::{OfficerInfo, PlatformInfo};
 use crate::status::StatusChange;
+use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
 pub use postgres::PgStore;
 
@@ -107,6 +108,51 @@ pub struct Redemption {
     pub token_ttl: i64,
     /// Wrong attempts that kill the code.
     pub max_attempts: i64,
+    /// The first refresh token of a new family (its `family_id` set).
+    pub refresh: NewRefresh,
+}
+
+/// A refresh token about to be stored.
+#[derive(Debug)]
+pub struct NewRefresh {
+    /// Id part of `<id>.<secret>`.
+    pub id: String,
+    /// Digest of the token.
+    pub digest: SecretDigest,
+    /// Family (one per redeemed offer); ignored in [`RefreshGrant::next`] (the presented
+    /// token's family is kept).
+    pub family_id: String,
+    /// Lifetime, seconds.
+    pub ttl: i64,
+}
+
+impl NewRefresh {
+    /// The row of `secret` in `family_id`.
+    pub fn of(secret: &crate::secret::BearerSecret, family_id: String, ttl: i64) -> NewRefresh {
+        NewRefresh {
+            id: secret.id().to_owned(),
+            digest: secret.digest(crate::secret::domain::REFRESH),
+            family_id,
+            ttl,
+        }
+    }
+}
+
+/// A refresh-grant token request (RFC 6749 section 6).
+#[derive(Debug)]
+pub struct RefreshGrant {
+    /// Id of the presented refresh token.
+    pub presented_id: String,
+    /// Its digest.
+    pub presented_hash: SecretDigest,
+    /// New access token id.
+    pub access_id: String,
+    /// Its digest.
+    pub access_hash: SecretDigest,
+    /// Access token lifetime, seconds.
+    pub access_ttl: i64,
+    /// The next refresh token of the family.
+    pub next: NewRefresh,
 }
 
 /// A credential request that passed its stateless checks: what to consume and record.
@@ -178,6 +224,9 @@ pub struct ShardEntries {
     pub version: i64,
     /// `(index, 2-bit status)` of every entry that is not valid.
     pub entries: Vec<(i64, i64)>,
+    /// The status-change log's high-water mark, read before the entries: they reflect every
+    /// change up to it.
+    pub status_seq: i64,
 }
 
 /// A row of `signing_keys`.
@@ -236,23 +285,6 @@ pub struct DirectRecord {
 
 /// The enrolment row direct and simulated credentials hang off.
 pub(crate) const SIM_ENROLMENT: &str = "simulated";
-
-/// Tables whose rows [`Store::count_rows`] may count.
-const COUNTABLE: &[&str] = &[
-    "officers",
-    "platforms",
-    "attestation_nonces",
-    "enrolments",
-    "offers",
-    "access_tokens",
-    "token_issuances",
-    "c_nonces",
-    "used_proofs",
-    "signing_keys",
-    "status_shards",
-    "credentials",
-    "audit",
-];
 
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
@@ -367,6 +399,16 @@ impl Store {
         dispatch!(self, s => s.redeem_offer(r).await)
     }
 
+    /// Exchanges a refresh token once, across every replica (conditional `UPDATE` of an
+    /// `active` token), for a new access token and the next refresh token of its family.
+    ///
+    /// # Errors
+    /// [`ApiError::InvalidGrant`] for an unknown, expired, revoked or used token (a used one
+    /// revokes its family, committed first) or a revoked or suspended enrolment.
+    pub async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+        dispatch!(self, s => s.refresh_grant(r).await)
+    }
+
     /// The credential endpoint's transaction: token valid and covering the configuration,
     /// issued once per configuration, each `c_nonce` consumed, each proof unused, a fresh
     /// status index per holder key, credential rows and audit events.
@@ -406,6 +448,34 @@ impl Store {
     /// Storage errors.
     pub async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
         dispatch!(self, s => s.shard_entries(shard).await)
+    }
+
+    /// The status-change log's newest `seq` (0 when empty): the high-water mark.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn status_high_water(&self) -> Result<i64, ApiError> {
+        dispatch!(self, s => s.status_high_water().await)
+    }
+
+    /// The log's bounds and the time of change `since` ([`crate::status_changes::bounds`]).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+        dispatch!(self, s => s.status_log_bounds(since).await)
+    }
+
+    /// The logged changes with `after < seq <= upto` in order, and every shard's size.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn status_log_between(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<(Vec<LoggedChange>, ShardSizes), ApiError> {
+        dispatch!(self, s => s.status_log_between(after, upto).await)
     }
 
     /// Ids of the shards that exist.
@@ -555,18 +625,20 @@ impl Store {
         dispatch!(self, s => s.audit_recent(limit).await)
     }
 
-    /// Rows in `what`: a table name, optionally followed by a `WHERE` clause (tests and
-    /// diagnostics; never pass input from a request).
+    /// Rows in `what`: a table name, optionally followed by a `WHERE` clause, or a
+    /// parenthesised subquery. For tests and diagnostics only: `what` is SQL, so never pass
+    /// anything a request carried.
     ///
     /// # Errors
-    /// [`ApiError::InvalidRequest`] for a table not in the schema; storage errors.
+    /// Storage errors (also for SQL that does not parse).
     #[doc(hidden)]
     pub async fn count_rows(&self, what: &str) -> Result<i64, ApiError> {
-        let table = what.split_whitespace().next().unwrap_or("");
-        if !COUNTABLE.contains(&table) {
-            return Err(ApiError::invalid_request("unknown table"));
-        }
-        dispatch!(self, s => s.count_rows(what).await)
+        let sql = if what.starts_with('(') {
+            format!("SELECT COUNT(*) FROM {what} AS counted")
+        } else {
+            format!("SELECT COUNT(*) FROM {what}")
+        };
+        dispatch!(self, s => s.count_rows(sql).await)
     }
 }
 
@@ -599,6 +671,8 @@ pub(crate) struct OfferRow {
     pub(crate) attempts: i64,
     pub(crate) state: String,
     pub(crate) expires_at: i64,
+    pub(crate) enrolment_id: String,
+    pub(crate) config_ids: String,
 }
 
 /// What to do with a token request after reading its offer.
@@ -638,7 +712,112 @@ pub(crate) fn judge_redemption(
     Ok(Judgement::Redeem)
 }
 
-/// An access token joined with its offer and enrolment.
+/// A stored refresh token.
+pub(crate) struct RefreshRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) family_id: String,
+    pub(crate) enrolment_id: String,
+    pub(crate) config_ids: String,
+    pub(crate) state: String,
+    pub(crate) expires_at: i64,
+}
+
+/// What to do with a refresh grant after reading its token.
+pub(crate) enum RefreshStep {
+    /// Check the enrolment, then spend the token.
+    Proceed,
+    /// Refuse, audited; revoke the family first when `revoke_family`.
+    Refuse {
+        reason: &'static str,
+        revoke_family: bool,
+    },
+}
+
+pub(crate) const REFRESH_UNKNOWN: ApiError = ApiError::InvalidGrant {
+    reason: "refresh token unknown",
+};
+
+/// The refresh-grant rules on the token row.
+pub(crate) fn judge_refresh(
+    r: &RefreshGrant,
+    row: Option<&RefreshRow>,
+    now: i64,
+) -> Result<RefreshStep, ApiError> {
+    let Some(row) = row else {
+        return Err(REFRESH_UNKNOWN);
+    };
+    if !r.presented_hash.matches(&row.token_hash) {
+        return Err(REFRESH_UNKNOWN);
+    }
+    Ok(match row.state.as_str() {
+        "active" if row.expires_at <= now => RefreshStep::Refuse {
+            reason: "refresh token expired",
+            revoke_family: false,
+        },
+        "active" => RefreshStep::Proceed,
+        "used" => RefreshStep::Refuse {
+            reason: "refresh token already used; its family is revoked",
+            revoke_family: true,
+        },
+        _ => RefreshStep::Refuse {
+            reason: "refresh token revoked",
+            revoke_family: false,
+        },
+    })
+}
+
+/// The refresh-grant rule on the enrolment's worst credential status.
+pub(crate) fn judge_enrolment(block: Option<Status>) -> RefreshStep {
+    match block {
+        Some(Status::Revoked) => RefreshStep::Refuse {
+            reason: "the credentials of this enrolment are revoked",
+            revoke_family: true,
+        },
+        Some(_) => RefreshStep::Refuse {
+            reason: "the credentials of this enrolment are suspended",
+            revoke_family: false,
+        },
+        None => RefreshStep::Proceed,
+    }
+}
+
+/// The worst status (revoked before suspended) from `MIN(status)` over non-valid rows.
+pub(crate) fn block_of(worst: Option<i64>) -> Result<Option<Status>, ApiError> {
+    // Revoked is 1 and suspended 2, so MIN picks revoked over suspended.
+    match worst {
+        None => Ok(None),
+        Some(bits) => Status::from_bits(bits)
+            .map(Some)
+            .ok_or(ApiError::Storage(DbError::Corrupt { what: "status" })),
+    }
+}
+
+pub(crate) const BLOCKED: ApiError = ApiError::CredentialRequestDenied {
+    reason: "the credentials of this enrolment are revoked or suspended",
+};
+
+/// The access grant of a token id: from a pre-authorized code (`refreshed` 0) or a refresh
+/// (1), joined with the enrolment. `?1`/`$1` is the token id.
+pub(crate) const ACCESS_GRANT_SQLITE: &str =
+    "SELECT g.token_hash, g.expires_at, g.config_ids, g.enrolment_id, e.level, e.citizen_id, e.claims, g.refreshed
+     FROM (SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, 0 AS refreshed
+             FROM access_tokens a JOIN offers o ON o.id = a.offer_id WHERE a.id = ?1
+           UNION ALL
+           SELECT a.token_hash, a.expires_at, r.config_ids, r.enrolment_id, 1 AS refreshed
+             FROM refreshed_access_tokens a JOIN refresh_tokens r ON r.id = a.refresh_id
+             WHERE a.id = ?1) g
+     JOIN enrolments e ON e.id = g.enrolment_id";
+
+/// The batch of the enrolment's newest credentials of a configuration.
+pub(crate) const LINEAGE_SQLITE: &str =
+    "SELECT batch_id FROM credentials WHERE enrolment_id = ?1 AND config_id = ?2
+     ORDER BY issued_at DESC LIMIT 1";
+
+/// `MIN(status)` over the enrolment's non-valid credentials.
+pub(crate) const ENROLMENT_WORST_SQLITE: &str =
+    "SELECT MIN(status) FROM credentials WHERE enrolment_id = ?1 AND status <> 0";
+
+/// An access token joined with its offer (or refresh token) and enrolment.
 pub(crate) struct TokenRow {
     pub(crate) token_hash: Vec<u8>,
     pub(crate) expires_at: i64,
@@ -647,6 +826,8 @@ pub(crate) struct TokenRow {
     pub(crate) level: String,
     pub(crate) citizen_id: String,
     pub(crate) claims: Option<Vec<u8>>,
+    /// Granted by a refresh token rather than a pre-authorized code.
+    pub(crate) refreshed: bool,
 }
 
 /// Checks the access token row for a credential request; returns the row, level and claims.
@@ -700,8 +881,8 @@ pub(crate) fn issued_detail(
 
 /// The status changes to apply to the selected rows `(id, bits, shard)`.
 pub(crate) struct StatusPlan {
-    /// `(id, from, to, shard)` of each credential that changes.
-    pub(crate) changes: Vec<(String, Status, Status, i64)>,
+    /// `(id, from, to, shard, idx)` of each credential that changes.
+    pub(crate) changes: Vec<(String, Status, Status, i64, i64)>,
     /// Touched shards, each once.
     pub(crate) shards: Vec<i64>,
 }
@@ -719,8 +900,9 @@ impl StatusPlan {
     }
 }
 
+/// Rows `(id, bits, shard, idx)` of the selected credentials.
 pub(crate) fn plan_status_change(
-    rows: Vec<(String, i64, i64)>,
+    rows: Vec<(String, i64, i64, i64)>,
     action: StatusAction,
 ) -> Result<StatusPlan, ApiError> {
     if rows.is_empty() {
@@ -729,7 +911,7 @@ pub(crate) fn plan_status_change(
     let mut first_from = None;
     let mut changes = Vec::new();
     let mut shards = Vec::new();
-    for (id, bits, shard) in rows {
+    for (id, bits, shard, idx) in rows {
         let from = Status::from_bits(bits).ok_or(DbError::Corrupt { what: "status" })?;
         first_from.get_or_insert(from);
         let Some(to) = action.apply(from) else {
@@ -738,7 +920,7 @@ pub(crate) fn plan_status_change(
         if !shards.contains(&shard) {
             shards.push(shard);
         }
-        changes.push((id, from, to, shard));
+        changes.push((id, from, to, shard, idx));
     }
     if changes.is_empty() {
         return Err(ApiError::StatusTransition {
@@ -760,17 +942,27 @@ mod tests {
 
     #[test]
     fn status_plan_skips_final_states_and_names_the_first() {
-        let rows = vec![("a".into(), 1, 0), ("b".into(), 0, 3), ("c".into(), 2, 3)];
+        let rows = vec![
+            ("a".into(), 1, 0, 5),
+            ("b".into(), 0, 3, 6),
+            ("c".into(), 2, 3, 7),
+        ];
         let plan = plan_status_change(rows, StatusAction::Revoke).unwrap();
         assert_eq!(plan.shards, [3]);
         let (change, shards) = plan.finish();
         assert_eq!(change.changed, ["b", "c"]);
         assert_eq!(change.status, "revoked");
         assert_eq!(shards, [3]);
-        let err = plan_status_change(vec![("a".into(), 1, 0)], StatusAction::Reinstate)
+        let err = plan_status_change(vec![("a".into(), 1, 0, 5)], StatusAction::Reinstate)
             .err()
             .unwrap();
-        assert!(matches!(err, ApiError::StatusTransition { from: "revoked", .. }));
+        assert!(matches!(
+            err,
+            ApiError::StatusTransition {
+                from: "revoked",
+                ..
+            }
+        ));
         assert!(matches!(
             plan_status_change(Vec::new(), StatusAction::Revoke),
             Err(ApiError::NotFound { .. })

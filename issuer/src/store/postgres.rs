@@ -30,8 +30,8 @@ use tokio_postgres::NoTls;
 use credential::citizen::Level;
 
 use super::{
-    DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, ShardEntries, StatusKey,
-    SIM_ENROLMENT,
+    DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
+    RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use crate::audit::AuditEntry;
 use crate::config::DatabaseUrl;
@@ -41,12 +41,15 @@ use crate::model::{Role, StatusAction};
 use crate::secret::SecretDigest;
 use crate::service::{OfficerInfo, PlatformInfo};
 use crate::status::StatusChange;
+use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
 /// Attempts of one transaction that meets serialization failures, deadlocks or unique races.
 pub const MAX_ATTEMPTS: u32 = 8;
 
 /// Advisory lock key of the migrations ("issuer-m").
 const MIGRATION_LOCK: i64 = 0x6973_7375_6572_2d6d;
+/// Advisory lock key of status changes ("issuer-s").
+const STATUS_LOCK: i64 = 0x6973_7375_6572_2d73;
 /// Advisory lock key of signing-key changes ("issuer-k").
 const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
 
@@ -170,7 +173,48 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 "#,
-    // 2: signing keys sealed in the database (shared by replicas); shard versions (status-list
+    // 2: the status-change log (trust-bundle deltas; SQLite migration 2). Appends are
+    // serialised by an advisory lock in `change_status`, so `seq` order is commit order.
+    r#"
+CREATE TABLE status_changes (
+    seq     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at      BIGINT NOT NULL,
+    shard   BIGINT NOT NULL,
+    idx     BIGINT NOT NULL CHECK (idx >= 0),
+    status  BIGINT NOT NULL CHECK (status IN (0, 1, 2))
+);
+CREATE FUNCTION status_changes_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'status_changes is append-only'; END $$;
+CREATE TRIGGER status_changes_no_update BEFORE UPDATE ON status_changes
+    FOR EACH ROW EXECUTE FUNCTION status_changes_append_only();
+"#,
+    // 3: refresh tokens and the access tokens they grant (SQLite migration 3).
+    r#"
+CREATE TABLE refresh_tokens (
+    id            TEXT PRIMARY KEY,
+    token_hash    BYTEA NOT NULL,
+    family_id     TEXT NOT NULL,
+    enrolment_id  TEXT NOT NULL REFERENCES enrolments (id),
+    config_ids    TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked')),
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+CREATE TABLE refreshed_access_tokens (
+    id          TEXT PRIMARY KEY,
+    token_hash  BYTEA NOT NULL,
+    refresh_id  TEXT NOT NULL UNIQUE REFERENCES refresh_tokens (id),
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE refreshed_issuances (
+    token_id   TEXT NOT NULL REFERENCES refreshed_access_tokens (id),
+    config_id  TEXT NOT NULL,
+    PRIMARY KEY (token_id, config_id)
+);
+CREATE INDEX credentials_enrolment ON credentials (enrolment_id, status);
+"#,
+    // 4: signing keys sealed in the database (shared by replicas); shard versions (status-list
     // caches of every replica see a change at once).
     r#"
 ALTER TABLE signing_keys ADD COLUMN sealed_jwk BYTEA;
@@ -261,6 +305,62 @@ async fn audit(
     tx.execute(&stmt, &[&at, &actor, &event, &subject, &detail.to_string()])
         .await?;
     Ok(())
+}
+
+/// [`super::ACCESS_GRANT_SQLITE`] in PostgreSQL's dialect.
+const ACCESS_GRANT: &str =
+    "SELECT g.token_hash, g.expires_at, g.config_ids, g.enrolment_id, e.level, e.citizen_id, e.claims, g.refreshed
+     FROM (SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, 0 AS refreshed
+             FROM access_tokens a JOIN offers o ON o.id = a.offer_id WHERE a.id = $1
+           UNION ALL
+           SELECT a.token_hash, a.expires_at, r.config_ids, r.enrolment_id, 1 AS refreshed
+             FROM refreshed_access_tokens a JOIN refresh_tokens r ON r.id = a.refresh_id
+             WHERE a.id = $1) g
+     JOIN enrolments e ON e.id = g.enrolment_id";
+
+async fn insert_refresh_token(
+    tx: &deadpool_postgres::Transaction<'_>,
+    new: &NewRefresh,
+    family_id: &str,
+    enrolment_id: &str,
+    config_ids: &str,
+    t: i64,
+) -> Result<(), ApiError> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO refresh_tokens (id, token_hash, family_id, enrolment_id, config_ids, state, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &new.id,
+            &new.digest.0.as_slice(),
+            &family_id,
+            &enrolment_id,
+            &config_ids,
+            &t,
+            &(t + new.ttl),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The worst status among the enrolment's credentials when it is revoked or suspended.
+async fn enrolment_block(
+    tx: &deadpool_postgres::Transaction<'_>,
+    enrolment_id: &str,
+) -> Result<Option<crate::model::Status>, ApiError> {
+    let worst: Option<i64> = tx
+        .query_one(
+            "SELECT MIN(status) FROM credentials WHERE enrolment_id = $1 AND status <> 0",
+            &[&enrolment_id],
+        )
+        .await?
+        .get(0);
+    super::block_of(worst)
 }
 
 impl PgStore {
@@ -553,8 +653,8 @@ impl PgStore {
             // The row lock serialises every replica's attempt on this offer.
             let select = tx
                 .prepare_cached(
-                    "SELECT code_hash, tx_code_hash, attempts, state, expires_at FROM offers
-                     WHERE id = $1 FOR UPDATE",
+                    "SELECT code_hash, tx_code_hash, attempts, state, expires_at, enrolment_id, config_ids
+                     FROM offers WHERE id = $1 FOR UPDATE",
                 )
                 .await?;
             let row = tx
@@ -566,9 +666,11 @@ impl PgStore {
                     attempts: row.get(2),
                     state: row.get(3),
                     expires_at: row.get(4),
+                    enrolment_id: row.get(5),
+                    config_ids: row.get(6),
                 });
-            match super::judge_redemption(&r, row.as_ref(), t)? {
-                super::Judgement::WrongTxCode { attempts, dead } => {
+            match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
+                (super::Judgement::WrongTxCode { attempts, dead }, _) => {
                     tx.execute(
                         "UPDATE offers SET attempts = $2,
                            state = CASE WHEN $3 THEN 'dead' ELSE state END,
@@ -592,7 +694,8 @@ impl PgStore {
                         reason: "tx_code is wrong",
                     })
                 }
-                super::Judgement::Redeem => {
+                (super::Judgement::Redeem, None) => Err(super::CODE_UNKNOWN),
+                (super::Judgement::Redeem, Some(offer)) => {
                     let n = tx
                         .execute(
                             "UPDATE offers SET state = 'redeemed', code_sealed = NULL
@@ -618,13 +721,119 @@ impl PgStore {
                         ],
                     )
                     .await?;
+                    insert_refresh_token(
+                        &tx,
+                        &r.refresh,
+                        &r.refresh.family_id,
+                        &offer.enrolment_id,
+                        &offer.config_ids,
+                        t,
+                    )
+                    .await?;
                     audit(
                         &tx,
                         t,
                         "wallet",
                         "offer.redeemed",
                         Some(&r.offer_id),
-                        &json!({"token": r.token_id}),
+                        &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}),
+                    )
+                    .await?;
+                    Ok(())
+                }
+            }
+        })?;
+        outcome
+    }
+
+    pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+        let outcome = transaction!(self, |tx| {
+            let t = crate::model::now();
+            // The row lock serialises every replica's use of this refresh token.
+            let row = tx
+                .query_opt(
+                    "SELECT token_hash, family_id, enrolment_id, config_ids, state, expires_at
+                     FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+                    &[&r.presented_id],
+                )
+                .await?
+                .map(|row| RefreshRow {
+                    token_hash: row.get(0),
+                    family_id: row.get(1),
+                    enrolment_id: row.get(2),
+                    config_ids: row.get(3),
+                    state: row.get(4),
+                    expires_at: row.get(5),
+                });
+            let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
+            let Some(row) = row else {
+                return Err(super::REFRESH_UNKNOWN);
+            };
+            if matches!(step, RefreshStep::Proceed) {
+                step = super::judge_enrolment(enrolment_block(&tx, &row.enrolment_id).await?);
+            }
+            match step {
+                RefreshStep::Refuse {
+                    reason,
+                    revoke_family,
+                } => {
+                    if revoke_family {
+                        tx.execute(
+                            "UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = $1",
+                            &[&row.family_id],
+                        )
+                        .await?;
+                        tx.execute(
+                            "UPDATE refreshed_access_tokens SET expires_at = 0
+                             WHERE refresh_id IN (SELECT id FROM refresh_tokens WHERE family_id = $1)",
+                            &[&row.family_id],
+                        )
+                        .await?;
+                    }
+                    audit(
+                        &tx,
+                        t,
+                        "wallet",
+                        "refresh.refused",
+                        Some(&row.family_id),
+                        &json!({"token": r.presented_id, "reason": reason}),
+                    )
+                    .await?;
+                    // Committed: the refusal (and a family revocation) must stick.
+                    Err(ApiError::InvalidGrant { reason })
+                }
+                RefreshStep::Proceed => {
+                    let spent = tx
+                        .execute("UPDATE refresh_tokens SET state = 'used' WHERE id = $1 AND state = 'active'", &[&r.presented_id])
+                        .await?;
+                    if spent != 1 {
+                        return Err(ApiError::InvalidGrant {
+                            reason: "refresh token already used",
+                        });
+                    }
+                    insert_refresh_token(
+                        &tx,
+                        &r.next,
+                        &row.family_id,
+                        &row.enrolment_id,
+                        &row.config_ids,
+                        t,
+                    )
+                    .await?;
+                    tx.execute(
+                        "INSERT INTO refreshed_access_tokens (id, token_hash, refresh_id, expires_at)
+                         VALUES ($1, $2, $3, $4)",
+                        &[&r.access_id, &r.access_hash.0.as_slice(), &r.next.id, &(t + r.access_ttl)],
+                    )
+                    .await?;
+                    audit(
+                        &tx,
+                        t,
+                        "wallet",
+                        "refresh.used",
+                        Some(&row.family_id),
+                        &json!({"spent": r.presented_id, "next": r.next.id, "token": r.access_id,
+                                "enrolment": row.enrolment_id}),
                     )
                     .await?;
                     Ok(())
@@ -637,13 +846,7 @@ impl PgStore {
     pub(super) async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
         transaction!(self, |tx| {
             let t = r.now;
-            let select = tx
-                .prepare_cached(
-                    "SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, e.level, e.citizen_id, e.claims
-                     FROM access_tokens a JOIN offers o ON o.id = a.offer_id
-                     JOIN enrolments e ON e.id = o.enrolment_id WHERE a.id = $1",
-                )
-                .await?;
+            let select = tx.prepare_cached(ACCESS_GRANT).await?;
             let row = tx
                 .query_opt(&select, &[&r.token_id])
                 .await?
@@ -655,12 +858,17 @@ impl PgStore {
                     level: row.get(4),
                     citizen_id: row.get(5),
                     claims: row.get(6),
+                    refreshed: row.get::<_, i32>(7) == 1,
                 });
             let (token, level, claims) = super::judge_token(&r, row)?;
+            if token.refreshed && enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
+                return Err(super::BLOCKED);
+            }
             let once = tx
-                .prepare_cached(
-                    "INSERT INTO token_issuances (token_id, config_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
+                .prepare_cached(match token.refreshed {
+                    false => "INSERT INTO token_issuances (token_id, config_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    true => "INSERT INTO refreshed_issuances (token_id, config_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                })
                 .await?;
             if tx
                 .execute(&once, &[&r.token_id, &r.config.as_str()])
@@ -691,9 +899,22 @@ impl PgStore {
                     return Err(ApiError::proof(i, "proof already used"));
                 }
             }
-            let batch_id = r.ids.first().cloned().ok_or(DbError::Corrupt {
+            let fresh = r.ids.first().cloned().ok_or(DbError::Corrupt {
                 what: "issuance ids",
             })?;
+            // A refreshed batch joins the batch of the copies it replaces.
+            let lineage: Option<String> = match token.refreshed {
+                true => tx
+                    .query_opt(
+                        "SELECT batch_id FROM credentials WHERE enrolment_id = $1 AND config_id = $2
+                         ORDER BY issued_at DESC LIMIT 1",
+                        &[&token.enrolment_id, &r.config.as_str()],
+                    )
+                    .await?
+                    .map(|row| row.get(0)),
+                false => None,
+            };
+            let batch_id = lineage.unwrap_or(fresh);
             let insert = tx
                 .prepare_cached(
                     "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
@@ -759,11 +980,15 @@ impl PgStore {
         now: i64,
     ) -> Result<(StatusChange, Vec<i64>), ApiError> {
         transaction!(self, |tx| {
+            // One status change at a time across replicas: the change log's `seq` order is
+            // then its commit order, so a reader that sees `seq` N sees every change up to N.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_LOCK])
+                .await?;
             // FOR UPDATE: a concurrent change on another replica waits, then sees this one.
             let rows = match &key {
                 StatusKey::Credential(id) => {
                     tx.query(
-                        "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                        "SELECT id, status, status_shard, status_idx FROM credentials WHERE batch_id IN
                            (SELECT batch_id FROM credentials WHERE id = $1) ORDER BY id FOR UPDATE",
                         &[id],
                     )
@@ -771,7 +996,7 @@ impl PgStore {
                 }
                 StatusKey::Entry { shard, idx } => {
                     tx.query(
-                        "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                        "SELECT id, status, status_shard, status_idx FROM credentials WHERE batch_id IN
                            (SELECT batch_id FROM credentials WHERE status_shard = $1 AND status_idx = $2)
                          ORDER BY id FOR UPDATE",
                         &[shard, &i64::from(*idx)],
@@ -780,7 +1005,7 @@ impl PgStore {
                 }
                 StatusKey::Citizen(citizen) => {
                     tx.query(
-                        "SELECT id, status, status_shard FROM credentials WHERE citizen_id = $1 ORDER BY id FOR UPDATE",
+                        "SELECT id, status, status_shard, status_idx FROM credentials WHERE citizen_id = $1 ORDER BY id FOR UPDATE",
                         &[citizen],
                     )
                     .await?
@@ -793,6 +1018,7 @@ impl PgStore {
                         r.get::<_, String>(0),
                         r.get::<_, i64>(1),
                         r.get::<_, i64>(2),
+                        r.get::<_, i64>(3),
                     )
                 })
                 .collect();
@@ -800,8 +1026,16 @@ impl PgStore {
             let update = tx
                 .prepare_cached("UPDATE credentials SET status = $2 WHERE id = $1")
                 .await?;
-            for (id, from, to, _) in &plan.changes {
+            let log = tx
+                .prepare_cached(
+                    "INSERT INTO status_changes (at, shard, idx, status) VALUES ($1, $2, $3, $4)",
+                )
+                .await?;
+            for (id, from, to, shard, idx) in &plan.changes {
                 tx.execute(&update, &[id, &i64::from(to.bits())]).await?;
+                // Same transaction: the change log never misses a change (deltas).
+                tx.execute(&log, &[&now, shard, idx, &i64::from(to.bits())])
+                    .await?;
                 audit(
                     &tx,
                     now,
@@ -841,6 +1075,11 @@ impl PgStore {
             .read_only(true)
             .start()
             .await?;
+        // Read before the entries (same snapshot): they reflect every change up to it.
+        let status_seq: i64 = tx
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM status_changes", &[])
+            .await?
+            .get(0);
         let Some(head) = tx
             .query_opt(
                 "SELECT size, version FROM status_shards WHERE shard = $1",
@@ -861,7 +1100,61 @@ impl PgStore {
             size: head.get(0),
             version: head.get(1),
             entries: rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+            status_seq,
         }))
+    }
+
+    pub(super) async fn status_high_water(&self) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM status_changes", &[])
+            .await?
+            .get(0))
+    }
+
+    pub(super) async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+        let client = self.client().await?;
+        let r = client
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0), MIN(seq),
+                        (SELECT at FROM status_changes WHERE seq = $1)
+                 FROM status_changes",
+                &[&since],
+            )
+            .await?;
+        Ok(LogBounds {
+            latest: r.get(0),
+            oldest: r.get(1),
+            since_at: r.get(2),
+        })
+    }
+
+    pub(super) async fn status_log_between(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<(Vec<LoggedChange>, ShardSizes), ApiError> {
+        let client = self.client().await?;
+        let changes = client
+            .query(
+                "SELECT shard, idx, status FROM status_changes WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                &[&after, &upto],
+            )
+            .await?
+            .iter()
+            .map(|r| LoggedChange {
+                shard: r.get(0),
+                idx: r.get(1),
+                status: r.get(2),
+            })
+            .collect();
+        let sizes = client
+            .query("SELECT shard, size FROM status_shards ORDER BY shard", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok((changes, sizes))
     }
 
     pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
@@ -1230,6 +1523,14 @@ impl PgStore {
                     ],
                 )
                 .await?;
+                if status != 0 {
+                    // Logged like a real change, so deltas see it.
+                    tx.execute(
+                        "INSERT INTO status_changes (at, shard, idx, status) VALUES ($1, $2, $3, $4)",
+                        &[&t, &shard, &i64::from(idx), &status],
+                    )
+                    .await?;
+                }
             }
             revoked
         })
@@ -1256,11 +1557,8 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn count_rows(&self, table: &str) -> Result<i64, ApiError> {
+    pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
         let client = self.client().await?;
-        Ok(client
-            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
-            .await?
-            .get(0))
+        Ok(client.query_one(&sql, &[]).await?.get(0))
     }
 }

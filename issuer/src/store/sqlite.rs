@@ -9,16 +9,17 @@ use serde_json::json;
 use credential::citizen::Level;
 
 use super::{
-    DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, ShardEntries, StatusKey,
-    SIM_ENROLMENT,
+    DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
+    RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use crate::audit::{self, AuditEntry};
 use crate::db::{Db, DbError, WriteCtx};
 use crate::error::ApiError;
-use crate::model::{Role, StatusAction};
+use crate::model::{Role, Status, StatusAction};
 use crate::secret::SecretDigest;
 use crate::service::{OfficerInfo, PlatformInfo};
 use crate::status::StatusChange;
+use crate::status_changes::{self, LogBounds, LoggedChange, ShardSizes};
 
 /// Allocates a random free index in the open shard (opening one if needed).
 fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbError> {
@@ -65,6 +66,38 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
         )?
         .execute(params![shard, full])?;
     Ok((shard, idx))
+}
+
+fn insert_refresh_token(
+    c: &Connection,
+    new: &NewRefresh,
+    family_id: &str,
+    enrolment_id: &str,
+    config_ids: &str,
+    t: i64,
+) -> Result<(), DbError> {
+    c.prepare_cached(
+        "INSERT INTO refresh_tokens (id, token_hash, family_id, enrolment_id, config_ids, state, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7)",
+    )?
+    .execute(params![
+        new.id,
+        new.digest.0.as_slice(),
+        family_id,
+        enrolment_id,
+        config_ids,
+        t,
+        t + new.ttl
+    ])?;
+    Ok(())
+}
+
+/// The worst status among the enrolment's credentials when it is revoked or suspended.
+fn enrolment_block(c: &Connection, enrolment_id: &str) -> Result<Option<Status>, ApiError> {
+    let worst: Option<i64> = c
+        .prepare_cached(super::ENROLMENT_WORST_SQLITE)?
+        .query_row([enrolment_id], |r| r.get(0))?;
+    super::block_of(worst)
 }
 
 fn ensure_sim_enrolment(conn: &Connection, level: Level, now: i64) -> Result<(), DbError> {
@@ -222,7 +255,8 @@ impl Db {
                 let t = crate::model::now();
                 let row = c
                     .prepare_cached(
-                        "SELECT code_hash, tx_code_hash, attempts, state, expires_at FROM offers WHERE id = ?1",
+                        "SELECT code_hash, tx_code_hash, attempts, state, expires_at, enrolment_id, config_ids
+                         FROM offers WHERE id = ?1",
                     )?
                     .query_row([&r.offer_id], |row| {
                         Ok(super::OfferRow {
@@ -231,11 +265,13 @@ impl Db {
                             attempts: row.get(2)?,
                             state: row.get(3)?,
                             expires_at: row.get(4)?,
+                            enrolment_id: row.get(5)?,
+                            config_ids: row.get(6)?,
                         })
                     })
                     .optional()?;
-                match super::judge_redemption(&r, row.as_ref(), t)? {
-                    super::Judgement::WrongTxCode { attempts, dead } => {
+                let offer = match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
+                    (super::Judgement::WrongTxCode { attempts, dead }, _) => {
                         // A wrong PIN is a state change on purpose: it counts, and kills the
                         // code at the limit. The job succeeds so that this is committed.
                         c.execute(
@@ -250,8 +286,9 @@ impl Db {
                         }
                         return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
                     }
-                    super::Judgement::Redeem => {}
-                }
+                    (super::Judgement::Redeem, Some(offer)) => offer,
+                    (super::Judgement::Redeem, None) => return Err(super::CODE_UNKNOWN),
+                };
                 let n = c.execute(
                     "UPDATE offers SET state = 'redeemed', code_sealed = NULL
                      WHERE id = ?1 AND state = 'open' AND expires_at > ?2",
@@ -264,7 +301,71 @@ impl Db {
                     "INSERT INTO access_tokens (id, token_hash, offer_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![r.token_id, r.token_hash.0.as_slice(), r.offer_id, t + r.token_ttl])?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&r.offer_id), &json!({"token": r.token_id}))?;
+                insert_refresh_token(c, &r.refresh, &r.refresh.family_id, &offer.enrolment_id, &offer.config_ids, t)?;
+                audit::append(c, t, "wallet", "offer.redeemed", Some(&r.offer_id),
+                    &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}))?;
+                Ok(Ok(()))
+            })
+            .await?;
+        outcome
+    }
+
+    pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+        let outcome = self
+            .write(move |ctx| {
+                let c = ctx.conn;
+                let t = crate::model::now();
+                let row = c
+                    .prepare_cached(
+                        "SELECT token_hash, family_id, enrolment_id, config_ids, state, expires_at
+                         FROM refresh_tokens WHERE id = ?1",
+                    )?
+                    .query_row([&r.presented_id], |row| {
+                        Ok(RefreshRow {
+                            token_hash: row.get(0)?,
+                            family_id: row.get(1)?,
+                            enrolment_id: row.get(2)?,
+                            config_ids: row.get(3)?,
+                            state: row.get(4)?,
+                            expires_at: row.get(5)?,
+                        })
+                    })
+                    .optional()?;
+                let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
+                let Some(row) = row else { return Err(super::REFRESH_UNKNOWN) };
+                if matches!(step, RefreshStep::Proceed) {
+                    step = super::judge_enrolment(enrolment_block(c, &row.enrolment_id)?);
+                }
+                if let RefreshStep::Refuse { reason, revoke_family } = step {
+                    if revoke_family {
+                        c.prepare_cached("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")?
+                            .execute([&row.family_id])?;
+                        c.prepare_cached(
+                            "UPDATE refreshed_access_tokens SET expires_at = 0
+                             WHERE refresh_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?1)",
+                        )?
+                        .execute([&row.family_id])?;
+                    }
+                    audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
+                        &json!({"token": r.presented_id, "reason": reason}))?;
+                    // Committed: the refusal (and a family revocation) must stick.
+                    return Ok(Err(ApiError::InvalidGrant { reason }));
+                }
+                let spent = c
+                    .prepare_cached("UPDATE refresh_tokens SET state = 'used' WHERE id = ?1 AND state = 'active'")?
+                    .execute([&r.presented_id])?;
+                if spent != 1 {
+                    return Err(ApiError::InvalidGrant { reason: "refresh token already used" });
+                }
+                insert_refresh_token(c, &r.next, &row.family_id, &row.enrolment_id, &row.config_ids, t)?;
+                c.prepare_cached(
+                    "INSERT INTO refreshed_access_tokens (id, token_hash, refresh_id, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![r.access_id, r.access_hash.0.as_slice(), r.next.id, t + r.access_ttl])?;
+                audit::append(c, t, "wallet", "refresh.used", Some(&row.family_id),
+                    &json!({"spent": r.presented_id, "next": r.next.id, "token": r.access_id,
+                            "enrolment": row.enrolment_id}))?;
                 Ok(Ok(()))
             })
             .await?;
@@ -276,11 +377,7 @@ impl Db {
             let t = r.now;
             let row = ctx
                 .conn
-                .prepare_cached(
-                    "SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, e.level, e.citizen_id, e.claims
-                     FROM access_tokens a JOIN offers o ON o.id = a.offer_id
-                     JOIN enrolments e ON e.id = o.enrolment_id WHERE a.id = ?1",
-                )?
+                .prepare_cached(super::ACCESS_GRANT_SQLITE)?
                 .query_row([&r.token_id], |row| {
                     Ok(super::TokenRow {
                         token_hash: row.get(0)?,
@@ -290,14 +387,19 @@ impl Db {
                         level: row.get(4)?,
                         citizen_id: row.get(5)?,
                         claims: row.get(6)?,
+                        refreshed: row.get::<_, i64>(7)? == 1,
                     })
                 })
                 .optional()?;
             let (token, level, claims) = super::judge_token(&r, row)?;
-            let n = ctx
-                .conn
-                .prepare_cached("INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)")?
-                .execute(params![r.token_id, r.config.as_str()])?;
+            if token.refreshed && enrolment_block(ctx.conn, &token.enrolment_id)?.is_some() {
+                return Err(super::BLOCKED);
+            }
+            let sql = match token.refreshed {
+                false => "INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)",
+                true => "INSERT OR IGNORE INTO refreshed_issuances (token_id, config_id) VALUES (?1, ?2)",
+            };
+            let n = ctx.conn.prepare_cached(sql)?.execute(params![r.token_id, r.config.as_str()])?;
             if n != 1 {
                 return Err(super::ALREADY_ISSUED);
             }
@@ -319,7 +421,18 @@ impl Db {
                     return Err(ApiError::proof(i, "proof already used"));
                 }
             }
-            let batch_id = r.ids.first().cloned().ok_or(DbError::Corrupt { what: "issuance ids" })?;
+            let fresh = r.ids.first().cloned().ok_or(DbError::Corrupt { what: "issuance ids" })?;
+            // A refreshed batch joins the batch of the copies it replaces, so revoking or
+            // suspending any copy of any generation reaches all of them.
+            let lineage = match token.refreshed {
+                true => ctx
+                    .conn
+                    .prepare_cached(super::LINEAGE_SQLITE)?
+                    .query_row(params![token.enrolment_id, r.config.as_str()], |row| row.get(0))
+                    .optional()?,
+                false => None,
+            };
+            let batch_id = lineage.unwrap_or(fresh);
             let mut entries = Vec::with_capacity(r.holders.len());
             for (holder, id) in r.holders.iter().zip(r.ids.iter().skip(1)) {
                 let (shard, idx) = allocate(ctx, r.shard_size)?;
@@ -356,17 +469,17 @@ impl Db {
             let c = ctx.conn;
             let (sql, params): (&str, Vec<rusqlite::types::Value>) = match &key {
                 StatusKey::Credential(id) => (
-                    "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                    "SELECT id, status, status_shard, status_idx FROM credentials WHERE batch_id IN
                        (SELECT batch_id FROM credentials WHERE id = ?1) ORDER BY id",
                     vec![id.clone().into()],
                 ),
                 StatusKey::Entry { shard, idx } => (
-                    "SELECT id, status, status_shard FROM credentials WHERE batch_id IN
+                    "SELECT id, status, status_shard, status_idx FROM credentials WHERE batch_id IN
                        (SELECT batch_id FROM credentials WHERE status_shard = ?1 AND status_idx = ?2) ORDER BY id",
                     vec![(*shard).into(), i64::from(*idx).into()],
                 ),
                 StatusKey::Citizen(citizen) => (
-                    "SELECT id, status, status_shard FROM credentials WHERE citizen_id = ?1 ORDER BY id",
+                    "SELECT id, status, status_shard, status_idx FROM credentials WHERE citizen_id = ?1 ORDER BY id",
                     vec![citizen.clone().into()],
                 ),
             };
@@ -374,15 +487,22 @@ impl Db {
                 .prepare(sql)
                 .map_err(DbError::from)?
                 .query_map(rusqlite::params_from_iter(params), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
                 })
                 .map_err(DbError::from)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(DbError::from)?;
             let plan = super::plan_status_change(rows, action)?;
-            for (id, from, to, _) in &plan.changes {
+            for (id, from, to, shard, idx) in &plan.changes {
                 c.execute("UPDATE credentials SET status = ?2 WHERE id = ?1", params![id, to.bits()])
                     .map_err(DbError::from)?;
+                // Same transaction: the change log never misses a change (deltas).
+                status_changes::record(c, now, *shard, *idx, i64::from(to.bits()))?;
                 audit::append(
                     c,
                     now,
@@ -425,19 +545,43 @@ impl Db {
                     )
                     .optional()?;
                 let Some((size, version)) = head else { return Ok(None) };
+                // Read before the entries: they reflect at least every change up to it.
+                let status_seq = status_changes::high_water(c)?;
                 let mut s = c.prepare_cached(
                     "SELECT status_idx, status FROM credentials WHERE status_shard = ?1 AND status <> 0",
                 )?;
                 let entries = s
                     .query_map([shard], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok::<_, DbError>(Some(ShardEntries { size, version, entries }))
+                Ok::<_, DbError>(Some(ShardEntries { size, version, entries, status_seq }))
             })();
             let _ = c.execute_batch("COMMIT");
             result
         })
         .await
         .map_err(ApiError::from)
+    }
+
+    pub(super) async fn status_high_water(&self) -> Result<i64, ApiError> {
+        self.read(status_changes::high_water)
+            .await
+            .map_err(ApiError::from)
+    }
+
+    pub(super) async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+        self.read(move |c| status_changes::bounds(c, since))
+            .await
+            .map_err(ApiError::from)
+    }
+
+    pub(super) async fn status_log_between(
+        &self,
+        after: i64,
+        upto: i64,
+    ) -> Result<(Vec<LoggedChange>, ShardSizes), ApiError> {
+        self.read(move |c| status_changes::between(c, after, upto))
+            .await
+            .map_err(ApiError::from)
     }
 
     pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
@@ -741,6 +885,10 @@ impl Db {
                            ?3, ?4, ?5, ?6, 'simulated', ?7, ?8)",
                     )?
                     .execute(params![id, SIM_ENROLMENT, shard, idx, status, kid, t, t + 86_400])?;
+                if status != 0 {
+                    // Logged like a real change, so deltas see it.
+                    status_changes::record(ctx.conn, t, shard, i64::from(idx), status)?;
+                }
             }
             Ok::<_, ApiError>(revoked)
         })
@@ -753,8 +901,7 @@ impl Db {
             .map_err(ApiError::from)
     }
 
-    pub(super) async fn count_rows(&self, table: &str) -> Result<i64, ApiError> {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
+    pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
         self.read(move |c| Ok::<_, DbError>(c.query_row(&sql, [], |r| r.get(0))?))
             .await
             .map_err(ApiError::from)

@@ -294,6 +294,7 @@ pub struct Wallet {
 
 pub struct Redeemed {
     pub access_token: String,
+    pub refresh_token: String,
     pub metadata: Value,
 }
 
@@ -350,8 +351,25 @@ impl Wallet {
         assert_eq!(body["token_type"], "Bearer");
         Redeemed {
             access_token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
             metadata,
         }
+    }
+
+    /// Refresh grant (RFC 6749 section 6). Returns the status and body.
+    pub async fn refresh(&self, issuer: &str, refresh_token: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{issuer}/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        (r.status().as_u16(), r.json().await.unwrap())
     }
 
     pub async fn nonce(&self, metadata: &Value) -> String {

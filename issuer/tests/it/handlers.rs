@@ -9,6 +9,16 @@ use tower::ServiceExt as _;
 
 use crate::client::*;
 
+async fn raw_call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let resp = issuer::server::app(t.issuer.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes.to_vec())
+}
+
 async fn call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Value) {
     let resp = issuer::server::app(t.issuer.clone())
         .oneshot(req)
@@ -324,8 +334,81 @@ async fn key_rotation_keeps_the_old_key_published(backend: Backend) {
     t.stop().await;
 }
 
+async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let revoked = t.issuer.simulate_credentials(40, 0.5).await.unwrap();
+    assert!(revoked > 0);
+    assert_eq!(t.count("status_changes").await, revoked as i64);
+    let get = |uri: String| Request::get(uri).body(Body::empty()).unwrap();
+    let payload_of = |bytes: &[u8], typ: &str| -> Value {
+        let jws = credential::jose::Jws::parse(std::str::from_utf8(bytes).unwrap()).unwrap();
+        assert_eq!(jws.header().typ.as_deref(), Some(typ));
+        jws.verify(t.issuer.keys.root().public_jwk()).unwrap();
+        serde_json::from_slice(jws.payload()).unwrap()
+    };
+    let (s, bytes) = raw_call(&t, get("/trust-bundle".into())).await;
+    assert_eq!(s, 200);
+    let bundle = payload_of(&bytes, "trust-bundle+jwt");
+    let seq = bundle["status_seq"].as_i64().unwrap();
+    assert_eq!(seq, revoked as i64);
+
+    let (s, bytes) = raw_call(&t, get("/trust-bundle/delta?since=0".into())).await;
+    assert_eq!(s, 200);
+    let delta = payload_of(&bytes, "trust-bundle-delta+jwt");
+    assert_eq!(delta["base_status_seq"], 0);
+    assert_eq!(delta["status_seq"], seq);
+    let entries: u64 = delta["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(entries, revoked);
+
+    // One suspension: one more logged change, and the delta since the bundle holds only it.
+    let mut done = false;
+    for i in 0..40 {
+        let r = t
+            .issuer
+            .change_status(
+                "test",
+                issuer::status::Target::Credential(format!("sim-{i}")),
+                issuer::model::StatusAction::Suspend,
+            )
+            .await;
+        if r.is_ok() {
+            done = true;
+            break;
+        }
+    }
+    assert!(done);
+    assert_eq!(t.count("status_changes").await, revoked as i64 + 1);
+    let (s, bytes) = raw_call(&t, get(format!("/trust-bundle/delta?since={seq}"))).await;
+    assert_eq!(s, 200);
+    let delta = payload_of(&bytes, "trust-bundle-delta+jwt");
+    assert_eq!(delta["status_seq"], seq + 1);
+    assert_eq!(delta["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(delta["changes"][0]["count"], 1);
+
+    // Bases the issuer cannot serve: told to fetch the full bundle.
+    for since in [seq + 2, -1] {
+        let (s, body) = call(&t, get(format!("/trust-bundle/delta?since={since}"))).await;
+        assert_eq!(s, StatusCode::GONE, "{since}");
+        assert_eq!(body["error"], "delta_base_unknown");
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("/trust-bundle"));
+    }
+    let (s, body) = call(&t, get("/trust-bundle/delta".into())).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    t.stop().await;
+}
+
 crate::on_both_backends!(
     bad_requests_get_spec_errors_and_change_nothing,
     metadata_and_offer_qr,
     key_rotation_keeps_the_old_key_published,
+    status_changes_are_logged_and_served_as_deltas,
 );

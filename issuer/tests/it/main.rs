@@ -7,5 +7,6 @@
 mod client;
 mod flows;
 mod handlers;
+mod refresh;
 mod replicas;
 mod restart;

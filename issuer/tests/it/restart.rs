@@ -136,7 +136,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
                         return None;
                     }
                     let metadata = json!({"credential_endpoint": format!("{issuer}/credential"), "nonce_endpoint": format!("{issuer}/nonce"), "credential_issuer": issuer});
-                    let redeemed = Redeemed { access_token: body["access_token"].as_str().unwrap().to_owned(), metadata };
+                    let redeemed = Redeemed { access_token: body["access_token"].as_str().unwrap().to_owned(), refresh_token: body["refresh_token"].as_str().unwrap().to_owned(), metadata };
                     let (_, creds) = wallet.credentials(&redeemed, "citizen_id_high_dc_sd_jwt", 3).await;
                     Some(creds)
                 })

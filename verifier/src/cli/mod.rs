@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
+pub mod cache;
 pub mod qr;
 pub mod request;
 pub mod requests;

@@ -1,7 +1,10 @@
-//! The verifier's local trust state: a directory holding the pinned root (`root.jwk`) and the
-//! last accepted trust bundle (`bundle.jwt`). Files are replaced atomically: written to a
-//! temporary file in the same directory, fsynced, renamed over the old one, then the directory
-//! is fsynced, so a crash at any point leaves either the old or the new file, never a mix.
+//! The verifier's local trust state: a directory holding the pinned root (`root.jwk`), the
+//! last accepted full trust bundle (`bundle.jwt`), the deltas applied on it since
+//! (`deltas.jwt`, one per line) and a cache of the verified result (`verified-state.cache`).
+//! Files are replaced atomically: written to a temporary file in the same directory, fsynced,
+//! renamed over the old one, then the directory is fsynced, so a crash at any point leaves
+//! either the old or the new file, never a mix. The signed files are the truth; the cache is
+//! used only when bound to exactly their bytes and the pinned root, and rebuilt otherwise.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read as _, Write as _};
@@ -10,11 +13,33 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use credential::jose::PublicJwk;
 use verifier::bundle::{BundleLimits, VerifiedBundle};
+use verifier::delta::{DeltaLimits, VerifiedDelta};
+use verifier::TrustState;
+
+use super::cache;
 
 /// The pinned root's file name.
 pub const ROOT_FILE: &str = "root.jwk";
 /// The stored bundle's file name.
 pub const BUNDLE_FILE: &str = "bundle.jwt";
+/// The deltas applied on the stored bundle, one compact JWS a line, oldest first.
+pub const DELTAS_FILE: &str = "deltas.jwt";
+/// The verified state, cached (`cache.rs`).
+pub const CACHE_FILE: &str = "verified-state.cache";
+
+/// A loaded trust state and where it came from.
+pub struct Loaded {
+    /// The state.
+    pub state: TrustState,
+    /// Read from the verified cache (no signature checked this time).
+    pub from_cache: bool,
+    /// Deltas applied on the bundle.
+    pub deltas: usize,
+    /// Size of the stored bundle.
+    pub bundle_bytes: usize,
+    /// Size of the stored delta chain.
+    pub deltas_bytes: usize,
+}
 
 /// `--state DIR`.
 #[derive(clap::Args, Debug, Clone)]
@@ -35,11 +60,6 @@ impl State {
         State {
             dir: dir.to_path_buf(),
         }
-    }
-
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     /// The pinned root.
@@ -69,38 +89,129 @@ impl State {
         self.store(ROOT_FILE, text.as_bytes())
     }
 
-    /// The stored bundle, verified again against the pinned root (the file may have been
-    /// tampered with since), or `None` when none was synced.
+    /// The stored bundle alone, verified again against the pinned root (the file may have
+    /// been tampered with since), or `None` when none was synced.
     ///
     /// # Errors
-    /// When the pinned root is missing or the stored bundle no longer verifies.
+    /// When the stored bundle no longer verifies.
     pub fn bundle(&self, root: &PublicJwk) -> anyhow::Result<Option<VerifiedBundle>> {
-        let path = self.dir.join(BUNDLE_FILE);
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        let Some(text) = self.read_optional(BUNDLE_FILE)? else {
+            return Ok(None);
         };
-        // Checked as of its own issue time: it was checked against the clock when synced;
-        // freshness now is the policy's business at verification.
-        let issued_at = issued_at_hint(&text).unwrap_or(i64::MAX);
-        let bundle = VerifiedBundle::verify(&text, root, issued_at, &BundleLimits::default())
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "stored bundle {} does not verify ({}: {e}); sync again",
-                    path.display(),
-                    e.code()
-                )
-            })?;
-        Ok(Some(bundle))
+        verify_stored_bundle(&text, root, &self.dir.join(BUNDLE_FILE)).map(Some)
     }
 
-    /// Stores `bundle` as the current one, atomically.
+    /// The trust state: the stored bundle with the stored deltas applied, from the verified
+    /// cache when it was made from exactly these files and this root, else verified again
+    /// (bundle and every delta against the pinned root) and cached. `None` when no bundle was
+    /// synced.
+    ///
+    /// # Errors
+    /// When the stored bundle or a stored delta no longer verifies or applies.
+    pub fn load(&self, root: &PublicJwk) -> anyhow::Result<Option<Loaded>> {
+        let Some(bundle_text) = self.read_optional(BUNDLE_FILE)? else {
+            return Ok(None);
+        };
+        let deltas_text = self.read_optional(DELTAS_FILE)?.unwrap_or_default();
+        let binding = cache::binding(root, &bundle_text, &deltas_text);
+        if let Some(state) = cache::read(&self.dir.join(CACHE_FILE), &binding) {
+            return Ok(Some(Loaded {
+                deltas: deltas_text.lines().filter(|l| !l.trim().is_empty()).count(),
+                state,
+                from_cache: true,
+                bundle_bytes: bundle_text.trim().len(),
+                deltas_bytes: deltas_text.len(),
+            }));
+        }
+        let bundle = verify_stored_bundle(&bundle_text, root, &self.dir.join(BUNDLE_FILE))?;
+        let mut state = TrustState::from_bundle(bundle);
+        let mut deltas = 0;
+        for (i, line) in deltas_text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+        {
+            let issued_at = issued_at_hint(line).unwrap_or(i64::MAX);
+            let applied = VerifiedDelta::verify(line, root, issued_at, &DeltaLimits::default())
+                .and_then(|d| state.apply(&d));
+            if let Err(e) = applied {
+                anyhow::bail!(
+                    "stored delta {} in {} does not verify or apply ({}: {e}); sync again",
+                    i + 1,
+                    self.dir.join(DELTAS_FILE).display(),
+                    e.code()
+                );
+            }
+            deltas += 1;
+        }
+        self.write_cache(&binding, &state);
+        Ok(Some(Loaded {
+            state,
+            from_cache: false,
+            deltas,
+            bundle_bytes: bundle_text.trim().len(),
+            deltas_bytes: deltas_text.len(),
+        }))
+    }
+
+    /// Stores a verified full bundle's text as the new base, atomically, dropping the stored deltas first (a
+    /// crash in between leaves the old bundle alone: older, still consistent), then caches
+    /// `state` (made from it).
     ///
     /// # Errors
     /// I/O errors; the previous bundle is then still in place.
-    pub fn store_bundle(&self, bundle: &VerifiedBundle) -> anyhow::Result<()> {
-        self.store(BUNDLE_FILE, format!("{}\n", bundle.as_str()).as_bytes())
+    pub fn store_bundle_text(&self, bundle: &str, state: &TrustState) -> anyhow::Result<()> {
+        self.remove(DELTAS_FILE)?;
+        let bundle_text = format!("{bundle}\n");
+        self.store(BUNDLE_FILE, bundle_text.as_bytes())?;
+        let root = self.root()?;
+        self.write_cache(&cache::binding(&root, &bundle_text, ""), state);
+        Ok(())
+    }
+
+    /// Appends an applied delta to the stored chain, atomically (the whole chain file is
+    /// replaced), then caches `state` (the state after it).
+    ///
+    /// # Errors
+    /// I/O errors; the previous chain is then still in place.
+    pub fn store_delta(&self, delta: &VerifiedDelta, state: &TrustState) -> anyhow::Result<()> {
+        let mut chain = self.read_optional(DELTAS_FILE)?.unwrap_or_default();
+        chain.push_str(delta.as_str());
+        chain.push('\n');
+        self.store(DELTAS_FILE, chain.as_bytes())?;
+        let root = self.root()?;
+        let bundle_text = self.read_optional(BUNDLE_FILE)?.unwrap_or_default();
+        self.write_cache(&cache::binding(&root, &bundle_text, &chain), state);
+        Ok(())
+    }
+
+    /// Writes the verified-state cache; a failure only costs a re-verification next time.
+    fn write_cache(&self, binding: &[u8; 32], state: &TrustState) {
+        let bytes = cache::encode(binding, state);
+        if let Err(e) = self.store(CACHE_FILE, &bytes) {
+            eprintln!("warning: cannot cache the verified state: {e:#}");
+        }
+    }
+
+    fn read_optional(&self, name: &str) -> anyhow::Result<Option<String>> {
+        let path = self.dir.join(name);
+        match fs::read_to_string(&path) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Removes `name` if present, then fsyncs the directory.
+    pub fn remove(&self, name: &str) -> anyhow::Result<()> {
+        let path = self.dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("cannot sync {}", self.dir.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        }
     }
 
     /// Writes `name` atomically: temporary file, fsync, rename, fsync of the directory.
@@ -125,6 +236,23 @@ impl State {
         }
         result.with_context(|| format!("cannot store {name} in {}", self.dir.display()))
     }
+}
+
+/// Verifies a stored bundle at its own issue time: it was checked against the clock when
+/// synced; freshness now is the policy's business at verification.
+fn verify_stored_bundle(
+    text: &str,
+    root: &PublicJwk,
+    path: &Path,
+) -> anyhow::Result<VerifiedBundle> {
+    let issued_at = issued_at_hint(text).unwrap_or(i64::MAX);
+    VerifiedBundle::verify(text, root, issued_at, &BundleLimits::default()).map_err(|e| {
+        anyhow::anyhow!(
+            "stored bundle {} does not verify ({}: {e}); sync again",
+            path.display(),
+            e.code()
+        )
+    })
 }
 
 /// Reads `issued_at` from a bundle's payload without verifying (to choose the time the

@@ -1,38 +1,71 @@
-//! `verifier sync`: fetch (or import) the bureau's trust bundle, verify it against the pinned
-//! root, refuse one older than the stored bundle, and store it atomically. A refused bundle
-//! leaves the previous state untouched.
+//! `verifier sync`: bring the local trust state up to date from the bureau, verified against
+//! the pinned root, stored atomically. With a stored base that carries a `status_seq`, it asks
+//! for the delta since that base (`ISSUER_URL/trust-bundle/delta?since=SEQ`) and applies it;
+//! it fetches the full bundle (`ISSUER_URL/trust-bundle`) when it has no base, when the issuer
+//! answers that the base is unknown or too old (`delta_base_unknown`), when the issuer serves
+//! no deltas, when the stored delta chain has grown past the bundle's size (and 1 MiB), or with
+//! `--full`. A refused bundle or delta leaves the previous state untouched.
 
 use std::path::PathBuf;
 
 use serde_json::json;
-use verifier::bundle::{BundleLimits, Freshness, VerifiedBundle};
+use verifier::bundle::{BundleError, BundleLimits, Freshness, VerifiedBundle};
+use verifier::delta::{self, DeltaError, DeltaLimits, VerifiedDelta};
+use verifier::TrustState;
 
-use super::state::{read_limited, State, StateArg};
+use super::state::{read_limited, Loaded, State, StateArg};
+use super::trust::format_time;
 use super::{now, Outcome};
 
-/// Sync the trust bundle from the issuer (`ISSUER_URL/trust-bundle`) or import it from a file.
+/// Sync the trust state from the issuer (a delta since the stored base when possible, else the
+/// full bundle), or import a bundle or delta file.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  verifier sync https://id.example.cn\n  verifier sync --file trust-bundle.jwt --state /var/lib/verifier\n\n\
-Exit codes: 0 stored (or already current), 1 bundle refused (stderr names the check; the previous state is kept), 2 could not run."
+    after_help = "Examples:\n  verifier sync https://id.example.cn\n  verifier sync --file trust-bundle.jwt --state /var/lib/verifier\n  verifier sync --file delta.jwt --state /var/lib/verifier\n\n\
+Exit codes: 0 stored (or already current), 1 bundle or delta refused (stderr names the check; the previous state is kept), 2 could not run."
 )]
 pub struct Args {
     #[command(flatten)]
     state: StateArg,
-    /// The issuer's URL; the bundle is fetched from `<URL>/trust-bundle`.
+    /// The issuer's URL; deltas come from `<URL>/trust-bundle/delta`, bundles from
+    /// `<URL>/trust-bundle`.
     #[arg(required_unless_present = "file", conflicts_with = "file")]
     issuer_url: Option<String>,
-    /// Import a bundle file instead (offline: a USB stick, a courier).
-    #[arg(long, value_name = "BUNDLE")]
+    /// Import a bundle or delta file instead (offline: a USB stick, a courier).
+    #[arg(long, value_name = "FILE")]
     file: Option<PathBuf>,
+    /// Fetch the full bundle even when a delta would do.
+    #[arg(long, conflicts_with = "file")]
+    full: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }
 
+/// A refusal, from either parser.
+enum Refusal {
+    Bundle(BundleError),
+    Delta(DeltaError),
+}
+
+impl Refusal {
+    fn code(&self) -> &'static str {
+        match self {
+            Refusal::Bundle(e) => e.code(),
+            Refusal::Delta(e) => e.code(),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Refusal::Bundle(e) => e.to_string(),
+            Refusal::Delta(e) => e.to_string(),
+        }
+    }
+}
+
 pub fn run(args: Args) -> Outcome {
     let state = State::new(&args.state.dir);
-    let limits = BundleLimits::default();
     let root = match state.root() {
         Ok(r) => r,
         Err(e) => {
@@ -40,105 +73,296 @@ pub fn run(args: Args) -> Outcome {
             return Outcome::CouldNotRun;
         }
     };
-    // A stored bundle that no longer verifies (tampered with) is replaced by any verifying one.
-    let stored = match state.bundle(&root) {
-        Ok(b) => b,
+    // A stored state that no longer verifies (tampered with) is replaced by any verifying
+    // bundle.
+    let stored = match state.load(&root) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("warning: {e:#}");
             None
         }
     };
-    let fetched = match (&args.file, &args.issuer_url) {
+    let limits = BundleLimits::default();
+    let text = match (&args.file, &args.issuer_url) {
         (Some(file), _) => read_limited(file, limits.max_bundle_bytes),
-        (None, Some(url)) => fetch(url, limits.max_bundle_bytes),
+        (None, Some(url)) => {
+            if let Some(seq) = delta_base(stored.as_ref(), args.full) {
+                match fetch_delta(url, seq) {
+                    Ok(Fetched::Delta(text)) => {
+                        return finish(&args, apply_delta(&state, &root, stored, &text))
+                    }
+                    Ok(Fetched::Unavailable(why)) => {
+                        eprintln!("note: no delta from status_seq {seq} ({why}); fetching the full trust bundle");
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        return Outcome::CouldNotRun;
+                    }
+                }
+            }
+            fetch(url, limits.max_bundle_bytes)
+        }
         (None, None) => Err(anyhow::anyhow!("give ISSUER_URL or --file")),
     };
-    let text = match fetched {
+    let text = match text {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e:#}");
             return Outcome::CouldNotRun;
         }
     };
-    let now = now();
-    let checked = VerifiedBundle::verify(&text, &root, now, &limits)
-        .and_then(|b| b.check_newer(stored.as_ref()).map(|f| (b, f)));
-    let (bundle, freshness) = match checked {
-        Ok(v) => v,
-        Err(e) => {
+    let result = if delta::peek_typ(&text).as_deref() == Some(delta::TYP) {
+        apply_delta(&state, &root, stored, &text)
+    } else {
+        apply_bundle(&state, &root, stored, &text)
+    };
+    finish(&args, result)
+}
+
+/// A delta chain smaller than this is never compacted.
+const COMPACT_MIN_BYTES: usize = 1 << 20;
+
+/// The `status_seq` to ask a delta from, if a delta should be tried.
+fn delta_base(stored: Option<&Loaded>, full: bool) -> Option<i64> {
+    let stored = stored?;
+    if full {
+        return None;
+    }
+    // Compaction: once the chain outweighs the bundle (and is not tiny), re-verifying it on
+    // a cache miss costs more than a fresh base.
+    if stored.deltas_bytes > stored.bundle_bytes.max(COMPACT_MIN_BYTES) {
+        eprintln!("note: the stored delta chain has grown past the bundle's size; fetching the full trust bundle");
+        return None;
+    }
+    stored.state.status_seq
+}
+
+/// What a sync stored.
+struct Synced {
+    report: serde_json::Value,
+    line: String,
+    next_update: i64,
+}
+
+fn finish(args: &Args, result: Result<Synced, Failure>) -> Outcome {
+    match result {
+        Ok(s) => {
+            if args.json {
+                println!("{}", s.report);
+            } else {
+                println!("{}", s.line);
+            }
+            if s.next_update < now() {
+                eprintln!(
+                    "warning: this state's next_update has passed; the issuer should have a newer one"
+                );
+            }
+            Outcome::Accepted
+        }
+        Err(Failure::Refused(r)) => {
             if args.json {
                 println!(
                     "{}",
-                    json!({"stored": false, "error": e.code(), "message": e.to_string()})
+                    json!({"stored": false, "error": r.code(), "message": r.message()})
                 );
             }
             eprintln!(
-                "refused: {}: {e}; the previous trust state is kept",
-                e.code()
+                "refused: {}: {}; the previous trust state is kept",
+                r.code(),
+                r.message()
             );
-            return Outcome::Rejected;
+            Outcome::Rejected
         }
-    };
-    if freshness == Freshness::Newer {
-        if let Err(e) = state.store_bundle(&bundle) {
+        Err(Failure::Io(e)) => {
             eprintln!("error: {e:#}");
-            return Outcome::CouldNotRun;
+            Outcome::CouldNotRun
         }
     }
+}
+
+enum Failure {
+    Refused(Refusal),
+    Io(anyhow::Error),
+}
+
+fn apply_bundle(
+    state: &State,
+    root: &credential::jose::PublicJwk,
+    stored: Option<Loaded>,
+    text: &str,
+) -> Result<Synced, Failure> {
+    let now = now();
+    let refused = |e| Failure::Refused(Refusal::Bundle(e));
+    let bundle =
+        VerifiedBundle::verify(text, root, now, &BundleLimits::default()).map_err(refused)?;
+    // Never older than the stored state (bundle and deltas).
+    let freshness = match &stored {
+        None => Freshness::Newer,
+        Some(s) => match bundle.issued_at.cmp(&s.state.issued_at) {
+            std::cmp::Ordering::Greater => Freshness::Newer,
+            std::cmp::Ordering::Less => {
+                return Err(refused(BundleError::Replayed {
+                    stored: s.state.issued_at,
+                    found: bundle.issued_at,
+                }))
+            }
+            std::cmp::Ordering::Equal => {
+                let same = s.deltas == 0
+                    && state
+                        .bundle(root)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|b| b.as_str() == bundle.as_str());
+                if !same {
+                    return Err(refused(BundleError::Conflicting {
+                        issued_at: bundle.issued_at,
+                    }));
+                }
+                Freshness::Unchanged
+            }
+        },
+    };
     let unchanged = freshness == Freshness::Unchanged;
-    if args.json {
-        println!(
-            "{}",
-            json!({"stored": true, "unchanged": unchanged, "issuer": bundle.iss,
-                   "issued_at": bundle.issued_at, "next_update": bundle.next_update,
-                   "keys": bundle.keys.len(), "status_lists": bundle.lists.len(),
-                   "bytes": bundle.as_str().len()})
-        );
-    } else {
-        println!(
-            "{} trust bundle from {} issued {} ({} keys, {} status lists, {} bytes); next update {}",
+    let (iss, issued_at, next_update, seq, keys, lists, bytes) = (
+        bundle.iss.clone(),
+        bundle.issued_at,
+        bundle.next_update,
+        bundle.status_seq,
+        bundle.keys.len(),
+        bundle.lists.len(),
+        bundle.as_str().len(),
+    );
+    if !unchanged {
+        let raw = bundle.as_str().to_owned();
+        let new_state = TrustState::from_bundle(bundle);
+        state
+            .store_bundle_text(&raw, &new_state)
+            .map_err(Failure::Io)?;
+    }
+    Ok(Synced {
+        report: json!({"stored": true, "kind": "full", "unchanged": unchanged, "issuer": iss,
+                       "issued_at": issued_at, "next_update": next_update, "status_seq": seq,
+                       "keys": keys, "status_lists": lists, "bytes": bytes}),
+        line: format!(
+            "{} trust bundle from {iss} issued {} ({keys} keys, {lists} status lists, {bytes} bytes); next update {}",
             if unchanged { "already have" } else { "stored" },
-            bundle.iss,
-            super::trust::format_time(bundle.issued_at),
-            bundle.keys.len(),
-            bundle.lists.len(),
-            bundle.as_str().len(),
-            super::trust::format_time(bundle.next_update),
-        );
+            format_time(issued_at),
+            format_time(next_update),
+        ),
+        next_update,
+    })
+}
+
+fn apply_delta(
+    state: &State,
+    root: &credential::jose::PublicJwk,
+    stored: Option<Loaded>,
+    text: &str,
+) -> Result<Synced, Failure> {
+    let refused = |e| Failure::Refused(Refusal::Delta(e));
+    let delta =
+        VerifiedDelta::verify(text, root, now(), &DeltaLimits::default()).map_err(refused)?;
+    let Some(stored) = stored else {
+        return Err(refused(DeltaError::BaseMismatch {
+            stored: None,
+            base: delta.base_status_seq,
+        }));
+    };
+    let mut next = stored.state;
+    // The same state again within the same second (nothing changed): already current.
+    let unchanged = delta.issued_at == next.issued_at
+        && delta.changes.is_empty()
+        && next.status_seq == Some(delta.base_status_seq)
+        && delta.status_seq == delta.base_status_seq
+        && delta.keys == next.keys;
+    if !unchanged {
+        next.apply(&delta).map_err(refused)?;
+        state.store_delta(&delta, &next).map_err(Failure::Io)?;
     }
-    if bundle.next_update < now {
-        eprintln!(
-            "warning: this bundle's next_update has passed; the issuer should have a newer one"
-        );
-    }
-    Outcome::Accepted
+    let entries = delta.entries();
+    let lists = delta.changes.len();
+    let bytes = delta.as_str().len();
+    Ok(Synced {
+        report: json!({"stored": true, "kind": "delta", "unchanged": unchanged,
+                       "issuer": delta.iss, "issued_at": delta.issued_at,
+                       "next_update": delta.next_update, "base_status_seq": delta.base_status_seq,
+                       "status_seq": delta.status_seq, "changed_entries": entries,
+                       "changed_lists": lists, "bytes": bytes}),
+        line: format!(
+            "{} trust-bundle delta from {} issued {} ({entries} entries changed in {lists} lists, {bytes} bytes); status_seq {}; next update {}",
+            if unchanged { "already current:" } else { "applied" },
+            delta.iss,
+            format_time(delta.issued_at),
+            delta.status_seq,
+            format_time(delta.next_update),
+        ),
+        next_update: delta.next_update,
+    })
+}
+
+/// What the issuer answered to a delta request.
+enum Fetched {
+    Delta(String),
+    /// The issuer cannot serve it (base unknown or too old, or no delta endpoint): why.
+    Unavailable(String),
 }
 
 #[cfg(feature = "sync")]
-fn fetch(url: &str, max: usize) -> anyhow::Result<String> {
+fn get(url: &str, max: usize) -> anyhow::Result<(u16, String)> {
     use std::io::Read as _;
-    let url = format!("{}/trust-bundle", url.trim_end_matches('/'));
     let client = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(300))
         .build()?;
     let resp = client
-        .get(&url)
+        .get(url)
         .send()
         .map_err(|e| anyhow::anyhow!("cannot fetch {url}: {e}"))?;
-    if !resp.status().is_success() {
-        anyhow::bail!("cannot fetch {url}: http {}", resp.status().as_u16());
-    }
+    let status = resp.status().as_u16();
     let mut text = String::new();
     resp.take(max as u64 + 1)
         .read_to_string(&mut text)
         .map_err(|e| anyhow::anyhow!("cannot read {url}: {e}"))?;
     if text.len() > max {
-        anyhow::bail!("{url}: bundle larger than {max} bytes");
+        anyhow::bail!("{url}: answer larger than {max} bytes");
+    }
+    Ok((status, text))
+}
+
+#[cfg(not(feature = "sync"))]
+fn get(_url: &str, _max: usize) -> anyhow::Result<(u16, String)> {
+    anyhow::bail!("this verifier was built without the `sync` feature; use `verifier sync --file`")
+}
+
+fn fetch(url: &str, max: usize) -> anyhow::Result<String> {
+    let url = format!("{}/trust-bundle", url.trim_end_matches('/'));
+    let (status, text) = get(&url, max)?;
+    if !(200..300).contains(&status) {
+        anyhow::bail!("cannot fetch {url}: http {status}");
     }
     Ok(text)
 }
 
-#[cfg(not(feature = "sync"))]
-fn fetch(_url: &str, _max: usize) -> anyhow::Result<String> {
-    anyhow::bail!("this verifier was built without the `sync` feature; use `verifier sync --file`")
+fn fetch_delta(url: &str, since: i64) -> anyhow::Result<Fetched> {
+    let url = format!(
+        "{}/trust-bundle/delta?since={since}",
+        url.trim_end_matches('/')
+    );
+    let (status, text) = get(&url, DeltaLimits::default().max_delta_bytes)?;
+    match status {
+        200..=299 => Ok(Fetched::Delta(text)),
+        404 => Ok(Fetched::Unavailable("the issuer serves no deltas".into())),
+        410 => {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let code = v.get("error").and_then(|c| c.as_str()).unwrap_or("gone");
+            let why: String = v
+                .get("error_description")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            Ok(Fetched::Unavailable(format!("{code}: {why}")))
+        }
+        s => anyhow::bail!("cannot fetch {url}: http {s}"),
+    }
 }

@@ -76,9 +76,13 @@ fn pin(state: &State, file: &std::path::Path, force: bool) -> anyhow::Result<()>
                     existing.thumbprint()
                 );
             }
-            let bundle = state.dir().join(super::state::BUNDLE_FILE);
-            if bundle.exists() {
-                std::fs::remove_file(&bundle)?;
+            // The new root vouches for none of the stored files.
+            for name in [
+                super::state::CACHE_FILE,
+                super::state::DELTAS_FILE,
+                super::state::BUNDLE_FILE,
+            ] {
+                state.remove(name)?;
             }
         }
     }
@@ -114,9 +118,9 @@ fn age(secs: i64) -> String {
 
 fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
     let root = state.root()?;
-    let bundle = state.bundle(&root)?;
+    let loaded = state.load(&root)?;
     let now = now();
-    let Some(b) = bundle else {
+    let Some(loaded) = loaded else {
         if as_json {
             println!(
                 "{}",
@@ -128,6 +132,7 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     };
+    let b = &loaded.state;
     let keys: Vec<Value> = b
         .keys
         .iter()
@@ -141,10 +146,11 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
     let lists: Vec<Value> = b
         .lists
         .iter()
-        .map(|l| {
-            json!({"shard": l.shard, "uri": l.uri, "issued_at": l.token.iat,
-                   "age_seconds": now - l.token.iat, "exp": l.token.exp,
-                   "entries": l.token.status_list.len(), "token_bytes": l.token_bytes})
+        .map(|(uri, l)| {
+            json!({"shard": l.shard, "uri": uri, "issued_at": l.known.issued_at,
+                   "age_seconds": now - l.known.issued_at, "exp": l.known.expires_at,
+                   "entries": l.known.list.len(),
+                   "compressed_bytes": l.known.list.as_zlib().len()})
         })
         .collect();
     if as_json {
@@ -152,7 +158,10 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
             "{}",
             json!({"root": root.thumbprint(), "issuer": b.iss, "issued_at": b.issued_at,
                    "age_seconds": now - b.issued_at, "next_update": b.next_update,
-                   "overdue": now > b.next_update, "bundle_bytes": b.as_str().len(),
+                   "overdue": now > b.next_update, "bundle_bytes": loaded.bundle_bytes,
+                   "status_seq": b.status_seq, "deltas": loaded.deltas,
+                   "deltas_bytes": loaded.deltas_bytes,
+                   "loaded_from": if loaded.from_cache { "cache" } else { "verified" },
                    "keys": keys, "status_lists": lists})
         );
         return Ok(());
@@ -160,10 +169,15 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
     println!("root:        {} (pinned)", root.thumbprint());
     println!("issuer:      {}", b.iss);
     println!(
-        "bundle:      issued {} ({} ago), {} bytes",
+        "state:       issued {} ({} ago); bundle {} bytes + {} deltas ({} bytes); status_seq {}",
         format_time(b.issued_at),
         age(now - b.issued_at),
-        b.as_str().len()
+        loaded.bundle_bytes,
+        loaded.deltas,
+        loaded.deltas_bytes,
+        b.status_seq
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "none (full syncs only)".into()),
     );
     let overdue = if now > b.next_update {
         " (overdue: sync the verifier)"
@@ -188,15 +202,15 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
         );
     }
     println!("status shards:");
-    for l in &b.lists {
+    for (uri, l) in &b.lists {
         println!(
-            "  {} ({} entries, {} bytes) issued {} ago{}",
-            l.uri,
-            l.token.status_list.len(),
-            l.token_bytes,
-            age(now - l.token.iat),
-            l.token
-                .exp
+            "  {} ({} entries, {} bytes compressed) fresh as of {} ago{}",
+            uri,
+            l.known.list.len(),
+            l.known.list.as_zlib().len(),
+            age(now - l.known.issued_at),
+            l.known
+                .expires_at
                 .filter(|e| *e < now)
                 .map(|_| ", expired")
                 .unwrap_or_default()

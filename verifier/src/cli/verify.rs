@@ -99,17 +99,14 @@ fn build(args: &Args) -> anyhow::Result<Verifier> {
     if let Some(dir) = &args.state {
         let state = super::state::State::new(dir);
         let root = state.root()?;
-        let bundle = state.bundle(&root)?.ok_or_else(|| {
+        let loaded = state.load(&root)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "no trust bundle in {}; run `verifier sync ISSUER_URL` first",
                 dir.display()
             )
         })?;
-        return Ok(Verifier::new(
-            bundle.trust_store(),
-            bundle.status_store(),
-            policy,
-        ));
+        let (trust, status) = loaded.state.into_stores();
+        return Ok(Verifier::new(trust, status, policy));
     }
     let mut trust = TrustStore::new();
     for file in &args.trust {

@@ -60,6 +60,7 @@ fn bundle_with(f: &Fx, issued_at: i64, lists: &[(i64, String, String)]) -> Strin
             next_update: issued_at + 300,
             keys: &keys,
             status_lists: lists,
+            status_seq: None,
         },
     )
 }
@@ -233,6 +234,7 @@ fn retired_key_keeps_its_window() {
             next_update: T + 300,
             keys: &keys,
             status_lists: &[(0, uri(0), token(&new, &uri(0), T))],
+            status_seq: None,
         },
     );
     let trust = verify(&f, &text).unwrap().trust_store();
@@ -279,6 +281,7 @@ fn key_entry_checked() {
             next_update: T + 300,
             keys: &[bad],
             status_lists: &[],
+            status_seq: None,
         },
     );
     assert!(matches!(

@@ -19,15 +19,15 @@ use rand_core::SeedableRng;
 const CLAIMS: &str = include_str!("../../../examples/claims/citizen-basic.json");
 const AUD: &str = "https://hotel.example";
 
-struct Running {
-    issuer: Arc<Issuer>,
-    url: String,
+pub(crate) struct Running {
+    pub(crate) issuer: Arc<Issuer>,
+    pub(crate) url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
-async fn start(seed: u64) -> Running {
+pub(crate) async fn start(seed: u64) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -53,7 +53,7 @@ async fn start(seed: u64) -> Running {
 }
 
 impl Running {
-    async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -62,7 +62,10 @@ impl Running {
         }
     }
 
-    async fn credential(&self, holder: &SigningKey) -> issuer::simulate::DirectCredential {
+    pub(crate) async fn credential(
+        &self,
+        holder: &SigningKey,
+    ) -> issuer::simulate::DirectCredential {
         let claims = CitizenClaims::from_json(CLAIMS, Level::Basic).unwrap();
         self.issuer
             .issue_direct(&claims, Level::Basic, holder.public_jwk())
@@ -71,25 +74,25 @@ impl Running {
     }
 }
 
-fn verifier(args: &[&str]) -> Output {
+pub(crate) fn verifier(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_verifier"))
         .args(args)
         .output()
         .unwrap()
 }
 
-fn run_in(state: &Path, args: &[&str]) -> Output {
+pub(crate) fn run_in(state: &Path, args: &[&str]) -> Output {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--state", state.to_str().unwrap()]);
     // `verify --state` takes the directory; so do `sync` and `trust`.
     verifier(&all)
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn present(
+pub(crate) fn present(
     dir: &Path,
     name: &str,
     cred: &str,
@@ -107,7 +110,7 @@ fn present(
     file
 }
 
-fn verify_in(state: &Path, presentation: &Path, nonce: &str, extra: &[&str]) -> Output {
+pub(crate) fn verify_in(state: &Path, presentation: &Path, nonce: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "verify",
         "--nonce",
@@ -120,7 +123,7 @@ fn verify_in(state: &Path, presentation: &Path, nonce: &str, extra: &[&str]) -> 
     run_in(state, &args)
 }
 
-fn pin(state: &Path, issuer: &Issuer, work: &Path) {
+pub(crate) fn pin(state: &Path, issuer: &Issuer, work: &Path) {
     let root = work.join("root.jwk");
     std::fs::write(
         &root,
@@ -133,11 +136,11 @@ fn pin(state: &Path, issuer: &Issuer, work: &Path) {
     assert!(out.contains(&issuer.root_fingerprint()), "{out}");
 }
 
-fn sync(state: &Path, url: &str) -> Output {
+pub(crate) fn sync(state: &Path, url: &str) -> Output {
     run_in(state, &["sync", url])
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -321,6 +324,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
             next_update: now() + 300,
             keys: &keys,
             status_lists: &[(1, bureau.issuer.status_uri(1), token0)],
+            status_seq: None,
         },
     );
     refused(&state, &swapped, work.path(), "status_subject_mismatch");
@@ -347,6 +351,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
             next_update: now() + 300,
             keys: &keys,
             status_lists: &[(0, bureau.issuer.status_uri(0), bomb)],
+            status_seq: None,
         },
     );
     refused(

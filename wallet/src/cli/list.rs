@@ -29,13 +29,14 @@ pub fn run(args: Args) -> std::process::ExitCode {
         }
         for b in batches {
             println!(
-                "{}  {:<5}  {}  {}  {}/{} unused  received {}  from {}",
+                "{}  {:<5}  {}  {}  {}/{} unused{}  received {}  from {}",
                 b.batch_id,
                 b.level.map(|l| l.as_str()).unwrap_or("-"),
                 b.format,
                 b.vct,
                 b.unused,
                 b.copies,
+                if b.refreshable { " (refreshable)" } else { "" },
                 date(b.received_at),
                 b.issuer
             );

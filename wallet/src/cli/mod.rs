@@ -9,6 +9,7 @@ pub mod list;
 pub mod present;
 pub mod qr;
 pub mod receive;
+pub mod refresh;
 pub mod show;
 
 use std::io::IsTerminal as _;

@@ -35,8 +35,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     png: Option<PathBuf>,
     /// When every copy was shown before, reuse one (verifiers could link the answers).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "refresh")]
     allow_reuse: bool,
+    /// When every copy was shown before, first ask the issuer for a fresh batch (as
+    /// `wallet refresh`), then answer with a new copy.
+    #[arg(long)]
+    refresh: bool,
     /// Print JSON (consent summary and answer) instead of text.
     #[arg(long)]
     json: bool,
@@ -94,8 +98,14 @@ fn print_consent(c: &ConsentSummary) {
         }
         if item.unused_copies == 0 {
             eprintln!(
-                "    note: all {} copies were shown before; this one would be reused",
-                item.copies
+                "    note: all {} copies of batch {} were shown before; {}",
+                item.copies,
+                item.batch_id,
+                if item.refreshable {
+                    "--refresh gets a fresh batch from the issuer first (--allow-reuse would reuse one)"
+                } else {
+                    "it cannot be refreshed (no refresh token); --allow-reuse would reuse one"
+                }
             );
         }
     }
@@ -152,29 +162,36 @@ fn run_request(args: Args) -> Result<(), Failure> {
     let request = rt
         .block_on(wallet::resolve_request(&http, &request_text))
         .map_err(|e| Failure::CouldNotRun(e.into()))?;
-    let prepared = match wallet::prepare(&store, &request).map_err(anyhow::Error::from)? {
-        Preparation::Ready(p) => p,
-        Preparation::CannotSatisfy { client_id, unmet } => {
-            if args.json {
-                println!(
-                    "{}",
-                    json!({"client_id": client_id, "cannot_satisfy": unmet})
-                );
-            }
-            let lines: Vec<String> = unmet.iter().map(unmet_line).collect();
-            return Err(Failure::Refused(format!(
-                "cannot satisfy {client_id}: {}",
-                lines.join("; ")
-            )));
+    let mut prepared = prepare(&store, &request, args.json)?;
+    if prepared.consent.needs_reuse() && args.refresh {
+        let exhausted: Vec<String> = prepared
+            .consent
+            .exhausted()
+            .iter()
+            .map(|i| i.batch_id.clone())
+            .collect();
+        for batch_id in exhausted {
+            eprintln!(
+                "every copy of batch {batch_id} was shown; asking its issuer for a fresh batch"
+            );
+            let done = super::refresh::refresh_batch(
+                &mut store,
+                &batch_id,
+                wallet::receive::DEFAULT_COPIES,
+            )?;
+            eprintln!(
+                "refreshed {batch_id}: {} new copies, all verified",
+                done.copies
+            );
         }
-        _ => return Err(Failure::CouldNotRun(anyhow::anyhow!("unknown preparation"))),
-    };
+        prepared = prepare(&store, &request, args.json)?;
+    }
     if !args.json || !args.yes {
         print_consent(&prepared.consent);
     }
     if prepared.consent.needs_reuse() && !args.allow_reuse {
         return Err(Failure::Refused(
-            "every copy of a requested credential was shown before; receive a fresh batch or pass --allow-reuse".into(),
+            "every copy of a requested credential was shown before; pass --refresh for a fresh batch from the issuer (or run wallet refresh BATCH_ID), or --allow-reuse".into(),
         ));
     }
     if !args.yes && !ask()? {
@@ -189,10 +206,44 @@ fn run_request(args: Args) -> Result<(), Failure> {
         PresentationError::AllCopiesShown { .. } => Failure::Refused(e.to_string()),
         other => Failure::CouldNotRun(other.into()),
     })?;
+    deliver(&args, &http, &rt, &prepared, &answer)
+}
+
+fn prepare(
+    store: &wallet::Store,
+    request: &wallet::AuthorizationRequest,
+    json_out: bool,
+) -> Result<Box<wallet::Prepared>, Failure> {
+    match wallet::prepare(store, request).map_err(anyhow::Error::from)? {
+        Preparation::Ready(p) => Ok(p),
+        Preparation::CannotSatisfy { client_id, unmet } => {
+            if json_out {
+                println!(
+                    "{}",
+                    json!({"client_id": client_id, "cannot_satisfy": unmet})
+                );
+            }
+            let lines: Vec<String> = unmet.iter().map(unmet_line).collect();
+            Err(Failure::Refused(format!(
+                "cannot satisfy {client_id}: {}",
+                lines.join("; ")
+            )))
+        }
+        _ => Err(Failure::CouldNotRun(anyhow::anyhow!("unknown preparation"))),
+    }
+}
+
+fn deliver(
+    args: &Args,
+    http: &reqwest::Client,
+    rt: &tokio::runtime::Runtime,
+    prepared: &wallet::Prepared,
+    answer: &wallet::Answer,
+) -> Result<(), Failure> {
     match &answer.response_mode {
         ResponseMode::DirectPost { response_uri } => {
             let outcome = rt
-                .block_on(wallet::send(&http, &answer))
+                .block_on(wallet::send(http, answer))
                 .map_err(|e| match e {
                     PresentationError::Rejected { .. } => Failure::Refused(e.to_string()),
                     other => Failure::CouldNotRun(other.into()),

@@ -117,6 +117,29 @@ async fn cli_journey() {
     assert!(out["qr_version"].as_i64().unwrap() <= 40);
     assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
 
+    // The second copy, then none left: refused, with the way out named.
+    let o = wallet(&dir, pass, &["present", &request, "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = wallet(&dir, pass, &["present", &request, "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--refresh"), "{}", stderr(&o));
+    let o = wallet(&dir, pass, &["list"]);
+    assert!(
+        stdout(&o).contains("0/2 unused (refreshable)"),
+        "{}",
+        stdout(&o)
+    );
+    // --refresh: a fresh batch from the issuer, then the answer.
+    let o = wallet(&dir, pass, &["present", &request, "--yes", "--refresh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("refreshed"), "{}", stderr(&o));
+    let o = wallet(&dir, pass, &["refresh", &batch, "--copies", "3", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(out["copies"], 3);
+    let o = wallet(&dir, pass, &["refresh", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
     // A claim the citizen does not have.
     let missing = request.replace("id_number", "email");
     let o = wallet(&dir, pass, &["present", &missing, "--yes"]);

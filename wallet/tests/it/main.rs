@@ -8,4 +8,5 @@ mod hostile;
 mod perf;
 mod present;
 mod receive;
+mod refresh;
 mod support;

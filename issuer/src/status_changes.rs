@@ -1,0 +1,111 @@
+//! The status-change log (`status_changes`, migration 2): every revoke, suspend and reinstate,
+//! one row per changed entry, appended in the same transaction as the change itself. Its `seq`
+//! is the high-water mark a trust bundle carries (`status_seq`) and a trust-bundle delta is
+//! anchored on (`docs/scale.md`, "The delta format").
+//!
+//! All the SQL of the log is in this module's four small functions, so a storage backend
+//! (PostgreSQL) ports them one by one.
+
+use rusqlite::{params, Connection, OptionalExtension as _};
+
+use crate::db::DbError;
+
+/// One logged change: entry `idx` of shard `shard` now has 2-bit value `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedChange {
+    /// Shard.
+    pub shard: i64,
+    /// Index in the shard.
+    pub idx: i64,
+    /// The new 2-bit value (0 valid, 1 revoked, 2 suspended).
+    pub status: i64,
+}
+
+/// What the log holds, for deciding whether a delta since `since` can be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogBounds {
+    /// The newest `seq` (0 when the log is empty).
+    pub latest: i64,
+    /// The oldest `seq` still in the log, if any.
+    pub oldest: Option<i64>,
+    /// When change `since` was made, if it is in the log.
+    pub since_at: Option<i64>,
+}
+
+/// Appends one change (inside the caller's write transaction).
+///
+/// # Errors
+/// SQLite errors.
+pub fn record(
+    conn: &Connection,
+    at: i64,
+    shard: i64,
+    idx: i64,
+    status: i64,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO status_changes (at, shard, idx, status) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![at, shard, idx, status])?;
+    Ok(())
+}
+
+/// The newest `seq` (0 when no change was ever logged): the high-water mark.
+///
+/// # Errors
+/// SQLite errors.
+pub fn high_water(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM status_changes")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The log's bounds, and the time of change `since`.
+///
+/// # Errors
+/// SQLite errors.
+pub fn bounds(conn: &Connection, since: i64) -> Result<LogBounds, DbError> {
+    let (latest, oldest): (i64, Option<i64>) = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0), MIN(seq) FROM status_changes")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let since_at = conn
+        .prepare_cached("SELECT at FROM status_changes WHERE seq = ?1")?
+        .query_row([since], |r| r.get(0))
+        .optional()?;
+    Ok(LogBounds {
+        latest,
+        oldest,
+        since_at,
+    })
+}
+
+/// `(shard, size)` of every shard.
+pub type ShardSizes = Vec<(i64, i64)>;
+
+/// The changes with `after < seq <= upto`, in `seq` order, and the size of every shard.
+///
+/// # Errors
+/// SQLite errors.
+pub fn between(
+    conn: &Connection,
+    after: i64,
+    upto: i64,
+) -> Result<(Vec<LoggedChange>, ShardSizes), DbError> {
+    let changes = conn
+        .prepare_cached(
+            "SELECT shard, idx, status FROM status_changes WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )?
+        .query_map([after, upto], |r| {
+            Ok(LoggedChange {
+                shard: r.get(0)?,
+                idx: r.get(1)?,
+                status: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let sizes = conn
+        .prepare_cached("SELECT shard, size FROM status_shards ORDER BY shard")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((changes, sizes))
+}

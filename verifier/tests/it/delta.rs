@@ -1,0 +1,415 @@
+//! Delta sync against a real issuer on loopback and the real `verifier` binary: a revocation
+//! and a new shard arrive by delta, the state built from bundle + deltas equals a fresh full
+//! bundle's, the issuer's "base unknown" answer falls back to the full bundle, the verified
+//! cache is used and rebuilt, and every bad delta is refused with its own code and the
+//! previous state kept byte for byte.
+
+use std::path::Path;
+use std::time::Duration;
+
+use credential::jose::{Alg, SigningKey};
+use issuer::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
+use issuer::model::StatusAction;
+use issuer::status::Target;
+use issuer::trust::{sign_trust_bundle, BundleContents};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde_json::Value;
+use verifier::bundle::{BundleLimits, VerifiedBundle};
+use verifier::delta::{DeltaError, DeltaLimits, VerifiedDelta};
+use verifier::TrustState;
+
+use crate::sync::{now, pin, present, run_in, start, stderr, sync, verify_in, Running};
+
+fn json_out(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+        panic!(
+            "not json: {} / {}",
+            String::from_utf8_lossy(&o.stdout),
+            stderr(o)
+        )
+    })
+}
+
+fn sync_json(state: &Path, url: &str) -> Value {
+    let o = run_in(state, &["sync", url, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    json_out(&o)
+}
+
+fn show(state: &Path) -> Value {
+    let o = run_in(state, &["trust", "show", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    json_out(&o)
+}
+
+async fn revoke(bureau: &Running, id: &str) {
+    bureau
+        .issuer
+        .change_status(
+            "test",
+            Target::Credential(id.to_owned()),
+            StatusAction::Revoke,
+        )
+        .await
+        .unwrap();
+}
+
+/// The state a verifier rebuilds from its stored files, verified from scratch.
+fn state_from_files(dir: &Path, root: &credential::jose::PublicJwk) -> TrustState {
+    let bundle = std::fs::read_to_string(dir.join("bundle.jwt")).unwrap();
+    let t = now();
+    let b = VerifiedBundle::verify(&bundle, root, t, &BundleLimits::default()).unwrap();
+    let mut state = TrustState::from_bundle(b);
+    if let Ok(chain) = std::fs::read_to_string(dir.join("deltas.jwt")) {
+        for line in chain.lines() {
+            let d = VerifiedDelta::verify(line, root, t, &DeltaLimits::default()).unwrap();
+            state.apply(&d).unwrap();
+        }
+    }
+    state
+}
+
+fn pause() -> tokio::time::Sleep {
+    // Bundles and deltas are ordered by issued_at, in seconds.
+    tokio::time::sleep(Duration::from_millis(1100))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_sync_revocation_new_shard_fallback_and_cache() {
+    let mut bureau = start(11).await;
+    let work = tempfile::tempdir().unwrap();
+    let hotel = work.path().join("hotel");
+    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(12));
+    let a = bureau.credential(&holder).await;
+    let b = bureau.credential(&holder).await;
+    pin(&hotel, &bureau.issuer, work.path());
+    let first = sync_json(&hotel, &bureau.url);
+    assert_eq!(first["kind"], "full");
+    let base_seq = first["status_seq"].as_i64().unwrap();
+
+    // A revocation arrives by delta.
+    revoke(&bureau, &b.id).await;
+    pause().await;
+    let d = sync_json(&hotel, &bureau.url);
+    assert_eq!(d["kind"], "delta", "{d}");
+    assert_eq!(d["base_status_seq"], base_seq);
+    assert_eq!(d["changed_entries"], 1);
+    assert!(d["status_seq"].as_i64().unwrap() > base_seq);
+    let p = present(work.path(), "pb", &b.sd_jwt, &holder, "nb", now());
+    let o = verify_in(&hotel, &p, "nb", &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
+    let p = present(work.path(), "pa", &a.sd_jwt, &holder, "na", now());
+    let o = verify_in(&hotel, &p, "na", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // A new shard (shard 0 closes at 768 of 1024) with logged revocations, and a real
+    // credential in it, arrive by delta too: the hotel starts that list from zeros.
+    bureau.issuer.simulate_credentials(800, 0.3).await.unwrap();
+    let c = bureau.credential(&holder).await;
+    assert!(c.status.uri.ends_with("/status/1"), "{}", c.status.uri);
+    pause().await;
+    let d = sync_json(&hotel, &bureau.url);
+    assert_eq!(d["kind"], "delta", "{d}");
+    assert!(d["changed_lists"].as_u64().unwrap() >= 2, "{d}");
+    let p = present(work.path(), "pc", &c.sd_jwt, &holder, "nc", now());
+    let o = verify_in(&hotel, &p, "nc", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    revoke(&bureau, &c.id).await;
+    pause().await;
+    assert_eq!(sync_json(&hotel, &bureau.url)["kind"], "delta");
+    let p = present(work.path(), "pc2", &c.sd_jwt, &holder, "nc2", now());
+    let o = verify_in(&hotel, &p, "nc2", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+
+    // Bundle + deltas hold exactly what a fresh full bundle holds.
+    let root = bureau.issuer.keys.root().public_jwk().clone();
+    let chained = state_from_files(&hotel, &root);
+    let full = bureau.issuer.trust_bundle().await.unwrap();
+    let full = TrustState::from_bundle(
+        VerifiedBundle::verify(&full, &root, now(), &BundleLimits::default()).unwrap(),
+    );
+    assert_eq!(chained.lists.len(), full.lists.len());
+    for (uri, l) in &full.lists {
+        let mine = chained.lists.get(uri).unwrap();
+        assert_eq!(
+            mine.known.list.inflate().unwrap(),
+            l.known.list.inflate().unwrap(),
+            "{uri}"
+        );
+        assert_eq!(
+            mine.known.issued_at, chained.issued_at,
+            "fresh as of the delta"
+        );
+    }
+    assert_eq!(chained.status_seq, full.status_seq);
+
+    // The verified cache: used when it matches the files, rebuilt when damaged, ignored when
+    // the files change.
+    let shown = show(&hotel);
+    assert_eq!(shown["loaded_from"], "cache");
+    assert_eq!(shown["deltas"], 3);
+    let cache = hotel.join("verified-state.cache");
+    let mut bytes = std::fs::read(&cache).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&cache, &bytes).unwrap();
+    assert_eq!(show(&hotel)["loaded_from"], "verified");
+    assert_eq!(
+        show(&hotel)["loaded_from"],
+        "cache",
+        "rebuilt after verification"
+    );
+    let o = verify_in(&hotel, &p, "nc2", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "cached state still knows the revocation"
+    );
+    let chain = std::fs::read_to_string(hotel.join("deltas.jwt")).unwrap();
+    let two: String = chain.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(hotel.join("deltas.jwt"), &two).unwrap();
+    let shown = show(&hotel);
+    assert_eq!(
+        shown["loaded_from"], "verified",
+        "files changed: cache not used"
+    );
+    assert_eq!(shown["deltas"], 2);
+    let o = verify_in(&hotel, &p, "nc2", &[]);
+    assert!(
+        o.status.success(),
+        "without the third delta the revocation of c is unknown: {}",
+        stderr(&o)
+    );
+    std::fs::write(hotel.join("deltas.jwt"), &chain).unwrap();
+
+    // A base the issuer does not know (a status_seq beyond its log): the issuer says so and
+    // the verifier falls back to the full bundle.
+    pause().await;
+    let keys: Vec<Value> = bureau
+        .issuer
+        .keys
+        .published(now())
+        .iter()
+        .map(|r| r.to_json())
+        .collect();
+    let lists = vec![(
+        0,
+        bureau.issuer.status_uri(0),
+        bureau.issuer.status_token(0).await.unwrap(),
+    )];
+    let odd = sign_trust_bundle(
+        &bureau.issuer.keys.root(),
+        &BundleContents {
+            iss: bureau.issuer.url(),
+            issued_at: now(),
+            next_update: now() + 300,
+            keys: &keys,
+            status_lists: &lists,
+            status_seq: Some(1_000_000),
+        },
+    );
+    let file = work.path().join("odd.jwt");
+    std::fs::write(&file, odd).unwrap();
+    let o = run_in(&hotel, &["sync", "--file", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !hotel.join("deltas.jwt").exists(),
+        "a full bundle starts a new chain"
+    );
+    pause().await;
+    let o = run_in(&hotel, &["sync", &bureau.url, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("delta_base_unknown"), "{}", stderr(&o));
+    assert_eq!(json_out(&o)["kind"], "full");
+
+    // Syncing again at once: a delta with nothing new is fine.
+    let o = run_in(&hotel, &["sync", &bureau.url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    bureau.stop().await;
+}
+
+fn snapshot(state: &Path) -> Vec<Option<Vec<u8>>> {
+    ["bundle.jwt", "deltas.jwt", "verified-state.cache"]
+        .iter()
+        .map(|f| std::fs::read(state.join(f)).ok())
+        .collect()
+}
+
+fn refused(state: &Path, delta: &str, work: &Path, code: &str) {
+    let before = snapshot(state);
+    let file = work.join(format!("{code}.jwt"));
+    std::fs::write(&file, delta).unwrap();
+    let o = run_in(state, &["sync", "--file", file.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{code}: {}", stderr(&o));
+    assert!(stderr(&o).contains(code), "expected {code}: {}", stderr(&o));
+    assert_eq!(json_out(&o)["error"], code);
+    assert_eq!(snapshot(state), before, "{code}: state changed");
+    let o = run_in(state, &["trust", "show"]);
+    assert!(o.status.success(), "{code}: state unusable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_deltas_each_refused_and_state_kept() {
+    let mut bureau = start(13).await;
+    let mut stranger = start(14).await;
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(15));
+    let a = bureau.credential(&holder).await;
+    let _ = stranger.credential(&holder).await;
+    pin(&state, &bureau.issuer, work.path());
+
+    // A delta needs a base.
+    let early = bureau.issuer.trust_bundle_delta(0).await.unwrap();
+    refused(&state, &early, work.path(), "delta_base_mismatch");
+
+    let o = sync(&state, &bureau.url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seq = show(&state)["status_seq"].as_i64().unwrap();
+    // An empty delta from the stored base, then a newer one applied: the first is a replay.
+    pause().await;
+    let stale = bureau.issuer.trust_bundle_delta(seq).await.unwrap();
+    revoke(&bureau, &a.id).await;
+    pause().await;
+    let o = sync(&state, &bureau.url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seq2 = show(&state)["status_seq"].as_i64().unwrap();
+    assert!(seq2 > seq);
+    let empty_old = {
+        // Same base as the stored state, issued before it.
+        let keys: Vec<Value> = bureau
+            .issuer
+            .keys
+            .published(now())
+            .iter()
+            .map(|r| r.to_json())
+            .collect();
+        let t = show(&state)["issued_at"].as_i64().unwrap() - 10;
+        sign_trust_bundle_delta(
+            &bureau.issuer.keys.root(),
+            &DeltaContents {
+                iss: bureau.issuer.url(),
+                base_status_seq: seq2,
+                status_seq: seq2,
+                issued_at: t,
+                next_update: t + 300,
+                status_exp: t + 86_400,
+                keys: &keys,
+                changes: &[],
+            },
+        )
+    };
+    refused(&state, &empty_old, work.path(), "delta_replayed");
+    refused(&state, &stale, work.path(), "delta_base_mismatch");
+    pause().await;
+    let good = bureau.issuer.trust_bundle_delta(seq2).await.unwrap();
+
+    let foreign = stranger.issuer.trust_bundle_delta(0).await.unwrap();
+    refused(&state, &foreign, work.path(), "delta_wrong_root");
+    refused(
+        &state,
+        &good[..good.len() / 2],
+        work.path(),
+        "delta_truncated",
+    );
+    let mut corrupt = good.clone().into_bytes();
+    let i = good.find('.').unwrap() + 30;
+    corrupt[i] = if corrupt[i] == b'x' { b'y' } else { b'x' };
+    refused(
+        &state,
+        &String::from_utf8(corrupt).unwrap(),
+        work.path(),
+        "delta_bad_signature",
+    );
+
+    let root = bureau.issuer.keys.root();
+    let keys: Vec<Value> = bureau
+        .issuer
+        .keys
+        .published(now())
+        .iter()
+        .map(|r| r.to_json())
+        .collect();
+    let signed = |changes: Vec<Value>| {
+        let t = now();
+        let payload = serde_json::json!({"delta_version": 1, "iss": bureau.issuer.url(),
+            "base_status_seq": seq2, "status_seq": seq2 + 1, "issued_at": t, "next_update": t + 300,
+            "status_exp": t + 86_400, "keys": keys, "changes": changes});
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), "trust-bundle-delta+jwt".into());
+        header.insert("kid".into(), root.kid().into());
+        credential::jose::sign_compact(header, payload.to_string().as_bytes(), &root)
+    };
+    // Root-signed, with a decompression bomb as a change set.
+    let bomb = {
+        let z = credential::status_list::zlib_compress(&vec![0u8; 32 << 20], 9);
+        signed(vec![
+            serde_json::json!({"shard": 0, "uri": bureau.issuer.status_uri(0),
+            "size": 1024, "bits": 2, "set": credential::b64::encode(z)}),
+        ])
+    };
+    refused(&state, &bomb, work.path(), "delta_decompression_limit");
+    // Root-signed, changing an entry outside the list.
+    let outside = sign_trust_bundle_delta(
+        &root,
+        &DeltaContents {
+            iss: bureau.issuer.url(),
+            base_status_seq: seq2,
+            status_seq: seq2 + 1,
+            issued_at: now(),
+            next_update: now() + 300,
+            status_exp: now() + 86_400,
+            keys: &keys,
+            changes: &[ShardChanges {
+                shard: 0,
+                uri: bureau.issuer.status_uri(0),
+                size: 1024,
+                set: vec![(5000, 1)],
+            }],
+        },
+    );
+    refused(&state, &outside, work.path(), "delta_invalid_change");
+    // Root-signed, but a list whose size differs from the stored one.
+    let resized = signed(vec![
+        serde_json::json!({"shard": 0, "uri": bureau.issuer.status_uri(0),
+        "size": 2048, "bits": 2, "set": issuer::delta::encode_set(&[(1, 1)])}),
+    ]);
+    refused(&state, &resized, work.path(), "delta_invalid_change");
+
+    // After all that, the good delta still applies.
+    let file = work.path().join("good.jwt");
+    std::fs::write(&file, &good).unwrap();
+    let o = run_in(&state, &["sync", "--file", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    bureau.stop().await;
+    stranger.stop().await;
+}
+
+#[test]
+fn a_bundle_is_not_a_delta() {
+    let root = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(16));
+    let bundle = sign_trust_bundle(
+        &root,
+        &BundleContents {
+            iss: "https://id.example.cn",
+            issued_at: 1_800_000_000,
+            next_update: 1_800_000_300,
+            keys: &[],
+            status_lists: &[],
+            status_seq: Some(0),
+        },
+    );
+    let e = VerifiedDelta::verify(
+        &bundle,
+        root.public_jwk(),
+        1_800_000_000,
+        &DeltaLimits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, DeltaError::WrongTyp { .. }), "{e:?}");
+    assert_eq!(e.code(), "delta_wrong_typ");
+}

@@ -1,0 +1,227 @@
+//! Refreshing a batch over loopback against the real issuer: after every copy was shown, after
+//! a revocation, and with nothing to refresh with.
+
+use std::collections::BTreeSet;
+
+use issuer::model::StatusAction;
+use issuer::status::Target;
+use serde_json::json;
+use wallet::consent::Preparation;
+use wallet::receive::{ReceiveOptions, TxCode};
+use wallet::{RefreshError, Reuse, Store};
+
+use crate::support::*;
+
+const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
+
+async fn received(
+    t: &TestIssuer,
+    serial: u32,
+    copies: usize,
+) -> (Store, tempfile::TempDir, String) {
+    let offer = t.enrol_high(serial).await;
+    let http = reqwest::Client::new();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    let options = ReceiveOptions {
+        copies,
+        configurations: vec![CONFIG.into()],
+        ..ReceiveOptions::default()
+    };
+    let received = wallet::receive(
+        &http,
+        &parsed,
+        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert!(received.refreshable());
+    assert!(format!("{received:?}").contains("refreshable: true"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path());
+    let ids = received.store(&mut store).unwrap();
+    (store, dir, ids[0].clone())
+}
+
+fn hotel_request() -> wallet::AuthorizationRequest {
+    let uri = format!(
+        "openid4vp://?{}",
+        serde_urlencoded::to_string([
+            ("client_id", "x509_san_dns:hotel.example".to_owned()),
+            ("nonce", "n-refresh".to_owned()),
+            ("response_type", "vp_token".to_owned()),
+            (
+                "dcql_query",
+                json!({"credentials": [{"id": "hotel", "format": "dc+sd-jwt",
+                    "claims": [{"path": ["family_name"]}, {"path": ["id_number"]}]}]})
+                .to_string()
+            ),
+        ])
+        .unwrap()
+    );
+    match wallet::AuthorizationRequest::parse_uri(&uri).unwrap() {
+        wallet::present::RequestRef::ByValue(r) => *r,
+        _ => panic!("by value"),
+    }
+}
+
+fn prepared(store: &Store) -> Box<wallet::Prepared> {
+    match wallet::prepare(store, &hotel_request()).unwrap() {
+        Preparation::Ready(p) => p,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn holder_kids(store: &Store, batch: &str) -> BTreeSet<String> {
+    store
+        .copies(batch)
+        .unwrap()
+        .iter()
+        .map(|c| store.open_copy(&c.id).unwrap().holder_key.kid().to_owned())
+        .collect()
+}
+
+fn options(copies: usize) -> ReceiveOptions {
+    ReceiveOptions {
+        copies,
+        ..ReceiveOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
+    let t = TestIssuer::start().await;
+    let (mut store, _dir, batch) = received(&t, 40, 2).await;
+    let old_kids = holder_kids(&store, &batch);
+    for _ in 0..2 {
+        let p = prepared(&store);
+        wallet::answer(&mut store, &p, Reuse::Refuse, now()).unwrap();
+    }
+    let p = prepared(&store);
+    assert!(p.consent.needs_reuse());
+    assert!(p.consent.items[0].refreshable);
+    assert_eq!(p.consent.exhausted().len(), 1);
+
+    let http = reqwest::Client::new();
+    // A real host passes OsRng; the test seeds another stream than the first batch's.
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
+    let done = wallet::refresh(&http, &mut store, &batch, &options(3), &mut rng, now())
+        .await
+        .unwrap();
+    assert_eq!(done.batch_id, batch);
+    assert_eq!(done.configuration, CONFIG);
+    assert_eq!(done.copies, 3);
+    let copies = store.copies(&batch).unwrap();
+    assert_eq!(copies.len(), 3);
+    assert!(copies.iter().all(|c| c.shown_count == 0));
+    let new_kids = holder_kids(&store, &batch);
+    assert_eq!(new_kids.len(), 3);
+    assert!(new_kids.is_disjoint(&old_kids), "fresh holder keys");
+    // The new copies verify and answer.
+    let p = prepared(&store);
+    assert!(!p.consent.needs_reuse());
+    let answer = wallet::answer(&mut store, &p, Reuse::Refuse, now()).unwrap();
+    let presentation = answer.vp_token["hotel"][0].as_str().unwrap();
+    let trust = verifier::TrustStore::from_json(&t.jwt_vc_issuer().await).unwrap();
+    credential::sd_jwt::SdJwt::parse(presentation, &credential::sd_jwt::Limits::default())
+        .unwrap()
+        .verify(
+            &trust,
+            &credential::sd_jwt::VerifyOptions::new(
+                now(),
+                credential::sd_jwt::KeyBinding::NotRequired,
+            ),
+        )
+        .unwrap();
+    // The rotated token was stored: a second refresh works too.
+    wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+        .await
+        .unwrap();
+    assert_eq!(store.copies(&batch).unwrap().len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn revoked_citizen_is_refused_and_the_token_forgotten() {
+    let t = TestIssuer::start().await;
+    let (mut store, _dir, batch) = received(&t, 41, 1).await;
+    let p = prepared(&store);
+    wallet::answer(&mut store, &p, Reuse::Refuse, now()).unwrap();
+    t.issuer
+        .change_status("test", Target::Citizen(id_number(41)), StatusAction::Revoke)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let before: Vec<_> = store.copies(&batch).unwrap();
+    let err = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &options(2),
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Refused { error, .. } if error == "invalid_grant"),
+        "{err:?}"
+    );
+    // The old copies stay as they were; the token is gone, so the batch is no longer
+    // refreshable and a second try does not reach the issuer.
+    assert_eq!(store.copies(&batch).unwrap(), before);
+    assert!(!store.batches().unwrap()[0].refreshable);
+    let err = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &options(2),
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err,
+        RefreshError::NotRefreshable {
+            batch_id: batch.clone()
+        }
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_batch_and_deleted_grant() {
+    let t = TestIssuer::start().await;
+    let (mut store, _dir, batch) = received(&t, 42, 1).await;
+    let http = reqwest::Client::new();
+    let err = wallet::refresh(
+        &http,
+        &mut store,
+        "nope",
+        &options(1),
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        RefreshError::Store(wallet::StoreError::NotFound { .. })
+    ));
+    // Deleting the batch deletes its refresh token with it.
+    store.delete(&batch).unwrap();
+    assert_eq!(grant_rows(store.path()), 0);
+    t.stop().await;
+}
+
+/// Grant rows in the store's file, read directly.
+fn grant_rows(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM grants", [], |r| r.get(0))
+        .unwrap()
+}
