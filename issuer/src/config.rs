@@ -60,8 +60,17 @@ pub struct Config {
 }
 
 /// A `postgres://` URL. Its `Debug` and `Display` hide the password, so it can be logged.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct DatabaseUrl(String);
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = ConfigError;
+
+    fn try_from(text: String) -> Result<DatabaseUrl, ConfigError> {
+        DatabaseUrl::parse(&text)
+    }
+}
 
 impl DatabaseUrl {
     /// Accepts `postgres://...` and `postgresql://...`.
@@ -165,7 +174,7 @@ pub struct FileConfig {
     status_validity: Option<i64>,
     shard_size: Option<u32>,
     body_limit: Option<usize>,
-    database_url: Option<String>,
+    database_url: Option<DatabaseUrl>,
     database_pool: Option<usize>,
     master_secret_file: Option<PathBuf>,
 }
@@ -210,7 +219,7 @@ pub struct Overrides {
     /// `--key-alg`.
     pub key_alg: Option<String>,
     /// `--database-url`.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// `--master-secret-file`.
     pub master_secret_file: Option<PathBuf>,
 }
@@ -301,7 +310,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
         cfg.shard_size = v;
     }
     if let Some(v) = env("ISSUER_DATABASE_URL") {
-        database_url = Some(v);
+        database_url = Some(DatabaseUrl::parse(&v)?);
     }
     if let Some(v) = parse_env("ISSUER_DATABASE_POOL")? {
         cfg.database_pool = v;
@@ -325,10 +334,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     if let Some(v) = &flags.master_secret_file {
         cfg.master_secret_file = Some(v.clone());
     }
-    cfg.database_url = match database_url.as_deref().map(str::trim) {
-        None | Some("" | "sqlite") => None,
-        Some(url) => Some(DatabaseUrl::parse(url)?),
-    };
+    cfg.database_url = database_url;
     if let Some(alg) = key_alg {
         cfg.key_alg = Alg::parse(&alg).map_err(|_| ConfigError::Invalid {
             name: "key_alg",

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use issuer::config::{self, Overrides};
+use issuer::config::{self, DatabaseUrl, Overrides};
 use issuer::{server, Issuer};
 
 /// Run the HTTP service until SIGINT or SIGTERM.
@@ -28,8 +28,8 @@ pub struct ServeArgs {
     key_alg: Option<String>,
     /// PostgreSQL database shared by replicas, postgres://USER:PASSWORD@HOST:PORT/DB
     /// [default: $ISSUER_DATABASE_URL, else SQLite in the data directory].
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = DatabaseUrl::parse)]
+    database_url: Option<DatabaseUrl>,
     /// The 32-byte master secret every replica shares [default: $ISSUER_MASTER_SECRET_FILE,
     /// else DATA/keys/master.secret].
     #[arg(long, value_name = "FILE")]
