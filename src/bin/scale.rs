@@ -133,7 +133,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let memory: usize = verified
         .lists
         .iter()
-        .map(|l| l.token.status_list.as_bytes().len())
+        .map(|l| l.known.list.as_zlib().len())
         .sum();
 
     let paths = [
