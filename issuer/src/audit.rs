@@ -5,6 +5,9 @@
 //! `credential.issued`, `status.revoke|suspend|reinstate`, `key.created`, `key.rotated`,
 //! `officer.added|removed`, `platform.added|removed`. `detail` holds ids and outcomes only, never
 //! claim values or secrets.
+//!
+//! The functions here are the SQLite side ([`crate::store`]'s SQLite backend calls them inside
+//! its write jobs); the PostgreSQL backend appends the same rows with the same columns.
 
 use rusqlite::{params, Connection};
 use serde_json::Value;

@@ -245,7 +245,8 @@ impl Issuer {
     /// As [`Issuer::status_token`].
     pub async fn shard_lists(&self, shard: i64) -> Result<ShardLists, ApiError> {
         let t = now();
-        // Rebuild at least every minute so changes made by another process (the CLI) show.
+        // Re-sign at least every minute (fresh `iat`); a status change anywhere (another
+        // replica, the CLI) bumps the shard's version and forces a rebuild at once.
         let fresh_after = t - self.config.status_ttl.min(60);
         // The shard's version changes with every status change, on any replica or the CLI, so
         // a cached list is used only while it is still current.
