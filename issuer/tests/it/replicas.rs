@@ -773,3 +773,61 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
             .is_some());
     }
 }
+
+#[test]
+fn an_unreachable_database_fails_startup_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .args([
+            "--database-url",
+            "postgres://issuer:pw-must-not-leak-7f3a@127.0.0.1:1/issuer",
+        ])
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("postgres"), "{text}");
+    assert!(!text.contains("pw-must-not-leak-7f3a"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_with_another_master_secret_refuses_to_start() {
+    let _gate = PG_GATE.read().await;
+    let Some(c) = Cluster::start(1, 1024).await else {
+        return;
+    };
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("master.secret"), [7u8; 32]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path());
+    env_for(
+        &mut cmd,
+        &c.db_url,
+        &other.path().join("master.secret"),
+        1024,
+    );
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not open"), "{stderr}");
+    // The running replica is unaffected.
+    assert_eq!(
+        c.http
+            .get(format!("{}/health", c.url(0)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
