@@ -355,6 +355,8 @@ impl DemoWallet {
             query_id: query.id.clone(),
             batch_id: held.batch_id.clone(),
             claims: paths,
+            key_binding: true,
+            authority: wallet::dcql::AuthorityMatch::Matched,
         };
         self.answer_selections(request, vec![selection])
     }

@@ -61,6 +61,12 @@ pub enum AnswerError {
     /// More than [`MAX_PRESENTATIONS`].
     #[error("answer holds more than {MAX_PRESENTATIONS} presentations")]
     TooMany,
+    /// Several presentations answer a credential query that did not allow `multiple`.
+    #[error("vp_token holds several presentations for {query_id}, which did not ask for multiple")]
+    NotMultiple {
+        /// The key.
+        query_id: String,
+    },
     /// A key answers no credential query of the request.
     #[error("vp_token answers unknown credential query {query_id}")]
     UnknownQuery {
@@ -79,6 +85,7 @@ impl AnswerError {
             AnswerError::MalformedEntry { .. } => "answer_malformed_entry",
             AnswerError::TooMany => "answer_too_many_presentations",
             AnswerError::UnknownQuery { .. } => "answer_unknown_query",
+            AnswerError::NotMultiple { .. } => "answer_not_multiple",
         }
     }
 }
@@ -183,6 +190,38 @@ impl Answer {
                         query_id: id.clone(),
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the answer against the request's DCQL query: every key names a credential query,
+    /// and only a query with `multiple: true` gets more than one presentation (OpenID4VP 1.0
+    /// section 6.1).
+    ///
+    /// # Errors
+    /// [`AnswerError::UnknownQuery`], [`AnswerError::NotMultiple`].
+    pub fn check_against(&self, dcql_query: &Value) -> Result<(), AnswerError> {
+        self.check_query_ids(&crate::request::query_ids(dcql_query))?;
+        let queries = dcql_query
+            .get("credentials")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for q in queries {
+            let Some(id) = q.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let multiple = q.get("multiple").and_then(Value::as_bool) == Some(true);
+            let count = self
+                .presentations
+                .iter()
+                .filter(|p| p.query_id.as_deref() == Some(id))
+                .count();
+            if count > 1 && !multiple {
+                return Err(AnswerError::NotMultiple {
+                    query_id: id.to_owned(),
+                });
             }
         }
         Ok(())
@@ -294,5 +333,35 @@ mod tests {
             })
         );
         assert!(a.check_query_ids(&["other".into()]).is_ok());
+    }
+
+    #[test]
+    fn several_presentations_need_multiple() {
+        let two = json!({"citizen_id": [sd_jwt("n"), sd_jwt("n")]}).to_string();
+        let a = parse(&two).unwrap();
+        let query = |multiple: Option<bool>| {
+            let mut q = json!({"id": "citizen_id", "format": "dc+sd-jwt"});
+            if let Some(m) = multiple {
+                q["multiple"] = json!(m);
+            }
+            json!({"credentials": [q]})
+        };
+        for m in [None, Some(false)] {
+            assert_eq!(
+                a.check_against(&query(m)),
+                Err(AnswerError::NotMultiple {
+                    query_id: "citizen_id".into()
+                })
+            );
+        }
+        assert!(a.check_against(&query(Some(true))).is_ok());
+        let one = parse(&vp_token("citizen_id", &sd_jwt("n")).to_string()).unwrap();
+        assert!(one.check_against(&query(None)).is_ok());
+        assert_eq!(
+            one.check_against(&json!({"credentials": [{"id": "other", "format": "x"}]})),
+            Err(AnswerError::UnknownQuery {
+                query_id: "citizen_id".into()
+            })
+        );
     }
 }

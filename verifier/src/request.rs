@@ -138,10 +138,38 @@ pub fn dcql_for_policy(policy: &Policy) -> Value {
         .filter(|t| Level::from_vct(t).map_or(true, |l| l >= policy.min_level))
         .collect();
     query.insert("meta".into(), json!({ "vct_values": vct_values }));
+    // Said only when the policy accepts a presentation without a KB-JWT (section 6.1; the
+    // default is true). Every citizen-ID profile keeps key binding.
+    if !policy.key_binding {
+        query.insert(
+            "require_cryptographic_holder_binding".into(),
+            Value::Bool(false),
+        );
+    }
     if !claims.is_empty() {
         query.insert("claims".into(), Value::Array(claims));
     }
     json!({"credentials": [Value::Object(query)]})
+}
+
+/// Whether the credential query `query_id` of a DCQL query requires a KB-JWT: `true` unless it
+/// says `require_cryptographic_holder_binding: false` (section 6.1). With `None` (a bare
+/// SD-JWT answer) the query must be the only one. An unknown id requires binding.
+pub fn holder_binding_required(dcql_query: &Value, query_id: Option<&str>) -> bool {
+    let Some(queries) = dcql_query.get("credentials").and_then(Value::as_array) else {
+        return true;
+    };
+    let query = match query_id {
+        Some(id) => queries
+            .iter()
+            .find(|q| q.get("id").and_then(Value::as_str) == Some(id)),
+        None if queries.len() == 1 => queries.first(),
+        None => None,
+    };
+    query
+        .and_then(|q| q.get("require_cryptographic_holder_binding"))
+        .and_then(Value::as_bool)
+        != Some(false)
 }
 
 /// The credential query ids of a DCQL query.
@@ -296,6 +324,35 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!({"path": ["address"]})));
+    }
+
+    #[test]
+    fn holder_binding_is_required_unless_the_query_says_false() {
+        let mut policy = Policy::from_toml(HOTEL).unwrap();
+        let bound = dcql_for_policy(&policy);
+        assert!(bound["credentials"][0]
+            .get("require_cryptographic_holder_binding")
+            .is_none());
+        assert!(holder_binding_required(&bound, Some(DEFAULT_QUERY_ID)));
+        assert!(holder_binding_required(&bound, None));
+        policy.key_binding = false;
+        let unbound = dcql_for_policy(&policy);
+        assert_eq!(
+            unbound["credentials"][0]["require_cryptographic_holder_binding"],
+            json!(false)
+        );
+        assert!(!holder_binding_required(&unbound, Some(DEFAULT_QUERY_ID)));
+        assert!(!holder_binding_required(&unbound, None));
+        // An unknown query, an ambiguous bare answer, a non-boolean: binding required.
+        assert!(holder_binding_required(&unbound, Some("other")));
+        let two = json!({"credentials": [
+            {"id": "a", "require_cryptographic_holder_binding": false},
+            {"id": "b", "require_cryptographic_holder_binding": false}]});
+        assert!(holder_binding_required(&two, None));
+        assert!(!holder_binding_required(&two, Some("b")));
+        let odd =
+            json!({"credentials": [{"id": "a", "require_cryptographic_holder_binding": "no"}]});
+        assert!(holder_binding_required(&odd, Some("a")));
     }
 
     #[test]

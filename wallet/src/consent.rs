@@ -55,6 +55,13 @@ pub struct ConsentItem {
     pub copies: u32,
     /// Whether the batch can be refreshed ([`crate::refresh()`]) when no unused copy is left.
     pub refreshable: bool,
+    /// Whether the answer is bound to this verifier by a KB-JWT. `false` when the verifier set
+    /// `require_cryptographic_holder_binding: false`: whoever receives such an answer can show
+    /// it to others; the host should say so.
+    pub holder_binding: bool,
+    /// The verifier named `trusted_authorities` the wallet cannot evaluate offline (e.g. an
+    /// ETSI trusted list): the verifier may reject the issuer.
+    pub issuer_trust_unchecked: bool,
 }
 
 /// The consent screen's content.
@@ -137,6 +144,19 @@ fn candidates_where(
             })
         };
         let sd_jwt = SdJwt::parse(&opened.sd_jwt, &Limits::default()).map_err(|_| corrupted())?;
+        let x5c = sd_jwt
+            .jws()
+            .header()
+            .members
+            .get("x5c")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         let claims = sd_jwt.holder_view().map_err(|_| corrupted())?.claims;
         let types = claims
             .get("type")
@@ -154,6 +174,7 @@ fn candidates_where(
             vct: credential_type(&claims).unwrap_or(batch.vct),
             types,
             claims,
+            x5c,
         });
     }
     Ok(out)
@@ -218,6 +239,8 @@ pub fn prepare(
             unused_copies: b.unused,
             copies: b.copies,
             refreshable: b.refreshable,
+            holder_binding: s.key_binding,
+            issuer_trust_unchecked: s.authority == crate::dcql::AuthorityMatch::Unchecked,
         });
     }
     let consent = ConsentSummary {

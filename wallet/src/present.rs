@@ -38,6 +38,29 @@ pub fn present(
     aud: &str,
     iat: i64,
 ) -> Result<String, PresentError> {
+    let selected = select(credential, holder_key, disclose)?;
+    Ok(add_key_binding(&selected, holder_key, nonce, aud, iat))
+}
+
+/// Presents `credential` disclosing the claims at `disclose`, without a KB-JWT (`<jwt>~<d>~`),
+/// for a credential query with `require_cryptographic_holder_binding: false`. Anyone holding
+/// the result can show it again; prefer [`present`].
+///
+/// # Errors
+/// As [`present`].
+pub fn present_unbound(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+) -> Result<String, PresentError> {
+    select(credential, holder_key, disclose)
+}
+
+fn select(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+) -> Result<String, PresentError> {
     let sd_jwt = SdJwt::parse(credential, &Limits::default())?;
     let view = sd_jwt.holder_view()?;
     let cnf = view
@@ -58,8 +81,7 @@ pub fn present(
             });
         }
     }
-    let selected = sd_jwt.select(disclose)?;
-    Ok(add_key_binding(&selected, holder_key, nonce, aud, iat))
+    Ok(sd_jwt.select(disclose)?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,18 +422,26 @@ pub fn answer(
             }
         };
         let opened = store.open_copy(&copy.id)?;
-        let presentation = present(
-            &opened.sd_jwt,
-            &opened.holder_key,
-            &s.claims,
-            &request.nonce,
-            &request.client_id,
-            now,
-        )?;
-        vp_token.insert(
-            s.query_id.clone(),
-            Value::Array(vec![Value::String(presentation)]),
-        );
+        let presentation = if s.key_binding {
+            present(
+                &opened.sd_jwt,
+                &opened.holder_key,
+                &s.claims,
+                &request.nonce,
+                &request.client_id,
+                now,
+            )?
+        } else {
+            present_unbound(&opened.sd_jwt, &opened.holder_key, &s.claims)?
+        };
+        // One array per credential query; several entries when it allows `multiple`.
+        match vp_token
+            .entry(s.query_id.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            Value::Array(items) => items.push(Value::String(presentation)),
+            other => *other = Value::Array(vec![Value::String(presentation)]),
+        }
         used.push(copy.id.clone());
     }
     for id in &used {

@@ -93,6 +93,12 @@ fn print_consent(c: &ConsentSummary) {
             };
             eprintln!("    - {label:<30} {}", short_value(&claim.value));
         }
+        if !item.holder_binding {
+            eprintln!("    warning: the verifier asked for an answer without holder binding (no KB-JWT): whoever receives it could show it elsewhere");
+        }
+        if item.issuer_trust_unchecked {
+            eprintln!("    note: the verifier accepts only issuers on trust lists this wallet cannot check offline; it may refuse this credential");
+        }
         if item.claims.is_empty() {
             eprintln!("    (no personal claim; only the credential type and level)");
         }
@@ -147,6 +153,9 @@ fn unmet_line(u: &Unmet) -> String {
                 types.join(" or ")
             }
         ),
+        Unmet::NoTrustedIssuer { query_id } => {
+            format!("{query_id}: no credential from an issuer the verifier trusts (trusted_authorities)")
+        }
         _ => format!("{u:?}"),
     }
 }
