@@ -4,7 +4,9 @@
 //! credential query ids and whose values are arrays of presentations, here SD-JWT+KB strings.
 //! Besides that form, [`parse`] accepts a `direct_post` body (`vp_token=...&state=...`), a JSON
 //! object `{"vp_token": {...}}`, and a bare SD-JWT+KB (what a wallet shows as a QR code when
-//! the request had one credential query). Decoding a QR image is the caller's job.
+//! the request had one credential query), and the compact QR form of any of these
+//! (`VP1:` + base45 of deflated records, [`credential::compact`]). Decoding a QR image is the
+//! caller's job.
 //!
 //! Before anything is verified, [`Answer::nonce_hint`] reads the `nonce` of the first KB-JWT,
 //! unverified, so the caller can find the request it answers; the nonce is then checked for
@@ -49,6 +51,9 @@ pub enum AnswerError {
     /// Empty.
     #[error("answer is empty")]
     Empty,
+    /// The compact (`VP1:`) form does not decode.
+    #[error("compact answer: {0}")]
+    Compact(#[from] credential::compact::CompactError),
     /// Neither a `vp_token` object, a `direct_post` body nor an SD-JWT.
     #[error("answer is not a vp_token, a direct_post body or an sd-jwt")]
     UnknownForm,
@@ -82,6 +87,7 @@ impl AnswerError {
             AnswerError::TooLarge => "answer_too_large",
             AnswerError::Empty => "answer_empty",
             AnswerError::UnknownForm => "answer_unknown_form",
+            AnswerError::Compact(_) => "answer_compact_invalid",
             AnswerError::MalformedEntry { .. } => "answer_malformed_entry",
             AnswerError::TooMany => "answer_too_many_presentations",
             AnswerError::UnknownQuery { .. } => "answer_unknown_query",
@@ -97,6 +103,17 @@ impl AnswerError {
 pub fn parse(text: &str) -> Result<Answer, AnswerError> {
     if text.len() > MAX_ANSWER_BYTES {
         return Err(AnswerError::TooLarge);
+    }
+    if credential::compact::is_compact(text) {
+        let plain = credential::compact::decode(text, MAX_ANSWER_BYTES).map_err(|e| match e {
+            credential::compact::CompactError::TooLarge { .. } => AnswerError::TooLarge,
+            other => AnswerError::Compact(other),
+        })?;
+        // One level only: a compact form inside a compact form is not an answer.
+        if credential::compact::is_compact(&plain) {
+            return Err(AnswerError::UnknownForm);
+        }
+        return parse(&plain);
     }
     let text = text.trim();
     if text.is_empty() {
@@ -278,6 +295,8 @@ mod tests {
                 .unwrap(),
             json!({"citizen_id": p}).to_string(),
             p.clone(),
+            credential::compact::encode(&token.to_string()),
+            credential::compact::encode(&p),
         ];
         for form in forms {
             let a = parse(&form).unwrap();
@@ -321,6 +340,13 @@ mod tests {
             parse(&"a~".repeat(MAX_ANSWER_BYTES)),
             Err(AnswerError::TooLarge)
         );
+        assert!(matches!(parse("VP1:ab"), Err(AnswerError::Compact(_))));
+        assert_eq!(
+            parse(&credential::compact::encode(&"a~".repeat(MAX_ANSWER_BYTES))),
+            Err(AnswerError::TooLarge)
+        );
+        let nested = credential::compact::encode(&credential::compact::encode(&sd_jwt("n")));
+        assert_eq!(parse(&nested), Err(AnswerError::UnknownForm));
     }
 
     #[test]

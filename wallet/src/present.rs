@@ -379,8 +379,15 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The answer as text for a QR code (offline): the `vp_token` JSON, compact.
+    /// The answer as text for a QR code (offline): the compact form of the `vp_token` JSON
+    /// (`VP1:` + base45 of deflated records, [`credential::compact`]), which a QR code carries
+    /// in alphanumeric mode. The verifier reads it and the plain JSON alike.
     pub fn to_text(&self) -> String {
+        credential::compact::encode(&self.to_json_text())
+    }
+
+    /// The `vp_token` JSON, compact (what `direct_post` sends; larger as a QR code).
+    pub fn to_json_text(&self) -> String {
         self.vp_token.to_string()
     }
 }

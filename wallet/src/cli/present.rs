@@ -282,6 +282,7 @@ fn deliver(
                 println!(
                     "{}",
                     json!({"consent": prepared.consent, "answer": text, "bytes": text.len(),
+                           "answer_json_bytes": answer.to_json_text().len(),
                            "qr_version": version, "copies_used": answer.copies_used})
                 );
             } else {

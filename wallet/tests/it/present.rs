@@ -112,7 +112,11 @@ async fn offline_answer_discloses_only_what_was_asked_and_uses_fresh_copies() {
     assert_eq!((item.unused_copies, item.copies), (2, 2));
 
     let first = wallet::answer(&mut store, &prepared, Reuse::Refuse, now()).unwrap();
-    let text = first.to_text();
+    let text = first.to_json_text();
+    assert_eq!(
+        credential::compact::decode(&first.to_text(), 1 << 20).unwrap(),
+        text
+    );
     let token: Value = serde_json::from_str(&text).unwrap();
     let presentation = token["hotel"][0].as_str().unwrap();
     assert_eq!(
