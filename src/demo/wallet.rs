@@ -369,6 +369,7 @@ impl DemoWallet {
     ) -> Result<String, WalletError> {
         let consent = ConsentSummary {
             client_id: request.client_id.clone(),
+            client_identity: request.client_identity.clone(),
             response_uri: None,
             items: Vec::new(),
         };

@@ -20,12 +20,37 @@ use rand_core::CryptoRngCore;
 use serde_json::{json, Map, Value};
 
 use credential::citizen::Level;
+use credential::jose::{sign_compact, PublicJwk, SigningKey};
 use credential::sd_jwt::{ClaimPath, PathSegment};
 
 use crate::Policy;
 
 /// The URI scheme of a request passed by value (OpenID4VP 1.0 appendix A.1 / section 13.1).
 pub const SCHEME: &str = "openid4vp://";
+
+/// The `typ` of a signed request object (OpenID4VP 1.0 section 5; RFC 9101).
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
+/// The `aud` of a request object for a wallet found by static discovery (OpenID4VP 1.0
+/// section 5.8).
+pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
+
+/// The `client_id` of a verifier identified by a `did:jwk` of its request-signing key, with the
+/// OpenID4VP 1.0 prefix: `decentralized_identifier:did:jwk:<base64url of the public JWK>`
+/// (section 5.9.3). A `did:jwk` resolves without a network, so an offline wallet can verify
+/// the request; it proves control of the key, not who holds it.
+pub fn did_jwk_client_id(key: &PublicJwk) -> String {
+    format!(
+        "decentralized_identifier:did:jwk:{}",
+        credential::b64::encode(key.to_bare_value().to_string())
+    )
+}
+
+/// The `client_id` of an unsigned `direct_post` request under the `redirect_uri` prefix
+/// (section 5.9.3): the response URI itself.
+pub fn redirect_uri_client_id(response_uri: &str) -> String {
+    format!("redirect_uri:{response_uri}")
+}
 
 /// The DCQL credential query id used when a policy names none.
 pub const DEFAULT_QUERY_ID: &str = "citizen_id";
@@ -221,6 +246,44 @@ impl PresentationRequest {
         }
         // Serializing a list of string pairs cannot fail.
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("{SCHEME}?{query}")
+    }
+
+    /// The request as a signed request object (JAR, RFC 9101; OpenID4VP 1.0 section 5), passed
+    /// by value: `openid4vp://?client_id=..&request=<JWT>`. The JWT has `typ:
+    /// oauth-authz-req+jwt`, `kid` = the `did:jwk` verification method, and carries every
+    /// parameter plus `aud` ([`SELF_ISSUED_AUD`]), `iat` and `exp` (`iat` + `validity`).
+    /// `client_id` should be [`did_jwk_client_id`] of `key`.
+    pub fn to_signed_uri(&self, key: &SigningKey, iat: i64, validity: i64) -> String {
+        let mut payload = Map::new();
+        payload.insert("client_id".into(), json!(self.client_id));
+        payload.insert("response_type".into(), json!("vp_token"));
+        payload.insert("nonce".into(), json!(self.nonce));
+        payload.insert("dcql_query".into(), self.dcql_query.clone());
+        if let ResponseMode::DirectPost { response_uri } = &self.response_mode {
+            payload.insert("response_mode".into(), json!("direct_post"));
+            payload.insert("response_uri".into(), json!(response_uri));
+        }
+        if let Some(state) = &self.state {
+            payload.insert("state".into(), json!(state));
+        }
+        payload.insert("aud".into(), json!(SELF_ISSUED_AUD));
+        payload.insert("iat".into(), json!(iat));
+        payload.insert("exp".into(), json!(iat + validity));
+        let did = self
+            .client_id
+            .strip_prefix("decentralized_identifier:")
+            .unwrap_or(&self.client_id);
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(REQUEST_OBJECT_TYP));
+        header.insert("kid".into(), json!(format!("{did}#0")));
+        let jwt = sign_compact(header, Value::Object(payload).to_string().as_bytes(), key);
+        // Serializing a list of string pairs cannot fail.
+        let query = serde_urlencoded::to_string([
+            ("client_id", self.client_id.as_str()),
+            ("request", jwt.as_str()),
+        ])
+        .unwrap_or_default();
         format!("{SCHEME}?{query}")
     }
 

@@ -69,6 +69,8 @@ pub struct ConsentItem {
 pub struct ConsentSummary {
     /// Who asks (the request's `client_id`).
     pub client_id: String,
+    /// What the wallet verified about who asks (signed request, `redirect_uri`, or nothing).
+    pub client_identity: crate::present::ClientIdentity,
     /// Where the answer goes: the `response_uri`, or `None` for an offline (QR) answer.
     pub response_uri: Option<String>,
     /// What is shown.
@@ -245,6 +247,7 @@ pub fn prepare(
     }
     let consent = ConsentSummary {
         client_id: request.client_id.clone(),
+        client_identity: request.client_identity.clone(),
         response_uri: match &request.response_mode {
             ResponseMode::DirectPost { response_uri } => Some(response_uri.clone()),
             ResponseMode::Offline => None,

@@ -115,7 +115,7 @@ pub mod store;
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
 pub use present::{
     answer, present, present_unbound, resolve_request, send, Answer, AuthorizationRequest,
-    PresentError, PresentationError, ResponseMode, Reuse,
+    ClientIdentity, PresentError, PresentationError, ResponseMode, Reuse,
 };
 pub use receive::{
     receive, resolve_offer, CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode,

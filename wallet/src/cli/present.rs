@@ -74,7 +74,23 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn print_consent(c: &ConsentSummary) {
-    eprintln!("{} asks for:", c.client_id);
+    match &c.client_identity {
+        wallet::ClientIdentity::Did {
+            did,
+            key_thumbprint,
+        } => eprintln!(
+            "{} asks for (signed request, verified: key {key_thumbprint} of {}):",
+            c.client_id,
+            if did.len() > 40 { &did[..40] } else { did }
+        ),
+        wallet::ClientIdentity::RedirectUri { uri } => {
+            eprintln!("{uri} asks for (unsigned; the answer goes to that address):")
+        }
+        _ => eprintln!(
+            "{} asks for (unsigned request: the name is not verified):",
+            c.client_id
+        ),
+    }
     for item in &c.items {
         eprintln!(
             "  your {} credential ({}, level {}){}",

@@ -191,3 +191,39 @@ async fn trusted_authorities_aki_refuses_and_trust_lists_are_flagged() {
     assert!(prepared.consent.items[0].issuer_trust_unchecked);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn a_signed_request_is_answered_for_its_did_client_id() {
+    use credential::jose::{Alg, SigningKey};
+    let t = TestIssuer::start().await;
+    let (mut store, _dir) = store_with(&t, &[54], 1).await;
+    let key = SigningKey::generate(Alg::Es256, &mut rand_core::OsRng);
+    let mut rp = rp_request(hotel_query());
+    rp.client_id = verifier::request::did_jwk_client_id(key.public_jwk());
+    let uri = rp.to_signed_uri(&key, now(), 600);
+    let wallet::present::RequestRef::ByValue(request) =
+        wallet::AuthorizationRequest::parse_uri(&uri).unwrap()
+    else {
+        panic!("by value")
+    };
+    let Preparation::Ready(prepared) = wallet::prepare(&store, &request).unwrap() else {
+        panic!("not ready")
+    };
+    assert!(matches!(
+        prepared.consent.client_identity,
+        wallet::ClientIdentity::Did { .. }
+    ));
+    let a = wallet::answer(&mut store, &prepared, Reuse::Refuse, now()).unwrap();
+    let parsed = verifier::answer::parse(&a.to_text()).unwrap();
+    let v = verifier_for(&t, true).await;
+    let ok = v
+        .verify_for_request(
+            &parsed.presentations[0].presentation,
+            &rp,
+            Some("hotel"),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(ok.key_binding.unwrap().aud, rp.client_id);
+    t.stop().await;
+}

@@ -6,6 +6,7 @@
 mod cli;
 mod dcql;
 mod hostile;
+mod jar;
 mod perf;
 mod present;
 mod receive;

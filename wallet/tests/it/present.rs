@@ -317,7 +317,7 @@ fn request_parsing_rejections() {
     ));
     assert!(matches!(
         bad(&[("client_id", "c".into()), ("request", "eyJ.eyJ.sig".into())]),
-        Err(PresentationError::SignedRequestUnsupported)
+        Err(PresentationError::InvalidRequestObject { .. })
     ));
 }
 
