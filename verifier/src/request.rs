@@ -419,6 +419,42 @@ mod tests {
     }
 
     #[test]
+    fn signed_request_object_has_the_jar_shape() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let key = SigningKey::generate(credential::jose::Alg::Es256, &mut rng);
+        let policy = Policy::from_toml(HOTEL).unwrap();
+        let client_id = did_jwk_client_id(key.public_jwk());
+        let req = PresentationRequest::for_policy(&policy, &client_id, "n-1", ResponseMode::Shown);
+        let uri = req.to_signed_uri(&key, 1_000, 600);
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(uri.strip_prefix("openid4vp://?").unwrap()).unwrap();
+        assert_eq!(pairs[0], ("client_id".to_owned(), client_id.clone()));
+        assert_eq!(pairs[1].0, "request");
+        let jws = credential::jose::Jws::parse(&pairs[1].1).unwrap();
+        jws.verify(key.public_jwk()).unwrap();
+        assert_eq!(jws.header().typ.as_deref(), Some(REQUEST_OBJECT_TYP));
+        let did = client_id.strip_prefix("decentralized_identifier:").unwrap();
+        assert_eq!(
+            jws.header().kid.as_deref(),
+            Some(format!("{did}#0").as_str())
+        );
+        let claims = jws.payload_object().unwrap();
+        assert_eq!(claims["client_id"], json!(client_id));
+        assert_eq!(claims["aud"], json!(SELF_ISSUED_AUD));
+        assert_eq!(claims["exp"], json!(1_600));
+        assert_eq!(claims["dcql_query"], req.dcql_query);
+        assert!(claims.get("response_mode").is_none());
+        // The DID holds exactly the public key.
+        let jwk = credential::b64::decode(did.strip_prefix("did:jwk:").unwrap()).unwrap();
+        let jwk: Value = serde_json::from_slice(&jwk).unwrap();
+        assert_eq!(jwk, key.public_jwk().to_bare_value());
+        assert_eq!(
+            redirect_uri_client_id("https://hotel.example/vp"),
+            "redirect_uri:https://hotel.example/vp"
+        );
+    }
+
+    #[test]
     fn request_uri_round_trips() {
         let policy = Policy::from_toml(HOTEL).unwrap();
         for mode in [
