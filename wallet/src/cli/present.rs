@@ -152,6 +152,20 @@ fn ask() -> Result<bool, Failure> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
+/// Asks whether to refresh exhausted batches (interactive `present` without `--refresh`).
+fn ask_refresh() -> Result<bool, Failure> {
+    eprint!(
+        "every copy of a requested credential was shown before; ask its issuer for a fresh batch \
+         now (new keys; nothing is shared with the verifier yet)? [y/N] "
+    );
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(anyhow::Error::from)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 fn unmet_line(u: &Unmet) -> String {
     match u {
         Unmet::MissingClaims { query_id, claims } => {
@@ -188,7 +202,15 @@ fn run_request(args: Args) -> Result<(), Failure> {
         .block_on(wallet::resolve_request(&http, &request_text))
         .map_err(|e| Failure::CouldNotRun(e.into()))?;
     let mut prepared = prepare(&store, &request, args.json)?;
-    if prepared.consent.needs_reuse() && args.refresh {
+    let exhausted_refreshable = prepared.consent.exhausted().iter().all(|i| i.refreshable);
+    let refresh = prepared.consent.needs_reuse()
+        && (args.refresh
+            || (!args.allow_reuse
+                && !args.yes
+                && exhausted_refreshable
+                && std::io::stdin().is_terminal()
+                && ask_refresh()?));
+    if refresh {
         let exhausted: Vec<String> = prepared
             .consent
             .exhausted()
