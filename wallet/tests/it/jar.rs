@@ -266,3 +266,48 @@ fn unsigned_requests_say_what_was_not_verified() {
         ));
     }
 }
+
+#[tokio::test]
+async fn a_signed_request_object_by_reference() {
+    let k = key(5);
+    let client_id = did_jwk_client_id(k.public_jwk());
+    let uri = rp(&client_id, RpMode::Shown).to_signed_uri(&k, 1_760_000_000, 600);
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.split_once('?').unwrap().1).unwrap();
+    let jwt = pairs[1].1.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/request.jwt",
+        axum::routing::get(move || {
+            let jwt = jwt.clone();
+            async move { ([("content-type", "application/oauth-authz-req+jwt")], jwt) }
+        }),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let by_ref = |cid: &str| {
+        format!(
+            "openid4vp://?{}",
+            serde_urlencoded::to_string([
+                ("client_id", cid.to_owned()),
+                ("request_uri", format!("{base}/request.jwt")),
+            ])
+            .unwrap()
+        )
+    };
+    let request = wallet::resolve_request(&http, &by_ref(&client_id))
+        .await
+        .unwrap();
+    assert!(matches!(
+        request.client_identity,
+        ClientIdentity::Did { .. }
+    ));
+    assert_eq!(request.nonce, "n-jar-1");
+    // The client_id beside request_uri must be the object's.
+    assert!(matches!(
+        wallet::resolve_request(&http, &by_ref("https://hotel.example")).await,
+        Err(PresentationError::InvalidRequestObject { .. })
+    ));
+    server.abort();
+}
