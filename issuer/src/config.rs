@@ -275,6 +275,12 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "a multiple of 4 from 16 to 2^24",
         });
     }
+    if cfg.refresh_token_ttl < 60 {
+        return Err(ConfigError::Invalid {
+            name: "refresh_token_ttl",
+            expected: "at least 60 seconds",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -282,4 +288,26 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn refresh_token_ttl_from_the_file_and_its_lower_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("issuer.toml"), "refresh_token_ttl = 3600\n").unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.refresh_token_ttl, 3600);
+        std::fs::write(dir.path().join("issuer.toml"), "refresh_token_ttl = 10\n").unwrap();
+        assert!(matches!(
+            load(dir.path(), &Overrides::default()),
+            Err(ConfigError::Invalid {
+                name: "refresh_token_ttl",
+                ..
+            })
+        ));
+    }
 }
