@@ -127,6 +127,9 @@ pub enum ResponseMode {
 /// The `typ` a signed request object must carry (OpenID4VP 1.0 section 5; RFC 9101).
 pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
 
+/// How far past a signed request's `exp` the wallet still answers, for clocks that disagree.
+pub const REQUEST_CLOCK_SKEW: i64 = 60;
+
 /// The `aud` a request object may carry for a wallet found by static discovery (section 5.8).
 pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
 
@@ -170,6 +173,10 @@ pub struct AuthorizationRequest {
     pub response_mode: ResponseMode,
     /// What is asked.
     pub dcql_query: DcqlQuery,
+    /// `exp` of a signed request object (seconds since the epoch): [`answer`] refuses to
+    /// answer after it. `None` for an unsigned request, which has no expiry of its own (its
+    /// nonce is what the verifier expires).
+    pub expires_at: Option<i64>,
 }
 
 /// Why a request could not be understood or answered.
@@ -199,6 +206,13 @@ pub enum PresentationError {
     /// The DCQL query is invalid.
     #[error(transparent)]
     Dcql(#[from] DcqlError),
+    /// The signed request object's `exp` has passed: the verifier no longer waits for this
+    /// answer, and a stale request may be a replayed one.
+    #[error("the request expired at {expired_at}; ask the verifier for a new one")]
+    RequestExpired {
+        /// The request's `exp`.
+        expired_at: i64,
+    },
     /// Every copy of a credential was shown before and the host did not allow reuse.
     #[error("every copy of credential {batch_id} was shown before; refresh it or allow reuse")]
     AllCopiesShown {
@@ -320,6 +334,7 @@ impl AuthorizationRequest {
             state: text("state")?,
             response_mode,
             dcql_query,
+            expires_at: None,
         })
     }
 
@@ -457,7 +472,12 @@ impl AuthorizationRequest {
         if !aud_ok {
             return Err(bad("aud is not https://self-issued.me/v2"));
         }
+        let expires_at = match claims.get("exp") {
+            None => None,
+            Some(exp) => Some(exp.as_i64().ok_or(bad("exp is not a number of seconds"))?),
+        };
         let mut request = AuthorizationRequest::from_params(&claims)?;
+        request.expires_at = expires_at;
         request.client_identity = ClientIdentity::Did {
             did: did.to_owned(),
             key_thumbprint: key.thumbprint().to_owned(),
@@ -566,6 +586,7 @@ impl Answer {
 /// `aud` = `client_id` at time `now`.
 ///
 /// # Errors
+/// [`PresentationError::RequestExpired`] past a signed request's `exp`;
 /// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
 /// presentation errors. Nothing is marked shown on error.
 pub fn answer(
@@ -575,6 +596,11 @@ pub fn answer(
     now: i64,
 ) -> Result<Answer, PresentationError> {
     let request = &prepared.request;
+    if let Some(exp) = request.expires_at {
+        if now > exp.saturating_add(REQUEST_CLOCK_SKEW) {
+            return Err(PresentationError::RequestExpired { expired_at: exp });
+        }
+    }
     let mut vp_token = Map::new();
     let mut used = Vec::new();
     let mut reused = Vec::new();

@@ -200,7 +200,8 @@ async fn a_signed_request_is_answered_for_its_did_client_id() {
     let key = SigningKey::generate(Alg::Es256, &mut rand_core::OsRng);
     let mut rp = rp_request(hotel_query());
     rp.client_id = verifier::request::did_jwk_client_id(key.public_jwk());
-    let uri = rp.to_signed_uri(&key, now(), 600);
+    let t0 = now();
+    let uri = rp.to_signed_uri(&key, t0, 600);
     let wallet::present::RequestRef::ByValue(request) =
         wallet::AuthorizationRequest::parse_uri(&uri).unwrap()
     else {
@@ -213,6 +214,15 @@ async fn a_signed_request_is_answered_for_its_did_client_id() {
         prepared.consent.client_identity,
         wallet::ClientIdentity::Did { .. }
     ));
+    assert_eq!(prepared.request.expires_at, Some(t0 + 600));
+    // Past its `exp` (and the clock skew) the request is refused, and no copy is used up.
+    let late = t0 + 600 + wallet::present::REQUEST_CLOCK_SKEW + 1;
+    assert_eq!(
+        wallet::answer(&mut store, &prepared, Reuse::Refuse, late).unwrap_err(),
+        wallet::PresentationError::RequestExpired {
+            expired_at: t0 + 600
+        }
+    );
     let a = wallet::answer(&mut store, &prepared, Reuse::Refuse, now()).unwrap();
     let parsed = verifier::answer::parse(&a.to_text()).unwrap();
     let v = verifier_for(&t, true).await;

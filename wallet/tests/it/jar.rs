@@ -311,3 +311,23 @@ async fn a_signed_request_object_by_reference() {
     ));
     server.abort();
 }
+
+#[test]
+fn a_signed_request_carries_its_expiry_and_a_malformed_exp_is_refused() {
+    let k = key(9);
+    let cid = did_jwk_client_id(k.public_jwk());
+    let uri = rp(&cid, RpMode::Shown).to_signed_uri(&k, 1_760_000_000, 600);
+    assert_eq!(parse(&uri).unwrap().expires_at, Some(1_760_000_600));
+    let mut c = claims(&cid);
+    c["exp"] = json!("tomorrow");
+    let uri = forged(
+        &k,
+        json!({"alg": "ES256", "typ": "oauth-authz-req+jwt"}),
+        c,
+        &cid,
+    );
+    assert_eq!(rejected(&uri), "exp is not a number of seconds");
+    // An unsigned request has no expiry of its own.
+    let plain = parse(&rp("https://hotel.example", RpMode::Shown).to_uri()).unwrap();
+    assert_eq!(plain.expires_at, None);
+}
