@@ -208,7 +208,7 @@ pub struct DeltaChange {
 /// A delta whose signature verified against the pinned root and whose every part decoded.
 #[derive(Debug, Clone)]
 pub struct VerifiedDelta {
-    raw: String,
+    pub(crate) raw: String,
     /// The issuer identifier.
     pub iss: String,
     /// The `status_seq` of the state it applies to.

@@ -197,3 +197,141 @@ impl TrustState {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use credential::status_list::Bits;
+
+    use super::*;
+    use crate::delta::DeltaChange;
+
+    fn state() -> TrustState {
+        let list = StatusList::new(Bits::Two, 16).unwrap();
+        let mut lists = BTreeMap::new();
+        lists.insert(
+            "https://i/status/0".to_owned(),
+            StateList {
+                shard: Some(0),
+                known: KnownList {
+                    list: CompressedList::compress(&list, 9),
+                    issued_at: 100,
+                    expires_at: Some(200),
+                    ttl: Some(60),
+                },
+            },
+        );
+        TrustState {
+            iss: "https://i".into(),
+            issued_at: 100,
+            next_update: 150,
+            status_seq: Some(5),
+            keys: Vec::new(),
+            lists,
+        }
+    }
+
+    fn delta(base: i64, issued_at: i64, changes: Vec<DeltaChange>) -> VerifiedDelta {
+        VerifiedDelta {
+            raw: String::new(),
+            iss: "https://i".into(),
+            base_status_seq: base,
+            status_seq: base + 2,
+            issued_at,
+            next_update: issued_at + 50,
+            status_exp: issued_at + 1000,
+            keys: Vec::new(),
+            changes,
+        }
+    }
+
+    fn change(shard: i64, set: Vec<(u64, u8)>) -> DeltaChange {
+        DeltaChange {
+            shard: Some(shard),
+            uri: format!("https://i/status/{shard}"),
+            size: 16,
+            bits: Bits::Two,
+            set,
+        }
+    }
+
+    fn value(s: &TrustState, shard: i64, idx: u64) -> u8 {
+        s.lists[&format!("https://i/status/{shard}")]
+            .known
+            .list
+            .get(idx)
+            .unwrap()
+    }
+
+    #[test]
+    fn apply_sets_values_opens_new_lists_and_refreshes_every_list() {
+        let mut s = state();
+        s.apply(&delta(
+            5,
+            120,
+            vec![change(0, vec![(1, 1), (15, 2)]), change(1, vec![(3, 1)])],
+        ))
+        .unwrap();
+        assert_eq!(
+            (value(&s, 0, 1), value(&s, 0, 15), value(&s, 0, 2)),
+            (1, 2, 0)
+        );
+        assert_eq!((value(&s, 1, 3), value(&s, 1, 4)), (1, 0));
+        assert_eq!(s.status_seq, Some(7));
+        assert_eq!(s.issued_at, 120);
+        for l in s.lists.values() {
+            assert_eq!(l.known.issued_at, 120);
+            assert_eq!(l.known.expires_at, Some(1120));
+        }
+        assert_eq!(s.lists["https://i/status/0"].known.ttl, Some(60));
+    }
+
+    #[test]
+    fn apply_is_all_or_nothing() {
+        let mut s = state();
+        let bad = delta(
+            5,
+            120,
+            vec![change(0, vec![(1, 1)]), change(1, vec![(16, 1)])],
+        );
+        let e = s.apply(&bad).unwrap_err();
+        assert_eq!(e.code(), "delta_invalid_change");
+        assert_eq!(value(&s, 0, 1), 0);
+        assert_eq!((s.issued_at, s.status_seq), (100, Some(5)));
+        assert_eq!(s.lists.len(), 1);
+        let mut resized = change(0, vec![(1, 1)]);
+        resized.size = 32;
+        let e = s.apply(&delta(5, 120, vec![resized])).unwrap_err();
+        assert_eq!(e.code(), "delta_invalid_change");
+    }
+
+    #[test]
+    fn apply_refuses_other_base_older_delta_and_other_issuer() {
+        let mut s = state();
+        let e = s.apply(&delta(4, 120, vec![])).unwrap_err();
+        assert_eq!(
+            e,
+            DeltaError::BaseMismatch {
+                stored: Some(5),
+                base: 4
+            }
+        );
+        let e = s.apply(&delta(5, 100, vec![])).unwrap_err();
+        assert_eq!(
+            e,
+            DeltaError::Replayed {
+                stored: 100,
+                found: 100
+            }
+        );
+        let mut other = delta(5, 120, vec![]);
+        other.iss = "https://other".into();
+        assert_eq!(s.apply(&other).unwrap_err(), DeltaError::IssuerMismatch);
+        s.status_seq = None;
+        assert_eq!(
+            s.apply(&delta(5, 120, vec![])).unwrap_err().code(),
+            "delta_base_mismatch"
+        );
+    }
+}
