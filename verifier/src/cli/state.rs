@@ -39,6 +39,9 @@ pub struct Loaded {
     pub bundle_bytes: usize,
     /// Size of the stored delta chain.
     pub deltas_bytes: usize,
+    /// The stored delta chain the state was made from (a new delta is appended to exactly
+    /// this, so two concurrent syncs cannot interleave their chains).
+    pub chain: String,
 }
 
 /// `--state DIR`.
@@ -121,6 +124,7 @@ impl State {
                 from_cache: true,
                 bundle_bytes: bundle_text.trim().len(),
                 deltas_bytes: deltas_text.len(),
+                chain: deltas_text,
             }));
         }
         let bundle = verify_stored_bundle(&bundle_text, root, &self.dir.join(BUNDLE_FILE))?;
@@ -151,6 +155,7 @@ impl State {
             deltas,
             bundle_bytes: bundle_text.trim().len(),
             deltas_bytes: deltas_text.len(),
+            chain: deltas_text,
         }))
     }
 
@@ -169,13 +174,19 @@ impl State {
         Ok(())
     }
 
-    /// Appends an applied delta to the stored chain, atomically (the whole chain file is
-    /// replaced), then caches `state` (the state after it).
+    /// Appends an applied delta to `chain` (the stored chain the state was loaded from) and
+    /// stores the result atomically (the whole chain file is replaced), then caches `state`
+    /// (the state after it).
     ///
     /// # Errors
     /// I/O errors; the previous chain is then still in place.
-    pub fn store_delta(&self, delta: &VerifiedDelta, state: &TrustState) -> anyhow::Result<()> {
-        let mut chain = self.read_optional(DELTAS_FILE)?.unwrap_or_default();
+    pub fn store_delta(
+        &self,
+        chain: &str,
+        delta: &VerifiedDelta,
+        state: &TrustState,
+    ) -> anyhow::Result<()> {
+        let mut chain = chain.to_owned();
         chain.push_str(delta.as_str());
         chain.push('\n');
         self.store(DELTAS_FILE, chain.as_bytes())?;
