@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 use credential::status_list::{StatusList, StatusListError};
 
 use crate::bundle::{trust_store_for, BundleKey, VerifiedBundle};
-use crate::delta::{DeltaError, VerifiedDelta};
+use crate::delta::{DeltaChange, DeltaError, VerifiedDelta};
 use crate::status::{CompressedList, KnownList, StatusStore};
 use crate::trust::TrustStore;
 
-/// ZLIB level for lists recompressed after a delta changed them: fast, and within a few
-/// percent of the best level on sparse status lists.
-pub const RECOMPRESS_LEVEL: u32 = 6;
+/// ZLIB level for lists recompressed after a delta changed them. A national day touches every
+/// shard, so speed matters more than the last kilobytes (`docs/scale.md`, "Deltas measured").
+pub const RECOMPRESS_LEVEL: u32 = 3;
 
 /// One status list of the state.
 #[derive(Debug, Clone)]
@@ -82,87 +82,124 @@ impl TrustState {
     /// [`DeltaError::IssuerMismatch`], [`DeltaError::BaseMismatch`], [`DeltaError::Replayed`],
     /// [`DeltaError::InvalidChange`].
     pub fn apply(&mut self, delta: &VerifiedDelta) -> Result<(), DeltaError> {
-        if delta.iss != self.iss {
-            return Err(DeltaError::IssuerMismatch);
+        self.apply_chain(std::slice::from_ref(delta))
+    }
+
+    /// Applies a chain of verified deltas, oldest first, as [`TrustState::apply`] would one by
+    /// one, but inflating and recompressing each changed list once for the whole chain (a
+    /// national day touches every shard: one pass instead of one per delta). Lists are
+    /// processed one at a time, so at most one list is inflated at once. All or nothing.
+    ///
+    /// # Errors
+    /// As [`TrustState::apply`], for the first delta that does not follow its predecessor or
+    /// does not fit.
+    pub fn apply_chain(&mut self, deltas: &[VerifiedDelta]) -> Result<(), DeltaError> {
+        let Some(last) = deltas.last() else {
+            return Ok(());
+        };
+        // Every delta must follow the one before: same issuer, base = previous status_seq,
+        // strictly newer.
+        let (mut seq, mut issued_at) = (self.status_seq, self.issued_at);
+        for d in deltas {
+            if d.iss != self.iss {
+                return Err(DeltaError::IssuerMismatch);
+            }
+            if seq != Some(d.base_status_seq) {
+                return Err(DeltaError::BaseMismatch {
+                    stored: seq,
+                    base: d.base_status_seq,
+                });
+            }
+            if d.issued_at <= issued_at {
+                return Err(DeltaError::Replayed {
+                    stored: issued_at,
+                    found: d.issued_at,
+                });
+            }
+            seq = Some(d.status_seq);
+            issued_at = d.issued_at;
         }
-        if self.status_seq != Some(delta.base_status_seq) {
-            return Err(DeltaError::BaseMismatch {
-                stored: self.status_seq,
-                base: delta.base_status_seq,
-            });
+        // The changes of each list, in chain order.
+        let mut by_list: BTreeMap<&str, Vec<&DeltaChange>> = BTreeMap::new();
+        for d in deltas {
+            for c in &d.changes {
+                by_list.entry(c.uri.as_str()).or_default().push(c);
+            }
         }
-        if delta.issued_at <= self.issued_at {
-            return Err(DeltaError::Replayed {
-                stored: self.issued_at,
-                found: delta.issued_at,
-            });
+        // Build every changed list first (compressed); commit only when all are good.
+        let mut changed: Vec<(String, StateList)> = Vec::with_capacity(by_list.len());
+        for (uri, changes) in by_list {
+            changed.push((uri.to_owned(), self.changed_list(uri, &changes, last)?));
         }
-        // Build every changed list first; commit only when all are good.
-        let mut changed: Vec<(String, StateList)> = Vec::with_capacity(delta.changes.len());
-        for c in &delta.changes {
-            let invalid = |reason| DeltaError::InvalidChange {
-                uri: c.uri.clone(),
-                reason,
-            };
-            let (shard, mut list) = match self.lists.get(&c.uri) {
-                Some(existing) => {
-                    if existing.known.list.len() != c.size
-                        || existing.known.list.bits() != c.bits
-                        || (existing.shard.is_some()
-                            && c.shard.is_some()
-                            && existing.shard != c.shard)
-                    {
-                        return Err(invalid(
-                            "list size, bits or shard differ from the stored list",
-                        ));
-                    }
-                    let list = existing
-                        .known
-                        .list
-                        .inflate()
-                        .map_err(|_| invalid("stored list does not inflate"))?;
-                    (existing.shard, list)
-                }
-                // A list opened after the base: it started with every entry 0 (valid).
-                None => (
-                    c.shard,
-                    StatusList::new(c.bits, c.size).map_err(|_| invalid("list too large"))?,
-                ),
-            };
+        for l in self.lists.values_mut() {
+            l.known.issued_at = last.issued_at;
+            l.known.expires_at = Some(last.status_exp);
+        }
+        for (uri, l) in changed {
+            self.lists.insert(uri, l);
+        }
+        self.keys = last.keys.clone();
+        self.issued_at = last.issued_at;
+        self.next_update = last.next_update;
+        self.status_seq = Some(last.status_seq);
+        Ok(())
+    }
+
+    /// The list at `uri` after `changes` (in chain order), compressed, fresh as of `last`.
+    fn changed_list(
+        &self,
+        uri: &str,
+        changes: &[&DeltaChange],
+        last: &VerifiedDelta,
+    ) -> Result<StateList, DeltaError> {
+        let invalid = |reason| DeltaError::InvalidChange {
+            uri: uri.to_owned(),
+            reason,
+        };
+        let existing = self.lists.get(uri);
+        let (mut shard, ttl, mut list) = match (existing, changes.first()) {
+            (Some(e), _) => (
+                e.shard,
+                e.known.ttl,
+                e.known
+                    .list
+                    .inflate()
+                    .map_err(|_| invalid("stored list does not inflate"))?,
+            ),
+            // A list opened after the base: it started with every entry 0 (valid).
+            (None, Some(first)) => (
+                first.shard,
+                None,
+                StatusList::new(first.bits, first.size).map_err(|_| invalid("list too large"))?,
+            ),
+            (None, None) => return Err(invalid("no change")),
+        };
+        for c in changes {
+            if list.len() != c.size
+                || list.bits() != c.bits
+                || (shard.is_some() && c.shard.is_some() && shard != c.shard)
+            {
+                return Err(invalid(
+                    "list size, bits or shard differ from the stored list",
+                ));
+            }
+            shard = shard.or(c.shard);
             for &(idx, value) in &c.set {
                 list.set(idx, value).map_err(|e| match e {
                     StatusListError::IndexOutOfRange { .. } => invalid("index outside the list"),
                     _ => invalid("value does not fit"),
                 })?;
             }
-            changed.push((
-                c.uri.clone(),
-                StateList {
-                    shard,
-                    known: KnownList {
-                        list: CompressedList::compress(&list, RECOMPRESS_LEVEL),
-                        issued_at: delta.issued_at,
-                        expires_at: Some(delta.status_exp),
-                        ttl: None,
-                    },
-                },
-            ));
         }
-        for l in self.lists.values_mut() {
-            l.known.issued_at = delta.issued_at;
-            l.known.expires_at = Some(delta.status_exp);
-        }
-        for (uri, mut l) in changed {
-            if let Some(old) = self.lists.get(&uri) {
-                l.known.ttl = old.known.ttl;
-            }
-            self.lists.insert(uri, l);
-        }
-        self.keys = delta.keys.clone();
-        self.issued_at = delta.issued_at;
-        self.next_update = delta.next_update;
-        self.status_seq = Some(delta.status_seq);
-        Ok(())
+        Ok(StateList {
+            shard,
+            known: KnownList {
+                list: CompressedList::compress(&list, RECOMPRESS_LEVEL),
+                issued_at: last.issued_at,
+                expires_at: Some(last.status_exp),
+                ttl,
+            },
+        })
     }
 
     /// The issuer keys as a trust store (as [`VerifiedBundle::trust_store`]).
@@ -205,7 +242,6 @@ mod tests {
     use credential::status_list::Bits;
 
     use super::*;
-    use crate::delta::DeltaChange;
 
     fn state() -> TrustState {
         let list = StatusList::new(Bits::Two, 16).unwrap();
@@ -304,6 +340,41 @@ mod tests {
         resized.size = 32;
         let e = s.apply(&delta(5, 120, vec![resized])).unwrap_err();
         assert_eq!(e.code(), "delta_invalid_change");
+    }
+
+    #[test]
+    fn a_chain_applies_as_its_deltas_one_by_one() {
+        let d1 = delta(
+            5,
+            120,
+            vec![change(0, vec![(1, 1), (2, 2)]), change(1, vec![(3, 1)])],
+        );
+        let mut d2 = delta(
+            7,
+            130,
+            vec![change(0, vec![(2, 0)]), change(2, vec![(4, 2)])],
+        );
+        d2.status_seq = 9;
+        let mut one_by_one = state();
+        one_by_one.apply(&d1).unwrap();
+        one_by_one.apply(&d2).unwrap();
+        let mut chained = state();
+        chained.apply_chain(&[d1.clone(), d2.clone()]).unwrap();
+        assert_eq!(chained.status_seq, Some(9));
+        assert_eq!(chained.issued_at, 130);
+        for shard in 0..3 {
+            for idx in 0..16 {
+                assert_eq!(value(&chained, shard, idx), value(&one_by_one, shard, idx));
+            }
+        }
+        assert_eq!((value(&chained, 0, 1), value(&chained, 0, 2)), (1, 0));
+        // Out of order, or with a gap: refused, nothing changed.
+        let mut s = state();
+        let e = s.apply_chain(&[d2.clone(), d1.clone()]).unwrap_err();
+        assert_eq!(e.code(), "delta_base_mismatch");
+        let e = s.apply_chain(&[d1.clone(), d1]).unwrap_err();
+        assert_eq!(e.code(), "delta_base_mismatch");
+        assert_eq!((s.issued_at, s.status_seq), (100, Some(5)));
     }
 
     #[test]

@@ -112,48 +112,70 @@ impl State {
     /// # Errors
     /// When the stored bundle or a stored delta no longer verifies or applies.
     pub fn load(&self, root: &PublicJwk) -> anyhow::Result<Option<Loaded>> {
-        let Some(bundle_text) = self.read_optional(BUNDLE_FILE)? else {
+        let bundle_path = self.dir.join(BUNDLE_FILE);
+        // The bundle is hashed as a stream; it is read into memory only on a cache miss.
+        let Some((bundle_sha256, bundle_len)) = cache::file_sha256(&bundle_path)
+            .with_context(|| format!("cannot read {}", bundle_path.display()))?
+        else {
             return Ok(None);
         };
         let deltas_text = self.read_optional(DELTAS_FILE)?.unwrap_or_default();
-        let binding = cache::binding(root, &bundle_text, &deltas_text);
+        let binding = cache::binding(root, &bundle_sha256, &cache::sha256(deltas_text.as_bytes()));
+        let bundle_bytes = usize::try_from(bundle_len).unwrap_or(usize::MAX);
         if let Some(state) = cache::read(&self.dir.join(CACHE_FILE), &binding) {
             return Ok(Some(Loaded {
                 deltas: deltas_text.lines().filter(|l| !l.trim().is_empty()).count(),
                 state,
                 from_cache: true,
-                bundle_bytes: bundle_text.trim().len(),
+                bundle_bytes,
                 deltas_bytes: deltas_text.len(),
                 chain: deltas_text,
             }));
         }
+        let Some(bundle_text) = self.read_optional(BUNDLE_FILE)? else {
+            return Ok(None);
+        };
+        // Bound to what was read now (the file may have been replaced since it was hashed).
+        let binding = cache::binding(
+            root,
+            &cache::sha256(bundle_text.as_bytes()),
+            &cache::sha256(deltas_text.as_bytes()),
+        );
         let bundle = verify_stored_bundle(&bundle_text, root, &self.dir.join(BUNDLE_FILE))?;
         let mut state = TrustState::from_bundle(bundle);
-        let mut deltas = 0;
+        let mut chain = Vec::new();
         for (i, line) in deltas_text
             .lines()
             .filter(|l| !l.trim().is_empty())
             .enumerate()
         {
             let issued_at = issued_at_hint(line).unwrap_or(i64::MAX);
-            let applied = VerifiedDelta::verify(line, root, issued_at, &DeltaLimits::default())
-                .and_then(|d| state.apply(&d));
-            if let Err(e) = applied {
-                anyhow::bail!(
-                    "stored delta {} in {} does not verify or apply ({}: {e}); sync again",
-                    i + 1,
-                    self.dir.join(DELTAS_FILE).display(),
-                    e.code()
-                );
-            }
-            deltas += 1;
+            let delta = VerifiedDelta::verify(line, root, issued_at, &DeltaLimits::default())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "stored delta {} in {} does not verify ({}: {e}); sync again",
+                        i + 1,
+                        self.dir.join(DELTAS_FILE).display(),
+                        e.code()
+                    )
+                })?;
+            chain.push(delta);
         }
+        let deltas = chain.len();
+        state.apply_chain(&chain).map_err(|e| {
+            anyhow::anyhow!(
+                "stored deltas in {} do not apply ({}: {e}); sync again",
+                self.dir.join(DELTAS_FILE).display(),
+                e.code()
+            )
+        })?;
+        drop(chain);
         self.write_cache(&binding, &state);
         Ok(Some(Loaded {
             state,
             from_cache: false,
             deltas,
-            bundle_bytes: bundle_text.trim().len(),
+            bundle_bytes: bundle_text.len(),
             deltas_bytes: deltas_text.len(),
             chain: deltas_text,
         }))
@@ -170,7 +192,12 @@ impl State {
         let bundle_text = format!("{bundle}\n");
         self.store(BUNDLE_FILE, bundle_text.as_bytes())?;
         let root = self.root()?;
-        self.write_cache(&cache::binding(&root, &bundle_text, ""), state);
+        let binding = cache::binding(
+            &root,
+            &cache::sha256(bundle_text.as_bytes()),
+            &cache::sha256(b""),
+        );
+        self.write_cache(&binding, state);
         Ok(())
     }
 
@@ -191,8 +218,13 @@ impl State {
         chain.push('\n');
         self.store(DELTAS_FILE, chain.as_bytes())?;
         let root = self.root()?;
-        let bundle_text = self.read_optional(BUNDLE_FILE)?.unwrap_or_default();
-        self.write_cache(&cache::binding(&root, &bundle_text, &chain), state);
+        let bundle = cache::file_sha256(&self.dir.join(BUNDLE_FILE))?
+            .map(|(d, _)| d)
+            .unwrap_or_else(|| cache::sha256(b""));
+        self.write_cache(
+            &cache::binding(&root, &bundle, &cache::sha256(chain.as_bytes())),
+            state,
+        );
         Ok(())
     }
 
