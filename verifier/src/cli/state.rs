@@ -142,6 +142,9 @@ impl State {
             &cache::sha256(deltas_text.as_bytes()),
         );
         let bundle = verify_stored_bundle(&bundle_text, root, &self.dir.join(BUNDLE_FILE))?;
+        let bundle_bytes = bundle_text.len();
+        // At national size the text is ~561 MB: not kept while the deltas are applied.
+        drop(bundle_text);
         let mut state = TrustState::from_bundle(bundle);
         let mut chain = Vec::new();
         for (i, line) in deltas_text
@@ -175,15 +178,15 @@ impl State {
             state,
             from_cache: false,
             deltas,
-            bundle_bytes: bundle_text.len(),
+            bundle_bytes,
             deltas_bytes: deltas_text.len(),
             chain: deltas_text,
         }))
     }
 
-    /// Stores a verified full bundle's text as the new base, atomically, dropping the stored deltas first (a
-    /// crash in between leaves the old bundle alone: older, still consistent), then caches
-    /// `state` (made from it).
+    /// Stores a verified full bundle's text as the new base, atomically, dropping the stored
+    /// deltas first (a crash in between leaves the old bundle alone: older, still consistent),
+    /// then caches `state` (made from it).
     ///
     /// # Errors
     /// I/O errors; the previous bundle is then still in place.
