@@ -17,8 +17,16 @@ const HOTEL: &str = include_str!("../verifier/profiles/hotel.toml");
 const BANK: &str = include_str!("../verifier/profiles/bank.toml");
 
 fn presentation_of(answer: &str) -> String {
-    let v: Value = serde_json::from_str(answer).unwrap();
-    v["citizen_id"][0].as_str().unwrap().to_owned()
+    assert!(
+        answer.starts_with("VP1:"),
+        "offline answers use the compact form"
+    );
+    let parsed = verifier::answer::parse(answer).unwrap();
+    assert_eq!(
+        parsed.presentations[0].query_id.as_deref(),
+        Some("citizen_id")
+    );
+    parsed.presentations[0].presentation.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@
 
 pub mod b64;
 pub mod citizen;
+pub mod compact;
 pub mod jose;
 pub mod sd_jwt;
 pub mod status_list;

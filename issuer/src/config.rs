@@ -383,6 +383,12 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "1 to 1000",
         });
     }
+    if cfg.refresh_token_ttl < 60 {
+        return Err(ConfigError::Invalid {
+            name: "refresh_token_ttl",
+            expected: "at least 60 seconds",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -394,7 +400,24 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn refresh_token_ttl_from_the_file_and_its_lower_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("issuer.toml"), "refresh_token_ttl = 3600\n").unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.refresh_token_ttl, 3600);
+        std::fs::write(dir.path().join("issuer.toml"), "refresh_token_ttl = 10\n").unwrap();
+        assert!(matches!(
+            load(dir.path(), &Overrides::default()),
+            Err(ConfigError::Invalid {
+                name: "refresh_token_ttl",
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn database_url_hides_the_password() {

@@ -5,6 +5,16 @@
 //!
 //! All the SQL of the log is in this module's four small functions, so a storage backend
 //! (PostgreSQL) ports them one by one.
+//!
+//! The invariant deltas rely on: once a reader sees `seq = n`, no change with a smaller `seq`
+//! can still appear. SQLite gives it for free (one writer, `seq` assigned inside the writer's
+//! transaction). PostgreSQL does not: a `BIGSERIAL` value is taken at insert time, so a
+//! transaction holding `seq = 10` may commit after one holding `seq = 11`, and a reader that saw
+//! 11 would never ship 10. A PostgreSQL port must serialize the log's writers (a row lock on a
+//! counter row updated in the same transaction, or an advisory transaction lock) or cap the
+//! high-water mark below every in-flight transaction. The PostgreSQL backend
+//! (`store/postgres.rs`, `change_status` and `simulate`) takes an advisory transaction lock
+//! before appending, so `seq` order is commit order there too.
 
 use rusqlite::{params, Connection, OptionalExtension as _};
 

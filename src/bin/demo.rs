@@ -171,13 +171,15 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
     let request = hotel.request();
     qr("   hotel's request", &request);
     let answer = wallet.answer(&request)?;
-    let shown = serde_json::from_str::<Value>(&answer)?
-        .as_object()
-        .and_then(|m| m.values().next()?.get(0)?.as_str().map(str::to_owned))
-        .context("vp_token")?;
     qr(
-        "   phone's answer (SD-JWT+KB, name and id number only)",
-        &shown,
+        "   phone's answer (SD-JWT+KB, name and id number only; compact VP1: form, QR alphanumeric mode)",
+        &answer,
+    );
+    let plain = credential::compact::decode(&answer, 1 << 20)?;
+    println!(
+        "   (the same vp_token as plain JSON: {} bytes, QR version {})",
+        plain.len(),
+        citizen_id::demo::qr::small(&plain).map_or("-".into(), |(_, v)| v.to_string())
     );
     let v = hotel.check(&answer)?;
     println!(

@@ -2,7 +2,11 @@
 //!
 //! Fills an issuer's status state with N simulated credentials, revokes a fraction, builds the
 //! root-signed trust bundle, then times a verifier's sync (bundle verification and loading) and
-//! a verification against the synced state. Two modes:
+//! a verification against the synced state. Then a day of changes (`--changed-fraction` of the
+//! credentials revoked or suspended) becomes a root-signed delta: its size, and the time to
+//! verify and apply it. Last, the real `verifier` binary runs `verify --state` on the stored
+//! bundle + delta twice: cold (verifies every signature, writes the verified cache) and cached,
+//! each with its peak memory (`/usr/bin/time`). Two modes:
 //!
 //! - `db`: a real issuer in a temporary directory; credentials inserted directly into SQLite
 //!   with indexes drawn like real ones (`Issuer::simulate_credentials`), the bundle built by
@@ -12,11 +16,13 @@
 //!   For sizes where SQLite inserts take too long.
 //!
 //! ```sh
-//! cargo run --release --bin scale -- --credentials 1000000 --revoked-fraction 0.01 --mode db
+//! cargo build --release -p citizen-id --bin scale -p verifier --bin verifier
+//! ./target/release/scale --credentials 1000000 --revoked-fraction 0.01 --mode db
 //! ```
 
-use std::process::ExitCode;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
@@ -24,11 +30,15 @@ use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
 use credential::status_list::{Bits, StatusList, StatusListToken};
+use issuer::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
+use issuer::model::StatusAction;
+use issuer::status::Target;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::json;
 use verifier::bundle::{BundleLimits, VerifiedBundle};
-use verifier::{Policy, Verifier};
+use verifier::delta::{DeltaLimits, VerifiedDelta};
+use verifier::{Policy, TrustState, Verifier};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Mode {
@@ -52,6 +62,12 @@ struct Args {
     /// Entries per shard.
     #[arg(long, default_value_t = 1 << 20)]
     shard_size: u32,
+    /// Fraction of the credentials whose status changes in the delta (a day's changes).
+    #[arg(long, default_value_t = 0.0001)]
+    changed_fraction: f64,
+    /// The `verifier` binary timed on `verify --state` [default: next to this binary].
+    #[arg(long, value_name = "FILE")]
+    verifier_bin: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -115,7 +131,6 @@ fn run(args: Args) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("bundle: {e}"))?,
     };
     let build = build_start.elapsed();
-    issuer.close();
 
     let root = issuer.keys.root().public_jwk().clone();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -130,10 +145,14 @@ fn run(args: Args) -> anyhow::Result<()> {
     let sync = sync_start.elapsed();
     let shards = verified.lists.len();
     let token_bytes: usize = verified.lists.iter().map(|l| l.token_bytes).sum();
+    // What the lists took inflated (as the verifier held them before) vs compressed.
     let memory: usize = verified
         .lists
         .iter()
-        .map(|l| l.known.list.as_zlib().len())
+        .map(|l| {
+            let bits = u64::from(l.known.list.bits().as_u8());
+            usize::try_from((l.known.list.len() * bits).div_ceil(8)).unwrap_or(usize::MAX)
+        })
         .sum();
 
     let paths = [
@@ -149,6 +168,56 @@ fn run(args: Args) -> anyhow::Result<()> {
             .context("verification")?;
     }
     let verify = verify_start.elapsed() / runs;
+    drop(verifier);
+
+    // A day of changes as a delta on this bundle.
+    let base_seq = verified.status_seq.unwrap_or(0);
+    let (delta, changed) = match args.mode {
+        Mode::Db => {
+            let n = (args.credentials as f64 * args.changed_fraction).round() as u64;
+            let mut rng = ChaCha20Rng::seed_from_u64(21);
+            let mut changed = 0u64;
+            for i in 0..n {
+                let k = rng.next_u64() % args.credentials.max(1);
+                let action = if i % 4 == 0 {
+                    StatusAction::Suspend
+                } else {
+                    StatusAction::Revoke
+                };
+                let target = Target::Credential(format!("sim-{k}"));
+                if rt
+                    .block_on(issuer.change_status("scale", target, action))
+                    .is_ok()
+                {
+                    changed += 1;
+                }
+            }
+            // Deltas are ordered by issued_at (seconds) after the bundle.
+            std::thread::sleep(Duration::from_millis(1100));
+            let d = rt
+                .block_on(issuer.trust_bundle_delta(base_seq))
+                .map_err(|e| anyhow::anyhow!("delta: {e}"))?;
+            (d, changed)
+        }
+        Mode::Bitmap => bitmap_delta(&issuer, &args, shards, now + 1),
+    };
+    issuer.close();
+    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
+    let apply_start = Instant::now();
+    let parsed = VerifiedDelta::verify(&delta, &root, later, &DeltaLimits::default())
+        .context("delta does not verify")?;
+    let mut state = TrustState::from_bundle(verified);
+    state.apply(&parsed).context("delta does not apply")?;
+    let apply = apply_start.elapsed();
+    let compressed: usize = state.compressed_bytes();
+
+    let timed = match verifier_runs(&args, &root, &bundle, &delta, &presentation) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("note: verify --state not timed: {e:#}");
+            json!(null)
+        }
+    };
 
     let report = json!({
         "mode": if args.mode == Mode::Db { "db" } else { "bitmap" },
@@ -163,7 +232,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         "bundle_build_seconds": build.as_secs_f64(),
         "sync_seconds": sync.as_secs_f64(),
         "verify_microseconds": verify.as_micros() as u64,
-        "verifier_status_memory_bytes": memory,
+        "verifier_status_inflated_bytes": memory,
+        "verifier_status_compressed_bytes": compressed,
+        "changed_fraction": args.changed_fraction,
+        "delta_changed_entries": changed,
+        "delta_bytes": delta.len(),
+        "delta_verify_apply_seconds": apply.as_secs_f64(),
+        "verify_state": timed,
     });
     if args.json {
         println!("{report}");
@@ -232,8 +307,132 @@ fn bitmap_bundle(
             next_update: now + 86_400,
             keys: &keys,
             status_lists: &lists,
-            status_seq: None,
+            // The delta below is built on this state.
+            status_seq: Some(0),
         },
     );
     Ok((bundle, revoked))
+}
+
+/// A day of changes on the bitmap shards: `changed_fraction` of the credentials, each at a
+/// random index of a random simulated shard, revoked (3 in 4) or suspended, signed by the root
+/// as a delta from `status_seq` 0.
+fn bitmap_delta(
+    issuer: &issuer::Issuer,
+    args: &Args,
+    shards: usize,
+    issued_at: i64,
+) -> (String, u64) {
+    let n = (args.credentials as f64 * args.changed_fraction).round() as u64;
+    let mut rng = ChaCha20Rng::seed_from_u64(22);
+    let simulated = (shards as u64).saturating_sub(1).max(1);
+    let mut by_shard: std::collections::BTreeMap<i64, std::collections::BTreeMap<u64, u8>> =
+        std::collections::BTreeMap::new();
+    for i in 0..n {
+        let shard = 1 + (rng.next_u64() % simulated) as i64;
+        let idx = rng.next_u64() % u64::from(args.shard_size);
+        let value = if i % 4 == 0 { 2 } else { 1 };
+        by_shard.entry(shard).or_default().insert(idx, value);
+    }
+    let changed = by_shard.values().map(|s| s.len() as u64).sum();
+    let changes: Vec<ShardChanges> = by_shard
+        .into_iter()
+        .map(|(shard, set)| ShardChanges {
+            shard,
+            uri: issuer.status_uri(shard),
+            size: u64::from(args.shard_size),
+            set: set.into_iter().collect(),
+        })
+        .collect();
+    let keys: Vec<serde_json::Value> = issuer
+        .keys
+        .published(issued_at)
+        .iter()
+        .map(|r| r.to_json())
+        .collect();
+    let delta = sign_trust_bundle_delta(
+        &issuer.keys.root(),
+        &DeltaContents {
+            iss: issuer.url(),
+            base_status_seq: 0,
+            status_seq: i64::try_from(changed).unwrap_or(i64::MAX),
+            issued_at,
+            next_update: issued_at + 86_400,
+            status_exp: issued_at + 86_400,
+            keys: &keys,
+            changes: &changes,
+        },
+    );
+    (delta, changed)
+}
+
+/// Runs the real `verifier verify --state` on the stored bundle + delta: cold (no cache: every
+/// signature verified, the cache written), then twice cached. Wall time and peak RSS of each.
+fn verifier_runs(
+    args: &Args,
+    root: &credential::jose::PublicJwk,
+    bundle: &str,
+    delta: &str,
+    presentation: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let bin = match &args.verifier_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("no parent directory")?
+            .join("verifier"),
+    };
+    if !bin.exists() {
+        anyhow::bail!(
+            "{} not found; build it with `cargo build --release -p verifier --bin verifier`",
+            bin.display()
+        );
+    }
+    let dir = tempfile::tempdir()?;
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state)?;
+    std::fs::write(
+        state.join("root.jwk"),
+        format!("{}\n", root.to_bare_value()),
+    )?;
+    std::fs::write(state.join("bundle.jwt"), format!("{bundle}\n"))?;
+    std::fs::write(state.join("deltas.jwt"), format!("{delta}\n"))?;
+    let p = dir.path().join("presentation");
+    std::fs::write(&p, presentation)?;
+    let run = |label: &str| -> anyhow::Result<serde_json::Value> {
+        let time = Path::new("/usr/bin/time");
+        let mut cmd = if time.exists() {
+            let mut c = Command::new(time);
+            c.arg("-f").arg("maxrss_kb=%M").arg(&bin);
+            c
+        } else {
+            Command::new(&bin)
+        };
+        cmd.args(["verify", "--state"])
+            .arg(&state)
+            .args(["--nonce", "n", "--aud", "https://hotel", "--json"])
+            .arg(&p);
+        let start = Instant::now();
+        let out = cmd.output()?;
+        let secs = start.elapsed().as_secs_f64();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            anyhow::bail!("{label}: verifier failed: {err}");
+        }
+        let rss = err
+            .lines()
+            .filter_map(|l| l.strip_prefix("maxrss_kb="))
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .next_back();
+        Ok(json!({"seconds": secs, "max_rss_kb": rss}))
+    };
+    let cold = run("cold")?;
+    let cached = run("cached")?;
+    let cached2 = run("cached")?;
+    let cache_bytes = std::fs::metadata(state.join("verified-state.cache"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Ok(
+        json!({"cold": cold, "cached": cached, "cached_again": cached2, "cache_file_bytes": cache_bytes}),
+    )
 }

@@ -355,6 +355,8 @@ impl DemoWallet {
             query_id: query.id.clone(),
             batch_id: held.batch_id.clone(),
             claims: paths,
+            key_binding: true,
+            authority: wallet::dcql::AuthorityMatch::Matched,
         };
         self.answer_selections(request, vec![selection])
     }
@@ -367,6 +369,7 @@ impl DemoWallet {
     ) -> Result<String, WalletError> {
         let consent = ConsentSummary {
             client_id: request.client_id.clone(),
+            client_identity: request.client_identity.clone(),
             response_uri: None,
             items: Vec::new(),
         };

@@ -4,7 +4,9 @@
 //! credential query ids and whose values are arrays of presentations, here SD-JWT+KB strings.
 //! Besides that form, [`parse`] accepts a `direct_post` body (`vp_token=...&state=...`), a JSON
 //! object `{"vp_token": {...}}`, and a bare SD-JWT+KB (what a wallet shows as a QR code when
-//! the request had one credential query). Decoding a QR image is the caller's job.
+//! the request had one credential query), and the compact QR form of any of these
+//! (`VP1:` + base45 of deflated records, [`credential::compact`]). Decoding a QR image is the
+//! caller's job.
 //!
 //! Before anything is verified, [`Answer::nonce_hint`] reads the `nonce` of the first KB-JWT,
 //! unverified, so the caller can find the request it answers; the nonce is then checked for
@@ -49,6 +51,9 @@ pub enum AnswerError {
     /// Empty.
     #[error("answer is empty")]
     Empty,
+    /// The compact (`VP1:`) form does not decode.
+    #[error("compact answer: {0}")]
+    Compact(#[from] credential::compact::CompactError),
     /// Neither a `vp_token` object, a `direct_post` body nor an SD-JWT.
     #[error("answer is not a vp_token, a direct_post body or an sd-jwt")]
     UnknownForm,
@@ -61,6 +66,12 @@ pub enum AnswerError {
     /// More than [`MAX_PRESENTATIONS`].
     #[error("answer holds more than {MAX_PRESENTATIONS} presentations")]
     TooMany,
+    /// Several presentations answer a credential query that did not allow `multiple`.
+    #[error("vp_token holds several presentations for {query_id}, which did not ask for multiple")]
+    NotMultiple {
+        /// The key.
+        query_id: String,
+    },
     /// A key answers no credential query of the request.
     #[error("vp_token answers unknown credential query {query_id}")]
     UnknownQuery {
@@ -76,9 +87,11 @@ impl AnswerError {
             AnswerError::TooLarge => "answer_too_large",
             AnswerError::Empty => "answer_empty",
             AnswerError::UnknownForm => "answer_unknown_form",
+            AnswerError::Compact(_) => "answer_compact_invalid",
             AnswerError::MalformedEntry { .. } => "answer_malformed_entry",
             AnswerError::TooMany => "answer_too_many_presentations",
             AnswerError::UnknownQuery { .. } => "answer_unknown_query",
+            AnswerError::NotMultiple { .. } => "answer_not_multiple",
         }
     }
 }
@@ -90,6 +103,17 @@ impl AnswerError {
 pub fn parse(text: &str) -> Result<Answer, AnswerError> {
     if text.len() > MAX_ANSWER_BYTES {
         return Err(AnswerError::TooLarge);
+    }
+    if credential::compact::is_compact(text) {
+        let plain = credential::compact::decode(text, MAX_ANSWER_BYTES).map_err(|e| match e {
+            credential::compact::CompactError::TooLarge { .. } => AnswerError::TooLarge,
+            other => AnswerError::Compact(other),
+        })?;
+        // One level only: a compact form inside a compact form is not an answer.
+        if credential::compact::is_compact(&plain) {
+            return Err(AnswerError::UnknownForm);
+        }
+        return parse(&plain);
     }
     let text = text.trim();
     if text.is_empty() {
@@ -188,6 +212,38 @@ impl Answer {
         Ok(())
     }
 
+    /// Checks the answer against the request's DCQL query: every key names a credential query,
+    /// and only a query with `multiple: true` gets more than one presentation (OpenID4VP 1.0
+    /// section 6.1).
+    ///
+    /// # Errors
+    /// [`AnswerError::UnknownQuery`], [`AnswerError::NotMultiple`].
+    pub fn check_against(&self, dcql_query: &Value) -> Result<(), AnswerError> {
+        self.check_query_ids(&crate::request::query_ids(dcql_query))?;
+        let queries = dcql_query
+            .get("credentials")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for q in queries {
+            let Some(id) = q.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let multiple = q.get("multiple").and_then(Value::as_bool) == Some(true);
+            let count = self
+                .presentations
+                .iter()
+                .filter(|p| p.query_id.as_deref() == Some(id))
+                .count();
+            if count > 1 && !multiple {
+                return Err(AnswerError::NotMultiple {
+                    query_id: id.to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The `nonce` of the first presentation's KB-JWT, read WITHOUT verifying anything: only
     /// to find the request this answers. `None` when there is no readable KB-JWT.
     pub fn nonce_hint(&self) -> Option<String> {
@@ -239,6 +295,8 @@ mod tests {
                 .unwrap(),
             json!({"citizen_id": p}).to_string(),
             p.clone(),
+            credential::compact::encode(&token.to_string()),
+            credential::compact::encode(&p),
         ];
         for form in forms {
             let a = parse(&form).unwrap();
@@ -282,6 +340,13 @@ mod tests {
             parse(&"a~".repeat(MAX_ANSWER_BYTES)),
             Err(AnswerError::TooLarge)
         );
+        assert!(matches!(parse("VP1:ab"), Err(AnswerError::Compact(_))));
+        assert_eq!(
+            parse(&credential::compact::encode(&"a~".repeat(MAX_ANSWER_BYTES))),
+            Err(AnswerError::TooLarge)
+        );
+        let nested = credential::compact::encode(&credential::compact::encode(&sd_jwt("n")));
+        assert_eq!(parse(&nested), Err(AnswerError::UnknownForm));
     }
 
     #[test]
@@ -294,5 +359,35 @@ mod tests {
             })
         );
         assert!(a.check_query_ids(&["other".into()]).is_ok());
+    }
+
+    #[test]
+    fn several_presentations_need_multiple() {
+        let two = json!({"citizen_id": [sd_jwt("n"), sd_jwt("n")]}).to_string();
+        let a = parse(&two).unwrap();
+        let query = |multiple: Option<bool>| {
+            let mut q = json!({"id": "citizen_id", "format": "dc+sd-jwt"});
+            if let Some(m) = multiple {
+                q["multiple"] = json!(m);
+            }
+            json!({"credentials": [q]})
+        };
+        for m in [None, Some(false)] {
+            assert_eq!(
+                a.check_against(&query(m)),
+                Err(AnswerError::NotMultiple {
+                    query_id: "citizen_id".into()
+                })
+            );
+        }
+        assert!(a.check_against(&query(Some(true))).is_ok());
+        let one = parse(&vp_token("citizen_id", &sd_jwt("n")).to_string()).unwrap();
+        assert!(one.check_against(&query(None)).is_ok());
+        assert_eq!(
+            one.check_against(&json!({"credentials": [{"id": "other", "format": "x"}]})),
+            Err(AnswerError::UnknownQuery {
+                query_id: "citizen_id".into()
+            })
+        );
     }
 }

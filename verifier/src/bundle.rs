@@ -376,6 +376,9 @@ impl VerifiedBundle {
         jws.verify(root).map_err(|_| BundleError::BadSignature)?;
         let payload: Payload = serde_json::from_slice(jws.payload())
             .map_err(|_| BundleError::Malformed { reason: "payload" })?;
+        // The signing input and decoded payload (each about the bundle's size) are not needed
+        // any more: free them before the lists are checked.
+        drop(jws);
         let version = payload.bundle_version.unwrap_or(u64::from(VERSION));
         if version != u64::from(VERSION) {
             return Err(BundleError::UnsupportedVersion { found: version });

@@ -208,7 +208,7 @@ pub struct DeltaChange {
 /// A delta whose signature verified against the pinned root and whose every part decoded.
 #[derive(Debug, Clone)]
 pub struct VerifiedDelta {
-    raw: String,
+    pub(crate) raw: String,
     /// The issuer identifier.
     pub iss: String,
     /// The `status_seq` of the state it applies to.
@@ -303,6 +303,9 @@ impl VerifiedDelta {
         jws.verify(root).map_err(|_| DeltaError::BadSignature)?;
         let payload: Payload = serde_json::from_slice(jws.payload())
             .map_err(|_| DeltaError::Malformed { reason: "payload" })?;
+        // The signing input and decoded payload (each about the bundle's size) are not needed
+        // any more: free them before the lists are checked.
+        drop(jws);
         let version = payload.delta_version.unwrap_or(u64::from(VERSION));
         if version != u64::from(VERSION) {
             return Err(DeltaError::UnsupportedVersion { found: version });

@@ -20,12 +20,37 @@ use rand_core::CryptoRngCore;
 use serde_json::{json, Map, Value};
 
 use credential::citizen::Level;
+use credential::jose::{sign_compact, PublicJwk, SigningKey};
 use credential::sd_jwt::{ClaimPath, PathSegment};
 
 use crate::Policy;
 
 /// The URI scheme of a request passed by value (OpenID4VP 1.0 appendix A.1 / section 13.1).
 pub const SCHEME: &str = "openid4vp://";
+
+/// The `typ` of a signed request object (OpenID4VP 1.0 section 5; RFC 9101).
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
+/// The `aud` of a request object for a wallet found by static discovery (OpenID4VP 1.0
+/// section 5.8).
+pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
+
+/// The `client_id` of a verifier identified by a `did:jwk` of its request-signing key, with the
+/// OpenID4VP 1.0 prefix: `decentralized_identifier:did:jwk:<base64url of the public JWK>`
+/// (section 5.9.3). A `did:jwk` resolves without a network, so an offline wallet can verify
+/// the request; it proves control of the key, not who holds it.
+pub fn did_jwk_client_id(key: &PublicJwk) -> String {
+    format!(
+        "decentralized_identifier:did:jwk:{}",
+        credential::b64::encode(key.to_bare_value().to_string())
+    )
+}
+
+/// The `client_id` of an unsigned `direct_post` request under the `redirect_uri` prefix
+/// (section 5.9.3): the response URI itself.
+pub fn redirect_uri_client_id(response_uri: &str) -> String {
+    format!("redirect_uri:{response_uri}")
+}
 
 /// The DCQL credential query id used when a policy names none.
 pub const DEFAULT_QUERY_ID: &str = "citizen_id";
@@ -138,10 +163,38 @@ pub fn dcql_for_policy(policy: &Policy) -> Value {
         .filter(|t| Level::from_vct(t).map_or(true, |l| l >= policy.min_level))
         .collect();
     query.insert("meta".into(), json!({ "vct_values": vct_values }));
+    // Said only when the policy accepts a presentation without a KB-JWT (section 6.1; the
+    // default is true). Every citizen-ID profile keeps key binding.
+    if !policy.key_binding {
+        query.insert(
+            "require_cryptographic_holder_binding".into(),
+            Value::Bool(false),
+        );
+    }
     if !claims.is_empty() {
         query.insert("claims".into(), Value::Array(claims));
     }
     json!({"credentials": [Value::Object(query)]})
+}
+
+/// Whether the credential query `query_id` of a DCQL query requires a KB-JWT: `true` unless it
+/// says `require_cryptographic_holder_binding: false` (section 6.1). With `None` (a bare
+/// SD-JWT answer) the query must be the only one. An unknown id requires binding.
+pub fn holder_binding_required(dcql_query: &Value, query_id: Option<&str>) -> bool {
+    let Some(queries) = dcql_query.get("credentials").and_then(Value::as_array) else {
+        return true;
+    };
+    let query = match query_id {
+        Some(id) => queries
+            .iter()
+            .find(|q| q.get("id").and_then(Value::as_str) == Some(id)),
+        None if queries.len() == 1 => queries.first(),
+        None => None,
+    };
+    query
+        .and_then(|q| q.get("require_cryptographic_holder_binding"))
+        .and_then(Value::as_bool)
+        != Some(false)
 }
 
 /// The credential query ids of a DCQL query.
@@ -193,6 +246,44 @@ impl PresentationRequest {
         }
         // Serializing a list of string pairs cannot fail.
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("{SCHEME}?{query}")
+    }
+
+    /// The request as a signed request object (JAR, RFC 9101; OpenID4VP 1.0 section 5), passed
+    /// by value: `openid4vp://?client_id=..&request=<JWT>`. The JWT has `typ:
+    /// oauth-authz-req+jwt`, `kid` = the `did:jwk` verification method, and carries every
+    /// parameter plus `aud` ([`SELF_ISSUED_AUD`]), `iat` and `exp` (`iat` + `validity`).
+    /// `client_id` should be [`did_jwk_client_id`] of `key`.
+    pub fn to_signed_uri(&self, key: &SigningKey, iat: i64, validity: i64) -> String {
+        let mut payload = Map::new();
+        payload.insert("client_id".into(), json!(self.client_id));
+        payload.insert("response_type".into(), json!("vp_token"));
+        payload.insert("nonce".into(), json!(self.nonce));
+        payload.insert("dcql_query".into(), self.dcql_query.clone());
+        if let ResponseMode::DirectPost { response_uri } = &self.response_mode {
+            payload.insert("response_mode".into(), json!("direct_post"));
+            payload.insert("response_uri".into(), json!(response_uri));
+        }
+        if let Some(state) = &self.state {
+            payload.insert("state".into(), json!(state));
+        }
+        payload.insert("aud".into(), json!(SELF_ISSUED_AUD));
+        payload.insert("iat".into(), json!(iat));
+        payload.insert("exp".into(), json!(iat + validity));
+        let did = self
+            .client_id
+            .strip_prefix("decentralized_identifier:")
+            .unwrap_or(&self.client_id);
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(REQUEST_OBJECT_TYP));
+        header.insert("kid".into(), json!(format!("{did}#0")));
+        let jwt = sign_compact(header, Value::Object(payload).to_string().as_bytes(), key);
+        // Serializing a list of string pairs cannot fail.
+        let query = serde_urlencoded::to_string([
+            ("client_id", self.client_id.as_str()),
+            ("request", jwt.as_str()),
+        ])
+        .unwrap_or_default();
         format!("{SCHEME}?{query}")
     }
 
@@ -296,6 +387,71 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!({"path": ["address"]})));
+    }
+
+    #[test]
+    fn holder_binding_is_required_unless_the_query_says_false() {
+        let mut policy = Policy::from_toml(HOTEL).unwrap();
+        let bound = dcql_for_policy(&policy);
+        assert!(bound["credentials"][0]
+            .get("require_cryptographic_holder_binding")
+            .is_none());
+        assert!(holder_binding_required(&bound, Some(DEFAULT_QUERY_ID)));
+        assert!(holder_binding_required(&bound, None));
+        policy.key_binding = false;
+        let unbound = dcql_for_policy(&policy);
+        assert_eq!(
+            unbound["credentials"][0]["require_cryptographic_holder_binding"],
+            json!(false)
+        );
+        assert!(!holder_binding_required(&unbound, Some(DEFAULT_QUERY_ID)));
+        assert!(!holder_binding_required(&unbound, None));
+        // An unknown query, an ambiguous bare answer, a non-boolean: binding required.
+        assert!(holder_binding_required(&unbound, Some("other")));
+        let two = json!({"credentials": [
+            {"id": "a", "require_cryptographic_holder_binding": false},
+            {"id": "b", "require_cryptographic_holder_binding": false}]});
+        assert!(holder_binding_required(&two, None));
+        assert!(!holder_binding_required(&two, Some("b")));
+        let odd =
+            json!({"credentials": [{"id": "a", "require_cryptographic_holder_binding": "no"}]});
+        assert!(holder_binding_required(&odd, Some("a")));
+    }
+
+    #[test]
+    fn signed_request_object_has_the_jar_shape() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let key = SigningKey::generate(credential::jose::Alg::Es256, &mut rng);
+        let policy = Policy::from_toml(HOTEL).unwrap();
+        let client_id = did_jwk_client_id(key.public_jwk());
+        let req = PresentationRequest::for_policy(&policy, &client_id, "n-1", ResponseMode::Shown);
+        let uri = req.to_signed_uri(&key, 1_000, 600);
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(uri.strip_prefix("openid4vp://?").unwrap()).unwrap();
+        assert_eq!(pairs[0], ("client_id".to_owned(), client_id.clone()));
+        assert_eq!(pairs[1].0, "request");
+        let jws = credential::jose::Jws::parse(&pairs[1].1).unwrap();
+        jws.verify(key.public_jwk()).unwrap();
+        assert_eq!(jws.header().typ.as_deref(), Some(REQUEST_OBJECT_TYP));
+        let did = client_id.strip_prefix("decentralized_identifier:").unwrap();
+        assert_eq!(
+            jws.header().kid.as_deref(),
+            Some(format!("{did}#0").as_str())
+        );
+        let claims = jws.payload_object().unwrap();
+        assert_eq!(claims["client_id"], json!(client_id));
+        assert_eq!(claims["aud"], json!(SELF_ISSUED_AUD));
+        assert_eq!(claims["exp"], json!(1_600));
+        assert_eq!(claims["dcql_query"], req.dcql_query);
+        assert!(claims.get("response_mode").is_none());
+        // The DID holds exactly the public key.
+        let jwk = credential::b64::decode(did.strip_prefix("did:jwk:").unwrap()).unwrap();
+        let jwk: Value = serde_json::from_slice(&jwk).unwrap();
+        assert_eq!(jwk, key.public_jwk().to_bare_value());
+        assert_eq!(
+            redirect_uri_client_id("https://hotel.example/vp"),
+            "redirect_uri:https://hotel.example/vp"
+        );
     }
 
     #[test]

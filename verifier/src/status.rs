@@ -422,3 +422,52 @@ fn reference(claims: &Map<String, Value>) -> Result<Option<(String, u64)>, Statu
     }
     found.map(Some).ok_or(StatusError::MalformedReference)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn compressed_list_inflates_within_its_length_and_lookups_are_cached() {
+        let mut list = StatusList::new(Bits::Two, 1 << 12).unwrap();
+        list.set(7, 1).unwrap();
+        let c = CompressedList::compress(&list, 9);
+        assert!(c.as_zlib().len() < list.as_bytes().len() / 10);
+        assert_eq!(c.get(7).unwrap(), 1);
+        assert!(matches!(
+            c.get(1 << 12),
+            Err(StatusListError::IndexOutOfRange { .. })
+        ));
+        // Claiming fewer entries than the bytes hold: inflation stops at the bound.
+        let short = CompressedList::from_zlib(Bits::Two, 8, c.as_zlib().to_vec());
+        assert!(matches!(
+            short.inflate(),
+            Err(StatusListError::DecompressionLimit { .. })
+        ));
+        // Claiming more: refused too.
+        let long = CompressedList::from_zlib(Bits::Two, 1 << 13, c.as_zlib().to_vec());
+        assert!(long.inflate().is_err());
+
+        let mut store = StatusStore::new();
+        for shard in 0..6 {
+            store.insert_known(
+                format!("u{shard}"),
+                KnownList {
+                    list: c.clone(),
+                    issued_at: 1,
+                    expires_at: None,
+                    ttl: None,
+                },
+            );
+        }
+        for shard in 0..6 {
+            let uri = format!("u{shard}");
+            let known = &store.lists()[&uri];
+            assert_eq!(store.entry(&uri, known, 7).unwrap(), 1);
+        }
+        assert_eq!(store.inflated.lock().unwrap().len(), INFLATED_CACHE);
+        assert_eq!(store.compressed_bytes(), 6 * c.as_zlib().len());
+    }
+}

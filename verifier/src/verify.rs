@@ -132,6 +132,43 @@ impl Verifier {
         aud: &str,
         now: i64,
     ) -> Result<VerifiedPresentation, VerifierError> {
+        self.verify_with(presentation, nonce, aud, self.policy.key_binding, now)
+    }
+
+    /// Verifies one presentation of an answer to `request` (its nonce and client id), for the
+    /// credential query `query_id` (`None` for a bare SD-JWT: the request's only query). A
+    /// presentation without a KB-JWT is accepted only when the policy does not insist on key
+    /// binding AND that credential query said `require_cryptographic_holder_binding: false`
+    /// (OpenID4VP 1.0 section 6.1); otherwise it is [`VerifyError::KeyBindingMissing`].
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn verify_for_request(
+        &self,
+        presentation: &str,
+        request: &crate::request::PresentationRequest,
+        query_id: Option<&str>,
+        now: i64,
+    ) -> Result<VerifiedPresentation, VerifierError> {
+        let required = self.policy.key_binding
+            || crate::request::holder_binding_required(&request.dcql_query, query_id);
+        self.verify_with(
+            presentation,
+            &request.nonce,
+            &request.client_id,
+            required,
+            now,
+        )
+    }
+
+    fn verify_with(
+        &self,
+        presentation: &str,
+        nonce: &str,
+        aud: &str,
+        key_binding: bool,
+        now: i64,
+    ) -> Result<VerifiedPresentation, VerifierError> {
         let policy = &self.policy;
         let options = VerifyOptions {
             now,
@@ -142,7 +179,7 @@ impl Verifier {
             } else {
                 TypPolicy::OneOf(vec!["dc+sd-jwt".into(), "vc+sd-jwt".into()])
             },
-            key_binding: if policy.key_binding {
+            key_binding: if key_binding {
                 KeyBinding::Required {
                     nonce: nonce.to_owned(),
                     aud: aud.to_owned(),

@@ -324,3 +324,47 @@ fn request_prints_a_qr_code_and_writes_a_png() {
     let out = s.verifier(&["request", "--profile", "casino", "--state-dir", &state]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn compact_answer_from_a_png_is_accepted() {
+    let s = Setup::new(false);
+    let (uri, _, client_id) = s.request("hotel");
+    let presentation = s.answer(&uri);
+    let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
+    let compact = credential::compact::encode(&vp_token);
+    assert!(compact.len() < vp_token.len());
+    let png = s.dir.path().join("compact.png");
+    write_qr_png(&compact, &png);
+    let (code, json, err) = s.verify(&client_id, &png.to_string_lossy());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["claims"]["id_number"].as_str().map(str::len), Some(18));
+}
+
+#[test]
+fn two_presentations_for_a_query_without_multiple_are_refused() {
+    let s = Setup::new(false);
+    let (uri, _, client_id) = s.request("hotel");
+    let p = s.answer(&uri);
+    let two = serde_json::json!({"citizen_id": [p.clone(), p]}).to_string();
+    let (code, json, err) = s.verify(&client_id, &two);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(json["error"], "answer_not_multiple");
+    // Refused before any holder check: the request stays open for a proper answer.
+    let vp_token = verifier::answer::vp_token("citizen_id", &s.answer(&uri)).to_string();
+    let (code, _, err) = s.verify(&client_id, &vp_token);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn an_answer_without_key_binding_is_refused_when_the_request_required_it() {
+    let s = Setup::new(false);
+    let (uri, _, client_id) = s.request("hotel");
+    let p = s.answer(&uri);
+    // Strip the KB-JWT: `<jwt>~<disclosures>~`. Its nonce cannot be read, so the request is
+    // not even found; with the nonce the policy and the request both require binding.
+    let unbound = format!("{}~", p.rsplit_once('~').unwrap().0);
+    let vp_token = verifier::answer::vp_token("citizen_id", &unbound).to_string();
+    let (code, json, _) = s.verify(&client_id, &vp_token);
+    assert_eq!(code, 1);
+    assert_eq!(json["error"], "nonce_unknown_or_used");
+}

@@ -55,6 +55,13 @@ pub struct ConsentItem {
     pub copies: u32,
     /// Whether the batch can be refreshed ([`crate::refresh()`]) when no unused copy is left.
     pub refreshable: bool,
+    /// Whether the answer is bound to this verifier by a KB-JWT. `false` when the verifier set
+    /// `require_cryptographic_holder_binding: false`: whoever receives such an answer can show
+    /// it to others; the host should say so.
+    pub holder_binding: bool,
+    /// The verifier named `trusted_authorities` the wallet cannot evaluate offline (e.g. an
+    /// ETSI trusted list): the verifier may reject the issuer.
+    pub issuer_trust_unchecked: bool,
 }
 
 /// The consent screen's content.
@@ -62,6 +69,8 @@ pub struct ConsentItem {
 pub struct ConsentSummary {
     /// Who asks (the request's `client_id`).
     pub client_id: String,
+    /// What the wallet verified about who asks (signed request, `redirect_uri`, or nothing).
+    pub client_identity: crate::present::ClientIdentity,
     /// Where the answer goes: the `response_uri`, or `None` for an offline (QR) answer.
     pub response_uri: Option<String>,
     /// What is shown.
@@ -137,6 +146,19 @@ fn candidates_where(
             })
         };
         let sd_jwt = SdJwt::parse(&opened.sd_jwt, &Limits::default()).map_err(|_| corrupted())?;
+        let x5c = sd_jwt
+            .jws()
+            .header()
+            .members
+            .get("x5c")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
         let claims = sd_jwt.holder_view().map_err(|_| corrupted())?.claims;
         let types = claims
             .get("type")
@@ -154,6 +176,7 @@ fn candidates_where(
             vct: credential_type(&claims).unwrap_or(batch.vct),
             types,
             claims,
+            x5c,
         });
     }
     Ok(out)
@@ -218,10 +241,13 @@ pub fn prepare(
             unused_copies: b.unused,
             copies: b.copies,
             refreshable: b.refreshable,
+            holder_binding: s.key_binding,
+            issuer_trust_unchecked: s.authority == crate::dcql::AuthorityMatch::Unchecked,
         });
     }
     let consent = ConsentSummary {
         client_id: request.client_id.clone(),
+        client_identity: request.client_identity.clone(),
         response_uri: match &request.response_mode {
             ResponseMode::DirectPost { response_uri } => Some(response_uri.clone()),
             ResponseMode::Offline => None,

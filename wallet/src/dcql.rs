@@ -11,9 +11,23 @@
 //! Formats matched: `dc+sd-jwt` (meta `vct_values`) and `vc+sd-jwt` (meta `type_values`, or
 //! `vct_values` against the citizen-ID entry of `type`). Claim paths are claims path pointers
 //! from the root of the processed credential (so `["credentialSubject", "given_name"]` in the
-//! W3C form). The `values` constraint is honoured; `trusted_authorities` and
-//! `require_cryptographic_holder_binding: false` are not (every credential here is
-//! holder-bound).
+//! W3C form). The `values` constraint is honoured.
+//!
+//! - `multiple: true` answers with every matching credential (one presentation per batch),
+//!   `false` (the default) with one.
+//! - `require_cryptographic_holder_binding` (default `true`): when `false`, the selection says
+//!   so and the answer carries no KB-JWT (the consent summary warns that such an answer is not
+//!   bound to this verifier).
+//! - `trusted_authorities` (section 6.1.1): a credential matches when one value of one entry
+//!   matches. This wallet can evaluate `aki` for its credentials: they carry no X.509 chain
+//!   (issuer keys are JWKs from `jwt-vc-issuer` metadata or the trust bundle), so an `aki` entry
+//!   never matches them. `etsi_tl`, `openid_federation` and unknown types need lists or
+//!   federation resolution the wallet does not do (offline); a credential is then
+//!   [`AuthorityMatch::Unchecked`]. The spec makes the match a SHOULD and leaves the trust
+//!   decision to the verifier ("Verifiers must verify that the issuer ... is trusted on their
+//!   own"), so: any entry matched → use it; only evaluable entries, none matched → the
+//!   credential is treated as absent ([`Unmet::NoTrustedIssuer`]); otherwise the credential is
+//!   used and the consent summary says the wallet could not check the verifier's trust list.
 
 use std::collections::BTreeSet;
 
@@ -67,6 +81,39 @@ pub struct ClaimQuery {
     pub values: Option<Vec<Value>>,
 }
 
+/// One Trusted Authorities Query (section 6.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedAuthority {
+    /// `type`: `aki`, `etsi_tl`, `openid_federation`, or another.
+    pub kind: String,
+    /// `values`.
+    pub values: Vec<String>,
+}
+
+/// Whether a credential matches a query's `trusted_authorities`, as far as this wallet can
+/// tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityMatch {
+    /// No `trusted_authorities`, or one entry matched.
+    Matched,
+    /// Every entry is of a type this wallet evaluates, and none matched.
+    NotMatched,
+    /// Nothing matched, and some entry is of a type this wallet cannot evaluate.
+    Unchecked,
+}
+
+impl TrustedAuthority {
+    fn evaluate(&self, c: &Candidate) -> AuthorityMatch {
+        match self.kind.as_str() {
+            // Our credentials carry no certificate chain; one with an `x5c` header would need
+            // an X.509 parser to read its AuthorityKeyIdentifier.
+            "aki" if c.x5c.is_empty() => AuthorityMatch::NotMatched,
+            _ => AuthorityMatch::Unchecked,
+        }
+    }
+}
+
 /// One credential query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CredentialQuery {
@@ -74,8 +121,12 @@ pub struct CredentialQuery {
     pub id: String,
     /// The requested format (`dc+sd-jwt`, `vc+sd-jwt`, or something this wallet never has).
     pub format: String,
-    /// Whether several credentials may answer (this wallet answers with one).
+    /// Whether several credentials may answer (then every matching one does).
     pub multiple: bool,
+    /// `require_cryptographic_holder_binding` (default `true`).
+    pub require_cryptographic_holder_binding: bool,
+    /// `trusted_authorities`, when given.
+    pub trusted_authorities: Option<Vec<TrustedAuthority>>,
     /// `meta.vct_values`.
     pub vct_values: Option<Vec<String>>,
     /// `meta.type_values`: each entry lists types that must all be present.
@@ -226,7 +277,46 @@ fn parse_credential_query(c: &Value) -> Result<CredentialQuery, DcqlError> {
         .get("format")
         .and_then(Value::as_str)
         .ok_or_else(|| malformed(format!("credential query {id} has no format")))?;
-    let multiple = c.get("multiple").and_then(Value::as_bool).unwrap_or(false);
+    let flag = |name: &str, default: bool| match c.get(name) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(malformed(format!("{name} of {id} is not a boolean"))),
+    };
+    let multiple = flag("multiple", false)?;
+    let require_cryptographic_holder_binding = flag("require_cryptographic_holder_binding", true)?;
+    let trusted_authorities = match c.get("trusted_authorities") {
+        None => None,
+        Some(list) => {
+            let list = list
+                .as_array()
+                .filter(|l| !l.is_empty())
+                .ok_or_else(|| malformed("trusted_authorities is not a non-empty array"))?;
+            if list.len() > MAX_ITEMS {
+                return Err(DcqlError::TooLarge);
+            }
+            let mut out = Vec::new();
+            for entry in list {
+                let kind = entry
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| malformed("a trusted authority has no type"))?;
+                let values = strings(
+                    entry
+                        .get("values")
+                        .ok_or_else(|| malformed("a trusted authority has no values"))?,
+                    "trusted authority values",
+                )?;
+                if values.is_empty() {
+                    return Err(malformed("trusted authority values is empty"));
+                }
+                out.push(TrustedAuthority {
+                    kind: kind.to_owned(),
+                    values,
+                });
+            }
+            Some(out)
+        }
+    };
     let meta = c.get("meta");
     let vct_values = meta
         .and_then(|m| m.get("vct_values"))
@@ -314,6 +404,8 @@ fn parse_credential_query(c: &Value) -> Result<CredentialQuery, DcqlError> {
         id: id.to_owned(),
         format: format.to_owned(),
         multiple,
+        require_cryptographic_holder_binding,
+        trusted_authorities,
         vct_values,
         type_values,
         claims,
@@ -334,6 +426,8 @@ pub struct Candidate {
     pub types: Vec<String>,
     /// Every claim the holder can disclose, processed (the holder view).
     pub claims: Map<String, Value>,
+    /// The issuer-signed JWT's `x5c` header (base64 DER certificates), usually empty.
+    pub x5c: Vec<String>,
 }
 
 /// A credential query answered: which batch, disclosing which claims.
@@ -345,6 +439,11 @@ pub struct Selection {
     pub batch_id: String,
     /// The claim paths to disclose (as requested).
     pub claims: Vec<ClaimPath>,
+    /// Whether the presentation carries a KB-JWT (`require_cryptographic_holder_binding`).
+    pub key_binding: bool,
+    /// How the credential fares against the query's `trusted_authorities`
+    /// ([`AuthorityMatch::Matched`] or [`AuthorityMatch::Unchecked`]).
+    pub authority: AuthorityMatch,
 }
 
 /// Why a credential query could not be answered.
@@ -360,6 +459,12 @@ pub enum Unmet {
         format: String,
         /// The types asked for.
         types: Vec<String>,
+    },
+    /// Credentials of the type exist, but none is certified by an authority the verifier
+    /// accepts (`trusted_authorities`).
+    NoTrustedIssuer {
+        /// The credential query id.
+        query_id: String,
     },
     /// Credentials of the type exist, but none holds these claims (with the requested values).
     MissingClaims {
@@ -452,16 +557,44 @@ impl CredentialQuery {
         }
     }
 
-    fn answer(&self, candidates: &[Candidate]) -> Result<Selection, Unmet> {
+    fn authority(&self, c: &Candidate) -> AuthorityMatch {
+        let Some(entries) = &self.trusted_authorities else {
+            return AuthorityMatch::Matched;
+        };
+        let results: Vec<AuthorityMatch> = entries.iter().map(|e| e.evaluate(c)).collect();
+        if results.contains(&AuthorityMatch::Matched) {
+            AuthorityMatch::Matched
+        } else if results.contains(&AuthorityMatch::Unchecked) {
+            AuthorityMatch::Unchecked
+        } else {
+            AuthorityMatch::NotMatched
+        }
+    }
+
+    /// The selections answering this query: the first matching candidate, or every one when
+    /// `multiple`.
+    fn answer(&self, candidates: &[Candidate]) -> Result<Vec<Selection>, Unmet> {
         let mut closest: Option<Vec<String>> = None;
+        let mut untrusted = false;
+        let mut out = Vec::new();
         for c in candidates.iter().filter(|c| self.accepts_type(c)) {
+            let authority = self.authority(c);
+            if authority == AuthorityMatch::NotMatched {
+                untrusted = true;
+                continue;
+            }
             match self.evaluate(c) {
                 Ok(claims) => {
-                    return Ok(Selection {
+                    out.push(Selection {
                         query_id: self.id.clone(),
                         batch_id: c.batch_id.clone(),
                         claims,
-                    })
+                        key_binding: self.require_cryptographic_holder_binding,
+                        authority,
+                    });
+                    if !self.multiple {
+                        break;
+                    }
                 }
                 Err(missing) => {
                     if closest.as_ref().is_none_or(|m| missing.len() < m.len()) {
@@ -470,10 +603,16 @@ impl CredentialQuery {
                 }
             }
         }
+        if !out.is_empty() {
+            return Ok(out);
+        }
         Err(match closest {
             Some(claims) => Unmet::MissingClaims {
                 query_id: self.id.clone(),
                 claims,
+            },
+            None if untrusted => Unmet::NoTrustedIssuer {
+                query_id: self.id.clone(),
             },
             None => Unmet::NoCredentialOfType {
                 query_id: self.id.clone(),
@@ -493,7 +632,7 @@ impl DcqlQuery {
     /// `credential_sets` every credential query is required; with them, each required set needs
     /// one option whose queries are all answered, and the first such option is taken).
     pub fn evaluate(&self, candidates: &[Candidate]) -> MatchOutcome {
-        let answers: Vec<(String, Result<Selection, Unmet>)> = self
+        let answers: Vec<(String, Result<Vec<Selection>, Unmet>)> = self
             .credentials
             .iter()
             .map(|q| (q.id.clone(), q.answer(candidates)))
@@ -548,6 +687,7 @@ impl DcqlQuery {
                 .into_iter()
                 .filter(|(id, _)| wanted.contains(id))
                 .filter_map(|(_, a)| a.ok())
+                .flatten()
                 .collect(),
         }
     }
@@ -605,6 +745,7 @@ mod tests {
             .as_object()
             .unwrap()
             .clone(),
+            x5c: vec![],
         }
     }
 
@@ -808,5 +949,122 @@ mod tests {
             bad(json!({"credentials": [{"id": "a", "format": "x", "claims": [{"path": [true]}]}]})),
             DcqlError::Malformed { .. }
         ));
+    }
+
+    fn with(member: &str, value: Value) -> DcqlQuery {
+        let mut v = hotel();
+        v["credentials"][0][member] = value;
+        DcqlQuery::from_value(&v).unwrap()
+    }
+
+    fn selections(q: &DcqlQuery, candidates: &[Candidate]) -> Vec<Selection> {
+        match q.evaluate(candidates) {
+            MatchOutcome::Matched { selections } => selections,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn multiple_returns_every_matching_credential_only_when_true() {
+        let candidates = [basic("b1"), high("h1"), basic("b2")];
+        let one = selections(&DcqlQuery::from_value(&hotel()).unwrap(), &candidates);
+        assert_eq!(one.len(), 1);
+        let one = selections(&with("multiple", json!(false)), &candidates);
+        assert_eq!(one.len(), 1);
+        let all = selections(&with("multiple", json!(true)), &candidates);
+        let batches: Vec<&str> = all.iter().map(|s| s.batch_id.as_str()).collect();
+        assert_eq!(batches, ["b1", "h1", "b2"]);
+        assert!(all.iter().all(|s| s.query_id == "hotel"));
+        // Only matching ones: a credential lacking a claim is left out.
+        let mut v = hotel();
+        v["credentials"][0]["multiple"] = json!(true);
+        v["credentials"][0]["claims"] = json!([{"path": ["address", "locality"]}]);
+        let q = DcqlQuery::from_value(&v).unwrap();
+        let only_high = selections(&q, &candidates);
+        assert_eq!(only_high.len(), 1);
+        assert_eq!(only_high[0].batch_id, "h1");
+    }
+
+    #[test]
+    fn holder_binding_defaults_to_required() {
+        let s = selections(&DcqlQuery::from_value(&hotel()).unwrap(), &[basic("b1")]);
+        assert!(s[0].key_binding);
+        let s = selections(
+            &with("require_cryptographic_holder_binding", json!(false)),
+            &[basic("b1")],
+        );
+        assert!(!s[0].key_binding);
+        let s = selections(
+            &with("require_cryptographic_holder_binding", json!(true)),
+            &[basic("b1")],
+        );
+        assert!(s[0].key_binding);
+    }
+
+    #[test]
+    fn aki_never_matches_credentials_without_a_certificate_chain() {
+        let q = with(
+            "trusted_authorities",
+            json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]),
+        );
+        assert_eq!(
+            q.evaluate(&[basic("b1")]),
+            MatchOutcome::Unsatisfiable {
+                unmet: vec![Unmet::NoTrustedIssuer {
+                    query_id: "hotel".into()
+                }]
+            }
+        );
+        // With a chain the wallet cannot read the AuthorityKeyIdentifier: unchecked.
+        let mut chained = basic("b2");
+        chained.x5c = vec!["MIIB...".into()];
+        let s = selections(&q, &[basic("b1"), chained]);
+        assert_eq!(s[0].batch_id, "b2");
+        assert_eq!(s[0].authority, AuthorityMatch::Unchecked);
+    }
+
+    #[test]
+    fn trust_lists_the_wallet_cannot_resolve_are_unchecked_not_refused() {
+        for kind in ["etsi_tl", "openid_federation", "some_future_type"] {
+            let q = with(
+                "trusted_authorities",
+                json!([{"type": "aki", "values": ["AAAA"]},
+                       {"type": kind, "values": ["https://lotl.example.com"]}]),
+            );
+            let s = selections(&q, &[basic("b1")]);
+            assert_eq!(s[0].authority, AuthorityMatch::Unchecked, "{kind}");
+        }
+        let s = selections(&DcqlQuery::from_value(&hotel()).unwrap(), &[basic("b1")]);
+        assert_eq!(s[0].authority, AuthorityMatch::Matched);
+    }
+
+    #[test]
+    fn malformed_new_members_are_refused() {
+        let bad = |member: &str, value: Value| {
+            let mut v = hotel();
+            v["credentials"][0][member] = value;
+            DcqlQuery::from_value(&v).unwrap_err()
+        };
+        for (member, value) in [
+            ("multiple", json!("yes")),
+            ("require_cryptographic_holder_binding", json!(0)),
+            ("trusted_authorities", json!([])),
+            ("trusted_authorities", json!({"type": "aki"})),
+            ("trusted_authorities", json!([{"values": ["x"]}])),
+            ("trusted_authorities", json!([{"type": "aki"}])),
+            (
+                "trusted_authorities",
+                json!([{"type": "aki", "values": []}]),
+            ),
+            (
+                "trusted_authorities",
+                json!([{"type": "aki", "values": [1]}]),
+            ),
+        ] {
+            assert!(
+                matches!(bad(member, value.clone()), DcqlError::Malformed { .. }),
+                "{member}: {value}"
+            );
+        }
     }
 }

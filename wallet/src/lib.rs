@@ -114,8 +114,8 @@ pub mod store;
 
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
 pub use present::{
-    answer, present, resolve_request, send, Answer, AuthorizationRequest, PresentError,
-    PresentationError, ResponseMode, Reuse,
+    answer, present, present_unbound, resolve_request, send, Answer, AuthorizationRequest,
+    ClientIdentity, PresentError, PresentationError, ResponseMode, Reuse,
 };
 pub use receive::{
     receive, resolve_offer, CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode,

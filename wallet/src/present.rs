@@ -38,6 +38,29 @@ pub fn present(
     aud: &str,
     iat: i64,
 ) -> Result<String, PresentError> {
+    let selected = select(credential, holder_key, disclose)?;
+    Ok(add_key_binding(&selected, holder_key, nonce, aud, iat))
+}
+
+/// Presents `credential` disclosing the claims at `disclose`, without a KB-JWT (`<jwt>~<d>~`),
+/// for a credential query with `require_cryptographic_holder_binding: false`. Anyone holding
+/// the result can show it again; prefer [`present`].
+///
+/// # Errors
+/// As [`present`].
+pub fn present_unbound(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+) -> Result<String, PresentError> {
+    select(credential, holder_key, disclose)
+}
+
+fn select(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+) -> Result<String, PresentError> {
     let sd_jwt = SdJwt::parse(credential, &Limits::default())?;
     let view = sd_jwt.holder_view()?;
     let cnf = view
@@ -58,12 +81,26 @@ pub fn present(
             });
         }
     }
-    let selected = sd_jwt.select(disclose)?;
-    Ok(add_key_binding(&selected, holder_key, nonce, aud, iat))
+    Ok(sd_jwt.select(disclose)?)
 }
 
 // ---------------------------------------------------------------------------------------------
 // OpenID4VP 1.0: requests, answers and direct_post.
+
+/// The public key a `did:jwk` DID holds (`did:jwk:<base64url of a JWK>`), or `None`.
+fn did_jwk_key(did: &str) -> Option<credential::jose::PublicJwk> {
+    let encoded = did.strip_prefix("did:jwk:")?;
+    if encoded.len() > 1024 {
+        return None;
+    }
+    let bytes = credential::b64::decode(encoded).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    // A private key in a DID would be a mistake the wallet does not build on.
+    if value.get("d").is_some() {
+        return None;
+    }
+    credential::jose::PublicJwk::from_value(&value).ok()
+}
 
 use serde_json::{Map, Value};
 
@@ -87,11 +124,47 @@ pub enum ResponseMode {
     Offline,
 }
 
+/// The `typ` a signed request object must carry (OpenID4VP 1.0 section 5; RFC 9101).
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
+/// How far past a signed request's `exp` the wallet still answers, for clocks that disagree.
+pub const REQUEST_CLOCK_SKEW: i64 = 60;
+
+/// The `aud` a request object may carry for a wallet found by static discovery (section 5.8).
+pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
+
+/// Who the verifier is, as far as the wallet could check (OpenID4VP 1.0 section 5.9), for the
+/// consent screen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientIdentity {
+    /// An unsigned request: the client id is only what the request says.
+    Unverified,
+    /// `redirect_uri:` prefix (unsigned): the client id is the `response_uri` the answer is
+    /// posted to, so whoever receives the answer is that URI's owner.
+    RedirectUri {
+        /// The response URI.
+        uri: String,
+    },
+    /// A signed request (`decentralized_identifier:` prefix) whose signature verified with the
+    /// key of this DID. For `did:jwk` the DID is the key: it proves the request comes from its
+    /// holder, not who that is.
+    Did {
+        /// The DID (`did:jwk:...`).
+        did: String,
+        /// The RFC 7638 thumbprint of the key, short enough to compare by eye.
+        key_thumbprint: String,
+    },
+}
+
 /// An OpenID4VP authorization request (section 5) as this wallet accepts it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorizationRequest {
-    /// The verifier's client id; also the KB-JWT `aud`.
+    /// The verifier's client id, prefix included; also the KB-JWT `aud`.
     pub client_id: String,
+    /// What the wallet could verify about `client_id`.
+    pub client_identity: ClientIdentity,
     /// The nonce for the KB-JWT.
     pub nonce: String,
     /// `state`, echoed in a `direct_post`.
@@ -100,6 +173,10 @@ pub struct AuthorizationRequest {
     pub response_mode: ResponseMode,
     /// What is asked.
     pub dcql_query: DcqlQuery,
+    /// `exp` of a signed request object (seconds since the epoch): [`answer`] refuses to
+    /// answer after it. `None` for an unsigned request, which has no expiry of its own (its
+    /// nonce is what the verifier expires).
+    pub expires_at: Option<i64>,
 }
 
 /// Why a request could not be understood or answered.
@@ -112,12 +189,30 @@ pub enum PresentationError {
         /// What is wrong.
         reason: String,
     },
-    /// The request object is a signed JWT (JAR), which this version does not verify.
-    #[error("signed request objects are not supported yet")]
-    SignedRequestUnsupported,
+    /// A signed request object (JAR) failed a check.
+    #[error("request object: {reason}")]
+    InvalidRequestObject {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// The client id's prefix names a way to authenticate the verifier this wallet does not
+    /// implement (X.509, OpenID Federation, verifier attestations, DID methods other than
+    /// `did:jwk`, pre-registration).
+    #[error("client id prefix {prefix} is not supported for signed requests")]
+    UnsupportedClientIdPrefix {
+        /// The prefix (`x509_hash`, `decentralized_identifier:did:web`, `pre-registered`, ...).
+        prefix: String,
+    },
     /// The DCQL query is invalid.
     #[error(transparent)]
     Dcql(#[from] DcqlError),
+    /// The signed request object's `exp` has passed: the verifier no longer waits for this
+    /// answer, and a stale request may be a replayed one.
+    #[error("the request expired at {expired_at}; ask the verifier for a new one")]
+    RequestExpired {
+        /// The request's `exp`.
+        expired_at: i64,
+    },
     /// Every copy of a credential was shown before and the host did not allow reuse.
     #[error("every copy of credential {batch_id} was shown before; refresh it or allow reuse")]
     AllCopiesShown {
@@ -217,12 +312,29 @@ impl AuthorizationRequest {
                 })
             }
         };
+        let client_identity = match client_id.strip_prefix("redirect_uri:") {
+            Some(uri) => match &response_mode {
+                ResponseMode::DirectPost { response_uri } if response_uri == uri => {
+                    ClientIdentity::RedirectUri {
+                        uri: uri.to_owned(),
+                    }
+                }
+                _ => {
+                    return Err(invalid(
+                        "a redirect_uri client id must equal the response_uri",
+                    ))
+                }
+            },
+            None => ClientIdentity::Unverified,
+        };
         Ok(AuthorizationRequest {
             client_id,
+            client_identity,
             nonce,
             state: text("state")?,
             response_mode,
             dcql_query,
+            expires_at: None,
         })
     }
 
@@ -266,18 +378,117 @@ impl AuthorizationRequest {
                 request_uri: request_uri.clone(),
             });
         }
-        if params.contains_key("request") {
-            return Err(PresentationError::SignedRequestUnsupported);
+        if let Some(Value::String(jwt)) = params.get("request") {
+            let outer = params.get("client_id").and_then(Value::as_str);
+            return Ok(RequestRef::ByValue(Box::new(
+                AuthorizationRequest::from_request_object(jwt, outer)?,
+            )));
         }
         Ok(RequestRef::ByValue(Box::new(
             AuthorizationRequest::from_params(&params)?,
         )))
     }
+
+    /// Verifies a signed request object (JAR, RFC 9101; OpenID4VP 1.0 section 5) and builds the
+    /// request from its claims. `outer_client_id` is the `client_id` given beside it, which
+    /// must be present and equal the object's.
+    ///
+    /// Checks: size; compact JWS with an allowed `alg` (ES256, EdDSA; anything else does not
+    /// parse); `typ` exactly `oauth-authz-req+jwt`; `client_id` equal inside and out; the
+    /// prefix `decentralized_identifier:did:jwk:` (the key is read from the DID, offline; `kid`,
+    /// when present, must be its `#0` method); the signature; `aud`, when present,
+    /// [`SELF_ISSUED_AUD`]. Other prefixes are [`PresentationError::UnsupportedClientIdPrefix`];
+    /// `redirect_uri:` may not sign.
+    ///
+    /// # Errors
+    /// [`PresentationError::InvalidRequestObject`] naming the check,
+    /// [`PresentationError::UnsupportedClientIdPrefix`], and the errors of the parameters.
+    pub fn from_request_object(
+        jwt: &str,
+        outer_client_id: Option<&str>,
+    ) -> Result<AuthorizationRequest, PresentationError> {
+        let bad = |reason| PresentationError::InvalidRequestObject { reason };
+        if jwt.len() > MAX_REQUEST_BYTES {
+            return Err(invalid("request is too large"));
+        }
+        let jws = credential::jose::Jws::parse(jwt.trim())
+            .map_err(|_| bad("not a JWS with an allowed alg"))?;
+        if jws.header().typ.as_deref() != Some(REQUEST_OBJECT_TYP) {
+            return Err(bad("typ must be oauth-authz-req+jwt"));
+        }
+        let claims = jws
+            .payload_object()
+            .map_err(|_| bad("payload is not a JSON object"))?;
+        let client_id = claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or(bad("no client_id"))?;
+        match outer_client_id {
+            Some(outer) if outer == client_id => {}
+            Some(_) => return Err(bad("client_id differs from the one beside the request")),
+            None => return Err(bad("client_id must be given beside the request")),
+        }
+        let did = match client_id.split_once(':') {
+            Some(("decentralized_identifier", did)) if did.starts_with("did:jwk:") => did,
+            Some(("decentralized_identifier", did)) => {
+                let method = did.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
+                return Err(PresentationError::UnsupportedClientIdPrefix {
+                    prefix: format!("decentralized_identifier:{method}"),
+                });
+            }
+            Some(("redirect_uri", _)) => return Err(bad("a redirect_uri client id cannot sign")),
+            Some((
+                prefix @ ("x509_san_dns"
+                | "x509_hash"
+                | "verifier_attestation"
+                | "openid_federation"
+                | "origin"),
+                _,
+            )) => {
+                return Err(PresentationError::UnsupportedClientIdPrefix {
+                    prefix: prefix.to_owned(),
+                })
+            }
+            _ => {
+                return Err(PresentationError::UnsupportedClientIdPrefix {
+                    prefix: "pre-registered".into(),
+                })
+            }
+        };
+        let key = did_jwk_key(did).ok_or(bad("did:jwk does not hold a public key"))?;
+        if let Some(kid) = &jws.header().kid {
+            if *kid != format!("{did}#0") {
+                return Err(bad("kid is not the did:jwk verification method"));
+            }
+        }
+        jws.verify(&key)
+            .map_err(|_| bad("signature does not verify"))?;
+        let aud_ok = match claims.get("aud") {
+            None => true,
+            Some(Value::String(a)) => a == SELF_ISSUED_AUD,
+            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(SELF_ISSUED_AUD)),
+            Some(_) => false,
+        };
+        if !aud_ok {
+            return Err(bad("aud is not https://self-issued.me/v2"));
+        }
+        let expires_at = match claims.get("exp") {
+            None => None,
+            Some(exp) => Some(exp.as_i64().ok_or(bad("exp is not a number of seconds"))?),
+        };
+        let mut request = AuthorizationRequest::from_params(&claims)?;
+        request.expires_at = expires_at;
+        request.client_identity = ClientIdentity::Did {
+            did: did.to_owned(),
+            key_thumbprint: key.thumbprint().to_owned(),
+        };
+        Ok(request)
+    }
 }
 
-/// Parses a request URI and fetches the request object when it is by reference. A plain JSON
-/// request object is accepted; a signed one (`application/oauth-authz-req+jwt`) is refused with
-/// [`PresentationError::SignedRequestUnsupported`] until request signing is specified.
+/// Parses a request URI and fetches the request object when it is by reference: a plain JSON
+/// request object (unsigned), or a signed one (`application/oauth-authz-req+jwt`, verified by
+/// [`AuthorizationRequest::from_request_object`]).
 ///
 /// # Errors
 /// [`PresentationError`].
@@ -316,7 +527,7 @@ pub async fn resolve_request(
                 String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
             let text = text.trim();
             if !text.starts_with('{') {
-                return Err(PresentationError::SignedRequestUnsupported);
+                return AuthorizationRequest::from_request_object(text, client_id.as_deref());
             }
             let value: Value =
                 serde_json::from_str(text).map_err(|_| invalid("request object is not json"))?;
@@ -357,8 +568,15 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The answer as text for a QR code (offline): the `vp_token` JSON, compact.
+    /// The answer as text for a QR code (offline): the compact form of the `vp_token` JSON
+    /// (`VP1:` + base45 of deflated records, [`credential::compact`]), which a QR code carries
+    /// in alphanumeric mode. The verifier reads it and the plain JSON alike.
     pub fn to_text(&self) -> String {
+        credential::compact::encode(&self.to_json_text())
+    }
+
+    /// The `vp_token` JSON, compact (what `direct_post` sends; larger as a QR code).
+    pub fn to_json_text(&self) -> String {
         self.vp_token.to_string()
     }
 }
@@ -368,6 +586,7 @@ impl Answer {
 /// `aud` = `client_id` at time `now`.
 ///
 /// # Errors
+/// [`PresentationError::RequestExpired`] past a signed request's `exp`;
 /// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
 /// presentation errors. Nothing is marked shown on error.
 pub fn answer(
@@ -377,6 +596,11 @@ pub fn answer(
     now: i64,
 ) -> Result<Answer, PresentationError> {
     let request = &prepared.request;
+    if let Some(exp) = request.expires_at {
+        if now > exp.saturating_add(REQUEST_CLOCK_SKEW) {
+            return Err(PresentationError::RequestExpired { expired_at: exp });
+        }
+    }
     let mut vp_token = Map::new();
     let mut used = Vec::new();
     let mut reused = Vec::new();
@@ -400,18 +624,26 @@ pub fn answer(
             }
         };
         let opened = store.open_copy(&copy.id)?;
-        let presentation = present(
-            &opened.sd_jwt,
-            &opened.holder_key,
-            &s.claims,
-            &request.nonce,
-            &request.client_id,
-            now,
-        )?;
-        vp_token.insert(
-            s.query_id.clone(),
-            Value::Array(vec![Value::String(presentation)]),
-        );
+        let presentation = if s.key_binding {
+            present(
+                &opened.sd_jwt,
+                &opened.holder_key,
+                &s.claims,
+                &request.nonce,
+                &request.client_id,
+                now,
+            )?
+        } else {
+            present_unbound(&opened.sd_jwt, &opened.holder_key, &s.claims)?
+        };
+        // One array per credential query; several entries when it allows `multiple`.
+        match vp_token
+            .entry(s.query_id.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            Value::Array(items) => items.push(Value::String(presentation)),
+            other => *other = Value::Array(vec![Value::String(presentation)]),
+        }
         used.push(copy.id.clone());
     }
     for id in &used {

@@ -1490,6 +1490,9 @@ impl PgStore {
         shard_size: u32,
     ) -> Result<u64, ApiError> {
         transaction!(self, |tx| {
+            // Appends to the status-change log: serialised like change_status.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_LOCK])
+                .await?;
             Self::ensure_sim_enrolment(&tx, Level::Basic, t).await?;
             let insert = tx
                 .prepare_cached(

@@ -28,15 +28,48 @@ const MAGIC: &[u8] = b"CIDSTATE1\n";
 /// The largest cache read (the lists of a national state are ~300 MB).
 const MAX_CACHE_BYTES: u64 = 2 << 30;
 
-/// SHA-256 binding the cache to the root and the exact bytes of the signed files.
-pub fn binding(root: &PublicJwk, bundle: &str, deltas: &str) -> [u8; 32] {
+/// SHA-256 binding the cache to the root and the exact bytes of the signed files (given as
+/// their SHA-256 digests).
+pub fn binding(root: &PublicJwk, bundle_sha256: &[u8; 32], deltas_sha256: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"citizen-id verified state v1\0");
     h.update(root.thumbprint().as_bytes());
     h.update([0]);
-    h.update(Sha256::digest(bundle.as_bytes()));
-    h.update(Sha256::digest(deltas.as_bytes()));
+    h.update(bundle_sha256);
+    h.update(deltas_sha256);
     h.finalize().into()
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// SHA-256 and length of a file, read in 1 MiB steps (a national bundle is ~535 MB: it is not
+/// held in memory just to check the cache); `None` when it does not exist.
+///
+/// # Errors
+/// I/O errors other than a missing file.
+pub fn file_sha256(path: &Path) -> std::io::Result<Option<([u8; 32], u64)>> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok(Some((h.finalize().into(), len)))
 }
 
 /// Serialises `state` bound to `binding`.

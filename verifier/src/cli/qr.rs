@@ -109,6 +109,23 @@ mod tests {
     }
 
     #[test]
+    fn compact_answer_survives_a_png_in_alphanumeric_mode() {
+        // A realistic size: ~2 KB of base64url-heavy text, compact form ~1.3 KB of base45.
+        let body: String = (0..40u32)
+            .map(|i| format!("eyJ{}{i:04}", "QWxhZGRpbjpvcGVuIHNlc2FtZQ".repeat(2)))
+            .collect::<Vec<_>>()
+            .join("~");
+        let text = credential::compact::encode(&format!("{{\"citizen_id\":[\"{body}~\"]}}"));
+        let png = super::png(&text, 2).unwrap();
+        let back = super::decode_png(&png).unwrap();
+        assert_eq!(back, text);
+        assert_eq!(
+            credential::compact::decode(&back, 1 << 20).unwrap(),
+            format!("{{\"citizen_id\":[\"{body}~\"]}}")
+        );
+    }
+
+    #[test]
     fn no_code_is_an_error() {
         let mut out = Vec::new();
         let mut enc = png::Encoder::new(&mut out, 64, 64);

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use rand_core::OsRng;
 use serde_json::json;
-use verifier::request::{new_nonce, query_ids, PresentationRequest, ResponseMode};
+use verifier::request::{
+    did_jwk_client_id, new_nonce, query_ids, redirect_uri_client_id, PresentationRequest,
+    ResponseMode,
+};
 use verifier::Policy;
 
 use super::requests::{Pending, State};
@@ -35,6 +38,14 @@ pub struct Args {
     /// Also write the QR code as a PNG image.
     #[arg(long, value_name = "FILE")]
     png: Option<PathBuf>,
+    /// Sign the request (JAR, `typ: oauth-authz-req+jwt`) with this private JWK (ES256 or
+    /// EdDSA; `verifier keygen`-style file). The client id becomes
+    /// `decentralized_identifier:did:jwk:...` of its public key, which a wallet verifies offline.
+    #[arg(long, value_name = "JWK", conflicts_with = "redirect_uri_client_id")]
+    sign_key: Option<PathBuf>,
+    /// Unsigned direct_post request whose client id is `redirect_uri:<response uri>`.
+    #[arg(long)]
+    redirect_uri_client_id: bool,
     /// Print `{"request_uri", "nonce", "client_id", "expires_at", "dcql_query"}` instead of text.
     #[arg(long)]
     json: bool,
@@ -68,11 +79,16 @@ pub fn run(args: Args) -> Outcome {
 
 fn make(args: &Args) -> anyhow::Result<()> {
     let (policy, text) = load_profile(&args.profile)?;
-    let client_id = args
-        .client_id
-        .clone()
-        .or_else(|| policy.request.client_id.clone())
-        .ok_or_else(|| anyhow::anyhow!("no --client-id and the profile names none"))?;
+    let sign_key = match &args.sign_key {
+        Some(file) => {
+            let jwk = super::read_input(&file.display().to_string())?;
+            Some(
+                credential::jose::SigningKey::from_private_jwk(jwk.trim())
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            )
+        }
+        None => None,
+    };
     let response_mode = match args
         .response_uri
         .clone()
@@ -84,11 +100,29 @@ fn make(args: &Args) -> anyhow::Result<()> {
         Some(_) => anyhow::bail!("--response-uri must be an http(s) url"),
         None => ResponseMode::Shown,
     };
+    let client_id = match (&sign_key, &response_mode) {
+        (Some(key), _) => did_jwk_client_id(key.public_jwk()),
+        (None, ResponseMode::DirectPost { response_uri }) if args.redirect_uri_client_id => {
+            redirect_uri_client_id(response_uri)
+        }
+        (None, _) if args.redirect_uri_client_id => {
+            anyhow::bail!("--redirect-uri-client-id needs a response uri (direct_post)")
+        }
+        _ => args
+            .client_id
+            .clone()
+            .or_else(|| policy.request.client_id.clone())
+            .ok_or_else(|| anyhow::anyhow!("no --client-id and the profile names none"))?,
+    };
     let nonce = new_nonce(&mut OsRng);
     let request = PresentationRequest::for_policy(&policy, &client_id, &nonce, response_mode);
-    let uri = request.to_uri();
     let t = now();
-    let expires_at = t + i64::try_from(policy.request.validity.as_secs()).unwrap_or(600);
+    let validity = i64::try_from(policy.request.validity.as_secs()).unwrap_or(600);
+    let expires_at = t + validity;
+    let uri = match &sign_key {
+        Some(key) => request.to_signed_uri(key, t, validity),
+        None => request.to_uri(),
+    };
     let state = State::open(&args.state_dir)?;
     state.remember(
         &Pending {

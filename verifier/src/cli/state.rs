@@ -39,6 +39,9 @@ pub struct Loaded {
     pub bundle_bytes: usize,
     /// Size of the stored delta chain.
     pub deltas_bytes: usize,
+    /// The stored delta chain the state was made from (a new delta is appended to exactly
+    /// this, so two concurrent syncs cannot interleave their chains).
+    pub chain: String,
 }
 
 /// `--state DIR`.
@@ -109,54 +112,81 @@ impl State {
     /// # Errors
     /// When the stored bundle or a stored delta no longer verifies or applies.
     pub fn load(&self, root: &PublicJwk) -> anyhow::Result<Option<Loaded>> {
-        let Some(bundle_text) = self.read_optional(BUNDLE_FILE)? else {
+        let bundle_path = self.dir.join(BUNDLE_FILE);
+        // The bundle is hashed as a stream; it is read into memory only on a cache miss.
+        let Some((bundle_sha256, bundle_len)) = cache::file_sha256(&bundle_path)
+            .with_context(|| format!("cannot read {}", bundle_path.display()))?
+        else {
             return Ok(None);
         };
         let deltas_text = self.read_optional(DELTAS_FILE)?.unwrap_or_default();
-        let binding = cache::binding(root, &bundle_text, &deltas_text);
+        let binding = cache::binding(root, &bundle_sha256, &cache::sha256(deltas_text.as_bytes()));
+        let bundle_bytes = usize::try_from(bundle_len).unwrap_or(usize::MAX);
         if let Some(state) = cache::read(&self.dir.join(CACHE_FILE), &binding) {
             return Ok(Some(Loaded {
                 deltas: deltas_text.lines().filter(|l| !l.trim().is_empty()).count(),
                 state,
                 from_cache: true,
-                bundle_bytes: bundle_text.trim().len(),
+                bundle_bytes,
                 deltas_bytes: deltas_text.len(),
+                chain: deltas_text,
             }));
         }
+        let Some(bundle_text) = self.read_optional(BUNDLE_FILE)? else {
+            return Ok(None);
+        };
+        // Bound to what was read now (the file may have been replaced since it was hashed).
+        let binding = cache::binding(
+            root,
+            &cache::sha256(bundle_text.as_bytes()),
+            &cache::sha256(deltas_text.as_bytes()),
+        );
         let bundle = verify_stored_bundle(&bundle_text, root, &self.dir.join(BUNDLE_FILE))?;
+        let bundle_bytes = bundle_text.len();
+        // At national size the text is ~561 MB: not kept while the deltas are applied.
+        drop(bundle_text);
         let mut state = TrustState::from_bundle(bundle);
-        let mut deltas = 0;
+        let mut chain = Vec::new();
         for (i, line) in deltas_text
             .lines()
             .filter(|l| !l.trim().is_empty())
             .enumerate()
         {
             let issued_at = issued_at_hint(line).unwrap_or(i64::MAX);
-            let applied = VerifiedDelta::verify(line, root, issued_at, &DeltaLimits::default())
-                .and_then(|d| state.apply(&d));
-            if let Err(e) = applied {
-                anyhow::bail!(
-                    "stored delta {} in {} does not verify or apply ({}: {e}); sync again",
-                    i + 1,
-                    self.dir.join(DELTAS_FILE).display(),
-                    e.code()
-                );
-            }
-            deltas += 1;
+            let delta = VerifiedDelta::verify(line, root, issued_at, &DeltaLimits::default())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "stored delta {} in {} does not verify ({}: {e}); sync again",
+                        i + 1,
+                        self.dir.join(DELTAS_FILE).display(),
+                        e.code()
+                    )
+                })?;
+            chain.push(delta);
         }
+        let deltas = chain.len();
+        state.apply_chain(&chain).map_err(|e| {
+            anyhow::anyhow!(
+                "stored deltas in {} do not apply ({}: {e}); sync again",
+                self.dir.join(DELTAS_FILE).display(),
+                e.code()
+            )
+        })?;
+        drop(chain);
         self.write_cache(&binding, &state);
         Ok(Some(Loaded {
             state,
             from_cache: false,
             deltas,
-            bundle_bytes: bundle_text.trim().len(),
+            bundle_bytes,
             deltas_bytes: deltas_text.len(),
+            chain: deltas_text,
         }))
     }
 
-    /// Stores a verified full bundle's text as the new base, atomically, dropping the stored deltas first (a
-    /// crash in between leaves the old bundle alone: older, still consistent), then caches
-    /// `state` (made from it).
+    /// Stores a verified full bundle's text as the new base, atomically, dropping the stored
+    /// deltas first (a crash in between leaves the old bundle alone: older, still consistent),
+    /// then caches `state` (made from it).
     ///
     /// # Errors
     /// I/O errors; the previous bundle is then still in place.
@@ -165,23 +195,39 @@ impl State {
         let bundle_text = format!("{bundle}\n");
         self.store(BUNDLE_FILE, bundle_text.as_bytes())?;
         let root = self.root()?;
-        self.write_cache(&cache::binding(&root, &bundle_text, ""), state);
+        let binding = cache::binding(
+            &root,
+            &cache::sha256(bundle_text.as_bytes()),
+            &cache::sha256(b""),
+        );
+        self.write_cache(&binding, state);
         Ok(())
     }
 
-    /// Appends an applied delta to the stored chain, atomically (the whole chain file is
-    /// replaced), then caches `state` (the state after it).
+    /// Appends an applied delta to `chain` (the stored chain the state was loaded from) and
+    /// stores the result atomically (the whole chain file is replaced), then caches `state`
+    /// (the state after it).
     ///
     /// # Errors
     /// I/O errors; the previous chain is then still in place.
-    pub fn store_delta(&self, delta: &VerifiedDelta, state: &TrustState) -> anyhow::Result<()> {
-        let mut chain = self.read_optional(DELTAS_FILE)?.unwrap_or_default();
+    pub fn store_delta(
+        &self,
+        chain: &str,
+        delta: &VerifiedDelta,
+        state: &TrustState,
+    ) -> anyhow::Result<()> {
+        let mut chain = chain.to_owned();
         chain.push_str(delta.as_str());
         chain.push('\n');
         self.store(DELTAS_FILE, chain.as_bytes())?;
         let root = self.root()?;
-        let bundle_text = self.read_optional(BUNDLE_FILE)?.unwrap_or_default();
-        self.write_cache(&cache::binding(&root, &bundle_text, &chain), state);
+        let bundle = cache::file_sha256(&self.dir.join(BUNDLE_FILE))?
+            .map(|(d, _)| d)
+            .unwrap_or_else(|| cache::sha256(b""));
+        self.write_cache(
+            &cache::binding(&root, &bundle, &cache::sha256(chain.as_bytes())),
+            state,
+        );
         Ok(())
     }
 

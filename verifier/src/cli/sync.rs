@@ -268,6 +268,7 @@ fn apply_delta(
             base: delta.base_status_seq,
         }));
     };
+    let chain = stored.chain;
     let mut next = stored.state;
     // The same state again within the same second (nothing changed): already current.
     let unchanged = delta.issued_at == next.issued_at
@@ -277,7 +278,9 @@ fn apply_delta(
         && delta.keys == next.keys;
     if !unchanged {
         next.apply(&delta).map_err(refused)?;
-        state.store_delta(&delta, &next).map_err(Failure::Io)?;
+        state
+            .store_delta(&chain, &delta, &next)
+            .map_err(Failure::Io)?;
     }
     let entries = delta.entries();
     let lists = delta.changes.len();

@@ -355,9 +355,27 @@ mod answer {
         }
         verifier.policy = Policy::from_toml(&pending.policy)
             .map_err(|e| anyhow::anyhow!("stored profile {}: {e}", pending.profile))?;
+        // The request was built from this policy, so its DCQL query is rebuilt exactly: the
+        // answer is checked against it (`multiple`) and so is key binding
+        // (`require_cryptographic_holder_binding`).
+        let request = verifier::request::PresentationRequest {
+            client_id: pending.client_id.clone(),
+            nonce: pending.nonce.clone(),
+            dcql_query: verifier::request::dcql_for_policy(&verifier.policy),
+            response_mode: verifier::request::ResponseMode::Shown,
+            state: None,
+        };
+        if let Err(e) = answer.check_against(&request.dcql_query) {
+            return Ok(reject(args, e.code(), &e.to_string()));
+        }
         let mut results = Vec::new();
         for p in &answer.presentations {
-            results.push(verifier.verify(p.presentation.trim(), &pending.nonce, aud, now));
+            results.push(verifier.verify_for_request(
+                p.presentation.trim(),
+                &request,
+                p.query_id.as_deref(),
+                now,
+            ));
         }
         // An answer whose SD-JWT or KB-JWT checks failed may come from anyone who saw the QR
         // code: it leaves the request open. Past those checks the holder answered; the nonce

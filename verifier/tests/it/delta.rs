@@ -379,11 +379,22 @@ async fn bad_deltas_each_refused_and_state_kept() {
     ]);
     refused(&state, &resized, work.path(), "delta_invalid_change");
 
+    // A crash mid-sync leaves a temporary file at most: the state still loads and verifies.
+    std::fs::write(state.join(".deltas.jwt.tmp-999"), &good[..100]).unwrap();
+    std::fs::write(state.join(".verified-state.cache.tmp-999"), b"CIDSTATE1\n").unwrap();
+    assert_eq!(show(&state)["status_seq"], seq2);
+
     // After all that, the good delta still applies.
     let file = work.path().join("good.jwt");
     std::fs::write(&file, &good).unwrap();
     let o = run_in(&state, &["sync", "--file", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(show(&state)["status_seq"].as_i64().unwrap() >= seq2);
+    // The revoked credential is rejected by the state built from bundle + deltas.
+    let p = present(work.path(), "pa", &a.sd_jwt, &holder, "na", now());
+    let o = verify_in(&state, &p, "na", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
 
     bureau.stop().await;
     stranger.stop().await;

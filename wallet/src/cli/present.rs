@@ -74,7 +74,23 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn print_consent(c: &ConsentSummary) {
-    eprintln!("{} asks for:", c.client_id);
+    match &c.client_identity {
+        wallet::ClientIdentity::Did {
+            did,
+            key_thumbprint,
+        } => eprintln!(
+            "{} asks for (signed request, verified: key {key_thumbprint} of {}):",
+            c.client_id,
+            if did.len() > 40 { &did[..40] } else { did }
+        ),
+        wallet::ClientIdentity::RedirectUri { uri } => {
+            eprintln!("{uri} asks for (unsigned; the answer goes to that address):")
+        }
+        _ => eprintln!(
+            "{} asks for (unsigned request: the name is not verified):",
+            c.client_id
+        ),
+    }
     for item in &c.items {
         eprintln!(
             "  your {} credential ({}, level {}){}",
@@ -92,6 +108,12 @@ fn print_consent(c: &ConsentSummary) {
                 _ => claim.path.clone(),
             };
             eprintln!("    - {label:<30} {}", short_value(&claim.value));
+        }
+        if !item.holder_binding {
+            eprintln!("    warning: the verifier asked for an answer without holder binding (no KB-JWT): whoever receives it could show it elsewhere");
+        }
+        if item.issuer_trust_unchecked {
+            eprintln!("    note: the verifier accepts only issuers on trust lists this wallet cannot check offline; it may refuse this credential");
         }
         if item.claims.is_empty() {
             eprintln!("    (no personal claim; only the credential type and level)");
@@ -130,6 +152,20 @@ fn ask() -> Result<bool, Failure> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
+/// Asks whether to refresh exhausted batches (interactive `present` without `--refresh`).
+fn ask_refresh() -> Result<bool, Failure> {
+    eprint!(
+        "every copy of a requested credential was shown before; ask its issuer for a fresh batch \
+         now (new keys; nothing is shared with the verifier yet)? [y/N] "
+    );
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(anyhow::Error::from)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 fn unmet_line(u: &Unmet) -> String {
     match u {
         Unmet::MissingClaims { query_id, claims } => {
@@ -147,6 +183,9 @@ fn unmet_line(u: &Unmet) -> String {
                 types.join(" or ")
             }
         ),
+        Unmet::NoTrustedIssuer { query_id } => {
+            format!("{query_id}: no credential from an issuer the verifier trusts (trusted_authorities)")
+        }
         _ => format!("{u:?}"),
     }
 }
@@ -163,7 +202,15 @@ fn run_request(args: Args) -> Result<(), Failure> {
         .block_on(wallet::resolve_request(&http, &request_text))
         .map_err(|e| Failure::CouldNotRun(e.into()))?;
     let mut prepared = prepare(&store, &request, args.json)?;
-    if prepared.consent.needs_reuse() && args.refresh {
+    let exhausted_refreshable = prepared.consent.exhausted().iter().all(|i| i.refreshable);
+    let refresh = prepared.consent.needs_reuse()
+        && (args.refresh
+            || (!args.allow_reuse
+                && !args.yes
+                && exhausted_refreshable
+                && std::io::stdin().is_terminal()
+                && ask_refresh()?));
+    if refresh {
         let exhausted: Vec<String> = prepared
             .consent
             .exhausted()
@@ -273,6 +320,7 @@ fn deliver(
                 println!(
                     "{}",
                     json!({"consent": prepared.consent, "answer": text, "bytes": text.len(),
+                           "answer_json_bytes": answer.to_json_text().len(),
                            "qr_version": version, "copies_used": answer.copies_used})
                 );
             } else {

@@ -110,10 +110,11 @@ async fn cli_journey() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert!(out["answer"]
-        .as_str()
-        .unwrap()
-        .starts_with("{\"hotel\":[\"ey"));
+    let compact = out["answer"].as_str().unwrap();
+    assert!(compact.starts_with("VP1:"), "{compact}");
+    let plain = credential::compact::decode(compact, 1 << 20).unwrap();
+    assert!(plain.starts_with("{\"hotel\":[\"ey"), "{plain}");
+    assert_eq!(out["answer_json_bytes"], plain.len());
     assert!(out["qr_version"].as_i64().unwrap() <= 40);
     assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");
 

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod cli;
+mod dcql;
 mod hostile;
+mod jar;
 mod perf;
 mod present;
 mod receive;

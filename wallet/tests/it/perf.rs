@@ -117,8 +117,20 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
             qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
         };
     eprintln!(
-        "hotel answer (high credential, 3 claims): {} bytes, QR version {version} (EC level L)",
+        "hotel answer (high credential, 3 claims), compact VP1: form: {} bytes, QR version {version} (EC level L)",
         text.len()
+    );
+    let plain = credential::compact::decode(&text, 1 << 20).unwrap();
+    let plain_version =
+        match qrcode::QrCode::with_error_correction_level(plain.as_bytes(), qrcode::EcLevel::L)
+            .unwrap()
+            .version()
+        {
+            qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
+        };
+    eprintln!(
+        "the same as vp_token JSON: {} bytes, QR version {plain_version} (EC level L)",
+        plain.len()
     );
     t.stop().await;
 }
