@@ -5,7 +5,7 @@
 //! Private keys live in the `signing_keys` table as private JWKs sealed with AES-256-GCM under
 //! the master secret (associated data `signing-key:<kid>`), beside kid, alg, purpose, state and
 //! validity windows; every replica given the same master secret (`master_secret_file`) opens
-//! them. Keys of data directories from before migration 2 stay private JWK files in
+//! them. Keys of data directories from before migration 4 stay private JWK files in
 //! `DATA/keys/` (mode 0600, directory 0700) and still load. The database decides which key is
 //! active (a partial unique index allows one per purpose); a replica re-reads the keys when the
 //! active kid there is not its own ([`KeyStore::refresh`]). Key bytes stay in this module:
