@@ -221,3 +221,61 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// A data directory from before migration 4 keeps its signing keys as private JWK files; they
+/// still load beside the sealed ones, and an active legacy key stays the signer.
+#[tokio::test]
+async fn legacy_key_files_still_load_after_migration_4() {
+    use rand_core::SeedableRng as _;
+    let dir = tempfile::tempdir().unwrap();
+    let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let issuer = issuer::Issuer::connect_with_rng(
+        config(dir.path(), addr),
+        rand_chacha::ChaCha20Rng::seed_from_u64(11),
+    )
+    .await
+    .unwrap();
+    let sealed_kid = issuer.keys.active().kid().to_owned();
+    issuer.close();
+    // Make a legacy key the active one, as an old data directory has it: a file, no sealed row.
+    let legacy = credential::jose::SigningKey::generate(
+        credential::jose::Alg::Es256,
+        &mut rand_chacha::ChaCha20Rng::seed_from_u64(12),
+    );
+    let file = format!("credential-{}.jwk", legacy.kid());
+    std::fs::write(
+        dir.path().join("keys").join(&file),
+        legacy.to_private_jwk().as_bytes(),
+    )
+    .unwrap();
+    let db = rusqlite::Connection::open(dir.path().join("issuer.sqlite3")).unwrap();
+    db.execute(
+        "UPDATE signing_keys SET state = 'retired', not_after = 1 WHERE kid = ?1",
+        [&sealed_kid],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
+         VALUES (?1, 'ES256', 'credential', 'active', ?2, NULL, 2)",
+        [legacy.kid(), file.as_str()],
+    )
+    .unwrap();
+    drop(db);
+    let issuer = issuer::Issuer::connect_with_rng(
+        config(dir.path(), addr),
+        rand_chacha::ChaCha20Rng::seed_from_u64(13),
+    )
+    .await
+    .unwrap();
+    assert_eq!(issuer.keys.active().kid(), legacy.kid());
+    let kids: Vec<String> = issuer.keys.records().into_iter().map(|r| r.kid).collect();
+    assert!(kids.contains(&sealed_kid) && kids.contains(&legacy.kid().to_owned()));
+    // Rotating from a legacy key stores the new one sealed, and it becomes the signer.
+    let rec = issuer
+        .rotate_key("test", credential::jose::Alg::Es256)
+        .await
+        .unwrap();
+    assert_eq!(issuer.signer().await.unwrap().kid(), rec.kid);
+    assert_eq!(issuer.store.schema_version().await.unwrap(), 4);
+    issuer.close();
+}
