@@ -424,3 +424,118 @@ fn a_bundle_is_not_a_delta() {
     assert!(matches!(e, DeltaError::WrongTyp { .. }), "{e:?}");
     assert_eq!(e.code(), "delta_wrong_typ");
 }
+
+#[test]
+fn random_change_sets_round_trip_through_the_issuer_encoding() {
+    use rand_core::RngCore as _;
+    let root = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(17));
+    let mut rng = ChaCha20Rng::seed_from_u64(18);
+    for round in 0..50u64 {
+        let size = 1 + rng.next_u64() % (1 << 22);
+        let mut set = std::collections::BTreeMap::new();
+        // Edges first: index 0 and the last index; then random ones (gaps from 0 to ~2^22,
+        // so one- to four-byte varints).
+        set.insert(0, (round % 3) as u8);
+        set.insert(size - 1, 1);
+        for _ in 0..(rng.next_u64() % 300) {
+            set.insert(rng.next_u64() % size, (rng.next_u64() % 3) as u8);
+        }
+        let set: Vec<(u64, u8)> = set.into_iter().collect();
+        let text = sign_trust_bundle_delta(
+            &root,
+            &DeltaContents {
+                iss: "https://id.example.cn",
+                base_status_seq: 1,
+                status_seq: 2,
+                issued_at: 1_800_000_000,
+                next_update: 1_800_000_300,
+                status_exp: 1_800_086_400,
+                keys: &[],
+                changes: &[ShardChanges {
+                    shard: 3,
+                    uri: "https://id.example.cn/status/3".into(),
+                    size,
+                    set: set.clone(),
+                }],
+            },
+        );
+        let d = VerifiedDelta::verify(
+            &text,
+            root.public_jwk(),
+            1_800_000_000,
+            &DeltaLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(d.changes.len(), 1);
+        assert_eq!(d.changes[0].size, size);
+        assert_eq!(d.changes[0].set, set, "round {round}");
+    }
+}
+
+#[test]
+fn each_structural_delta_check_has_its_code() {
+    let root = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(19));
+    let t = 1_800_000_000i64;
+    let sign = |payload: Value| {
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), "trust-bundle-delta+jwt".into());
+        header.insert("kid".into(), root.kid().into());
+        credential::jose::sign_compact(header, payload.to_string().as_bytes(), &root)
+    };
+    let base = || {
+        serde_json::json!({"delta_version": 1, "iss": "https://i", "base_status_seq": 1,
+            "status_seq": 2, "issued_at": t, "next_update": t + 300, "status_exp": t + 600,
+            "keys": [], "changes": []})
+    };
+    let check = |text: &str, limits: &DeltaLimits| {
+        VerifiedDelta::verify(text, root.public_jwk(), t, limits)
+            .unwrap_err()
+            .code()
+    };
+    let limits = DeltaLimits::default();
+    assert!(VerifiedDelta::verify(&sign(base()), root.public_jwk(), t, &limits).is_ok());
+
+    let mut small = DeltaLimits::default();
+    small.max_delta_bytes = 100;
+    assert_eq!(check(&sign(base()), &small), "delta_too_large");
+    let mut v = base();
+    v["delta_version"] = 2.into();
+    assert_eq!(check(&sign(v), &limits), "delta_unsupported_version");
+    let mut v = base();
+    v["issued_at"] = (t + 3600).into();
+    v["next_update"] = (t + 7200).into();
+    v["status_exp"] = (t + 7200).into();
+    assert_eq!(check(&sign(v), &limits), "delta_issued_in_future");
+    let mut v = base();
+    v["status_seq"] = 0.into();
+    assert_eq!(check(&sign(v), &limits), "delta_malformed");
+    let mut v = base();
+    v.as_object_mut().unwrap().remove("status_exp");
+    assert_eq!(check(&sign(v), &limits), "delta_malformed");
+    let mut v = base();
+    v["keys"] = serde_json::json!([{"kid": "x", "state": "active", "not_before": 0,
+        "jwk": root.public_jwk().to_bare_value()}]);
+    assert_eq!(check(&sign(v), &limits), "delta_invalid_key");
+    let mut few = DeltaLimits::default();
+    few.max_shards = 1;
+    let change = |shard: i64| {
+        serde_json::json!({"shard": shard, "uri": format!("https://i/status/{shard}"),
+            "size": 16, "bits": 2, "set": issuer::delta::encode_set(&[(1, 1)])})
+    };
+    let mut v = base();
+    v["changes"] = serde_json::json!([change(0), change(1)]);
+    assert_eq!(check(&sign(v), &few), "delta_too_many_entries");
+    let mut v = base();
+    v["changes"] = serde_json::json!([change(0), change(0)]);
+    assert_eq!(check(&sign(v), &limits), "delta_invalid_change");
+    let mut v = base();
+    let mut c = change(0);
+    c["count"] = 5.into();
+    v["changes"] = serde_json::json!([c]);
+    assert_eq!(check(&sign(v), &limits), "delta_invalid_change");
+    let mut v = base();
+    let mut c = change(0);
+    c["set"] = "!!".into();
+    v["changes"] = serde_json::json!([c]);
+    assert_eq!(check(&sign(v), &limits), "delta_invalid_change");
+}
