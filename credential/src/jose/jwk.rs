@@ -141,6 +141,22 @@ impl PublicJwk {
         Value::Object(public_members(&self.key))
     }
 
+    /// Verifies an ES256 `signature` whose message the caller has already hashed with SHA-256
+    /// (the same check as [`PublicJwk::verify`] with `Alg::Es256`, minus the hashing).
+    ///
+    /// # Errors
+    /// [`JoseError::AlgKeyMismatch`] when this is not a P-256 key; [`JoseError::BadSignature`].
+    pub(crate) fn verify_es256_prehashed(
+        &self,
+        hash: &crate::sha256::Hash,
+        signature: &[u8],
+    ) -> Result<(), JoseError> {
+        if self.key.alg() != Alg::Es256 {
+            return Err(JoseError::AlgKeyMismatch { alg: Alg::Es256 });
+        }
+        self.verifier.verify_prehashed(hash, signature)
+    }
+
     /// Verifies `signature` over `message` with this key under `alg`.
     ///
     /// # Errors
@@ -294,11 +310,24 @@ mod backend {
                 .verify_sig(message, signature)
                 .map_err(|_| JoseError::BadSignature)
         }
+
+        /// ECDSA over a SHA-256 value (`ECDSA_P256_SHA256_FIXED` checks the digest algorithm;
+        /// an Ed25519 key refuses).
+        pub(super) fn verify_prehashed(
+            &self,
+            hash: &crate::sha256::Hash,
+            signature: &[u8],
+        ) -> Result<(), JoseError> {
+            self.0
+                .verify_digest_sig(&hash.0, signature)
+                .map_err(|_| JoseError::BadSignature)
+        }
     }
 }
 
 #[cfg(not(feature = "aws-lc"))]
 mod backend {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
     use p256::ecdsa::signature::Verifier as _;
 
     use super::PublicKey;
@@ -342,6 +371,23 @@ mod backend {
                 }
             }
         }
+
+        /// ECDSA over a SHA-256 value; an Ed25519 key refuses.
+        pub(super) fn verify_prehashed(
+            &self,
+            hash: &crate::sha256::Hash,
+            signature: &[u8],
+        ) -> Result<(), JoseError> {
+            match self {
+                Verifier::P256(key) => {
+                    let sig = p256::ecdsa::Signature::from_slice(signature)
+                        .map_err(|_| JoseError::BadSignature)?;
+                    key.verify_prehash(hash.as_bytes(), &sig)
+                        .map_err(|_| JoseError::BadSignature)
+                }
+                Verifier::Ed25519(_) => Err(JoseError::BadSignature),
+            }
+        }
     }
 }
 
@@ -359,6 +405,28 @@ mod tests {
         assert_eq!(
             jwk.thumbprint(),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn es256_prehashed_is_es256() {
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let key = crate::jose::SigningKey::generate(Alg::Es256, &mut rng);
+        let ed = crate::jose::SigningKey::generate(Alg::EdDsa, &mut rng);
+        let sig = key.sign(b"header.payload");
+        let hash = crate::sha256::digest(b"header.payload");
+        key.public_jwk()
+            .verify_es256_prehashed(&hash, &sig)
+            .unwrap();
+        let other = crate::sha256::digest(b"header.payloae");
+        assert_eq!(
+            key.public_jwk().verify_es256_prehashed(&other, &sig),
+            Err(JoseError::BadSignature)
+        );
+        assert_eq!(
+            ed.public_jwk().verify_es256_prehashed(&hash, &sig),
+            Err(JoseError::AlgKeyMismatch { alg: Alg::Es256 })
         );
     }
 

@@ -158,6 +158,11 @@ impl Jws {
         &self.signing_input[self.header_len + 1..]
     }
 
+    /// The decoded signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
     /// The base64url signature.
     pub fn signature_b64(&self) -> String {
         b64::encode(&self.signature)
