@@ -225,9 +225,7 @@ pub(crate) fn parse_public_members(obj: &Map<String, Value>) -> Result<PublicKey
             sec1[0] = 4;
             sec1[1..33].copy_from_slice(&coordinate(obj, "x")?);
             sec1[33..].copy_from_slice(&coordinate(obj, "y")?);
-            p256::PublicKey::from_sec1_bytes(&sec1).map_err(|_| JoseError::InvalidJwk {
-                reason: "point is not on P-256",
-            })?;
+            check_p256_point(&sec1)?;
             Ok(PublicKey::P256(sec1))
         }
         ("OKP", "Ed25519") => {
@@ -246,6 +244,26 @@ pub(crate) fn parse_public_members(obj: &Map<String, Value>) -> Result<PublicKey
         _ => Err(JoseError::InvalidJwk {
             reason: "only EC P-256 and OKP Ed25519 keys are supported",
         }),
+    }
+}
+
+/// Checks that an uncompressed SEC1 point lies on P-256 (coordinates below the field prime,
+/// curve equation). With the `aws-lc` feature the check is aws-lc's own, made once when
+/// [`PublicJwk::from_key`] parses the key for verification (`EC_POINT_oct2point` rejects a
+/// point off the curve); checking it here with p256 as well cost a measurable share of a
+/// verification, since every presentation brings a new holder key. Without the feature, p256
+/// checks it here (and again in its verifying key).
+fn check_p256_point(sec1: &[u8; 65]) -> Result<(), JoseError> {
+    #[cfg(feature = "aws-lc")]
+    let valid = sec1[0] == 4;
+    #[cfg(not(feature = "aws-lc"))]
+    let valid = p256::PublicKey::from_sec1_bytes(sec1).is_ok();
+    if valid {
+        Ok(())
+    } else {
+        Err(JoseError::InvalidJwk {
+            reason: "point is not on P-256",
+        })
     }
 }
 
@@ -294,15 +312,20 @@ mod backend {
 
     impl Verifier {
         pub(super) fn new(key: &PublicKey) -> Result<Verifier, JoseError> {
-            let parsed = match key {
-                PublicKey::P256(sec1) => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, sec1),
-                PublicKey::Ed25519(x) => ParsedPublicKey::new(&ED25519, x),
+            let (parsed, reason) = match key {
+                // This is where a P-256 point is checked (`check_p256_point`).
+                PublicKey::P256(sec1) => (
+                    ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, sec1),
+                    "point is not on P-256",
+                ),
+                PublicKey::Ed25519(x) => (
+                    ParsedPublicKey::new(&ED25519, x),
+                    "key rejected by the crypto backend",
+                ),
             };
             parsed
                 .map(|p| Verifier(Arc::new(p)))
-                .map_err(|_| JoseError::InvalidJwk {
-                    reason: "key rejected by the crypto backend",
-                })
+                .map_err(|_| JoseError::InvalidJwk { reason })
         }
 
         pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {

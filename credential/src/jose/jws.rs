@@ -128,6 +128,11 @@ impl Jws {
         &self.header
     }
 
+    /// The header, consuming the JWS.
+    pub fn into_header(self) -> Header {
+        self.header
+    }
+
     /// The decoded payload bytes.
     pub fn payload(&self) -> &[u8] {
         &self.payload

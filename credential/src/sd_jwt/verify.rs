@@ -216,7 +216,8 @@ impl SdJwt {
         keys: &(impl IssuerKeys + ?Sized),
         options: &VerifyOptions,
     ) -> Result<VerifiedSdJwt, VerifyError> {
-        let (header, issuer_key, prefix) = self.verify_signature(keys, options)?;
+        let (index, issuer_key, prefix) = self.verify_signature(keys, options)?;
+        let header = self.signatures[index].header().clone();
         let (payload, disclosures) = (self.payload.clone(), self.disclosures.clone());
         self.finish(header, issuer_key, prefix, payload, disclosures, options)
     }
@@ -232,7 +233,11 @@ impl SdJwt {
         keys: &(impl IssuerKeys + ?Sized),
         options: &VerifyOptions,
     ) -> Result<VerifiedSdJwt, VerifyError> {
-        let (header, issuer_key, prefix) = self.verify_signature(keys, options)?;
+        let (index, issuer_key, prefix) = self.verify_signature(keys, options)?;
+        // `verify_signature` returned the index of a signature it verified.
+        let header = std::mem::take(&mut self.signatures)
+            .swap_remove(index)
+            .into_header();
         let payload = std::mem::take(&mut self.payload);
         let disclosures = std::mem::take(&mut self.disclosures);
         self.finish(header, issuer_key, prefix, payload, disclosures, options)
@@ -282,12 +287,12 @@ impl SdJwt {
 
     /// Checks `alg` and `typ` of the issuer-signed JWT, finds its key and verifies the
     /// signature (for the general JSON serialization: the first signature whose key is
-    /// trusted).
+    /// trusted). Returns that signature's index.
     fn verify_signature(
         &self,
         keys: &(impl IssuerKeys + ?Sized),
         options: &VerifyOptions,
-    ) -> Result<(Header, PublicJwk, Option<SdHashPrefix>), VerifyError> {
+    ) -> Result<(usize, PublicJwk, Option<SdHashPrefix>), VerifyError> {
         let mut last_error = VerifyError::UnknownIssuerKey;
         // `sd_hash` is only computed over a KB-JWT's presentation.
         let sd_hash_input = self
@@ -295,9 +300,9 @@ impl SdJwt {
             .as_ref()
             .filter(|_| self.sd_alg == SdAlg::Sha256)
             .map(|_| self.sd_hash_input.as_str());
-        for jws in &self.signatures {
+        for (index, jws) in self.signatures.iter().enumerate() {
             match verify_one(jws, keys, options, &self.payload, sd_hash_input) {
-                Ok((key, prefix)) => return Ok((jws.header().clone(), key, prefix)),
+                Ok((key, prefix)) => return Ok((index, key, prefix)),
                 Err(e @ (VerifyError::UnknownIssuerKey | VerifyError::IssuerSignature))
                     if self.signatures.len() > 1 =>
                 {
