@@ -39,9 +39,7 @@ impl Hash {
 
 /// SHA-256 of `data` in one call.
 pub(crate) fn digest(data: &[u8]) -> Hash {
-    let mut state = Sha256::new();
-    state.update(data);
-    state.finish()
+    Hash(backend::one_shot(data))
 }
 
 #[cfg(feature = "aws-lc")]
@@ -62,6 +60,11 @@ pub(crate) mod backend {
     pub(crate) fn finish(state: State) -> Output {
         state.finish()
     }
+
+    /// aws-lc's one-shot `SHA256()`: no digest context to allocate and free.
+    pub(crate) fn one_shot(data: &[u8]) -> Output {
+        aws_lc_rs::digest::digest(&SHA256, data)
+    }
 }
 
 #[cfg(not(feature = "aws-lc"))]
@@ -81,6 +84,10 @@ pub(crate) mod backend {
 
     pub(crate) fn finish(state: State) -> Output {
         state.finalize().into()
+    }
+
+    pub(crate) fn one_shot(data: &[u8]) -> Output {
+        sha2::Sha256::digest(data).into()
     }
 }
 
