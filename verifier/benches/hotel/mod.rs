@@ -39,13 +39,6 @@ pub struct Fixture {
     pub status_token: String,
 }
 
-/// The hotel presentation of a basic credential.
-// The bench and the example each use one of the two constructors.
-#[allow(dead_code)]
-pub fn fixture() -> Fixture {
-    fixture_at(Level::Basic)
-}
-
 /// The hotel presentation of a credential of `level` (`examples/claims/citizen-basic.json` or
 /// `citizen-high.json`).
 pub fn fixture_at(level: Level) -> Fixture {
