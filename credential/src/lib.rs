@@ -25,4 +25,5 @@ pub mod citizen;
 pub mod compact;
 pub mod jose;
 pub mod sd_jwt;
+mod sha256;
 pub mod status_list;

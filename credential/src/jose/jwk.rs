@@ -141,6 +141,22 @@ impl PublicJwk {
         Value::Object(public_members(&self.key))
     }
 
+    /// Verifies an ES256 `signature` whose message the caller has already hashed with SHA-256
+    /// (the same check as [`PublicJwk::verify`] with `Alg::Es256`, minus the hashing).
+    ///
+    /// # Errors
+    /// [`JoseError::AlgKeyMismatch`] when this is not a P-256 key; [`JoseError::BadSignature`].
+    pub(crate) fn verify_es256_prehashed(
+        &self,
+        hash: &crate::sha256::Hash,
+        signature: &[u8],
+    ) -> Result<(), JoseError> {
+        if self.key.alg() != Alg::Es256 {
+            return Err(JoseError::AlgKeyMismatch { alg: Alg::Es256 });
+        }
+        self.verifier.verify_prehashed(hash, signature)
+    }
+
     /// Verifies `signature` over `message` with this key under `alg`.
     ///
     /// # Errors
@@ -209,9 +225,7 @@ pub(crate) fn parse_public_members(obj: &Map<String, Value>) -> Result<PublicKey
             sec1[0] = 4;
             sec1[1..33].copy_from_slice(&coordinate(obj, "x")?);
             sec1[33..].copy_from_slice(&coordinate(obj, "y")?);
-            p256::PublicKey::from_sec1_bytes(&sec1).map_err(|_| JoseError::InvalidJwk {
-                reason: "point is not on P-256",
-            })?;
+            check_p256_point(&sec1)?;
             Ok(PublicKey::P256(sec1))
         }
         ("OKP", "Ed25519") => {
@@ -230,6 +244,26 @@ pub(crate) fn parse_public_members(obj: &Map<String, Value>) -> Result<PublicKey
         _ => Err(JoseError::InvalidJwk {
             reason: "only EC P-256 and OKP Ed25519 keys are supported",
         }),
+    }
+}
+
+/// Checks that an uncompressed SEC1 point lies on P-256 (coordinates below the field prime,
+/// curve equation). With the `aws-lc` feature the check is aws-lc's own, made once when
+/// [`PublicJwk::from_key`] parses the key for verification (`EC_POINT_oct2point` rejects a
+/// point off the curve); checking it here with p256 as well cost a measurable share of a
+/// verification, since every presentation brings a new holder key. Without the feature, p256
+/// checks it here (and again in its verifying key).
+fn check_p256_point(sec1: &[u8; 65]) -> Result<(), JoseError> {
+    #[cfg(feature = "aws-lc")]
+    let valid = sec1[0] == 4;
+    #[cfg(not(feature = "aws-lc"))]
+    let valid = p256::PublicKey::from_sec1_bytes(sec1).is_ok();
+    if valid {
+        Ok(())
+    } else {
+        Err(JoseError::InvalidJwk {
+            reason: "point is not on P-256",
+        })
     }
 }
 
@@ -278,15 +312,20 @@ mod backend {
 
     impl Verifier {
         pub(super) fn new(key: &PublicKey) -> Result<Verifier, JoseError> {
-            let parsed = match key {
-                PublicKey::P256(sec1) => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, sec1),
-                PublicKey::Ed25519(x) => ParsedPublicKey::new(&ED25519, x),
+            let (parsed, reason) = match key {
+                // This is where a P-256 point is checked (`check_p256_point`).
+                PublicKey::P256(sec1) => (
+                    ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, sec1),
+                    "point is not on P-256",
+                ),
+                PublicKey::Ed25519(x) => (
+                    ParsedPublicKey::new(&ED25519, x),
+                    "key rejected by the crypto backend",
+                ),
             };
             parsed
                 .map(|p| Verifier(Arc::new(p)))
-                .map_err(|_| JoseError::InvalidJwk {
-                    reason: "key rejected by the crypto backend",
-                })
+                .map_err(|_| JoseError::InvalidJwk { reason })
         }
 
         pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
@@ -294,11 +333,24 @@ mod backend {
                 .verify_sig(message, signature)
                 .map_err(|_| JoseError::BadSignature)
         }
+
+        /// ECDSA over a SHA-256 value (`ECDSA_P256_SHA256_FIXED` checks the digest algorithm;
+        /// an Ed25519 key refuses).
+        pub(super) fn verify_prehashed(
+            &self,
+            hash: &crate::sha256::Hash,
+            signature: &[u8],
+        ) -> Result<(), JoseError> {
+            self.0
+                .verify_digest_sig(&hash.0, signature)
+                .map_err(|_| JoseError::BadSignature)
+        }
     }
 }
 
 #[cfg(not(feature = "aws-lc"))]
 mod backend {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
     use p256::ecdsa::signature::Verifier as _;
 
     use super::PublicKey;
@@ -342,6 +394,23 @@ mod backend {
                 }
             }
         }
+
+        /// ECDSA over a SHA-256 value; an Ed25519 key refuses.
+        pub(super) fn verify_prehashed(
+            &self,
+            hash: &crate::sha256::Hash,
+            signature: &[u8],
+        ) -> Result<(), JoseError> {
+            match self {
+                Verifier::P256(key) => {
+                    let sig = p256::ecdsa::Signature::from_slice(signature)
+                        .map_err(|_| JoseError::BadSignature)?;
+                    key.verify_prehash(hash.as_bytes(), &sig)
+                        .map_err(|_| JoseError::BadSignature)
+                }
+                Verifier::Ed25519(_) => Err(JoseError::BadSignature),
+            }
+        }
     }
 }
 
@@ -359,6 +428,28 @@ mod tests {
         assert_eq!(
             jwk.thumbprint(),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn es256_prehashed_is_es256() {
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let key = crate::jose::SigningKey::generate(Alg::Es256, &mut rng);
+        let ed = crate::jose::SigningKey::generate(Alg::EdDsa, &mut rng);
+        let sig = key.sign(b"header.payload");
+        let hash = crate::sha256::digest(b"header.payload");
+        key.public_jwk()
+            .verify_es256_prehashed(&hash, &sig)
+            .unwrap();
+        let other = crate::sha256::digest(b"header.payloae");
+        assert_eq!(
+            key.public_jwk().verify_es256_prehashed(&other, &sig),
+            Err(JoseError::BadSignature)
+        );
+        assert_eq!(
+            ed.public_jwk().verify_es256_prehashed(&hash, &sig),
+            Err(JoseError::AlgKeyMismatch { alg: Alg::Es256 })
         );
     }
 

@@ -128,6 +128,11 @@ impl Jws {
         &self.header
     }
 
+    /// The header, consuming the JWS.
+    pub fn into_header(self) -> Header {
+        self.header
+    }
+
     /// The decoded payload bytes.
     pub fn payload(&self) -> &[u8] {
         &self.payload
@@ -156,6 +161,11 @@ impl Jws {
     /// The base64url payload, as received.
     pub fn payload_b64(&self) -> &str {
         &self.signing_input[self.header_len + 1..]
+    }
+
+    /// The decoded signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
     }
 
     /// The base64url signature.

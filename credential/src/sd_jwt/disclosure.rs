@@ -1,7 +1,6 @@
 use std::fmt;
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::VerifyError;
 use crate::b64;
@@ -34,7 +33,7 @@ impl SdAlg {
 
     /// base64url(hash(ascii bytes)): the digest of a disclosure, or `sd_hash` of a presentation.
     pub fn digest(self, ascii: &str) -> String {
-        b64::encode(Sha256::digest(ascii.as_bytes()))
+        b64::encode(crate::sha256::digest(ascii.as_bytes()).as_bytes())
     }
 }
 

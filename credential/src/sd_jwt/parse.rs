@@ -56,23 +56,25 @@ impl SdJwt {
     }
 
     fn parse_compact(text: &str, limits: &Limits) -> Result<SdJwt, VerifyError> {
-        let tildes = text.bytes().filter(|b| *b == b'~').count();
-        if tildes == 0 {
+        let Some(last_tilde) = text.rfind('~') else {
             return Err(VerifyError::Malformed {
                 reason: "no ~ separator",
             });
-        }
-        if tildes - 1 > limits.max_disclosures {
-            return Err(VerifyError::TooManyDisclosures {
-                count: tildes - 1,
-                limit: limits.max_disclosures,
-            });
-        }
-        let last_tilde = text.rfind('~').unwrap_or(0);
+        };
         let (sd_hash_input, kb) = text.split_at(last_tilde + 1);
         let mut parts = sd_hash_input[..last_tilde].split('~');
         let jwt = parts.next().unwrap_or("");
-        let encoded: Vec<&str> = parts.collect();
+        // Count while splitting (one pass), and stop at the limit before decoding anything.
+        let mut encoded: Vec<&str> = Vec::new();
+        for part in parts {
+            if encoded.len() == limits.max_disclosures {
+                return Err(VerifyError::TooManyDisclosures {
+                    count: sd_hash_input.bytes().filter(|b| *b == b'~').count() - 1,
+                    limit: limits.max_disclosures,
+                });
+            }
+            encoded.push(part);
+        }
         let jws = Jws::parse(jwt).map_err(VerifyError::Jose)?;
         let kb_jwt = (!kb.is_empty()).then(|| kb.to_owned());
         SdJwt::assemble(
@@ -305,20 +307,25 @@ impl SdJwt {
 /// Nesting depth of a JSON text, scanned without parsing (strings skipped).
 fn check_depth(bytes: &[u8], limit: usize) -> Result<(), VerifyError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
         match b {
-            b'"' => in_string = true,
+            b'"' => loop {
+                // Skip the string: to the first `"` not escaped by a `\\`. An unterminated
+                // string runs to the end, where no bracket counts.
+                let Some(offset) = bytes
+                    .get(i..)
+                    .and_then(|rest| rest.iter().position(|c| *c == b'"' || *c == b'\\'))
+                else {
+                    return Ok(());
+                };
+                i += offset + 1;
+                if bytes.get(i - 1) == Some(&b'"') {
+                    break;
+                }
+                i += 1; // the escaped byte
+            },
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limit {
@@ -337,5 +344,53 @@ fn json_depth(value: &Value) -> usize {
         Value::Object(m) => 1 + m.values().map(json_depth).max().unwrap_or(0),
         Value::Array(a) => 1 + a.iter().map(json_depth).max().unwrap_or(0),
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The byte-at-a-time scan `check_depth` replaced.
+    fn check_depth_reference(bytes: &[u8], limit: usize) -> Result<(), VerifyError> {
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        for &b in bytes {
+            if in_string {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > limit {
+                        return Err(VerifyError::TooDeep { limit });
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn check_depth_matches_the_byte_scan(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"\"\\{}[]a:,".to_vec()), 0..64),
+            limit in 0usize..6,
+        ) {
+            prop_assert_eq!(check_depth(&text, limit), check_depth_reference(&text, limit));
+        }
     }
 }

@@ -126,18 +126,23 @@ impl State<'_> {
         mut map: Map<String, Value>,
         path: &mut Vec<PathSegment>,
     ) -> Result<Map<String, Value>, VerifyError> {
-        // `shift_remove` keeps the other members in their order.
+        // `shift_remove` keeps the other members in their order. The map is processed in
+        // place: plain members keep their slots (no rebuilt map, no key hashed again), and
+        // disclosed members are appended after them.
         let sd = map.shift_remove("_sd");
-        let mut out = Map::with_capacity(map.len() + 8);
-        for (name, value) in map {
-            path.push(PathSegment::Key(name));
-            let processed = self.value(value, path)?;
-            let Some(PathSegment::Key(name)) = path.pop() else {
-                // `value` returned Ok, so it left `path` as it found it: the top is the key
-                // pushed just above.
-                unreachable!("claim path out of step");
-            };
-            out.insert(name, processed);
+        let mut out = map;
+        for (name, value) in out.iter_mut() {
+            if matches!(value, Value::Object(_) | Value::Array(_)) {
+                path.push(PathSegment::Key(name.clone()));
+                let taken = std::mem::take(value);
+                *value = self.value(taken, path)?;
+                path.pop();
+            } else if path.len() >= self.max_depth {
+                // What `value` would say of this member one level down.
+                return Err(VerifyError::TooDeep {
+                    limit: self.max_depth,
+                });
+            }
         }
         let Some(sd) = sd else {
             return Ok(out);

@@ -2,8 +2,9 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::process::process;
-use super::{ClaimPath, SdJwt, VerifyError};
+use super::{ClaimPath, SdAlg, SdJwt, VerifyError};
 use crate::jose::{Alg, Header, JoseError, Jws, PublicJwk};
+use crate::sha256::Sha256;
 
 /// Size limits checked before any parsing cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,9 +216,10 @@ impl SdJwt {
         keys: &(impl IssuerKeys + ?Sized),
         options: &VerifyOptions,
     ) -> Result<VerifiedSdJwt, VerifyError> {
-        let (header, issuer_key) = self.verify_signature(keys, options)?;
+        let (index, issuer_key, prefix) = self.verify_signature(keys, options)?;
+        let header = self.signatures[index].header().clone();
         let (payload, disclosures) = (self.payload.clone(), self.disclosures.clone());
-        self.finish(header, issuer_key, payload, disclosures, options)
+        self.finish(header, issuer_key, prefix, payload, disclosures, options)
     }
 
     /// [`SdJwt::verify`], consuming the SD-JWT: the disclosed values move into the processed
@@ -231,10 +233,14 @@ impl SdJwt {
         keys: &(impl IssuerKeys + ?Sized),
         options: &VerifyOptions,
     ) -> Result<VerifiedSdJwt, VerifyError> {
-        let (header, issuer_key) = self.verify_signature(keys, options)?;
+        let (index, issuer_key, prefix) = self.verify_signature(keys, options)?;
+        // `verify_signature` returned the index of a signature it verified.
+        let header = std::mem::take(&mut self.signatures)
+            .swap_remove(index)
+            .into_header();
         let payload = std::mem::take(&mut self.payload);
         let disclosures = std::mem::take(&mut self.disclosures);
-        self.finish(header, issuer_key, payload, disclosures, options)
+        self.finish(header, issuer_key, prefix, payload, disclosures, options)
     }
 
     /// The checks after the signature: disclosures and digests, time claims, holder key, key
@@ -243,6 +249,7 @@ impl SdJwt {
         &self,
         header: Header,
         issuer_key: PublicJwk,
+        prefix: Option<SdHashPrefix>,
         payload: Map<String, Value>,
         disclosures: Vec<super::Disclosure>,
         options: &VerifyOptions,
@@ -264,7 +271,7 @@ impl SdJwt {
             (KeyBinding::Required { .. }, None) => return Err(VerifyError::KeyBindingMissing),
             (_, Some(kb)) => {
                 let holder = holder_key.as_ref().ok_or(VerifyError::MissingHolderKey)?;
-                Some(self.verify_kb(kb, holder, options)?)
+                Some(self.verify_kb(kb, holder, prefix, options)?)
             }
             (KeyBinding::NotRequired, None) => None,
         };
@@ -280,16 +287,22 @@ impl SdJwt {
 
     /// Checks `alg` and `typ` of the issuer-signed JWT, finds its key and verifies the
     /// signature (for the general JSON serialization: the first signature whose key is
-    /// trusted).
+    /// trusted). Returns that signature's index.
     fn verify_signature(
         &self,
         keys: &(impl IssuerKeys + ?Sized),
         options: &VerifyOptions,
-    ) -> Result<(Header, PublicJwk), VerifyError> {
+    ) -> Result<(usize, PublicJwk, Option<SdHashPrefix>), VerifyError> {
         let mut last_error = VerifyError::UnknownIssuerKey;
-        for jws in &self.signatures {
-            match verify_one(jws, keys, options, &self.payload) {
-                Ok(key) => return Ok((jws.header().clone(), key)),
+        // `sd_hash` is only computed over a KB-JWT's presentation.
+        let sd_hash_input = self
+            .kb_jwt
+            .as_ref()
+            .filter(|_| self.sd_alg == SdAlg::Sha256)
+            .map(|_| self.sd_hash_input.as_str());
+        for (index, jws) in self.signatures.iter().enumerate() {
+            match verify_one(jws, keys, options, &self.payload, sd_hash_input) {
+                Ok((key, prefix)) => return Ok((index, key, prefix)),
                 Err(e @ (VerifyError::UnknownIssuerKey | VerifyError::IssuerSignature))
                     if self.signatures.len() > 1 =>
                 {
@@ -305,6 +318,7 @@ impl SdJwt {
         &self,
         kb: &str,
         holder: &PublicJwk,
+        prefix: Option<SdHashPrefix>,
         options: &VerifyOptions,
     ) -> Result<KbClaims, VerifyError> {
         let jws = Jws::parse(kb).map_err(VerifyError::KbJose)?;
@@ -333,7 +347,16 @@ impl SdJwt {
             .get("iat")
             .and_then(Value::as_i64)
             .ok_or(VerifyError::KbClaim { name: "iat" })?;
-        let expected_hash = self.sd_alg.digest(&self.sd_hash_input);
+        let expected_hash = match prefix {
+            // The issuer JWT's signing input, hashed once for its signature, is the start of
+            // the `sd_hash` input: hash only the rest (the same SHA-256 of the same bytes).
+            Some(SdHashPrefix { mut state, len }) => {
+                let rest = self.sd_hash_input.as_bytes().get(len..).unwrap_or_default();
+                state.update(rest);
+                crate::b64::encode(state.finish().as_bytes())
+            }
+            None => self.sd_alg.digest(&self.sd_hash_input),
+        };
         if !bool::from(expected_hash.as_bytes().ct_eq(sd_hash.as_bytes())) {
             return Err(VerifyError::SdHashMismatch);
         }
@@ -368,20 +391,43 @@ impl SdJwt {
     }
 }
 
+/// SHA-256 of the first `len` bytes of the `sd_hash` input (the issuer JWT's signing input),
+/// left unfinished so that `sd_hash` continues from it.
+struct SdHashPrefix {
+    state: Sha256,
+    len: usize,
+}
+
+/// Checks one signature of the issuer-signed JWT. With an ES256 signature whose signing input
+/// begins `sd_hash_input` (always, for the signature the presentation was built from), the
+/// signing input is hashed once: the hash verifies the signature, and its unfinished state is
+/// returned for `sd_hash`.
 fn verify_one(
     jws: &Jws,
     keys: &(impl IssuerKeys + ?Sized),
     options: &VerifyOptions,
     payload: &Map<String, Value>,
-) -> Result<PublicJwk, VerifyError> {
+    sd_hash_input: Option<&str>,
+) -> Result<(PublicJwk, Option<SdHashPrefix>), VerifyError> {
     let header = jws.header();
     if !options.allowed_algs.contains(&header.alg) {
         return Err(VerifyError::AlgNotAllowed { alg: header.alg });
     }
     options.typ.check(header.typ.as_deref())?;
     let key = keys.issuer_key(header, payload)?;
+    let signing_input = jws.signing_input().as_bytes();
+    let shares_prefix =
+        sd_hash_input.is_some_and(|input| input.as_bytes().starts_with(signing_input));
+    if header.alg == Alg::Es256 && shares_prefix {
+        let mut state = Sha256::new();
+        state.update(signing_input);
+        key.verify_es256_prehashed(&state.clone().finish(), jws.signature())
+            .map_err(|_| VerifyError::IssuerSignature)?;
+        let len = signing_input.len();
+        return Ok((key, Some(SdHashPrefix { state, len })));
+    }
     jws.verify(&key).map_err(|_| VerifyError::IssuerSignature)?;
-    Ok(key)
+    Ok((key, None))
 }
 
 fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<(), VerifyError> {

@@ -1,9 +1,10 @@
 //! The hotel-desk presentation shared by `benches/verify.rs` and `examples/verify_loop.rs`:
-//! ES256 issuer and holder keys, a real basic citizen-ID credential from
-//! `credential::citizen::issue` (`dc+sd-jwt`; its 10 disclosable claims are the 6 personal
-//! claims, the `age_equal_or_over` object and its 3 keys, with decoys padding the `_sd` arrays to
-//! the fixed 16 and 4 digests), 3 of them disclosed (`family_name`, `given_name`, `id_number`),
-//! a KB-JWT, and a status-list token for the credential's shard in the verifier's status store.
+//! ES256 issuer and holder keys, a real citizen-ID credential from `credential::citizen::issue`
+//! (`dc+sd-jwt`, basic or high level; a basic one has 10 disclosable claims: the 6 personal
+//! claims, the `age_equal_or_over` object and its 3 keys; a high one adds `address` and its 6
+//! members, `ethnicity`, `portrait` and `id_card` with its 2 members; decoys pad the `_sd` arrays
+//! to their fixed sizes), 3 of them disclosed (`family_name`, `given_name`, `id_number`), a
+//! KB-JWT, and a status-list token for the credential's shard in the verifier's status store.
 
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, PublicJwk, SigningKey};
@@ -38,23 +39,31 @@ pub struct Fixture {
     pub status_token: String,
 }
 
-pub fn fixture() -> Fixture {
+/// The hotel presentation of a credential of `level` (`examples/claims/citizen-basic.json` or
+/// `citizen-high.json`).
+pub fn fixture_at(level: Level) -> Fixture {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(42);
     let issuer = SigningKey::generate(Alg::Es256, &mut rng);
     let holder = SigningKey::generate(Alg::Es256, &mut rng);
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/claims/citizen-basic.json"
-    );
+    let path = match level {
+        Level::High => concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/claims/citizen-high.json"
+        ),
+        _ => concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/claims/citizen-basic.json"
+        ),
+    };
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let claims = CitizenClaims::from_json(&text, Level::Basic).unwrap_or_else(|e| panic!("{e}"));
+    let claims = CitizenClaims::from_json(&text, level).unwrap_or_else(|e| panic!("{e}"));
     let status = StatusReference {
         idx: 412_771,
         uri: STATUS_URI.into(),
     };
     let request = IssueRequest {
         claims: &claims,
-        level: Level::Basic,
+        level,
         format: Format::DcSdJwt,
         issuer: ISSUER,
         holder: holder.public_jwk(),
