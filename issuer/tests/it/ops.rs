@@ -381,7 +381,59 @@ async fn an_unknown_officer_role_is_corruption(backend: Backend) {
     t.stop().await;
 }
 
+/// Runs the real `issuer` binary on the test issuer's data directory (and database).
+fn cli(t: &TestIssuer, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_issuer"));
+    cmd.args(args).arg("--data").arg(&t.issuer.config.data);
+    cmd.env_remove("ISSUER_DATABASE_URL")
+        .env("USER", "ops-test");
+    if let Some(url) = &t.issuer.config.database_url {
+        cmd.env("ISSUER_DATABASE_URL", url.expose());
+    }
+    cmd.output().unwrap()
+}
+
+async fn sweep_and_audit_commands(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    t.issuer
+        .store
+        .insert_c_nonce(digest(1), now() - 1)
+        .await
+        .unwrap();
+    let out = cli(&t, &["sweep", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["c_nonces"], 1);
+    assert_eq!(report["status_changes"], 0);
+
+    let out = cli(&t, &["audit", "--event", "housekeeping.", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert_eq!(lines[0]["event"], SWEEP_EVENT);
+    assert_eq!(lines[0]["actor"], "cli:ops-test");
+
+    // Text lines, newest last; --limit keeps the newest.
+    let out = cli(&t, &["audit", "--actor", "test", "--limit", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains("  test  officer.added  "), "{text}");
+    assert!(lines[1].contains("  test  platform.added  "), "{text}");
+
+    // A time that does not parse is a usage error (exit 2), before anything is opened.
+    let out = cli(&t, &["audit", "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    t.stop().await;
+}
+
 crate::on_both_backends!(
+    sweep_and_audit_commands,
     sweep_deletes_what_expired_and_keeps_what_lives,
     a_family_with_a_live_token_keeps_its_used_tokens,
     pruned_status_changes_make_their_bases_unknown,
