@@ -116,7 +116,7 @@ impl Issuer {
         }
         let report = SweepReport { now, deleted };
         self.store
-            .append_audit(now, actor, SWEEP_EVENT, None, report.to_json())
+            .sweep_audit(&lock, now, actor, report.to_json())
             .await?;
         drop(lock);
         tracing::info!(deleted = report.total(), "housekeeping sweep");

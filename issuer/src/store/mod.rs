@@ -649,7 +649,7 @@ impl Store {
 /// releases the lock. On SQLite it holds nothing: the single writer serialises the chunks.
 #[derive(Debug)]
 pub struct SweepLock {
-    _session: Option<postgres::SweepSession>,
+    session: Option<postgres::SweepSession>,
 }
 
 /// One kind of row a sweep deletes, in the order a sweep runs them (children before the rows
@@ -787,26 +787,55 @@ impl Store {
     /// Storage errors.
     pub async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
         match self {
-            Store::Sqlite(_) => Ok(Some(SweepLock { _session: None })),
+            Store::Sqlite(_) => Ok(Some(SweepLock { session: None })),
             Store::Postgres(s) => Ok(s.sweep_lock().await?.map(|session| SweepLock {
-                _session: Some(session),
+                session: Some(session),
             })),
         }
     }
 
-    /// Runs one chunk of `step` in its own transaction; returns the rows deleted. `_lock`
-    /// proves the caller holds the sweep lock.
+    /// Runs one chunk of `step` in its own transaction (on PostgreSQL, on the lock's
+    /// session); returns the rows deleted.
     ///
     /// # Errors
-    /// Storage errors.
+    /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
     pub async fn sweep_chunk(
         &self,
-        _lock: &SweepLock,
+        lock: &SweepLock,
         step: SweepStep,
         cutoff: i64,
         limit: i64,
     ) -> Result<u64, ApiError> {
-        dispatch!(self, s => s.sweep_chunk(step.sql(), cutoff, limit).await)
+        match (self, &lock.session) {
+            (Store::Sqlite(s), None) => s.sweep_chunk(step.sql(), cutoff, limit).await,
+            (Store::Postgres(_), Some(session)) => {
+                PgStore::sweep_chunk(session, step.sql(), cutoff, limit).await
+            }
+            _ => Err(mismatched_lock()),
+        }
+    }
+
+    /// Appends the sweep's audit event ([`crate::sweep::SWEEP_EVENT`]) while the lock is held.
+    ///
+    /// # Errors
+    /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
+    pub async fn sweep_audit(
+        &self,
+        lock: &SweepLock,
+        at: i64,
+        actor: &str,
+        detail: Value,
+    ) -> Result<(), ApiError> {
+        match (self, &lock.session) {
+            (Store::Sqlite(s), None) => {
+                s.append_audit(at, actor, crate::sweep::SWEEP_EVENT, None, detail)
+                    .await
+            }
+            (Store::Postgres(_), Some(session)) => {
+                PgStore::sweep_audit(session, at, actor, &detail).await
+            }
+            _ => Err(mismatched_lock()),
+        }
     }
 
     /// Appends one audit event in its own transaction.
@@ -831,6 +860,11 @@ impl Store {
     pub async fn audit_list(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
         dispatch!(self, s => s.audit_list(filter).await)
     }
+}
+
+/// A sweep lock used with a store of the other backend (a caller bug).
+fn mismatched_lock() -> ApiError {
+    ApiError::Internal("sweep lock of the other storage backend".into())
 }
 
 /// The role stored for an officer; anything but `officer` or `admin` is corruption.

@@ -1581,16 +1581,34 @@ impl PgStore {
     }
 
     pub(super) async fn sweep_chunk(
-        &self,
+        session: &SweepSession,
         sql: &'static str,
         cutoff: i64,
         limit: i64,
     ) -> Result<u64, ApiError> {
-        let sql = sql.replace("?1", "$1").replace("?2", "$2");
-        transaction!(self, |tx| {
-            let stmt = tx.prepare_cached(&sql).await?;
-            tx.execute(&stmt, &[&cutoff, &limit]).await?
-        })
+        // One statement: its own transaction. Run on the lock's session, so a sweep needs no
+        // second pooled connection (a pool of one would otherwise wait on itself).
+        let client = session.client()?;
+        let stmt = client
+            .prepare_cached(&sql.replace("?1", "$1").replace("?2", "$2"))
+            .await?;
+        Ok(client.execute(&stmt, &[&cutoff, &limit]).await?)
+    }
+
+    pub(super) async fn sweep_audit(
+        session: &SweepSession,
+        at: i64,
+        actor: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        session
+            .client()?
+            .execute(
+                "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
+                &[&at, &actor, &crate::sweep::SWEEP_EVENT, &detail.to_string()],
+            )
+            .await?;
+        Ok(())
     }
 
     pub(super) async fn append_audit(
@@ -1637,6 +1655,15 @@ impl PgStore {
 /// The session holding the sweep's advisory lock. Dropping it takes the connection out of the
 /// pool and closes it, which releases the lock: a pooled session must never keep it.
 pub struct SweepSession(Option<deadpool_postgres::Object>);
+
+impl SweepSession {
+    fn client(&self) -> Result<&deadpool_postgres::Object, ApiError> {
+        // Only `Drop` empties it.
+        self.0
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("sweep session already closed".into()))
+    }
+}
 
 impl std::fmt::Debug for SweepSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -269,6 +269,23 @@ async fn one_sweep_at_a_time(backend: Backend) {
     t.stop().await;
 }
 
+async fn a_pool_of_one_connection_sweeps(backend: Backend) {
+    // The PostgreSQL sweep runs on its lock's session: it never waits for a second connection.
+    let t = TestIssuer::start_on_with(backend, |c| c.database_pool = 1)
+        .await
+        .unwrap();
+    t.issuer
+        .store
+        .insert_c_nonce(digest(3), now() - 1)
+        .await
+        .unwrap();
+    let report = t.issuer.sweep("test").await.unwrap().unwrap();
+    assert_eq!(report.count("c_nonces"), 1);
+    // The pool still serves requests afterwards.
+    assert_eq!(t.count("c_nonces").await, 0);
+    t.stop().await;
+}
+
 async fn audit_listing_filters_and_lists_oldest_first(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let store = &t.issuer.store;
@@ -438,6 +455,7 @@ crate::on_both_backends!(
     a_family_with_a_live_token_keeps_its_used_tokens,
     pruned_status_changes_make_their_bases_unknown,
     one_sweep_at_a_time,
+    a_pool_of_one_connection_sweeps,
     audit_listing_filters_and_lists_oldest_first,
     an_unknown_officer_role_is_corruption,
 );
