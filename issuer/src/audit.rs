@@ -3,7 +3,8 @@
 //! Events: `enrolment.basic`, `enrolment.high`, `offer.redeemed`, `offer.dead`,
 //! `refresh.used`, `refresh.refused`,
 //! `credential.issued`, `status.revoke|suspend|reinstate`, `key.created`, `key.rotated`,
-//! `officer.added|removed`, `platform.added|removed`. `detail` holds ids and outcomes only, never
+//! `officer.added|removed`, `platform.added|removed`, `housekeeping.sweep` (counts of the rows a
+//! sweep deleted, [`crate::sweep`]). `detail` holds ids and outcomes only, never
 //! claim values or secrets.
 //!
 //! The functions here are the SQLite side ([`crate::store`]'s SQLite backend calls them inside
