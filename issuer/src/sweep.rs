@@ -118,7 +118,7 @@ impl Issuer {
         self.store
             .sweep_audit(&lock, now, actor, report.to_json())
             .await?;
-        drop(lock);
+        lock.release().await;
         tracing::info!(deleted = report.total(), "housekeeping sweep");
         Ok(Some(report))
     }

@@ -652,6 +652,16 @@ pub struct SweepLock {
     session: Option<postgres::SweepSession>,
 }
 
+impl SweepLock {
+    /// Releases the lock (PostgreSQL: `pg_advisory_unlock`, then the session is closed).
+    /// Dropping it without this also releases it, once the server sees the session close.
+    pub async fn release(mut self) {
+        if let Some(session) = self.session.take() {
+            session.release().await;
+        }
+    }
+}
+
 /// One kind of row a sweep deletes, in the order a sweep runs them (children before the rows
 /// their foreign keys point at).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

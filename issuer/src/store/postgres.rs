@@ -1657,6 +1657,16 @@ impl PgStore {
 pub struct SweepSession(Option<deadpool_postgres::Object>);
 
 impl SweepSession {
+    /// Releases the lock at once (closing the session alone releases it only once the server
+    /// has noticed), then closes the session.
+    pub(super) async fn release(self) {
+        if let Ok(client) = self.client() {
+            let _ = client
+                .execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK])
+                .await;
+        }
+    }
+
     fn client(&self) -> Result<&deadpool_postgres::Object, ApiError> {
         // Only `Drop` empties it.
         self.0

@@ -286,6 +286,29 @@ async fn a_pool_of_one_connection_sweeps(backend: Backend) {
     t.stop().await;
 }
 
+async fn the_server_sweeps_periodically(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    t.issuer
+        .store
+        .insert_c_nonce(digest(4), now() - 1)
+        .await
+        .unwrap();
+    let every = std::time::Duration::from_millis(100);
+    let task = tokio::spawn(issuer::sweep::run_periodically(t.issuer.clone(), every));
+    let event = format!("audit WHERE event = '{SWEEP_EVENT}' AND actor = 'system'");
+    let mut swept = false;
+    for _ in 0..100 {
+        if t.count("c_nonces").await == 0 && t.count(&event).await >= 1 {
+            swept = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    task.abort();
+    assert!(swept);
+    t.stop().await;
+}
+
 async fn audit_listing_filters_and_lists_oldest_first(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let store = &t.issuer.store;
@@ -456,6 +479,7 @@ crate::on_both_backends!(
     pruned_status_changes_make_their_bases_unknown,
     one_sweep_at_a_time,
     a_pool_of_one_connection_sweeps,
+    the_server_sweeps_periodically,
     audit_listing_filters_and_lists_oldest_first,
     an_unknown_officer_role_is_corruption,
 );
