@@ -127,7 +127,8 @@ impl Issuer {
 /// Sweeps every `interval` until the task is dropped (`issuer serve` runs it beside the server).
 /// Failures are logged and retried at the next tick.
 pub async fn run_periodically(issuer: Arc<Issuer>, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
+    // A zero period would make `interval` panic.
+    let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick fires at once; let the server start first.
     tick.tick().await;

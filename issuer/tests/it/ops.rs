@@ -469,6 +469,9 @@ async fn sweep_and_audit_commands(backend: Backend) {
     // A time that does not parse is a usage error (exit 2), before anything is opened.
     let out = cli(&t, &["audit", "--since", "yesterday"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // So is a limit outside 1..=1000000.
+    let out = cli(&t, &["audit", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     t.stop().await;
 }
 
