@@ -3,7 +3,8 @@
 //! Events: `enrolment.basic`, `enrolment.high`, `offer.redeemed`, `offer.dead`,
 //! `refresh.used`, `refresh.refused`,
 //! `credential.issued`, `status.revoke|suspend|reinstate`, `key.created`, `key.rotated`,
-//! `officer.added|removed`, `platform.added|removed`. `detail` holds ids and outcomes only, never
+//! `officer.added|removed`, `platform.added|removed`, `housekeeping.sweep` (counts of the rows a
+//! sweep deleted, [`crate::sweep`]). `detail` holds ids and outcomes only, never
 //! claim values or secrets.
 //!
 //! The functions here are the SQLite side ([`crate::store`]'s SQLite backend calls them inside
@@ -48,6 +49,54 @@ pub struct AuditEntry {
     pub subject: Option<String>,
     /// Ids and outcomes (JSON).
     pub detail: Option<String>,
+}
+
+/// Which audit events to list (`issuer audit`); `None` selects any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events at or after this unix time.
+    pub since: Option<i64>,
+    /// Events at or before this unix time.
+    pub until: Option<i64>,
+    /// Events whose name starts with this (`status.` selects every status change).
+    pub event_prefix: Option<String>,
+    /// Events of this actor.
+    pub actor: Option<String>,
+    /// The newest this many matching events are listed (oldest first).
+    pub limit: i64,
+}
+
+/// The events `filter` selects: the newest `filter.limit`, oldest first.
+///
+/// # Errors
+/// SQLite errors.
+pub fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DbError> {
+    let mut s = conn.prepare_cached(crate::store::AUDIT_LIST_SQLITE)?;
+    let mut rows = s
+        .query_map(
+            params![
+                filter.since,
+                filter.until,
+                filter.event_prefix,
+                filter.actor,
+                filter.limit
+            ],
+            entry,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.reverse();
+    Ok(rows)
+}
+
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        event: r.get(3)?,
+        subject: r.get(4)?,
+        detail: r.get(5)?,
+    })
 }
 
 /// The last `limit` events, newest first.

@@ -57,6 +57,11 @@ pub struct Config {
     /// The master secret (32 bytes) every replica shares; `None`: `DATA/keys/master.secret`,
     /// generated on first start.
     pub master_secret_file: Option<PathBuf>,
+    /// Seconds between housekeeping sweeps inside `issuer serve` (0: none; `issuer sweep`
+    /// still works). 600 by default.
+    pub sweep_interval: u64,
+    /// Most rows (refresh families) one sweep transaction deletes. 1000 by default.
+    pub sweep_chunk: i64,
 }
 
 /// A `postgres://` URL. Its `Debug` and `Display` hide the password, so it can be logged.
@@ -149,6 +154,8 @@ impl Config {
             database_url: None,
             database_pool: 16,
             master_secret_file: None,
+            sweep_interval: 600,
+            sweep_chunk: 1000,
         }
     }
 }
@@ -177,6 +184,8 @@ pub struct FileConfig {
     database_url: Option<DatabaseUrl>,
     database_pool: Option<usize>,
     master_secret_file: Option<PathBuf>,
+    sweep_interval: Option<u64>,
+    sweep_chunk: Option<i64>,
 }
 
 /// A configuration value is wrong.
@@ -286,6 +295,8 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(shard_size);
     set!(body_limit);
     set!(database_pool);
+    set!(sweep_interval);
+    set!(sweep_chunk);
     let mut database_url = file.database_url;
     if file.master_secret_file.is_some() {
         cfg.master_secret_file = file.master_secret_file;
@@ -317,6 +328,9 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     }
     if let Some(v) = env("ISSUER_MASTER_SECRET_FILE") {
         cfg.master_secret_file = Some(PathBuf::from(v));
+    }
+    if let Some(v) = parse_env("ISSUER_SWEEP_INTERVAL")? {
+        cfg.sweep_interval = v;
     }
 
     if let Some(v) = flags.listen {
@@ -389,6 +403,12 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "at least 60 seconds",
         });
     }
+    if !(1..=100_000).contains(&cfg.sweep_chunk) {
+        return Err(ConfigError::Invalid {
+            name: "sweep_chunk",
+            expected: "1 to 100000",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -414,6 +434,28 @@ mod tests {
             load(dir.path(), &Overrides::default()),
             Err(ConfigError::Invalid {
                 name: "refresh_token_ttl",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn sweep_settings_from_the_file_and_the_chunk_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!((cfg.sweep_interval, cfg.sweep_chunk), (600, 1000));
+        std::fs::write(
+            dir.path().join("issuer.toml"),
+            "sweep_interval = 0\nsweep_chunk = 50\n",
+        )
+        .unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!((cfg.sweep_interval, cfg.sweep_chunk), (0, 50));
+        std::fs::write(dir.path().join("issuer.toml"), "sweep_chunk = 0\n").unwrap();
+        assert!(matches!(
+            load(dir.path(), &Overrides::default()),
+            Err(ConfigError::Invalid {
+                name: "sweep_chunk",
                 ..
             })
         ));

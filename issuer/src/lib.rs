@@ -34,6 +34,7 @@ pub mod simulate;
 pub mod status;
 pub mod status_changes;
 pub mod store;
+pub mod sweep;
 pub mod trust;
 
 pub use error::ApiError;

@@ -1,5 +1,6 @@
 //! Subcommands, one file each: an args struct and a `run`.
 
+mod audit;
 mod bench;
 mod did_doc;
 mod enroll;
@@ -10,6 +11,7 @@ mod platforms;
 mod serve;
 mod sign;
 mod status;
+mod sweep;
 mod trust_bundle;
 
 use std::path::PathBuf;
@@ -61,6 +63,10 @@ enum Command {
     Sign(sign::SignArgs),
     /// Generate a signing key for offline signing (private JWK to a file, public to stdout).
     Keygen(keygen::KeygenArgs),
+    /// Delete expired nonces, proofs, tokens, offers and old status-change log rows once.
+    Sweep(sweep::SweepArgs),
+    /// List the audit trail (filters by time, event prefix and actor; text or JSON lines).
+    Audit(audit::AuditArgs),
 }
 
 /// `--data DIR`, shared by the commands that open the data directory.
@@ -104,5 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a).await,
         Command::Sign(a) => sign::run(a).await,
         Command::Keygen(a) => keygen::run(a).await,
+        Command::Sweep(a) => sweep::run(a).await,
+        Command::Audit(a) => audit::run(a).await,
     }
 }

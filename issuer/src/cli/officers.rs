@@ -56,7 +56,8 @@ pub async fn run(args: OfficersArgs) -> anyhow::Result<()> {
             json,
         } => {
             let issuer = data.open().await?;
-            let role = Role::parse(&role).unwrap_or(Role::Officer);
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be officer or admin"))?;
             let (id, token) = issuer.add_officer(&cli_actor(), &name, role).await?;
             issuer.close();
             if json {

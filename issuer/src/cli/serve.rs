@@ -11,7 +11,7 @@ use issuer::{server, Issuer};
 /// Run the HTTP service until SIGINT or SIGTERM.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  issuer serve --data ./issuer-data --listen 127.0.0.1:8080 --public-url https://id.example.cn\n\nReplica over PostgreSQL:\n  issuer serve --data ./replica-1 --listen 127.0.0.1:8081 --public-url https://id.example.cn \\\n    --database-url postgres://issuer:PASSWORD@db:5432/issuer --master-secret-file /etc/issuer/master.secret\n\nEnvironment: ISSUER_DATA, ISSUER_LISTEN, ISSUER_PUBLIC_URL, ISSUER_KEY_ALG, ISSUER_BATCH_SIZE,\nISSUER_MIN_FACE_MATCH_SCORE, ISSUER_SHARD_SIZE, ISSUER_DATABASE_URL, ISSUER_DATABASE_POOL,\nISSUER_MASTER_SECRET_FILE, RUST_LOG."
+    after_help = "Example:\n  issuer serve --data ./issuer-data --listen 127.0.0.1:8080 --public-url https://id.example.cn\n\nReplica over PostgreSQL:\n  issuer serve --data ./replica-1 --listen 127.0.0.1:8081 --public-url https://id.example.cn \\\n    --database-url postgres://issuer:PASSWORD@db:5432/issuer --master-secret-file /etc/issuer/master.secret\n\nEnvironment: ISSUER_DATA, ISSUER_LISTEN, ISSUER_PUBLIC_URL, ISSUER_KEY_ALG, ISSUER_BATCH_SIZE,\nISSUER_MIN_FACE_MATCH_SCORE, ISSUER_SHARD_SIZE, ISSUER_DATABASE_URL, ISSUER_DATABASE_POOL,\nISSUER_MASTER_SECRET_FILE, ISSUER_SWEEP_INTERVAL, RUST_LOG."
 )]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -87,7 +87,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         out.flush()?;
     }
     tracing::info!(%local, url = issuer.url(), storage = issuer.store.backend(), "serving");
-    server::run(listener, issuer.clone(), shutdown_signal()).await?;
+    // Housekeeping beside the server; over PostgreSQL one replica at a time sweeps.
+    let sweeper = (issuer.config.sweep_interval > 0).then(|| {
+        let every = std::time::Duration::from_secs(issuer.config.sweep_interval);
+        tokio::spawn(issuer::sweep::run_periodically(issuer.clone(), every))
+    });
+    let served = server::run(listener, issuer.clone(), shutdown_signal()).await;
+    if let Some(task) = sweeper {
+        task.abort();
+    }
+    served?;
     issuer.close();
     Ok(())
 }

@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditFilter};
 use crate::config::DatabaseUrl;
 use crate::db::{Db, DbError};
 use crate::error::ApiError;
@@ -641,6 +641,257 @@ impl Store {
         dispatch!(self, s => s.count_rows(sql).await)
     }
 }
+
+// Housekeeping and audit listing (crate::sweep, crate::audit): kept in their own block.
+
+/// Held while a sweep runs. On PostgreSQL it owns the session that holds the sweep's advisory
+/// lock; dropping it closes that session (never returned to the pool with the lock held), which
+/// releases the lock. On SQLite it holds nothing: the single writer serialises the chunks.
+#[derive(Debug)]
+pub struct SweepLock {
+    session: Option<postgres::SweepSession>,
+}
+
+impl SweepLock {
+    /// Releases the lock (PostgreSQL: `pg_advisory_unlock`, then the session is closed).
+    /// Dropping it without this also releases it, once the server sees the session close.
+    pub async fn release(mut self) {
+        if let Some(session) = self.session.take() {
+            session.release().await;
+        }
+    }
+}
+
+/// One kind of row a sweep deletes, in the order a sweep runs them (children before the rows
+/// their foreign keys point at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SweepStep {
+    /// `c_nonces` past their expiry (consuming one checks `expires_at > now`).
+    CNonces,
+    /// `attestation_nonces` past their expiry.
+    AttestationNonces,
+    /// `used_proofs` past their expiry: the proof's `iat` is then older than the accepted age.
+    UsedProofs,
+    /// `token_issuances` of expired access tokens.
+    TokenIssuances,
+    /// Expired access tokens with no issuance row left.
+    AccessTokens,
+    /// `refreshed_issuances` of expired refreshed access tokens.
+    RefreshedIssuances,
+    /// Expired refreshed access tokens with no issuance row left.
+    RefreshedAccessTokens,
+    /// Expired offers no access token points at.
+    Offers,
+    /// Whole refresh-token families whose every token has expired and no access token points
+    /// at: reuse detection within a live family keeps every `used` token.
+    RefreshFamilies,
+    /// `status_changes` older than the delta window, always keeping the newest row (the
+    /// high-water mark).
+    StatusChanges,
+}
+
+impl SweepStep {
+    /// Every step, in order.
+    pub const ALL: [SweepStep; 10] = [
+        SweepStep::CNonces,
+        SweepStep::AttestationNonces,
+        SweepStep::UsedProofs,
+        SweepStep::TokenIssuances,
+        SweepStep::AccessTokens,
+        SweepStep::RefreshedIssuances,
+        SweepStep::RefreshedAccessTokens,
+        SweepStep::Offers,
+        SweepStep::RefreshFamilies,
+        SweepStep::StatusChanges,
+    ];
+
+    /// The table it deletes from.
+    pub fn table(self) -> &'static str {
+        match self {
+            SweepStep::CNonces => "c_nonces",
+            SweepStep::AttestationNonces => "attestation_nonces",
+            SweepStep::UsedProofs => "used_proofs",
+            SweepStep::TokenIssuances => "token_issuances",
+            SweepStep::AccessTokens => "access_tokens",
+            SweepStep::RefreshedIssuances => "refreshed_issuances",
+            SweepStep::RefreshedAccessTokens => "refreshed_access_tokens",
+            SweepStep::Offers => "offers",
+            SweepStep::RefreshFamilies => "refresh_tokens",
+            SweepStep::StatusChanges => "status_changes",
+        }
+    }
+
+    /// One chunk's `DELETE`, in SQLite's dialect: `?1` is the cutoff (rows expired at or before
+    /// it go; for the status log, rows made before it), `?2` the most rows (families for
+    /// [`SweepStep::RefreshFamilies`]) it selects.
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            SweepStep::CNonces => {
+                "DELETE FROM c_nonces WHERE nonce_hash IN
+                   (SELECT nonce_hash FROM c_nonces WHERE expires_at <= ?1 LIMIT ?2)"
+            }
+            SweepStep::AttestationNonces => {
+                "DELETE FROM attestation_nonces WHERE nonce_hash IN
+                   (SELECT nonce_hash FROM attestation_nonces WHERE expires_at <= ?1 LIMIT ?2)"
+            }
+            SweepStep::UsedProofs => {
+                "DELETE FROM used_proofs WHERE proof_hash IN
+                   (SELECT proof_hash FROM used_proofs WHERE expires_at <= ?1 LIMIT ?2)"
+            }
+            SweepStep::TokenIssuances => {
+                "DELETE FROM token_issuances WHERE token_id IN
+                   (SELECT DISTINCT i.token_id FROM token_issuances i
+                      JOIN access_tokens a ON a.id = i.token_id
+                     WHERE a.expires_at <= ?1 LIMIT ?2)"
+            }
+            SweepStep::AccessTokens => {
+                "DELETE FROM access_tokens WHERE id IN
+                   (SELECT a.id FROM access_tokens a WHERE a.expires_at <= ?1
+                      AND NOT EXISTS (SELECT 1 FROM token_issuances i WHERE i.token_id = a.id)
+                    LIMIT ?2)"
+            }
+            SweepStep::RefreshedIssuances => {
+                "DELETE FROM refreshed_issuances WHERE token_id IN
+                   (SELECT DISTINCT i.token_id FROM refreshed_issuances i
+                      JOIN refreshed_access_tokens a ON a.id = i.token_id
+                     WHERE a.expires_at <= ?1 LIMIT ?2)"
+            }
+            SweepStep::RefreshedAccessTokens => {
+                "DELETE FROM refreshed_access_tokens WHERE id IN
+                   (SELECT a.id FROM refreshed_access_tokens a WHERE a.expires_at <= ?1
+                      AND NOT EXISTS (SELECT 1 FROM refreshed_issuances i WHERE i.token_id = a.id)
+                    LIMIT ?2)"
+            }
+            SweepStep::Offers => {
+                "DELETE FROM offers WHERE id IN
+                   (SELECT o.id FROM offers o WHERE o.expires_at <= ?1
+                      AND NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.offer_id = o.id)
+                    LIMIT ?2)"
+            }
+            SweepStep::RefreshFamilies => {
+                "DELETE FROM refresh_tokens WHERE family_id IN
+                   (SELECT r.family_id FROM refresh_tokens r
+                     WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens l
+                                        WHERE l.family_id = r.family_id AND l.expires_at > ?1)
+                       AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
+                                         JOIN refreshed_access_tokens a ON a.refresh_id = f.id
+                                        WHERE f.family_id = r.family_id)
+                     GROUP BY r.family_id LIMIT ?2)"
+            }
+            SweepStep::StatusChanges => {
+                "DELETE FROM status_changes WHERE seq IN
+                   (SELECT seq FROM status_changes
+                     WHERE at < ?1 AND seq < (SELECT MAX(seq) FROM status_changes)
+                     ORDER BY seq LIMIT ?2)"
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Takes the sweep lock: `None` when another replica is sweeping (PostgreSQL
+    /// `pg_try_advisory_lock` on a dedicated session); always granted on SQLite.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+        match self {
+            Store::Sqlite(_) => Ok(Some(SweepLock { session: None })),
+            Store::Postgres(s) => Ok(s.sweep_lock().await?.map(|session| SweepLock {
+                session: Some(session),
+            })),
+        }
+    }
+
+    /// Runs one chunk of `step` in its own transaction (on PostgreSQL, on the lock's
+    /// session); returns the rows deleted.
+    ///
+    /// # Errors
+    /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
+    pub async fn sweep_chunk(
+        &self,
+        lock: &SweepLock,
+        step: SweepStep,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, ApiError> {
+        match (self, &lock.session) {
+            (Store::Sqlite(s), None) => s.sweep_chunk(step.sql(), cutoff, limit).await,
+            (Store::Postgres(_), Some(session)) => {
+                PgStore::sweep_chunk(session, step.sql(), cutoff, limit).await
+            }
+            _ => Err(mismatched_lock()),
+        }
+    }
+
+    /// Appends the sweep's audit event ([`crate::sweep::SWEEP_EVENT`]) while the lock is held.
+    ///
+    /// # Errors
+    /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
+    pub async fn sweep_audit(
+        &self,
+        lock: &SweepLock,
+        at: i64,
+        actor: &str,
+        detail: Value,
+    ) -> Result<(), ApiError> {
+        match (self, &lock.session) {
+            (Store::Sqlite(s), None) => {
+                s.append_audit(at, actor, crate::sweep::SWEEP_EVENT, None, detail)
+                    .await
+            }
+            (Store::Postgres(_), Some(session)) => {
+                PgStore::sweep_audit(session, at, actor, &detail).await
+            }
+            _ => Err(mismatched_lock()),
+        }
+    }
+
+    /// Appends one audit event in its own transaction.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn append_audit(
+        &self,
+        at: i64,
+        actor: &str,
+        event: &str,
+        subject: Option<&str>,
+        detail: Value,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, s => s.append_audit(at, actor, event, subject, detail).await)
+    }
+
+    /// The audit events `filter` selects: the newest `filter.limit` of them, oldest first.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn audit_list(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+        dispatch!(self, s => s.audit_list(filter).await)
+    }
+}
+
+/// A sweep lock used with a store of the other backend (a caller bug).
+fn mismatched_lock() -> ApiError {
+    ApiError::Internal("sweep lock of the other storage backend".into())
+}
+
+/// The role stored for an officer; anything but `officer` or `admin` is corruption.
+pub(crate) fn officer_role(text: &str) -> Result<crate::model::Role, DbError> {
+    crate::model::Role::parse(text).ok_or(DbError::Corrupt {
+        what: "officer role",
+    })
+}
+
+/// [`Store::audit_list`]'s selection, in SQLite's dialect: `?1` since, `?2` until (inclusive
+/// unix times), `?3` event prefix, `?4` actor (each NULL for any), `?5` limit.
+pub(crate) const AUDIT_LIST_SQLITE: &str =
+    "SELECT seq, at, actor, event, subject, detail FROM audit
+     WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at <= ?2)
+       AND (?3 IS NULL OR substr(event, 1, length(?3)) = ?3)
+       AND (?4 IS NULL OR actor = ?4)
+     ORDER BY seq DESC LIMIT ?5";
 
 // Decisions shared by both backends: each backend reads rows its own way, then applies the
 // same rules here, so the behaviour cannot drift between dialects.

@@ -33,11 +33,11 @@ use super::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
     RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
-use crate::audit::AuditEntry;
+use crate::audit::{AuditEntry, AuditFilter};
 use crate::config::DatabaseUrl;
 use crate::db::DbError;
 use crate::error::ApiError;
-use crate::model::{Role, StatusAction};
+use crate::model::StatusAction;
 use crate::secret::SecretDigest;
 use crate::service::{OfficerInfo, PlatformInfo};
 use crate::status::StatusChange;
@@ -50,6 +50,8 @@ pub const MAX_ATTEMPTS: u32 = 8;
 const MIGRATION_LOCK: i64 = 0x6973_7375_6572_2d6d;
 /// Advisory lock key of status changes ("issuer-s").
 const STATUS_LOCK: i64 = 0x6973_7375_6572_2d73;
+/// Advisory lock key of the housekeeping sweep ("issuer-w"), a session lock.
+const SWEEP_LOCK: i64 = 0x6973_7375_6572_2d77;
 /// Advisory lock key of signing-key changes ("issuer-k").
 const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
 
@@ -1197,17 +1199,16 @@ impl PgStore {
                 &[],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| OfficerInfo {
-                id: r.get(0),
-                name: r.get(1),
-                role: Role::parse(r.get::<_, &str>(2))
-                    .unwrap_or(Role::Officer)
-                    .as_str(),
-                created_at: r.get(3),
+        rows.iter()
+            .map(|r| {
+                Ok(OfficerInfo {
+                    id: r.get(0),
+                    name: r.get(1),
+                    role: super::officer_role(r.get::<_, &str>(2))?.as_str(),
+                    created_at: r.get(3),
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub(super) async fn remove_officer(
@@ -1563,5 +1564,127 @@ impl PgStore {
     pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
         let client = self.client().await?;
         Ok(client.query_one(&sql, &[]).await?.get(0))
+    }
+
+    // Housekeeping and audit listing (crate::sweep, crate::audit).
+
+    /// Takes the sweep's session advisory lock on a connection of its own; `None` when
+    /// another session (replica) holds it.
+    pub(super) async fn sweep_lock(&self) -> Result<Option<SweepSession>, ApiError> {
+        let client = self.client().await?;
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK])
+            .await?
+            .get(0);
+        let session = SweepSession(Some(client));
+        Ok(got.then_some(session))
+    }
+
+    pub(super) async fn sweep_chunk(
+        session: &SweepSession,
+        sql: &'static str,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, ApiError> {
+        // One statement: its own transaction. Run on the lock's session, so a sweep needs no
+        // second pooled connection (a pool of one would otherwise wait on itself).
+        let client = session.client()?;
+        let stmt = client
+            .prepare_cached(&sql.replace("?1", "$1").replace("?2", "$2"))
+            .await?;
+        Ok(client.execute(&stmt, &[&cutoff, &limit]).await?)
+    }
+
+    pub(super) async fn sweep_audit(
+        session: &SweepSession,
+        at: i64,
+        actor: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        session
+            .client()?
+            .execute(
+                "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
+                &[&at, &actor, &crate::sweep::SWEEP_EVENT, &detail.to_string()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn append_audit(
+        &self,
+        at: i64,
+        actor: &str,
+        event: &str,
+        subject: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            audit(&tx, at, actor, event, subject, &detail).await?;
+        })
+    }
+
+    pub(super) async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT seq, at, actor, event, subject, detail FROM audit
+                 WHERE ($1::BIGINT IS NULL OR at >= $1) AND ($2::BIGINT IS NULL OR at <= $2)
+                   AND ($3::TEXT IS NULL OR left(event, length($3)) = $3)
+                   AND ($4::TEXT IS NULL OR actor = $4)
+                 ORDER BY seq DESC LIMIT $5",
+                &[&f.since, &f.until, &f.event_prefix, &f.actor, &f.limit],
+            )
+            .await?;
+        let mut list: Vec<AuditEntry> = rows
+            .iter()
+            .map(|r| AuditEntry {
+                seq: r.get(0),
+                at: r.get(1),
+                actor: r.get(2),
+                event: r.get(3),
+                subject: r.get(4),
+                detail: r.get(5),
+            })
+            .collect();
+        list.reverse();
+        Ok(list)
+    }
+}
+
+/// The session holding the sweep's advisory lock. Dropping it takes the connection out of the
+/// pool and closes it, which releases the lock: a pooled session must never keep it.
+pub struct SweepSession(Option<deadpool_postgres::Object>);
+
+impl SweepSession {
+    /// Releases the lock at once (closing the session alone releases it only once the server
+    /// has noticed), then closes the session.
+    pub(super) async fn release(self) {
+        if let Ok(client) = self.client() {
+            let _ = client
+                .execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK])
+                .await;
+        }
+    }
+
+    fn client(&self) -> Result<&deadpool_postgres::Object, ApiError> {
+        // Only `Drop` empties it.
+        self.0
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("sweep session already closed".into()))
+    }
+}
+
+impl std::fmt::Debug for SweepSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SweepSession")
+    }
+}
+
+impl Drop for SweepSession {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
     }
 }

@@ -15,7 +15,7 @@ use super::{
 use crate::audit::{self, AuditEntry};
 use crate::db::{Db, DbError, WriteCtx};
 use crate::error::ApiError;
-use crate::model::{Role, Status, StatusAction};
+use crate::model::{Status, StatusAction};
 use crate::secret::SecretDigest;
 use crate::service::{OfficerInfo, PlatformInfo};
 use crate::status::StatusChange;
@@ -621,17 +621,24 @@ impl Db {
             )?;
             let rows = s
                 .query_map([], |r| {
-                    Ok(OfficerInfo {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        role: Role::parse(&r.get::<_, String>(2)?)
-                            .unwrap_or(Role::Officer)
-                            .as_str(),
-                        created_at: r.get(3)?,
-                    })
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, DbError>(rows)
+            rows.into_iter()
+                .map(|(id, name, role, created_at)| {
+                    Ok(OfficerInfo {
+                        id,
+                        name,
+                        role: super::officer_role(&role)?.as_str(),
+                        created_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()
         })
         .await
         .map_err(ApiError::from)
@@ -903,6 +910,53 @@ impl Db {
 
     pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
         self.read(move |c| Ok::<_, DbError>(c.query_row(&sql, [], |r| r.get(0))?))
+            .await
+            .map_err(ApiError::from)
+    }
+
+    // Housekeeping and audit listing (crate::sweep, crate::audit).
+
+    pub(super) async fn sweep_chunk(
+        &self,
+        sql: &'static str,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, ApiError> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(sql)?
+                .execute(params![cutoff, limit])?;
+            Ok::<_, ApiError>(n as u64)
+        })
+        .await
+    }
+
+    pub(super) async fn append_audit(
+        &self,
+        at: i64,
+        actor: &str,
+        event: &str,
+        subject: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let (actor, event, subject) = (
+            actor.to_owned(),
+            event.to_owned(),
+            subject.map(str::to_owned),
+        );
+        self.write(move |ctx| {
+            audit::append(ctx.conn, at, &actor, &event, subject.as_deref(), &detail)?;
+            Ok::<_, ApiError>(())
+        })
+        .await
+    }
+
+    pub(super) async fn audit_list(
+        &self,
+        filter: super::AuditFilter,
+    ) -> Result<Vec<AuditEntry>, ApiError> {
+        self.read(move |c| audit::list(c, &filter))
             .await
             .map_err(ApiError::from)
     }
