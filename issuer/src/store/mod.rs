@@ -1051,6 +1051,115 @@ mod tests {
         assert_eq!(crate::db::SCHEMA_VERSION, postgres::SCHEMA_VERSION);
     }
 
+    fn grant(grace: i64) -> RefreshGrant {
+        RefreshGrant {
+            presented_id: "t0".into(),
+            presented_hash: SecretDigest::of(crate::secret::domain::REFRESH, b"s"),
+            access_id: "a2".into(),
+            access_hash: SecretDigest::of(crate::secret::domain::ACCESS, b"a"),
+            access_ttl: 300,
+            next: NewRefresh {
+                id: "t2".into(),
+                digest: SecretDigest::of(crate::secret::domain::REFRESH, b"n"),
+                family_id: String::new(),
+                ttl: 3600,
+            },
+            grace,
+        }
+    }
+
+    fn spent(used_at: Option<i64>, state: &str, superseded: bool) -> RefreshRow {
+        RefreshRow {
+            token_hash: SecretDigest::of(crate::secret::domain::REFRESH, b"s")
+                .0
+                .to_vec(),
+            family_id: "f".into(),
+            enrolment_id: "e".into(),
+            config_ids: "[]".into(),
+            state: state.into(),
+            expires_at: 10_000,
+            used_at,
+            next_id: Some("t1".into()),
+            superseded,
+        }
+    }
+
+    fn refused(step: &RefreshStep, revoke: bool, text: &str) -> bool {
+        matches!(step, RefreshStep::Refuse { reason, revoke_family }
+            if *revoke_family == revoke && reason.contains(text))
+    }
+
+    #[test]
+    fn a_spent_token_is_a_retry_only_inside_the_grace_window() {
+        let row = spent(Some(1000), "used", false);
+        let step = judge_refresh(&grant(60), Some(&row), 1059).unwrap();
+        assert!(
+            matches!(&step, RefreshStep::Retry { successor, used_at: 1000 } if successor == "t1")
+        );
+        // The window is half-open: 60 s after the use it is over.
+        let step = judge_refresh(&grant(60), Some(&row), 1060).unwrap();
+        assert!(refused(&step, true, "already used"));
+        // 0 disables it, even in the same second.
+        let step = judge_refresh(&grant(0), Some(&row), 1000).unwrap();
+        assert!(refused(&step, true, "already used"));
+        // Spent before migration 5: no used_at, no grace.
+        let old = spent(None, "used", false);
+        let step = judge_refresh(&grant(60), Some(&old), 1001).unwrap();
+        assert!(refused(&step, true, "already used"));
+    }
+
+    #[test]
+    fn a_superseded_token_revokes_the_family_and_a_plain_revoked_one_does_not() {
+        let step = judge_refresh(&grant(60), Some(&spent(None, "revoked", true)), 1).unwrap();
+        assert!(refused(&step, true, "superseded"));
+        let step = judge_refresh(&grant(60), Some(&spent(None, "revoked", false)), 1).unwrap();
+        assert!(refused(&step, false, "revoked"));
+    }
+
+    #[test]
+    fn a_retry_is_answered_only_while_the_first_answer_is_unused() {
+        let retry = || RefreshStep::Retry {
+            successor: "t1".into(),
+            used_at: 5,
+        };
+        let unused = SuccessorRow {
+            state: "active".into(),
+            access_used: false,
+        };
+        assert!(matches!(
+            judge_retry(retry(), Some(&unused)),
+            RefreshStep::Grace { used_at: 5, .. }
+        ));
+        let batch_taken = SuccessorRow {
+            state: "active".into(),
+            access_used: true,
+        };
+        assert!(refused(
+            &judge_retry(retry(), Some(&batch_taken)),
+            true,
+            "successor"
+        ));
+        for state in ["used", "revoked"] {
+            let row = SuccessorRow {
+                state: state.into(),
+                access_used: false,
+            };
+            assert!(refused(
+                &judge_retry(retry(), Some(&row)),
+                true,
+                "successor"
+            ));
+        }
+        assert!(refused(&judge_retry(retry(), None), true, "successor"));
+        // The enrolment rule applies to a grace answer too.
+        let graced = judge_retry(retry(), Some(&unused));
+        assert!(refused(
+            &with_enrolment(graced, Some(Status::Suspended)),
+            false,
+            "suspended"
+        ));
+    }
+
     #[test]
     fn status_plan_skips_final_states_and_names_the_first() {
         let rows = vec![
