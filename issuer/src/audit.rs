@@ -1,7 +1,7 @@
 //! The append-only audit trail (table `audit`; triggers reject UPDATE and DELETE).
 //!
 //! Events: `enrolment.basic`, `enrolment.high`, `offer.redeemed`, `offer.dead`,
-//! `refresh.used`, `refresh.refused`,
+//! `refresh.used`, `refresh.grace` (a retry within the reuse grace window), `refresh.refused`,
 //! `credential.issued`, `status.revoke|suspend|reinstate`, `key.created`, `key.rotated`,
 //! `officer.added|removed`, `platform.added|removed`, `housekeeping.sweep` (counts of the rows a
 //! sweep deleted, [`crate::sweep`]). `detail` holds ids and outcomes only, never

@@ -32,6 +32,10 @@ pub struct Config {
     pub access_token_ttl: i64,
     /// Refresh token lifetime, seconds; each rotation starts a new one (sliding).
     pub refresh_token_ttl: i64,
+    /// Reuse grace window, seconds: a spent refresh token presented again this soon after its
+    /// use, while its successor is unused, gets a fresh successor instead of revoking its
+    /// family (a retry after a lost answer). 0 disables it.
+    pub refresh_reuse_grace: i64,
     /// `c_nonce` and attestation-nonce lifetime, seconds.
     pub nonce_ttl: i64,
     /// Accepted age of a proof JWT's `iat`, seconds (and of a face-match attestation).
@@ -142,6 +146,7 @@ impl Config {
             tx_code_attempts: 5,
             access_token_ttl: 300,
             refresh_token_ttl: 90 * 24 * 3600,
+            refresh_reuse_grace: 60,
             nonce_ttl: 300,
             proof_max_age: 300,
             attestation_max_age: 300,
@@ -172,6 +177,7 @@ pub struct FileConfig {
     tx_code_attempts: Option<i64>,
     access_token_ttl: Option<i64>,
     refresh_token_ttl: Option<i64>,
+    refresh_reuse_grace: Option<i64>,
     nonce_ttl: Option<i64>,
     proof_max_age: Option<i64>,
     attestation_max_age: Option<i64>,
@@ -285,6 +291,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(tx_code_attempts);
     set!(access_token_ttl);
     set!(refresh_token_ttl);
+    set!(refresh_reuse_grace);
     set!(nonce_ttl);
     set!(proof_max_age);
     set!(attestation_max_age);
@@ -409,6 +416,12 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "1 to 100000",
         });
     }
+    if !(0..=600).contains(&cfg.refresh_reuse_grace) {
+        return Err(ConfigError::Invalid {
+            name: "refresh_reuse_grace",
+            expected: "0 (off) to 600 seconds",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -459,6 +472,34 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn refresh_reuse_grace_defaults_to_a_minute_and_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            load(dir.path(), &Overrides::default())
+                .unwrap()
+                .refresh_reuse_grace,
+            60
+        );
+        std::fs::write(dir.path().join("issuer.toml"), "refresh_reuse_grace = 0\n").unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.refresh_reuse_grace, 0);
+        for bad in ["-1", "601"] {
+            std::fs::write(
+                dir.path().join("issuer.toml"),
+                format!("refresh_reuse_grace = {bad}\n"),
+            )
+            .unwrap();
+            assert!(matches!(
+                load(dir.path(), &Overrides::default()),
+                Err(ConfigError::Invalid {
+                    name: "refresh_reuse_grace",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

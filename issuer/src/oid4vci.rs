@@ -12,7 +12,10 @@
 //!  POST /token  grant_type=refresh_token    ─► one transaction: token active, unexpired,
 //!                                               enrolment not revoked/suspended; spent, next
 //!                                               of the family stored (a spent one presented
-//!                                               again revokes the family) ◄─ both, new
+//!                                               again revokes the family, except a retry
+//!                                               within refresh_reuse_grace while the first
+//!                                               answer is unused: that answer is superseded
+//!                                               by a fresh one)  ◄─ both, new
 //!  POST /nonce                              ─► c_nonce stored (digest, expiry) ◄─ c_nonce
 //!  POST /credential  Bearer, proofs.jwt[]   ─► proofs checked (typ, alg, jwk, signature, aud,
 //!                                               iat) ─► one transaction: token valid, config
@@ -151,6 +154,12 @@ impl Issuer {
     /// copy and the real one cannot both go on), or when any credential from its enrolment is
     /// revoked (the family is revoked too) or suspended.
     ///
+    /// Reuse grace (`refresh_reuse_grace`, 0 disables): a used token presented again within
+    /// that many seconds of its use, while the refresh token and the access token it was
+    /// answered with are both unused, is a retry after a lost answer. It gets a fresh pair;
+    /// the unanswered pair is invalidated (its refresh token, if presented later, revokes the
+    /// family), so one refresh yields one live successor and at most one batch.
+    ///
     /// # Errors
     /// [`ApiError::InvalidGrant`] as above; storage errors.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
@@ -167,6 +176,7 @@ impl Issuer {
                 access_hash: access.digest(domain::ACCESS),
                 access_ttl: ttl,
                 next: NewRefresh::of(&refresh, String::new(), self.config.refresh_token_ttl),
+                grace: self.config.refresh_reuse_grace,
             })
             .await?;
         Ok(TokenGrant {

@@ -6,6 +6,8 @@
 //! Store::refresh_grant(batch)   issuer, configuration, refresh token (sealed at rest)
 //!   GET  issuer and authorization-server metadata
 //!   POST token_endpoint  grant_type=refresh_token      ─► new access token + NEW refresh token
+//!        transport error (answer lost?) ─► the same request once more, at once: the issuer's
+//!        reuse grace answers a retry of a just-spent token whose answer nobody used
 //!        the new refresh token is stored at once (the old one is spent at the issuer)
 //!        invalid_grant (revoked, expired, reused): the stored token is forgotten
 //!   c_nonce, a fresh holder key and proof per copy, credential request, every copy verified
@@ -55,6 +57,27 @@ pub struct Refreshed {
     pub configuration: String,
     /// New copies stored, none shown yet.
     pub copies: usize,
+    /// The first token request failed in transport and was sent again with the same refresh
+    /// token (which the issuer answers within its reuse grace window).
+    pub retried: bool,
+}
+
+/// Posts the refresh grant; on a transport failure ([`ReceiveError::Http`]: no answer, a cut
+/// connection, an answer that is not the token JSON) sends the same request once more. The
+/// first request may have reached the issuer and spent the token; the issuer's reuse grace
+/// window (`refresh_reuse_grace`, docs/issuer.md) answers such a retry with a fresh successor
+/// as long as nobody used the lost answer. Every other outcome is returned as it is.
+async fn token_once_retried(
+    http: &reqwest::Client,
+    token_endpoint: &str,
+    form: &[(&str, &str)],
+) -> (Result<TokenAnswer, ReceiveError>, bool) {
+    match TokenAnswer::request(http, token_endpoint, form).await {
+        Err(ReceiveError::Http { .. }) => {
+            (TokenAnswer::request(http, token_endpoint, form).await, true)
+        }
+        other => (other, false),
+    }
 }
 
 /// Replaces the copies of `batch_id` with a fresh, verified batch from its issuer.
@@ -63,10 +86,18 @@ pub struct Refreshed {
 /// `options.configurations` is ignored (the batch's own configuration is used). `rng` makes
 /// the new holder keys; `now` is the current Unix time.
 ///
+/// A token request that fails in transport is sent once more, at once, with the same refresh
+/// token ([`Refreshed::retried`]): the answer may have been lost after the issuer spent the
+/// token, and the issuer answers such a retry within its reuse grace window (60 s by
+/// default). No other step is retried.
+///
 /// # Errors
 /// [`RefreshError`]. On [`RefreshError::Refused`] the stored refresh token is forgotten; on
 /// any other error after the token endpoint answered, the new refresh token is already stored
-/// and the old copies are untouched.
+/// and the old copies are untouched. When both token requests fail in transport
+/// ([`RefreshError::Receive`]), the old token is kept: the host may call `refresh` again, and
+/// should do so within the issuer's grace window, since after it a token the issuer did spend
+/// counts as reuse and revokes the family.
 pub async fn refresh(
     http: &reqwest::Client,
     store: &mut Store,
@@ -85,7 +116,8 @@ pub async fn refresh(
         ("grant_type", "refresh_token"),
         ("refresh_token", grant.refresh_token.as_str()),
     ];
-    let token = match TokenAnswer::request(http, &endpoints.token_endpoint, &form).await {
+    let (answer, retried) = token_once_retried(http, &endpoints.token_endpoint, &form).await;
+    let token = match answer {
         Ok(t) => t,
         Err(ReceiveError::Refused {
             error, description, ..
@@ -120,5 +152,6 @@ pub async fn refresh(
         batch_id: grant.batch_id.clone(),
         configuration: grant.configuration.clone(),
         copies,
+        retried,
     })
 }

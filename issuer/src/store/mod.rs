@@ -153,6 +153,9 @@ pub struct RefreshGrant {
     pub access_ttl: i64,
     /// The next refresh token of the family.
     pub next: NewRefresh,
+    /// The reuse grace window, seconds (`refresh_reuse_grace`; 0: none). See
+    /// [`Store::refresh_grant`].
+    pub grace: i64,
 }
 
 /// A credential request that passed its stateless checks: what to consume and record.
@@ -402,9 +405,19 @@ impl Store {
     /// Exchanges a refresh token once, across every replica (conditional `UPDATE` of an
     /// `active` token), for a new access token and the next refresh token of its family.
     ///
+    /// Reuse grace: a `used` token presented again less than [`RefreshGrant::grace`] seconds
+    /// after its use, while the successor it got is still `active` and that successor's access
+    /// token has issued nothing, is a retry after a lost answer. The successor is revoked
+    /// (`superseded_at` set) and its access token expired, and the retry gets `r.next` and
+    /// `r.access_*` in their place (audit `refresh.grace`): one live successor, one batch per
+    /// refresh. On PostgreSQL the presented token's row, the successor's and its access token's
+    /// are locked `FOR UPDATE`, in that order, and the credential endpoint takes the access
+    /// token's row `FOR SHARE`, so a retry and a use of the first answer serialise.
+    ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] for an unknown, expired, revoked or used token (a used one
-    /// revokes its family, committed first) or a revoked or suspended enrolment.
+    /// [`ApiError::InvalidGrant`] for an unknown, expired or revoked token, a used one outside
+    /// the grace (which revokes its family, committed first), a superseded one (also revokes
+    /// the family), or a revoked or suspended enrolment.
     pub async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         dispatch!(self, s => s.refresh_grant(r).await)
     }
@@ -971,12 +984,33 @@ pub(crate) struct RefreshRow {
     pub(crate) config_ids: String,
     pub(crate) state: String,
     pub(crate) expires_at: i64,
+    /// When it was spent (`None` while active, and for tokens spent before migration 5).
+    pub(crate) used_at: Option<i64>,
+    /// The live successor it was spent for.
+    pub(crate) next_id: Option<String>,
+    /// A retry of its predecessor replaced it before it was used.
+    pub(crate) superseded: bool,
+}
+
+/// The selected columns of [`RefreshRow`], in order (both dialects).
+pub(crate) const REFRESH_ROW_COLUMNS: &str = "token_hash, family_id, enrolment_id, config_ids, state, expires_at, used_at, next_id, superseded_at IS NOT NULL";
+
+/// The successor of a spent token, read (and on PostgreSQL locked) for a retry.
+pub(crate) struct SuccessorRow {
+    pub(crate) state: String,
+    /// Its access token has issued a batch.
+    pub(crate) access_used: bool,
 }
 
 /// What to do with a refresh grant after reading its token.
 pub(crate) enum RefreshStep {
     /// Check the enrolment, then spend the token.
     Proceed,
+    /// A spent token within the grace window: read `successor` (locked) and ask
+    /// [`judge_retry`].
+    Retry { successor: String, used_at: i64 },
+    /// Check the enrolment, then answer the retry: supersede `successor` and its access token.
+    Grace { successor: String, used_at: i64 },
     /// Refuse, audited; revoke the family first when `revoke_family`.
     Refuse {
         reason: &'static str,
@@ -1006,8 +1040,23 @@ pub(crate) fn judge_refresh(
             revoke_family: false,
         },
         "active" => RefreshStep::Proceed,
-        "used" => RefreshStep::Refuse {
-            reason: "refresh token already used; its family is revoked",
+        "used" => match (row.used_at, &row.next_id) {
+            // `now - used_at` may be negative when replicas' clocks differ: still a retry.
+            (Some(used_at), Some(successor)) if r.grace > 0 && now - used_at < r.grace => {
+                RefreshStep::Retry {
+                    successor: successor.clone(),
+                    used_at,
+                }
+            }
+            _ => RefreshStep::Refuse {
+                reason: "refresh token already used; its family is revoked",
+                revoke_family: true,
+            },
+        },
+        // Only a retry of its predecessor supersedes a token, and only before it is used: a
+        // party presenting it is not the one that retried, so two parties hold the family.
+        _ if row.superseded => RefreshStep::Refuse {
+            reason: "refresh token superseded by a retry of its predecessor; its family is revoked",
             revoke_family: true,
         },
         _ => RefreshStep::Refuse {
@@ -1015,6 +1064,68 @@ pub(crate) fn judge_refresh(
             revoke_family: false,
         },
     })
+}
+
+/// The grace rule on the successor of a spent token presented again within the window: the
+/// retry is answered only while nobody used the first answer, neither its refresh token nor
+/// its access token (which would mean the answer was not lost, or reached another party, and
+/// a second access token would allow a second batch for one refresh).
+pub(crate) fn judge_retry(step: RefreshStep, successor: Option<&SuccessorRow>) -> RefreshStep {
+    let RefreshStep::Retry {
+        successor: id,
+        used_at,
+    } = step
+    else {
+        return step;
+    };
+    match successor {
+        Some(s) if s.state == "active" && !s.access_used => RefreshStep::Grace {
+            successor: id,
+            used_at,
+        },
+        _ => RefreshStep::Refuse {
+            reason: "refresh token already used and its successor too; its family is revoked",
+            revoke_family: true,
+        },
+    }
+}
+
+/// Applies [`judge_enrolment`] to a step that would grant a token (`Proceed`, `Grace`).
+pub(crate) fn with_enrolment(step: RefreshStep, block: Option<Status>) -> RefreshStep {
+    match (&step, judge_enrolment(block)) {
+        (RefreshStep::Proceed | RefreshStep::Grace { .. }, refuse @ RefreshStep::Refuse { .. }) => {
+            refuse
+        }
+        _ => step,
+    }
+}
+
+/// Whether `step` grants a token, so the enrolment must be checked first.
+pub(crate) fn grants(step: &RefreshStep) -> bool {
+    matches!(step, RefreshStep::Proceed | RefreshStep::Grace { .. })
+}
+
+/// The audit event and detail of a granted refresh: `refresh.used`, or `refresh.grace` for an
+/// answered retry (`grace` = the superseded successor and when the token was first spent).
+pub(crate) fn refresh_audit(
+    r: &RefreshGrant,
+    row: &RefreshRow,
+    grace: Option<&(String, i64)>,
+    t: i64,
+) -> (&'static str, Value) {
+    match grace {
+        None => (
+            "refresh.used",
+            serde_json::json!({"spent": r.presented_id, "next": r.next.id, "token": r.access_id,
+                               "enrolment": row.enrolment_id}),
+        ),
+        Some((superseded, used_at)) => (
+            "refresh.grace",
+            serde_json::json!({"spent": r.presented_id, "superseded": superseded,
+                               "next": r.next.id, "token": r.access_id,
+                               "enrolment": row.enrolment_id, "after": t - used_at}),
+        ),
+    }
 }
 
 /// The refresh-grant rule on the enrolment's worst credential status.
@@ -1189,6 +1300,115 @@ mod tests {
     #[test]
     fn both_dialects_have_the_same_migration_numbers() {
         assert_eq!(crate::db::SCHEMA_VERSION, postgres::SCHEMA_VERSION);
+    }
+
+    fn grant(grace: i64) -> RefreshGrant {
+        RefreshGrant {
+            presented_id: "t0".into(),
+            presented_hash: SecretDigest::of(crate::secret::domain::REFRESH, b"s"),
+            access_id: "a2".into(),
+            access_hash: SecretDigest::of(crate::secret::domain::ACCESS, b"a"),
+            access_ttl: 300,
+            next: NewRefresh {
+                id: "t2".into(),
+                digest: SecretDigest::of(crate::secret::domain::REFRESH, b"n"),
+                family_id: String::new(),
+                ttl: 3600,
+            },
+            grace,
+        }
+    }
+
+    fn spent(used_at: Option<i64>, state: &str, superseded: bool) -> RefreshRow {
+        RefreshRow {
+            token_hash: SecretDigest::of(crate::secret::domain::REFRESH, b"s")
+                .0
+                .to_vec(),
+            family_id: "f".into(),
+            enrolment_id: "e".into(),
+            config_ids: "[]".into(),
+            state: state.into(),
+            expires_at: 10_000,
+            used_at,
+            next_id: Some("t1".into()),
+            superseded,
+        }
+    }
+
+    fn refused(step: &RefreshStep, revoke: bool, text: &str) -> bool {
+        matches!(step, RefreshStep::Refuse { reason, revoke_family }
+            if *revoke_family == revoke && reason.contains(text))
+    }
+
+    #[test]
+    fn a_spent_token_is_a_retry_only_inside_the_grace_window() {
+        let row = spent(Some(1000), "used", false);
+        let step = judge_refresh(&grant(60), Some(&row), 1059).unwrap();
+        assert!(
+            matches!(&step, RefreshStep::Retry { successor, used_at: 1000 } if successor == "t1")
+        );
+        // The window is half-open: 60 s after the use it is over.
+        let step = judge_refresh(&grant(60), Some(&row), 1060).unwrap();
+        assert!(refused(&step, true, "already used"));
+        // 0 disables it, even in the same second.
+        let step = judge_refresh(&grant(0), Some(&row), 1000).unwrap();
+        assert!(refused(&step, true, "already used"));
+        // Spent before migration 5: no used_at, no grace.
+        let old = spent(None, "used", false);
+        let step = judge_refresh(&grant(60), Some(&old), 1001).unwrap();
+        assert!(refused(&step, true, "already used"));
+    }
+
+    #[test]
+    fn a_superseded_token_revokes_the_family_and_a_plain_revoked_one_does_not() {
+        let step = judge_refresh(&grant(60), Some(&spent(None, "revoked", true)), 1).unwrap();
+        assert!(refused(&step, true, "superseded"));
+        let step = judge_refresh(&grant(60), Some(&spent(None, "revoked", false)), 1).unwrap();
+        assert!(refused(&step, false, "revoked"));
+    }
+
+    #[test]
+    fn a_retry_is_answered_only_while_the_first_answer_is_unused() {
+        let retry = || RefreshStep::Retry {
+            successor: "t1".into(),
+            used_at: 5,
+        };
+        let unused = SuccessorRow {
+            state: "active".into(),
+            access_used: false,
+        };
+        assert!(matches!(
+            judge_retry(retry(), Some(&unused)),
+            RefreshStep::Grace { used_at: 5, .. }
+        ));
+        let batch_taken = SuccessorRow {
+            state: "active".into(),
+            access_used: true,
+        };
+        assert!(refused(
+            &judge_retry(retry(), Some(&batch_taken)),
+            true,
+            "successor"
+        ));
+        for state in ["used", "revoked"] {
+            let row = SuccessorRow {
+                state: state.into(),
+                access_used: false,
+            };
+            assert!(refused(
+                &judge_retry(retry(), Some(&row)),
+                true,
+                "successor"
+            ));
+        }
+        assert!(refused(&judge_retry(retry(), None), true, "successor"));
+        // The enrolment rule applies to a grace answer too.
+        let graced = judge_retry(retry(), Some(&unused));
+        assert!(refused(
+            &with_enrolment(graced, Some(Status::Suspended)),
+            false,
+            "suspended"
+        ));
     }
 
     #[test]

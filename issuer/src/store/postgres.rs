@@ -222,6 +222,13 @@ CREATE INDEX credentials_enrolment ON credentials (enrolment_id, status);
 ALTER TABLE signing_keys ADD COLUMN sealed_jwk BYTEA;
 ALTER TABLE status_shards ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 "#,
+    // 5: the refresh-token reuse grace window (SQLite migration 5): when a token was spent,
+    // its live successor, and whether a retry of its predecessor superseded it.
+    r#"
+ALTER TABLE refresh_tokens ADD COLUMN used_at BIGINT;
+ALTER TABLE refresh_tokens ADD COLUMN next_id TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN superseded_at BIGINT;
+"#,
 ];
 
 impl From<tokio_postgres::Error> for DbError {
@@ -751,11 +758,14 @@ impl PgStore {
     pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
-            // The row lock serialises every replica's use of this refresh token.
+            // The row lock serialises every replica's use of this refresh token, and every
+            // retry of it.
             let row = tx
                 .query_opt(
-                    "SELECT token_hash, family_id, enrolment_id, config_ids, state, expires_at
-                     FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+                    &format!(
+                        "SELECT {} FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+                        super::REFRESH_ROW_COLUMNS
+                    ),
                     &[&r.presented_id],
                 )
                 .await?
@@ -766,15 +776,50 @@ impl PgStore {
                     config_ids: row.get(3),
                     state: row.get(4),
                     expires_at: row.get(5),
+                    used_at: row.get(6),
+                    next_id: row.get(7),
+                    superseded: row.get(8),
                 });
             let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
             let Some(row) = row else {
                 return Err(super::REFRESH_UNKNOWN);
             };
-            if matches!(step, RefreshStep::Proceed) {
-                step = super::judge_enrolment(enrolment_block(&tx, &row.enrolment_id).await?);
+            if let RefreshStep::Retry { successor, .. } = &step {
+                // Lock order: presented token, successor, successor's access token. A use of
+                // the successor locks only its own row; the credential endpoint takes the
+                // access token's row FOR SHARE, so an issuance with it either committed
+                // before this read (seen below) or waits and then finds it expired.
+                let state: Option<String> = tx
+                    .query_opt(
+                        "SELECT state FROM refresh_tokens WHERE id = $1 FOR UPDATE",
+                        &[successor],
+                    )
+                    .await?
+                    .map(|row| row.get(0));
+                let access: Option<String> = tx
+                    .query_opt(
+                        "SELECT id FROM refreshed_access_tokens WHERE refresh_id = $1 FOR UPDATE",
+                        &[successor],
+                    )
+                    .await?
+                    .map(|row| row.get(0));
+                let access_used = match &access {
+                    Some(id) => tx
+                        .query_one(
+                            "SELECT EXISTS (SELECT 1 FROM refreshed_issuances WHERE token_id = $1)",
+                            &[id],
+                        )
+                        .await?
+                        .get(0),
+                    None => false,
+                };
+                let next = state.map(|state| super::SuccessorRow { state, access_used });
+                step = super::judge_retry(step, next.as_ref());
             }
-            match step {
+            if super::grants(&step) {
+                step = super::with_enrolment(step, enrolment_block(&tx, &row.enrolment_id).await?);
+            }
+            let grace = match step {
                 RefreshStep::Refuse {
                     reason,
                     revoke_family,
@@ -802,45 +847,72 @@ impl PgStore {
                     )
                     .await?;
                     // Committed: the refusal (and a family revocation) must stick.
-                    Err(ApiError::InvalidGrant { reason })
+                    tx.commit().await?;
+                    return Ok(Err(ApiError::InvalidGrant { reason }));
                 }
-                RefreshStep::Proceed => {
-                    let spent = tx
-                        .execute("UPDATE refresh_tokens SET state = 'used' WHERE id = $1 AND state = 'active'", &[&r.presented_id])
-                        .await?;
-                    if spent != 1 {
-                        return Err(ApiError::InvalidGrant {
-                            reason: "refresh token already used",
-                        });
-                    }
-                    insert_refresh_token(
-                        &tx,
-                        &r.next,
-                        &row.family_id,
-                        &row.enrolment_id,
-                        &row.config_ids,
-                        t,
+                RefreshStep::Grace { successor, used_at } => Some((successor, used_at)),
+                RefreshStep::Proceed | RefreshStep::Retry { .. } => None,
+            };
+            if let Some((successor, _)) = &grace {
+                let n = tx
+                    .execute(
+                        "UPDATE refresh_tokens SET state = 'revoked', superseded_at = $2
+                         WHERE id = $1 AND state = 'active'",
+                        &[successor, &t],
                     )
                     .await?;
-                    tx.execute(
-                        "INSERT INTO refreshed_access_tokens (id, token_hash, refresh_id, expires_at)
-                         VALUES ($1, $2, $3, $4)",
-                        &[&r.access_id, &r.access_hash.0.as_slice(), &r.next.id, &(t + r.access_ttl)],
+                if n != 1 {
+                    return Err(ApiError::InvalidGrant {
+                        reason: "refresh token already used",
+                    });
+                }
+                tx.execute(
+                    "UPDATE refreshed_access_tokens SET expires_at = 0 WHERE refresh_id = $1",
+                    &[successor],
+                )
+                .await?;
+                tx.execute(
+                    "UPDATE refresh_tokens SET next_id = $2 WHERE id = $1 AND state = 'used'",
+                    &[&r.presented_id, &r.next.id],
+                )
+                .await?;
+            } else {
+                let spent = tx
+                    .execute(
+                        "UPDATE refresh_tokens SET state = 'used', used_at = $2, next_id = $3
+                         WHERE id = $1 AND state = 'active'",
+                        &[&r.presented_id, &t, &r.next.id],
                     )
                     .await?;
-                    audit(
-                        &tx,
-                        t,
-                        "wallet",
-                        "refresh.used",
-                        Some(&row.family_id),
-                        &json!({"spent": r.presented_id, "next": r.next.id, "token": r.access_id,
-                                "enrolment": row.enrolment_id}),
-                    )
-                    .await?;
-                    Ok(())
+                if spent != 1 {
+                    return Err(ApiError::InvalidGrant {
+                        reason: "refresh token already used",
+                    });
                 }
             }
+            insert_refresh_token(
+                &tx,
+                &r.next,
+                &row.family_id,
+                &row.enrolment_id,
+                &row.config_ids,
+                t,
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO refreshed_access_tokens (id, token_hash, refresh_id, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    &r.access_id,
+                    &r.access_hash.0.as_slice(),
+                    &r.next.id,
+                    &(t + r.access_ttl),
+                ],
+            )
+            .await?;
+            let (event, detail) = super::refresh_audit(&r, &row, grace.as_ref(), t);
+            audit(&tx, t, "wallet", event, Some(&row.family_id), &detail).await?;
+            Ok(())
         })?;
         outcome
     }
@@ -863,8 +935,25 @@ impl PgStore {
                     refreshed: row.get::<_, i32>(7) == 1,
                 });
             let (token, level, claims) = super::judge_token(&r, row)?;
-            if token.refreshed && enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
-                return Err(super::BLOCKED);
+            if token.refreshed {
+                // A retry of the refresh that granted this token locks its row FOR UPDATE and
+                // expires it (reuse grace): take it FOR SHARE and read it again, so either this
+                // issuance commits first (and the retry sees it) or it sees the token expired.
+                let expires_at: Option<i64> = tx
+                    .query_opt(
+                        "SELECT expires_at FROM refreshed_access_tokens WHERE id = $1 FOR SHARE",
+                        &[&r.token_id],
+                    )
+                    .await?
+                    .map(|row| row.get(0));
+                if expires_at.is_none_or(|e| e <= t) {
+                    return Err(ApiError::InvalidToken {
+                        reason: "access token expired",
+                    });
+                }
+                if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
+                    return Err(super::BLOCKED);
+                }
             }
             let once = tx
                 .prepare_cached(match token.refreshed {

@@ -316,10 +316,10 @@ impl Db {
                 let c = ctx.conn;
                 let t = crate::model::now();
                 let row = c
-                    .prepare_cached(
-                        "SELECT token_hash, family_id, enrolment_id, config_ids, state, expires_at
-                         FROM refresh_tokens WHERE id = ?1",
-                    )?
+                    .prepare_cached(&format!(
+                        "SELECT {} FROM refresh_tokens WHERE id = ?1",
+                        super::REFRESH_ROW_COLUMNS
+                    ))?
                     .query_row([&r.presented_id], |row| {
                         Ok(RefreshRow {
                             token_hash: row.get(0)?,
@@ -328,34 +328,74 @@ impl Db {
                             config_ids: row.get(3)?,
                             state: row.get(4)?,
                             expires_at: row.get(5)?,
+                            used_at: row.get(6)?,
+                            next_id: row.get(7)?,
+                            superseded: row.get(8)?,
                         })
                     })
                     .optional()?;
                 let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
                 let Some(row) = row else { return Err(super::REFRESH_UNKNOWN) };
-                if matches!(step, RefreshStep::Proceed) {
-                    step = super::judge_enrolment(enrolment_block(c, &row.enrolment_id)?);
-                }
-                if let RefreshStep::Refuse { reason, revoke_family } = step {
-                    if revoke_family {
-                        c.prepare_cached("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")?
-                            .execute([&row.family_id])?;
-                        c.prepare_cached(
-                            "UPDATE refreshed_access_tokens SET expires_at = 0
-                             WHERE refresh_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?1)",
+                if let RefreshStep::Retry { successor, .. } = &step {
+                    // The single writer makes this read and the writes below one serial step.
+                    let next = c
+                        .prepare_cached(
+                            "SELECT r.state, EXISTS (SELECT 1 FROM refreshed_access_tokens a
+                                 JOIN refreshed_issuances i ON i.token_id = a.id WHERE a.refresh_id = r.id)
+                             FROM refresh_tokens r WHERE r.id = ?1",
                         )?
-                        .execute([&row.family_id])?;
-                    }
-                    audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
-                        &json!({"token": r.presented_id, "reason": reason}))?;
-                    // Committed: the refusal (and a family revocation) must stick.
-                    return Ok(Err(ApiError::InvalidGrant { reason }));
+                        .query_row([successor], |row| {
+                            Ok(super::SuccessorRow { state: row.get(0)?, access_used: row.get(1)? })
+                        })
+                        .optional()?;
+                    step = super::judge_retry(step, next.as_ref());
                 }
-                let spent = c
-                    .prepare_cached("UPDATE refresh_tokens SET state = 'used' WHERE id = ?1 AND state = 'active'")?
-                    .execute([&r.presented_id])?;
-                if spent != 1 {
-                    return Err(ApiError::InvalidGrant { reason: "refresh token already used" });
+                if super::grants(&step) {
+                    step = super::with_enrolment(step, enrolment_block(c, &row.enrolment_id)?);
+                }
+                let grace = match step {
+                    RefreshStep::Refuse { reason, revoke_family } => {
+                        if revoke_family {
+                            c.prepare_cached("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")?
+                                .execute([&row.family_id])?;
+                            c.prepare_cached(
+                                "UPDATE refreshed_access_tokens SET expires_at = 0
+                                 WHERE refresh_id IN (SELECT id FROM refresh_tokens WHERE family_id = ?1)",
+                            )?
+                            .execute([&row.family_id])?;
+                        }
+                        audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
+                            &json!({"token": r.presented_id, "reason": reason}))?;
+                        // Committed: the refusal (and a family revocation) must stick.
+                        return Ok(Err(ApiError::InvalidGrant { reason }));
+                    }
+                    RefreshStep::Grace { successor, used_at } => Some((successor, used_at)),
+                    RefreshStep::Proceed | RefreshStep::Retry { .. } => None,
+                };
+                if let Some((successor, _)) = &grace {
+                    let n = c
+                        .prepare_cached(
+                            "UPDATE refresh_tokens SET state = 'revoked', superseded_at = ?2
+                             WHERE id = ?1 AND state = 'active'",
+                        )?
+                        .execute(params![successor, t])?;
+                    if n != 1 {
+                        return Err(ApiError::InvalidGrant { reason: "refresh token already used" });
+                    }
+                    c.prepare_cached("UPDATE refreshed_access_tokens SET expires_at = 0 WHERE refresh_id = ?1")?
+                        .execute([successor])?;
+                    c.prepare_cached("UPDATE refresh_tokens SET next_id = ?2 WHERE id = ?1 AND state = 'used'")?
+                        .execute(params![r.presented_id, r.next.id])?;
+                } else {
+                    let spent = c
+                        .prepare_cached(
+                            "UPDATE refresh_tokens SET state = 'used', used_at = ?2, next_id = ?3
+                             WHERE id = ?1 AND state = 'active'",
+                        )?
+                        .execute(params![r.presented_id, t, r.next.id])?;
+                    if spent != 1 {
+                        return Err(ApiError::InvalidGrant { reason: "refresh token already used" });
+                    }
                 }
                 insert_refresh_token(c, &r.next, &row.family_id, &row.enrolment_id, &row.config_ids, t)?;
                 c.prepare_cached(
@@ -363,9 +403,8 @@ impl Db {
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![r.access_id, r.access_hash.0.as_slice(), r.next.id, t + r.access_ttl])?;
-                audit::append(c, t, "wallet", "refresh.used", Some(&row.family_id),
-                    &json!({"spent": r.presented_id, "next": r.next.id, "token": r.access_id,
-                            "enrolment": row.enrolment_id}))?;
+                let (event, detail) = super::refresh_audit(&r, &row, grace.as_ref(), t);
+                audit::append(c, t, "wallet", event, Some(&row.family_id), &detail)?;
                 Ok(Ok(()))
             })
             .await?;

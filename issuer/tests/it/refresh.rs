@@ -131,7 +131,10 @@ async fn refresh_issues_a_fresh_batch_with_new_indexes_in_the_same_lineage(backe
 }
 
 async fn reusing_a_spent_refresh_token_revokes_the_family(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
+    // Without the grace window even an immediate retry is reuse.
+    let t = TestIssuer::start_on_with(backend, |c| c.refresh_reuse_grace = 0)
+        .await
+        .unwrap();
     let mut wallet = Wallet::new(32);
     let first = enrolled(&t, &mut wallet, 32, 1).await;
     let second = refreshed(&t, &wallet, &first).await;
@@ -259,9 +262,243 @@ async fn unknown_forged_and_missing_refresh_tokens_are_refused(backend: Backend)
     t.stop().await;
 }
 
+/// A one-copy batch request with a fresh key and nonce; returns status and body.
+async fn one_copy(t: &TestIssuer, wallet: &Wallet, grant: &Redeemed, seed: u64) -> (u16, Value) {
+    let nonce = wallet.nonce(&grant.metadata).await;
+    let key = credential::jose::SigningKey::generate(
+        credential::jose::Alg::Es256,
+        &mut <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(seed),
+    );
+    wallet
+        .credential_request(
+            &grant.metadata,
+            &grant.access_token,
+            &json!({"credential_configuration_id": CONFIG,
+                    "proofs": {"jwt": [proof(&key, &t.url, &nonce, now())]}}),
+        )
+        .await
+}
+
+async fn family_fully_revoked(t: &TestIssuer) {
+    assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 0);
+    assert_eq!(
+        t.count("refreshed_access_tokens WHERE expires_at > 0")
+            .await,
+        0
+    );
+}
+
+async fn a_retry_within_the_grace_window_gets_a_fresh_successor(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(37);
+    let first = enrolled(&t, &mut wallet, 37, 1).await;
+    // The answer to this refresh is lost on the way to the wallet.
+    let lost = refreshed(&t, &wallet, &first).await;
+    // The wallet retries with the token it still holds.
+    let retry = refreshed(&t, &wallet, &first).await;
+    assert_ne!(retry.refresh_token, lost.refresh_token);
+    assert_ne!(retry.access_token, lost.access_token);
+    // One live successor: the lost answer's pair is invalidated.
+    assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 1);
+    assert_eq!(
+        t.count("refresh_tokens WHERE superseded_at IS NOT NULL")
+            .await,
+        1
+    );
+    let (status, body) = one_copy(&t, &wallet, &lost, 11).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_token");
+    // The retry's access token gives the one batch of this refresh, once.
+    let before = t.count("credentials").await;
+    let (status, body) = one_copy(&t, &wallet, &retry, 12).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(t.count("credentials").await, before + 1);
+    let (status, body) = one_copy(&t, &wallet, &retry, 13).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "credential_request_denied");
+    // Audited, without the secret; the chain goes on from the retry's token.
+    assert_eq!(t.count("audit WHERE event = 'refresh.grace'").await, 1);
+    let secret = first.refresh_token.split_once('.').unwrap().1.to_owned();
+    assert_eq!(
+        t.count(&format!(
+            "audit WHERE detail LIKE '%{}%'",
+            secret.replace('%', "")
+        ))
+        .await,
+        0
+    );
+    let next = refreshed(&t, &wallet, &retry).await;
+    // Once the retry's successor is used, the first token is plain reuse again.
+    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
+    assert_invalid_grant(status, &body, "already used");
+    family_fully_revoked(&t).await;
+    let (status, body) = wallet.refresh(&t.url, &next.refresh_token).await;
+    assert_invalid_grant(status, &body, "revoked");
+    t.stop().await;
+}
+
+async fn the_superseded_successor_presented_later_revokes_the_family(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(38);
+    let first = enrolled(&t, &mut wallet, 38, 1).await;
+    // Whoever got the first answer was not the one who retried: two parties hold the family.
+    let got_first = refreshed(&t, &wallet, &first).await;
+    let retried = refreshed(&t, &wallet, &first).await;
+    let (status, body) = wallet.refresh(&t.url, &got_first.refresh_token).await;
+    assert_invalid_grant(status, &body, "superseded");
+    family_fully_revoked(&t).await;
+    let (status, body) = wallet.refresh(&t.url, &retried.refresh_token).await;
+    assert_invalid_grant(status, &body, "revoked");
+    t.stop().await;
+}
+
+async fn reuse_after_the_successor_was_used_revokes_the_family(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(39);
+    let first = enrolled(&t, &mut wallet, 39, 1).await;
+    let second = refreshed(&t, &wallet, &first).await;
+    let third = refreshed(&t, &wallet, &second).await;
+    // Within the window, but the successor was used: reuse.
+    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
+    assert_invalid_grant(status, &body, "already used");
+    family_fully_revoked(&t).await;
+    let (status, body) = wallet.refresh(&t.url, &third.refresh_token).await;
+    assert_invalid_grant(status, &body, "revoked");
+    assert_eq!(t.count("audit WHERE event = 'refresh.grace'").await, 0);
+    t.stop().await;
+}
+
+async fn a_retry_after_the_first_answer_issued_a_batch_gets_no_second_batch(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(40);
+    let first = enrolled(&t, &mut wallet, 40, 1).await;
+    let second = refreshed(&t, &wallet, &first).await;
+    let (status, body) = one_copy(&t, &wallet, &second, 21).await;
+    assert_eq!(status, 200, "{body}");
+    let before = t.count("credentials").await;
+    // The first answer was not lost (its batch was taken): the retry is reuse, and a second
+    // access token that could take a second batch is never minted.
+    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
+    assert_invalid_grant(status, &body, "already used");
+    family_fully_revoked(&t).await;
+    assert_eq!(t.count("refreshed_access_tokens").await, 1);
+    assert_eq!(t.count("credentials").await, before);
+    t.stop().await;
+}
+
+async fn a_retry_racing_the_first_answers_batch_yields_one_batch(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(41);
+    for serial in [41, 141, 241, 341] {
+        let first = enrolled(&t, &mut wallet, serial, 1).await;
+        let second = refreshed(&t, &wallet, &first).await;
+        let before = t.count("credentials").await;
+        // The first answer's batch and a retry race (row locks on PostgreSQL, the writer on
+        // SQLite): exactly one of them wins, and the refresh yields one batch in the end.
+        let (batch, retry) = tokio::join!(
+            one_copy(&t, &wallet, &second, u64::from(serial)),
+            wallet.refresh(&t.url, &first.refresh_token)
+        );
+        match (batch.0, retry.0) {
+            (200, 400) => {
+                assert_invalid_grant(retry.0, &retry.1, "already used");
+                let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
+                assert_invalid_grant(status, &body, "revoked");
+            }
+            (401, 200) => {
+                assert_eq!(t.count("credentials").await, before);
+                let retried = Redeemed {
+                    access_token: retry.1["access_token"].as_str().unwrap().to_owned(),
+                    refresh_token: retry.1["refresh_token"].as_str().unwrap().to_owned(),
+                    metadata: second.metadata.clone(),
+                };
+                let (status, body) =
+                    one_copy(&t, &wallet, &retried, 1000 + u64::from(serial)).await;
+                assert_eq!(status, 200, "{body}");
+            }
+            other => panic!("both or neither won: {other:?} {} {}", batch.1, retry.1),
+        }
+        assert_eq!(t.count("credentials").await, before + 1);
+    }
+    t.stop().await;
+}
+
+async fn reuse_outside_the_window_revokes_the_family(backend: Backend) {
+    let t = TestIssuer::start_on_with(backend, |c| c.refresh_reuse_grace = 1)
+        .await
+        .unwrap();
+    let mut wallet = Wallet::new(42);
+    let first = enrolled(&t, &mut wallet, 42, 1).await;
+    let second = refreshed(&t, &wallet, &first).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
+    assert_invalid_grant(status, &body, "already used");
+    family_fully_revoked(&t).await;
+    let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
+    assert_invalid_grant(status, &body, "revoked");
+    t.stop().await;
+}
+
+async fn concurrent_retries_leave_exactly_one_live_successor(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(43);
+    let first = enrolled(&t, &mut wallet, 43, 1).await;
+    let lost = refreshed(&t, &wallet, &first).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let http = t.http.clone();
+        let url = format!("{}/token", t.url);
+        let token = first.refresh_token.clone();
+        tasks.spawn(async move {
+            let r = http
+                .post(url)
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+        answers.push(Redeemed {
+            access_token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+            metadata: lost.metadata.clone(),
+        });
+    }
+    assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 1);
+    assert_eq!(t.count("audit WHERE event = 'refresh.grace'").await, 6);
+    // Exactly one access token of all those answers (and the lost one) still takes a batch.
+    let before = t.count("credentials").await;
+    let mut live = Vec::new();
+    for (i, grant) in answers.iter().chain([&lost]).enumerate() {
+        let (status, body) = one_copy(&t, &wallet, grant, 50 + i as u64).await;
+        match status {
+            200 => live.push(i),
+            401 => assert_eq!(body["error"], "invalid_token"),
+            _ => panic!("{status} {body}"),
+        }
+    }
+    assert_eq!(live.len(), 1);
+    assert_eq!(t.count("credentials").await, before + 1);
+    // Its refresh token is the live successor.
+    refreshed(&t, &wallet, &answers[live[0]]).await;
+    t.stop().await;
+}
+
 crate::on_both_backends!(
     refresh_issues_a_fresh_batch_with_new_indexes_in_the_same_lineage,
     reusing_a_spent_refresh_token_revokes_the_family,
+    a_retry_within_the_grace_window_gets_a_fresh_successor,
+    the_superseded_successor_presented_later_revokes_the_family,
+    reuse_after_the_successor_was_used_revokes_the_family,
+    a_retry_after_the_first_answer_issued_a_batch_gets_no_second_batch,
+    a_retry_racing_the_first_answers_batch_yields_one_batch,
+    reuse_outside_the_window_revokes_the_family,
+    concurrent_retries_leave_exactly_one_live_successor,
     a_revoked_citizen_cannot_refresh,
     a_suspended_citizen_cannot_refresh_until_reinstated,
     an_expired_refresh_token_is_refused,

@@ -1,7 +1,14 @@
 //! Refreshing a batch over loopback against the real issuer: after every copy was shown, after
-//! a revocation, and with nothing to refresh with.
+//! a revocation, with nothing to refresh with, and with the token endpoint's answer lost (a
+//! TCP proxy that cuts the connection after the issuer answered).
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 
 use issuer::model::StatusAction;
 use issuer::status::Target;
@@ -224,4 +231,198 @@ fn grant_rows(path: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.query_row("SELECT COUNT(*) FROM grants", [], |r| r.get(0))
         .unwrap()
+}
+
+/// A TCP proxy in front of the issuer. It passes everything on, except that for the first
+/// `drops` connections that carry a refresh-token request it waits for the issuer's answer
+/// (sent only after the issuer committed) and then closes the wallet's connection instead of
+/// passing the answer on: the token is spent, the wallet never hears so. Counts the answers it
+/// swallowed.
+async fn lossy_proxy(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    drops: usize,
+) -> Arc<AtomicUsize> {
+    let budget = Arc::new(AtomicUsize::new(drops));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let counter = dropped.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(pipe(client, upstream, budget.clone(), counter.clone()));
+        }
+    });
+    dropped
+}
+
+async fn pipe(
+    client: TcpStream,
+    upstream: SocketAddr,
+    budget: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+) {
+    const MARK: &[u8] = b"grant_type=refresh_token";
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut from_wallet, mut to_wallet) = client.into_split();
+    let (mut from_issuer, mut to_issuer) = server.into_split();
+    let mut seen: Vec<u8> = Vec::new();
+    let mut cutting = false;
+    let mut up = vec![0u8; 16 * 1024];
+    let mut down = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            read = from_wallet.read(&mut up) => {
+                let n = match read { Ok(0) | Err(_) => return, Ok(n) => n };
+                seen.extend_from_slice(&up[..n]);
+                if seen.windows(MARK.len()).any(|w| w == MARK) {
+                    seen.clear();
+                    cutting = cutting
+                        || budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1)).is_ok();
+                } else if seen.len() > MARK.len() {
+                    seen.drain(..seen.len() - MARK.len());
+                }
+                if to_issuer.write_all(&up[..n]).await.is_err() {
+                    return;
+                }
+            }
+            read = from_issuer.read(&mut down) => {
+                let n = match read { Ok(0) | Err(_) => return, Ok(n) => n };
+                if cutting {
+                    // The issuer answered: drop both connections without passing it on.
+                    dropped.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                if to_wallet.write_all(&down[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// An issuer whose public URL is a [`lossy_proxy`] swallowing `drops` refresh answers.
+async fn behind_lossy_proxy(drops: usize, grace: i64) -> (TestIssuer, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let t = TestIssuer::start_with(|c| {
+        c.public_url = public;
+        c.refresh_reuse_grace = grace;
+    })
+    .await;
+    let dropped = lossy_proxy(listener, t.addr, drops).await;
+    (t, dropped)
+}
+
+async fn issuer_count(t: &TestIssuer, what: &str) -> i64 {
+    t.issuer.store.count_rows(what).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_survives() {
+    let (t, dropped) = behind_lossy_proxy(1, 60).await;
+    let (mut store, _dir, batch) = received(&t, 43, 1).await;
+    let http = reqwest::Client::new();
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(98);
+    let done = wallet::refresh(&http, &mut store, &batch, &options(2), &mut rng, now())
+        .await
+        .unwrap();
+    assert!(done.retried);
+    assert_eq!(done.copies, 2);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the first answer was cut"
+    );
+    // The issuer spent the token for the lost answer, then answered the retry within its grace
+    // window: one live successor, one batch, nothing revoked.
+    assert_eq!(
+        issuer_count(&t, "audit WHERE event = 'refresh.used'").await,
+        1
+    );
+    assert_eq!(
+        issuer_count(&t, "audit WHERE event = 'refresh.grace'").await,
+        1
+    );
+    assert_eq!(
+        issuer_count(&t, "audit WHERE event = 'refresh.refused'").await,
+        0
+    );
+    assert_eq!(
+        issuer_count(&t, "refresh_tokens WHERE state = 'active'").await,
+        1
+    );
+    assert_eq!(issuer_count(&t, "refreshed_issuances").await, 1);
+    // The wallet stored the live successor: the next refresh goes through at once.
+    let again = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+        .await
+        .unwrap();
+    assert!(!again.retried);
+    assert_eq!(store.copies(&batch).unwrap().len(), 1);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_issuers_grace_window_the_retry_is_reuse() {
+    let (t, dropped) = behind_lossy_proxy(1, 0).await;
+    let (mut store, _dir, batch) = received(&t, 44, 1).await;
+    let before = store.copies(&batch).unwrap();
+    let http = reqwest::Client::new();
+    let err = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &options(1),
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Refused { error, description }
+            if error == "invalid_grant" && description.as_deref().is_some_and(|d| d.contains("already used"))),
+        "{err:?}"
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        issuer_count(&t, "refresh_tokens WHERE state = 'active'").await,
+        0
+    );
+    assert_eq!(store.copies(&batch).unwrap(), before);
+    assert!(!store.batches().unwrap()[0].refreshable);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
+    let (t, dropped) = behind_lossy_proxy(2, 60).await;
+    let (mut store, _dir, batch) = received(&t, 45, 1).await;
+    let before = store.copies(&batch).unwrap();
+    let http = reqwest::Client::new();
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(97);
+    let err = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Receive(wallet::receive::ReceiveError::Http { endpoint, .. }) if endpoint == "token"),
+        "{err:?}"
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 2);
+    // Nothing changed in the wallet; the host tries again a little later.
+    assert_eq!(store.copies(&batch).unwrap(), before);
+    assert!(store.batches().unwrap()[0].refreshable);
+    let done = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+        .await
+        .unwrap();
+    assert!(!done.retried);
+    assert_eq!(
+        issuer_count(&t, "audit WHERE event = 'refresh.grace'").await,
+        2
+    );
+    assert_eq!(
+        issuer_count(&t, "refresh_tokens WHERE state = 'active'").await,
+        1
+    );
+    assert_eq!(issuer_count(&t, "refreshed_issuances").await, 1);
+    t.stop().await;
 }

@@ -12,6 +12,9 @@ use wallet::{StorageKey, Store};
 
 pub struct TestIssuer {
     pub issuer: Arc<Issuer>,
+    /// Where the server listens (`url` is the same; the configured `public_url`, which offers
+    /// and metadata carry, may name a proxy in front of it).
+    pub addr: std::net::SocketAddr,
     pub url: String,
     pub officer_token: String,
     pub http: reqwest::Client,
@@ -22,6 +25,11 @@ pub struct TestIssuer {
 
 impl TestIssuer {
     pub async fn start() -> TestIssuer {
+        TestIssuer::start_with(|_| {}).await
+    }
+
+    /// Starts with the configuration changed by `tweak` (after the defaults below).
+    pub async fn start_with(tweak: impl FnOnce(&mut issuer::config::Config)) -> TestIssuer {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -31,6 +39,7 @@ impl TestIssuer {
         cfg.public_url_set = true;
         cfg.shard_size = 1024;
         cfg.batch_size = 10;
+        tweak(&mut cfg);
         let issuer = Issuer::open_with_rng(cfg, ChaCha20Rng::seed_from_u64(1)).unwrap();
         let (_, officer) = issuer
             .add_officer("test", "officer", Role::Officer)
@@ -46,6 +55,7 @@ impl TestIssuer {
             .unwrap();
         });
         TestIssuer {
+            addr,
             url: format!("http://{addr}"),
             issuer,
             officer_token: officer.to_string(),
