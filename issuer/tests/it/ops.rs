@@ -178,7 +178,10 @@ async fn sweep_deletes_what_expired_and_keeps_what_lives(backend: Backend) {
 }
 
 async fn a_family_with_a_live_token_keeps_its_used_tokens(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
+    // No reuse grace window: an immediate reuse is reuse, not a lost answer retried.
+    let t = TestIssuer::start_on_with(backend, |c| c.refresh_reuse_grace = 0)
+        .await
+        .unwrap();
     let wallet = Wallet::new(62);
     let offer = t.enrol_high(&high_claims(62)).await;
     let redeemed = wallet
