@@ -785,7 +785,8 @@ impl SweepStep {
             SweepStep::RefreshFamilies => {
                 "DELETE FROM refresh_tokens WHERE family_id IN
                    (SELECT r.family_id FROM refresh_tokens r
-                     WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens l
+                     WHERE r.expires_at <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM refresh_tokens l
                                         WHERE l.family_id = r.family_id AND l.expires_at > ?1)
                        AND NOT EXISTS (SELECT 1 FROM refresh_tokens f
                                          JOIN refreshed_access_tokens a ON a.refresh_id = f.id
