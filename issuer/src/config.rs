@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use credential::jose::Alg;
 
+use crate::store::{DatabaseTls, SslMode};
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,6 +56,9 @@ pub struct Config {
     pub database_url: Option<DatabaseUrl>,
     /// Most PostgreSQL connections this replica holds.
     pub database_pool: usize,
+    /// TLS of the PostgreSQL connection (`database_sslmode`, `database_sslrootcert`,
+    /// `database_sslcert`, `database_sslkey`); each may instead be in `database_url`'s query.
+    pub database_tls: DatabaseTls,
     /// The master secret (32 bytes) every replica shares; `None`: `DATA/keys/master.secret`,
     /// generated on first start.
     pub master_secret_file: Option<PathBuf>,
@@ -148,6 +153,7 @@ impl Config {
             body_limit: 256 * 1024,
             database_url: None,
             database_pool: 16,
+            database_tls: DatabaseTls::default(),
             master_secret_file: None,
         }
     }
@@ -176,6 +182,10 @@ pub struct FileConfig {
     body_limit: Option<usize>,
     database_url: Option<DatabaseUrl>,
     database_pool: Option<usize>,
+    database_sslmode: Option<SslMode>,
+    database_sslrootcert: Option<PathBuf>,
+    database_sslcert: Option<PathBuf>,
+    database_sslkey: Option<PathBuf>,
     master_secret_file: Option<PathBuf>,
 }
 
@@ -259,6 +269,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
+    database_tls(&mut cfg.database_tls, &file)?;
     let mut key_alg = file.key_alg;
     macro_rules! set {
         ($field:ident) => {
@@ -350,6 +361,30 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     cfg.public_url = cfg.public_url.trim_end_matches('/').to_owned();
     validate(&cfg)?;
     Ok(cfg)
+}
+
+/// The `database_ssl*` settings: the file's, then `ISSUER_DATABASE_SSL*`.
+fn database_tls(tls: &mut DatabaseTls, file: &FileConfig) -> Result<(), ConfigError> {
+    tls.sslmode = file.database_sslmode;
+    tls.sslrootcert.clone_from(&file.database_sslrootcert);
+    tls.sslcert.clone_from(&file.database_sslcert);
+    tls.sslkey.clone_from(&file.database_sslkey);
+    if let Some(v) = env("ISSUER_DATABASE_SSLMODE") {
+        tls.sslmode = Some(SslMode::parse(&v).map_err(|_| ConfigError::Invalid {
+            name: "database_sslmode",
+            expected: "disable, prefer, require, verify-ca or verify-full",
+        })?);
+    }
+    for (name, slot) in [
+        ("ISSUER_DATABASE_SSLROOTCERT", &mut tls.sslrootcert),
+        ("ISSUER_DATABASE_SSLCERT", &mut tls.sslcert),
+        ("ISSUER_DATABASE_SSLKEY", &mut tls.sslkey),
+    ] {
+        if let Some(v) = env(name) {
+            *slot = Some(PathBuf::from(v));
+        }
+    }
+    Ok(())
 }
 
 fn validate(cfg: &Config) -> Result<(), ConfigError> {

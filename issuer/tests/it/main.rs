@@ -7,6 +7,7 @@
 mod client;
 mod flows;
 mod handlers;
+mod pg_tls;
 mod refresh;
 mod replicas;
 mod restart;
