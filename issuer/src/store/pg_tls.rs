@@ -16,9 +16,10 @@
 //! Default when no `sslmode` is given: `verify-full`, unless every host is loopback
 //! (`localhost`, `127.0.0.0/8`, `::1`, a Unix socket), where it is `prefer` (libpq's default).
 //! Without `sslrootcert` the `verify-*` modes trust the system's roots (`/etc/ssl/certs`);
-//! `sslrootcert=system` says so explicitly. Unencrypted and unverified modes send the password
-//! only through SCRAM, and rustls gives tokio-postgres the `tls-server-end-point` channel binding,
-//! so a man in the middle of a `require` connection cannot relay a SCRAM-PLUS login.
+//! `sslrootcert=system` says so explicitly. `prefer` and `require` (without a root) stop a
+//! passive eavesdropper only; a replica reaching its database over a network logs a warning in
+//! those modes. TLS connections offer tokio-postgres the `tls-server-end-point` channel binding
+//! (SCRAM-SHA-256-PLUS); `channel_binding=require` in the URL insists on it.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -180,6 +181,8 @@ pub enum PgTlsError {
 #[derive(Clone)]
 pub struct PgTls {
     mode: SslMode,
+    /// Every host is this machine (the default mode depends on it).
+    loopback: bool,
     /// `Some` for every mode but `disable`.
     connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     host: String,
@@ -329,7 +332,8 @@ impl PgTls {
         let cert = merge("sslcert", cert.map(PathBuf::from), tls.sslcert.clone())?;
         let key = merge("sslkey", key.map(PathBuf::from), tls.sslkey.clone())?;
         let mut config: tokio_postgres::Config = rest.parse().map_err(|_| DbError::BadUrl)?;
-        let mode = mode.unwrap_or(if all_loopback(&config) {
+        let loopback = all_loopback(&config);
+        let mode = mode.unwrap_or(if loopback {
             SslMode::Prefer
         } else {
             SslMode::VerifyFull
@@ -347,6 +351,7 @@ impl PgTls {
             return Ok((
                 PgTls {
                     mode,
+                    loopback,
                     connector: None,
                     host,
                 },
@@ -407,6 +412,7 @@ impl PgTls {
         Ok((
             PgTls {
                 mode,
+                loopback,
                 connector: Some(tokio_postgres_rustls::MakeRustlsConnect::new(client)),
                 host,
             },
@@ -419,6 +425,11 @@ impl PgTls {
         self.mode
     }
 
+    /// Whether the server is authenticated: `verify-ca`, `verify-full`, or a loopback host.
+    pub fn authenticated(&self) -> bool {
+        self.loopback || matches!(self.mode, SslMode::VerifyCa | SslMode::VerifyFull)
+    }
+
     /// The connector for deadpool: `None` for `disable`.
     pub(super) fn connector(&self) -> Option<tokio_postgres_rustls::MakeRustlsConnect> {
         self.connector.clone()
@@ -428,6 +439,8 @@ impl PgTls {
     pub fn classify(&self, e: &tokio_postgres::Error) -> Option<PgTlsError> {
         let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
         while let Some(c) = cause {
+            // tokio-postgres's own words when the server answers `N` to the SSLRequest and
+            // the mode is `require` (connect_tls.rs); the test against a fake server pins it.
             if c.to_string() == "server does not support TLS" {
                 return Some(PgTlsError::ServerWithoutTls { mode: self.mode });
             }

@@ -384,7 +384,14 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("issuer");
         }
-        tracing::info!(sslmode = %tls.mode(), "postgres connection");
+        if tls.authenticated() {
+            tracing::info!(sslmode = %tls.mode(), "postgres connection");
+        } else {
+            tracing::warn!(
+                sslmode = %tls.mode(),
+                "postgres server is not authenticated: set sslmode=verify-full and sslrootcert"
+            );
+        }
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
