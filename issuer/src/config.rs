@@ -468,4 +468,29 @@ mod tests {
         assert!(!format!("{cfg:?}").contains("s3cret-pw"));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
     }
+
+    #[test]
+    fn database_tls_settings_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("issuer.toml"),
+            "database_sslmode = \"verify-full\"\ndatabase_sslrootcert = \"/etc/issuer/pg-ca.pem\"\n",
+        )
+        .unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.database_tls.sslmode, Some(SslMode::VerifyFull));
+        assert_eq!(
+            cfg.database_tls.sslrootcert.as_deref(),
+            Some(Path::new("/etc/issuer/pg-ca.pem"))
+        );
+        std::fs::write(
+            dir.path().join("issuer.toml"),
+            "database_sslmode = \"allow\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            load(dir.path(), &Overrides::default()),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
 }
