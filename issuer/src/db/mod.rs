@@ -68,7 +68,7 @@ pub enum DbError {
     #[error("database_url is not a valid postgres:// URL")]
     BadUrl,
     /// The PostgreSQL TLS settings are wrong, or the server's TLS was refused.
-    #[error("postgres tls: {0}")]
+    #[error(transparent)]
     Tls(#[from] crate::store::pg_tls::PgTlsError),
 }
 
