@@ -119,8 +119,9 @@ pub enum PgTlsError {
     /// `sslmode` is not one of the five modes.
     #[error("invalid sslmode: expected disable, prefer, require, verify-ca or verify-full")]
     InvalidSslMode,
-    /// The URL's query and the configuration set one TLS setting differently.
-    #[error("database_url's ?{name}= and database_{name} differ: set one of them")]
+    /// The URL's query and the configuration (or the query twice) set one TLS setting
+    /// differently.
+    #[error("{name} is set twice with different values (database_url's query, database_{name}): set it once")]
     Conflict {
         /// `sslmode`, `sslrootcert`, `sslcert` or `sslkey`.
         name: &'static str,
@@ -199,16 +200,26 @@ impl fmt::Debug for PgTls {
 const TLS_KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
 
 /// The URL's query values of [`TLS_KEYS`] (percent-decoded), and the URL without them.
-fn split_url(url: &str) -> (String, [Option<String>; 4]) {
+///
+/// # Errors
+/// [`PgTlsError::Conflict`] when a key appears twice with different values.
+fn split_url(url: &str) -> Result<(String, [Option<String>; 4]), PgTlsError> {
     let mut found: [Option<String>; 4] = Default::default();
     let Some((main, query)) = url.split_once('?') else {
-        return (url.to_owned(), found);
+        return Ok((url.to_owned(), found));
     };
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match TLS_KEYS.iter().position(|k| *k == percent_decode(key)) {
-            Some(i) => found[i] = Some(percent_decode(value)),
+        let key = percent_decode(key);
+        match TLS_KEYS.iter().position(|k| *k == key) {
+            Some(i) => {
+                let value = percent_decode(value);
+                if found[i].as_ref().is_some_and(|seen| *seen != value) {
+                    return Err(PgTlsError::Conflict { name: TLS_KEYS[i] });
+                }
+                found[i] = Some(value);
+            }
             None => kept.push(pair),
         }
     }
@@ -217,25 +228,28 @@ fn split_url(url: &str) -> (String, [Option<String>; 4]) {
     } else {
         format!("{main}?{}", kept.join("&"))
     };
-    (rest, found)
+    Ok((rest, found))
 }
 
 fn percent_decode(text: &str) -> String {
+    let hex = |b: &u8| (*b as char).to_digit(16);
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(hex),
+                bytes.get(i + 2).and_then(hex),
+            ) {
+                // Two hex digits: at most 0xff.
+                out.push((h * 16 + l) as u8);
                 i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
+                continue;
             }
         }
+        out.push(bytes[i]);
+        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -321,7 +335,7 @@ impl PgTls {
         url: &DatabaseUrl,
         tls: &DatabaseTls,
     ) -> Result<(PgTls, tokio_postgres::Config), DbError> {
-        let (rest, [mode, rootcert, cert, key]) = split_url(url.expose());
+        let (rest, [mode, rootcert, cert, key]) = split_url(url.expose())?;
         let mode = mode.map(|m| SslMode::parse(&m)).transpose()?;
         let mode = merge("sslmode", mode, tls.sslmode)?;
         let rootcert = merge(
@@ -693,11 +707,16 @@ mod tests {
     #[test]
     fn tls_keys_are_removed_from_the_url() {
         let (rest, found) =
-            split_url("postgres://u:p@h/x?sslmode=verify-full&connect_timeout=3&sslrootcert=%2Fa");
+            split_url("postgres://u:p@h/x?sslmode=verify-full&connect_timeout=3&sslrootcert=%2Fa%")
+                .unwrap();
         assert_eq!(rest, "postgres://u:p@h/x?connect_timeout=3");
         assert_eq!(found[0].as_deref(), Some("verify-full"));
-        assert_eq!(found[1].as_deref(), Some("/a"));
-        let (rest, _) = split_url("postgres://u:p@h/x?sslmode=disable");
+        assert_eq!(found[1].as_deref(), Some("/a%"));
+        let (rest, _) = split_url("postgres://u:p@h/x?sslmode=disable&sslmode=disable").unwrap();
         assert_eq!(rest, "postgres://u:p@h/x");
+        assert!(matches!(
+            split_url("postgres://u:p@h/x?sslmode=verify-full&sslmode=disable"),
+            Err(PgTlsError::Conflict { name: "sslmode" })
+        ));
     }
 }
