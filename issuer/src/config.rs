@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use credential::jose::Alg;
 
+use crate::store::{DatabaseTls, SslMode};
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -58,6 +60,9 @@ pub struct Config {
     pub database_url: Option<DatabaseUrl>,
     /// Most PostgreSQL connections this replica holds.
     pub database_pool: usize,
+    /// TLS of the PostgreSQL connection (`database_sslmode`, `database_sslrootcert`,
+    /// `database_sslcert`, `database_sslkey`); each may instead be in `database_url`'s query.
+    pub database_tls: DatabaseTls,
     /// The master secret (32 bytes) every replica shares; `None`: `DATA/keys/master.secret`,
     /// generated on first start.
     pub master_secret_file: Option<PathBuf>,
@@ -158,6 +163,7 @@ impl Config {
             body_limit: 256 * 1024,
             database_url: None,
             database_pool: 16,
+            database_tls: DatabaseTls::default(),
             master_secret_file: None,
             sweep_interval: 600,
             sweep_chunk: 1000,
@@ -189,6 +195,10 @@ pub struct FileConfig {
     body_limit: Option<usize>,
     database_url: Option<DatabaseUrl>,
     database_pool: Option<usize>,
+    database_sslmode: Option<SslMode>,
+    database_sslrootcert: Option<PathBuf>,
+    database_sslcert: Option<PathBuf>,
+    database_sslkey: Option<PathBuf>,
     master_secret_file: Option<PathBuf>,
     sweep_interval: Option<u64>,
     sweep_chunk: Option<i64>,
@@ -274,6 +284,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileConfig::default(),
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
+    database_tls(&mut cfg.database_tls, &file)?;
     let mut key_alg = file.key_alg;
     macro_rules! set {
         ($field:ident) => {
@@ -371,6 +382,30 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     cfg.public_url = cfg.public_url.trim_end_matches('/').to_owned();
     validate(&cfg)?;
     Ok(cfg)
+}
+
+/// The `database_ssl*` settings: the file's, then `ISSUER_DATABASE_SSL*`.
+fn database_tls(tls: &mut DatabaseTls, file: &FileConfig) -> Result<(), ConfigError> {
+    tls.sslmode = file.database_sslmode;
+    tls.sslrootcert.clone_from(&file.database_sslrootcert);
+    tls.sslcert.clone_from(&file.database_sslcert);
+    tls.sslkey.clone_from(&file.database_sslkey);
+    if let Some(v) = env("ISSUER_DATABASE_SSLMODE") {
+        tls.sslmode = Some(SslMode::parse(&v).map_err(|_| ConfigError::Invalid {
+            name: "database_sslmode",
+            expected: "disable, prefer, require, verify-ca or verify-full",
+        })?);
+    }
+    for (name, slot) in [
+        ("ISSUER_DATABASE_SSLROOTCERT", &mut tls.sslrootcert),
+        ("ISSUER_DATABASE_SSLCERT", &mut tls.sslcert),
+        ("ISSUER_DATABASE_SSLKEY", &mut tls.sslkey),
+    ] {
+        if let Some(v) = env(name) {
+            *slot = Some(PathBuf::from(v));
+        }
+    }
+    Ok(())
 }
 
 fn validate(cfg: &Config) -> Result<(), ConfigError> {
@@ -515,5 +550,30 @@ mod tests {
         cfg.database_url = Some(url);
         assert!(!format!("{cfg:?}").contains("s3cret-pw"));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn database_tls_settings_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("issuer.toml"),
+            "database_sslmode = \"verify-full\"\ndatabase_sslrootcert = \"/etc/issuer/pg-ca.pem\"\n",
+        )
+        .unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.database_tls.sslmode, Some(SslMode::VerifyFull));
+        assert_eq!(
+            cfg.database_tls.sslrootcert.as_deref(),
+            Some(Path::new("/etc/issuer/pg-ca.pem"))
+        );
+        std::fs::write(
+            dir.path().join("issuer.toml"),
+            "database_sslmode = \"allow\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            load(dir.path(), &Overrides::default()),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 }

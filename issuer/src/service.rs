@@ -141,6 +141,7 @@ impl Issuer {
         let store = Store::open(
             &config.data,
             config.database_url.as_ref(),
+            &config.database_tls,
             config.database_pool,
             db_rng,
         )

@@ -67,6 +67,9 @@ pub enum DbError {
     /// `database_url` does not parse as a PostgreSQL URL.
     #[error("database_url is not a valid postgres:// URL")]
     BadUrl,
+    /// The PostgreSQL TLS settings are wrong, or the server's TLS was refused.
+    #[error(transparent)]
+    Tls(#[from] crate::store::pg_tls::PgTlsError),
 }
 
 /// The server's code and message when there is one ("db error" alone says little).

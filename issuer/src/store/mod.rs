@@ -20,6 +20,7 @@
 //! HTTP code is the same over both backends. Both dialects carry the same numbered migrations
 //! ([`crate::db::SCHEMA_VERSION`] == [`postgres::SCHEMA_VERSION`]).
 
+pub mod pg_tls;
 pub mod postgres;
 mod sqlite;
 
@@ -40,6 +41,7 @@ use crate::service::{OfficerInfo, PlatformInfo};
 use crate::status::StatusChange;
 use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
+pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};
 pub use postgres::PgStore;
 
 /// The issuer's storage: SQLite in the data directory, or a PostgreSQL database shared by
@@ -308,12 +310,13 @@ impl Store {
     pub async fn open(
         data: &Path,
         url: Option<&DatabaseUrl>,
+        tls: &DatabaseTls,
         pool_size: usize,
         rng: ChaCha20Rng,
     ) -> Result<Store, DbError> {
         match url {
             Some(url) => Ok(Store::Postgres(
-                PgStore::connect(url, pool_size, rng).await?,
+                PgStore::connect(url, tls, pool_size, rng).await?,
             )),
             None => Ok(Store::Sqlite(Db::open(data, rng)?)),
         }

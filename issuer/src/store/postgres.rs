@@ -29,6 +29,7 @@ use tokio_postgres::NoTls;
 
 use credential::citizen::Level;
 
+use super::pg_tls::{DatabaseTls, PgTls, SslMode};
 use super::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
     RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
@@ -297,6 +298,7 @@ macro_rules! transaction {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    tls: Arc<PgTls>,
     rng: Arc<Mutex<ChaCha20Rng>>,
 }
 
@@ -390,24 +392,32 @@ impl PgStore {
     /// newer than this binary's.
     pub async fn connect(
         url: &DatabaseUrl,
+        tls: &DatabaseTls,
         pool_size: usize,
         rng: ChaCha20Rng,
     ) -> Result<PgStore, DbError> {
-        let mut config: tokio_postgres::Config =
-            url.expose().parse().map_err(|_| DbError::BadUrl)?;
+        let (tls, mut config) = PgTls::resolve(url, tls)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
         if config.get_application_name().is_none() {
             config.application_name("issuer");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        if tls.authenticated() {
+            tracing::info!(sslmode = %tls.mode(), "postgres connection");
+        } else {
+            tracing::warn!(
+                sslmode = %tls.mode(),
+                "postgres server is not authenticated: set sslmode=verify-full and sslrootcert"
+            );
+        }
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls.connector() {
+            Some(connector) => Manager::from_config(config, connector, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let timeout = Some(Duration::from_secs(5));
         let pool = Pool::builder(manager)
             .max_size(pool_size.max(1))
@@ -419,15 +429,39 @@ impl PgStore {
             .map_err(|e| DbError::Pool(e.to_string()))?;
         let store = PgStore {
             pool,
+            tls: Arc::new(tls),
             rng: Arc::new(Mutex::new(rng)),
         };
         store.migrate().await?;
         Ok(store)
     }
 
+    /// The effective `sslmode` of the connections.
+    pub fn sslmode(&self) -> SslMode {
+        self.tls.mode()
+    }
+
+    /// Whether a pooled connection is encrypted, as the server sees it (`pg_stat_ssl`).
+    ///
+    /// # Errors
+    /// [`DbError`] when no connection can be had or the query fails.
+    pub async fn tls_in_use(&self) -> Result<bool, DbError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
         self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
+            deadpool_postgres::PoolError::Backend(e) => match self.tls.classify(&e) {
+                Some(tls) => DbError::Tls(tls),
+                None => DbError::Postgres(e),
+            },
             other => DbError::Pool(other.to_string()),
         })
     }

@@ -8,6 +8,7 @@ mod client;
 mod flows;
 mod handlers;
 mod ops;
+mod pg_tls;
 mod refresh;
 mod replicas;
 mod restart;
