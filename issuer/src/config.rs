@@ -115,14 +115,31 @@ impl DatabaseUrl {
         };
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);
+        let tail = redact_query_secrets(tail);
         match authority.rsplit_once('@') {
             Some((userinfo, host)) => {
                 let user = userinfo.split(':').next().unwrap_or("");
                 format!("{scheme}://{user}:***@{host}{tail}")
             }
-            None => self.0.clone(),
+            None => format!("{scheme}://{authority}{tail}"),
         }
     }
+}
+
+/// `path?query` with the value of every `password` or `sslpassword` query parameter (libpq
+/// accepts both there) replaced by `***`.
+fn redact_query_secrets(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if matches!(key, "password" | "sslpassword") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
 }
 
 impl std::fmt::Debug for DatabaseUrl {
@@ -550,6 +567,17 @@ mod tests {
         cfg.database_url = Some(url);
         assert!(!format!("{cfg:?}").contains("s3cret-pw"));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
+        // libpq also takes the password as a query parameter.
+        let url = DatabaseUrl::parse(
+            "postgres://issuer@db.internal/issuer?password=q-s3cret&sslmode=require&sslpassword=k-s3cret",
+        )
+        .unwrap();
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("?password=***&sslmode=require&sslpassword=***"),
+            "{shown}"
+        );
     }
 
     #[test]
