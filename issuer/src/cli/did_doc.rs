@@ -11,7 +11,7 @@ use super::DataArg;
 pub struct DidDocArgs {
     #[command(flatten)]
     data: DataArg,
-    /// Output file [default: did-docs/did.json].
+    /// Output file.
     #[arg(long, value_name = "FILE", default_value = "did-docs/did.json")]
     out: PathBuf,
 }

@@ -46,7 +46,8 @@ pub struct Args {
     /// Unsigned direct_post request whose client id is `redirect_uri:<response uri>`.
     #[arg(long)]
     redirect_uri_client_id: bool,
-    /// Print `{"request_uri", "nonce", "client_id", "expires_at", "dcql_query"}` instead of text.
+    /// Print `{"request_uri", "nonce", "client_id", "profile", "expires_at", "dcql_query"}`
+    /// instead of text.
     #[arg(long)]
     json: bool,
 }

@@ -117,18 +117,45 @@ fn age(secs: i64) -> String {
 }
 
 fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
+    let mut out = String::new();
+    render(state, as_json, &mut out)?;
+    write_stdout(&out)
+}
+
+/// Writes `text` to stdout. A reader that went away (`verifier trust show | head`) is not an
+/// error: the rest of the listing is simply not wanted.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::anyhow!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn render(state: &State, as_json: bool, out: &mut String) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
     let root = state.root()?;
     let loaded = state.load(&root)?;
     let now = now();
     let Some(loaded) = loaded else {
         if as_json {
-            println!(
+            writeln!(
+                out,
                 "{}",
                 json!({"root": root.thumbprint(), "bundle": Value::Null})
-            );
+            )?;
         } else {
-            println!("root: {} (pinned)", root.thumbprint());
-            println!("no trust bundle synced; run `verifier sync ISSUER_URL`");
+            writeln!(out, "root: {} (pinned)", root.thumbprint())?;
+            writeln!(
+                out,
+                "no trust bundle synced; run `verifier sync ISSUER_URL`"
+            )?;
         }
         return Ok(());
     };
@@ -154,7 +181,8 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
         })
         .collect();
     if as_json {
-        println!(
+        writeln!(
+            out,
             "{}",
             json!({"root": root.thumbprint(), "issuer": b.iss, "issued_at": b.issued_at,
                    "age_seconds": now - b.issued_at, "next_update": b.next_update,
@@ -163,12 +191,13 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
                    "deltas_bytes": loaded.deltas_bytes,
                    "loaded_from": if loaded.from_cache { "cache" } else { "verified" },
                    "keys": keys, "status_lists": lists})
-        );
+        )?;
         return Ok(());
     }
-    println!("root:        {} (pinned)", root.thumbprint());
-    println!("issuer:      {}", b.iss);
-    println!(
+    writeln!(out, "root:        {} (pinned)", root.thumbprint())?;
+    writeln!(out, "issuer:      {}", b.iss)?;
+    writeln!(
+        out,
         "state:       issued {} ({} ago); bundle {} bytes + {} deltas ({} bytes); status_seq {}",
         format_time(b.issued_at),
         age(now - b.issued_at),
@@ -178,17 +207,18 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
         b.status_seq
             .map(|s| s.to_string())
             .unwrap_or_else(|| "none (full syncs only)".into()),
-    );
+    )?;
     let overdue = if now > b.next_update {
         " (overdue: sync the verifier)"
     } else {
         ""
     };
-    println!("next update: {}{overdue}", format_time(b.next_update));
-    println!("issuer keys:");
+    writeln!(out, "next update: {}{overdue}", format_time(b.next_update))?;
+    writeln!(out, "issuer keys:")?;
     for k in &b.keys {
         let until = k.not_after.map(format_time).unwrap_or_else(|| "now".into());
-        println!(
+        writeln!(
+            out,
             "  {} {} {:<7} signs credentials issued {} .. {}",
             k.kid,
             k.jwk.alg().as_str(),
@@ -199,11 +229,12 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
             },
             format_time(k.not_before),
             until
-        );
+        )?;
     }
-    println!("status shards:");
+    writeln!(out, "status shards:")?;
     for (uri, l) in &b.lists {
-        println!(
+        writeln!(
+            out,
             "  {} ({} entries, {} bytes compressed) fresh as of {} ago{}",
             uri,
             l.known.list.len(),
@@ -214,7 +245,7 @@ fn show(state: &State, as_json: bool) -> anyhow::Result<()> {
                 .filter(|e| *e < now)
                 .map(|_| ", expired")
                 .unwrap_or_default()
-        );
+        )?;
     }
     Ok(())
 }

@@ -265,6 +265,32 @@ fn refused(state: &Path, bundle: &str, work: &Path, code: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_show_into_a_closed_pipe_exits_quietly() {
+    let mut bureau = start(6).await;
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(6));
+    let _ = bureau.credential(&holder).await;
+    pin(&state, &bureau.issuer, work.path());
+    let file = work.path().join("bundle.jwt");
+    std::fs::write(&file, bureau.issuer.trust_bundle().await.unwrap()).unwrap();
+    assert!(run_in(&state, &["sync", "--file", file.to_str().unwrap()])
+        .status
+        .success());
+    // `verifier trust show | head -0`: the reader is gone before the listing is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+        .args(["trust", "show", "--state", state.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_bundles_each_refused_and_state_kept() {
     let mut bureau = start(3).await;
     let mut stranger = start(4).await;
