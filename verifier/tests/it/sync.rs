@@ -288,6 +288,7 @@ async fn trust_show_into_a_closed_pipe_exits_quietly() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    bureau.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
