@@ -29,6 +29,15 @@ pub enum ApiError {
         /// Which check failed.
         reason: &'static str,
     },
+    /// A refresh came sooner than `refresh_min_interval` after the family's previous one. The
+    /// token is left usable: retry after `retry_after` seconds. Mapped to `slow_down` (RFC 8628
+    /// section 3.5, an extension error of the token endpoint as RFC 6749 section 8.5 allows),
+    /// not `invalid_grant`, which clients take to mean the token is dead.
+    #[error("refresh rate limit: this enrolment was refreshed less than the minimum interval ago; retry in {retry_after} s with the same refresh token")]
+    RefreshTooSoon {
+        /// Seconds until a refresh is allowed.
+        retry_after: i64,
+    },
     /// The bearer token is missing, unknown or expired.
     #[error("{reason}")]
     InvalidToken {
@@ -132,6 +141,7 @@ impl ApiError {
             E::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
             E::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             E::InvalidGrant { .. } => (StatusCode::BAD_REQUEST, "invalid_grant"),
+            E::RefreshTooSoon { .. } => (StatusCode::BAD_REQUEST, "slow_down"),
             E::InvalidToken { .. } => (StatusCode::UNAUTHORIZED, "invalid_token"),
             E::InsufficientScope { .. } => (StatusCode::FORBIDDEN, "insufficient_scope"),
             E::InvalidCredentialRequest { .. } => {
@@ -173,6 +183,9 @@ impl IntoResponse for ApiError {
             .into_response();
         let headers = resp.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let ApiError::RefreshTooSoon { retry_after } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,

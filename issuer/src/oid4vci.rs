@@ -160,8 +160,12 @@ impl Issuer {
     /// the unanswered pair is invalidated (its refresh token, if presented later, revokes the
     /// family), so one refresh yields one live successor and at most one batch.
     ///
+    /// Rate limit (`refresh_min_interval`, 0 disables): a refresh sooner than that after the
+    /// family's previous successful one is refused with [`ApiError::RefreshTooSoon`]
+    /// (`slow_down`) and the token stays usable. A grace retry is not a new refresh.
+    ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] as above; storage errors.
+    /// [`ApiError::InvalidGrant`] as above; [`ApiError::RefreshTooSoon`]; storage errors.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
         let presented = BearerSecret::parse(refresh_token).ok_or(ApiError::InvalidGrant {
             reason: "refresh token unknown",
@@ -177,6 +181,7 @@ impl Issuer {
                 access_ttl: ttl,
                 next: NewRefresh::of(&refresh, String::new(), self.config.refresh_token_ttl),
                 grace: self.config.refresh_reuse_grace,
+                min_interval: self.config.refresh_min_interval,
             })
             .await?;
         Ok(TokenGrant {
@@ -297,7 +302,10 @@ impl Issuer {
         for (i, p) in proofs.jwt.iter().enumerate() {
             let proof = self.check_proof(i, p, t)?;
             if !keys.insert(proof.holder.thumbprint().to_owned()) {
-                return Err(ApiError::proof(i, "holder key repeated in the batch"));
+                return Err(ApiError::proof(
+                    i,
+                    "holder key repeated in the batch; each copy needs its own key",
+                ));
             }
             checked.push(proof);
         }
