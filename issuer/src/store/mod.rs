@@ -1486,9 +1486,7 @@ mod tests {
 
     #[test]
     fn the_rate_limit_applies_to_a_new_refresh_only() {
-        let too_soon = |step: &RefreshStep, after: i64| {
-            matches!(step, RefreshStep::TooSoon { retry_after } if *retry_after == after)
-        };
+        let too_soon = |step: &RefreshStep, after: i64| matches!(step, RefreshStep::TooSoon { retry_after } if *retry_after == after);
         // No previous refresh: the first one is free.
         assert!(matches!(
             judge_rate(RefreshStep::Proceed, None, 3600, 100),

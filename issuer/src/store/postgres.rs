@@ -1096,25 +1096,26 @@ impl PgStore {
                 // A holder key bound to any credential (unique index, migration 7) refuses the
                 // request. A concurrent request inserting the same key makes this wait for its
                 // commit, then insert nothing: exactly one of them issues.
-                let n = tx.execute(
-                    &insert,
-                    &[
-                        id,
-                        &token.enrolment_id,
-                        &token.citizen_id,
-                        &batch_id,
-                        &r.config.as_str(),
-                        &level.as_str(),
-                        &r.config.format.as_str(),
-                        &shard,
-                        &i64::from(idx),
-                        &r.kid,
-                        holder,
-                        &t,
-                        &(t + r.validity),
-                    ],
-                )
-                .await?;
+                let n = tx
+                    .execute(
+                        &insert,
+                        &[
+                            id,
+                            &token.enrolment_id,
+                            &token.citizen_id,
+                            &batch_id,
+                            &r.config.as_str(),
+                            &level.as_str(),
+                            &r.config.format.as_str(),
+                            &shard,
+                            &i64::from(idx),
+                            &r.kid,
+                            holder,
+                            &t,
+                            &(t + r.validity),
+                        ],
+                    )
+                    .await?;
                 if n != 1 {
                     return Err(super::holder_reused(i));
                 }

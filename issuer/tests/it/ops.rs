@@ -98,7 +98,8 @@ async fn sweep_deletes_what_expired_and_keeps_what_lives(backend: Backend) {
         .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
     // The live nonce works once, then is used up (each copy with its own holder key).
-    let key2 = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
+    let key2 =
+        credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
     let (s, b) = wallet
         .credential_request(
             &redeemed.metadata,
@@ -107,7 +108,8 @@ async fn sweep_deletes_what_expired_and_keeps_what_lives(backend: Backend) {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let key3 = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
+    let key3 =
+        credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
     let again = proof(&key3, &t.url, &live_nonce, now() + 1);
     let (s, b) = wallet
         .credential_request(&redeemed.metadata, &refreshed_access, &request(again))
