@@ -201,3 +201,18 @@ impl From<rusqlite::Error> for ApiError {
         ApiError::Storage(DbError::Sqlite(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limited_refresh_is_slow_down_with_retry_after() {
+        let err = ApiError::RefreshTooSoon { retry_after: 42 };
+        assert_eq!(err.code(), (StatusCode::BAD_REQUEST, "slow_down"));
+        let resp = err.into_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "42");
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
+    }
+}
