@@ -15,13 +15,16 @@
 //!                                               again revokes the family, except a retry
 //!                                               within refresh_reuse_grace while the first
 //!                                               answer is unused: that answer is superseded
-//!                                               by a fresh one)  ◄─ both, new
+//!                                               by a fresh one); sooner than
+//!                                               refresh_min_interval after the family's last
+//!                                               refresh → slow_down, token kept  ◄─ both, new
 //!  POST /nonce                              ─► c_nonce stored (digest, expiry) ◄─ c_nonce
 //!  POST /credential  Bearer, proofs.jwt[]   ─► proofs checked (typ, alg, jwk, signature, aud,
 //!                                               iat) ─► one transaction: token valid, config
 //!                                               covered and not yet issued, c_nonce consumed,
-//!                                               proofs unused, a status index per proof,
-//!                                               credential rows + audit ─► sign one credential
+//!                                               proofs unused, each holder key never bound
+//!                                               before (unique index), a status index per
+//!                                               proof, credential rows + audit ─► sign one credential
 //!                                               per proof key  ◄─ {"credentials": [...]}
 //! ```
 
