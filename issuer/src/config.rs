@@ -38,6 +38,11 @@ pub struct Config {
     /// use, while its successor is unused, gets a fresh successor instead of revoking its
     /// family (a retry after a lost answer). 0 disables it.
     pub refresh_reuse_grace: i64,
+    /// Least time, seconds, between two successful refreshes of one refresh-token family (one
+    /// enrolment's offer): a refresh sooner than this after the family's previous one is
+    /// refused with `slow_down` and leaves the token usable. A grace retry is not a new
+    /// refresh. 0 disables the limit.
+    pub refresh_min_interval: i64,
     /// `c_nonce` and attestation-nonce lifetime, seconds.
     pub nonce_ttl: i64,
     /// Accepted age of a proof JWT's `iat`, seconds (and of a face-match attestation).
@@ -169,6 +174,7 @@ impl Config {
             access_token_ttl: 300,
             refresh_token_ttl: 90 * 24 * 3600,
             refresh_reuse_grace: 60,
+            refresh_min_interval: 3600,
             nonce_ttl: 300,
             proof_max_age: 300,
             attestation_max_age: 300,
@@ -201,6 +207,7 @@ pub struct FileConfig {
     access_token_ttl: Option<i64>,
     refresh_token_ttl: Option<i64>,
     refresh_reuse_grace: Option<i64>,
+    refresh_min_interval: Option<i64>,
     nonce_ttl: Option<i64>,
     proof_max_age: Option<i64>,
     attestation_max_age: Option<i64>,
@@ -320,6 +327,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(access_token_ttl);
     set!(refresh_token_ttl);
     set!(refresh_reuse_grace);
+    set!(refresh_min_interval);
     set!(nonce_ttl);
     set!(proof_max_age);
     set!(attestation_max_age);
@@ -474,6 +482,12 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "0 (off) to 600 seconds",
         });
     }
+    if !(0..=30 * 24 * 3600).contains(&cfg.refresh_min_interval) {
+        return Err(ConfigError::Invalid {
+            name: "refresh_min_interval",
+            expected: "0 (off) to 2592000 seconds (30 days)",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -524,6 +538,30 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn refresh_min_interval_defaults_to_an_hour_and_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.refresh_min_interval, 3600);
+        std::fs::write(dir.path().join("issuer.toml"), "refresh_min_interval = 0\n").unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.refresh_min_interval, 0);
+        for bad in ["-1", "2592001"] {
+            std::fs::write(
+                dir.path().join("issuer.toml"),
+                format!("refresh_min_interval = {bad}\n"),
+            )
+            .unwrap();
+            assert!(matches!(
+                load(dir.path(), &Overrides::default()),
+                Err(ConfigError::Invalid {
+                    name: "refresh_min_interval",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

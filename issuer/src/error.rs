@@ -29,6 +29,15 @@ pub enum ApiError {
         /// Which check failed.
         reason: &'static str,
     },
+    /// A refresh came sooner than `refresh_min_interval` after the family's previous one. The
+    /// token is left usable: retry after `retry_after` seconds. Mapped to `slow_down` (RFC 8628
+    /// section 3.5, an extension error of the token endpoint as RFC 6749 section 8.5 allows),
+    /// not `invalid_grant`, which clients take to mean the token is dead.
+    #[error("refresh rate limit: this enrolment was refreshed less than the minimum interval ago; retry in {retry_after} s with the same refresh token")]
+    RefreshTooSoon {
+        /// Seconds until a refresh is allowed.
+        retry_after: i64,
+    },
     /// The bearer token is missing, unknown or expired.
     #[error("{reason}")]
     InvalidToken {
@@ -132,6 +141,7 @@ impl ApiError {
             E::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
             E::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             E::InvalidGrant { .. } => (StatusCode::BAD_REQUEST, "invalid_grant"),
+            E::RefreshTooSoon { .. } => (StatusCode::BAD_REQUEST, "slow_down"),
             E::InvalidToken { .. } => (StatusCode::UNAUTHORIZED, "invalid_token"),
             E::InsufficientScope { .. } => (StatusCode::FORBIDDEN, "insufficient_scope"),
             E::InvalidCredentialRequest { .. } => {
@@ -173,6 +183,9 @@ impl IntoResponse for ApiError {
             .into_response();
         let headers = resp.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let ApiError::RefreshTooSoon { retry_after } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -186,5 +199,20 @@ impl IntoResponse for ApiError {
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> ApiError {
         ApiError::Storage(DbError::Sqlite(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limited_refresh_is_slow_down_with_retry_after() {
+        let err = ApiError::RefreshTooSoon { retry_after: 42 };
+        assert_eq!(err.code(), (StatusCode::BAD_REQUEST, "slow_down"));
+        let resp = err.into_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "42");
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
     }
 }

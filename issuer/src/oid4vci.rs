@@ -15,13 +15,16 @@
 //!                                               again revokes the family, except a retry
 //!                                               within refresh_reuse_grace while the first
 //!                                               answer is unused: that answer is superseded
-//!                                               by a fresh one)  ◄─ both, new
+//!                                               by a fresh one); sooner than
+//!                                               refresh_min_interval after the family's last
+//!                                               refresh → slow_down, token kept  ◄─ both, new
 //!  POST /nonce                              ─► c_nonce stored (digest, expiry) ◄─ c_nonce
 //!  POST /credential  Bearer, proofs.jwt[]   ─► proofs checked (typ, alg, jwk, signature, aud,
 //!                                               iat) ─► one transaction: token valid, config
 //!                                               covered and not yet issued, c_nonce consumed,
-//!                                               proofs unused, a status index per proof,
-//!                                               credential rows + audit ─► sign one credential
+//!                                               proofs unused, each holder key never bound
+//!                                               before (unique index), a status index per
+//!                                               proof, credential rows + audit ─► sign one credential
 //!                                               per proof key  ◄─ {"credentials": [...]}
 //! ```
 
@@ -160,8 +163,12 @@ impl Issuer {
     /// the unanswered pair is invalidated (its refresh token, if presented later, revokes the
     /// family), so one refresh yields one live successor and at most one batch.
     ///
+    /// Rate limit (`refresh_min_interval`, 0 disables): a refresh sooner than that after the
+    /// family's previous successful one is refused with [`ApiError::RefreshTooSoon`]
+    /// (`slow_down`) and the token stays usable. A grace retry is not a new refresh.
+    ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] as above; storage errors.
+    /// [`ApiError::InvalidGrant`] as above; [`ApiError::RefreshTooSoon`]; storage errors.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
         let presented = BearerSecret::parse(refresh_token).ok_or(ApiError::InvalidGrant {
             reason: "refresh token unknown",
@@ -177,6 +184,7 @@ impl Issuer {
                 access_ttl: ttl,
                 next: NewRefresh::of(&refresh, String::new(), self.config.refresh_token_ttl),
                 grace: self.config.refresh_reuse_grace,
+                min_interval: self.config.refresh_min_interval,
             })
             .await?;
         Ok(TokenGrant {
@@ -297,7 +305,10 @@ impl Issuer {
         for (i, p) in proofs.jwt.iter().enumerate() {
             let proof = self.check_proof(i, p, t)?;
             if !keys.insert(proof.holder.thumbprint().to_owned()) {
-                return Err(ApiError::proof(i, "holder key repeated in the batch"));
+                return Err(ApiError::proof(
+                    i,
+                    "holder key repeated in the batch; each copy needs its own key",
+                ));
             }
             checked.push(proof);
         }

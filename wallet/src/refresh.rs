@@ -97,7 +97,9 @@ async fn token_once_retried(
 /// and the old copies are untouched. When both token requests fail in transport
 /// ([`RefreshError::Receive`]), the old token is kept: the host may call `refresh` again, and
 /// should do so within the issuer's grace window, since after it a token the issuer did spend
-/// counts as reuse and revokes the family.
+/// counts as reuse and revokes the family. An issuer's rate limit (`slow_down`, with
+/// `Retry-After`; `refresh_min_interval` in docs/issuer.md) is a [`RefreshError::Receive`]
+/// too: the token is kept and is good again after the wait.
 pub async fn refresh(
     http: &reqwest::Client,
     store: &mut Store,

@@ -199,6 +199,14 @@ CREATE INDEX refreshed_access_tokens_expiry ON refreshed_access_tokens (expires_
 CREATE INDEX offers_expiry ON offers (expires_at);
 CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 "#,
+    // 7: one holder key per credential (docs/issuer.md, "Holder keys"): copies that share a
+    // key can be linked by verifiers. Simulated rows (crate::simulate) all carried the
+    // placeholder 'simulated' and get one of their own first. Real duplicates from before this
+    // migration make it fail, which stops the upgrade: see the pre-upgrade check in the docs.
+    r#"
+UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
+CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
+"#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].
@@ -242,4 +250,72 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database at migration 6 holding credentials with the given holder thumbprints.
+    fn at_migration_6(holders: &[&str]) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        // The rows below only need their holder keys: no enrolment or shard rows behind them.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(6).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
+                [i as i64 + 1],
+            )
+            .unwrap();
+        }
+        for (i, holder) in holders.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level,
+                   format, status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
+                 VALUES (?1, 'e', 'c', ?1, 'cfg', 'basic', 'dc+sd-jwt', 0, ?2, 'k', ?3, 0, 1)",
+                rusqlite::params![format!("id{i}"), i as i64, holder],
+            )
+            .unwrap();
+        }
+        conn
+    }
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn migration_7_gives_simulated_rows_their_own_placeholder() {
+        let mut conn = at_migration_6(&["simulated", "simulated", "real-a"]);
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), 7);
+        let distinct: i64 = conn
+            .query_row(
+                "SELECT COUNT(DISTINCT holder_thumbprint) FROM credentials",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(distinct, 3);
+        let err = conn.execute(
+            "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level,
+               format, status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
+             VALUES ('x', 'e', 'c', 'x', 'cfg', 'basic', 'dc+sd-jwt', 0, 99, 'k', 'real-a', 0, 1)",
+            [],
+        );
+        assert!(err.is_err(), "the unique index refuses a second real-a");
+    }
+
+    #[test]
+    fn migration_7_stops_on_real_shared_keys_and_leaves_migration_6() {
+        let mut conn = at_migration_6(&["real-a", "real-a"]);
+        assert!(migrate(&mut conn).is_err());
+        assert_eq!(version(&conn), 6);
+    }
 }

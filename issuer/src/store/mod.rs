@@ -158,6 +158,8 @@ pub struct RefreshGrant {
     /// The reuse grace window, seconds (`refresh_reuse_grace`; 0: none). See
     /// [`Store::refresh_grant`].
     pub grace: i64,
+    /// `refresh_min_interval`, seconds (0: no limit). See [`Store::refresh_grant`].
+    pub min_interval: i64,
 }
 
 /// A credential request that passed its stateless checks: what to consume and record.
@@ -417,10 +419,17 @@ impl Store {
     /// are locked `FOR UPDATE`, in that order, and the credential endpoint takes the access
     /// token's row `FOR SHARE`, so a retry and a use of the first answer serialise.
     ///
+    /// Rate limit: an `active` token presented less than [`RefreshGrant::min_interval`]
+    /// seconds after the family's previous successful refresh (its newest `used_at`) is refused
+    /// with [`ApiError::RefreshTooSoon`] and left `active` (audit `refresh.refused`). A grace
+    /// retry is not a new refresh and is not limited. The first refresh after the token request
+    /// is never limited.
+    ///
     /// # Errors
     /// [`ApiError::InvalidGrant`] for an unknown, expired or revoked token, a used one outside
     /// the grace (which revokes its family, committed first), a superseded one (also revokes
-    /// the family), or a revoked or suspended enrolment.
+    /// the family), or a revoked or suspended enrolment; [`ApiError::RefreshTooSoon`] under the
+    /// rate limit.
     pub async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         dispatch!(self, s => s.refresh_grant(r).await)
     }
@@ -428,6 +437,11 @@ impl Store {
     /// The credential endpoint's transaction: token valid and covering the configuration,
     /// issued once per configuration, each `c_nonce` consumed, each proof unused, a fresh
     /// status index per holder key, credential rows and audit events.
+    ///
+    /// Holder keys: each credential ever recorded has its own holder key (`credentials`'
+    /// unique `holder_thumbprint`, migration 7). A key repeated in `r.holders` or already
+    /// bound to a credential refuses the whole request with [`ApiError::InvalidProof`]; two
+    /// concurrent requests with one key cannot both succeed (the unique index decides).
     ///
     /// # Errors
     /// The OpenID4VCI error of the first failed check; nothing is stored then.
@@ -1020,6 +1034,60 @@ pub(crate) enum RefreshStep {
         reason: &'static str,
         revoke_family: bool,
     },
+    /// Refuse under the rate limit, audited; the token stays `active`.
+    TooSoon { retry_after: i64 },
+}
+
+/// The family's previous successful refresh: the newest `used_at` of its tokens. `?1` is the
+/// family id (PostgreSQL: the same text with `$1`).
+pub(crate) const FAMILY_LAST_REFRESH_SQLITE: &str =
+    "SELECT MAX(used_at) FROM refresh_tokens WHERE family_id = ?1";
+
+/// The rate limit on a step that spends an active token (`Proceed`): refused as
+/// [`RefreshStep::TooSoon`] when the family's previous refresh (`last`) is less than
+/// `min_interval` seconds before `now`. Grace retries and refusals pass through unchanged.
+pub(crate) fn judge_rate(
+    step: RefreshStep,
+    last: Option<i64>,
+    min_interval: i64,
+    now: i64,
+) -> RefreshStep {
+    match (&step, last) {
+        // `now - last` may be negative when replicas' clocks differ: still too soon.
+        (RefreshStep::Proceed, Some(last)) if min_interval > 0 && now - last < min_interval => {
+            RefreshStep::TooSoon {
+                retry_after: (min_interval - (now - last)).clamp(1, min_interval),
+            }
+        }
+        _ => step,
+    }
+}
+
+/// The audit detail of a rate-limited refresh (the token stays usable).
+pub(crate) fn too_soon_audit(r: &RefreshGrant, retry_after: i64) -> Value {
+    serde_json::json!({"token": r.presented_id, "reason": "refresh rate limit",
+                       "retry_after": retry_after, "min_interval": r.min_interval})
+}
+
+/// The refusal of a holder key that is already bound to a credential (`index` in
+/// `proofs.jwt`).
+pub(crate) fn holder_reused(index: usize) -> ApiError {
+    ApiError::proof(
+        index,
+        "holder key already bound to another credential; each copy needs its own key",
+    )
+}
+
+/// The first repeated holder key in a request, refused as [`holder_reused`] (the HTTP layer
+/// refuses this before the store; repeated here so the store's rule stands on its own).
+pub(crate) fn judge_holders(r: &IssueRecord) -> Result<(), ApiError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, h) in r.holders.iter().enumerate() {
+        if !seen.insert(h.as_str()) {
+            return Err(holder_reused(i));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) const REFRESH_UNKNOWN: ApiError = ApiError::InvalidGrant {
@@ -1320,6 +1388,7 @@ mod tests {
                 ttl: 3600,
             },
             grace,
+            min_interval: 0,
         }
     }
 
@@ -1413,6 +1482,65 @@ mod tests {
             false,
             "suspended"
         ));
+    }
+
+    #[test]
+    fn the_rate_limit_applies_to_a_new_refresh_only() {
+        let too_soon = |step: &RefreshStep, after: i64| matches!(step, RefreshStep::TooSoon { retry_after } if *retry_after == after);
+        // No previous refresh: the first one is free.
+        assert!(matches!(
+            judge_rate(RefreshStep::Proceed, None, 3600, 100),
+            RefreshStep::Proceed
+        ));
+        assert!(too_soon(
+            &judge_rate(RefreshStep::Proceed, Some(1000), 3600, 1600),
+            3000
+        ));
+        // Half-open: exactly min_interval later is allowed.
+        assert!(matches!(
+            judge_rate(RefreshStep::Proceed, Some(1000), 3600, 4600),
+            RefreshStep::Proceed
+        ));
+        // A clock behind the previous refresh: still too soon, never more than the interval.
+        assert!(too_soon(
+            &judge_rate(RefreshStep::Proceed, Some(1000), 3600, 900),
+            3600
+        ));
+        // 0 is off.
+        assert!(matches!(
+            judge_rate(RefreshStep::Proceed, Some(1000), 0, 1000),
+            RefreshStep::Proceed
+        ));
+        // A grace retry is not a new refresh.
+        let grace = RefreshStep::Grace {
+            successor: "t1".into(),
+            used_at: 1000,
+        };
+        assert!(matches!(
+            judge_rate(grace, Some(1000), 3600, 1001),
+            RefreshStep::Grace { .. }
+        ));
+    }
+
+    #[test]
+    fn a_holder_key_twice_in_one_record_is_refused_at_its_second_use() {
+        let record = |holders: &[&str]| IssueRecord {
+            token_id: "a".into(),
+            token_hash: SecretDigest::of(crate::secret::domain::ACCESS, b"a"),
+            config: ConfigId::ALL[0],
+            nonces: Vec::new(),
+            replays: Vec::new(),
+            proof_expiry: 0,
+            holders: holders.iter().map(|h| (*h).to_owned()).collect(),
+            ids: Vec::new(),
+            kid: "k".into(),
+            validity: 1,
+            shard_size: 16,
+            now: 0,
+        };
+        assert!(judge_holders(&record(&["a", "b", "c"])).is_ok());
+        let err = judge_holders(&record(&["a", "b", "a"])).err();
+        assert!(matches!(err, Some(ApiError::InvalidProof { index: 2, .. })));
     }
 
     #[test]

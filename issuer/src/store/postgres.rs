@@ -240,6 +240,11 @@ CREATE INDEX refreshed_access_tokens_expiry ON refreshed_access_tokens (expires_
 CREATE INDEX offers_expiry ON offers (expires_at);
 CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 "#,
+    // 7: one holder key per credential (SQLite migration 7).
+    r#"
+UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
+CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
+"#,
 ];
 
 impl From<tokio_postgres::Error> for DbError {
@@ -863,7 +868,33 @@ impl PgStore {
             if super::grants(&step) {
                 step = super::with_enrolment(step, enrolment_block(&tx, &row.enrolment_id).await?);
             }
+            if matches!(step, RefreshStep::Proceed) && r.min_interval > 0 {
+                // The family's one active token is locked above, so no other refresh of the
+                // family can commit between this read and the spend below.
+                let last: Option<i64> = tx
+                    .query_one(
+                        "SELECT MAX(used_at) FROM refresh_tokens WHERE family_id = $1",
+                        &[&row.family_id],
+                    )
+                    .await?
+                    .get(0);
+                step = super::judge_rate(step, last, r.min_interval, t);
+            }
             let grace = match step {
+                RefreshStep::TooSoon { retry_after } => {
+                    audit(
+                        &tx,
+                        t,
+                        "wallet",
+                        "refresh.refused",
+                        Some(&row.family_id),
+                        &super::too_soon_audit(&r, retry_after),
+                    )
+                    .await?;
+                    // Committed: the audit event; the token is untouched.
+                    tx.commit().await?;
+                    return Ok(Err(ApiError::RefreshTooSoon { retry_after }));
+                }
                 RefreshStep::Refuse {
                     reason,
                     revoke_family,
@@ -979,6 +1010,7 @@ impl PgStore {
                     refreshed: row.get::<_, i32>(7) == 1,
                 });
             let (token, level, claims) = super::judge_token(&r, row)?;
+            super::judge_holders(&r)?;
             if token.refreshed {
                 // A retry of the refresh that granted this token locks its row FOR UPDATE and
                 // expires it (reuse grace): take it FOR SHARE and read it again, so either this
@@ -1054,31 +1086,39 @@ impl PgStore {
                 .prepare_cached(
                     "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
                        status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     ON CONFLICT (holder_thumbprint) DO NOTHING",
                 )
                 .await?;
             let mut entries = Vec::with_capacity(r.holders.len());
-            for (holder, id) in r.holders.iter().zip(r.ids.iter().skip(1)) {
+            for (i, (holder, id)) in r.holders.iter().zip(r.ids.iter().skip(1)).enumerate() {
                 let (shard, idx) = self.allocate(&tx, r.shard_size).await?;
-                tx.execute(
-                    &insert,
-                    &[
-                        id,
-                        &token.enrolment_id,
-                        &token.citizen_id,
-                        &batch_id,
-                        &r.config.as_str(),
-                        &level.as_str(),
-                        &r.config.format.as_str(),
-                        &shard,
-                        &i64::from(idx),
-                        &r.kid,
-                        holder,
-                        &t,
-                        &(t + r.validity),
-                    ],
-                )
-                .await?;
+                // A holder key bound to any credential (unique index, migration 7) refuses the
+                // request. A concurrent request inserting the same key makes this wait for its
+                // commit, then insert nothing: exactly one of them issues.
+                let n = tx
+                    .execute(
+                        &insert,
+                        &[
+                            id,
+                            &token.enrolment_id,
+                            &token.citizen_id,
+                            &batch_id,
+                            &r.config.as_str(),
+                            &level.as_str(),
+                            &r.config.format.as_str(),
+                            &shard,
+                            &i64::from(idx),
+                            &r.kid,
+                            holder,
+                            &t,
+                            &(t + r.validity),
+                        ],
+                    )
+                    .await?;
+                if n != 1 {
+                    return Err(super::holder_reused(i));
+                }
                 audit(
                     &tx,
                     t,
@@ -1633,7 +1673,7 @@ impl PgStore {
                     "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
                        status_shard, status_idx, status, kid, holder_thumbprint, issued_at, expires_at)
                      VALUES ($1, $2, $2, $1, 'citizen_id_basic_dc_sd_jwt', 'basic', 'dc+sd-jwt',
-                       $3, $4, $5, $6, 'simulated', $7, $8)",
+                       $3, $4, $5, $6, 'simulated:' || $1, $7, $8)",
                 )
                 .await?;
             let mut revoked = 0u64;

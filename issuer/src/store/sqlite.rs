@@ -353,7 +353,19 @@ impl Db {
                 if super::grants(&step) {
                     step = super::with_enrolment(step, enrolment_block(c, &row.enrolment_id)?);
                 }
+                if matches!(step, RefreshStep::Proceed) && r.min_interval > 0 {
+                    let last: Option<i64> = c
+                        .prepare_cached(super::FAMILY_LAST_REFRESH_SQLITE)?
+                        .query_row([&row.family_id], |row| row.get(0))?;
+                    step = super::judge_rate(step, last, r.min_interval, t);
+                }
                 let grace = match step {
+                    RefreshStep::TooSoon { retry_after } => {
+                        audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
+                            &super::too_soon_audit(&r, retry_after))?;
+                        // Committed: the audit event; the token is untouched.
+                        return Ok(Err(ApiError::RefreshTooSoon { retry_after }));
+                    }
                     RefreshStep::Refuse { reason, revoke_family } => {
                         if revoke_family {
                             c.prepare_cached("UPDATE refresh_tokens SET state = 'revoked' WHERE family_id = ?1")?
@@ -431,6 +443,7 @@ impl Db {
                 })
                 .optional()?;
             let (token, level, claims) = super::judge_token(&r, row)?;
+            super::judge_holders(&r)?;
             if token.refreshed && enrolment_block(ctx.conn, &token.enrolment_id)?.is_some() {
                 return Err(super::BLOCKED);
             }
@@ -473,18 +486,25 @@ impl Db {
             };
             let batch_id = lineage.unwrap_or(fresh);
             let mut entries = Vec::with_capacity(r.holders.len());
-            for (holder, id) in r.holders.iter().zip(r.ids.iter().skip(1)) {
+            for (i, (holder, id)) in r.holders.iter().zip(r.ids.iter().skip(1)).enumerate() {
                 let (shard, idx) = allocate(ctx, r.shard_size)?;
-                ctx.conn
+                // A holder key bound to any credential (unique index, migration 7) refuses the
+                // request; the error rolls everything back.
+                let n = ctx
+                    .conn
                     .prepare_cached(
                         "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
                            status_shard, status_idx, kid, holder_thumbprint, issued_at, expires_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                         ON CONFLICT (holder_thumbprint) DO NOTHING",
                     )?
                     .execute(params![
                         id, token.enrolment_id, token.citizen_id, batch_id, r.config.as_str(), level.as_str(),
                         r.config.format.as_str(), shard, idx, r.kid, holder, t, t + r.validity
                     ])?;
+                if n != 1 {
+                    return Err(super::holder_reused(i));
+                }
                 audit::append(
                     ctx.conn, t, "wallet", "credential.issued", Some(id),
                     &super::issued_detail(&token.enrolment_id, &batch_id, r.config, shard, idx, &r.kid),
@@ -928,7 +948,7 @@ impl Db {
                         "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level, format,
                            status_shard, status_idx, status, kid, holder_thumbprint, issued_at, expires_at)
                          VALUES (?1, ?2, ?2, ?1, 'citizen_id_basic_dc_sd_jwt', 'basic', 'dc+sd-jwt',
-                           ?3, ?4, ?5, ?6, 'simulated', ?7, ?8)",
+                           ?3, ?4, ?5, ?6, 'simulated:' || ?1, ?7, ?8)",
                     )?
                     .execute(params![id, SIM_ENROLMENT, shard, idx, status, kid, t, t + 86_400])?;
                 if status != 0 {

@@ -37,6 +37,8 @@ pub fn config(dir: &std::path::Path, addr: SocketAddr) -> Config {
     cfg.public_url_set = true;
     cfg.shard_size = 1024;
     cfg.batch_size = 4;
+    // Most tests refresh several times within seconds; the rate-limit tests turn it on.
+    cfg.refresh_min_interval = 0;
     cfg
 }
 
@@ -299,10 +301,14 @@ pub struct Redeemed {
 }
 
 impl Wallet {
+    /// A wallet whose keys come from `seed` and a process-wide counter: two wallets never
+    /// draw the same holder key, which the issuer refuses to bind twice.
     pub fn new(seed: u64) -> Wallet {
+        static WALLETS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WALLETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Wallet {
             http: reqwest::Client::new(),
-            rng: ChaCha20Rng::seed_from_u64(seed),
+            rng: ChaCha20Rng::seed_from_u64(seed ^ (n << 32)),
         }
     }
 

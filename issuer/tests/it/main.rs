@@ -7,6 +7,7 @@
 mod client;
 mod flows;
 mod handlers;
+mod holder;
 mod ops;
 mod pg_tls;
 mod refresh;

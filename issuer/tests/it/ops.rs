@@ -97,16 +97,20 @@ async fn sweep_deletes_what_expired_and_keeps_what_lives(backend: Backend) {
         )
         .await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
-    // The live nonce works once, then is used up.
+    // The live nonce works once, then is used up (each copy with its own holder key).
+    let key2 =
+        credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
     let (s, b) = wallet
         .credential_request(
             &redeemed.metadata,
             &redeemed.access_token,
-            &request_vc(proof(&key, &t.url, &live_nonce, now())),
+            &request_vc(proof(&key2, &t.url, &live_nonce, now())),
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let again = proof(&key, &t.url, &live_nonce, now() + 1);
+    let key3 =
+        credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
+    let again = proof(&key3, &t.url, &live_nonce, now() + 1);
     let (s, b) = wallet
         .credential_request(&redeemed.metadata, &refreshed_access, &request(again))
         .await;

@@ -489,7 +489,73 @@ async fn concurrent_retries_leave_exactly_one_live_successor(backend: Backend) {
     t.stop().await;
 }
 
+fn assert_slow_down(status: u16, body: &Value) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "slow_down", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("refresh rate limit"),
+        "{body}"
+    );
+}
+
+async fn a_refresh_sooner_than_the_minimum_interval_is_refused_and_the_token_kept(
+    backend: Backend,
+) {
+    let t = TestIssuer::start_on_with(backend, |c| c.refresh_min_interval = 2)
+        .await
+        .unwrap();
+    let mut wallet = Wallet::new(81);
+    let first = enrolled(&t, &mut wallet, 81, 1).await;
+    // The first refresh after the token request is not limited.
+    let second = refreshed(&t, &wallet, &first).await;
+    let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
+    assert_slow_down(status, &body);
+    // Refused without spending or revoking anything, and audited.
+    assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 1);
+    assert_eq!(t.count("refresh_tokens WHERE state = 'revoked'").await, 0);
+    assert_eq!(t.count("refreshed_access_tokens").await, 1);
+    assert_eq!(
+        t.count("audit WHERE event = 'refresh.refused' AND detail LIKE '%refresh rate limit%'")
+            .await,
+        1
+    );
+    // Asking again too soon is not reuse either.
+    let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
+    assert_slow_down(status, &body);
+    // After the interval the same token works.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let third = refreshed(&t, &wallet, &second).await;
+    let (status, body) = one_copy(&t, &wallet, &third, 21).await;
+    assert_eq!(status, 200, "{body}");
+    t.stop().await;
+}
+
+async fn the_rate_limit_answers_the_retry_of_a_lost_refresh(backend: Backend) {
+    let t = TestIssuer::start_on_with(backend, |c| c.refresh_min_interval = 3600)
+        .await
+        .unwrap();
+    let mut wallet = Wallet::new(82);
+    let first = enrolled(&t, &mut wallet, 82, 1).await;
+    let lost = refreshed(&t, &wallet, &first).await;
+    // A retry within the grace window is not a new refresh: answered.
+    let retry = refreshed(&t, &wallet, &first).await;
+    assert_ne!(retry.refresh_token, lost.refresh_token);
+    assert_eq!(t.count("audit WHERE event = 'refresh.grace'").await, 1);
+    let (status, body) = one_copy(&t, &wallet, &retry, 22).await;
+    assert_eq!(status, 200, "{body}");
+    // Its successor's use is a new refresh, and too soon.
+    let (status, body) = wallet.refresh(&t.url, &retry.refresh_token).await;
+    assert_slow_down(status, &body);
+    assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 1);
+    t.stop().await;
+}
+
 crate::on_both_backends!(
+    a_refresh_sooner_than_the_minimum_interval_is_refused_and_the_token_kept,
+    the_rate_limit_answers_the_retry_of_a_lost_refresh,
     refresh_issues_a_fresh_batch_with_new_indexes_in_the_same_lineage,
     reusing_a_spent_refresh_token_revokes_the_family,
     a_retry_within_the_grace_window_gets_a_fresh_successor,

@@ -202,6 +202,31 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
 }
 
 #[tokio::test]
+async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
+    let t = TestIssuer::start_with(|c| c.refresh_min_interval = 3600).await;
+    let (mut store, _dir, batch) = received(&t, 44, 1).await;
+    let http = reqwest::Client::new();
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(96);
+    // The first refresh after the token request is not limited.
+    wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+        .await
+        .unwrap();
+    let before: Vec<_> = store.copies(&batch).unwrap();
+    let err = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RefreshError::Receive(wallet::ReceiveError::Refused { error, .. })
+            if error == "slow_down"),
+        "{err:?}"
+    );
+    // `slow_down` is not `invalid_grant`: the token is kept for a later try.
+    assert_eq!(store.copies(&batch).unwrap(), before);
+    assert!(store.batches().unwrap()[0].refreshable);
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_batch_and_deleted_grant() {
     let t = TestIssuer::start().await;
     let (mut store, _dir, batch) = received(&t, 42, 1).await;

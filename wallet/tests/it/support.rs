@@ -39,6 +39,8 @@ impl TestIssuer {
         cfg.public_url_set = true;
         cfg.shard_size = 1024;
         cfg.batch_size = 10;
+        // Tests refresh several times within seconds; the issuer's own tests cover the limit.
+        cfg.refresh_min_interval = 0;
         tweak(&mut cfg);
         let issuer = Issuer::open_with_rng(cfg, ChaCha20Rng::seed_from_u64(1)).unwrap();
         let (_, officer) = issuer
@@ -125,6 +127,10 @@ pub fn open_store(dir: &std::path::Path) -> Store {
     Store::open(dir, &StorageKey::from_bytes([7; 32])).unwrap()
 }
 
+/// A holder-key RNG that never repeats a stream in this process: the issuer binds each
+/// holder key to one credential only.
 pub fn holder_rng() -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(42)
+    static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ChaCha20Rng::seed_from_u64(42 ^ (n << 32))
 }
