@@ -81,8 +81,11 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
     let work = tempfile::tempdir().unwrap();
     let hotel = work.path().join("hotel");
     let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(12));
+    // One holder key per credential: the issuer refuses a key it has bound before.
+    let holder_b = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(13));
+    let holder_c = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(14));
     let a = bureau.credential(&holder).await;
-    let b = bureau.credential(&holder).await;
+    let b = bureau.credential(&holder_b).await;
     pin(&hotel, &bureau.issuer, work.path());
     let first = sync_json(&hotel, &bureau.url);
     assert_eq!(first["kind"], "full");
@@ -96,7 +99,7 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
     assert_eq!(d["base_status_seq"], base_seq);
     assert_eq!(d["changed_entries"], 1);
     assert!(d["status_seq"].as_i64().unwrap() > base_seq);
-    let p = present(work.path(), "pb", &b.sd_jwt, &holder, "nb", now());
+    let p = present(work.path(), "pb", &b.sd_jwt, &holder_b, "nb", now());
     let o = verify_in(&hotel, &p, "nb", &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
@@ -107,19 +110,19 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
     // A new shard (shard 0 closes at 768 of 1024) with logged revocations, and a real
     // credential in it, arrive by delta too: the hotel starts that list from zeros.
     bureau.issuer.simulate_credentials(800, 0.3).await.unwrap();
-    let c = bureau.credential(&holder).await;
+    let c = bureau.credential(&holder_c).await;
     assert!(c.status.uri.ends_with("/status/1"), "{}", c.status.uri);
     pause().await;
     let d = sync_json(&hotel, &bureau.url);
     assert_eq!(d["kind"], "delta", "{d}");
     assert!(d["changed_lists"].as_u64().unwrap() >= 2, "{d}");
-    let p = present(work.path(), "pc", &c.sd_jwt, &holder, "nc", now());
+    let p = present(work.path(), "pc", &c.sd_jwt, &holder_c, "nc", now());
     let o = verify_in(&hotel, &p, "nc", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     revoke(&bureau, &c.id).await;
     pause().await;
     assert_eq!(sync_json(&hotel, &bureau.url)["kind"], "delta");
-    let p = present(work.path(), "pc2", &c.sd_jwt, &holder, "nc2", now());
+    let p = present(work.path(), "pc2", &c.sd_jwt, &holder_c, "nc2", now());
     let o = verify_in(&hotel, &p, "nc2", &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 

@@ -152,8 +152,11 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
     let lagging = work.path().join("lagging");
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let holder = SigningKey::generate(Alg::Es256, &mut rng);
+    // One holder key per credential: the issuer refuses a key it has bound before.
+    let holder2 = SigningKey::generate(Alg::Es256, &mut rng);
+    let holder3 = SigningKey::generate(Alg::Es256, &mut rng);
     let old = bureau.credential(&holder).await;
-    let other = bureau.credential(&holder).await;
+    let other = bureau.credential(&holder2).await;
 
     for state in [&hotel, &lagging] {
         pin(state, &bureau.issuer, work.path());
@@ -178,7 +181,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let o = sync(&hotel, &bureau.url);
     assert!(o.status.success(), "{}", stderr(&o));
-    let p2 = present(work.path(), "p2", &other.sd_jwt, &holder, "n2", now());
+    let p2 = present(work.path(), "p2", &other.sd_jwt, &holder2, "n2", now());
     let o = verify_in(&hotel, &p2, "n2", &[]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
@@ -186,7 +189,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
     // Key rotation: new credentials are signed by the new key.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     bureau.issuer.rotate_key("test", Alg::Es256).await.unwrap();
-    let new = bureau.credential(&holder).await;
+    let new = bureau.credential(&holder3).await;
     let o = sync(&hotel, &bureau.url);
     assert!(o.status.success(), "{}", stderr(&o));
     let show = run_in(&hotel, &["trust", "show", "--json"]);
@@ -205,7 +208,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
     assert_eq!(o.status.code(), Some(2), "sync without network cannot run");
 
     let t = now();
-    let p_new = present(work.path(), "p3", &new.sd_jwt, &holder, "n3", t);
+    let p_new = present(work.path(), "p3", &new.sd_jwt, &holder3, "n3", t);
     let p_old = present(work.path(), "p4", &old.sd_jwt, &holder, "n4", t);
     let o = verify_in(&hotel, &p_new, "n3", &[]);
     assert!(
