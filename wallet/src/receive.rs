@@ -78,6 +78,8 @@ pub enum ReceiveError {
         error: String,
         /// `error_description`, when given.
         description: Option<String>,
+        /// `Retry-After` in seconds, when the answer carried one (a rate limit).
+        retry_after: Option<u64>,
     },
     /// The issuer metadata is unusable.
     #[error("issuer metadata: {reason}")]
@@ -949,6 +951,11 @@ pub(crate) async fn send_json(
         .await
         .map_err(|e| http_err(endpoint, without_url(&e)))?;
     let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let bytes = read_limited(response)
         .await
         .map_err(|reason| http_err(endpoint, reason))?;
@@ -968,6 +975,7 @@ pub(crate) async fn send_json(
                     .and_then(|v| v.get("error_description"))
                     .and_then(Value::as_str)
                     .map(str::to_owned),
+                retry_after,
             },
             None => http_err(endpoint, format!("http status {}", status.as_u16())),
         });

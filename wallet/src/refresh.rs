@@ -39,6 +39,14 @@ pub enum RefreshError {
         /// `error_description`, when given.
         description: Option<String>,
     },
+    /// The issuer's rate limit (`slow_down`; `refresh_min_interval` in docs/issuer.md): this
+    /// batch was refreshed too recently. Nothing changed and the refresh token is kept; try
+    /// again after `retry_after` seconds (when the issuer said).
+    #[error("the issuer asks to wait before refreshing again{}", retry_after.map(|s| format!(": retry in {s} s")).unwrap_or_default())]
+    RateLimited {
+        /// Seconds to wait, from the issuer's `Retry-After`.
+        retry_after: Option<u64>,
+    },
     /// Receiving the new batch failed (network, issuer, or a credential that does not verify).
     /// The rotated refresh token was kept, so the host can try again.
     #[error(transparent)]
@@ -98,8 +106,8 @@ async fn token_once_retried(
 /// ([`RefreshError::Receive`]), the old token is kept: the host may call `refresh` again, and
 /// should do so within the issuer's grace window, since after it a token the issuer did spend
 /// counts as reuse and revokes the family. An issuer's rate limit (`slow_down`, with
-/// `Retry-After`; `refresh_min_interval` in docs/issuer.md) is a [`RefreshError::Receive`]
-/// too: the token is kept and is good again after the wait.
+/// `Retry-After`; `refresh_min_interval` in docs/issuer.md) is [`RefreshError::RateLimited`]:
+/// the token is kept and is good again after the wait.
 pub async fn refresh(
     http: &reqwest::Client,
     store: &mut Store,
@@ -127,6 +135,9 @@ pub async fn refresh(
             store.set_refresh_token(&grant.grant_id, None)?;
             return Err(RefreshError::Refused { error, description });
         }
+        Err(ReceiveError::Refused {
+            error, retry_after, ..
+        }) if error == "slow_down" => return Err(RefreshError::RateLimited { retry_after }),
         Err(e) => return Err(e.into()),
     };
     // The presented token is spent at the issuer: keep the next one before anything else can

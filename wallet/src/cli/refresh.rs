@@ -28,9 +28,9 @@ pub struct Args {
 /// Maps a refresh failure to the exit code classes.
 pub fn failure(e: RefreshError) -> Failure {
     match e {
-        RefreshError::NotRefreshable { .. } | RefreshError::Refused { .. } => {
-            Failure::Refused(e.to_string())
-        }
+        RefreshError::NotRefreshable { .. }
+        | RefreshError::Refused { .. }
+        | RefreshError::RateLimited { .. } => Failure::Refused(e.to_string()),
         RefreshError::Store(s) => s.into(),
         other => Failure::CouldNotRun(other.into()),
     }
