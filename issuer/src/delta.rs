@@ -128,6 +128,8 @@ impl Issuer {
     /// it, or older than [`DELTA_MAX_BASE_AGE`] (the verifier fetches the full bundle); storage
     /// errors.
     pub async fn trust_bundle_delta(&self, since: i64) -> Result<String, ApiError> {
+        // Pick up a rotation or key withdrawal made by another replica before publishing keys.
+        self.signer().await?;
         let t = now();
         let read = async {
             {
@@ -174,7 +176,7 @@ impl Issuer {
                 set: set.into_iter().collect(),
             });
         }
-        let keys: Vec<Value> = self.keys.published(t).iter().map(|r| r.to_json()).collect();
+        let keys = crate::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
         Ok(sign_trust_bundle_delta(
             &self.keys.root(),
             &DeltaContents {

@@ -85,6 +85,8 @@ struct State {
     active: Arc<SigningKey>,
     root: Arc<SigningKey>,
     records: Vec<KeyRecord>,
+    /// Emergency withdrawals, from the audit trail ([`crate::withdraw`]).
+    withdrawals: Vec<crate::withdraw::KeyWithdrawal>,
 }
 
 /// The issuer's keys.
@@ -258,11 +260,23 @@ impl KeyStore {
                 records.push(rec);
             }
         }
+        // Every withdrawal rotates the active key, so a replica that reloads its keys for a
+        // new active key picks the withdrawal up here too.
+        let withdrawals = crate::withdraw::from_audit(
+            &store
+                .audit_list(crate::audit::AuditFilter {
+                    event_prefix: Some(crate::withdraw::WITHDRAW_EVENT.into()),
+                    limit: crate::withdraw::MAX_WITHDRAWALS,
+                    ..crate::audit::AuditFilter::default()
+                })
+                .await?,
+        );
         match (active, root) {
             (Some(active), Some(root)) => Ok(State {
                 active,
                 root,
                 records,
+                withdrawals,
             }),
             _ => Err(ApiError::Internal(
                 "no active credential or root key".into(),
@@ -342,6 +356,31 @@ impl KeyStore {
     /// Credential keys: active and retired.
     pub fn records(&self) -> Vec<KeyRecord> {
         self.read_state(|s| s.records.clone())
+    }
+
+    /// The withdrawn credential keys (as of the last load).
+    pub fn withdrawals(&self) -> Vec<crate::withdraw::KeyWithdrawal> {
+        self.read_state(|s| s.withdrawals.clone())
+    }
+
+    /// Re-reads the keys and withdrawals from the database.
+    ///
+    /// # Errors
+    /// Storage errors; [`ApiError::Internal`] when a key does not open.
+    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+        let state = self.load_state(store).await?;
+        self.set_state(state);
+        Ok(())
+    }
+
+    /// Credential keys for the online channels (`/.well-known/jwt-vc-issuer`, `did.json`) at
+    /// `now`: the published ones except withdrawn keys, which those channels cannot mark.
+    pub fn published_online(&self, now: i64) -> Vec<KeyRecord> {
+        let withdrawn = self.withdrawals();
+        self.published(now)
+            .into_iter()
+            .filter(|r| !withdrawn.iter().any(|w| w.kid == r.kid))
+            .collect()
     }
 
     /// Credential keys to publish at `now`: the active one and retired ones whose last

@@ -36,6 +36,7 @@ pub mod status_changes;
 pub mod store;
 pub mod sweep;
 pub mod trust;
+pub mod withdraw;
 
 pub use error::ApiError;
 pub use service::Issuer;

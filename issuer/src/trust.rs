@@ -128,12 +128,18 @@ impl Issuer {
     fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .keys
-            .published(now())
+            .published_online(now())
             .into_iter()
             .map(|r| {
                 let mut jwk = r.jwk.clone().with_kid(r.kid.clone()).to_value();
                 jwk["alg"] = json!(r.alg.as_str());
                 jwk["use"] = json!("sig");
+                // The key's window, as in the trust bundle (extra JWK members, RFC 7517
+                // section 4: ignored by clients that do not know them): a verifier trusting
+                // this document refuses what a retired key could not have signed.
+                jwk["not_before"] = json!(r.not_before);
+                jwk["not_after"] = json!(r.not_after);
+                jwk["last_credential_expiry"] = json!(r.last_credential_expiry);
                 jwk
             })
             .collect();
@@ -150,7 +156,7 @@ impl Issuer {
         let did = did_web(self.url());
         let methods: Vec<Value> = self
             .keys
-            .published(now())
+            .published_online(now())
             .into_iter()
             .map(|r| {
                 json!({
@@ -195,7 +201,7 @@ impl Issuer {
             status_seq = status_seq.min(l.status_seq);
             lists.push((shard, self.status_uri(shard), l.token));
         }
-        let keys: Vec<Value> = self.keys.published(t).iter().map(|r| r.to_json()).collect();
+        let keys = crate::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
         Ok(sign_trust_bundle(
             &self.keys.root(),
             &BundleContents {

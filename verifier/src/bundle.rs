@@ -18,8 +18,8 @@ use credential::status_list::{Limits, StatusListError, StatusListToken, Validati
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::status::{CompressedList, KnownList, StatusStore};
-use crate::trust::{TrustStore, TrustedKey};
+use crate::status::{CompressedList, KnownList, ListId, StatusStore};
+use crate::trust::{TrustStore, TrustedKey, Withdrawal};
 
 /// The bundle's `typ`.
 pub const TYP: &str = "trust-bundle+jwt";
@@ -154,6 +154,12 @@ pub enum BundleError {
         /// The entry's `uri`.
         uri: String,
     },
+    /// A status-list token names another issuer (`iss`) than the bundle, or none.
+    #[error("status list token for {uri} does not name the bundle's issuer")]
+    StatusListIssuer {
+        /// The entry's `uri`.
+        uri: String,
+    },
     /// A status-list token failed to verify or decode (a decompression bomb stops here with
     /// [`StatusListError::DecompressionLimit`]).
     #[error("status list token for {uri}: {source}")]
@@ -184,6 +190,7 @@ impl BundleError {
             BundleError::TooMany { .. } => "bundle_too_many_entries",
             BundleError::StatusSubjectMismatch { .. } => "status_subject_mismatch",
             BundleError::StatusListKey { .. } => "status_list_unknown_key",
+            BundleError::StatusListIssuer { .. } => "status_list_wrong_issuer",
             BundleError::StatusList { source, .. } => match source {
                 StatusListError::DecompressionLimit { .. } => "status_list_decompression_limit",
                 _ => "status_list_invalid",
@@ -200,6 +207,20 @@ pub enum KeyState {
     Active,
     /// Signed credentials in its window; kept until the last of them expires.
     Retired,
+    /// Withdrawn by the issuer in an emergency (presumed compromised): credentials it signed
+    /// are refused, all of them or those issued at or after [`BundleKey::withdrawn_since`].
+    Withdrawn,
+}
+
+impl KeyState {
+    /// The state's name in the bundle (`active`, `retired`, `withdrawn`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+            KeyState::Withdrawn => "withdrawn",
+        }
+    }
 }
 
 /// A credential signing key from the bundle.
@@ -215,6 +236,9 @@ pub struct BundleKey {
     pub not_after: Option<i64>,
     /// When the last credential it signed expires (retired keys).
     pub last_credential_expiry: Option<i64>,
+    /// A withdrawn key: credentials issued at or after this time are refused (`None`: all of
+    /// them).
+    pub withdrawn_since: Option<i64>,
     /// The key.
     pub jwk: PublicJwk,
 }
@@ -224,10 +248,11 @@ impl BundleKey {
     pub fn to_json(&self) -> Value {
         serde_json::json!({
             "kid": self.kid,
-            "state": if self.state == KeyState::Active { "active" } else { "retired" },
+            "state": self.state.as_str(),
             "not_before": self.not_before,
             "not_after": self.not_after,
             "last_credential_expiry": self.last_credential_expiry,
+            "withdrawn_since": self.withdrawn_since,
             "jwk": self.jwk.to_bare_value(),
         })
     }
@@ -311,6 +336,8 @@ pub(crate) struct RawKey {
     not_before: i64,
     not_after: Option<i64>,
     last_credential_expiry: Option<i64>,
+    #[serde(default)]
+    withdrawn_since: Option<i64>,
     jwk: Value,
 }
 
@@ -329,9 +356,9 @@ impl VerifiedBundle {
     /// this order: size, structure (truncation), `typ`, root `kid`, signature with the pinned
     /// key (the header's `jwk` is never trusted), payload and version, `issued_at` not in the
     /// future, every key, then every status-list token: signed by a bundle key valid at the
-    /// token's `iat`, `sub` equal to the entry's `uri`, list decoded within the limits. A
-    /// token's `exp` is checked as of the bundle's `issued_at`; freshness at verification
-    /// time is the policy's ([`StatusStore::check`]).
+    /// token's `iat`, `sub` equal to the entry's `uri`, list decoded within the limits, `iss`
+    /// equal to the bundle's `iss`. A token's `exp` is checked as of the bundle's `issued_at`;
+    /// freshness at verification time is the policy's ([`StatusStore::check`]).
     ///
     /// # Errors
     /// The [`BundleError`] of the first failed check.
@@ -415,7 +442,13 @@ impl VerifiedBundle {
             .collect::<Result<Vec<_>, _>>()?;
         let mut lists = Vec::with_capacity(payload.status_lists.len());
         for entry in payload.status_lists {
-            lists.push(verify_list(entry, &keys, payload.issued_at, limits)?);
+            lists.push(verify_list(
+                entry,
+                &payload.iss,
+                &keys,
+                payload.issued_at,
+                limits,
+            )?);
         }
         Ok(VerifiedBundle {
             raw: text.to_owned(),
@@ -433,7 +466,8 @@ impl VerifiedBundle {
         &self.raw
     }
 
-    /// Decides whether this bundle may replace `stored`.
+    /// Decides whether this bundle may replace `stored`, by [`order`]: the time, and the
+    /// status counter between bundles of the same second.
     ///
     /// # Errors
     /// [`BundleError::Replayed`] when it is older; [`BundleError::Conflicting`] when it has
@@ -442,7 +476,10 @@ impl VerifiedBundle {
         let Some(stored) = stored else {
             return Ok(Freshness::Newer);
         };
-        match self.issued_at.cmp(&stored.issued_at) {
+        match order(
+            (self.status_seq, self.issued_at),
+            (stored.status_seq, stored.issued_at),
+        ) {
             std::cmp::Ordering::Greater => Ok(Freshness::Newer),
             std::cmp::Ordering::Less => Err(BundleError::Replayed {
                 stored: stored.issued_at,
@@ -471,9 +508,21 @@ impl VerifiedBundle {
     pub fn status_store(&self) -> StatusStore {
         let mut store = StatusStore::new();
         for l in &self.lists {
-            store.insert_known(l.uri.clone(), l.known.clone());
+            store.insert_known(ListId::new(&self.iss, &l.uri), l.known.clone());
         }
         store
+    }
+}
+
+/// Orders two trust states given as `(status_seq, issued_at)`: by `issued_at`, and between
+/// states of the same second by the issuer's status counter (when both carry one), so a full
+/// bundle built in the same second as the stored state but after more status changes is newer.
+/// Time stays the first key for full bundles: after the bureau restores a backup its counter
+/// goes back, and its next bundle must still replace the stored state.
+pub fn order(a: (Option<i64>, i64), b: (Option<i64>, i64)) -> std::cmp::Ordering {
+    match (a.1.cmp(&b.1), a.0, b.0) {
+        (std::cmp::Ordering::Equal, Some(x), Some(y)) => x.cmp(&y),
+        (by_time, _, _) => by_time,
     }
 }
 
@@ -486,6 +535,17 @@ pub(crate) fn trust_store_for(iss: &str, keys: &[BundleKey]) -> TrustStore {
             issuers: vec![iss.to_owned()],
             not_before: Some(k.not_before - k.not_before.rem_euclid(IAT_GRANULARITY)),
             not_after: k.not_after,
+            // An active key's credentials are bounded by its window only; a retired or
+            // withdrawn key's also by the last expiry the issuer published for it.
+            last_credential_expiry: if k.state == KeyState::Active {
+                None
+            } else {
+                k.last_credential_expiry
+            },
+            withdrawn: (k.state == KeyState::Withdrawn).then_some(match k.withdrawn_since {
+                Some(t) => Withdrawal::Since(t),
+                None => Withdrawal::All,
+            }),
         });
     }
     store
@@ -503,6 +563,7 @@ pub(crate) fn parse_key(index: usize, k: RawKey) -> Result<BundleKey, BundleErro
     let state = match k.state.as_str() {
         "active" => KeyState::Active,
         "retired" => KeyState::Retired,
+        "withdrawn" => KeyState::Withdrawn,
         _ => return Err(invalid("unknown state")),
     };
     if state == KeyState::Retired && k.not_after.is_none() {
@@ -511,18 +572,23 @@ pub(crate) fn parse_key(index: usize, k: RawKey) -> Result<BundleKey, BundleErro
     if k.not_after.is_some_and(|na| na < k.not_before) {
         return Err(invalid("not_after before not_before"));
     }
+    if state != KeyState::Withdrawn && k.withdrawn_since.is_some() {
+        return Err(invalid("withdrawn_since on a key that is not withdrawn"));
+    }
     Ok(BundleKey {
         kid: k.kid,
         state,
         not_before: k.not_before,
         not_after: k.not_after,
         last_credential_expiry: k.last_credential_expiry,
+        withdrawn_since: k.withdrawn_since,
         jwk,
     })
 }
 
 fn verify_list(
     entry: RawList,
+    iss: &str,
     keys: &[BundleKey],
     issued_at: i64,
     limits: &BundleLimits,
@@ -576,6 +642,10 @@ fn verify_list(
             },
         })?;
     let claims = verified.into_claims();
+    // The bundle's keys are its issuer's; a token naming another issuer is not its list.
+    if claims.iss.as_deref() != Some(iss) {
+        return Err(BundleError::StatusListIssuer { uri });
+    }
     let known = KnownList {
         list: CompressedList::from_zlib(claims.status_list.bits(), claims.status_list.len(), zlib),
         issued_at: claims.iat,

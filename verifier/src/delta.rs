@@ -7,9 +7,9 @@
 //! pinned root JWK ─┐
 //! delta bytes ─────┼─> VerifiedDelta::verify ─> VerifiedDelta ─> TrustState::apply
 //! now ─────────────┘   (size, typ, root kid,       (base_status_seq must equal the state's
-//!                       signature, payload,          status_seq; issued_at must be newer;
-//!                       every change set decoded     all or nothing)
-//!                       within the limits)
+//!                       signature, payload,          status_seq; a delta without status
+//!                       every change set decoded     changes must not be older; all or
+//!                       within the limits)           nothing)
 //! ```
 //!
 //! A delta is anchored on the issuer's status-change log (`status_seq`), not on a time. Being
@@ -154,7 +154,9 @@ pub enum DeltaError {
         /// The delta's `base_status_seq`.
         base: i64,
     },
-    /// Not newer than the stored state (replayed, or out of order).
+    /// Carries no status change (`status_seq` = `base_status_seq`) and was issued before the
+    /// stored state: an old copy (replayed). A delta that carries changes is ordered by the
+    /// status counter alone, never by seconds.
     #[error("trust-bundle delta from {found} is not newer than the stored state from {stored} (replayed)")]
     Replayed {
         /// The stored state's `issued_at`.

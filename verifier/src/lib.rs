@@ -29,11 +29,12 @@ pub mod status;
 pub mod trust;
 pub mod trust_state;
 pub mod verify;
+pub mod withdrawal;
 
 pub use bundle::{BundleError, VerifiedBundle};
 pub use delta::{DeltaError, VerifiedDelta};
 pub use policy::{Policy, PolicyError, RequestProfile};
 pub use status::{StatusError, StatusOutcome, StatusStore};
-pub use trust::{TrustError, TrustStore, TrustedKey};
+pub use trust::{KeyLimit, TrustError, TrustStore, TrustedKey, Withdrawal};
 pub use trust_state::TrustState;
 pub use verify::{Format, VerifiedPresentation, Verifier, VerifierError};

@@ -28,8 +28,16 @@ pub struct Policy {
     /// How old the revocation state (the status-list token's `iat`) may be.
     pub max_status_age: Duration,
     /// Whether a credential that references a status list is rejected when no list for it is
-    /// known (fail closed). `true` unless a policy says otherwise.
+    /// known (fail closed), and whether a citizen-ID credential with no status reference at all
+    /// (one that can never be revoked) is rejected. `true` unless a policy says otherwise.
     pub require_status: bool,
+    /// With `require_status`, still accept a credential without a status reference when it is
+    /// short-lived: its `exp` minus its `iat` is at most
+    /// [`Policy::short_lived_max_validity`]. `false` unless a policy says otherwise.
+    pub accept_short_lived_without_status: bool,
+    /// The longest validity (`exp` − `iat`) of a credential accepted without a status
+    /// reference under `accept_short_lived_without_status`. At most 72 hours; default 72 hours.
+    pub short_lived_max_validity: Duration,
     /// Accepted signature algorithms.
     pub algorithms: Vec<Alg>,
     /// A plain RFC 9901 verifier: any credential type and `typ` (except other JWT kinds), no
@@ -81,12 +89,18 @@ impl Default for Policy {
             kb_max_age: Duration::from_secs(300),
             max_status_age: Duration::from_secs(24 * 3600),
             require_status: true,
+            accept_short_lived_without_status: false,
+            short_lived_max_validity: SHORT_LIVED_MAX,
             algorithms: Alg::ALL.to_vec(),
             generic: false,
             request: RequestProfile::default(),
         }
     }
 }
+
+/// The longest validity a credential without a status reference may have under any policy
+/// (`accept_short_lived_without_status`): 72 hours.
+pub const SHORT_LIVED_MAX: Duration = Duration::from_secs(72 * 3600);
 
 /// Why a policy file could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,6 +129,8 @@ struct PolicyFile {
     kb_max_age_seconds: Option<u64>,
     max_status_age_seconds: Option<u64>,
     require_status: Option<bool>,
+    accept_short_lived_without_status: Option<bool>,
+    short_lived_max_validity_seconds: Option<u64>,
     algorithms: Option<Vec<String>>,
     generic: Option<bool>,
     request: Option<RequestFile>,
@@ -179,6 +195,17 @@ impl Policy {
         }
         if let Some(r) = file.require_status {
             policy.require_status = r;
+        }
+        if let Some(a) = file.accept_short_lived_without_status {
+            policy.accept_short_lived_without_status = a;
+        }
+        if let Some(s) = file.short_lived_max_validity_seconds {
+            if s == 0 || s > SHORT_LIVED_MAX.as_secs() {
+                return Err(PolicyError::Invalid {
+                    field: "short_lived_max_validity_seconds",
+                });
+            }
+            policy.short_lived_max_validity = Duration::from_secs(s);
         }
         if let Some(algs) = file.algorithms {
             policy.algorithms = algs
@@ -267,6 +294,12 @@ mod tests {
         assert_eq!(
             Policy::from_toml("min_level = \"ultra\""),
             Err(PolicyError::Invalid { field: "min_level" })
+        );
+        assert_eq!(
+            Policy::from_toml("short_lived_max_validity_seconds = 259201"),
+            Err(PolicyError::Invalid {
+                field: "short_lived_max_validity_seconds"
+            })
         );
         assert_eq!(
             Policy::from_toml("algorithms = [\"HS256\"]"),

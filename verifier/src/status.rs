@@ -29,7 +29,9 @@ pub enum StatusOutcome {
         /// When the list was issued (Unix seconds).
         list_issued_at: i64,
     },
-    /// The credential references no status list.
+    /// The credential references no status list: accepted only by a policy that does not
+    /// require status, in generic mode, or (short-lived credentials) by a policy with
+    /// `accept_short_lived_without_status`.
     NoStatus,
     /// The credential references a list the verifier does not have, and the policy allows
     /// that (`require_status = false`).
@@ -66,6 +68,21 @@ pub enum StatusError {
     /// The `status` claim is malformed.
     #[error("malformed status claim")]
     MalformedReference,
+    /// The credential carries no status reference, so it can never be revoked, and the policy
+    /// requires status (and does not accept short-lived credentials without one).
+    #[error(
+        "credential carries no status reference and can never be revoked; the policy requires one"
+    )]
+    ReferenceMissing,
+    /// The credential carries no status reference and is valid for longer than the policy
+    /// accepts for a short-lived credential without one (or names no `iat` or `exp`).
+    #[error("credential without a status reference is valid for {validity_seconds} s, more than the {max_seconds} s the policy accepts")]
+    NotShortLived {
+        /// Its `exp` minus its `iat` (`i64::MAX` when either is missing).
+        validity_seconds: i64,
+        /// The policy's limit.
+        max_seconds: i64,
+    },
     /// No list for this URI is known and the policy requires one.
     #[error("no status list known for the credential; sync the verifier")]
     Unknown,
@@ -83,9 +100,13 @@ pub enum StatusError {
     /// The list is malformed, the index out of range, or the token did not verify.
     #[error(transparent)]
     List(#[from] StatusListError),
-    /// The status-list token's signing key is not trusted.
+    /// The status-list token's signing key is not trusted for the issuer the token names.
     #[error("status list signed by an unknown key")]
     UnknownListKey,
+    /// The status-list token names no issuer (`iss`), so it cannot be matched to the issuer of
+    /// the credentials that reference it.
+    #[error("status list token names no issuer (iss)")]
+    ListIssuerMissing,
 }
 
 impl StatusError {
@@ -96,11 +117,14 @@ impl StatusError {
             StatusError::Suspended { .. } => "suspended",
             StatusError::NotValid { .. } => "status_not_valid",
             StatusError::MalformedReference => "malformed_status_claim",
+            StatusError::ReferenceMissing => "status_reference_missing",
+            StatusError::NotShortLived { .. } => "status_reference_missing_not_short_lived",
             StatusError::Unknown => "status_unknown",
             StatusError::TooOld { .. } => "status_too_old",
             StatusError::ListExpired => "status_list_expired",
             StatusError::List(e) => e.code(),
             StatusError::UnknownListKey => "status_list_unknown_key",
+            StatusError::ListIssuerMissing => "status_list_issuer_missing",
         }
     }
 }
@@ -213,12 +237,33 @@ pub struct KnownList {
 /// How many inflated lists a [`StatusStore`] keeps (256 KiB each for a 2^20-entry shard).
 pub const INFLATED_CACHE: usize = 4;
 
-/// Status lists by URI (the token's `sub`), kept compressed; the last few inflated lists are
-/// cached.
+/// Where a list is kept: the issuer that signed it (the token's `iss`, checked against the
+/// signing key) and its URI (the token's `sub`). A list is used only for credentials of that
+/// issuer naming that URI, so another trusted issuer cannot answer for this one's credentials.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ListId {
+    /// The issuer identifier (`iss` of the token, and of the credentials it answers for).
+    pub iss: String,
+    /// The list URI (`sub` of the token, `status.status_list.uri` of the credentials).
+    pub uri: String,
+}
+
+impl ListId {
+    /// The list `uri` of issuer `iss`.
+    pub fn new(iss: impl Into<String>, uri: impl Into<String>) -> ListId {
+        ListId {
+            iss: iss.into(),
+            uri: uri.into(),
+        }
+    }
+}
+
+/// Status lists by issuer and URI ([`ListId`]), kept compressed; the last few inflated lists
+/// are cached.
 #[derive(Debug, Default)]
 pub struct StatusStore {
-    lists: BTreeMap<String, KnownList>,
-    inflated: Mutex<Vec<(String, Arc<StatusList>)>>,
+    lists: BTreeMap<ListId, KnownList>,
+    inflated: Mutex<Vec<(ListId, Arc<StatusList>)>>,
 }
 
 impl Clone for StatusStore {
@@ -236,12 +281,15 @@ impl StatusStore {
         StatusStore::default()
     }
 
-    /// Verifies a `statuslist+jwt` token with a trusted key and keeps it under its `sub`
-    /// (replacing an older one). Returns the URI.
+    /// Verifies a `statuslist+jwt` token and keeps it under its `iss` and `sub` (replacing an
+    /// older list of the same issuer and URI). The token must name its issuer (`iss`) and be
+    /// signed by a trusted key that may sign for that issuer, valid at the token's `iat`.
+    /// Returns the URI.
     ///
     /// # Errors
-    /// [`StatusError::UnknownListKey`] when no trusted key signed it; [`StatusError::List`]
-    /// when it does not verify or is malformed.
+    /// [`StatusError::ListIssuerMissing`] when the token has no `iss`;
+    /// [`StatusError::UnknownListKey`] when no key trusted for that issuer signed it;
+    /// [`StatusError::List`] when it does not verify or is malformed.
     pub fn add_token(
         &mut self,
         token: &str,
@@ -252,16 +300,18 @@ impl StatusStore {
         let unverified = StatusListToken::parse_unverified(token, &Limits::default())?;
         let claims = unverified.claims();
         let sub = claims.sub.clone();
+        let iss = claims.iss.clone().ok_or(StatusError::ListIssuerMissing)?;
         let key = trust
-            .status_list_key(unverified.header(), claims.iss.as_deref(), &sub, claims.iat)
+            .status_list_key(unverified.header(), &iss, claims.iat)
             .map_err(|_| StatusError::UnknownListKey)?;
         let verified = StatusListToken::verify(token, &key, &Validation::new(&sub, now))?;
-        self.insert(verified.into_claims());
+        self.insert(&iss, verified.into_claims());
         Ok(sub)
     }
 
-    /// Keeps an already verified token's list under its `sub`, unless a newer one is known.
-    pub fn insert(&mut self, token: StatusListToken) {
+    /// Keeps an already verified token's list under `iss` (the issuer whose key verified it)
+    /// and its `sub`, unless a newer one is known.
+    pub fn insert(&mut self, iss: &str, token: StatusListToken) {
         let known = KnownList {
             issued_at: token.iat,
             expires_at: token.exp,
@@ -270,24 +320,25 @@ impl StatusStore {
                 .map(|t| i64::try_from(t.get()).unwrap_or(i64::MAX)),
             list: CompressedList::compress(&token.status_list, 6),
         };
-        self.insert_known(token.sub, known);
+        self.insert_known(ListId::new(iss, token.sub), known);
     }
 
-    /// Keeps an already verified, compressed list under `uri`, unless a newer one is known.
-    pub fn insert_known(&mut self, uri: String, known: KnownList) {
-        match self.lists.get(&uri) {
+    /// Keeps an already verified, compressed list under `id`, unless a newer one is known.
+    /// The caller vouches that a key of `id.iss` signed it.
+    pub fn insert_known(&mut self, id: ListId, known: KnownList) {
+        match self.lists.get(&id) {
             Some(existing) if existing.issued_at > known.issued_at => {}
             _ => {
                 if let Ok(mut cache) = self.inflated.lock() {
-                    cache.retain(|(u, _)| *u != uri);
+                    cache.retain(|(u, _)| *u != id);
                 }
-                self.lists.insert(uri, known);
+                self.lists.insert(id, known);
             }
         }
     }
 
     /// The known lists.
-    pub fn lists(&self) -> &BTreeMap<String, KnownList> {
+    pub fn lists(&self) -> &BTreeMap<ListId, KnownList> {
         &self.lists
     }
 
@@ -296,8 +347,8 @@ impl StatusStore {
         self.lists.values().map(|k| k.list.as_zlib().len()).sum()
     }
 
-    /// Entry `idx` of the list at `uri`, inflating it (or taking it from the cache).
-    fn entry(&self, uri: &str, known: &KnownList, idx: u64) -> Result<u8, StatusListError> {
+    /// Entry `idx` of the list `id`, inflating it (or taking it from the cache).
+    fn entry(&self, id: &ListId, known: &KnownList, idx: u64) -> Result<u8, StatusListError> {
         if idx >= known.list.len() {
             return Err(StatusListError::IndexOutOfRange {
                 idx,
@@ -305,7 +356,7 @@ impl StatusStore {
             });
         }
         let cached = self.inflated.lock().ok().and_then(|mut cache| {
-            let pos = cache.iter().position(|(u, _)| u == uri)?;
+            let pos = cache.iter().position(|(u, _)| u == id)?;
             // Most recently used last.
             let hit = cache.remove(pos);
             let list = hit.1.clone();
@@ -320,7 +371,7 @@ impl StatusStore {
                     if cache.len() >= INFLATED_CACHE {
                         cache.remove(0);
                     }
-                    cache.push((uri.to_owned(), l.clone()));
+                    cache.push((id.clone(), l.clone()));
                 }
                 l
             }
@@ -328,7 +379,9 @@ impl StatusStore {
         list.get(idx)
     }
 
-    /// Checks the credential's `status.status_list` reference against the known lists.
+    /// Checks the credential's `status.status_list` reference against the known lists of the
+    /// credential's issuer (its `iss`, or the VCDM `issuer`): a list signed for another issuer
+    /// is never used, even when it names the same URI.
     ///
     /// # Errors
     /// [`StatusError`] when the credential is revoked or suspended, or the state is unknown,
@@ -340,10 +393,24 @@ impl StatusStore {
         now: i64,
     ) -> Result<StatusOutcome, StatusError> {
         let Some((uri, idx)) = reference(claims)? else {
+            if policy.require_status && !policy.generic {
+                unrevocable_allowed(claims, policy)?;
+            }
             return Ok(StatusOutcome::NoStatus);
         };
-        let uri = uri.as_str();
-        let Some(known) = self.lists.get(uri) else {
+        let iss = claims
+            .get("iss")
+            .or_else(|| claims.get("issuer"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = ListId::new(iss, uri);
+        let uri = id.uri.as_str();
+        let known = if iss.is_empty() {
+            None
+        } else {
+            self.lists.get(&id)
+        };
+        let Some(known) = known else {
             if policy.require_status {
                 return Err(StatusError::Unknown);
             }
@@ -362,7 +429,7 @@ impl StatusStore {
                 max_seconds: max,
             });
         }
-        match self.entry(uri, known, idx)? {
+        match self.entry(&id, known, idx)? {
             0 => Ok(StatusOutcome::Valid {
                 uri: uri.to_owned(),
                 idx,
@@ -373,6 +440,41 @@ impl StatusStore {
             value => Err(StatusError::NotValid { idx, value }),
         }
     }
+}
+
+/// Whether a credential without a status reference may pass a policy that requires status:
+/// only a short-lived one, and only where the policy accepts those.
+fn unrevocable_allowed(claims: &Map<String, Value>, policy: &Policy) -> Result<(), StatusError> {
+    if !policy.accept_short_lived_without_status {
+        return Err(StatusError::ReferenceMissing);
+    }
+    let validity = match (
+        time_claim(claims, "iat", "validFrom"),
+        time_claim(claims, "exp", "validUntil"),
+    ) {
+        (Some(iat), Some(exp)) => exp.saturating_sub(iat),
+        _ => i64::MAX,
+    };
+    let max = i64::try_from(policy.short_lived_max_validity.as_secs()).unwrap_or(i64::MAX);
+    if validity > max {
+        return Err(StatusError::NotShortLived {
+            validity_seconds: validity,
+            max_seconds: max,
+        });
+    }
+    Ok(())
+}
+
+/// A time claim: the JWT `name` (Unix seconds, dc+sd-jwt) or the VCDM `vc_name` (RFC 3339,
+/// vc+sd-jwt).
+pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str, vc_name: &str) -> Option<i64> {
+    if let Some(t) = claims.get(name) {
+        return t.as_i64();
+    }
+    let text = claims.get(vc_name)?.as_str()?;
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 /// The credential's status reference as `(list uri, index)`: the IETF `status.status_list`
@@ -453,7 +555,7 @@ mod tests {
         let mut store = StatusStore::new();
         for shard in 0..6 {
             store.insert_known(
-                format!("u{shard}"),
+                ListId::new("i", format!("u{shard}")),
                 KnownList {
                     list: c.clone(),
                     issued_at: 1,
@@ -463,9 +565,9 @@ mod tests {
             );
         }
         for shard in 0..6 {
-            let uri = format!("u{shard}");
-            let known = &store.lists()[&uri];
-            assert_eq!(store.entry(&uri, known, 7).unwrap(), 1);
+            let id = ListId::new("i", format!("u{shard}"));
+            let known = &store.lists()[&id];
+            assert_eq!(store.entry(&id, known, 7).unwrap(), 1);
         }
         assert_eq!(store.inflated.lock().unwrap().len(), INFLATED_CACHE);
         assert_eq!(store.compressed_bytes(), 6 * c.as_zlib().len());

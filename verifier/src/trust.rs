@@ -16,6 +16,34 @@ pub struct TrustedKey {
     pub not_before: Option<i64>,
     /// ... and at or before this time.
     pub not_after: Option<i64>,
+    /// Every credential the key signed expires at or before this time (Unix seconds): the
+    /// issuer's published last credential expiry of a retired key. A credential expiring later
+    /// (a forgery with a retired key) is refused.
+    pub last_credential_expiry: Option<i64>,
+    /// The issuer withdrew the key (emergency): credentials it signed are refused, all of them
+    /// or those issued at or after a time.
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// An emergency withdrawal of a signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// Every credential the key signed is refused.
+    All,
+    /// Credentials issued (`iat`) at or after this time (Unix seconds) are refused.
+    Since(i64),
+}
+
+/// Why a trusted key does not vouch for a credential inside its signing window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLimit {
+    /// The key was withdrawn for credentials issued when this one was.
+    Withdrawn,
+    /// The credential expires after the key's last credential expiry (or names no expiry).
+    OutlivesKey {
+        /// The key's last credential expiry.
+        last_credential_expiry: i64,
+    },
 }
 
 impl TrustedKey {
@@ -26,7 +54,29 @@ impl TrustedKey {
             issuers: Vec::new(),
             not_before: None,
             not_after: None,
+            last_credential_expiry: None,
+            withdrawn: None,
         }
+    }
+
+    /// What refuses a credential (its issuer JWT payload) signed by this key inside the key's
+    /// window: a withdrawal covering its `iat` (a credential naming no issuance time is covered
+    /// by any withdrawal), or an expiry (`exp`, or the VCDM `validUntil`) past the key's last
+    /// credential expiry.
+    pub fn limit(&self, payload: &Map<String, Value>) -> Option<KeyLimit> {
+        match self.withdrawn {
+            Some(Withdrawal::All) => return Some(KeyLimit::Withdrawn),
+            Some(Withdrawal::Since(since)) if issued_at(payload).is_none_or(|t| t >= since) => {
+                return Some(KeyLimit::Withdrawn)
+            }
+            _ => {}
+        }
+        let last = self.last_credential_expiry?;
+        let exp = crate::status::time_claim(payload, "exp", "validUntil");
+        exp.is_none_or(|e| e > last)
+            .then_some(KeyLimit::OutlivesKey {
+                last_credential_expiry: last,
+            })
     }
 
     fn matches_kid(&self, kid: &str) -> bool {
@@ -126,6 +176,13 @@ impl TrustStore {
             for (i, k) in keys.iter().enumerate() {
                 let mut key = TrustedKey::new(parse(i, k)?);
                 key.issuers.clone_from(&issuers);
+                // The issuer's published window (`/.well-known/jwt-vc-issuer` of this stack),
+                // read as the trust bundle's: the start rounded down to the day of the
+                // credentials' `iat`, the last credential expiry bounding their `exp`.
+                let time = |name: &str| k.get(name).and_then(Value::as_i64);
+                key.not_before = time("not_before").map(|t| t - t.rem_euclid(86_400));
+                key.not_after = time("not_after");
+                key.last_credential_expiry = time("last_credential_expiry");
                 self.add(key);
             }
         } else if let Some(methods) = obj.get("verificationMethod") {
@@ -177,11 +234,13 @@ pub fn did_web_to_url(did: &str) -> Option<String> {
 
 impl TrustStore {
     /// The trusted key that signed a `statuslist+jwt` token: matched by the header's `kid`,
-    /// bound to the token's issuer (its `iss`, or else an issuer whose URL the list's `sub` lies
-    /// under), and valid at the token's `iat`.
+    /// allowed to sign for the issuer the token names (`iss`: the key is bound to it, or to no
+    /// issuer at all), and valid at the token's `iat`.
     ///
     /// A status-list token carries no credential payload, so [`IssuerKeys::issuer_key`] cannot
-    /// tell which issuer it speaks for; this method reads that from the token itself.
+    /// tell which issuer it speaks for; the token's `iss` says so, and the list is then used
+    /// only for credentials of that issuer ([`crate::StatusStore::check`]). The list's URI
+    /// plays no part: a URI under an issuer's web address proves nothing about who signed it.
     ///
     /// # Errors
     /// [`VerifyError::UnknownIssuerKey`] when no trusted key matches;
@@ -189,18 +248,12 @@ impl TrustStore {
     pub fn status_list_key(
         &self,
         header: &Header,
-        iss: Option<&str>,
-        sub: &str,
+        iss: &str,
         iat: i64,
     ) -> Result<PublicJwk, VerifyError> {
         self.find(
             header,
-            |k| {
-                k.issuers.is_empty()
-                    || k.issuers
-                        .iter()
-                        .any(|i| iss == Some(i.as_str()) || publishes(i, sub))
-            },
+            |k| k.issuers.is_empty() || k.issuers.iter().any(|i| i == iss),
             Some(iat),
         )
     }
@@ -213,6 +266,17 @@ impl TrustStore {
         issuer_ok: impl Fn(&TrustedKey) -> bool,
         issued_at: Option<i64>,
     ) -> Result<PublicJwk, VerifyError> {
+        self.find_key(header, issuer_ok, issued_at)
+            .map(|k| k.jwk.clone())
+    }
+
+    /// As [`TrustStore::find`], the trusted key itself.
+    fn find_key(
+        &self,
+        header: &Header,
+        issuer_ok: impl Fn(&TrustedKey) -> bool,
+        issued_at: Option<i64>,
+    ) -> Result<&TrustedKey, VerifyError> {
         let kid = header.kid.as_deref();
         // Without a `kid`, only a store of one key can answer.
         let only = kid.is_none() && self.keys.len() == 1;
@@ -226,7 +290,6 @@ impl TrustStore {
         }
         candidates
             .find(|k| k.valid_at(issued_at))
-            .map(|k| k.jwk.clone())
             .ok_or(VerifyError::IssuerKeyNotValidAtIssuance)
     }
 }
@@ -243,16 +306,6 @@ impl TrustedKey {
     }
 }
 
-/// Whether the URI `uri` is published by `issuer` (an HTTPS issuer identifier): the same URL
-/// or a path below it.
-fn publishes(issuer: &str, uri: &str) -> bool {
-    let base = issuer.trim_end_matches('/');
-    !base.is_empty()
-        && uri
-            .strip_prefix(base)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-}
-
 /// When the credential was issued: `iat` (dc+sd-jwt), or the W3C `validFrom` (vc+sd-jwt),
 /// which this stack's issuer sets to the issuance day.
 fn issued_at(payload: &Map<String, Value>) -> Option<i64> {
@@ -265,21 +318,50 @@ fn issued_at(payload: &Map<String, Value>) -> Option<i64> {
         .map(time::OffsetDateTime::unix_timestamp)
 }
 
+impl TrustStore {
+    /// The trusted key a credential (its issuer JWT header and payload) names: by `kid`, bound
+    /// to its `iss` (or VCDM `issuer`), with a window holding its issuance time.
+    ///
+    /// # Errors
+    /// As [`IssuerKeys::issuer_key`].
+    pub fn credential_key(
+        &self,
+        header: &Header,
+        payload: &Map<String, Value>,
+    ) -> Result<&TrustedKey, VerifyError> {
+        let iss = payload
+            .get("iss")
+            .or_else(|| payload.get("issuer"))
+            .and_then(Value::as_str);
+        self.find_key(
+            header,
+            |k| k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i)),
+            issued_at(payload),
+        )
+    }
+
+    /// What refuses a credential signed by the key it names inside that key's window
+    /// ([`TrustedKey::limit`]); `None` when nothing does or no key is found (the signature
+    /// check then says why).
+    pub fn key_limit(&self, header: &Header, payload: &Map<String, Value>) -> Option<KeyLimit> {
+        self.credential_key(header, payload).ok()?.limit(payload)
+    }
+}
+
 impl IssuerKeys for TrustStore {
+    /// The key for a credential, refusing a withdrawn key or one the credential outlives
+    /// ([`TrustedKey::limit`]) as [`VerifyError::IssuerKeyNotValidAtIssuance`] (the
+    /// [`crate::Verifier`] names those checks with their own codes first).
     fn issuer_key(
         &self,
         header: &Header,
         payload: &Map<String, Value>,
     ) -> Result<PublicJwk, VerifyError> {
-        let iss = payload
-            .get("iss")
-            .or_else(|| payload.get("issuer"))
-            .and_then(Value::as_str);
-        self.find(
-            header,
-            |k| k.issuers.is_empty() || iss.is_some_and(|i| k.issuers.iter().any(|x| x == i)),
-            issued_at(payload),
-        )
+        let key = self.credential_key(header, payload)?;
+        if key.limit(payload).is_some() {
+            return Err(VerifyError::IssuerKeyNotValidAtIssuance);
+        }
+        Ok(key.jwk.clone())
     }
 }
 
@@ -298,22 +380,6 @@ mod tests {
             Some("https://localhost:8080/issuer")
         );
         assert_eq!(did_web_to_url("did:key:z6Mk"), None);
-    }
-
-    #[test]
-    fn publishes_only_below_the_issuer_url() {
-        assert!(publishes("https://a.example", "https://a.example/status/1"));
-        assert!(publishes(
-            "https://a.example/",
-            "https://a.example/status/1"
-        ));
-        assert!(publishes("https://a.example", "https://a.example"));
-        assert!(!publishes(
-            "https://a.example",
-            "https://a.example.evil/status/1"
-        ));
-        assert!(!publishes("https://a.example/x", "https://a.example/xy"));
-        assert!(!publishes("", "https://a.example"));
     }
 
     #[test]

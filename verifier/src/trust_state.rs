@@ -13,7 +13,7 @@ use credential::status_list::{StatusList, StatusListError};
 
 use crate::bundle::{trust_store_for, BundleKey, VerifiedBundle};
 use crate::delta::{DeltaChange, DeltaError, VerifiedDelta};
-use crate::status::{CompressedList, KnownList, StatusStore};
+use crate::status::{CompressedList, KnownList, ListId, StatusStore};
 use crate::trust::TrustStore;
 
 /// ZLIB level for lists recompressed after a delta changed them. A national day touches every
@@ -97,8 +97,14 @@ impl TrustState {
         let Some(last) = deltas.last() else {
             return Ok(());
         };
-        // Every delta must follow the one before: same issuer, base = previous status_seq,
-        // strictly newer.
+        // Every delta must follow the one before: same issuer, base = previous status_seq.
+        // Deltas are ordered by the status counter, never by seconds: one that carries status
+        // changes (status_seq > base) is newer than its base whatever its clock says (two syncs
+        // in one second must both apply). One that carries none (status_seq = base) only
+        // refreshes the state and its keys; an older one than the state is an old copy
+        // (replayed). One from the same second applies: it may carry a key change made in
+        // that second, and a key withdrawal, the change that matters, is re-applied on top of
+        // every state from the root-signed notices anyway.
         let (mut seq, mut issued_at) = (self.status_seq, self.issued_at);
         for d in deltas {
             if d.iss != self.iss {
@@ -110,7 +116,7 @@ impl TrustState {
                     base: d.base_status_seq,
                 });
             }
-            if d.issued_at <= issued_at {
+            if d.status_seq == d.base_status_seq && d.issued_at < issued_at {
                 return Err(DeltaError::Replayed {
                     stored: issued_at,
                     found: d.issued_at,
@@ -211,7 +217,7 @@ impl TrustState {
     pub fn status_store(&self) -> StatusStore {
         let mut store = StatusStore::new();
         for (uri, l) in &self.lists {
-            store.insert_known(uri.clone(), l.known.clone());
+            store.insert_known(ListId::new(&self.iss, uri), l.known.clone());
         }
         store
     }
@@ -221,7 +227,7 @@ impl TrustState {
         let trust = self.trust_store();
         let mut store = StatusStore::new();
         for (uri, l) in self.lists {
-            store.insert_known(uri, l.known);
+            store.insert_known(ListId::new(&self.iss, uri), l.known);
         }
         (trust, store)
     }
@@ -378,6 +384,31 @@ mod tests {
     }
 
     #[test]
+    fn a_delta_with_status_changes_applies_even_in_the_same_second() {
+        let mut s = state();
+        s.apply(&delta(5, 120, vec![change(0, vec![(1, 1)])]))
+            .unwrap();
+        // The next revocation, delta built in the same second as the previous one.
+        s.apply(&delta(7, 120, vec![change(0, vec![(2, 1)])]))
+            .unwrap();
+        assert_eq!((value(&s, 0, 1), value(&s, 0, 2)), (1, 1));
+        assert_eq!(s.status_seq, Some(9));
+        // A delta without status changes from an earlier second: an old copy.
+        let mut empty = delta(9, 119, vec![]);
+        empty.status_seq = 9;
+        assert_eq!(
+            s.apply(&empty).unwrap_err(),
+            DeltaError::Replayed {
+                stored: 120,
+                found: 119
+            }
+        );
+        // From the same second (a key change in that second): applies.
+        empty.issued_at = 120;
+        s.apply(&empty).unwrap();
+    }
+
+    #[test]
     fn apply_refuses_other_base_older_delta_and_other_issuer() {
         let mut s = state();
         let e = s.apply(&delta(4, 120, vec![])).unwrap_err();
@@ -388,12 +419,14 @@ mod tests {
                 base: 4
             }
         );
-        let e = s.apply(&delta(5, 100, vec![])).unwrap_err();
+        let mut no_change = delta(5, 99, vec![]);
+        no_change.status_seq = 5;
+        let e = s.apply(&no_change).unwrap_err();
         assert_eq!(
             e,
             DeltaError::Replayed {
                 stored: 100,
-                found: 100
+                found: 99
             }
         );
         let mut other = delta(5, 120, vec![]);

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::status::{StatusError, StatusOutcome, StatusStore};
+use crate::trust::KeyLimit;
 use crate::{Policy, TrustStore};
 
 /// The two forms of the citizen-ID credential (and, for a generic verifier, anything else).
@@ -80,6 +81,17 @@ pub enum VerifierError {
         /// The claim.
         path: String,
     },
+    /// The issuer withdrew the signing key (emergency) for credentials issued when this one
+    /// was.
+    #[error("issuer signing key withdrawn for credentials issued at this time")]
+    KeyWithdrawn,
+    /// The credential expires after its signing key's published last credential expiry: the
+    /// key was retired before such a credential could be issued (a forgery with an old key).
+    #[error("credential expires after its signing key's last credential expiry ({last_credential_expiry})")]
+    OutlivesKey {
+        /// The key's last credential expiry (Unix seconds).
+        last_credential_expiry: i64,
+    },
     /// The revocation check failed.
     #[error(transparent)]
     Status(#[from] StatusError),
@@ -94,6 +106,8 @@ impl VerifierError {
             VerifierError::UnacceptedType { .. } => "unaccepted_type",
             VerifierError::LevelTooLow { .. } => "level_too_low",
             VerifierError::MissingRequiredClaim { .. } => "missing_required_claim",
+            VerifierError::KeyWithdrawn => "issuer_key_withdrawn",
+            VerifierError::OutlivesKey { .. } => "credential_outlives_key",
             VerifierError::Status(e) => e.code(),
         }
     }
@@ -196,6 +210,22 @@ impl Verifier {
             limits: Default::default(),
         };
         let sd_jwt = SdJwt::parse(presentation, &options.limits)?;
+        // A withdrawn key, or a credential outliving its key, has its own code (the trust
+        // store alone would say `issuer_key_not_valid`).
+        match self
+            .trust
+            .key_limit(sd_jwt.jws().header(), sd_jwt.payload())
+        {
+            Some(KeyLimit::Withdrawn) => return Err(VerifierError::KeyWithdrawn),
+            Some(KeyLimit::OutlivesKey {
+                last_credential_expiry,
+            }) => {
+                return Err(VerifierError::OutlivesKey {
+                    last_credential_expiry,
+                })
+            }
+            None => {}
+        }
         let verified = sd_jwt.into_verified(&self.trust, &options)?;
         let claims = verified.claims;
         let format = match verified

@@ -12,6 +12,7 @@
 //! | `GET /status/{shard}/revocation`, `/suspension` | anyone | W3C `BitstringStatusListCredential` (`vc+jwt`) |
 //! | `GET /trust-bundle` | anyone | root-signed trust bundle |
 //! | `GET /trust-bundle/delta?since=SEQ` | anyone | root-signed delta since a bundle's `status_seq` (410 `delta_base_unknown`: fetch the full bundle) |
+//! | `GET /trust-bundle/withdrawals` | anyone | root-signed notice of every withdrawn signing key (fetched first by `verifier sync`) |
 //! | `POST /enrol/nonce`, `/enrol/basic`, `/enrol/high` | officer | enrolment |
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 
@@ -61,6 +62,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/status/{shard}/{purpose}", get(bitstring_list))
         .route("/trust-bundle", get(trust_bundle))
         .route("/trust-bundle/delta", get(trust_bundle_delta))
+        .route("/trust-bundle/withdrawals", get(key_withdrawals))
         .route("/enrol/nonce", post(enrol_nonce))
         .route("/enrol/basic", post(enrol_basic))
         .route("/enrol/high", post(enrol_high))
@@ -69,6 +71,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/admin/citizens/{action}", post(admin_citizen))
         .route("/admin/keys", get(admin_keys))
         .route("/admin/keys/rotate", post(admin_rotate))
+        .route("/admin/keys/withdraw", post(admin_withdraw))
         .route("/health", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound { what: "route" } })
         .method_not_allowed_fallback(|| async {
@@ -335,6 +338,22 @@ async fn trust_bundle_delta(
         .into_response())
 }
 
+async fn key_withdrawals(State(issuer): AppState) -> Result<Response, ApiError> {
+    let notice = issuer.key_withdrawals_notice().await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/key-withdrawals+jwt".to_owned(),
+            ),
+            // Urgent: never served from a cache older than a minute.
+            (header::CACHE_CONTROL, "public, max-age=60".to_owned()),
+        ],
+        notice,
+    )
+        .into_response())
+}
+
 async fn enrol_nonce(State(issuer): AppState, bearer: Bearer) -> Result<Response, ApiError> {
     officer(&issuer, &bearer, Role::Officer).await?;
     let (nonce, expires_in) = issuer.attestation_nonce().await?;
@@ -453,6 +472,27 @@ async fn admin_keys(State(issuer): AppState, bearer: Bearer) -> Result<Response,
 #[serde(deny_unknown_fields)]
 struct RotateBody {
     alg: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    kid: String,
+    /// Unix seconds; absent or null: every credential the key signed.
+    since: Option<i64>,
+}
+
+async fn admin_withdraw(
+    State(issuer): AppState,
+    bearer: Bearer,
+    body: Result<ApiJson<WithdrawBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let admin = officer(&issuer, &bearer, Role::Admin).await?;
+    let ApiJson(body) = body?;
+    let w = issuer
+        .withdraw_key(&admin.id, &body.kid, body.since)
+        .await?;
+    Ok(Json(w.to_json()).into_response())
 }
 
 async fn admin_rotate(

@@ -13,3 +13,4 @@ mod pg_tls;
 mod refresh;
 mod replicas;
 mod restart;
+mod sign;

@@ -93,7 +93,7 @@ pub fn fixture_at(level: Level) -> Fixture {
         iat: NOW - 3_600,
         exp: Some(NOW + 86_400),
         ttl: std::num::NonZeroU64::new(43_200),
-        iss: None,
+        iss: Some(ISSUER.to_owned()),
         status_list: list,
     }
     .sign(&issuer);

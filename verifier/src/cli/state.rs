@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use credential::jose::PublicJwk;
 use verifier::bundle::{BundleLimits, VerifiedBundle};
 use verifier::delta::{DeltaLimits, VerifiedDelta};
+use verifier::withdrawal::{VerifiedWithdrawals, WithdrawalLimits};
 use verifier::TrustState;
 
 use super::cache;
@@ -26,6 +27,9 @@ pub const BUNDLE_FILE: &str = "bundle.jwt";
 pub const DELTAS_FILE: &str = "deltas.jwt";
 /// The verified state, cached (`cache.rs`).
 pub const CACHE_FILE: &str = "verified-state.cache";
+/// Root-signed emergency key-withdrawal notices, one compact JWS a line: applied on top of
+/// the bundle and deltas every time the state is loaded (a withdrawal is never undone).
+pub const WITHDRAWALS_FILE: &str = "withdrawals.jwt";
 
 /// A loaded trust state and where it came from.
 pub struct Loaded {
@@ -111,7 +115,75 @@ impl State {
     ///
     /// # Errors
     /// When the stored bundle or a stored delta no longer verifies or applies.
+    /// Every stored key-withdrawal notice is applied on top ([`State::apply_withdrawals`]).
     pub fn load(&self, root: &PublicJwk) -> anyhow::Result<Option<Loaded>> {
+        let Some(mut loaded) = self.load_signed(root)? else {
+            return Ok(None);
+        };
+        self.apply_withdrawals(root, &mut loaded.state)?;
+        Ok(Some(loaded))
+    }
+
+    /// The stored key-withdrawal notices, each verified against the pinned root.
+    ///
+    /// # Errors
+    /// When a stored notice no longer verifies.
+    pub fn withdrawals(&self, root: &PublicJwk) -> anyhow::Result<Vec<VerifiedWithdrawals>> {
+        let text = self.read_optional(WITHDRAWALS_FILE)?.unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let at = issued_at_hint(line).unwrap_or(i64::MAX);
+                VerifiedWithdrawals::verify(line, root, at, &WithdrawalLimits::default()).map_err(
+                    |e| {
+                        anyhow::anyhow!(
+                            "stored key-withdrawal notice in {} does not verify ({}: {e})",
+                            self.dir.join(WITHDRAWALS_FILE).display(),
+                            e.code()
+                        )
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Applies every stored key-withdrawal notice to `state`; returns how many keys changed.
+    ///
+    /// # Errors
+    /// When a stored notice no longer verifies or is for another issuer.
+    pub fn apply_withdrawals(
+        &self,
+        root: &PublicJwk,
+        state: &mut TrustState,
+    ) -> anyhow::Result<usize> {
+        let mut changed = 0;
+        for notice in self.withdrawals(root)? {
+            changed += state.apply_withdrawals(&notice).map_err(|e| {
+                anyhow::anyhow!(
+                    "stored key-withdrawal notice in {} ({}: {e})",
+                    self.dir.join(WITHDRAWALS_FILE).display(),
+                    e.code()
+                )
+            })?;
+        }
+        Ok(changed)
+    }
+
+    /// Appends a verified notice to the stored ones, atomically (the whole file is replaced).
+    ///
+    /// # Errors
+    /// I/O errors; the previous notices are then still in place.
+    pub fn store_withdrawals(&self, notice: &VerifiedWithdrawals) -> anyhow::Result<()> {
+        let mut text = self.read_optional(WITHDRAWALS_FILE)?.unwrap_or_default();
+        if text.lines().any(|l| l.trim() == notice.as_str()) {
+            return Ok(());
+        }
+        text.push_str(notice.as_str());
+        text.push('\n');
+        self.store(WITHDRAWALS_FILE, text.as_bytes())
+    }
+
+    fn load_signed(&self, root: &PublicJwk) -> anyhow::Result<Option<Loaded>> {
         let bundle_path = self.dir.join(BUNDLE_FILE);
         // The bundle is hashed as a stream; it is read into memory only on a cache miss.
         let Some((bundle_sha256, bundle_len)) = cache::file_sha256(&bundle_path)

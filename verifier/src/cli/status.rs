@@ -89,7 +89,11 @@ fn lookup(
                 let claims = unverified.claims();
                 let sub = claims.sub.clone();
                 let key = store
-                    .status_list_key(unverified.header(), claims.iss.as_deref(), &sub, claims.iat)
+                    .status_list_key(
+                        unverified.header(),
+                        claims.iss.as_deref().unwrap_or_default(),
+                        claims.iat,
+                    )
                     .map_err(|_| {
                         StatusListError::Signature(credential::jose::JoseError::BadSignature)
                     })?;

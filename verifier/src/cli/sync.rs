@@ -4,13 +4,17 @@
 //! it fetches the full bundle (`ISSUER_URL/trust-bundle`) when it has no base, when the issuer
 //! answers that the base is unknown or too old (`delta_base_unknown`), when the issuer serves
 //! no deltas, when the stored delta chain has grown past the bundle's size (and 1 MiB), or with
-//! `--full`. A refused bundle or delta leaves the previous state untouched.
+//! `--full`. A refused bundle or delta leaves the previous state untouched. Before either, it
+//! fetches the bureau's root-signed key-withdrawal notice (`ISSUER_URL/trust-bundle/withdrawals`)
+//! and stores and applies it first, so an emergency withdrawal takes effect even when the
+//! bundle or delta after it fails.
 
 use std::path::PathBuf;
 
 use serde_json::json;
 use verifier::bundle::{BundleError, BundleLimits, Freshness, VerifiedBundle};
 use verifier::delta::{self, DeltaError, DeltaLimits, VerifiedDelta};
+use verifier::withdrawal::{self, VerifiedWithdrawals, WithdrawalError, WithdrawalLimits};
 use verifier::TrustState;
 
 use super::state::{read_limited, Loaded, State, StateArg};
@@ -21,8 +25,10 @@ use super::{now, Outcome};
 /// full bundle), or import a bundle or delta file.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  verifier sync https://id.example.cn\n  verifier sync --file trust-bundle.jwt --state /var/lib/verifier\n  verifier sync --file delta.jwt --state /var/lib/verifier\n\n\
-Exit codes: 0 stored (or already current), 1 bundle or delta refused (stderr names the check; the previous state is kept), 2 could not run."
+    after_help = "Examples:\n  verifier sync https://id.example.cn\n  verifier sync --file trust-bundle.jwt --state /var/lib/verifier\n  verifier sync --file delta.jwt --state /var/lib/verifier\n  verifier sync --file withdrawals.jwt --state /var/lib/verifier\n\n\
+Emergency key withdrawals (<URL>/trust-bundle/withdrawals, typ key-withdrawals+jwt) are fetched\n\
+and applied first, and kept even when the bundle or delta that follows is refused.\n\
+Exit codes: 0 stored (or already current), 1 bundle, delta or withdrawal notice refused (stderr names the check; the previous state is kept), 2 could not run."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -42,10 +48,11 @@ pub struct Args {
     json: bool,
 }
 
-/// A refusal, from either parser.
+/// A refusal, from any parser.
 enum Refusal {
     Bundle(BundleError),
     Delta(DeltaError),
+    Withdrawals(WithdrawalError),
 }
 
 impl Refusal {
@@ -53,6 +60,7 @@ impl Refusal {
         match self {
             Refusal::Bundle(e) => e.code(),
             Refusal::Delta(e) => e.code(),
+            Refusal::Withdrawals(e) => e.code(),
         }
     }
 
@@ -60,6 +68,7 @@ impl Refusal {
         match self {
             Refusal::Bundle(e) => e.to_string(),
             Refusal::Delta(e) => e.to_string(),
+            Refusal::Withdrawals(e) => e.to_string(),
         }
     }
 }
@@ -75,7 +84,7 @@ pub fn run(args: Args) -> Outcome {
     };
     // A stored state that no longer verifies (tampered with) is replaced by any verifying
     // bundle.
-    let stored = match state.load(&root) {
+    let mut stored = match state.load(&root) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("warning: {e:#}");
@@ -83,20 +92,31 @@ pub fn run(args: Args) -> Outcome {
         }
     };
     let limits = BundleLimits::default();
+    // Emergency key withdrawals come first and are kept whatever happens to the bundle or
+    // delta after them.
+    let mut urgent = None;
     let text = match (&args.file, &args.issuer_url) {
         (Some(file), _) => read_limited(file, limits.max_bundle_bytes),
         (None, Some(url)) => {
+            match fetch_withdrawals(url) {
+                Ok(Some(text)) => {
+                    urgent = Some(apply_withdrawals(&state, &root, stored.as_mut(), &text));
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("warning: {e:#}"),
+            }
             if let Some(seq) = delta_base(stored.as_ref(), args.full) {
                 match fetch_delta(url, seq) {
                     Ok(Fetched::Delta(text)) => {
-                        return finish(&args, apply_delta(&state, &root, stored, &text))
+                        let result = apply_delta(&state, &root, stored, &text);
+                        return finish(&args, urgent, result);
                     }
                     Ok(Fetched::Unavailable(why)) => {
                         eprintln!("note: no delta from status_seq {seq} ({why}); fetching the full trust bundle");
                     }
                     Err(e) => {
                         eprintln!("error: {e:#}");
-                        return Outcome::CouldNotRun;
+                        return finish(&args, urgent, Err(Failure::Io(e)));
                     }
                 }
             }
@@ -106,17 +126,43 @@ pub fn run(args: Args) -> Outcome {
     };
     let text = match text {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return Outcome::CouldNotRun;
-        }
+        Err(e) => return finish(&args, urgent, Err(Failure::Io(e))),
     };
-    let result = if delta::peek_typ(&text).as_deref() == Some(delta::TYP) {
-        apply_delta(&state, &root, stored, &text)
-    } else {
-        apply_bundle(&state, &root, stored, &text)
+    let result = match delta::peek_typ(&text).as_deref() {
+        Some(delta::TYP) => apply_delta(&state, &root, stored, &text),
+        Some(withdrawal::TYP) => apply_withdrawals(&state, &root, stored.as_mut(), &text),
+        _ => apply_bundle(&state, &root, stored, &text),
     };
-    finish(&args, result)
+    finish(&args, urgent, result)
+}
+
+/// Verifies and stores a key-withdrawal notice, and applies it to the loaded state.
+fn apply_withdrawals(
+    state: &State,
+    root: &credential::jose::PublicJwk,
+    stored: Option<&mut Loaded>,
+    text: &str,
+) -> Result<Synced, Failure> {
+    let refused = |e| Failure::Refused(Refusal::Withdrawals(e));
+    let notice = VerifiedWithdrawals::verify(text, root, now(), &WithdrawalLimits::default())
+        .map_err(refused)?;
+    let changed = match stored {
+        Some(loaded) => loaded.state.apply_withdrawals(&notice).map_err(refused)?,
+        None => 0,
+    };
+    state.store_withdrawals(&notice).map_err(Failure::Io)?;
+    let n = notice.withdrawals.len();
+    Ok(Synced {
+        report: json!({"stored": true, "kind": "withdrawals", "issuer": notice.iss,
+                       "issued_at": notice.issued_at, "withdrawn_keys": n,
+                       "newly_withdrawn": changed}),
+        line: format!(
+            "stored key-withdrawal notice from {} issued {} ({n} withdrawn keys, {changed} newly withdrawn here)",
+            notice.iss,
+            format_time(notice.issued_at),
+        ),
+        next_update: i64::MAX,
+    })
 }
 
 /// A delta chain smaller than this is never compacted.
@@ -144,11 +190,50 @@ struct Synced {
     next_update: i64,
 }
 
-fn finish(args: &Args, result: Result<Synced, Failure>) -> Outcome {
-    match result {
+fn finish(
+    args: &Args,
+    urgent: Option<Result<Synced, Failure>>,
+    result: Result<Synced, Failure>,
+) -> Outcome {
+    // The withdrawal notice's outcome is reported first, then the bundle's or delta's; the
+    // exit code is 0 only when both succeeded.
+    let (urgent_report, urgent_ok) = match urgent {
+        None => (None, true),
+        Some(Ok(s)) => {
+            if !args.json {
+                println!("{}", s.line);
+            }
+            (Some(s.report), true)
+        }
+        Some(Err(Failure::Refused(r))) => {
+            eprintln!(
+                "refused: {}: {}; stored key withdrawals are kept",
+                r.code(),
+                r.message()
+            );
+            (
+                Some(json!({"stored": false, "error": r.code(), "message": r.message()})),
+                false,
+            )
+        }
+        Some(Err(Failure::Io(e))) => {
+            eprintln!("error: {e:#}");
+            (
+                Some(json!({"stored": false, "error": "io", "message": format!("{e:#}")})),
+                false,
+            )
+        }
+    };
+    let with_urgent = |mut report: serde_json::Value| {
+        if let (Some(u), Some(obj)) = (&urgent_report, report.as_object_mut()) {
+            obj.insert("withdrawals".into(), u.clone());
+        }
+        report
+    };
+    let outcome = match result {
         Ok(s) => {
             if args.json {
-                println!("{}", s.report);
+                println!("{}", with_urgent(s.report));
             } else {
                 println!("{}", s.line);
             }
@@ -163,7 +248,9 @@ fn finish(args: &Args, result: Result<Synced, Failure>) -> Outcome {
             if args.json {
                 println!(
                     "{}",
-                    json!({"stored": false, "error": r.code(), "message": r.message()})
+                    with_urgent(
+                        json!({"stored": false, "error": r.code(), "message": r.message()})
+                    )
                 );
             }
             eprintln!(
@@ -175,8 +262,13 @@ fn finish(args: &Args, result: Result<Synced, Failure>) -> Outcome {
         }
         Err(Failure::Io(e)) => {
             eprintln!("error: {e:#}");
-            Outcome::CouldNotRun
+            return Outcome::CouldNotRun;
         }
+    };
+    if urgent_ok {
+        outcome
+    } else {
+        Outcome::Rejected
     }
 }
 
@@ -195,10 +287,14 @@ fn apply_bundle(
     let refused = |e| Failure::Refused(Refusal::Bundle(e));
     let bundle =
         VerifiedBundle::verify(text, root, now, &BundleLimits::default()).map_err(refused)?;
-    // Never older than the stored state (bundle and deltas).
+    // Never older than the stored state (bundle and deltas): ordered by time, and by the
+    // status counter between states of the same second.
     let freshness = match &stored {
         None => Freshness::Newer,
-        Some(s) => match bundle.issued_at.cmp(&s.state.issued_at) {
+        Some(s) => match verifier::bundle::order(
+            (bundle.status_seq, bundle.issued_at),
+            (s.state.status_seq, s.state.issued_at),
+        ) {
             std::cmp::Ordering::Greater => Freshness::Newer,
             std::cmp::Ordering::Less => {
                 return Err(refused(BundleError::Replayed {
@@ -234,7 +330,11 @@ fn apply_bundle(
     );
     if !unchanged {
         let raw = bundle.as_str().to_owned();
-        let new_state = TrustState::from_bundle(bundle);
+        let mut new_state = TrustState::from_bundle(bundle);
+        // Stored key withdrawals outlive any bundle.
+        state
+            .apply_withdrawals(root, &mut new_state)
+            .map_err(Failure::Io)?;
         state
             .store_bundle_text(&raw, &new_state)
             .map_err(Failure::Io)?;
@@ -278,6 +378,10 @@ fn apply_delta(
         && delta.keys == next.keys;
     if !unchanged {
         next.apply(&delta).map_err(refused)?;
+        // The delta's key list replaced the stored one: stored withdrawals again on top.
+        state
+            .apply_withdrawals(root, &mut next)
+            .map_err(Failure::Io)?;
         state
             .store_delta(&chain, &delta, &next)
             .map_err(Failure::Io)?;
@@ -343,6 +447,18 @@ fn fetch(url: &str, max: usize) -> anyhow::Result<String> {
         anyhow::bail!("cannot fetch {url}: http {status}");
     }
     Ok(text)
+}
+
+/// The issuer's key-withdrawal notice (`<URL>/trust-bundle/withdrawals`); `None` when the
+/// issuer serves none.
+fn fetch_withdrawals(url: &str) -> anyhow::Result<Option<String>> {
+    let url = format!("{}/trust-bundle/withdrawals", url.trim_end_matches('/'));
+    let (status, text) = get(&url, WithdrawalLimits::default().max_bytes)?;
+    match status {
+        200..=299 => Ok(Some(text)),
+        404 => Ok(None),
+        s => anyhow::bail!("cannot fetch {url}: http {s}"),
+    }
 }
 
 fn fetch_delta(url: &str, since: i64) -> anyhow::Result<Fetched> {

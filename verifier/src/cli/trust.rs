@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use credential::jose::PublicJwk;
 use serde_json::{json, Value};
-use verifier::bundle::KeyState;
 
 use super::state::{read_limited, State, StateArg};
 use super::{now, Outcome};
@@ -81,6 +80,7 @@ fn pin(state: &State, file: &std::path::Path, force: bool) -> anyhow::Result<()>
                 super::state::CACHE_FILE,
                 super::state::DELTAS_FILE,
                 super::state::BUNDLE_FILE,
+                super::state::WITHDRAWALS_FILE,
             ] {
                 state.remove(name)?;
             }
@@ -165,9 +165,10 @@ fn render(state: &State, as_json: bool, out: &mut String) -> anyhow::Result<()> 
         .iter()
         .map(|k| {
             json!({"kid": k.kid, "alg": k.jwk.alg().as_str(),
-                   "state": if k.state == KeyState::Active { "active" } else { "retired" },
+                   "state": k.state.as_str(),
                    "not_before": k.not_before, "not_after": k.not_after,
-                   "last_credential_expiry": k.last_credential_expiry})
+                   "last_credential_expiry": k.last_credential_expiry,
+                   "withdrawn_since": k.withdrawn_since})
         })
         .collect();
     let lists: Vec<Value> = b
@@ -222,11 +223,7 @@ fn render(state: &State, as_json: bool, out: &mut String) -> anyhow::Result<()> 
             "  {} {} {:<7} signs credentials issued {} .. {}",
             k.kid,
             k.jwk.alg().as_str(),
-            if k.state == KeyState::Active {
-                "active"
-            } else {
-                "retired"
-            },
+            k.state.as_str(),
             format_time(k.not_before),
             until
         )?;

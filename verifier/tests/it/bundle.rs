@@ -86,7 +86,13 @@ fn good_bundle_gives_trust_and_status() {
     assert_eq!(b.lists.len(), 1);
     assert_eq!(b.trust_store().keys().len(), 1);
     let status = b.status_store();
-    assert_eq!(status.lists()[&uri(0)].list.get(7).unwrap(), 1);
+    assert_eq!(
+        status.lists()[&verifier::status::ListId::new(ISS, uri(0))]
+            .list
+            .get(7)
+            .unwrap(),
+        1
+    );
 }
 
 #[test]
@@ -189,6 +195,31 @@ fn status_token_by_unknown_key() {
 }
 
 #[test]
+fn status_token_naming_another_issuer_is_refused() {
+    let f = fx();
+    for iss in [Some("https://second-issuer.example"), None] {
+        let mut list = StatusList::new(Bits::Two, 1024).unwrap();
+        list.set(7, 1).unwrap();
+        let foreign = StatusListToken {
+            sub: uri(0),
+            iat: T,
+            exp: Some(T + 86_400),
+            ttl: None,
+            iss: iss.map(str::to_owned),
+            status_list: list,
+        }
+        .sign(&f.key);
+        let err = verify(&f, &bundle_with(&f, T, &[(0, uri(0), foreign)])).unwrap_err();
+        assert_eq!(
+            err,
+            BundleError::StatusListIssuer { uri: uri(0) },
+            "{iss:?}"
+        );
+        assert_eq!(err.code(), "status_list_wrong_issuer");
+    }
+}
+
+#[test]
 fn decompression_bomb() {
     let f = fx();
     // 32 MiB of zeros compress to about 32 kB: past the 16 MiB decompression limit.
@@ -247,10 +278,28 @@ fn retired_key_keeps_its_window() {
         let mut m = Map::new();
         m.insert("iss".into(), json!(ISS));
         m.insert("iat".into(), json!(iat));
+        m.insert("exp".into(), json!(iat + 3_600));
         m
     };
     // Signed inside its window: accepted.
     assert!(trust.issuer_key(&header(&f.key), &payload(T - 700)).is_ok());
+    // Inside its window but expiring after the key's last credential expiry (or never): a
+    // forgery with the retired key.
+    for exp in [Some(T + 100 * 86_400), None] {
+        let mut long = payload(T - 700);
+        match exp {
+            Some(e) => long.insert("exp".into(), json!(e)),
+            None => long.remove("exp"),
+        };
+        assert_eq!(
+            trust.issuer_key(&header(&f.key), &long).unwrap_err(),
+            VerifyError::IssuerKeyNotValidAtIssuance
+        );
+        assert!(matches!(
+            trust.key_limit(&header(&f.key), &long),
+            Some(verifier::KeyLimit::OutlivesKey { .. })
+        ));
+    }
     // Signed after it was retired: refused.
     assert_eq!(
         trust

@@ -542,3 +542,144 @@ fn each_structural_delta_check_has_its_code() {
     v["changes"] = serde_json::json!([c]);
     assert_eq!(check(&sign(v), &limits), "delta_invalid_change");
 }
+
+/// The issuer's delta from `base` re-signed by its root with `issued_at` set: the same changes
+/// and keys the issuer serves, placed in a chosen second.
+fn delta_in_second(bureau: &Running, base: i64, issued_at: i64, real: &str) -> String {
+    let root = bureau.issuer.keys.root();
+    let d = VerifiedDelta::verify(real, root.public_jwk(), now(), &DeltaLimits::default()).unwrap();
+    assert_eq!(d.base_status_seq, base);
+    let changes: Vec<ShardChanges> = d
+        .changes
+        .iter()
+        .map(|c| ShardChanges {
+            shard: c.shard.unwrap(),
+            uri: c.uri.clone(),
+            size: c.size,
+            set: c.set.clone(),
+        })
+        .collect();
+    let keys: Vec<Value> = d.keys.iter().map(|k| k.to_json()).collect();
+    sign_trust_bundle_delta(
+        &root,
+        &DeltaContents {
+            iss: bureau.issuer.url(),
+            base_status_seq: d.base_status_seq,
+            status_seq: d.status_seq,
+            issued_at,
+            next_update: issued_at + 300,
+            status_exp: issued_at + 86_400,
+            keys: &keys,
+            changes: &changes,
+        },
+    )
+}
+
+fn sync_file(state: &Path, work: &Path, name: &str, text: &str) -> std::process::Output {
+    let file = work.join(name);
+    std::fs::write(&file, text).unwrap();
+    run_in(state, &["sync", "--file", file.to_str().unwrap(), "--json"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_revocation_synced_in_the_same_second_is_applied() {
+    let mut bureau = start(16).await;
+    let work = tempfile::tempdir().unwrap();
+    let hotel = work.path().join("hotel");
+    let holders: Vec<SigningKey> = (0..4)
+        .map(|i| SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(40 + i)))
+        .collect();
+    let mut creds = Vec::new();
+    for h in &holders {
+        creds.push(bureau.credential(h).await);
+    }
+    pin(&hotel, &bureau.issuer, work.path());
+    let o = sync(&hotel, &bureau.url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seq0 = show(&hotel)["status_seq"].as_i64().unwrap();
+    // Both deltas carry the same second.
+    let t = now();
+
+    // Revoke, sync; revoke again, sync at once: both deltas stamped with the same second.
+    revoke(&bureau, &creds[0].id).await;
+    let real = bureau.issuer.trust_bundle_delta(seq0).await.unwrap();
+    let o = sync_file(
+        &hotel,
+        work.path(),
+        "d1.jwt",
+        &delta_in_second(&bureau, seq0, t, &real),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seq1 = show(&hotel)["status_seq"].as_i64().unwrap();
+    assert!(seq1 > seq0);
+    revoke(&bureau, &creds[1].id).await;
+    let real = bureau.issuer.trust_bundle_delta(seq1).await.unwrap();
+    let o = sync_file(
+        &hotel,
+        work.path(),
+        "d2.jwt",
+        &delta_in_second(&bureau, seq1, t, &real),
+    );
+    assert!(
+        o.status.success(),
+        "same-second delta refused: {}",
+        stderr(&o)
+    );
+    let d2 = json_out(&o);
+    assert_eq!(d2["changed_entries"], 1, "{d2}");
+    let seq2 = show(&hotel)["status_seq"].as_i64().unwrap();
+    assert!(seq2 > seq1);
+    let p = present(
+        work.path(),
+        "p1",
+        &creds[1].sd_jwt,
+        &holders[1],
+        "n1",
+        now(),
+    );
+    let o = verify_in(&hotel, &p, "n1", &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
+
+    // A delta with no status change from the stored base, issued before the stored state, is
+    // an old copy of the state: still a replay.
+    let empty = sign_trust_bundle_delta(
+        &bureau.issuer.keys.root(),
+        &DeltaContents {
+            iss: bureau.issuer.url(),
+            base_status_seq: seq2,
+            status_seq: seq2,
+            issued_at: t - 1,
+            next_update: t + 300,
+            status_exp: t + 86_400,
+            keys: &bureau
+                .issuer
+                .keys
+                .published(now())
+                .iter()
+                .map(|r| r.to_json())
+                .collect::<Vec<_>>(),
+            changes: &[],
+        },
+    );
+    refused(&hotel, &empty, work.path(), "delta_replayed");
+
+    // Against the live issuer: revoke, sync, revoke, sync at once.
+    for (i, c) in creds.iter().enumerate().skip(2) {
+        revoke(&bureau, &c.id).await;
+        let o = sync(&hotel, &bureau.url);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let p = present(
+            work.path(),
+            &format!("p{i}"),
+            &c.sd_jwt,
+            &holders[i],
+            "nx",
+            now(),
+        );
+        let o = verify_in(&hotel, &p, "nx", &[]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
+    }
+    bureau.stop().await;
+}

@@ -171,7 +171,7 @@ pub fn status_token(
         iat,
         exp,
         ttl: std::num::NonZeroU64::new(43_200),
-        iss: None,
+        iss: Some(ISSUER.to_owned()),
         status_list: list,
     }
     .sign(issuer)

@@ -403,17 +403,88 @@ fn unknown_status_list_fails_closed_unless_policy_allows() {
     }
 }
 
+/// A credential without a status reference, valid from `days_before` days before `NOW` for
+/// `days` days, shown to the hotel.
+fn unrevocable(keys: &Keys, format: Format, days_before: i64, days: i64) -> String {
+    let mut spec = Spec::new(Level::Basic, format);
+    spec.status = None;
+    spec.issued_at = NOW - days_before * 86_400;
+    spec.expires_at = spec.issued_at + days * 86_400;
+    hotel_presentation(&credential(keys, &spec), keys, format)
+}
+
+/// The hotel policy, accepting short-lived credentials without a status reference.
+fn short_lived_policy() -> Policy {
+    Policy {
+        accept_short_lived_without_status: true,
+        ..hotel_policy()
+    }
+}
+
 #[test]
-fn credential_without_status_reference() {
+fn a_credential_that_can_never_be_revoked_is_refused_when_status_is_required() {
     let keys = Keys::new(Alg::Es256);
     let verifier = verifier(&keys, hotel_policy(), &[]);
     for format in FORMATS {
+        // Five years without a status reference.
         let mut spec = Spec::new(Level::Basic, format);
         spec.status = None;
         let credential = credential(&keys, &spec);
+        let e = reject(&verifier, &hotel_presentation(&credential, &keys, format));
+        assert_eq!(e, VerifierError::Status(StatusError::ReferenceMissing));
+        assert_eq!(e.code(), "status_reference_missing");
+        // Short-lived too: this policy does not accept those without status.
+        let e = reject(&verifier, &unrevocable(&keys, format, 1, 3));
+        assert_eq!(e, VerifierError::Status(StatusError::ReferenceMissing));
+    }
+}
+
+#[test]
+fn a_short_lived_credential_without_status_passes_a_policy_that_accepts_them() {
+    let keys = Keys::new(Alg::Es256);
+    let verifier = verifier(&keys, short_lived_policy(), &[]);
+    for format in FORMATS {
+        let v = verifier
+            .verify(&unrevocable(&keys, format, 1, 3), NONCE, AUD, NOW)
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!(v.status, StatusOutcome::NoStatus);
+    }
+}
+
+#[test]
+fn a_credential_without_status_valid_past_72_hours_is_not_short_lived() {
+    let keys = Keys::new(Alg::Es256);
+    let verifier = verifier(&keys, short_lived_policy(), &[]);
+    for format in FORMATS {
+        let e = reject(&verifier, &unrevocable(&keys, format, 1, 4));
+        assert_eq!(
+            e,
+            VerifierError::Status(StatusError::NotShortLived {
+                validity_seconds: 4 * 86_400,
+                max_seconds: 72 * 3_600
+            })
+        );
+        assert_eq!(e.code(), "status_reference_missing_not_short_lived");
+    }
+}
+
+#[test]
+fn policies_without_required_status_or_generic_accept_a_credential_without_status() {
+    let keys = Keys::new(Alg::Es256);
+    for policy in [
+        Policy {
+            require_status: false,
+            ..hotel_policy()
+        },
+        Policy {
+            generic: true,
+            ..hotel_policy()
+        },
+    ] {
+        let verifier = verifier(&keys, policy, &[]);
         let v = verifier
             .verify(
-                &hotel_presentation(&credential, &keys, format),
+                &unrevocable(&keys, Format::DcSdJwt, 30, 1_000),
                 NONCE,
                 AUD,
                 NOW,
@@ -421,6 +492,21 @@ fn credential_without_status_reference() {
             .unwrap();
         assert_eq!(v.status, StatusOutcome::NoStatus);
     }
+}
+
+#[test]
+fn the_shipped_hotel_profile_accepts_short_lived_credentials_and_the_bank_profile_does_not() {
+    let load = |name: &str| {
+        let path = root().join(format!("verifier/profiles/{name}.toml"));
+        Policy::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (hotel, bank) = (load("hotel"), load("bank"));
+    assert!(hotel.require_status && hotel.accept_short_lived_without_status);
+    assert_eq!(
+        hotel.short_lived_max_validity,
+        std::time::Duration::from_secs(72 * 3_600)
+    );
+    assert!(bank.require_status && !bank.accept_short_lived_without_status);
 }
 
 #[test]
@@ -474,33 +560,30 @@ fn status_token_key_is_bound_to_its_issuer_and_window() {
         token.status_list.set(IDX, 1).unwrap();
         token.sign(&keys.issuer)
     };
-    // Under the issuer's URL, or naming the issuer: loaded.
+    // Naming an issuer the key is bound to: loaded, wherever the list lives.
     for (sub, iss) in [
-        (STATUS_URI, None),
-        (STATUS_URI, Some("did:web:citizen-id.example")),
-        ("https://cdn.example/lists/3", Some(ISSUER)),
+        (STATUS_URI, "did:web:citizen-id.example"),
+        (STATUS_URI, ISSUER),
+        ("https://cdn.example/lists/3", ISSUER),
     ] {
         let mut store = StatusStore::new();
         assert_eq!(
-            store.add_token(&signed(sub, iss, NOW - 60), &did, NOW),
+            store.add_token(&signed(sub, Some(iss), NOW - 60), &did, NOW),
             Ok(sub.to_owned()),
             "{sub} {iss:?}"
         );
     }
-    // A list under another issuer's URL (or a look-alike host) is not this key's to sign.
-    for (sub, iss) in [
-        ("https://bank.example/status/3", None),
-        ("https://citizen-id.example.evil/status/3", None),
-        (
-            "https://bank.example/status/3",
-            Some("https://bank.example"),
-        ),
-    ] {
+    // Naming another issuer: not this key's to sign, whatever the URI.
+    for sub in [STATUS_URI, "https://bank.example/status/3"] {
         let mut store = StatusStore::new();
         assert_eq!(
-            store.add_token(&signed(sub, iss, NOW - 60), &did, NOW),
+            store.add_token(
+                &signed(sub, Some("https://bank.example"), NOW - 60),
+                &did,
+                NOW
+            ),
             Err(StatusError::UnknownListKey),
-            "{sub} {iss:?}"
+            "{sub}"
         );
     }
     // A key retired before the list was issued does not vouch for it.
@@ -511,11 +594,15 @@ fn status_token_key_is_bound_to_its_issuer_and_window() {
     });
     let mut store = StatusStore::new();
     assert_eq!(
-        store.add_token(&signed(STATUS_URI, None, NOW - 60), &retired, NOW),
+        store.add_token(&signed(STATUS_URI, Some(ISSUER), NOW - 60), &retired, NOW),
         Err(StatusError::UnknownListKey)
     );
     assert_eq!(
-        store.add_token(&signed(STATUS_URI, None, NOW - 7_200), &retired, NOW),
+        store.add_token(
+            &signed(STATUS_URI, Some(ISSUER), NOW - 7_200),
+            &retired,
+            NOW
+        ),
         Ok(STATUS_URI.to_owned())
     );
 }
@@ -826,4 +913,45 @@ fn expired_credential_and_audit_time() {
         assert_eq!(e, VerifierError::Credential(VerifyError::Expired));
         assert_eq!(e.code(), "expired");
     }
+}
+
+#[test]
+fn a_retired_key_window_published_in_jwt_vc_issuer_metadata_is_honoured() {
+    let keys = Keys::new(Alg::Es256);
+    let mut jwk = keys.issuer.public_jwk().to_value();
+    jwk["not_before"] = json!(IAT - 86_400);
+    jwk["not_after"] = json!(IAT + 3_600);
+    jwk["last_credential_expiry"] = json!(NOW + 30 * 86_400);
+    let metadata = json!({"issuer": ISSUER, "jwks": {"keys": [jwk]}});
+    let trust = TrustStore::from_json(&metadata.to_string()).unwrap();
+    let policy = Policy {
+        require_status: false,
+        ..hotel_policy()
+    };
+    let verifier = Verifier::new(trust, StatusStore::new(), policy);
+    // Expiring by the key's last credential expiry: the key's own.
+    let mut spec = Spec::new(Level::Basic, Format::DcSdJwt);
+    spec.expires_at = NOW + 10 * 86_400;
+    let ok = credential(&keys, &spec);
+    verifier
+        .verify(
+            &hotel_presentation(&ok, &keys, Format::DcSdJwt),
+            NONCE,
+            AUD,
+            NOW,
+        )
+        .unwrap();
+    // Dated inside the window but expiring in 2031: a forgery with the retired key.
+    let forged = credential(&keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let e = reject(
+        &verifier,
+        &hotel_presentation(&forged, &keys, Format::DcSdJwt),
+    );
+    assert_eq!(
+        e,
+        VerifierError::OutlivesKey {
+            last_credential_expiry: NOW + 30 * 86_400
+        }
+    );
+    assert_eq!(e.code(), "credential_outlives_key");
 }

@@ -11,5 +11,7 @@ mod bundle;
 mod cli;
 mod delta;
 mod fixtures;
+mod keys;
 mod library;
+mod status_issuer;
 mod sync;

@@ -1,0 +1,259 @@
+//! Emergency key withdrawal (`docs/issuer.md`, "Withdrawing a compromised key"): the bureau
+//! declares a credential signing key compromised, so that every credential it signed (or every
+//! one issued from a given day on) is refused by verifiers at once.
+//!
+//! ```text
+//! issuer keys withdraw KID [--since T]   POST /admin/keys/withdraw {"kid", "since"}
+//!        │  (the active key is rotated out first; a new active key is made either way,
+//!        │   so every replica reloads its keys)
+//!        ▼
+//! audit event `key.withdrawn` (append-only: the record of every withdrawal)
+//!        │
+//!        ├─> GET /trust-bundle/withdrawals : root-signed `key-withdrawals+jwt` (urgent)
+//!        ├─> trust bundle and deltas       : the key's entry says `state: withdrawn`
+//!        └─> jwt-vc-issuer, did.json       : the key is no longer listed
+//! ```
+//!
+//! `since` is rounded down to its day: credentials carry only the day they were issued
+//! (`iat` at 00:00 UTC), so the day of `since` is refused whole.
+
+use serde_json::{json, Map, Value};
+
+use credential::jose::{sign_compact, SigningKey};
+
+use crate::audit::{AuditEntry, AuditFilter};
+use crate::error::ApiError;
+use crate::keys::KeyRecord;
+use crate::model::now;
+use crate::service::Issuer;
+
+/// The audit event that records a withdrawal.
+pub const WITHDRAW_EVENT: &str = "key.withdrawn";
+
+/// The withdrawal notice's `typ`.
+pub const KEY_WITHDRAWALS_TYP: &str = "key-withdrawals+jwt";
+
+/// The notice format version (`withdrawals_version`).
+pub const WITHDRAWALS_VERSION: u32 = 1;
+
+/// The most withdrawal events read from the audit trail.
+pub const MAX_WITHDRAWALS: i64 = 10_000;
+
+const DAY: i64 = 86_400;
+
+/// A withdrawn credential signing key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyWithdrawal {
+    /// The key's RFC 7638 thumbprint.
+    pub kid: String,
+    /// Credentials issued at or after this time (a day boundary) are refused; `None`: all.
+    pub since: Option<i64>,
+    /// When it was withdrawn (the first time, if withdrawn again).
+    pub withdrawn_at: i64,
+}
+
+impl KeyWithdrawal {
+    /// JSON for the notice and listings.
+    pub fn to_json(&self) -> Value {
+        json!({"kid": self.kid, "since": self.since, "withdrawn_at": self.withdrawn_at})
+    }
+}
+
+/// One withdrawal per key from the audit events: the strictest (`None` beats any time, else
+/// the earliest `since`).
+pub fn from_audit(entries: &[AuditEntry]) -> Vec<KeyWithdrawal> {
+    let mut out: Vec<KeyWithdrawal> = Vec::new();
+    for e in entries.iter().filter(|e| e.event == WITHDRAW_EVENT) {
+        let Some(kid) = e.subject.clone() else {
+            continue;
+        };
+        let since = e
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .and_then(|d| d.get("since").and_then(Value::as_i64));
+        match out.iter_mut().find(|w| w.kid == kid) {
+            Some(w) => {
+                w.since = match (w.since, since) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    _ => None,
+                };
+                w.withdrawn_at = w.withdrawn_at.min(e.at);
+            }
+            None => out.push(KeyWithdrawal {
+                kid,
+                since,
+                withdrawn_at: e.at,
+            }),
+        }
+    }
+    out
+}
+
+/// The published JSON of `records` (bundle and delta `keys`), each withdrawn key marked
+/// `state: withdrawn` with its `withdrawn_since`.
+pub fn keys_json(records: &[KeyRecord], withdrawals: &[KeyWithdrawal]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| {
+            let mut v = r.to_json();
+            if let Some(w) = withdrawals.iter().find(|w| w.kid == r.kid) {
+                v["state"] = json!("withdrawn");
+                v["withdrawn_since"] = json!(w.since);
+            }
+            v
+        })
+        .collect()
+}
+
+/// Signs the notice with the root key: a compact JWS with header `typ: key-withdrawals+jwt`,
+/// the root's `kid` and public `jwk`.
+pub fn sign_key_withdrawals(
+    root: &SigningKey,
+    iss: &str,
+    issued_at: i64,
+    withdrawals: &[KeyWithdrawal],
+) -> String {
+    let payload = json!({
+        "withdrawals_version": WITHDRAWALS_VERSION,
+        "iss": iss,
+        "issued_at": issued_at,
+        "iat": issued_at,
+        "withdrawals": withdrawals.iter().map(KeyWithdrawal::to_json).collect::<Vec<_>>(),
+    });
+    let mut header = Map::new();
+    header.insert("typ".into(), json!(KEY_WITHDRAWALS_TYP));
+    header.insert("kid".into(), json!(root.kid()));
+    header.insert("jwk".into(), root.public_jwk().to_bare_value());
+    sign_compact(header, payload.to_string().as_bytes(), root)
+}
+
+impl Issuer {
+    /// Every withdrawal recorded in the audit trail.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn key_withdrawals(&self) -> Result<Vec<KeyWithdrawal>, ApiError> {
+        let entries = self
+            .store
+            .audit_list(AuditFilter {
+                event_prefix: Some(WITHDRAW_EVENT.into()),
+                limit: MAX_WITHDRAWALS,
+                ..AuditFilter::default()
+            })
+            .await?;
+        Ok(from_audit(&entries))
+    }
+
+    /// Withdraws credential signing key `kid` at once: every credential it signed is refused
+    /// (`since: None`), or every one issued on or after the day of `since`. A new active key is
+    /// made first (the withdrawn key may be the active one; either way every replica then
+    /// reloads its keys), cached status lists are dropped so they are re-signed, and the
+    /// withdrawal is recorded in the audit trail (`key.withdrawn`).
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for an unknown kid; an invalid-request error for a `since` in
+    /// the future; storage errors.
+    pub async fn withdraw_key(
+        &self,
+        actor: &str,
+        kid: &str,
+        since: Option<i64>,
+    ) -> Result<KeyWithdrawal, ApiError> {
+        let t = now();
+        let Some(rec) = self.keys.records().into_iter().find(|r| r.kid == kid) else {
+            return Err(ApiError::NotFound {
+                what: "credential signing key",
+            });
+        };
+        if since.is_some_and(|s| s > t) {
+            return Err(ApiError::invalid_request("since must not be in the future"));
+        }
+        let since = since.map(|s| s - s.rem_euclid(DAY));
+        let alg = if rec.state == "active" {
+            rec.alg
+        } else {
+            self.config.key_alg
+        };
+        let new = self.rotate_key(actor, alg).await?;
+        self.store
+            .append_audit(
+                t,
+                actor,
+                WITHDRAW_EVENT,
+                Some(kid),
+                json!({"since": since, "new_active_key": new.kid}),
+            )
+            .await?;
+        self.keys.reload(&self.store).await?;
+        self.status_cache.clear();
+        tracing::warn!(kid, actor, ?since, "credential signing key withdrawn");
+        Ok(self
+            .keys
+            .withdrawals()
+            .into_iter()
+            .find(|w| w.kid == kid)
+            .unwrap_or(KeyWithdrawal {
+                kid: kid.to_owned(),
+                since,
+                withdrawn_at: t,
+            }))
+    }
+
+    /// The root-signed notice of every withdrawn key (`GET /trust-bundle/withdrawals`).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn key_withdrawals_notice(&self) -> Result<String, ApiError> {
+        // Picks up a withdrawal made on another replica (it rotated the active key).
+        self.signer().await?;
+        let withdrawals = self.keys.withdrawals();
+        Ok(sign_key_withdrawals(
+            &self.keys.root(),
+            self.url(),
+            now(),
+            &withdrawals,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: i64, kid: &str, detail: &str) -> AuditEntry {
+        AuditEntry {
+            seq: at,
+            at,
+            actor: "cli:test".into(),
+            event: WITHDRAW_EVENT.into(),
+            subject: Some(kid.into()),
+            detail: Some(detail.into()),
+        }
+    }
+
+    #[test]
+    fn the_strictest_withdrawal_of_a_key_counts() {
+        let w = from_audit(&[
+            entry(10, "a", r#"{"since": 864000}"#),
+            entry(20, "a", r#"{"since": 86400}"#),
+            entry(30, "b", r#"{"since": 86400}"#),
+            entry(40, "b", r#"{"since": null}"#),
+        ]);
+        assert_eq!(
+            w,
+            vec![
+                KeyWithdrawal {
+                    kid: "a".into(),
+                    since: Some(86_400),
+                    withdrawn_at: 10
+                },
+                KeyWithdrawal {
+                    kid: "b".into(),
+                    since: None,
+                    withdrawn_at: 30
+                },
+            ]
+        );
+    }
+}
