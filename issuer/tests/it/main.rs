@@ -14,3 +14,4 @@ mod refresh;
 mod replicas;
 mod restart;
 mod sign;
+mod withdraw;

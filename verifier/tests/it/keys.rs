@@ -367,3 +367,82 @@ fn a_bundle_entry_withdrawing_a_key_is_honoured() {
     let o = verify(&hotel, work.path(), "w", &c, &alice, now());
     refused_with(&o, "issuer_key_withdrawn");
 }
+
+/// A relay in front of the bureau (an attacker on the path, or a broken mirror) that passes
+/// the bureau's real withdrawal notice on but cuts every delta in half.
+fn cutting_relay(notice: String, delta: String) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match sock.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = if path.starts_with("/trust-bundle/withdrawals") {
+                ("200 OK", notice.clone())
+            } else if path.starts_with("/trust-bundle/delta") {
+                ("200 OK", delta[..delta.len() / 2].to_owned())
+            } else {
+                ("404 Not Found", String::new())
+            };
+            let _ = write!(
+                sock,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawal_is_applied_first_even_when_the_delta_fails() {
+    let mut bureau = start(35).await;
+    let work = tempfile::tempdir().unwrap();
+    let hotel = work.path().join("hotel");
+    let alice = holder(36);
+    let credential = bureau.credential(&alice).await;
+    let kid = bureau.issuer.keys.active().kid().to_owned();
+    pin(&hotel, &bureau.issuer, work.path());
+    let o = sync(&hotel, &bureau.url);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let seq = {
+        let o = run_in(&hotel, &["trust", "show", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["status_seq"].as_i64().unwrap()
+    };
+
+    bureau
+        .issuer
+        .withdraw_key("test", &kid, None)
+        .await
+        .unwrap();
+    let notice = bureau.issuer.key_withdrawals_notice().await.unwrap();
+    let delta = bureau.issuer.trust_bundle_delta(seq).await.unwrap();
+    let relay = cutting_relay(notice, delta);
+
+    let o = sync(&hotel, &relay);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("stored key-withdrawal notice"), "{out}");
+    assert!(stderr(&o).contains("refused: delta_"), "{}", stderr(&o));
+    let o = verify(
+        &hotel,
+        work.path(),
+        "after",
+        &credential.sd_jwt,
+        &alice,
+        now(),
+    );
+    refused_with(&o, "issuer_key_withdrawn");
+    bureau.stop().await;
+}
