@@ -179,3 +179,45 @@ fn a_list_naming_no_issuer_is_refused() {
     assert_eq!(e, StatusError::ListIssuerMissing);
     assert_eq!(e.code(), "status_list_issuer_missing");
 }
+
+#[test]
+fn the_verifier_binary_uses_only_the_credentials_issuers_list_from_status_files() {
+    let f = fx();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // Each issuer's keys bound to it, as JWT VC issuer metadata.
+    let metadata = |iss: &str, key: &SigningKey| {
+        serde_json::json!({"issuer": iss, "jwks": {"keys": [key.public_jwk().to_value()]}})
+            .to_string()
+    };
+    let bureau = write("bureau.json", &metadata(ISSUER, &f.bureau.issuer));
+    let second = write("second.json", &metadata(SECOND, &f.second));
+    let genuine = write("genuine.jwt", &genuine(&f, NOW - 3_600));
+    let foreign = write("foreign.jwt", &foreign(&f, NOW - 60));
+    let policy = write(
+        "hotel.toml",
+        "required_claims = [\"family_name\", \"given_name\", \"id_number\"]\n",
+    );
+    let credential = credential(&f.bureau, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let presentation = write(
+        "presentation.txt",
+        &hotel_presentation(&credential, &f.bureau, Format::DcSdJwt),
+    );
+    let now = NOW.to_string();
+    for statuses in [[&foreign, &genuine], [&genuine, &foreign]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+            .args(["verify", "--trust", &bureau, "--trust", &second])
+            .args(["--status", statuses[0], "--status", statuses[1]])
+            .args(["--policy", &policy, "--nonce", NONCE, "--aud", AUD])
+            .args(["--now", &now, &presentation])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.starts_with("rejected: revoked: "), "{stderr}");
+    }
+}
