@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use credential::jose::PublicJwk;
 use serde_json::{json, Value};
 
+use verifier::bundle::KeyState;
+
 use super::state::{read_limited, State, StateArg};
 use super::{now, Outcome};
 
@@ -218,6 +220,11 @@ fn render(state: &State, as_json: bool, out: &mut String) -> anyhow::Result<()> 
     writeln!(out, "issuer keys:")?;
     for k in &b.keys {
         let until = k.not_after.map(format_time).unwrap_or_else(|| "now".into());
+        let until = match (k.state, k.withdrawn_since) {
+            (KeyState::Withdrawn, Some(t)) => format!("{until}, withdrawn from {}", format_time(t)),
+            (KeyState::Withdrawn, None) => format!("{until}, withdrawn entirely"),
+            _ => until,
+        };
         writeln!(
             out,
             "  {} {} {:<7} signs credentials issued {} .. {}",

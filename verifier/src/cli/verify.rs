@@ -444,6 +444,15 @@ fn hint(e: &VerifierError) -> Option<&'static str> {
         "status_too_old" | "status_list_expired" | "status_unknown" => {
             Some("revocation state too old or missing; sync the verifier")
         }
+        "issuer_key_withdrawn" => Some(
+            "the bureau withdrew the key that signed this credential; the holder needs a new one",
+        ),
+        "credential_outlives_key" => {
+            Some("no credential of this retired key expires this late: treat it as forged")
+        }
+        "status_reference_missing" | "status_reference_missing_not_short_lived" => {
+            Some("this credential can never be revoked, and this policy requires that it can")
+        }
         _ => None,
     }
 }
