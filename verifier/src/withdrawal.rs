@@ -258,6 +258,17 @@ impl VerifiedWithdrawals {
     pub fn as_str(&self) -> &str {
         &self.raw
     }
+
+    /// Whether this notice withdraws every key `other` withdraws, at least as strictly (so
+    /// `other` need not be kept beside it).
+    pub fn covers(&self, other: &VerifiedWithdrawals) -> bool {
+        self.iss == other.iss
+            && other.withdrawals.iter().all(|o| {
+                self.withdrawals
+                    .iter()
+                    .any(|w| w.kid == o.kid && stricter(w.since, o.since) == w.since)
+            })
+    }
 }
 
 /// The stricter of two withdrawals of one key (`None`: every credential).
@@ -304,6 +315,34 @@ impl TrustState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn notice(entries: &[(&str, Option<i64>)]) -> VerifiedWithdrawals {
+        VerifiedWithdrawals {
+            raw: String::new(),
+            iss: "https://i".into(),
+            issued_at: 0,
+            withdrawals: entries
+                .iter()
+                .map(|(kid, since)| KeyWithdrawal {
+                    kid: (*kid).into(),
+                    since: *since,
+                    withdrawn_at: 0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_notice_covers_another_only_when_at_least_as_strict_for_every_key() {
+        let old = notice(&[("a", Some(10))]);
+        assert!(notice(&[("a", Some(10))]).covers(&old));
+        assert!(notice(&[("a", Some(5)), ("b", None)]).covers(&old));
+        assert!(notice(&[("a", None)]).covers(&old));
+        assert!(!notice(&[("a", Some(20))]).covers(&old));
+        assert!(!notice(&[("b", None)]).covers(&old));
+        assert!(!notice(&[]).covers(&old));
+        assert!(notice(&[]).covers(&notice(&[])));
+    }
 
     #[test]
     fn a_withdrawal_only_gets_stricter() {

@@ -169,14 +169,26 @@ impl State {
         Ok(changed)
     }
 
-    /// Appends a verified notice to the stored ones, atomically (the whole file is replaced).
+    /// Adds a verified notice to the stored ones, atomically (the whole file is replaced). A
+    /// stored notice the new one covers is dropped, and a notice that adds nothing is not
+    /// stored, so the file stays one line however often the verifier syncs. Nothing a stored
+    /// notice withdraws is ever lost.
     ///
     /// # Errors
     /// I/O errors; the previous notices are then still in place.
-    pub fn store_withdrawals(&self, notice: &VerifiedWithdrawals) -> anyhow::Result<()> {
-        let mut text = self.read_optional(WITHDRAWALS_FILE)?.unwrap_or_default();
-        if text.lines().any(|l| l.trim() == notice.as_str()) {
+    pub fn store_withdrawals(
+        &self,
+        root: &PublicJwk,
+        notice: &VerifiedWithdrawals,
+    ) -> anyhow::Result<()> {
+        let stored = self.withdrawals(root)?;
+        if stored.iter().any(|old| old.covers(notice)) {
             return Ok(());
+        }
+        let mut text = String::new();
+        for old in stored.iter().filter(|old| !notice.covers(old)) {
+            text.push_str(old.as_str());
+            text.push('\n');
         }
         text.push_str(notice.as_str());
         text.push('\n');

@@ -150,7 +150,9 @@ fn apply_withdrawals(
         Some(loaded) => loaded.state.apply_withdrawals(&notice).map_err(refused)?,
         None => 0,
     };
-    state.store_withdrawals(&notice).map_err(Failure::Io)?;
+    state
+        .store_withdrawals(root, &notice)
+        .map_err(Failure::Io)?;
     let n = notice.withdrawals.len();
     Ok(Synced {
         report: json!({"stored": true, "kind": "withdrawals", "issuer": notice.iss,

@@ -213,6 +213,14 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
         .unwrap();
     assert_eq!(key["state"], "withdrawn", "{key}");
 
+    // Syncing again stores nothing new: the notice file stays one line.
+    for _ in 0..2 {
+        let o = sync(&hotel, &bureau.url);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let stored = std::fs::read_to_string(hotel.join("withdrawals.jwt")).unwrap();
+    assert_eq!(stored.lines().count(), 1, "{stored}");
+
     // A credential from the new key is accepted.
     let bob = holder(27);
     let fresh = bureau.credential(&bob).await;
