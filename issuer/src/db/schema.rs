@@ -207,6 +207,17 @@ CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
 CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
 "#,
+    // 8: citizen holds (docs/issuer.md, "Revoking a citizen"): a revoked or suspended citizen
+    // gets nothing new from any enrolment, pending offers and tokens included. `status` uses
+    // the status-list bits (1 revoked, final; 2 suspended, lifted by reinstate).
+    r#"
+CREATE TABLE citizen_holds (
+    citizen_id  TEXT PRIMARY KEY,
+    status      INTEGER NOT NULL CHECK (status IN (1, 2)),
+    changed_at  INTEGER NOT NULL,
+    actor       TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].
@@ -294,7 +305,7 @@ mod tests {
     fn migration_7_gives_simulated_rows_their_own_placeholder() {
         let mut conn = at_migration_6(&["simulated", "simulated", "real-a"]);
         migrate(&mut conn).unwrap();
-        assert_eq!(version(&conn), 7);
+        assert_eq!(version(&conn), SCHEMA_VERSION);
         let distinct: i64 = conn
             .query_row(
                 "SELECT COUNT(DISTINCT holder_thumbprint) FROM credentials",

@@ -55,6 +55,11 @@ const STATUS_LOCK: i64 = 0x6973_7375_6572_2d73;
 const SWEEP_LOCK: i64 = 0x6973_7375_6572_2d77;
 /// Advisory lock key of signing-key changes ("issuer-k").
 const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
+/// First key of the per-citizen advisory locks ("issc"; the second is `hashtext(citizen_id)`):
+/// issuing paths take it shared before checking the citizen's hold and statuses, status
+/// changes take it exclusive before reading the credentials they change, so a revocation and
+/// an issuance for one citizen serialise.
+const CITIZEN_LOCK: i32 = 0x6973_7363;
 
 /// The newest schema version; equal to SQLite's [`crate::db::SCHEMA_VERSION`].
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -245,6 +250,15 @@ CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
 CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
 "#,
+    // 8: citizen holds (SQLite migration 8).
+    r#"
+CREATE TABLE citizen_holds (
+    citizen_id  TEXT PRIMARY KEY,
+    status      BIGINT NOT NULL CHECK (status IN (1, 2)),
+    changed_at  BIGINT NOT NULL,
+    actor       TEXT NOT NULL
+);
+"#,
 ];
 
 impl From<tokio_postgres::Error> for DbError {
@@ -374,19 +388,105 @@ async fn insert_refresh_token(
     Ok(())
 }
 
-/// The worst status among the enrolment's credentials when it is revoked or suspended.
+/// The worst status among the enrolment's credentials and its citizen's hold, when revoked or
+/// suspended. Takes the citizen's lock shared first ([`CITIZEN_LOCK`]): a status change of
+/// this citizen either committed before (and is seen here) or waits for this transaction.
 async fn enrolment_block(
     tx: &deadpool_postgres::Transaction<'_>,
     enrolment_id: &str,
 ) -> Result<Option<crate::model::Status>, ApiError> {
+    let citizen: Option<String> = tx
+        .query_opt(
+            "SELECT citizen_id FROM enrolments WHERE id = $1",
+            &[&enrolment_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if let Some(citizen) = &citizen {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+            &[&CITIZEN_LOCK, citizen],
+        )
+        .await?;
+    }
     let worst: Option<i64> = tx
         .query_one(
-            "SELECT MIN(status) FROM credentials WHERE enrolment_id = $1 AND status <> 0",
+            &super::ENROLMENT_WORST_SQLITE.replace("?1", "$1"),
             &[&enrolment_id],
         )
         .await?
         .get(0);
     super::block_of(worst)
+}
+
+/// Takes the per-citizen lock exclusively for each citizen, in order.
+async fn lock_citizens(
+    tx: &deadpool_postgres::Transaction<'_>,
+    mut citizens: Vec<String>,
+) -> Result<(), ApiError> {
+    citizens.sort_unstable();
+    citizens.dedup();
+    for citizen in &citizens {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&CITIZEN_LOCK, citizen],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Applies a citizen's hold change; on revocation also kills their open offers and revokes
+/// their active refresh tokens (every enrolment), audited as `citizen.<action>`.
+async fn apply_hold(
+    tx: &deadpool_postgres::Transaction<'_>,
+    citizen: &str,
+    hold: Option<super::HoldChange>,
+    action: StatusAction,
+    actor: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let pg = |sql: &str| {
+        sql.replace("?1", "$1")
+            .replace("?2", "$2")
+            .replace("?3", "$3")
+            .replace("?4", "$4")
+    };
+    match hold {
+        Some(super::HoldChange::Set(status)) => {
+            tx.execute(
+                &pg(super::SET_HOLD_SQLITE),
+                &[&citizen, &i64::from(status.bits()), &now, &actor],
+            )
+            .await?;
+        }
+        Some(super::HoldChange::Clear) => {
+            tx.execute(&pg(super::CLEAR_HOLD_SQLITE), &[&citizen])
+                .await?;
+        }
+        None => {}
+    }
+    let (mut offers, mut tokens) = (0, 0);
+    if action == StatusAction::Revoke {
+        offers = tx
+            .execute(&pg(super::KILL_OFFERS_SQLITE), &[&citizen])
+            .await?;
+        tokens = tx
+            .execute(&pg(super::REVOKE_REFRESH_SQLITE), &[&citizen])
+            .await?;
+    }
+    if hold.is_some() || offers + tokens > 0 {
+        audit(
+            tx,
+            now,
+            actor,
+            &format!("citizen.{}", action.as_str()),
+            Some(citizen),
+            &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 impl PgStore {
@@ -652,6 +752,14 @@ impl PgStore {
 
     pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         transaction!(self, |tx| {
+            let hold: Option<i64> = tx
+                .query_opt(
+                    "SELECT status FROM citizen_holds WHERE citizen_id = $1",
+                    &[&e.citizen_id],
+                )
+                .await?
+                .map(|r| r.get(0));
+            super::judge_enrol_hold(hold)?;
             if let Some(nonce) = e.attestation_nonce {
                 let n = tx
                     .execute(
@@ -697,8 +805,10 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT config_ids, code_sealed FROM offers
-                 WHERE id = $1 AND state = 'open' AND expires_at > $2 AND code_sealed IS NOT NULL",
+                "SELECT config_ids, code_sealed FROM offers o
+                 WHERE id = $1 AND state = 'open' AND expires_at > $2 AND code_sealed IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM citizen_holds h JOIN enrolments e
+                                     ON e.citizen_id = h.citizen_id WHERE e.id = o.enrolment_id)",
                 &[&id, &now],
             )
             .await?;
@@ -754,6 +864,8 @@ impl PgStore {
                 }
                 (super::Judgement::Redeem, None) => Err(super::CODE_UNKNOWN),
                 (super::Judgement::Redeem, Some(offer)) => {
+                    // A revoked or suspended citizen's offer is not redeemable.
+                    super::judge_redeem_block(enrolment_block(&tx, &offer.enrolment_id).await?)?;
                     let n = tx
                         .execute(
                             "UPDATE offers SET state = 'redeemed', code_sealed = NULL
@@ -1027,9 +1139,12 @@ impl PgStore {
                         reason: "access token expired",
                     });
                 }
-                if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
-                    return Err(super::BLOCKED);
-                }
+            }
+            // Every access token, refreshed or not: a citizen revoked or suspended after the
+            // token was granted gets nothing more from it. The citizen lock (shared) is held
+            // until this issuance commits.
+            if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
+                return Err(super::BLOCKED);
             }
             let once = tx
                 .prepare_cached(match token.refreshed {
@@ -1159,6 +1274,33 @@ impl PgStore {
             // then its commit order, so a reader that sees `seq` N sees every change up to N.
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_LOCK])
                 .await?;
+            // The citizens concerned, locked exclusively before their credentials are read: an
+            // issuance for them either committed (and its rows are read below) or waits and
+            // then sees this change.
+            let citizens: Vec<String> = match &key {
+                StatusKey::Credential(id) => tx
+                    .query(
+                        "SELECT DISTINCT citizen_id FROM credentials WHERE batch_id IN
+                           (SELECT batch_id FROM credentials WHERE id = $1)",
+                        &[id],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect(),
+                StatusKey::Entry { shard, idx } => tx
+                    .query(
+                        "SELECT DISTINCT citizen_id FROM credentials WHERE batch_id IN
+                           (SELECT batch_id FROM credentials WHERE status_shard = $1 AND status_idx = $2)",
+                        &[shard, &i64::from(*idx)],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect(),
+                StatusKey::Citizen(citizen) => vec![citizen.clone()],
+            };
+            lock_citizens(&tx, citizens).await?;
             // FOR UPDATE: a concurrent change on another replica waits, then sees this one.
             let rows = match &key {
                 StatusKey::Credential(id) => {
@@ -1197,7 +1339,29 @@ impl PgStore {
                     )
                 })
                 .collect();
-            let mut plan = super::plan_status_change(rows, action)?;
+            let mut plan = match &key {
+                StatusKey::Citizen(citizen) => {
+                    let known: bool = tx
+                        .query_one(
+                            "SELECT EXISTS (SELECT 1 FROM enrolments WHERE citizen_id = $1)",
+                            &[citizen],
+                        )
+                        .await?
+                        .get(0);
+                    let hold: Option<i64> = tx
+                        .query_opt(
+                            "SELECT status FROM citizen_holds WHERE citizen_id = $1",
+                            &[citizen],
+                        )
+                        .await?
+                        .map(|r| r.get(0));
+                    super::plan_citizen_change(rows, action, super::block_of(hold)?, known)?
+                }
+                _ => super::plan_status_change(rows, action)?,
+            };
+            if let StatusKey::Citizen(citizen) = &key {
+                apply_hold(&tx, citizen, plan.hold, action, actor, now).await?;
+            }
             let update = tx
                 .prepare_cached("UPDATE credentials SET status = $2 WHERE id = $1")
                 .await?;

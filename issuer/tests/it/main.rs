@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod citizen_hold;
 mod client;
 mod flows;
 mod handlers;
 mod holder;
+mod limits;
 mod ops;
 mod pg_tls;
 mod refresh;
