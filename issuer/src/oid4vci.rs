@@ -115,7 +115,7 @@ impl Issuer {
         let tx_code = TxCode::presented(tx_code);
         let offer_id = code.id().to_owned();
         let code_digest = code.digest(domain::PRE_AUTH);
-        let tx_digest = tx_code.digest(&offer_id);
+        let tx_digest = self.keys.tx_code_digest(&offer_id, &tx_code);
         let (access, refresh, family) = self.fresh_token_pair();
         let ttl = self.config.access_token_ttl;
         self.store

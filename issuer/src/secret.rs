@@ -139,13 +139,19 @@ impl TxCode {
         TxCode(text.chars().take(64).collect())
     }
 
-    /// The digest stored for this code, salted with the offer id.
-    pub fn digest(&self, offer_id: &str) -> SecretDigest {
-        let mut salted = Zeroizing::new(Vec::with_capacity(offer_id.len() + 8));
-        salted.extend_from_slice(offer_id.as_bytes());
-        salted.push(b':');
-        salted.extend_from_slice(self.0.as_bytes());
-        SecretDigest::of("tx_code", &salted)
+    /// The digest stored for this code: HMAC-SHA-256 under `key` (derived from the master
+    /// secret, never in the database) over the offer id and the code. Without the key, the
+    /// stored digest of a six-digit code cannot be tested against the 10^6 candidates.
+    pub fn keyed_digest(&self, key: &[u8; 32], offer_id: &str) -> SecretDigest {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+        ctx.update(b"tx_code\0");
+        ctx.update(offer_id.as_bytes());
+        ctx.update(b":");
+        ctx.update(self.0.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        SecretDigest(out)
     }
 
     /// The code, to hand to the officer or citizen once.

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-pub use extract::{json_problem, ApiForm, ApiJson, Bearer, JsonBytes};
+pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
 
 use crate::enrol::PRE_AUTH_GRANT;
@@ -249,10 +249,8 @@ async fn credential(
     bearer: Bearer,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
-    let req: CredentialRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidCredentialRequest {
-            reason: extract::json_problem(&e),
-        })?;
+    let req: CredentialRequest = extract::parse_json(&body)
+        .map_err(|reason| ApiError::InvalidCredentialRequest { reason })?;
     let credentials = issuer.credential(&bearer.0, req).await?;
     let list: Vec<Value> = credentials
         .into_iter()

@@ -259,6 +259,10 @@ CREATE TABLE citizen_holds (
     actor       TEXT NOT NULL
 );
 "#,
+    // 9: keyed tx_code digests; open offers (unkeyed digests) are closed (SQLite migration 9).
+    r#"
+UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
+"#,
 ];
 
 impl From<tokio_postgres::Error> for DbError {
@@ -791,7 +795,8 @@ impl PgStore {
                 &e.actor,
                 super::enrolment_event(e.level),
                 Some(&e.id),
-                &json!({"offer": e.offer_id, "citizen": e.citizen_id, "evidence": e.evidence}),
+                // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
+                &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
             )
             .await?;
         })
@@ -838,7 +843,7 @@ impl PgStore {
                     config_ids: row.get(6),
                 });
             match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                (super::Judgement::WrongTxCode { attempts, dead }, _) => {
+                (super::Judgement::WrongTxCode { attempts, dead }, row) => {
                     tx.execute(
                         "UPDATE offers SET attempts = $2,
                            state = CASE WHEN $3 THEN 'dead' ELSE state END,
@@ -848,12 +853,14 @@ impl PgStore {
                     )
                     .await?;
                     if dead {
+                        // Audited by enrolment: the offer id fetches the code.
+                        let enrolment = row.map(|o| o.enrolment_id);
                         audit(
                             &tx,
                             t,
                             "wallet",
                             "offer.dead",
-                            Some(&r.offer_id),
+                            enrolment.as_deref(),
                             &json!({"attempts": attempts}),
                         )
                         .await?;
@@ -905,7 +912,7 @@ impl PgStore {
                         t,
                         "wallet",
                         "offer.redeemed",
-                        Some(&r.offer_id),
+                        Some(&offer.enrolment_id),
                         &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}),
                     )
                     .await?;

@@ -274,7 +274,8 @@ impl Db {
                 &e.actor,
                 super::enrolment_event(e.level),
                 Some(&e.id),
-                &json!({"offer": e.offer_id, "citizen": e.citizen_id, "evidence": e.evidence}),
+                // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
+                &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
             )?;
             Ok(())
         })
@@ -326,7 +327,7 @@ impl Db {
                     })
                     .optional()?;
                 let offer = match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                    (super::Judgement::WrongTxCode { attempts, dead }, _) => {
+                    (super::Judgement::WrongTxCode { attempts, dead }, row) => {
                         // A wrong PIN is a state change on purpose: it counts, and kills the
                         // code at the limit. The job succeeds so that this is committed.
                         c.execute(
@@ -337,7 +338,9 @@ impl Db {
                             params![r.offer_id, attempts, dead],
                         )?;
                         if dead {
-                            audit::append(c, t, "wallet", "offer.dead", Some(&r.offer_id), &json!({"attempts": attempts}))?;
+                            // Audited by enrolment: the offer id fetches the code.
+                            let enrolment = row.map(|o| o.enrolment_id);
+                            audit::append(c, t, "wallet", "offer.dead", enrolment.as_deref(), &json!({"attempts": attempts}))?;
                         }
                         return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
                     }
@@ -360,7 +363,7 @@ impl Db {
                 )?
                 .execute(params![r.token_id, r.token_hash.0.as_slice(), r.offer_id, t + r.token_ttl])?;
                 insert_refresh_token(c, &r.refresh, &r.refresh.family_id, &offer.enrolment_id, &offer.config_ids, t)?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&r.offer_id),
+                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer.enrolment_id),
                     &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}))?;
                 Ok(Ok(()))
             })
