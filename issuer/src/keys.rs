@@ -412,6 +412,12 @@ impl KeyStore {
         tx_code.keyed_digest(&key, offer_id)
     }
 
+    /// The key of stateless `c_nonce`s ([`crate::secret::seal_c_nonce`]), derived from the
+    /// master secret (label `c-nonce-hmac`), so every replica checks every replica's nonces.
+    pub fn c_nonce_key(&self) -> Zeroizing<[u8; 32]> {
+        self.derive("c-nonce-hmac")
+    }
+
     /// The citizen id stored for an `id_number`: base64url of a peppered SHA-256.
     pub fn citizen_id(&self, id_number: &str) -> String {
         let pepper = self.derive("citizen-pepper");

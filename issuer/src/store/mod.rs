@@ -171,8 +171,9 @@ pub struct IssueRecord {
     pub token_hash: SecretDigest,
     /// Requested configuration.
     pub config: ConfigId,
-    /// Digests of the `c_nonce`s the proofs carry (each consumed once).
-    pub nonces: Vec<[u8; 32]>,
+    /// Digests of the `c_nonce`s the proofs carry, with their expiry: each is recorded as used,
+    /// once; a nonce already recorded refuses the request with [`ApiError::InvalidNonce`].
+    pub nonces: Vec<([u8; 32], i64)>,
     /// Replay digests of the proofs.
     pub replays: Vec<SecretDigest>,
     /// Until when a proof digest is kept.
@@ -357,7 +358,8 @@ impl Store {
         dispatch!(self, s => s.insert_nonce("attestation_nonces", digest, expires_at).await)
     }
 
-    /// Stores a single-use `c_nonce`.
+    /// Records a used `c_nonce` until `expires_at` (the credential endpoint does this in its
+    /// transaction; `/nonce` stores nothing). For tests and tools.
     ///
     /// # Errors
     /// Storage errors.
@@ -697,7 +699,7 @@ impl SweepLock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SweepStep {
-    /// `c_nonces` past their expiry (consuming one checks `expires_at > now`).
+    /// Used `c_nonces` past their expiry (an expired nonce is refused before the database).
     CNonces,
     /// `attestation_nonces` past their expiry.
     AttestationNonces,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  replica A ─┐                     ┌─ offers row:  SELECT ... FOR UPDATE, conditional UPDATE
-//!  replica B ─┼─ deadpool pool ──►  ├─ c_nonces:    DELETE ... WHERE (row count checked)
+//!  replica B ─┼─ deadpool pool ──►  ├─ c_nonces:    INSERT ... ON CONFLICT DO NOTHING (used once)
 //!  replica C ─┘   (per replica)     ├─ used_proofs, token_issuances: INSERT ... ON CONFLICT DO NOTHING
 //!                                   ├─ status_shards row: SELECT ... FOR UPDATE (index allocation)
 //!                                   └─ signing_keys: pg_advisory_xact_lock + one_active_key index
@@ -1166,11 +1166,19 @@ impl PgStore {
             {
                 return Err(super::ALREADY_ISSUED);
             }
+            // A c_nonce is stateless until used: using it records it, once across replicas
+            // (primary key; a concurrent use waits for the other's commit, then inserts nothing).
             let consume = tx
-                .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = $1 AND expires_at > $2")
+                .prepare_cached(
+                    "INSERT INTO c_nonces (nonce_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
                 .await?;
-            for nonce in &r.nonces {
-                if tx.execute(&consume, &[&nonce.as_slice(), &t]).await? != 1 {
+            for (nonce, expires_at) in &r.nonces {
+                if tx
+                    .execute(&consume, &[&nonce.as_slice(), expires_at])
+                    .await?
+                    != 1
+                {
                     return Err(ApiError::InvalidNonce);
                 }
             }

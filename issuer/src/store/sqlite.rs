@@ -518,11 +518,12 @@ impl Db {
             if n != 1 {
                 return Err(super::ALREADY_ISSUED);
             }
-            for nonce in &r.nonces {
+            // A c_nonce is stateless until used: using it records it, once (primary key).
+            for (nonce, expires_at) in &r.nonces {
                 let n = ctx
                     .conn
-                    .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = ?1 AND expires_at > ?2")?
-                    .execute(params![nonce.as_slice(), t])?;
+                    .prepare_cached("INSERT OR IGNORE INTO c_nonces (nonce_hash, expires_at) VALUES (?1, ?2)")?
+                    .execute(params![nonce.as_slice(), expires_at])?;
                 if n != 1 {
                     return Err(ApiError::InvalidNonce);
                 }

@@ -13,6 +13,7 @@ mod holder;
 mod limits;
 mod logs;
 mod no_echo;
+mod nonce;
 mod ops;
 mod pg_tls;
 mod refresh;
