@@ -423,6 +423,25 @@ async fn enrolment_block(
     super::block_of(worst)
 }
 
+/// Takes, shared, the lock of the citizen that `citizen_of` (one `$1` parameter, `key`) finds,
+/// if any. Issuing paths take it before any row lock, as status changes do with theirs
+/// exclusively, so the two never wait on each other in opposite orders.
+async fn lock_citizen_shared(
+    tx: &deadpool_postgres::Transaction<'_>,
+    citizen_of: &str,
+    key: &str,
+) -> Result<(), ApiError> {
+    let citizen: Option<String> = tx.query_opt(citizen_of, &[&key]).await?.map(|r| r.get(0));
+    if let Some(citizen) = &citizen {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+            &[&CITIZEN_LOCK, citizen],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Takes the per-citizen lock exclusively for each citizen, in order.
 async fn lock_citizens(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -756,6 +775,13 @@ impl PgStore {
 
     pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         transaction!(self, |tx| {
+            // Serialised with a status change of this citizen: either it committed (its hold
+            // is seen here) or it waits and then closes this offer too.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+                &[&CITIZEN_LOCK, &e.citizen_id],
+            )
+            .await?;
             let hold: Option<i64> = tx
                 .query_opt(
                     "SELECT status FROM citizen_holds WHERE citizen_id = $1",
@@ -823,6 +849,15 @@ impl PgStore {
     pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
+            // Lock order citizen, then rows: a revocation holds the citizen's lock while it
+            // closes the citizen's offers.
+            lock_citizen_shared(
+                &tx,
+                "SELECT e.citizen_id FROM offers o JOIN enrolments e ON e.id = o.enrolment_id
+                 WHERE o.id = $1",
+                &r.offer_id,
+            )
+            .await?;
             // The row lock serialises every replica's attempt on this offer.
             let select = tx
                 .prepare_cached(
@@ -926,6 +961,15 @@ impl PgStore {
     pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
+            // Lock order citizen, then rows: a revocation holds the citizen's lock while it
+            // revokes the citizen's refresh tokens.
+            lock_citizen_shared(
+                &tx,
+                "SELECT e.citizen_id FROM refresh_tokens r JOIN enrolments e ON e.id = r.enrolment_id
+                 WHERE r.id = $1",
+                &r.presented_id,
+            )
+            .await?;
             // The row lock serialises every replica's use of this refresh token, and every
             // retry of it.
             let row = tx
