@@ -61,6 +61,16 @@ pub struct Config {
     pub shard_size: u32,
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// Seconds a client has to send a request's headers (also the idle time of a kept-alive
+    /// connection); then the connection is closed.
+    pub header_read_timeout: u64,
+    /// Seconds a client has to send a whole request body; then `408` and the connection closes.
+    pub body_read_timeout: u64,
+    /// Most open client connections; a connection beyond it is closed at once.
+    pub max_connections: usize,
+    /// Most open client connections from one IP address; a connection beyond it is closed at
+    /// once.
+    pub max_connections_per_ip: usize,
     /// PostgreSQL database shared by replicas; `None`: SQLite in the data directory.
     pub database_url: Option<DatabaseUrl>,
     /// Most PostgreSQL connections this replica holds.
@@ -184,6 +194,10 @@ impl Config {
             status_validity: 24 * 3600,
             shard_size: 1 << 20,
             body_limit: 256 * 1024,
+            header_read_timeout: 10,
+            body_read_timeout: 30,
+            max_connections: 512,
+            max_connections_per_ip: 64,
             database_url: None,
             database_pool: 16,
             database_tls: DatabaseTls::default(),
@@ -217,6 +231,10 @@ pub struct FileConfig {
     status_validity: Option<i64>,
     shard_size: Option<u32>,
     body_limit: Option<usize>,
+    header_read_timeout: Option<u64>,
+    body_read_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    max_connections_per_ip: Option<usize>,
     database_url: Option<DatabaseUrl>,
     database_pool: Option<usize>,
     database_sslmode: Option<SslMode>,
@@ -337,6 +355,10 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(status_validity);
     set!(shard_size);
     set!(body_limit);
+    set!(header_read_timeout);
+    set!(body_read_timeout);
+    set!(max_connections);
+    set!(max_connections_per_ip);
     set!(database_pool);
     set!(sweep_interval);
     set!(sweep_chunk);
@@ -488,6 +510,36 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             expected: "0 (off) to 2592000 seconds (30 days)",
         });
     }
+    if !(1..=600).contains(&cfg.header_read_timeout) {
+        return Err(ConfigError::Invalid {
+            name: "header_read_timeout",
+            expected: "1 to 600 seconds",
+        });
+    }
+    if !(1..=600).contains(&cfg.body_read_timeout) {
+        return Err(ConfigError::Invalid {
+            name: "body_read_timeout",
+            expected: "1 to 600 seconds",
+        });
+    }
+    if !(1..=100_000).contains(&cfg.max_connections) {
+        return Err(ConfigError::Invalid {
+            name: "max_connections",
+            expected: "1 to 100000",
+        });
+    }
+    if !(1..=cfg.max_connections).contains(&cfg.max_connections_per_ip) {
+        return Err(ConfigError::Invalid {
+            name: "max_connections_per_ip",
+            expected: "1 to max_connections",
+        });
+    }
+    if !(1..=64 * 1024 * 1024).contains(&cfg.body_limit) {
+        return Err(ConfigError::Invalid {
+            name: "body_limit",
+            expected: "1 to 67108864 bytes",
+        });
+    }
     if cfg.tx_code_attempts < 1 {
         return Err(ConfigError::Invalid {
             name: "tx_code_attempts",
@@ -589,6 +641,51 @@ mod tests {
                     ..
                 })
             ));
+        }
+    }
+
+    #[test]
+    fn slow_client_limits_have_defaults_come_from_the_file_and_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(
+            (
+                cfg.header_read_timeout,
+                cfg.body_read_timeout,
+                cfg.max_connections,
+                cfg.max_connections_per_ip
+            ),
+            (10, 30, 512, 64)
+        );
+        std::fs::write(
+            dir.path().join("issuer.toml"),
+            "header_read_timeout = 2\nbody_read_timeout = 3\nmax_connections = 40\nmax_connections_per_ip = 4\n",
+        )
+        .unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(
+            (
+                cfg.header_read_timeout,
+                cfg.body_read_timeout,
+                cfg.max_connections,
+                cfg.max_connections_per_ip
+            ),
+            (2, 3, 40, 4)
+        );
+        for (bad, name) in [
+            ("header_read_timeout = 0", "header_read_timeout"),
+            ("body_read_timeout = 601", "body_read_timeout"),
+            ("max_connections = 0", "max_connections"),
+            (
+                "max_connections = 10\nmax_connections_per_ip = 11",
+                "max_connections_per_ip",
+            ),
+        ] {
+            std::fs::write(dir.path().join("issuer.toml"), format!("{bad}\n")).unwrap();
+            match load(dir.path(), &Overrides::default()) {
+                Err(ConfigError::Invalid { name: got, .. }) => assert_eq!(got, name),
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 

@@ -236,12 +236,13 @@ impl Issuer {
                 config_ids,
                 code_hash: code.digest(domain::PRE_AUTH),
                 code_sealed: sealed_code,
-                tx_code_hash: tx_code.digest(&offer_id),
+                tx_code_hash: self.keys.tx_code_digest(&offer_id, &tx_code),
                 expires_at,
                 attestation_nonce,
             })
             .await?;
-        tracing::info!(enrolment = %enrolment_id, offer = %offer_id, level = level.as_str(), officer = %officer.id, "enrolled");
+        // Never the offer id: it fetches the pre-authorized code from GET /offers/{id}.
+        tracing::info!(enrolment = %enrolment_id, level = level.as_str(), officer = %officer.id, "enrolled");
         let code_text = code.expose();
         let credential_offer = credential_offer(self.url(), &configs, &code_text);
         Ok(Offer {

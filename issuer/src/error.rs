@@ -99,9 +99,22 @@ pub enum ApiError {
         /// Current status.
         from: &'static str,
     },
+    /// The citizen is revoked or suspended: no new enrolment (a revocation is final; a
+    /// suspension ends with reinstate).
+    #[error("the citizen is {status}: no new enrolment")]
+    CitizenOnHold {
+        /// `revoked` or `suspended`.
+        status: &'static str,
+    },
     /// The body is larger than the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The body did not arrive within `body_read_timeout`.
+    #[error("request body not received within {seconds} s")]
+    BodyTimeout {
+        /// The configured deadline, seconds.
+        seconds: u64,
+    },
     /// No trust-bundle delta can be built from this base: fetch the full bundle.
     #[error("no trust-bundle delta from status_seq {since} ({reason}); fetch the full trust bundle at /trust-bundle")]
     DeltaBaseUnknown {
@@ -159,6 +172,8 @@ impl ApiError {
             E::InvalidAttestation { .. } => (StatusCode::BAD_REQUEST, "invalid_attestation"),
             E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             E::StatusTransition { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
+            E::CitizenOnHold { .. } => (StatusCode::CONFLICT, "citizen_on_hold"),
+            E::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "invalid_request"),
             E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             E::DeltaBaseUnknown { .. } => (StatusCode::GONE, "delta_base_unknown"),
             E::Storage(_) | E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),

@@ -133,6 +133,14 @@ fn read_master(path: &Path) -> Result<Zeroizing<[u8; 32]>, ApiError> {
         )));
     }
     master.copy_from_slice(&bytes);
+    if let Ok(meta) = fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                "the master secret file is readable by other users: make it 0600"
+            );
+        }
+    }
     Ok(master)
 }
 
@@ -146,6 +154,7 @@ fn load_master(dir: &Path, rng: &mut impl CryptoRngCore) -> Result<Zeroizing<[u8
                 return Err(ApiError::Internal("master.secret is not 32 bytes".into()));
             }
             master.copy_from_slice(&bytes);
+            crate::files::owner_only(&path, 0o600).map_err(io)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             rng.fill_bytes(master.as_mut());
@@ -429,6 +438,23 @@ impl KeyStore {
         h.update([0u8]);
         h.update(self.master.as_ref());
         Zeroizing::new(h.finalize().into())
+    }
+
+    /// The digest stored for an offer's `tx_code` (see [`TxCode::keyed_digest`]; the key is
+    /// derived from the master secret, label `tx-code-hmac`).
+    pub fn tx_code_digest(
+        &self,
+        offer_id: &str,
+        tx_code: &crate::secret::TxCode,
+    ) -> crate::secret::SecretDigest {
+        let key = self.derive("tx-code-hmac");
+        tx_code.keyed_digest(&key, offer_id)
+    }
+
+    /// The key of stateless `c_nonce`s ([`crate::secret::seal_c_nonce`]), derived from the
+    /// master secret (label `c-nonce-hmac`), so every replica checks every replica's nonces.
+    pub fn c_nonce_key(&self) -> Zeroizing<[u8; 32]> {
+        self.derive("c-nonce-hmac")
     }
 
     /// The citizen id stored for an `id_number`: base64url of a peppered SHA-256.

@@ -23,6 +23,7 @@ pub mod db;
 pub mod delta;
 pub mod enrol;
 pub mod error;
+pub mod files;
 pub mod keys;
 pub mod model;
 pub mod oid4vci;

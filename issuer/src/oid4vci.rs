@@ -18,10 +18,12 @@
 //!                                               by a fresh one); sooner than
 //!                                               refresh_min_interval after the family's last
 //!                                               refresh → slow_down, token kept  ◄─ both, new
-//!  POST /nonce                              ─► c_nonce stored (digest, expiry) ◄─ c_nonce
+//!  POST /nonce                              ─► nothing stored: HMAC-sealed issue time +
+//!                                               randomness under a master-secret key ◄─ c_nonce
 //!  POST /credential  Bearer, proofs.jwt[]   ─► proofs checked (typ, alg, jwk, signature, aud,
-//!                                               iat) ─► one transaction: token valid, config
-//!                                               covered and not yet issued, c_nonce consumed,
+//!                                               iat, c_nonce tag and age) ─► one transaction:
+//!                                               token valid, config covered and not yet
+//!                                               issued, c_nonce recorded as used (once),
 //!                                               proofs unused, each holder key never bound
 //!                                               before (unique index), a status index per
 //!                                               proof, credential rows + audit ─► sign one credential
@@ -39,7 +41,9 @@ use credential::jose::{Jws, PublicJwk};
 use crate::db::DbError;
 use crate::error::ApiError;
 use crate::model::{now, ConfigId};
-use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
+use crate::secret::{
+    domain, open_c_nonce, random_id, seal_c_nonce, BearerSecret, SecretDigest, TxCode,
+};
 use crate::service::Issuer;
 use crate::store::{IssueRecord, NewRefresh, Redemption, RefreshGrant};
 use credential::citizen::{issue, CitizenClaims, IssueRequest};
@@ -94,6 +98,8 @@ impl std::fmt::Debug for TokenGrant {
 struct CheckedProof {
     holder: PublicJwk,
     nonce: SecretDigest,
+    /// When the `c_nonce` expires (its issue time + `nonce_ttl`).
+    nonce_expiry: i64,
     replay: SecretDigest,
 }
 
@@ -115,7 +121,7 @@ impl Issuer {
         let tx_code = TxCode::presented(tx_code);
         let offer_id = code.id().to_owned();
         let code_digest = code.digest(domain::PRE_AUTH);
-        let tx_digest = tx_code.digest(&offer_id);
+        let tx_digest = self.keys.tx_code_digest(&offer_id, &tx_code);
         let (access, refresh, family) = self.fresh_token_pair();
         let ttl = self.config.access_token_ttl;
         self.store
@@ -194,16 +200,28 @@ impl Issuer {
         })
     }
 
-    /// Nonce endpoint: a fresh single-use `c_nonce`.
+    /// Nonce endpoint: a fresh single-use `c_nonce`. Stateless: its issue time and randomness
+    /// sealed with an HMAC under a key derived from the master secret (which replicas share);
+    /// nothing is stored until a proof uses it, so calling `/nonce` costs no storage. A nonce is
+    /// accepted for `nonce_ttl` seconds and used once (recorded in the credential endpoint's
+    /// transaction).
     ///
     /// # Errors
-    /// Storage errors.
+    /// None today; kept fallible for the handler's shape.
     pub async fn c_nonce(&self) -> Result<String, ApiError> {
-        let nonce = random_nonce(&mut *self.rng());
-        let digest = SecretDigest::of(domain::C_NONCE, nonce.as_bytes());
-        let exp = now() + self.config.nonce_ttl;
-        self.store.insert_c_nonce(digest, exp).await?;
-        Ok(nonce)
+        let key = self.keys.c_nonce_key();
+        Ok(seal_c_nonce(&key, now(), &mut *self.rng()))
+    }
+
+    /// The expiry of a presented `c_nonce`, or [`ApiError::InvalidNonce`] when it is forged,
+    /// altered, from another master secret, expired, or issued in the future.
+    fn check_c_nonce(&self, nonce: &str, t: i64) -> Result<i64, ApiError> {
+        let iat = open_c_nonce(&self.keys.c_nonce_key(), nonce).ok_or(ApiError::InvalidNonce)?;
+        let expiry = iat.saturating_add(self.config.nonce_ttl);
+        if expiry <= t || iat > t + 60 {
+            return Err(ApiError::InvalidNonce);
+        }
+        Ok(expiry)
     }
 
     fn check_proof(&self, index: usize, proof: &str, t: i64) -> Result<CheckedProof, ApiError> {
@@ -245,9 +263,11 @@ impl Issuer {
             .get("nonce")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("nonce missing"))?;
+        let nonce_expiry = self.check_c_nonce(nonce, t)?;
         Ok(CheckedProof {
             holder,
             nonce: SecretDigest::of(domain::C_NONCE, nonce.as_bytes()),
+            nonce_expiry,
             replay: SecretDigest::of(domain::PROOF, jws.signing_input().as_bytes()),
         })
     }
@@ -326,8 +346,8 @@ impl Issuer {
                 config,
                 nonces: checked
                     .iter()
-                    .map(|p| p.nonce.0)
-                    .collect::<BTreeSet<[u8; 32]>>()
+                    .map(|p| (p.nonce.0, p.nonce_expiry))
+                    .collect::<std::collections::BTreeMap<[u8; 32], i64>>()
                     .into_iter()
                     .collect(),
                 replays: checked.iter().map(|p| p.replay).collect(),

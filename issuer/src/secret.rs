@@ -139,13 +139,19 @@ impl TxCode {
         TxCode(text.chars().take(64).collect())
     }
 
-    /// The digest stored for this code, salted with the offer id.
-    pub fn digest(&self, offer_id: &str) -> SecretDigest {
-        let mut salted = Zeroizing::new(Vec::with_capacity(offer_id.len() + 8));
-        salted.extend_from_slice(offer_id.as_bytes());
-        salted.push(b':');
-        salted.extend_from_slice(self.0.as_bytes());
-        SecretDigest::of("tx_code", &salted)
+    /// The digest stored for this code: HMAC-SHA-256 under `key` (derived from the master
+    /// secret, never in the database) over the offer id and the code. Without the key, the
+    /// stored digest of a six-digit code cannot be tested against the 10^6 candidates.
+    pub fn keyed_digest(&self, key: &[u8; 32], offer_id: &str) -> SecretDigest {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+        ctx.update(b"tx_code\0");
+        ctx.update(offer_id.as_bytes());
+        ctx.update(b":");
+        ctx.update(self.0.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        SecretDigest(out)
     }
 
     /// The code, to hand to the officer or citizen once.
@@ -166,6 +172,52 @@ pub fn random_nonce(rng: &mut impl CryptoRngCore) -> String {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
     b64::encode(bytes)
+}
+
+/// Bytes of a `c_nonce` before base64url: version, issue time, randomness, tag.
+const C_NONCE_LEN: usize = 1 + 8 + 16 + 16;
+
+/// A stateless `c_nonce` issued at `iat`: `0x01 || iat (big-endian) || 16 random bytes || the
+/// first 16 bytes of HMAC-SHA-256 under `key` over what precedes`, base64url. The issuer stores
+/// nothing when it hands one out; [`open_c_nonce`] checks it, and its use is recorded once.
+pub fn seal_c_nonce(key: &[u8; 32], iat: i64, rng: &mut impl CryptoRngCore) -> String {
+    let mut bytes = [0u8; C_NONCE_LEN];
+    bytes[0] = 1;
+    bytes[1..9].copy_from_slice(&iat.to_be_bytes());
+    rng.fill_bytes(&mut bytes[9..25]);
+    let tag = c_nonce_tag(key, &bytes[..25]);
+    bytes[25..].copy_from_slice(&tag[..16]);
+    b64::encode(bytes)
+}
+
+/// The issue time of a `c_nonce` made by [`seal_c_nonce`] under `key`; `None` when it is not
+/// one (wrong length, version or tag: forged, altered, or from another master secret). The tag
+/// is compared in constant time.
+pub fn open_c_nonce(key: &[u8; 32], text: &str) -> Option<i64> {
+    if text.len() > 64 {
+        return None;
+    }
+    let bytes = b64::decode(text).ok()?;
+    if bytes.len() != C_NONCE_LEN || bytes[0] != 1 {
+        return None;
+    }
+    let tag = c_nonce_tag(key, &bytes[..25]);
+    if !bool::from(tag[..16].ct_eq(&bytes[25..])) {
+        return None;
+    }
+    let mut iat = [0u8; 8];
+    iat.copy_from_slice(&bytes[1..9]);
+    Some(i64::from_be_bytes(iat))
+}
+
+fn c_nonce_tag(key: &[u8; 32], body: &[u8]) -> [u8; 32] {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+    ctx.update(b"c_nonce\0");
+    ctx.update(body);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.sign().as_ref());
+    out
 }
 
 /// Domain labels of stored digests.
@@ -212,6 +264,20 @@ mod tests {
         assert!(BearerSecret::parse("nodot").is_none());
         assert!(BearerSecret::parse("a.b c").is_none());
         assert!(BearerSecret::parse(".x").is_none());
+    }
+
+    #[test]
+    fn a_c_nonce_opens_only_under_its_key_and_unaltered() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let key = [7u8; 32];
+        let nonce = seal_c_nonce(&key, 1_700_000_000, &mut rng);
+        assert_eq!(open_c_nonce(&key, &nonce), Some(1_700_000_000));
+        assert_eq!(open_c_nonce(&[8u8; 32], &nonce), None);
+        let mut bytes = b64::decode(&nonce).unwrap();
+        bytes[3] ^= 1;
+        assert_eq!(open_c_nonce(&key, &b64::encode(&bytes)), None);
+        assert_eq!(open_c_nonce(&key, "short"), None);
+        assert_ne!(seal_c_nonce(&key, 1_700_000_000, &mut rng), nonce);
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl Issuer {
         config: Config,
         mut rng: ChaCha20Rng,
     ) -> Result<Arc<Issuer>, ApiError> {
-        std::fs::create_dir_all(&config.data)
+        crate::files::private_dir(&config.data)
             .map_err(|e| ApiError::Internal(format!("data dir: {e}")))?;
         let db_rng =
             ChaCha20Rng::from_rng(&mut rng).map_err(|_| ApiError::Internal("rng".into()))?;

@@ -38,6 +38,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP service.
+    ///
+    /// Slow or greedy clients are bounded by DATA/issuer.toml: header_read_timeout (10 s),
+    /// body_read_timeout (30 s), body_limit (256 KiB), max_connections (512) and
+    /// max_connections_per_ip (64); a connection beyond a cap is closed at once.
     Serve(serve::ServeArgs),
     /// Manage officers and their API tokens.
     Officers(officers::OfficersArgs),

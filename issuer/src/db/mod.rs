@@ -70,6 +70,9 @@ pub enum DbError {
     /// The PostgreSQL TLS settings are wrong, or the server's TLS was refused.
     #[error(transparent)]
     Tls(#[from] crate::store::pg_tls::PgTlsError),
+    /// The database file's permissions cannot be set.
+    #[error("database file: {0}")]
+    Io(std::io::Error),
 }
 
 /// The server's code and message when there is one ("db error" alone says little).
@@ -132,7 +135,15 @@ impl Db {
     /// [`DbError`] when the file cannot be opened or migrated.
     pub fn open(dir: &Path, rng: ChaCha20Rng) -> Result<Db, DbError> {
         let path = dir.join("issuer.sqlite3");
+        // Created (or tightened to) 0600 before SQLite opens it: SQLite gives its -wal and -shm
+        // files the database file's mode.
+        crate::files::private_file(&path).map_err(DbError::Io)?;
         let mut conn = open(&path, false)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            crate::files::owner_only(std::path::Path::new(&side), 0o600).map_err(DbError::Io)?;
+        }
         migrate(&mut conn)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = thread::Builder::new()

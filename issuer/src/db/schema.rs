@@ -207,6 +207,24 @@ CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
 CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
 "#,
+    // 8: citizen holds (docs/issuer.md, "Revoking a citizen"): a revoked or suspended citizen
+    // gets nothing new from any enrolment, pending offers and tokens included. `status` uses
+    // the status-list bits (1 revoked, final; 2 suspended, lifted by reinstate).
+    r#"
+CREATE TABLE citizen_holds (
+    citizen_id  TEXT PRIMARY KEY,
+    status      INTEGER NOT NULL CHECK (status IN (1, 2)),
+    changed_at  INTEGER NOT NULL,
+    actor       TEXT NOT NULL
+);
+"#,
+    // 9: tx_code digests are keyed (HMAC-SHA-256 under a key derived from the master secret,
+    // docs/issuer.md "Storage and durability"). Offers still open carry the old unkeyed digest,
+    // which a database reader can crack: they are closed, and the officer enrols the citizen
+    // again for a new offer.
+    r#"
+UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
+"#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].
@@ -294,7 +312,7 @@ mod tests {
     fn migration_7_gives_simulated_rows_their_own_placeholder() {
         let mut conn = at_migration_6(&["simulated", "simulated", "real-a"]);
         migrate(&mut conn).unwrap();
-        assert_eq!(version(&conn), 7);
+        assert_eq!(version(&conn), SCHEMA_VERSION);
         let distinct: i64 = conn
             .query_row(
                 "SELECT COUNT(DISTINCT holder_thumbprint) FROM credentials",
@@ -310,6 +328,43 @@ mod tests {
             [],
         );
         assert!(err.is_err(), "the unique index refuses a second real-a");
+    }
+
+    #[test]
+    fn migration_9_closes_offers_with_unkeyed_tx_code_digests() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(8).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
+                [i as i64 + 1],
+            )
+            .unwrap();
+        }
+        for (id, state) in [("open1", "open"), ("used1", "redeemed")] {
+            conn.execute(
+                "INSERT INTO offers (id, enrolment_id, config_ids, code_hash, code_sealed,
+                   tx_code_hash, state, created_at, expires_at)
+                 VALUES (?1, 'e', '[]', x'00', x'01', x'02', ?2, 0, 99)",
+                rusqlite::params![id, state],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, Option<Vec<u8>>)> = conn
+            .prepare("SELECT id, state, code_sealed FROM offers ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows[0], ("open1".into(), "dead".into(), None));
+        assert_eq!(rows[1].1, "redeemed");
     }
 
     #[test]

@@ -17,10 +17,11 @@
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 
 mod extract;
+mod listen;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -32,7 +33,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-pub use extract::{json_problem, ApiForm, ApiJson, Bearer, JsonBytes};
+pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
+pub use listen::ConnLimits;
 
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
@@ -43,9 +45,13 @@ use crate::status::Target;
 
 type AppState = State<Arc<Issuer>>;
 
-/// The router with every route, the body limit and request logging.
+/// The router with every route, the body limit and deadline, and request logging.
 pub fn app(issuer: Arc<Issuer>) -> Router {
     let limit = issuer.config.body_limit;
+    let body = BodyRules {
+        limit,
+        deadline: Duration::from_secs(issuer.config.body_read_timeout),
+    };
     Router::new()
         .route(
             "/.well-known/openid-credential-issuer",
@@ -83,12 +89,15 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(body, read_body))
         .layer(middleware::from_fn(log_request))
         .with_state(issuer)
 }
 
 /// Serves `app(issuer)` on `listener` until `shutdown` resolves, then finishes in-flight
-/// requests and returns.
+/// requests and returns. Slow or greedy clients are bounded by the configuration's
+/// [`ConnLimits`]: header read timeout, connection caps (total and per IP); the body size limit
+/// and deadline are in [`app`].
 ///
 /// # Errors
 /// I/O errors from the listener.
@@ -97,8 +106,47 @@ pub async fn run(
     issuer: Arc<Issuer>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(issuer))
-        .with_graceful_shutdown(shutdown)
+    let limits = ConnLimits::of(&issuer.config);
+    listen::serve(listener, app(issuer), limits, shutdown).await
+}
+
+/// The body size limit and read deadline of every request.
+#[derive(Debug, Clone, Copy)]
+struct BodyRules {
+    limit: usize,
+    deadline: Duration,
+}
+
+/// Reads the whole request body before any handler runs: a declared `Content-Length` over the
+/// limit is refused before reading (413), a body that grows past it while read too, and one not
+/// received within the deadline gets 408 (the connection then closes: the rest is never read).
+async fn read_body(State(rules): State<BodyRules>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > rules.limit as u64) {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = http_body_util::Limited::new(body, rules.limit);
+    let bytes =
+        match tokio::time::timeout(rules.deadline, http_body_util::BodyExt::collect(limited)).await
+        {
+            Err(_) => {
+                return ApiError::BodyTimeout {
+                    seconds: rules.deadline.as_secs(),
+                }
+                .into_response()
+            }
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                return ApiError::PayloadTooLarge.into_response()
+            }
+            Ok(Err(_)) => return ApiError::invalid_request("cannot read the body").into_response(),
+            Ok(Ok(collected)) => collected.to_bytes(),
+        };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
 }
 
@@ -204,10 +252,8 @@ async fn credential(
     bearer: Bearer,
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
-    let req: CredentialRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidCredentialRequest {
-            reason: extract::json_problem(&e),
-        })?;
+    let req: CredentialRequest = extract::parse_json(&body)
+        .map_err(|reason| ApiError::InvalidCredentialRequest { reason })?;
     let credentials = issuer.credential(&bearer.0, req).await?;
     let list: Vec<Value> = credentials
         .into_iter()

@@ -171,8 +171,9 @@ pub struct IssueRecord {
     pub token_hash: SecretDigest,
     /// Requested configuration.
     pub config: ConfigId,
-    /// Digests of the `c_nonce`s the proofs carry (each consumed once).
-    pub nonces: Vec<[u8; 32]>,
+    /// Digests of the `c_nonce`s the proofs carry, with their expiry: each is recorded as used,
+    /// once; a nonce already recorded refuses the request with [`ApiError::InvalidNonce`].
+    pub nonces: Vec<([u8; 32], i64)>,
     /// Replay digests of the proofs.
     pub replays: Vec<SecretDigest>,
     /// Until when a proof digest is kept.
@@ -357,7 +358,8 @@ impl Store {
         dispatch!(self, s => s.insert_nonce("attestation_nonces", digest, expires_at).await)
     }
 
-    /// Stores a single-use `c_nonce`.
+    /// Records a used `c_nonce` until `expires_at` (the credential endpoint does this in its
+    /// transaction; `/nonce` stores nothing). For tests and tools.
     ///
     /// # Errors
     /// Storage errors.
@@ -697,7 +699,7 @@ impl SweepLock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SweepStep {
-    /// `c_nonces` past their expiry (consuming one checks `expires_at > now`).
+    /// Used `c_nonces` past their expiry (an expired nonce is refused before the database).
     CNonces,
     /// `attestation_nonces` past their expiry.
     AttestationNonces,
@@ -1247,9 +1249,60 @@ pub(crate) const LINEAGE_SQLITE: &str =
     "SELECT batch_id FROM credentials WHERE enrolment_id = ?1 AND config_id = ?2
      ORDER BY issued_at DESC LIMIT 1";
 
-/// `MIN(status)` over the enrolment's non-valid credentials.
-pub(crate) const ENROLMENT_WORST_SQLITE: &str =
-    "SELECT MIN(status) FROM credentials WHERE enrolment_id = ?1 AND status <> 0";
+/// `MIN(status)` over the enrolment's non-valid credentials and its citizen's hold (a revoked
+/// or suspended citizen blocks every enrolment of theirs, including those with no credential
+/// yet). `?1`/`$1` is the enrolment id.
+pub(crate) const ENROLMENT_WORST_SQLITE: &str = "SELECT MIN(s) FROM (
+       SELECT status AS s FROM credentials WHERE enrolment_id = ?1 AND status <> 0
+       UNION ALL
+       SELECT h.status AS s FROM citizen_holds h JOIN enrolments e ON e.citizen_id = h.citizen_id
+        WHERE e.id = ?1) AS worst";
+
+/// The citizen's hold status, if any. `?1`/`$1` is the citizen digest.
+pub(crate) const CITIZEN_HOLD_SQLITE: &str =
+    "SELECT status FROM citizen_holds WHERE citizen_id = ?1";
+
+/// Sets a citizen's hold (`?1` citizen, `?2` status bits, `?3` time, `?4` actor).
+pub(crate) const SET_HOLD_SQLITE: &str =
+    "INSERT INTO citizen_holds (citizen_id, status, changed_at, actor) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (citizen_id) DO UPDATE
+       SET status = excluded.status, changed_at = excluded.changed_at, actor = excluded.actor";
+
+/// Lifts a citizen's suspension (a revocation stays). `?1` is the citizen digest.
+pub(crate) const CLEAR_HOLD_SQLITE: &str =
+    "DELETE FROM citizen_holds WHERE citizen_id = ?1 AND status = 2";
+
+/// On a citizen's revocation: their open offers die (the sealed code goes) and their active
+/// refresh tokens are revoked, over every enrolment. `?1` is the citizen digest.
+pub(crate) const KILL_OFFERS_SQLITE: &str = "UPDATE offers SET state = 'dead', code_sealed = NULL
+     WHERE state = 'open' AND enrolment_id IN (SELECT id FROM enrolments WHERE citizen_id = ?1)";
+
+/// See [`KILL_OFFERS_SQLITE`].
+pub(crate) const REVOKE_REFRESH_SQLITE: &str = "UPDATE refresh_tokens SET state = 'revoked'
+     WHERE state = 'active' AND enrolment_id IN (SELECT id FROM enrolments WHERE citizen_id = ?1)";
+
+/// Whether any enrolment has this citizen digest (`?1`).
+pub(crate) const CITIZEN_KNOWN_SQLITE: &str =
+    "SELECT EXISTS (SELECT 1 FROM enrolments WHERE citizen_id = ?1)";
+
+/// The token-endpoint refusal of a pre-authorized code whose enrolment or citizen is revoked or
+/// suspended (checked after the code and `tx_code`, in the redeeming transaction).
+pub(crate) fn judge_redeem_block(block: Option<Status>) -> Result<(), ApiError> {
+    match judge_enrolment(block) {
+        RefreshStep::Refuse { reason, .. } => Err(ApiError::InvalidGrant { reason }),
+        _ => Ok(()),
+    }
+}
+
+/// An enrolment refused because its citizen is on hold.
+pub(crate) fn judge_enrol_hold(hold: Option<i64>) -> Result<(), ApiError> {
+    match block_of(hold)? {
+        None => Ok(()),
+        Some(status) => Err(ApiError::CitizenOnHold {
+            status: status.as_str(),
+        }),
+    }
+}
 
 /// An access token joined with its offer (or refresh token) and enrolment.
 pub(crate) struct TokenRow {
@@ -1319,11 +1372,27 @@ pub(crate) struct StatusPlan {
     pub(crate) changes: Vec<(String, Status, Status, i64, i64)>,
     /// Touched shards, each once.
     pub(crate) shards: Vec<i64>,
+    /// The change of the citizen's hold (citizen targets only).
+    pub(crate) hold: Option<HoldChange>,
+}
+
+/// What a citizen status change does to the citizen's hold (`citizen_holds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HoldChange {
+    /// Set the hold to this status (revoked or suspended).
+    Set(Status),
+    /// Lift a suspension.
+    Clear,
 }
 
 impl StatusPlan {
     pub(crate) fn finish(self) -> (StatusChange, Vec<i64>) {
-        let status = self.changes.first().map(|c| c.2.as_str()).unwrap_or("");
+        let status = match (self.changes.first(), self.hold) {
+            (Some(c), _) => c.2.as_str(),
+            (None, Some(HoldChange::Set(s))) => s.as_str(),
+            (None, Some(HoldChange::Clear)) => Status::Valid.as_str(),
+            (None, None) => "",
+        };
         (
             StatusChange {
                 changed: self.changes.into_iter().map(|c| c.0).collect(),
@@ -1342,6 +1411,73 @@ pub(crate) fn plan_status_change(
     if rows.is_empty() {
         return Err(ApiError::NotFound { what: "credential" });
     }
+    let (changes, shards, first_from) = collect_changes(rows, action)?;
+    if changes.is_empty() {
+        return Err(ApiError::StatusTransition {
+            action: action.as_str(),
+            from: first_from.unwrap_or(Status::Valid).as_str(),
+        });
+    }
+    Ok(StatusPlan {
+        changes,
+        shards,
+        hold: None,
+    })
+}
+
+/// A citizen status change: `action` on every credential of the citizen (`rows`, as for
+/// [`plan_status_change`]) and on the citizen's hold (`hold`, from `citizen_holds`). `known`:
+/// the citizen has an enrolment. Revoke sets the hold to revoked (final); suspend sets it to
+/// suspended unless revoked; reinstate lifts a suspension. A citizen with no credential yet
+/// (only a pending offer) is changed through the hold alone.
+///
+/// # Errors
+/// [`ApiError::NotFound`] for a citizen with neither an enrolment nor a credential;
+/// [`ApiError::StatusTransition`] when neither a credential nor the hold changes.
+pub(crate) fn plan_citizen_change(
+    rows: Vec<(String, i64, i64, i64)>,
+    action: StatusAction,
+    hold: Option<Status>,
+    known: bool,
+) -> Result<StatusPlan, ApiError> {
+    if !known && rows.is_empty() {
+        return Err(ApiError::NotFound { what: "citizen" });
+    }
+    let hold_change = match (action, hold) {
+        (_, Some(Status::Revoked)) => None,
+        (StatusAction::Revoke, _) => Some(HoldChange::Set(Status::Revoked)),
+        (StatusAction::Suspend, Some(Status::Suspended)) => None,
+        (StatusAction::Suspend, _) => Some(HoldChange::Set(Status::Suspended)),
+        (StatusAction::Reinstate, Some(Status::Suspended)) => Some(HoldChange::Clear),
+        (StatusAction::Reinstate, _) => None,
+    };
+    let (changes, shards, first_from) = collect_changes(rows, action)?;
+    if changes.is_empty() && hold_change.is_none() {
+        return Err(ApiError::StatusTransition {
+            action: action.as_str(),
+            from: hold.or(first_from).unwrap_or(Status::Valid).as_str(),
+        });
+    }
+    Ok(StatusPlan {
+        changes,
+        shards,
+        hold: hold_change,
+    })
+}
+
+/// The changes `action` makes to `rows`, the touched shards, and the first row's status.
+#[allow(clippy::type_complexity)]
+fn collect_changes(
+    rows: Vec<(String, i64, i64, i64)>,
+    action: StatusAction,
+) -> Result<
+    (
+        Vec<(String, Status, Status, i64, i64)>,
+        Vec<i64>,
+        Option<Status>,
+    ),
+    ApiError,
+> {
     let mut first_from = None;
     let mut changes = Vec::new();
     let mut shards = Vec::new();
@@ -1356,13 +1492,7 @@ pub(crate) fn plan_status_change(
         }
         changes.push((id, from, to, shard, idx));
     }
-    if changes.is_empty() {
-        return Err(ApiError::StatusTransition {
-            action: action.as_str(),
-            from: first_from.unwrap_or(Status::Valid).as_str(),
-        });
-    }
-    Ok(StatusPlan { changes, shards })
+    Ok((changes, shards, first_from))
 }
 
 #[cfg(test)]

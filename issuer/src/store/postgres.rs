@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  replica A ─┐                     ┌─ offers row:  SELECT ... FOR UPDATE, conditional UPDATE
-//!  replica B ─┼─ deadpool pool ──►  ├─ c_nonces:    DELETE ... WHERE (row count checked)
+//!  replica B ─┼─ deadpool pool ──►  ├─ c_nonces:    INSERT ... ON CONFLICT DO NOTHING (used once)
 //!  replica C ─┘   (per replica)     ├─ used_proofs, token_issuances: INSERT ... ON CONFLICT DO NOTHING
 //!                                   ├─ status_shards row: SELECT ... FOR UPDATE (index allocation)
 //!                                   └─ signing_keys: pg_advisory_xact_lock + one_active_key index
@@ -55,6 +55,11 @@ const STATUS_LOCK: i64 = 0x6973_7375_6572_2d73;
 const SWEEP_LOCK: i64 = 0x6973_7375_6572_2d77;
 /// Advisory lock key of signing-key changes ("issuer-k").
 const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
+/// First key of the per-citizen advisory locks ("issc"; the second is `hashtext(citizen_id)`):
+/// issuing paths take it shared before checking the citizen's hold and statuses, status
+/// changes take it exclusive before reading the credentials they change, so a revocation and
+/// an issuance for one citizen serialise.
+const CITIZEN_LOCK: i32 = 0x6973_7363;
 
 /// The newest schema version; equal to SQLite's [`crate::db::SCHEMA_VERSION`].
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -245,6 +250,19 @@ CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
 CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
 "#,
+    // 8: citizen holds (SQLite migration 8).
+    r#"
+CREATE TABLE citizen_holds (
+    citizen_id  TEXT PRIMARY KEY,
+    status      BIGINT NOT NULL CHECK (status IN (1, 2)),
+    changed_at  BIGINT NOT NULL,
+    actor       TEXT NOT NULL
+);
+"#,
+    // 9: keyed tx_code digests; open offers (unkeyed digests) are closed (SQLite migration 9).
+    r#"
+UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
+"#,
 ];
 
 impl From<tokio_postgres::Error> for DbError {
@@ -374,19 +392,124 @@ async fn insert_refresh_token(
     Ok(())
 }
 
-/// The worst status among the enrolment's credentials when it is revoked or suspended.
+/// The worst status among the enrolment's credentials and its citizen's hold, when revoked or
+/// suspended. Takes the citizen's lock shared first ([`CITIZEN_LOCK`]): a status change of
+/// this citizen either committed before (and is seen here) or waits for this transaction.
 async fn enrolment_block(
     tx: &deadpool_postgres::Transaction<'_>,
     enrolment_id: &str,
 ) -> Result<Option<crate::model::Status>, ApiError> {
+    let citizen: Option<String> = tx
+        .query_opt(
+            "SELECT citizen_id FROM enrolments WHERE id = $1",
+            &[&enrolment_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if let Some(citizen) = &citizen {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+            &[&CITIZEN_LOCK, citizen],
+        )
+        .await?;
+    }
     let worst: Option<i64> = tx
         .query_one(
-            "SELECT MIN(status) FROM credentials WHERE enrolment_id = $1 AND status <> 0",
+            &super::ENROLMENT_WORST_SQLITE.replace("?1", "$1"),
             &[&enrolment_id],
         )
         .await?
         .get(0);
     super::block_of(worst)
+}
+
+/// Takes, shared, the lock of the citizen that `citizen_of` (one `$1` parameter, `key`) finds,
+/// if any. Issuing paths take it before any row lock, as status changes do with theirs
+/// exclusively, so the two never wait on each other in opposite orders.
+async fn lock_citizen_shared(
+    tx: &deadpool_postgres::Transaction<'_>,
+    citizen_of: &str,
+    key: &str,
+) -> Result<(), ApiError> {
+    let citizen: Option<String> = tx.query_opt(citizen_of, &[&key]).await?.map(|r| r.get(0));
+    if let Some(citizen) = &citizen {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+            &[&CITIZEN_LOCK, citizen],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes the per-citizen lock exclusively for each citizen, in order.
+async fn lock_citizens(
+    tx: &deadpool_postgres::Transaction<'_>,
+    mut citizens: Vec<String>,
+) -> Result<(), ApiError> {
+    citizens.sort_unstable();
+    citizens.dedup();
+    for citizen in &citizens {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            &[&CITIZEN_LOCK, citizen],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Applies a citizen's hold change; on revocation also kills their open offers and revokes
+/// their active refresh tokens (every enrolment), audited as `citizen.<action>`.
+async fn apply_hold(
+    tx: &deadpool_postgres::Transaction<'_>,
+    citizen: &str,
+    hold: Option<super::HoldChange>,
+    action: StatusAction,
+    actor: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let pg = |sql: &str| {
+        sql.replace("?1", "$1")
+            .replace("?2", "$2")
+            .replace("?3", "$3")
+            .replace("?4", "$4")
+    };
+    match hold {
+        Some(super::HoldChange::Set(status)) => {
+            tx.execute(
+                &pg(super::SET_HOLD_SQLITE),
+                &[&citizen, &i64::from(status.bits()), &now, &actor],
+            )
+            .await?;
+        }
+        Some(super::HoldChange::Clear) => {
+            tx.execute(&pg(super::CLEAR_HOLD_SQLITE), &[&citizen])
+                .await?;
+        }
+        None => {}
+    }
+    let (mut offers, mut tokens) = (0, 0);
+    if action == StatusAction::Revoke {
+        offers = tx
+            .execute(&pg(super::KILL_OFFERS_SQLITE), &[&citizen])
+            .await?;
+        tokens = tx
+            .execute(&pg(super::REVOKE_REFRESH_SQLITE), &[&citizen])
+            .await?;
+    }
+    if hold.is_some() || offers + tokens > 0 {
+        audit(
+            tx,
+            now,
+            actor,
+            &format!("citizen.{}", action.as_str()),
+            Some(citizen),
+            &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 impl PgStore {
@@ -652,6 +775,21 @@ impl PgStore {
 
     pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         transaction!(self, |tx| {
+            // Serialised with a status change of this citizen: either it committed (its hold
+            // is seen here) or it waits and then closes this offer too.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))",
+                &[&CITIZEN_LOCK, &e.citizen_id],
+            )
+            .await?;
+            let hold: Option<i64> = tx
+                .query_opt(
+                    "SELECT status FROM citizen_holds WHERE citizen_id = $1",
+                    &[&e.citizen_id],
+                )
+                .await?
+                .map(|r| r.get(0));
+            super::judge_enrol_hold(hold)?;
             if let Some(nonce) = e.attestation_nonce {
                 let n = tx
                     .execute(
@@ -683,7 +821,8 @@ impl PgStore {
                 &e.actor,
                 super::enrolment_event(e.level),
                 Some(&e.id),
-                &json!({"offer": e.offer_id, "citizen": e.citizen_id, "evidence": e.evidence}),
+                // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
+                &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
             )
             .await?;
         })
@@ -697,8 +836,10 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT config_ids, code_sealed FROM offers
-                 WHERE id = $1 AND state = 'open' AND expires_at > $2 AND code_sealed IS NOT NULL",
+                "SELECT config_ids, code_sealed FROM offers o
+                 WHERE id = $1 AND state = 'open' AND expires_at > $2 AND code_sealed IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM citizen_holds h JOIN enrolments e
+                                     ON e.citizen_id = h.citizen_id WHERE e.id = o.enrolment_id)",
                 &[&id, &now],
             )
             .await?;
@@ -708,6 +849,15 @@ impl PgStore {
     pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
+            // Lock order citizen, then rows: a revocation holds the citizen's lock while it
+            // closes the citizen's offers.
+            lock_citizen_shared(
+                &tx,
+                "SELECT e.citizen_id FROM offers o JOIN enrolments e ON e.id = o.enrolment_id
+                 WHERE o.id = $1",
+                &r.offer_id,
+            )
+            .await?;
             // The row lock serialises every replica's attempt on this offer.
             let select = tx
                 .prepare_cached(
@@ -728,7 +878,7 @@ impl PgStore {
                     config_ids: row.get(6),
                 });
             match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                (super::Judgement::WrongTxCode { attempts, dead }, _) => {
+                (super::Judgement::WrongTxCode { attempts, dead }, row) => {
                     tx.execute(
                         "UPDATE offers SET attempts = $2,
                            state = CASE WHEN $3 THEN 'dead' ELSE state END,
@@ -738,12 +888,14 @@ impl PgStore {
                     )
                     .await?;
                     if dead {
+                        // Audited by enrolment: the offer id fetches the code.
+                        let enrolment = row.map(|o| o.enrolment_id);
                         audit(
                             &tx,
                             t,
                             "wallet",
                             "offer.dead",
-                            Some(&r.offer_id),
+                            enrolment.as_deref(),
                             &json!({"attempts": attempts}),
                         )
                         .await?;
@@ -754,6 +906,8 @@ impl PgStore {
                 }
                 (super::Judgement::Redeem, None) => Err(super::CODE_UNKNOWN),
                 (super::Judgement::Redeem, Some(offer)) => {
+                    // A revoked or suspended citizen's offer is not redeemable.
+                    super::judge_redeem_block(enrolment_block(&tx, &offer.enrolment_id).await?)?;
                     let n = tx
                         .execute(
                             "UPDATE offers SET state = 'redeemed', code_sealed = NULL
@@ -793,7 +947,7 @@ impl PgStore {
                         t,
                         "wallet",
                         "offer.redeemed",
-                        Some(&r.offer_id),
+                        Some(&offer.enrolment_id),
                         &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}),
                     )
                     .await?;
@@ -807,6 +961,15 @@ impl PgStore {
     pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
+            // Lock order citizen, then rows: a revocation holds the citizen's lock while it
+            // revokes the citizen's refresh tokens.
+            lock_citizen_shared(
+                &tx,
+                "SELECT e.citizen_id FROM refresh_tokens r JOIN enrolments e ON e.id = r.enrolment_id
+                 WHERE r.id = $1",
+                &r.presented_id,
+            )
+            .await?;
             // The row lock serialises every replica's use of this refresh token, and every
             // retry of it.
             let row = tx
@@ -1027,9 +1190,12 @@ impl PgStore {
                         reason: "access token expired",
                     });
                 }
-                if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
-                    return Err(super::BLOCKED);
-                }
+            }
+            // Every access token, refreshed or not: a citizen revoked or suspended after the
+            // token was granted gets nothing more from it. The citizen lock (shared) is held
+            // until this issuance commits.
+            if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
+                return Err(super::BLOCKED);
             }
             let once = tx
                 .prepare_cached(match token.refreshed {
@@ -1044,11 +1210,19 @@ impl PgStore {
             {
                 return Err(super::ALREADY_ISSUED);
             }
+            // A c_nonce is stateless until used: using it records it, once across replicas
+            // (primary key; a concurrent use waits for the other's commit, then inserts nothing).
             let consume = tx
-                .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = $1 AND expires_at > $2")
+                .prepare_cached(
+                    "INSERT INTO c_nonces (nonce_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
                 .await?;
-            for nonce in &r.nonces {
-                if tx.execute(&consume, &[&nonce.as_slice(), &t]).await? != 1 {
+            for (nonce, expires_at) in &r.nonces {
+                if tx
+                    .execute(&consume, &[&nonce.as_slice(), expires_at])
+                    .await?
+                    != 1
+                {
                     return Err(ApiError::InvalidNonce);
                 }
             }
@@ -1159,6 +1333,33 @@ impl PgStore {
             // then its commit order, so a reader that sees `seq` N sees every change up to N.
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_LOCK])
                 .await?;
+            // The citizens concerned, locked exclusively before their credentials are read: an
+            // issuance for them either committed (and its rows are read below) or waits and
+            // then sees this change.
+            let citizens: Vec<String> = match &key {
+                StatusKey::Credential(id) => tx
+                    .query(
+                        "SELECT DISTINCT citizen_id FROM credentials WHERE batch_id IN
+                           (SELECT batch_id FROM credentials WHERE id = $1)",
+                        &[id],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect(),
+                StatusKey::Entry { shard, idx } => tx
+                    .query(
+                        "SELECT DISTINCT citizen_id FROM credentials WHERE batch_id IN
+                           (SELECT batch_id FROM credentials WHERE status_shard = $1 AND status_idx = $2)",
+                        &[shard, &i64::from(*idx)],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect(),
+                StatusKey::Citizen(citizen) => vec![citizen.clone()],
+            };
+            lock_citizens(&tx, citizens).await?;
             // FOR UPDATE: a concurrent change on another replica waits, then sees this one.
             let rows = match &key {
                 StatusKey::Credential(id) => {
@@ -1197,7 +1398,29 @@ impl PgStore {
                     )
                 })
                 .collect();
-            let mut plan = super::plan_status_change(rows, action)?;
+            let mut plan = match &key {
+                StatusKey::Citizen(citizen) => {
+                    let known: bool = tx
+                        .query_one(
+                            "SELECT EXISTS (SELECT 1 FROM enrolments WHERE citizen_id = $1)",
+                            &[citizen],
+                        )
+                        .await?
+                        .get(0);
+                    let hold: Option<i64> = tx
+                        .query_opt(
+                            "SELECT status FROM citizen_holds WHERE citizen_id = $1",
+                            &[citizen],
+                        )
+                        .await?
+                        .map(|r| r.get(0));
+                    super::plan_citizen_change(rows, action, super::block_of(hold)?, known)?
+                }
+                _ => super::plan_status_change(rows, action)?,
+            };
+            if let StatusKey::Citizen(citizen) = &key {
+                apply_hold(&tx, citizen, plan.hold, action, actor, now).await?;
+            }
             let update = tx
                 .prepare_cached("UPDATE credentials SET status = $2 WHERE id = $1")
                 .await?;

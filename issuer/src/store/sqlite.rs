@@ -100,6 +100,52 @@ fn enrolment_block(c: &Connection, enrolment_id: &str) -> Result<Option<Status>,
     super::block_of(worst)
 }
 
+/// Applies a citizen's hold change; on revocation also kills their open offers and revokes
+/// their active refresh tokens (every enrolment), audited as `citizen.<action>`.
+fn apply_hold(
+    c: &Connection,
+    citizen: &str,
+    hold: Option<super::HoldChange>,
+    action: StatusAction,
+    actor: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    match hold {
+        Some(super::HoldChange::Set(status)) => {
+            c.execute(
+                super::SET_HOLD_SQLITE,
+                params![citizen, status.bits(), now, actor],
+            )
+            .map_err(DbError::from)?;
+        }
+        Some(super::HoldChange::Clear) => {
+            c.execute(super::CLEAR_HOLD_SQLITE, [citizen])
+                .map_err(DbError::from)?;
+        }
+        None => {}
+    }
+    let (mut offers, mut tokens) = (0, 0);
+    if action == StatusAction::Revoke {
+        offers = c
+            .execute(super::KILL_OFFERS_SQLITE, [citizen])
+            .map_err(DbError::from)?;
+        tokens = c
+            .execute(super::REVOKE_REFRESH_SQLITE, [citizen])
+            .map_err(DbError::from)?;
+    }
+    if hold.is_some() || offers + tokens > 0 {
+        audit::append(
+            c,
+            now,
+            actor,
+            &format!("citizen.{}", action.as_str()),
+            Some(citizen),
+            &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
+        )?;
+    }
+    Ok(())
+}
+
 fn ensure_sim_enrolment(conn: &Connection, level: Level, now: i64) -> Result<(), DbError> {
     conn.execute(
         "INSERT OR IGNORE INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
@@ -190,6 +236,13 @@ impl Db {
     pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         self.write(move |ctx| {
             let c = ctx.conn;
+            let hold: Option<i64> = c
+                .prepare_cached(super::CITIZEN_HOLD_SQLITE)
+                .map_err(DbError::from)?
+                .query_row([&e.citizen_id], |r| r.get(0))
+                .optional()
+                .map_err(DbError::from)?;
+            super::judge_enrol_hold(hold)?;
             if let Some(nonce) = e.attestation_nonce {
                 let n = c
                     .execute(
@@ -221,7 +274,8 @@ impl Db {
                 &e.actor,
                 super::enrolment_event(e.level),
                 Some(&e.id),
-                &json!({"offer": e.offer_id, "citizen": e.citizen_id, "evidence": e.evidence}),
+                // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
+                &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
             )?;
             Ok(())
         })
@@ -236,8 +290,10 @@ impl Db {
         let key = id.to_owned();
         self.read(move |c| {
             c.query_row(
-                "SELECT config_ids, code_sealed FROM offers
-                 WHERE id = ?1 AND state = 'open' AND expires_at > ?2 AND code_sealed IS NOT NULL",
+                "SELECT config_ids, code_sealed FROM offers o
+                 WHERE id = ?1 AND state = 'open' AND expires_at > ?2 AND code_sealed IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM citizen_holds h JOIN enrolments e
+                                     ON e.citizen_id = h.citizen_id WHERE e.id = o.enrolment_id)",
                 params![key, now],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
             )
@@ -271,7 +327,7 @@ impl Db {
                     })
                     .optional()?;
                 let offer = match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                    (super::Judgement::WrongTxCode { attempts, dead }, _) => {
+                    (super::Judgement::WrongTxCode { attempts, dead }, row) => {
                         // A wrong PIN is a state change on purpose: it counts, and kills the
                         // code at the limit. The job succeeds so that this is committed.
                         c.execute(
@@ -282,13 +338,18 @@ impl Db {
                             params![r.offer_id, attempts, dead],
                         )?;
                         if dead {
-                            audit::append(c, t, "wallet", "offer.dead", Some(&r.offer_id), &json!({"attempts": attempts}))?;
+                            // Audited by enrolment: the offer id fetches the code.
+                            let enrolment = row.map(|o| o.enrolment_id);
+                            audit::append(c, t, "wallet", "offer.dead", enrolment.as_deref(), &json!({"attempts": attempts}))?;
                         }
                         return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
                     }
                     (super::Judgement::Redeem, Some(offer)) => offer,
                     (super::Judgement::Redeem, None) => return Err(super::CODE_UNKNOWN),
                 };
+                // A revoked or suspended citizen's offer is not redeemable (the single writer
+                // makes this check and the redemption one serial step).
+                super::judge_redeem_block(enrolment_block(c, &offer.enrolment_id)?)?;
                 let n = c.execute(
                     "UPDATE offers SET state = 'redeemed', code_sealed = NULL
                      WHERE id = ?1 AND state = 'open' AND expires_at > ?2",
@@ -302,7 +363,7 @@ impl Db {
                 )?
                 .execute(params![r.token_id, r.token_hash.0.as_slice(), r.offer_id, t + r.token_ttl])?;
                 insert_refresh_token(c, &r.refresh, &r.refresh.family_id, &offer.enrolment_id, &offer.config_ids, t)?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&r.offer_id),
+                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer.enrolment_id),
                     &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}))?;
                 Ok(Ok(()))
             })
@@ -444,7 +505,9 @@ impl Db {
                 .optional()?;
             let (token, level, claims) = super::judge_token(&r, row)?;
             super::judge_holders(&r)?;
-            if token.refreshed && enrolment_block(ctx.conn, &token.enrolment_id)?.is_some() {
+            // Every access token, refreshed or not: a citizen revoked or suspended after the
+            // token was granted gets nothing more from it.
+            if enrolment_block(ctx.conn, &token.enrolment_id)?.is_some() {
                 return Err(super::BLOCKED);
             }
             let sql = match token.refreshed {
@@ -455,11 +518,12 @@ impl Db {
             if n != 1 {
                 return Err(super::ALREADY_ISSUED);
             }
-            for nonce in &r.nonces {
+            // A c_nonce is stateless until used: using it records it, once (primary key).
+            for (nonce, expires_at) in &r.nonces {
                 let n = ctx
                     .conn
-                    .prepare_cached("DELETE FROM c_nonces WHERE nonce_hash = ?1 AND expires_at > ?2")?
-                    .execute(params![nonce.as_slice(), t])?;
+                    .prepare_cached("INSERT OR IGNORE INTO c_nonces (nonce_hash, expires_at) VALUES (?1, ?2)")?
+                    .execute(params![nonce.as_slice(), expires_at])?;
                 if n != 1 {
                     return Err(ApiError::InvalidNonce);
                 }
@@ -556,7 +620,22 @@ impl Db {
                 .map_err(DbError::from)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(DbError::from)?;
-            let plan = super::plan_status_change(rows, action)?;
+            let plan = match &key {
+                StatusKey::Citizen(citizen) => {
+                    let known: bool = c
+                        .query_row(super::CITIZEN_KNOWN_SQLITE, [citizen], |r| r.get(0))
+                        .map_err(DbError::from)?;
+                    let hold: Option<i64> = c
+                        .query_row(super::CITIZEN_HOLD_SQLITE, [citizen], |r| r.get(0))
+                        .optional()
+                        .map_err(DbError::from)?;
+                    super::plan_citizen_change(rows, action, super::block_of(hold)?, known)?
+                }
+                _ => super::plan_status_change(rows, action)?,
+            };
+            if let StatusKey::Citizen(citizen) = &key {
+                apply_hold(c, citizen, plan.hold, action, &actor, now)?;
+            }
             for (id, from, to, shard, idx) in &plan.changes {
                 c.execute("UPDATE credentials SET status = ?2 WHERE id = ?1", params![id, to.bits()])
                     .map_err(DbError::from)?;

@@ -174,6 +174,11 @@ impl TestIssuer {
         self.issuer.close();
     }
 
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Counts rows of a table (to show that a rejected request changed nothing).
     pub async fn count(&self, what: &str) -> i64 {
         self.issuer.store.count_rows(what).await.unwrap()

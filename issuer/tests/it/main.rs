@@ -4,10 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod at_rest;
+mod citizen_hold;
 mod client;
 mod flows;
 mod handlers;
 mod holder;
+mod limits;
+mod logs;
+mod no_echo;
+mod nonce;
 mod ops;
 mod pg_tls;
 mod refresh;

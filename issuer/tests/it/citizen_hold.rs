@@ -1,0 +1,300 @@
+//! A revoked or suspended citizen gets nothing new from any path: pending offers (fetch and
+//! redeem), access tokens obtained before, a token already used for another configuration, the
+//! refresh token of the citizen's other enrolment, and a new enrolment. Reinstating a suspended
+//! citizen restores all of it.
+
+use serde_json::{json, Value};
+
+use crate::client::*;
+
+const HIGH_DC: &str = "citizen_id_high_dc_sd_jwt";
+const HIGH_VC: &str = "citizen_id_high_vc_sd_jwt";
+const BASIC_DC: &str = "citizen_id_basic_dc_sd_jwt";
+
+/// `POST /admin/citizens/{action}` for citizen `serial`; status and body.
+async fn citizen(t: &TestIssuer, action: &str, serial: u32) -> (u16, Value) {
+    let r = t
+        .http
+        .post(format!("{}/admin/citizens/{action}", t.url))
+        .bearer_auth(&t.admin_token)
+        .json(&json!({"id_number": id_number(serial)}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn hold(t: &TestIssuer, action: &str, serial: u32) {
+    let (status, body) = citizen(t, action, serial).await;
+    assert_eq!(status, 200, "{action}: {body}");
+}
+
+/// One copy of `config` with a fresh key; status and body.
+async fn one_copy(wallet: &mut Wallet, grant: &Redeemed, config: &str) -> (u16, Value) {
+    let aud = grant.metadata["credential_issuer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nonce = wallet.nonce(&grant.metadata).await;
+    let key = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
+    wallet
+        .credential_request(
+            &grant.metadata,
+            &grant.access_token,
+            &json!({"credential_configuration_id": config,
+                    "proofs": {"jwt": [proof(&key, &aud, &nonce, now())]}}),
+        )
+        .await
+}
+
+fn assert_error(status: u16, body: &Value, code: &str, text: &str) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["error_description"].as_str().unwrap().contains(text),
+        "{body}"
+    );
+}
+
+fn code_of(offer: &Value) -> String {
+    parse_offer_uri(offer["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]["pre-authorized_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn offer_fetch(t: &TestIssuer, offer: &Value) -> u16 {
+    t.http
+        .get(format!(
+            "{}/offers/{}",
+            t.url,
+            offer["offer_id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let wallet = Wallet::new(60);
+    let offer = t.enrol_high(&high_claims(60)).await;
+    assert_eq!(offer_fetch(&t, &offer).await, 200);
+    // The citizen has no credential yet: the revocation holds all the same.
+    let (status, body) = citizen(&t, "revoke", 60).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "revoked");
+    assert_eq!(offer_fetch(&t, &offer).await, 404);
+    let (status, body) = wallet
+        .token(&t.url, &code_of(&offer), offer["tx_code"].as_str().unwrap())
+        .await;
+    assert_error(status, &body, "invalid_grant", "");
+    assert_eq!(t.count("access_tokens").await, 0);
+    // Revocation is final: reinstating is refused.
+    let (status, body) = citizen(&t, "reinstate", 60).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "invalid_status_transition");
+    t.stop().await;
+}
+
+async fn a_suspended_citizens_offer_waits_until_reinstated(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let wallet = Wallet::new(61);
+    let offer = t.enrol_high(&high_claims(61)).await;
+    hold(&t, "suspend", 61).await;
+    assert_eq!(offer_fetch(&t, &offer).await, 404);
+    let tx_code = offer["tx_code"].as_str().unwrap();
+    let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
+    assert_error(status, &body, "invalid_grant", "suspended");
+    // The refusal did not spend the code.
+    hold(&t, "reinstate", 61).await;
+    assert_eq!(offer_fetch(&t, &offer).await, 200);
+    let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
+    assert_eq!(status, 200, "{body}");
+    t.stop().await;
+}
+
+async fn an_access_token_obtained_before_a_revocation_issues_nothing(backend: Backend) {
+    for action in ["revoke", "suspend"] {
+        let t = TestIssuer::start_on(backend).await.unwrap();
+        let mut wallet = Wallet::new(62);
+        let offer = t.enrol_high(&high_claims(62)).await;
+        let grant = wallet
+            .redeem(
+                offer["offer_uri"].as_str().unwrap(),
+                offer["tx_code"].as_str().unwrap(),
+            )
+            .await;
+        hold(&t, action, 62).await;
+        let (status, body) = one_copy(&mut wallet, &grant, HIGH_DC).await;
+        assert_error(
+            status,
+            &body,
+            "credential_request_denied",
+            "revoked or suspended",
+        );
+        assert_eq!(t.count("credentials").await, 0, "{action}");
+        t.stop().await;
+    }
+}
+
+async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocation(
+    backend: Backend,
+) {
+    for action in ["revoke", "suspend"] {
+        let t = TestIssuer::start_on(backend).await.unwrap();
+        let mut wallet = Wallet::new(63);
+        let offer = t.enrol_high(&high_claims(63)).await;
+        let grant = wallet
+            .redeem(
+                offer["offer_uri"].as_str().unwrap(),
+                offer["tx_code"].as_str().unwrap(),
+            )
+            .await;
+        wallet.credentials(&grant, HIGH_DC, 1).await;
+        hold(&t, action, 63).await;
+        let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
+        assert_error(
+            status,
+            &body,
+            "credential_request_denied",
+            "revoked or suspended",
+        );
+        assert_eq!(t.count("credentials").await, 1, "{action}");
+        if action == "suspend" {
+            // Reinstated, the token's other configuration is issued.
+            hold(&t, "reinstate", 63).await;
+            let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        t.stop().await;
+    }
+}
+
+/// Enrols citizen `serial` at basic and at high (two enrolments of one citizen); redeems both
+/// and takes a high copy only. Returns the basic grant.
+async fn two_enrolments(t: &TestIssuer, wallet: &mut Wallet, serial: u32) -> Redeemed {
+    let basic = t.enrol_basic(&basic_claims(serial)).await;
+    let high = t.enrol_high(&high_claims(serial)).await;
+    let basic = wallet
+        .redeem(
+            basic["offer_uri"].as_str().unwrap(),
+            basic["tx_code"].as_str().unwrap(),
+        )
+        .await;
+    let high = wallet
+        .redeem(
+            high["offer_uri"].as_str().unwrap(),
+            high["tx_code"].as_str().unwrap(),
+        )
+        .await;
+    wallet.credentials(&high, HIGH_DC, 1).await;
+    basic
+}
+
+async fn the_refresh_token_of_a_revoked_citizens_other_enrolment_is_refused(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(64);
+    let basic = two_enrolments(&t, &mut wallet, 64).await;
+    hold(&t, "revoke", 64).await;
+    let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
+    assert_error(status, &body, "invalid_grant", "revoked");
+    assert_eq!(t.count("refreshed_access_tokens").await, 0);
+    let (status, body) = one_copy(&mut wallet, &basic, BASIC_DC).await;
+    assert_error(
+        status,
+        &body,
+        "credential_request_denied",
+        "revoked or suspended",
+    );
+    t.stop().await;
+}
+
+async fn a_suspended_citizens_other_enrolment_refreshes_again_once_reinstated(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(65);
+    let basic = two_enrolments(&t, &mut wallet, 65).await;
+    hold(&t, "suspend", 65).await;
+    let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
+    assert_error(status, &body, "invalid_grant", "suspended");
+    assert_eq!(t.count("refreshed_access_tokens").await, 0);
+    hold(&t, "reinstate", 65).await;
+    let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
+    assert_eq!(status, 200, "{body}");
+    t.stop().await;
+}
+
+async fn a_revoked_or_suspended_citizen_cannot_enrol_again(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    t.enrol_high(&high_claims(66)).await;
+    t.enrol_high(&high_claims(67)).await;
+    hold(&t, "revoke", 66).await;
+    hold(&t, "suspend", 67).await;
+    let enrol = |serial: u32| {
+        t.http
+            .post(format!("{}/enrol/high", t.url))
+            .bearer_auth(&t.officer_token)
+            .json(&json!({"claims": high_claims(serial)}))
+            .send()
+    };
+    for (serial, status_text) in [(66, "revoked"), (67, "suspended")] {
+        let r = enrol(serial).await.unwrap();
+        assert_eq!(r.status(), 409);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "citizen_on_hold", "{body}");
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains(status_text));
+    }
+    assert_eq!(t.count("enrolments").await, 2);
+    hold(&t, "reinstate", 67).await;
+    t.enrol_high(&high_claims(67)).await;
+    // An id number never enrolled is not a citizen to revoke.
+    let (status, body) = citizen(&t, "revoke", 68).await;
+    assert_eq!(status, 404, "{body}");
+    t.stop().await;
+}
+
+/// Revocations racing issuances: whatever the order, no credential of the citizen is left
+/// valid once the revocation has answered (the check runs under the citizen's lock, in the
+/// issuing transaction).
+async fn a_revocation_racing_issuance_leaves_no_valid_credential(backend: Backend) {
+    let t = std::sync::Arc::new(TestIssuer::start_on(backend).await.unwrap());
+    for serial in 70..76u32 {
+        let mut wallet = Wallet::new(u64::from(serial));
+        let offer = t.enrol_high(&high_claims(serial)).await;
+        let grant = wallet
+            .redeem(
+                offer["offer_uri"].as_str().unwrap(),
+                offer["tx_code"].as_str().unwrap(),
+            )
+            .await;
+        let issuing = tokio::spawn(async move { one_copy(&mut wallet, &grant, HIGH_DC).await });
+        let revoking = {
+            let t = t.clone();
+            tokio::spawn(async move { citizen(&t, "revoke", serial).await })
+        };
+        let (issued, revoked) = (issuing.await.unwrap(), revoking.await.unwrap());
+        assert_eq!(revoked.0, 200, "{}", revoked.1);
+        assert!(issued.0 == 200 || issued.0 == 400, "{}", issued.1);
+        assert_eq!(t.count("credentials WHERE status = 0").await, 0);
+    }
+    match std::sync::Arc::try_unwrap(t) {
+        Ok(t) => t.stop().await,
+        Err(_) => panic!("test issuer still shared"),
+    }
+}
+
+crate::on_both_backends!(
+    a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed,
+    a_suspended_citizens_offer_waits_until_reinstated,
+    an_access_token_obtained_before_a_revocation_issues_nothing,
+    a_token_used_for_one_configuration_gets_not_the_other_after_a_revocation,
+    the_refresh_token_of_a_revoked_citizens_other_enrolment_is_refused,
+    a_suspended_citizens_other_enrolment_refreshes_again_once_reinstated,
+    a_revoked_or_suspended_citizen_cannot_enrol_again,
+    a_revocation_racing_issuance_leaves_no_valid_credential,
+);
