@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod client;
+mod data_dir;
 mod flows;
 mod handlers;
 mod holder;
