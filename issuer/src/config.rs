@@ -22,6 +22,9 @@ pub struct Config {
     /// Whether `public_url` was configured; when not, `issuer serve` derives it from the bound
     /// address.
     pub public_url_set: bool,
+    /// Whether `DATA/issuer.toml` records `public_url`; when not, `issuer serve` records the URL
+    /// it serves under there on start ([`record_public_url`]).
+    pub public_url_recorded: bool,
     /// Algorithm of newly generated credential signing keys.
     pub key_alg: Alg,
     /// Most proofs (credentials) in one credential request.
@@ -177,6 +180,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
             public_url_set: false,
+            public_url_recorded: false,
             key_alg: Alg::Es256,
             batch_size: 10,
             offer_ttl: 7 * 24 * 3600,
@@ -274,6 +278,38 @@ pub enum ConfigError {
         /// What is allowed.
         expected: &'static str,
     },
+    /// `--public-url` (or `ISSUER_PUBLIC_URL`) differs from the URL the data directory records.
+    #[error(
+        "public_url {given} differs from {recorded}, the URL recorded in {path}; \
+         edit public_url there to move the bureau deliberately"
+    )]
+    PublicUrlChanged {
+        /// The `issuer.toml` that records it.
+        path: PathBuf,
+        /// The recorded URL.
+        recorded: String,
+        /// The URL given by flag or environment.
+        given: String,
+    },
+    /// The data directory is not there: a mistyped `--data` must not create a second bureau.
+    #[error(
+        "data directory {path} {problem}: check --data (or ISSUER_DATA); \
+         only `issuer serve` creates a new bureau's data directory"
+    )]
+    NoDataDir {
+        /// The directory given.
+        path: PathBuf,
+        /// "does not exist" or "is not a directory".
+        problem: &'static str,
+    },
+    /// `issuer.toml` cannot be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
 }
 
 /// Overrides from the command line; `None` leaves the value alone.
@@ -311,10 +347,68 @@ pub fn data_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("issuer-data"))
 }
 
+/// Checks that the data directory of an existing bureau is there. Every command but `issuer
+/// serve` calls this before opening it, so a mistyped `--data` is refused instead of becoming
+/// a second bureau with new keys.
+///
+/// # Errors
+/// [`ConfigError::NoDataDir`] when `data` is missing or not a directory.
+pub fn require_data_dir(data: &Path) -> Result<(), ConfigError> {
+    let problem = match std::fs::metadata(data) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        Ok(_) => "is not a directory",
+        Err(_) => "does not exist",
+    };
+    Err(ConfigError::NoDataDir {
+        path: data.to_path_buf(),
+        problem,
+    })
+}
+
+/// Records `url` as the bureau's `public_url` in `DATA/issuer.toml` (appended; the file is
+/// created, mode 0600, when missing), so the operator commands on this data directory name the
+/// same issuer as the service.
+///
+/// # Errors
+/// [`ConfigError::Read`] or [`ConfigError::Write`] when the file cannot be read or written.
+pub fn record_public_url(data: &Path, url: &str) -> Result<(), ConfigError> {
+    use std::io::Write as _;
+    let path = data.join("issuer.toml");
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let separator = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    let entry = format!(
+        "{separator}# The URL this bureau serves under (the credentials' iss), recorded by the first\n\
+         # `issuer serve`. Every command on this directory uses it; edit it only to move the bureau.\n\
+         public_url = {}\n",
+        toml::Value::String(url.to_owned())
+    );
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let write = |source| ConfigError::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut file = options.open(&path).map_err(write)?;
+    file.write_all(entry.as_bytes()).map_err(write)?;
+    file.sync_all().map_err(write)
+}
+
 /// Resolves the configuration for `data`.
 ///
 /// # Errors
-/// [`ConfigError`] when the file does not parse or a value is out of range.
+/// [`ConfigError`] when the file does not parse or a value is out of range, and
+/// [`ConfigError::PublicUrlChanged`] when a flag or `ISSUER_PUBLIC_URL` names another
+/// `public_url` than the one `issuer.toml` records.
 pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     let mut cfg = Config::defaults(data.to_path_buf());
     let path = data.join("issuer.toml");
@@ -423,6 +517,21 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     cfg.public_url_set = file.public_url.is_some()
         || env("ISSUER_PUBLIC_URL").is_some()
         || flags.public_url.is_some();
+    cfg.public_url_recorded = file.public_url.is_some();
+    let given = flags
+        .public_url
+        .clone()
+        .or_else(|| env("ISSUER_PUBLIC_URL"));
+    if let (Some(recorded), Some(given)) = (&file.public_url, given) {
+        let recorded = recorded.trim_end_matches('/');
+        if recorded != given.trim_end_matches('/') {
+            return Err(ConfigError::PublicUrlChanged {
+                path,
+                recorded: recorded.to_owned(),
+                given,
+            });
+        }
+    }
     if !cfg.public_url_set {
         cfg.public_url = format!("http://{}", cfg.listen);
     }
@@ -687,6 +796,47 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_recorded_public_url_keeps_the_other_settings_and_wins_over_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file without a final newline: the record still starts on its own line.
+        std::fs::write(dir.path().join("issuer.toml"), "batch_size = 4").unwrap();
+        record_public_url(dir.path(), "https://id.example.cn").unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.batch_size, 4);
+        assert_eq!(cfg.public_url, "https://id.example.cn");
+        assert!(cfg.public_url_set && cfg.public_url_recorded);
+        // The same URL given again (a trailing slash aside) is no conflict; another one is.
+        let same = Overrides {
+            public_url: Some("https://id.example.cn/".into()),
+            ..Overrides::default()
+        };
+        assert!(load(dir.path(), &same).is_ok());
+        let other = Overrides {
+            public_url: Some("https://other.example.cn".into()),
+            ..Overrides::default()
+        };
+        assert!(matches!(
+            load(dir.path(), &other),
+            Err(ConfigError::PublicUrlChanged { recorded, given, .. })
+                if recorded == "https://id.example.cn" && given == "https://other.example.cn"
+        ));
+    }
+
+    #[test]
+    fn a_missing_data_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(require_data_dir(dir.path()).is_ok());
+        let missing = dir.path().join("nope");
+        assert!(matches!(
+            require_data_dir(&missing),
+            Err(ConfigError::NoDataDir {
+                problem: "does not exist",
+                ..
+            })
+        ));
     }
 
     #[test]

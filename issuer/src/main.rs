@@ -24,7 +24,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("issuer: error: {e:#}");
-            ExitCode::from(1)
+            // A missing data directory or a public_url that contradicts the recorded one is a
+            // usage error.
+            match e.downcast_ref::<issuer::config::ConfigError>() {
+                Some(
+                    issuer::config::ConfigError::NoDataDir { .. }
+                    | issuer::config::ConfigError::PublicUrlChanged { .. },
+                ) => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
         }
     }
 }

@@ -12,8 +12,10 @@
 //! - negatives both ways: a tampered disclosure, and (ours -> theirs) a wrong nonce and a wrong
 //!   audience, are rejected by both sides.
 //!
-//! The suite runs unconditionally; when Python, node or the pinned packages are missing it fails
-//! and says to run `.ci/install`. See `interop/README.md` for the incompatibilities found.
+//! When Python, node or the pinned packages are missing, each test prints one line saying what
+//! is missing and to run `.ci/install`, and passes without running; with `CI_REQUIRE_INTEROP=1`
+//! (set by `.ci/run` after `.ci/install`) it fails instead. See `interop/README.md` for the
+//! incompatibilities found.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -178,38 +180,64 @@ fn run_with_stdin(cmd: &mut Command, stdin: &str) -> Output {
     out
 }
 
-/// Fails loudly, in each test, when the pinned implementations are not installed.
-fn preflight() {
-    let py = Command::new("python3")
+/// What of the pinned implementations is not installed (empty when everything is).
+fn missing_tools() -> Vec<String> {
+    let mut missing = Vec::new();
+    match Command::new("python3")
         .args([
             "-c",
             "import importlib.metadata as m; print(m.version('sd-jwt'), m.version('jwcrypto'))",
         ])
         .output()
-        .unwrap_or_else(|e| panic!("python3 not found ({e}); run .ci/install"));
-    let versions = String::from_utf8_lossy(&py.stdout);
-    assert!(
-        py.status.success() && versions.starts_with("0.10.4 "),
-        "python sd-jwt 0.10.4 is not installed (found {versions:?}, {}); run .ci/install",
-        String::from_utf8_lossy(&py.stderr)
-    );
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .unwrap_or_else(|e| panic!("node not found ({e}); run .ci/install"));
-    assert!(node.status.success(), "node does not run; run .ci/install");
+    {
+        Err(_) => missing.push("python3".to_owned()),
+        Ok(py) => {
+            let versions = String::from_utf8_lossy(&py.stdout);
+            if !py.status.success() || !versions.starts_with("0.10.4 ") {
+                let found = versions.split_whitespace().next().unwrap_or("none");
+                missing.push(format!("python sd-jwt 0.10.4 and jwcrypto (found {found})"));
+            }
+        }
+    }
+    match Command::new("node").arg("--version").output() {
+        Ok(node) if node.status.success() => {}
+        _ => missing.push("node".to_owned()),
+    }
     let pkg = root().join("interop/node/node_modules/@sd-jwt/sd-jwt-vc/package.json");
-    let pkg: Value = serde_json::from_str(&std::fs::read_to_string(&pkg).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing; run .ci/install (npm ci in interop/node)",
-            pkg.display()
-        )
-    }))
-    .unwrap();
-    assert_eq!(
-        pkg["version"], "0.19.0",
-        "wrong @sd-jwt/sd-jwt-vc; run .ci/install"
+    let version = std::fs::read_to_string(&pkg)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_owned));
+    if version.as_deref() != Some("0.19.0") {
+        let found = version.as_deref().unwrap_or("none");
+        missing.push(format!(
+            "node @sd-jwt/sd-jwt-vc 0.19.0 in interop/node (found {found})"
+        ));
+    }
+    missing
+}
+
+/// Whether the interop tests can run. When a pinned implementation is missing: one line on
+/// stderr (written past the test harness's capture, once per run) and `false`; under
+/// `CI_REQUIRE_INTEROP=1` a failure instead.
+fn interop_tools_installed() -> bool {
+    static SKIP_LINE: std::sync::Once = std::sync::Once::new();
+    let missing = missing_tools();
+    if missing.is_empty() {
+        return true;
+    }
+    let what = missing.join(", ");
+    assert!(
+        std::env::var("CI_REQUIRE_INTEROP").as_deref() != Ok("1"),
+        "CI_REQUIRE_INTEROP=1 but the interop tools are missing: {what}; run .ci/install"
     );
+    SKIP_LINE.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: interop tests: missing {what}; install with .ci/install (needs python3, pip, node and npm)"
+        );
+    });
+    false
 }
 
 /// Our verifier, the CLI a relying party runs: Ok(processed claims) or Err(error code).
@@ -295,7 +323,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn their_presentations_verify_with_ours() {
-    preflight();
+    if !interop_tools_installed() {
+        return;
+    }
     for theirs in Theirs::ALL {
         for alg in Alg::ALL {
             let dir = tempfile::tempdir().unwrap();
@@ -430,7 +460,9 @@ struct Case {
 
 #[test]
 fn our_presentations_verify_with_theirs() {
-    preflight();
+    if !interop_tools_installed() {
+        return;
+    }
     for theirs in Theirs::ALL {
         for alg in Alg::ALL {
             let holder_alg = theirs.holder_alg(alg);

@@ -1,8 +1,8 @@
 //! The IETF Token Status List (draft-ietf-oauth-status-list), JSON and JWT forms.
 //!
-//! Section numbers cite the 2026 editor's copy of the draft, the text the shared test vectors
-//! were taken from (see `shared/vectors/README.md`). The CBOR and CWT forms (sections 4.3, 5.2,
-//! 6.3) are not implemented.
+//! Section numbers cite the 2026 editor's copy of the draft, the text the test vectors were
+//! taken from (see `credential/tests/vectors/README.md`). The CBOR and CWT forms (sections 4.3,
+//! 5.2, 6.3) are not implemented.
 //!
 //! - [`StatusList`] is the bit-packed array (section 4.1) with entries of [`Bits`] 1, 2, 4 or
 //!   8, read as typed [`Status`] values (section 7.1). Its JSON form (section 4.2) is

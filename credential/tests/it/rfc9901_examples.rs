@@ -1,4 +1,4 @@
-//! Every example of RFC 9901 in `shared/vectors/sd-jwt/rfc9901-examples`, read as data:
+//! Every example of RFC 9901 in `tests/vectors/sd-jwt/rfc9901-examples`, read as data:
 //! verification of the issued and presented forms, digests, issuance from the examples'
 //! `!sd`-tagged claims, and holder selection.
 
@@ -17,12 +17,12 @@ const AUD: &str = "https://verifier.example.org";
 const KB_IAT: i64 = 1_748_537_243;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/sd-jwt/rfc9901-examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sd-jwt/rfc9901-examples")
 }
 
 fn examples() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(root())
-        .expect("vectors present beside the project")
+        .expect("vectors in credential/tests/vectors")
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();

@@ -1,5 +1,5 @@
 //! Token Status List (draft-ietf-oauth-status-list): every vector in
-//! `shared/vectors/status-list/`, one test per rejection path, and property tests.
+//! `tests/vectors/status-list/`, one test per rejection path, and property tests.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 fn vector_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/status-list")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/status-list")
 }
 
 /// Every `*.json` vector, by file name.

@@ -76,16 +76,19 @@ enum Command {
 /// `--data DIR`, shared by the commands that open the data directory.
 #[derive(Debug, Clone, Args)]
 pub struct DataArg {
-    /// Data directory (database, keys, issuer.toml). Default: $ISSUER_DATA or ./issuer-data.
+    /// Data directory of an existing bureau (database, keys, issuer.toml); refused if missing.
+    /// Default: $ISSUER_DATA or ./issuer-data.
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
 }
 
 impl DataArg {
     /// Opens the issuer on the data directory with the file and environment configuration
-    /// (SQLite there, or the PostgreSQL `database_url` it names).
+    /// (SQLite there, or the PostgreSQL `database_url` it names). A directory that does not
+    /// exist is refused ([`config::ConfigError::NoDataDir`]): only `serve` creates a bureau.
     async fn open(&self) -> anyhow::Result<Arc<Issuer>> {
         let dir = config::data_dir(self.data.clone());
+        config::require_data_dir(&dir)?;
         let cfg = config::load(&dir, &Overrides::default())?;
         Ok(Issuer::connect(cfg).await?)
     }

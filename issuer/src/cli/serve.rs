@@ -17,10 +17,13 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
-    /// Data directory [default: $ISSUER_DATA or ./issuer-data].
+    /// Data directory, created with the bureau's keys on first start [default: $ISSUER_DATA or
+    /// ./issuer-data].
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// The issuer URL (`iss`) [default: http://LISTEN-ADDRESS].
+    /// The issuer URL (`iss`), recorded in DATA/issuer.toml on first start; later starts and
+    /// every other command use the recorded one, and a different --public-url is refused (edit
+    /// issuer.toml to move the bureau) [default: the recorded one, else http://LISTEN-ADDRESS].
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
     /// Algorithm of keys generated on first start: ES256 or EdDSA [default: ES256].
@@ -78,7 +81,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !cfg.public_url_set {
         cfg.public_url = format!("http://{local}");
     }
+    // The URL this data directory serves under is recorded on first start, so the operator
+    // commands on it name the same issuer. One derived from an ephemeral port (`--listen
+    // ADDR:0` without `--public-url`) would be wrong after a restart: it is not recorded.
+    let record = !cfg.public_url_recorded && (cfg.public_url_set || cfg.listen.port() != 0);
+    if !cfg.public_url_recorded && !record {
+        tracing::warn!("public_url not recorded in issuer.toml: listening on an ephemeral port without --public-url");
+    }
     let issuer = Issuer::connect(cfg).await?;
+    if record {
+        if let Err(e) = config::record_public_url(&dir, issuer.url()) {
+            issuer.close();
+            return Err(e.into());
+        }
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "issuer listening on http://{local}")?;

@@ -7,6 +7,7 @@
 mod at_rest;
 mod citizen_hold;
 mod client;
+mod data_dir;
 mod flows;
 mod handlers;
 mod holder;

@@ -373,7 +373,7 @@ fn now_verifies_as_of_an_earlier_time() {
 
 fn rfc9901(example: &str, file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/vectors/sd-jwt/rfc9901-examples")
+        .join("../credential/tests/vectors/sd-jwt/rfc9901-examples")
         .join(example)
         .join(file)
 }
@@ -382,7 +382,7 @@ fn rfc9901(example: &str, file: &str) -> PathBuf {
 fn rfc9901_issuer_jwk() -> Value {
     let text = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/vectors/sd-jwt/rfc9901-examples/settings.yml"),
+            .join("../credential/tests/vectors/sd-jwt/rfc9901-examples/settings.yml"),
     )
     .unwrap();
     let settings: Value = serde_yaml::from_str(&text).unwrap();
