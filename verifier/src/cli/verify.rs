@@ -7,45 +7,46 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use verifier::{Policy, StatusStore, TrustStore, VerifiedPresentation, Verifier, VerifierError};
 
+use super::state::StateArg;
 use super::{now, parse_time, read_input, Outcome};
 
 /// Verify a presentation against local trust material, status lists and policy.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n  \
-verifier verify --request-state ~/.hotel --trust jwt-vc-issuer.json --status status-0.jwt \\\n      --aud https://hotel.example answer.png\n\n\
-With --request-state the answer (a vp_token JSON object, a direct_post body, an SD-JWT+KB, or a\n\
-PNG of its QR code) must answer a request made by `verifier request` with that state directory:\n\
-its nonce is looked up there, checked, and used up; the request's profile is the policy.\n\
+    after_help = "Examples:\n  verifier request --profile hotel --data ~/hotel-verifier --png request.png\n  \
+verifier verify --data ~/hotel-verifier answer.png\n  \
+verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n  \
+verifier verify --generic --no-key-binding --trust issuer.jwk sd-jwt.txt\n\n\
+Trust: the state synced into --data by `verifier sync` (issuer keys and status lists), or the\n\
+--trust files (and --status tokens) instead.\n\
+Without --nonce, the answer (a vp_token JSON object, a direct_post body, an SD-JWT+KB, or a PNG\n\
+of its QR code) must answer a request made by `verifier request` with the same --data: the\n\
+nonce its key-binding JWT carries is looked up there, checked and used up, and the request\n\
+supplies the audience (its client id) and the profile (the policy). --nonce and --aud are\n\
+needed only to verify against a nonce of your own while key binding is required.\n\
 Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not run."
 )]
 pub struct Args {
-    /// Trusted issuer keys: a JWK, a JWKS, JWT VC issuer metadata or a DID document (repeatable).
-    #[arg(
-        long,
-        required_unless_present = "state",
-        conflicts_with = "state",
-        value_name = "FILE"
-    )]
-    trust: Vec<PathBuf>,
-    /// Use only the local trust state synced with `verifier sync` (issuer keys and status
-    /// lists from the trust bundle).
-    #[arg(long, value_name = "DIR", conflicts_with = "status")]
-    state: Option<PathBuf>,
-    /// Status-list tokens (`statuslist+jwt`) to check revocation against (repeatable).
+    #[command(flatten)]
+    data: StateArg,
+    /// Trusted issuer keys: a JWK, a JWKS, JWT VC issuer metadata or a DID document
+    /// (repeatable). Without it, the trust state synced into --data is used.
     #[arg(long, value_name = "FILE")]
+    trust: Vec<PathBuf>,
+    /// Status-list tokens (`statuslist+jwt`) to check revocation against (repeatable; with
+    /// --trust, as the synced state carries its own).
+    #[arg(long, value_name = "FILE", requires = "trust")]
     status: Vec<PathBuf>,
     /// Relying-party policy (TOML). Default: both citizen-ID types, key binding required.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// The nonce this verifier issued for the presentation.
-    #[arg(long, required_unless_present_any = ["batch", "request_state"], conflicts_with = "request_state")]
+    /// The nonce this verifier issued for the presentation. Without it, the answer is matched
+    /// to the stored request (`verifier request`) whose nonce it carries.
+    #[arg(long, conflicts_with = "batch")]
     nonce: Option<String>,
-    /// Check the answer against the requests remembered by `verifier request` in this directory.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["batch", "policy", "generic", "no_key_binding"])]
-    request_state: Option<PathBuf>,
-    /// This verifier's audience (client id).
-    #[arg(long, required_unless_present = "batch")]
+    /// This verifier's audience (client id): needed with --nonce while key binding is
+    /// required; with a stored request, only checked against the request's client id.
+    #[arg(long, conflicts_with = "batch")]
     aud: Option<String>,
     /// Verify as of this time (RFC 3339 or Unix seconds) instead of now.
     #[arg(long, value_parser = parse_time)]
@@ -71,10 +72,17 @@ pub fn run(args: Args) -> Outcome {
     match build(&args) {
         Ok(verifier) => {
             let now = args.now.unwrap_or_else(now);
-            match (&args.batch, &args.request_state) {
-                (Some(file), _) => batch(&verifier, file, now),
-                (None, Some(dir)) => answer::run(verifier, dir, &args, now),
-                (None, None) => single(&verifier, &args, now),
+            let stored_request = args.batch.is_none()
+                && args.nonce.is_none()
+                && args.policy.is_none()
+                && !args.generic
+                && !args.no_key_binding;
+            if let Some(file) = &args.batch {
+                batch(&verifier, file, now)
+            } else if stored_request {
+                answer::run(verifier, &args.data.dir, &args, now)
+            } else {
+                single(&verifier, &args, now)
             }
         }
         Err(e) => {
@@ -96,12 +104,13 @@ fn build(args: &Args) -> anyhow::Result<Verifier> {
     if args.no_key_binding {
         policy.key_binding = false;
     }
-    if let Some(dir) = &args.state {
+    if args.trust.is_empty() {
+        let dir = &args.data.dir;
         let state = super::state::State::new(dir);
         let root = state.root()?;
         let loaded = state.load(&root)?.ok_or_else(|| {
             anyhow::anyhow!(
-                "no trust bundle in {}; run `verifier sync ISSUER_URL` first",
+                "no trust bundle in {}; run `verifier sync ISSUER_URL` first or give --trust",
                 dir.display()
             )
         })?;
@@ -129,9 +138,20 @@ fn build(args: &Args) -> anyhow::Result<Verifier> {
 }
 
 fn single(verifier: &Verifier, args: &Args, now: i64) -> Outcome {
-    let (Some(input), Some(nonce), Some(aud)) = (&args.presentation, &args.nonce, &args.aud) else {
-        eprintln!("error: a presentation, --nonce and --aud are required");
+    let Some(input) = &args.presentation else {
+        eprintln!("error: a presentation is required");
         return Outcome::CouldNotRun;
+    };
+    let (nonce, aud) = match (&args.nonce, &args.aud) {
+        (Some(nonce), Some(aud)) => (nonce.as_str(), aud.as_str()),
+        _ if !verifier.policy.key_binding => ("", ""),
+        _ => {
+            eprintln!(
+                "error: key binding is required: give --nonce and --aud, or verify an answer to a \
+                 stored request (no --nonce, --policy or --generic), or --no-key-binding"
+            );
+            return Outcome::CouldNotRun;
+        }
     };
     let text = if input == "-" || std::path::Path::new(input).is_file() || !is_inline(input) {
         match read_input(input) {
@@ -288,8 +308,8 @@ mod answer {
     }
 
     pub fn run(verifier: Verifier, dir: &Path, args: &Args, now: i64) -> Outcome {
-        let (Some(input), Some(aud)) = (&args.presentation, &args.aud) else {
-            eprintln!("error: an answer and --aud are required");
+        let Some(input) = &args.presentation else {
+            eprintln!("error: an answer is required");
             return Outcome::CouldNotRun;
         };
         let text = match read_answer(input) {
@@ -306,7 +326,7 @@ mod answer {
                 return Outcome::CouldNotRun;
             }
         };
-        match check(verifier, &state, &text, aud, args, now) {
+        match check(verifier, &state, &text, args.aud.as_deref(), args, now) {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -319,7 +339,7 @@ mod answer {
         mut verifier: Verifier,
         state: &State,
         text: &str,
-        aud: &str,
+        aud: Option<&str>,
         args: &Args,
         now: i64,
     ) -> anyhow::Result<Outcome> {
@@ -344,7 +364,8 @@ mod answer {
                 "the request this answers has expired",
             ));
         }
-        if pending.client_id != aud {
+        // The request knows its client id; an --aud given anyway must agree with it.
+        if let Some(aud) = aud.filter(|aud| *aud != pending.client_id) {
             anyhow::bail!(
                 "--aud {aud} differs from the client id {} the request was made with",
                 pending.client_id

@@ -292,7 +292,7 @@ fn could_not_run_exits_2() {
     let out = desk.verify("bad.toml", &["-"], Some("x~"));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains(&bad_policy), "{}", out.stderr);
-    // Usage errors: no --trust; an unknown flag; no subcommand.
+    // Usage errors: no --trust and no synced state; an unknown flag; no subcommand.
     let out = run(&["verify", "--nonce", NONCE, "--aud", AUD, "-"], None);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let out = desk.verify("hotel.toml", &["--frobnicate", "-"], None);
