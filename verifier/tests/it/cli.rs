@@ -483,6 +483,134 @@ fn generic_verifies_the_rfc9901_simple_example() {
     assert!(out.stdout.starts_with("accepted\n"));
 }
 
+/// `verifier verify --generic --trust TRUST --now <the examples' KB time> --json` plus `extra`
+/// on an RFC 9901 example's presentation.
+fn verify_rfc9901(trust: &Value, example: &str, file: &str, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let trust_file = dir.path().join("trust.json");
+    std::fs::write(&trust_file, trust.to_string()).unwrap();
+    let presentation = rfc9901(example, file);
+    let mut args = vec![
+        "verify",
+        "--generic",
+        "--trust",
+        trust_file.to_str().unwrap(),
+        "--now",
+        "1748537243",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args.push(presentation.to_str().unwrap());
+    run(&args, None)
+}
+
+const KB: [&str; 4] = [
+    "--nonce",
+    "1234567890",
+    "--aud",
+    "https://verifier.example.org",
+];
+
+/// The public keys (with their `kid`s) of the `json_serialization_general` example.
+fn rfc9901_general_jwks() -> Value {
+    let text = std::fs::read_to_string(rfc9901("json_serialization_general", "specification.yml"))
+        .unwrap();
+    let spec: Value = serde_yaml::from_str(&text).unwrap();
+    let keys: Vec<Value> = spec["settings_override"]["key_settings"]["issuer_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| json!({"kty": k["kty"], "crv": k["crv"], "x": k["x"], "y": k["y"], "kid": k["kid"]}))
+        .collect();
+    json!({ "keys": keys })
+}
+
+#[test]
+fn generic_tries_a_trusted_key_without_kid_when_the_header_kid_names_none() {
+    // The general JSON serialization's signatures carry `kid: issuer-key-1` and
+    // `issuer-key-2`; the trusted key (settings.yml) has no `kid` and is issuer-key-1.
+    let out = verify_rfc9901(
+        &rfc9901_issuer_jwk(),
+        "json_serialization_general",
+        "sd_jwt_presentation.json",
+        &KB,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["claims"]["given_name"], "John");
+    // A key WITH a kid that the header does not name is still not tried.
+    let mut named = rfc9901_issuer_jwk();
+    named["kid"] = json!("another-key");
+    assert_rejected(
+        &verify_rfc9901(
+            &named,
+            "json_serialization_general",
+            "sd_jwt_presentation.json",
+            &KB,
+        ),
+        "unknown_issuer_key",
+    );
+}
+
+#[test]
+fn generic_finds_the_key_named_by_the_unprotected_header_kid() {
+    // Only issuer-key-2 trusted: the second signature, named in its unprotected header.
+    let mut jwks = rfc9901_general_jwks();
+    jwks["keys"].as_array_mut().unwrap().remove(0);
+    let out = verify_rfc9901(
+        &jwks,
+        "json_serialization_general",
+        "sd_jwt_presentation.json",
+        &KB,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["claims"]["family_name"], "Doe");
+    assert_eq!(v["key_binding"]["aud"], "https://verifier.example.org");
+}
+
+#[test]
+fn generic_without_key_binding_accepts_a_credential_without_cnf() {
+    // address_only_flat: no `cnf`, no KB-JWT; no --nonce or --aud needed.
+    let out = verify_rfc9901(
+        &rfc9901_issuer_jwk(),
+        "address_only_flat",
+        "sd_jwt_presentation.txt",
+        &["--no-key-binding"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(rfc9901("address_only_flat", "verified_contents.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["claims"], expected);
+    assert_eq!(v["holder_key"], Value::Null);
+    assert_eq!(v["key_binding"], Value::Null);
+}
+
+#[test]
+fn citizen_profiles_keep_their_strictness_on_the_rfc9901_shapes() {
+    // Without --generic the same inputs are refused as before: `typ` first.
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.json");
+    std::fs::write(&trust, rfc9901_issuer_jwk().to_string()).unwrap();
+    let presentation = rfc9901("address_only_flat", "sd_jwt_presentation.txt");
+    let out = run(
+        &[
+            "verify",
+            "--no-key-binding",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--now",
+            "1748537243",
+            presentation.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_rejected(&out, "wrong_typ");
+}
+
 fn batch_line(presentation: &str, nonce: &str) -> String {
     json!({"presentation": presentation, "nonce": nonce, "aud": AUD}).to_string()
 }
