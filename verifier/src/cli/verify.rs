@@ -1,6 +1,6 @@
 //! `verifier verify`.
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -60,7 +60,9 @@ pub struct Args {
     /// Accept SD-JWTs without a key-binding JWT.
     #[arg(long)]
     no_key_binding: bool,
-    /// Verify a file of JSON lines {"presentation", "nonce", "aud"}, one result per line.
+    /// Verify a file (`-`: standard input) of JSON lines {"presentation", "nonce", "aud"}, one
+    /// result per line in input order, streamed: any file size, lines up to 1 MiB each
+    /// (`nonce` and `aud` may be left out when key binding is not required).
     #[arg(long, value_name = "FILE", conflicts_with = "presentation")]
     batch: Option<PathBuf>,
     /// The presentation: a file, `-` for standard input, or the presentation text itself.
@@ -198,64 +200,199 @@ fn is_inline(arg: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
 }
 
-fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
-    let text = match read_input(&file.to_string_lossy()) {
-        Ok(t) => t,
+/// The longest `--batch` line (a presentation is at most 256 KiB, JSON-escaped up to about
+/// twice that); a longer line gets its own `batch_line_too_long` result.
+pub const MAX_BATCH_LINE: usize = 1024 * 1024;
+/// Lines verified together (in parallel) before their results are written.
+const CHUNK_LINES: usize = 2048;
+/// ... or fewer, once the chunk holds this many bytes: memory stays bounded by about this
+/// much input plus its results, whatever the file's size.
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// One line of a batch file, as read.
+enum BatchLine {
+    /// The text (without its line end).
+    Text(usize, String),
+    /// Longer than [`MAX_BATCH_LINE`]: skipped unread.
+    TooLong(usize),
+    /// Not UTF-8.
+    NotText(usize),
+}
+
+/// Reads the next line into `buf` (without `\n` or `\r\n`), keeping at most `limit` bytes:
+/// `None` at the end of the input, else whether the line was longer than `limit` (its rest is
+/// read past, never stored).
+fn read_line_limited(
+    reader: &mut impl BufRead,
+    limit: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut started = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(started.then_some(too_long));
+        }
+        started = true;
+        let newline = available.iter().position(|&b| b == b'\n');
+        let part = &available[..newline.unwrap_or(available.len())];
+        if !too_long {
+            if buf.len() + part.len() > limit {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        let used = newline.map_or(available.len(), |i| i + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+/// Reads up to one chunk of non-blank lines; `number` is the last line number read. `Ok(None)`
+/// at the end of the input.
+fn read_chunk(
+    reader: &mut impl BufRead,
+    number: &mut usize,
+) -> std::io::Result<Option<Vec<BatchLine>>> {
+    let mut chunk = Vec::new();
+    let mut bytes = 0usize;
+    let mut buf = Vec::new();
+    while chunk.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
+        let Some(too_long) = read_line_limited(reader, MAX_BATCH_LINE, &mut buf)? else {
+            break;
+        };
+        *number += 1;
+        if too_long {
+            chunk.push(BatchLine::TooLong(*number));
+            continue;
+        }
+        // Blank lines are skipped; `line` in each result stays the line number in the file.
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        bytes += buf.len();
+        match String::from_utf8(std::mem::take(&mut buf)) {
+            Ok(text) => chunk.push(BatchLine::Text(*number, text)),
+            Err(_) => chunk.push(BatchLine::NotText(*number)),
+        }
+    }
+    Ok((!chunk.is_empty()).then_some(chunk))
+}
+
+/// Verifies one batch line: (accepted, the result line).
+fn batch_result(verifier: &Verifier, line: BatchLine, now: i64) -> (bool, String) {
+    let malformed = |number: usize, message: &str| {
+        let out = json!({"line": number, "accepted": false, "error": "malformed_batch_line",
+            "message": message});
+        (false, out.to_string())
+    };
+    let (number, text) = match line {
+        BatchLine::Text(number, text) => (number, text),
+        BatchLine::TooLong(number) => {
+            let out = json!({"line": number, "accepted": false, "error": "batch_line_too_long",
+                "message": format!("line is longer than {MAX_BATCH_LINE} bytes")});
+            return (false, out.to_string());
+        }
+        BatchLine::NotText(number) => return malformed(number, "line is not utf-8 text"),
+    };
+    let item: Result<Value, _> = serde_json::from_str(&text);
+    drop(text);
+    // Without key binding, a line needs no nonce or audience.
+    let optional = !verifier.policy.key_binding;
+    let fields = item.ok().and_then(|v| {
+        let field = |name: &str| match v.get(name) {
+            Some(Value::String(s)) => Some(s.clone()),
+            None if optional => Some(String::new()),
+            _ => None,
+        };
+        Some((
+            v.get("presentation")?.as_str()?.to_owned(),
+            field("nonce")?,
+            field("aud")?,
+        ))
+    });
+    let Some((presentation, nonce, aud)) = fields else {
+        return malformed(number, "expected {\"presentation\", \"nonce\", \"aud\"}");
+    };
+    match verifier.verify(&presentation, &nonce, &aud, now) {
+        Ok(v) => {
+            let mut out = accepted_json(&v);
+            out["line"] = json!(number);
+            (true, out.to_string())
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
-            return Outcome::CouldNotRun;
+            let mut out = rejected_json(&e);
+            out["line"] = json!(number);
+            (false, out.to_string())
+        }
+    }
+}
+
+/// `--batch`: streams the file (or standard input for `-`) in chunks of lines, verifies each
+/// chunk on every core and writes its results in input order before reading on, so memory is
+/// bounded by the chunk, not the file.
+fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
+    let input: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                return Outcome::CouldNotRun;
+            }
         }
     };
-    // Blank lines are skipped; `line` in each result is the line number in the file.
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l))
-        .collect();
-    let results: Vec<(bool, String)> = lines
-        .par_iter()
-        .map(|&(number, line)| {
-            let item: Result<Value, _> = serde_json::from_str(line);
-            let fields = item.ok().and_then(|v| {
-                Some((
-                    v.get("presentation")?.as_str()?.to_owned(),
-                    v.get("nonce")?.as_str()?.to_owned(),
-                    v.get("aud")?.as_str()?.to_owned(),
-                ))
-            });
-            let Some((presentation, nonce, aud)) = fields else {
-                let out = json!({"line": number, "accepted": false, "error": "malformed_batch_line",
-                    "message": "expected {\"presentation\", \"nonce\", \"aud\"}"});
-                return (false, out.to_string());
-            };
-            match verifier.verify(&presentation, &nonce, &aud, now) {
-                Ok(v) => {
-                    let mut out = accepted_json(&v);
-                    out["line"] = json!(number);
-                    (true, out.to_string())
-                }
-                Err(e) => {
-                    let mut out = rejected_json(&e);
-                    out["line"] = json!(number);
-                    (false, out.to_string())
-                }
-            }
-        })
-        .collect();
-    let rejected = results.iter().filter(|(ok, _)| !ok).count();
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, input);
     // Buffered, and a closed pipe (`| head`) ends the output instead of panicking in println.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = results
-        .iter()
-        .try_for_each(|(_, line)| writeln!(out, "{line}"))
-        .and_then(|()| out.flush());
-    if let Err(e) = written {
+    let (mut number, mut total, mut rejected) = (0usize, 0usize, 0usize);
+    loop {
+        let chunk = match read_chunk(&mut reader, &mut number) {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.flush();
+                eprintln!(
+                    "error: cannot read {} after line {number}: {e}",
+                    file.display()
+                );
+                return Outcome::CouldNotRun;
+            }
+        };
+        let results: Vec<(bool, String)> = chunk
+            .into_par_iter()
+            .map(|line| batch_result(verifier, line, now))
+            .collect();
+        total += results.len();
+        rejected += results.iter().filter(|(ok, _)| !ok).count();
+        if let Err(e) = results
+            .iter()
+            .try_for_each(|(_, line)| writeln!(out, "{line}"))
+        {
+            eprintln!("error: cannot write the results: {e}");
+            return Outcome::CouldNotRun;
+        }
+    }
+    if let Err(e) = out.flush() {
         eprintln!("error: cannot write the results: {e}");
         return Outcome::CouldNotRun;
     }
     if rejected > 0 {
-        eprintln!("rejected: {rejected} of {} presentations", results.len());
+        eprintln!("rejected: {rejected} of {total} presentations");
         Outcome::Rejected
     } else {
         Outcome::Accepted

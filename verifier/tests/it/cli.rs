@@ -708,6 +708,87 @@ fn batch_prints_one_result_per_line_in_order() {
     assert_eq!(out.stdout.lines().count(), 2);
 }
 
+/// The `--batch` arguments: the hotel desk without --nonce and --aud (each line has its own).
+fn batch_args(desk: &Desk, file: String) -> Vec<String> {
+    let mut args = desk.verify_args("hotel.toml");
+    args.drain(7..11);
+    args.extend(["--batch".to_owned(), file]);
+    args
+}
+
+#[test]
+fn batch_streams_a_file_larger_than_the_old_whole_file_limit() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let good = hotel_presentation(&good, &desk.keys, Format::DcSdJwt);
+    // 20 lines of 0.9 MiB each (padded with a member the verifier ignores): 18 MiB, past the
+    // 16 MiB a whole file was once limited to, each line under the 1 MiB line limit.
+    let pad = "x".repeat(900 * 1024);
+    let line = json!({"presentation": good, "nonce": NONCE, "aud": AUD, "pad": pad}).to_string();
+    let lines = vec![line; 20].join("\n");
+    assert!(lines.len() > 16 * 1024 * 1024);
+    let file = desk.write("big.jsonl", &lines);
+    let args = batch_args(&desk, file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let results: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 20);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["line"], i + 1);
+        assert_eq!(r["accepted"], true, "{r}");
+    }
+}
+
+#[test]
+fn batch_answers_an_over_long_line_with_its_own_error_and_goes_on() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let good = hotel_presentation(&good, &desk.keys, Format::DcSdJwt);
+    let over = json!({"presentation": good, "nonce": NONCE, "aud": AUD,
+        "pad": "y".repeat(1024 * 1024 + 1)})
+    .to_string();
+    let text = [
+        batch_line(&good, NONCE),
+        over,
+        batch_line(&good, NONCE),
+        "\u{ff}not text".to_owned(),
+        batch_line(&good, NONCE),
+    ]
+    .join("\n");
+    // A line that is not UTF-8 text.
+    let mut bytes = text.into_bytes();
+    let bad = bytes
+        .windows(2)
+        .position(|w| w == "\u{ff}".as_bytes())
+        .unwrap();
+    bytes.splice(bad..bad + 2, [0xffu8]);
+    std::fs::write(desk.dir.path().join("long.jsonl"), bytes).unwrap();
+    let args = batch_args(&desk, desk.path("long.jsonl"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stderr, "rejected: 2 of 5 presentations\n");
+    let results: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[1]["line"], 2);
+    assert_eq!(results[1]["error"], "batch_line_too_long");
+    assert_eq!(results[3]["line"], 4);
+    assert_eq!(results[3]["error"], "malformed_batch_line");
+    for i in [0, 2, 4] {
+        assert_eq!(results[i]["line"], i + 1);
+        assert_eq!(results[i]["accepted"], true, "{}", results[i]);
+    }
+}
+
 #[test]
 fn batch_into_a_closed_pipe_stops_without_panicking() {
     let desk = Desk::new(Alg::Es256, &[]);
