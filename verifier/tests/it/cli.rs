@@ -951,6 +951,35 @@ fn status_rejects_out_of_range_and_malformed_lists() {
 }
 
 #[test]
+fn nonce_and_aud_are_needed_only_while_key_binding_is_required() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let presentation = desk.write(
+        "p.txt",
+        &hotel_presentation(&good, &desk.keys, Format::DcSdJwt),
+    );
+    let mut args = desk.verify_args("hotel.toml");
+    args.drain(7..11); // no --nonce, no --aud
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Key binding required, own policy, no stored request: could not run, and says why.
+    let mut required = args.clone();
+    required.push(&presentation);
+    let out = run(&required, None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("key binding is required: give --nonce and --aud"),
+        "{}",
+        out.stderr
+    );
+    // Without key binding neither is needed (the KB-JWT present is still checked).
+    let mut optional = args.clone();
+    optional.extend(["--no-key-binding", &presentation]);
+    let out = run(&optional, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
 fn help_documents_exit_codes() {
     let out = run(&["verify", "--help"], None);
     assert_eq!(out.code, 0);
