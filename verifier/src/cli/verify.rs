@@ -19,8 +19,8 @@ verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonc
 verifier verify --generic --no-key-binding --trust issuer.jwk sd-jwt.txt\n\n\
 Trust: the state synced into --data by `verifier sync` (issuer keys and status lists), or the\n\
 --trust files (and --status tokens) instead.\n\
-Without --nonce, the answer (a vp_token JSON object, a direct_post body, an SD-JWT+KB, or a PNG\n\
-of its QR code) must answer a request made by `verifier request` with the same --data: the\n\
+Without --nonce (and without --policy, --generic or --no-key-binding), the answer (a vp_token\n\
+JSON object, a direct_post body, an SD-JWT+KB, or a PNG of its QR code) must answer a request made by `verifier request` with the same --data: the\n\
 nonce its key-binding JWT carries is looked up there, checked and used up, and the request\n\
 supplies the audience (its client id) and the profile (the policy). --nonce and --aud are\n\
 needed only to verify against a nonce of your own while key binding is required.\n\
@@ -40,8 +40,9 @@ pub struct Args {
     /// Relying-party policy (TOML). Default: both citizen-ID types, key binding required.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// The nonce this verifier issued for the presentation. Without it, the answer is matched
-    /// to the stored request (`verifier request`) whose nonce it carries.
+    /// The nonce this verifier issued for the presentation. Without it (and without --policy,
+    /// --generic or --no-key-binding), the answer is matched to the stored request (`verifier
+    /// request`) whose nonce it carries.
     #[arg(long, conflicts_with = "batch")]
     nonce: Option<String>,
     /// This verifier's audience (client id): needed with --nonce while key binding is
