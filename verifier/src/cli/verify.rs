@@ -20,10 +20,11 @@ verifier verify --generic --no-key-binding --trust issuer.jwk sd-jwt.txt\n\n\
 Trust: the state synced into --data by `verifier sync` (issuer keys and status lists), or the\n\
 --trust files (and --status tokens) instead.\n\
 Without --nonce (and without --policy, --generic or --no-key-binding), the answer (a vp_token\n\
-JSON object, a direct_post body, an SD-JWT+KB, or a PNG of its QR code) must answer a request made by `verifier request` with the same --data: the\n\
-nonce its key-binding JWT carries is looked up there, checked and used up, and the request\n\
-supplies the audience (its client id) and the profile (the policy). --nonce and --aud are\n\
-needed only to verify against a nonce of your own while key binding is required.\n\
+JSON object, a direct_post body, an SD-JWT+KB, or a PNG of its QR code) must answer a request\n\
+made by `verifier request` with the same --data: the nonce its key-binding JWT carries is\n\
+looked up there, checked and used up, and the request supplies the audience (its client id)\n\
+and the profile (the policy). --nonce and --aud are needed only to verify against a nonce of\n\
+your own while key binding is required.\n\
 Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not run."
 )]
 pub struct Args {
