@@ -319,7 +319,7 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--public-url`.
     pub public_url: Option<String>,
-    /// `--key-alg`.
+    /// `issuer serve --alg`.
     pub key_alg: Option<String>,
     /// `--database-url`.
     pub database_url: Option<DatabaseUrl>,

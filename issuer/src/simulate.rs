@@ -83,7 +83,7 @@ impl Issuer {
 
     /// Fills status storage with `count` simulated credentials (direct inserts, indexes drawn
     /// like real ones), revoking each with probability `revoked_fraction`. Returns how many
-    /// were revoked. For the national-scale measurement (`issuer scale`).
+    /// were revoked. For the national-scale measurement (the `scale` binary).
     ///
     /// # Errors
     /// Storage errors.

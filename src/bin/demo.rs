@@ -68,7 +68,17 @@ fn main() -> ExitCode {
 }
 
 fn step(n: u32, text: &str) {
-    println!("\n\x1b[1m{n}. {text}\x1b[0m");
+    if bold() {
+        println!("\n\x1b[1m{n}. {text}\x1b[0m");
+    } else {
+        println!("\n{n}. {text}");
+    }
+}
+
+/// Bold headings only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
+fn bold() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn qr(label: &str, text: &str) {

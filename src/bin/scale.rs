@@ -4,7 +4,7 @@
 //! root-signed trust bundle, then times a verifier's sync (bundle verification and loading) and
 //! a verification against the synced state. Then a day of changes (`--changed-fraction` of the
 //! credentials revoked or suspended) becomes a root-signed delta: its size, and the time to
-//! verify and apply it. Last, the real `verifier` binary runs `verify --state` on the stored
+//! verify and apply it. Last, the real `verifier` binary runs `verify --data` on the stored
 //! bundle + delta twice: cold (verifies every signature, writes the verified cache) and cached,
 //! each with its peak memory (`/usr/bin/time`). Two modes:
 //!
@@ -65,7 +65,7 @@ struct Args {
     /// Fraction of the credentials whose status changes in the delta (a day's changes).
     #[arg(long, default_value_t = 0.0001)]
     changed_fraction: f64,
-    /// The `verifier` binary timed on `verify --state` [default: next to this binary].
+    /// The `verifier` binary timed on `verify --data` [default: next to this binary].
     #[arg(long, value_name = "FILE")]
     verifier_bin: Option<PathBuf>,
     /// Print JSON.
@@ -214,7 +214,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let timed = match verifier_runs(&args, &root, &bundle, &delta, &presentation) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("note: verify --state not timed: {e:#}");
+            eprintln!("note: verify --data not timed: {e:#}");
             json!(null)
         }
     };
@@ -366,7 +366,7 @@ fn bitmap_delta(
     (delta, changed)
 }
 
-/// Runs the real `verifier verify --state` on the stored bundle + delta: cold (no cache: every
+/// Runs the real `verifier verify --data` on the stored bundle + delta: cold (no cache: every
 /// signature verified, the cache written), then twice cached. Wall time and peak RSS of each.
 fn verifier_runs(
     args: &Args,
@@ -408,7 +408,7 @@ fn verifier_runs(
         } else {
             Command::new(&bin)
         };
-        cmd.args(["verify", "--state"])
+        cmd.args(["verify", "--data"])
             .arg(&state)
             .args(["--nonce", "n", "--aud", "https://hotel", "--json"])
             .arg(&p);

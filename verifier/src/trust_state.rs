@@ -1,5 +1,5 @@
 //! The verifier's offline trust state: the last root-signed bundle with every delta applied
-//! since. It is what `verify --state` uses, and what a caller caches once verified.
+//! since. It is what `verifier verify` (without `--trust`) uses, and what a caller caches once verified.
 //!
 //! ```text
 //! VerifiedBundle ──> TrustState::from_bundle ──> apply(VerifiedDelta) ... ──> trust_store()

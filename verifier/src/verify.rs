@@ -1,10 +1,10 @@
 //! Verifying a presentation against the trust store, the status lists and the policy.
 
 use credential::citizen::Level;
-use credential::jose::PublicJwk;
+use credential::jose::{Header, PublicJwk};
 use credential::sd_jwt::{
-    ClaimPath, KbClaims, KeyBinding, PathSegment, SdJwt, TypPolicy, VerifyError, VerifyOptions,
-    SD_JWT_VC_RESERVED,
+    ClaimPath, IssuerKeys, KbClaims, KeyBinding, PathSegment, SdJwt, TypPolicy, VerifyError,
+    VerifyOptions, SD_JWT_VC_RESERVED,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -226,7 +226,11 @@ impl Verifier {
             }
             None => {}
         }
-        let verified = sd_jwt.into_verified(&self.trust, &options)?;
+        let verified = if policy.generic {
+            sd_jwt.into_verified(&GenericKeys(&self.trust), &options)?
+        } else {
+            sd_jwt.into_verified(&self.trust, &options)?
+        };
         let claims = verified.claims;
         let format = match verified
             .header
@@ -304,6 +308,35 @@ impl Verifier {
     }
 }
 
+/// The generic (plain RFC 9901) verifier's key lookup: the trust store's, and when the header's
+/// `kid` names no trusted key, the one trusted key that has no `kid` of its own (RFC 9901's
+/// examples name their key `issuer-key-1` while a verifier is given the bare JWK). The key must
+/// still be allowed for the credential's issuer and valid at its issuance. The citizen-ID
+/// profiles never use this: their keys are found by `kid` only.
+struct GenericKeys<'a>(&'a TrustStore);
+
+impl IssuerKeys for GenericKeys<'_> {
+    fn issuer_key(
+        &self,
+        header: &Header,
+        payload: &Map<String, Value>,
+    ) -> Result<PublicJwk, VerifyError> {
+        match self.0.issuer_key(header, payload) {
+            Err(VerifyError::UnknownIssuerKey) if header.kid.is_some() => {
+                let mut unnamed = TrustStore::new();
+                for key in self.0.keys().iter().filter(|k| k.jwk.kid().is_none()) {
+                    unnamed.add(key.clone());
+                }
+                // Without a `kid`, a store answers only when it holds exactly one key.
+                let mut anonymous = header.clone();
+                anonymous.kid = None;
+                unnamed.issuer_key(&anonymous, payload)
+            }
+            other => other,
+        }
+    }
+}
+
 /// Whether the claim at `path` is present in `subject`.
 fn has_claim(subject: &Map<String, Value>, path: &ClaimPath) -> bool {
     match path.segments().split_first() {
@@ -331,4 +364,55 @@ fn credential_type(claims: &Map<String, Value>) -> Option<String> {
 
 fn secs(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::TrustedKey;
+    use credential::jose::{Alg, SigningKey};
+    use rand_core::SeedableRng as _;
+
+    fn header(kid: &str) -> Header {
+        Header::parse(
+            serde_json::json!({"alg": "ES256", "kid": kid})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn key(seed: u64) -> PublicJwk {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let jwk = SigningKey::generate(Alg::Es256, &mut rng)
+            .public_jwk()
+            .to_bare_value();
+        // As a trust file gives it: no `kid` member.
+        PublicJwk::from_value(&jwk).unwrap()
+    }
+
+    #[test]
+    fn only_the_generic_lookup_tries_a_key_without_kid_for_an_unknown_kid() {
+        let bare = key(1);
+        assert_eq!(bare.kid(), None);
+        let mut store = TrustStore::new();
+        store.add(TrustedKey::new(bare.clone()));
+        let payload = Map::new();
+        // The citizen-ID lookup: a kid that names no trusted key is refused.
+        assert_eq!(
+            store.issuer_key(&header("issuer-key-1"), &payload),
+            Err(VerifyError::UnknownIssuerKey)
+        );
+        // The generic lookup tries the one key without a kid.
+        assert_eq!(
+            GenericKeys(&store).issuer_key(&header("issuer-key-1"), &payload),
+            Ok(bare.clone())
+        );
+        // Two keys without a kid: which one is meant is unknown, so neither is tried.
+        store.add(TrustedKey::new(key(2)));
+        assert_eq!(
+            GenericKeys(&store).issuer_key(&header("issuer-key-1"), &payload),
+            Err(VerifyError::UnknownIssuerKey)
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! `verifier request` and `verifier verify --request-state` as a relying party runs them: the
-//! real binary, a state directory, a credential issued with `credential::citizen::issue`, the
+//! `verifier request` and `verifier verify` of its answer as a relying party runs them: the
+//! real binary, a data directory, a credential issued with `credential::citizen::issue`, the
 //! wallet's side written here from OpenID4VP 1.0.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -97,14 +97,7 @@ impl Setup {
     /// `verifier request --json`; returns (request uri, nonce, client id).
     fn request(&self, profile: &str) -> (String, String, String) {
         let state = self.path("state");
-        let out = self.verifier(&[
-            "request",
-            "--profile",
-            profile,
-            "--state-dir",
-            &state,
-            "--json",
-        ]);
+        let out = self.verifier(&["request", "--profile", profile, "--data", &state, "--json"]);
         assert!(
             out.status.success(),
             "{}",
@@ -121,7 +114,12 @@ impl Setup {
     /// The wallet's side: the requested claims, nothing more, with a KB-JWT for the request.
     fn answer(&self, request_uri: &str) -> String {
         let request = PresentationRequest::from_uri(request_uri).unwrap();
-        let query = &request.dcql_query["credentials"][0];
+        self.answer_to(&request.dcql_query, &request.nonce, &request.client_id)
+    }
+
+    /// The wallet's answer to a request's DCQL query, nonce and client id.
+    fn answer_to(&self, dcql_query: &Value, nonce: &str, client_id: &str) -> String {
+        let query = &dcql_query["credentials"][0];
         let paths: Vec<ClaimPath> = query["claims"]
             .as_array()
             .unwrap()
@@ -130,32 +128,27 @@ impl Setup {
             .collect();
         let sd_jwt = SdJwt::parse(&self.credential, &Limits::default()).unwrap();
         let selected = sd_jwt.select(&paths).unwrap();
-        add_key_binding(
-            &selected,
-            &self.holder,
-            &request.nonce,
-            &request.client_id,
-            now(),
-        )
+        add_key_binding(&selected, &self.holder, nonce, client_id, now())
     }
 
-    fn verify(&self, aud: &str, answer: &str) -> (i32, Value, String) {
+    /// `verifier verify` of an answer to a stored request: no --nonce, no --aud (the stored
+    /// request supplies both).
+    fn verify(&self, answer: &str) -> (i32, Value, String) {
+        self.verify_with_aud(None, answer)
+    }
+
+    fn verify_with_aud(&self, aud: Option<&str>, answer: &str) -> (i32, Value, String) {
         let state = self.path("state");
         let trust = self.path("trust.json");
         let status = self.path("status.jwt");
-        let out = self.verifier(&[
-            "verify",
-            "--request-state",
-            &state,
-            "--aud",
-            aud,
-            "--trust",
-            &trust,
-            "--status",
-            &status,
-            "--json",
-            answer,
-        ]);
+        let mut args = vec![
+            "verify", "--data", &state, "--trust", &trust, "--status", &status, "--json",
+        ];
+        if let Some(aud) = aud {
+            args.extend(["--aud", aud]);
+        }
+        args.push(answer);
+        let out = self.verifier(&args);
         let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         (
             out.status.code().unwrap(),
@@ -211,14 +204,14 @@ fn request_answer_as_vp_token_is_accepted_once() {
     );
     let presentation = s.answer(&uri);
     let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
-    let (code, json, err) = s.verify(&client_id, &vp_token);
+    let (code, json, err) = s.verify(&vp_token);
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["accepted"], true);
     assert_eq!(json["profile"], "hotel");
     assert_eq!(json["claims"]["family_name"], "李");
     assert!(json["claims"].get("birthdate").is_none());
     // The same answer again: the nonce is used up.
-    let (code, json, err) = s.verify(&client_id, &vp_token);
+    let (code, json, err) = s.verify(&vp_token);
     assert_eq!(code, 1);
     assert_eq!(json["error"], "nonce_unknown_or_used");
     assert!(err.starts_with("rejected: nonce_unknown_or_used"), "{err}");
@@ -227,11 +220,11 @@ fn request_answer_as_vp_token_is_accepted_once() {
 #[test]
 fn answer_from_a_png_of_its_qr_code() {
     let s = Setup::new(false);
-    let (uri, _, client_id) = s.request("hotel");
+    let (uri, _, _) = s.request("hotel");
     let presentation = s.answer(&uri);
     let png = s.dir.path().join("answer.png");
     write_qr_png(&presentation, &png);
-    let (code, json, err) = s.verify(&client_id, &png.to_string_lossy());
+    let (code, json, err) = s.verify(&png.to_string_lossy());
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["level"], "basic");
 }
@@ -239,7 +232,7 @@ fn answer_from_a_png_of_its_qr_code() {
 #[test]
 fn a_forged_answer_leaves_the_request_open_for_the_holder() {
     let s = Setup::new(false);
-    let (uri, _, client_id) = s.request("hotel");
+    let (uri, _, _) = s.request("hotel");
     let presentation = s.answer(&uri);
     // Someone who saw the QR code answers with a key-binding JWT signed by another key.
     let (body, kb) = presentation.rsplit_once('~').unwrap();
@@ -255,10 +248,10 @@ fn a_forged_answer_leaves_the_request_open_for_the_holder() {
         &other,
     );
     let forged = format!("{body}~{forged_kb}");
-    let (code, json, _) = s.verify(&client_id, &forged);
+    let (code, json, _) = s.verify(&forged);
     assert_eq!(code, 1);
     assert_eq!(json["error"], "kb_signature");
-    let (code, _, err) = s.verify(&client_id, &presentation);
+    let (code, _, err) = s.verify(&presentation);
     assert_eq!(code, 0, "{err}");
 }
 
@@ -275,10 +268,10 @@ fn policy_rejections_use_the_nonce_up() {
         serde_json::json!(["urn:cn:citizen-id:high:1"])
     );
     let presentation = s.answer(&uri);
-    let (code, json, _) = s.verify(&client_id, &presentation);
+    let (code, json, _) = s.verify(&presentation);
     assert_eq!(code, 1);
     assert_eq!(json["error"], "level_too_low");
-    let (_, json, _) = s.verify(&client_id, &presentation);
+    let (_, json, _) = s.verify(&presentation);
     assert_eq!(json["error"], "nonce_unknown_or_used");
 }
 
@@ -287,14 +280,14 @@ fn revoked_and_misaddressed_answers() {
     let s = Setup::new(true);
     let (uri, _, client_id) = s.request("hotel");
     let presentation = s.answer(&uri);
-    // --aud must be the client id the request was made with.
-    let (code, _, err) = s.verify("https://elsewhere.example", &presentation);
+    // An --aud given anyway must be the client id the request was made with.
+    let (code, _, err) = s.verify_with_aud(Some("https://elsewhere.example"), &presentation);
     assert_eq!(code, 2, "{err}");
-    let (code, json, _) = s.verify(&client_id, &presentation);
+    let (code, json, _) = s.verify_with_aud(Some(&client_id), &presentation);
     assert_eq!(code, 1);
     assert_eq!(json["error"], "revoked");
     // An answer to no request at all.
-    let (code, json, _) = s.verify(&client_id, "not an answer");
+    let (code, json, _) = s.verify("not an answer");
     assert_eq!(code, 1);
     assert_eq!(json["error"], "answer_unknown_form");
 }
@@ -308,7 +301,7 @@ fn request_prints_a_qr_code_and_writes_a_png() {
         "request",
         "--profile",
         "hotel",
-        "--state-dir",
+        "--data",
         &state,
         "--png",
         &png,
@@ -321,21 +314,21 @@ fn request_prints_a_qr_code_and_writes_a_png() {
     let bytes = std::fs::read(&png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"));
     // An unknown profile is "could not run".
-    let out = s.verifier(&["request", "--profile", "casino", "--state-dir", &state]);
+    let out = s.verifier(&["request", "--profile", "casino", "--data", &state]);
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn compact_answer_from_a_png_is_accepted() {
     let s = Setup::new(false);
-    let (uri, _, client_id) = s.request("hotel");
+    let (uri, _, _) = s.request("hotel");
     let presentation = s.answer(&uri);
     let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
     let compact = credential::compact::encode(&vp_token);
     assert!(compact.len() < vp_token.len());
     let png = s.dir.path().join("compact.png");
     write_qr_png(&compact, &png);
-    let (code, json, err) = s.verify(&client_id, &png.to_string_lossy());
+    let (code, json, err) = s.verify(&png.to_string_lossy());
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["claims"]["id_number"].as_str().map(str::len), Some(18));
 }
@@ -343,28 +336,63 @@ fn compact_answer_from_a_png_is_accepted() {
 #[test]
 fn two_presentations_for_a_query_without_multiple_are_refused() {
     let s = Setup::new(false);
-    let (uri, _, client_id) = s.request("hotel");
+    let (uri, _, _) = s.request("hotel");
     let p = s.answer(&uri);
     let two = serde_json::json!({"citizen_id": [p.clone(), p]}).to_string();
-    let (code, json, err) = s.verify(&client_id, &two);
+    let (code, json, err) = s.verify(&two);
     assert_eq!(code, 1, "{err}");
     assert_eq!(json["error"], "answer_not_multiple");
     // Refused before any holder check: the request stays open for a proper answer.
     let vp_token = verifier::answer::vp_token("citizen_id", &s.answer(&uri)).to_string();
-    let (code, _, err) = s.verify(&client_id, &vp_token);
+    let (code, _, err) = s.verify(&vp_token);
     assert_eq!(code, 0, "{err}");
 }
 
 #[test]
 fn an_answer_without_key_binding_is_refused_when_the_request_required_it() {
     let s = Setup::new(false);
-    let (uri, _, client_id) = s.request("hotel");
+    let (uri, _, _) = s.request("hotel");
     let p = s.answer(&uri);
     // Strip the KB-JWT: `<jwt>~<disclosures>~`. Its nonce cannot be read, so the request is
     // not even found; with the nonce the policy and the request both require binding.
     let unbound = format!("{}~", p.rsplit_once('~').unwrap().0);
     let vp_token = verifier::answer::vp_token("citizen_id", &unbound).to_string();
-    let (code, json, _) = s.verify(&client_id, &vp_token);
+    let (code, json, _) = s.verify(&vp_token);
     assert_eq!(code, 1);
     assert_eq!(json["error"], "nonce_unknown_or_used");
+}
+
+#[test]
+fn an_answer_to_a_signed_request_verifies_without_retyping_its_client_id() {
+    let s = Setup::new(false);
+    let key = SigningKey::generate(Alg::EdDsa, &mut ChaCha20Rng::seed_from_u64(11));
+    std::fs::write(s.path("rp.jwk"), key.to_private_jwk().as_bytes()).unwrap();
+    let out = s.verifier(&[
+        "request",
+        "--profile",
+        "hotel",
+        "--data",
+        &s.path("state"),
+        "--sign-key",
+        &s.path("rp.jwk"),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let request: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let client_id = request["client_id"].as_str().unwrap();
+    assert!(client_id.starts_with("decentralized_identifier:did:jwk:"));
+    let presentation = s.answer_to(
+        &request["dcql_query"],
+        request["nonce"].as_str().unwrap(),
+        client_id,
+    );
+    // No --aud: the stored request supplies its client id (and nonce and profile).
+    let (code, json, err) = s.verify(&presentation);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["key_binding"]["aud"], client_id);
+    assert_eq!(json["profile"], "hotel");
 }

@@ -35,7 +35,7 @@ enum Command {
     Delete(cli::delete::Args),
     /// Answer an OpenID4VP request (or, with --credential, present a file statelessly).
     Present(cli::present::Args),
-    /// Generate a holder key (private JWK to a file, public JWK to stdout).
+    /// Generate a holder key (private JWK to --out, public JWK to --public-out or stdout).
     Keygen(cli::keygen::Args),
 }
 

@@ -60,10 +60,13 @@ pub enum ReceiveError {
     #[error("offer requires a tx_code")]
     TxCodeRequired,
     /// The network failed or an endpoint answered something that is not the expected JSON.
-    #[error("{endpoint}: {reason}")]
+    #[error("{endpoint}{}: {reason}", url.as_deref().map(|u| format!(" at {u}")).unwrap_or_default())]
     Http {
         /// Which endpoint.
         endpoint: String,
+        /// Where it was asked, when known: scheme, host, port and path, never the query (the
+        /// offer's own URL only to its origin: its path names the offer).
+        url: Option<String>,
         /// What went wrong.
         reason: String,
     },
@@ -304,7 +307,7 @@ pub async fn resolve_offer(
     match parse_offer_uri(uri)? {
         OfferRef::ByValue(offer) => Ok(*offer),
         OfferRef::ByReference(url) => {
-            let value = get_json(http, &url, "credential_offer_uri").await?;
+            let value = get_json(http, &url, OFFER_ENDPOINT).await?;
             CredentialOffer::from_value(&value)
         }
     }
@@ -928,9 +931,38 @@ fn meta_str(meta: &Value, name: &str) -> Result<String, ReceiveError> {
 fn http_err(endpoint: &str, reason: impl Into<String>) -> ReceiveError {
     ReceiveError::Http {
         endpoint: endpoint.to_owned(),
+        url: None,
         reason: reason.into(),
     }
 }
+
+/// [`http_err`] naming the URL that was asked (as [`shown_url`] shows it).
+fn http_err_at(
+    endpoint: &str,
+    url: Option<&reqwest::Url>,
+    reason: impl Into<String>,
+) -> ReceiveError {
+    ReceiveError::Http {
+        endpoint: endpoint.to_owned(),
+        url: url.map(|u| shown_url(endpoint, u)),
+        reason: reason.into(),
+    }
+}
+
+/// A URL as an error may show it: scheme, host, port and path, without user info, query or
+/// fragment; the credential offer's URL only to its origin, as its path names the offer (and
+/// through it the pre-authorized code).
+fn shown_url(endpoint: &str, url: &reqwest::Url) -> String {
+    let origin = url.origin().ascii_serialization();
+    if endpoint == OFFER_ENDPOINT {
+        origin
+    } else {
+        format!("{origin}{}", url.path())
+    }
+}
+
+/// The endpoint name of the offer fetched by reference.
+const OFFER_ENDPOINT: &str = "credential_offer_uri";
 
 async fn get_json(
     http: &reqwest::Client,
@@ -949,7 +981,8 @@ pub(crate) async fn send_json(
     let response = request
         .send()
         .await
-        .map_err(|e| http_err(endpoint, without_url(&e)))?;
+        .map_err(|e| http_err_at(endpoint, e.url(), without_url(&e)))?;
+    let url = response.url().clone();
     let status = response.status();
     let retry_after = response
         .headers()
@@ -958,7 +991,7 @@ pub(crate) async fn send_json(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let bytes = read_limited(response)
         .await
-        .map_err(|reason| http_err(endpoint, reason))?;
+        .map_err(|reason| http_err_at(endpoint, Some(&url), reason))?;
     let value: Option<Value> = serde_json::from_slice(&bytes).ok();
     if !status.is_success() {
         let error = value
@@ -977,12 +1010,20 @@ pub(crate) async fn send_json(
                     .map(str::to_owned),
                 retry_after,
             },
-            None => http_err(endpoint, format!("http status {}", status.as_u16())),
+            None => http_err_at(
+                endpoint,
+                Some(&url),
+                format!("http status {}", status.as_u16()),
+            ),
         });
     }
     match value {
         Some(v @ Value::Object(_)) => Ok(v),
-        _ => Err(http_err(endpoint, "answer is not a json object")),
+        _ => Err(http_err_at(
+            endpoint,
+            Some(&url),
+            "answer is not a json object",
+        )),
     }
 }
 

@@ -1,13 +1,11 @@
 use clap::{Args, Subcommand};
 
-use credential::jose::Alg;
-
-use super::{cli_actor, DataArg};
+use super::{cli_actor, AlgArg, DataArg};
 
 /// List, rotate or withdraw the credential signing keys.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  issuer keys list --data ./issuer-data --json\n  issuer keys rotate --data ./issuer-data --alg EdDSA\n  issuer keys withdraw KID --since 2026-03-01T00:00:00Z --data ./issuer-data\n\nA running `issuer serve` picks up a rotation or withdrawal made here when it next checks its\nkeys; use POST /admin/keys/rotate or /admin/keys/withdraw to act on a running service at once."
+    after_help = "Examples:\n  issuer keys list --data ./issuer-data --json\n  issuer keys rotate --data ./issuer-data --alg eddsa\n  issuer keys withdraw KID --since 2026-03-01T00:00:00Z --data ./issuer-data\n\nA running `issuer serve` picks up a rotation or withdrawal made here when it next checks its\nkeys; use POST /admin/keys/rotate or /admin/keys/withdraw to act on a running service at once."
 )]
 pub struct KeysArgs {
     #[command(subcommand)]
@@ -29,9 +27,9 @@ enum KeysCommand {
     Rotate {
         #[command(flatten)]
         data: DataArg,
-        /// ES256 or EdDSA [default: the configured key_alg].
-        #[arg(long)]
-        alg: Option<String>,
+        /// es256 or eddsa, any case [default: the configured key_alg].
+        #[arg(long, value_enum, ignore_case = true)]
+        alg: Option<AlgArg>,
     },
     /// Withdraw a compromised key at once: verifiers refuse every credential it signed, or
     /// with --since every one issued on or after that day. A new active key is made first.
@@ -88,12 +86,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         }
         KeysCommand::Rotate { data, alg } => {
             let issuer = data.open().await?;
-            let alg = match alg {
-                Some(a) => {
-                    Alg::parse(&a).map_err(|_| anyhow::anyhow!("--alg must be ES256 or EdDSA"))?
-                }
-                None => issuer.config.key_alg,
-            };
+            let alg = alg.map_or(issuer.config.key_alg, AlgArg::alg);
             let r = issuer.rotate_key(&cli_actor(), alg).await;
             issuer.close();
             let rec = r?;

@@ -65,12 +65,32 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Sign one credential offline from a claims file and a holder key (no data directory).
     Sign(sign::SignArgs),
-    /// Generate a signing key for offline signing (private JWK to a file, public to stdout).
+    /// Generate a signing key for offline signing (private JWK to --out, public to --public-out or stdout).
     Keygen(keygen::KeygenArgs),
     /// Delete expired nonces, proofs, tokens, offers and old status-change log rows once.
     Sweep(sweep::SweepArgs),
     /// List the audit trail (filters by time, event prefix and actor; text or JSON lines).
     Audit(audit::AuditArgs),
+}
+
+/// `--alg es256|eddsa` (any case: ES256 and EdDSA are accepted too), the one spelling of the
+/// algorithm flag in every command and binary.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AlgArg {
+    /// P-256 ECDSA (ES256).
+    Es256,
+    /// Ed25519 (EdDSA).
+    Eddsa,
+}
+
+impl AlgArg {
+    /// The JOSE algorithm.
+    pub fn alg(self) -> credential::jose::Alg {
+        match self {
+            AlgArg::Es256 => credential::jose::Alg::Es256,
+            AlgArg::Eddsa => credential::jose::Alg::EdDsa,
+        }
+    }
 }
 
 /// `--data DIR`, shared by the commands that open the data directory.

@@ -8,6 +8,8 @@ use clap::Args;
 use issuer::config::{self, DatabaseUrl, Overrides};
 use issuer::{server, Issuer};
 
+use super::AlgArg;
+
 /// Run the HTTP service until SIGINT or SIGTERM.
 #[derive(Debug, Args)]
 #[command(
@@ -26,9 +28,10 @@ pub struct ServeArgs {
     /// issuer.toml to move the bureau) [default: the recorded one, else http://LISTEN-ADDRESS].
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
-    /// Algorithm of keys generated on first start: ES256 or EdDSA [default: ES256].
-    #[arg(long, value_name = "ALG")]
-    key_alg: Option<String>,
+    /// Algorithm of keys generated on first start: es256 or eddsa, any case [default:
+    /// $ISSUER_KEY_ALG, else ES256].
+    #[arg(long, value_enum, ignore_case = true)]
+    alg: Option<AlgArg>,
     /// PostgreSQL database shared by replicas, postgres://USER:PASSWORD@HOST:PORT/DB
     /// [default: $ISSUER_DATABASE_URL, else SQLite in the data directory].
     #[arg(long, value_name = "URL", value_parser = DatabaseUrl::parse)]
@@ -58,18 +61,25 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Colours only on a terminal, and never when `NO_COLOR` is set (<https://no-color.org>).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .init();
     let dir = config::data_dir(args.data);
     let overrides = Overrides {
         listen: args.listen,
         public_url: args.public_url,
-        key_alg: args.key_alg,
+        key_alg: args.alg.map(|a| a.alg().as_str().to_owned()),
         database_url: args.database_url,
         master_secret_file: args.master_secret_file,
     };

@@ -1,7 +1,8 @@
 use clap::Args;
 
-use issuer::model::StatusAction;
+use issuer::model::{Status, StatusAction};
 use issuer::status::Target;
+use issuer::ApiError;
 
 use super::{cli_actor, DataArg};
 
@@ -46,9 +47,25 @@ pub async fn run(args: StatusArgs, action: StatusAction) -> anyhow::Result<()> {
     let issuer = args.data.open().await?;
     let r = issuer.change_status(&cli_actor(), target, action).await;
     issuer.close();
-    let change = r?;
+    let change = match r {
+        Ok(change) => change,
+        // Asking for the state the credentials are in already is done, not a failure.
+        Err(ApiError::StatusTransition { from, .. }) if from == outcome(action) => {
+            if args.json {
+                let out = serde_json::json!({"changed": [], "status": from, "already": true});
+                println!("{out}");
+            } else {
+                println!("already {from}: nothing changed");
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&change)?);
+        let out = serde_json::json!({
+            "changed": change.changed, "status": change.status, "already": false,
+        });
+        println!("{out}");
     } else {
         println!(
             "{} credential(s) now {}",
@@ -57,4 +74,13 @@ pub async fn run(args: StatusArgs, action: StatusAction) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The status an action leads to.
+fn outcome(action: StatusAction) -> &'static str {
+    match action {
+        StatusAction::Revoke => Status::Revoked.as_str(),
+        StatusAction::Suspend => Status::Suspended.as_str(),
+        StatusAction::Reinstate => Status::Valid.as_str(),
+    }
 }

@@ -1,6 +1,8 @@
 //! Operations: the housekeeping sweep, the audit listing, and a corrupt officer role, on both
 //! backends.
 
+use credential::citizen::Level;
+use credential::jose::{Alg, SigningKey};
 use serde_json::json;
 
 use issuer::audit::AuditFilter;
@@ -440,6 +442,48 @@ fn cli(t: &TestIssuer, args: &[&str]) -> std::process::Output {
     cmd.output().unwrap()
 }
 
+async fn a_status_change_to_the_state_a_credential_is_in_is_a_success(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let holder = SigningKey::generate(Alg::Es256, &mut rand_core::OsRng);
+    let claims =
+        credential::citizen::CitizenClaims::from_json(&basic_claims(5).to_string(), Level::Basic)
+            .unwrap();
+    let cred = t
+        .issuer
+        .issue_direct(&claims, Level::Basic, holder.public_jwk())
+        .await
+        .unwrap();
+    let out = cli(&t, &["revoke", "--credential", &cred.id, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(first["changed"], json!([cred.id]));
+    assert_eq!(first["status"], "revoked");
+    assert_eq!(first["already"], false);
+    // Again: done already, exit 0, said so, nothing changed or logged.
+    let out = cli(&t, &["revoke", "--credential", &cred.id, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        again,
+        json!({"changed": [], "status": "revoked", "already": true})
+    );
+    let out = cli(&t, &["revoke", "--credential", &cred.id]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "already revoked: nothing changed\n"
+    );
+    assert_eq!(t.count("audit WHERE event = 'status.revoke'").await, 1);
+    // A change that cannot happen (revocation is final) still fails.
+    let out = cli(&t, &["reinstate", "--credential", &cred.id, "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("revoked"),
+        "{out:?}"
+    );
+    t.stop().await;
+}
+
 async fn sweep_and_audit_commands(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     t.issuer
@@ -483,6 +527,7 @@ async fn sweep_and_audit_commands(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    a_status_change_to_the_state_a_credential_is_in_is_a_success,
     sweep_and_audit_commands,
     sweep_deletes_what_expired_and_keeps_what_lives,
     a_family_with_a_live_token_keeps_its_used_tokens,
@@ -493,3 +538,58 @@ crate::on_both_backends!(
     audit_listing_filters_and_lists_oldest_first,
     an_unknown_officer_role_is_corruption,
 );
+
+/// Runs `issuer keygen` with `args` (no data directory).
+fn keygen(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
+        .arg("keygen")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn keygen_checks_both_outputs_before_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("issuer.jwk");
+    let public = dir.path().join("issuer.pub.jwk");
+    let (p, q) = (private.to_str().unwrap(), public.to_str().unwrap());
+    // The algorithm flag is `--alg`, any case.
+    let out = keygen(&["--alg", "EdDSA", "--out", p, "--public-out", q]);
+    assert!(out.status.success(), "{out:?}");
+    let pub_jwk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    assert_eq!(pub_jwk["kty"], "OKP");
+    assert!(pub_jwk.get("d").is_none());
+    let private_before = std::fs::read(&private).unwrap();
+    // The private key exists: refused, and the public-key file is left as it was.
+    std::fs::write(&public, "keep me").unwrap();
+    let other = dir.path().join("other.pub.jwk");
+    let out = keygen(&["--out", p, "--public-out", q]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exists already"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&public).unwrap(), "keep me");
+    assert_eq!(std::fs::read(&private).unwrap(), private_before);
+    let out = keygen(&["--out", p, "--public-out", other.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(!other.exists());
+    // The public-key file exists: refused before the private key is written.
+    let fresh = dir.path().join("fresh.jwk");
+    let out = keygen(&["--out", fresh.to_str().unwrap(), "--public-out", q]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(!fresh.exists());
+    // `es256` and `ES256` both name P-256.
+    for (n, alg) in ["es256", "ES256"].iter().enumerate() {
+        let key = dir.path().join(format!("p256-{n}.jwk"));
+        let out = keygen(&["--alg", alg, "--out", key.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        let jwk: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(jwk["crv"], "P-256");
+    }
+    // The old spelling is gone.
+    let out = keygen(&["--key-alg", "ES256", "--out", fresh.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

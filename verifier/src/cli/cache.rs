@@ -1,5 +1,5 @@
 //! The verified-state cache (`verified-state.cache`): the trust state as it was after the
-//! bundle and the deltas verified, so `verify --state` does not check every signature and
+//! bundle and the deltas verified, so `verify` on the synced state does not check every signature and
 //! inflate every list again on each run (about 18 s at national scale).
 //!
 //! ```text
@@ -10,7 +10,7 @@
 //! bundle and delta-chain files: if either file or the pin changes, the cache no longer
 //! matches and the state is verified again from the signed files. The checksum over the rest
 //! catches a damaged cache, which is then ignored the same way. The cache is as trusted as the
-//! state directory (which also holds the pinned root); it is never a source of trust on its own.
+//! data directory (which also holds the pinned root); it is never a source of trust on its own.
 
 use std::io::Read as _;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! `verifier request`: an OpenID4VP 1.0 request for a profile, shown as a URI and a QR code,
-//! its nonce remembered in the state directory.
+//! its nonce remembered in the data directory (`--data`).
 
 use std::path::PathBuf;
 
@@ -12,13 +12,14 @@ use verifier::request::{
 use verifier::Policy;
 
 use super::requests::{Pending, State};
+use super::state::StateArg;
 use super::{now, qr, Outcome};
 
 /// Make a presentation request for a relying-party profile and remember its nonce.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  verifier request --profile hotel --state-dir ~/.hotel --png request.png\n  verifier request --profile bank --response-uri https://bank.example/vp --json\n\n\
-The nonce is remembered in --state-dir until an answer to it is verified or it expires\n\
+    after_help = "Examples:\n  verifier request --profile hotel --data ~/hotel-verifier --png request.png\n  verifier request --profile bank --response-uri https://bank.example/vp --json\n\n\
+The nonce is remembered in --data (requests.sqlite) until an answer to it is verified or it expires\n\
 (the profile's [request] validity_seconds, default 600).\n\
 Exit codes: 0 printed, 2 could not run."
 )]
@@ -32,14 +33,13 @@ pub struct Args {
     /// Ask the wallet to post its answer here (`response_mode=direct_post`).
     #[arg(long, value_name = "URL")]
     response_uri: Option<String>,
-    /// Where pending requests are kept.
-    #[arg(long, value_name = "DIR", default_value = ".verifier")]
-    state_dir: PathBuf,
+    #[command(flatten)]
+    data: StateArg,
     /// Also write the QR code as a PNG image.
     #[arg(long, value_name = "FILE")]
     png: Option<PathBuf>,
     /// Sign the request (JAR, `typ: oauth-authz-req+jwt`) with this private JWK (ES256 or
-    /// EdDSA; `verifier keygen`-style file). The client id becomes
+    /// EdDSA), e.g. one written by `issuer keygen --out FILE`. The client id becomes
     /// `decentralized_identifier:did:jwk:...` of its public key, which a wallet verifies offline.
     #[arg(long, value_name = "JWK", conflicts_with = "redirect_uri_client_id")]
     sign_key: Option<PathBuf>,
@@ -124,7 +124,7 @@ fn make(args: &Args) -> anyhow::Result<()> {
         Some(key) => request.to_signed_uri(key, t, validity),
         None => request.to_uri(),
     };
-    let state = State::open(&args.state_dir)?;
+    let state = State::open(&args.data.dir)?;
     state.remember(
         &Pending {
             nonce: nonce.clone(),
@@ -159,7 +159,7 @@ fn make(args: &Args) -> anyhow::Result<()> {
         eprintln!(
             "request for profile {} remembered in {} (expires in {} s)",
             policy.name,
-            args.state_dir.display(),
+            args.data.dir.display(),
             expires_at - t
         );
     }

@@ -1,4 +1,4 @@
-//! The relying party's pending requests: one SQLite file in the state directory,
+//! The relying party's pending requests: one SQLite file in the data directory,
 //! `requests.sqlite`. A row is written by `verifier request` and removed by `verifier verify`
 //! when an answer to it passed the holder-binding checks (so each nonce is answered once), or
 //! when it has expired.
@@ -35,7 +35,7 @@ impl State {
     /// Opens (creating) `dir/requests.sqlite`.
     pub fn open(dir: &Path) -> anyhow::Result<State> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("state dir {}: {e}", dir.display()))?;
+            .map_err(|e| anyhow::anyhow!("data directory {}: {e}", dir.display()))?;
         let conn = Connection::open(dir.join("requests.sqlite"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(

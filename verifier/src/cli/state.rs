@@ -1,6 +1,8 @@
-//! The verifier's local trust state: a directory holding the pinned root (`root.jwk`), the
-//! last accepted full trust bundle (`bundle.jwt`), the deltas applied on it since
-//! (`deltas.jwt`, one per line) and a cache of the verified result (`verified-state.cache`).
+//! The verifier's data directory (`--data`, default `./verifier-data`): the local trust state,
+//! that is the pinned root (`root.jwk`), the last accepted full trust bundle (`bundle.jwt`), the
+//! deltas applied on it since (`deltas.jwt`, one per line) and a cache of the verified result
+//! (`verified-state.cache`); and the requests waiting for an answer (`requests.sqlite`,
+//! `requests.rs`).
 //! Files are replaced atomically: written to a temporary file in the same directory, fsynced,
 //! renamed over the old one, then the directory is fsynced, so a crash at any point leaves
 //! either the old or the new file, never a mix. The signed files are the truth; the cache is
@@ -48,13 +50,17 @@ pub struct Loaded {
     pub chain: String,
 }
 
-/// `--state DIR`.
+/// `--data DIR`, the same directory for every command.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StateArg {
-    /// Local trust state directory (pinned root, last synced trust bundle).
-    #[arg(long = "state", value_name = "DIR", default_value = "./verifier-state")]
+    /// The verifier's data directory: pinned root, synced trust bundle and deltas, verified-state
+    /// cache, and the requests waiting for an answer (requests.sqlite).
+    #[arg(long = "data", value_name = "DIR", default_value = DEFAULT_DATA)]
     pub dir: PathBuf,
 }
+
+/// The default `--data`.
+pub const DEFAULT_DATA: &str = "./verifier-data";
 
 /// The local trust state.
 pub struct State {

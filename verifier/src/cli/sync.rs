@@ -25,7 +25,7 @@ use super::{now, Outcome};
 /// full bundle), or import a bundle or delta file.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  verifier sync https://id.example.cn\n  verifier sync --file trust-bundle.jwt --state /var/lib/verifier\n  verifier sync --file delta.jwt --state /var/lib/verifier\n  verifier sync --file withdrawals.jwt --state /var/lib/verifier\n\n\
+    after_help = "Examples:\n  verifier sync https://id.example.cn\n  verifier sync --file trust-bundle.jwt --data /var/lib/verifier\n  verifier sync --file delta.jwt --data /var/lib/verifier\n  verifier sync --file withdrawals.jwt --data /var/lib/verifier\n\n\
 Emergency key withdrawals (<URL>/trust-bundle/withdrawals, typ key-withdrawals+jwt) are fetched\n\
 and applied first, and kept even when the bundle or delta that follows is refused.\n\
 Exit codes: 0 stored (or already current), 1 bundle, delta or withdrawal notice refused (stderr names the check; the previous state is kept), 2 could not run."

@@ -22,7 +22,7 @@ enum Command {
     /// Pin the bureau's root public JWK; prints its RFC 7638 fingerprint to compare with the
     /// one the bureau publishes.
     #[command(
-        after_help = "Example:\n  verifier trust pin root.jwk --state ./verifier-state\n\nExit codes: 0 pinned, 2 could not run."
+        after_help = "Example:\n  verifier trust pin root.jwk --data ./verifier-data\n\nExit codes: 0 pinned, 2 could not run."
     )]
     Pin {
         #[command(flatten)]
@@ -36,7 +36,7 @@ enum Command {
     /// Show the pinned root, issuer keys with validity windows, status shards with their age,
     /// and the next update.
     #[command(
-        after_help = "Example:\n  verifier trust show --state ./verifier-state --json\n\nExit codes: 0 shown, 2 could not run."
+        after_help = "Example:\n  verifier trust show --data ./verifier-data --json\n\nExit codes: 0 shown, 2 could not run."
     )]
     Show {
         #[command(flatten)]

@@ -1,51 +1,54 @@
 //! `verifier verify`.
 
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use verifier::{Policy, StatusStore, TrustStore, VerifiedPresentation, Verifier, VerifierError};
 
+use super::state::StateArg;
 use super::{now, parse_time, read_input, Outcome};
 
 /// Verify a presentation against local trust material, status lists and policy.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n  \
-verifier verify --request-state ~/.hotel --trust jwt-vc-issuer.json --status status-0.jwt \\\n      --aud https://hotel.example answer.png\n\n\
-With --request-state the answer (a vp_token JSON object, a direct_post body, an SD-JWT+KB, or a\n\
-PNG of its QR code) must answer a request made by `verifier request` with that state directory:\n\
-its nonce is looked up there, checked, and used up; the request's profile is the policy.\n\
+    after_help = "Examples:\n  verifier request --profile hotel --data ~/hotel-verifier --png request.png\n  \
+verifier verify --data ~/hotel-verifier answer.png\n  \
+verifier verify --trust did-docs/did.json --status status-0.jwt \\\n      --nonce n-8f2c --aud https://hotel.example presentation.txt\n  \
+verifier verify --generic --no-key-binding --trust issuer.jwk sd-jwt.txt\n\n\
+Trust: the state synced into --data by `verifier sync` (issuer keys and status lists), or the\n\
+--trust files (and --status tokens) instead.\n\
+Without --nonce (and without --policy, --generic or --no-key-binding), the answer (a vp_token\n\
+JSON object, a direct_post body, an SD-JWT+KB, or a PNG of its QR code) must answer a request\n\
+made by `verifier request` with the same --data: the nonce its key-binding JWT carries is\n\
+looked up there, checked and used up, and the request supplies the audience (its client id)\n\
+and the profile (the policy). --nonce and --aud are needed only to verify against a nonce of\n\
+your own while key binding is required.\n\
 Exit codes: 0 accepted, 1 rejected (stderr names the failed check), 2 could not run."
 )]
 pub struct Args {
-    /// Trusted issuer keys: a JWK, a JWKS, JWT VC issuer metadata or a DID document (repeatable).
-    #[arg(
-        long,
-        required_unless_present = "state",
-        conflicts_with = "state",
-        value_name = "FILE"
-    )]
-    trust: Vec<PathBuf>,
-    /// Use only the local trust state synced with `verifier sync` (issuer keys and status
-    /// lists from the trust bundle).
-    #[arg(long, value_name = "DIR", conflicts_with = "status")]
-    state: Option<PathBuf>,
-    /// Status-list tokens (`statuslist+jwt`) to check revocation against (repeatable).
+    #[command(flatten)]
+    data: StateArg,
+    /// Trusted issuer keys: a JWK, a JWKS, JWT VC issuer metadata or a DID document
+    /// (repeatable). Without it, the trust state synced into --data is used.
     #[arg(long, value_name = "FILE")]
+    trust: Vec<PathBuf>,
+    /// Status-list tokens (`statuslist+jwt`) to check revocation against (repeatable; with
+    /// --trust, as the synced state carries its own).
+    #[arg(long, value_name = "FILE", requires = "trust")]
     status: Vec<PathBuf>,
     /// Relying-party policy (TOML). Default: both citizen-ID types, key binding required.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// The nonce this verifier issued for the presentation.
-    #[arg(long, required_unless_present_any = ["batch", "request_state"], conflicts_with = "request_state")]
+    /// The nonce this verifier issued for the presentation. Without it (and without --policy,
+    /// --generic or --no-key-binding), the answer is matched to the stored request (`verifier
+    /// request`) whose nonce it carries.
+    #[arg(long, conflicts_with = "batch")]
     nonce: Option<String>,
-    /// Check the answer against the requests remembered by `verifier request` in this directory.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["batch", "policy", "generic", "no_key_binding"])]
-    request_state: Option<PathBuf>,
-    /// This verifier's audience (client id).
-    #[arg(long, required_unless_present = "batch")]
+    /// This verifier's audience (client id): needed with --nonce while key binding is
+    /// required; with a stored request, only checked against the request's client id.
+    #[arg(long, conflicts_with = "batch")]
     aud: Option<String>,
     /// Verify as of this time (RFC 3339 or Unix seconds) instead of now.
     #[arg(long, value_parser = parse_time)]
@@ -59,7 +62,9 @@ pub struct Args {
     /// Accept SD-JWTs without a key-binding JWT.
     #[arg(long)]
     no_key_binding: bool,
-    /// Verify a file of JSON lines {"presentation", "nonce", "aud"}, one result per line.
+    /// Verify a file (`-`: standard input) of JSON lines {"presentation", "nonce", "aud"}, one
+    /// result per line in input order, streamed: any file size, lines up to 1 MiB each
+    /// (`nonce` and `aud` may be left out when key binding is not required).
     #[arg(long, value_name = "FILE", conflicts_with = "presentation")]
     batch: Option<PathBuf>,
     /// The presentation: a file, `-` for standard input, or the presentation text itself.
@@ -71,10 +76,17 @@ pub fn run(args: Args) -> Outcome {
     match build(&args) {
         Ok(verifier) => {
             let now = args.now.unwrap_or_else(now);
-            match (&args.batch, &args.request_state) {
-                (Some(file), _) => batch(&verifier, file, now),
-                (None, Some(dir)) => answer::run(verifier, dir, &args, now),
-                (None, None) => single(&verifier, &args, now),
+            let stored_request = args.batch.is_none()
+                && args.nonce.is_none()
+                && args.policy.is_none()
+                && !args.generic
+                && !args.no_key_binding;
+            if let Some(file) = &args.batch {
+                batch(&verifier, file, now)
+            } else if stored_request {
+                answer::run(verifier, &args.data.dir, &args, now)
+            } else {
+                single(&verifier, &args, now)
             }
         }
         Err(e) => {
@@ -96,12 +108,13 @@ fn build(args: &Args) -> anyhow::Result<Verifier> {
     if args.no_key_binding {
         policy.key_binding = false;
     }
-    if let Some(dir) = &args.state {
+    if args.trust.is_empty() {
+        let dir = &args.data.dir;
         let state = super::state::State::new(dir);
         let root = state.root()?;
         let loaded = state.load(&root)?.ok_or_else(|| {
             anyhow::anyhow!(
-                "no trust bundle in {}; run `verifier sync ISSUER_URL` first",
+                "no trust bundle in {}; run `verifier sync ISSUER_URL` first or give --trust",
                 dir.display()
             )
         })?;
@@ -129,9 +142,20 @@ fn build(args: &Args) -> anyhow::Result<Verifier> {
 }
 
 fn single(verifier: &Verifier, args: &Args, now: i64) -> Outcome {
-    let (Some(input), Some(nonce), Some(aud)) = (&args.presentation, &args.nonce, &args.aud) else {
-        eprintln!("error: a presentation, --nonce and --aud are required");
+    let Some(input) = &args.presentation else {
+        eprintln!("error: a presentation is required");
         return Outcome::CouldNotRun;
+    };
+    let (nonce, aud) = match (&args.nonce, &args.aud) {
+        (Some(nonce), Some(aud)) => (nonce.as_str(), aud.as_str()),
+        _ if !verifier.policy.key_binding => ("", ""),
+        _ => {
+            eprintln!(
+                "error: key binding is required: give --nonce and --aud, or verify an answer to a \
+                 stored request (no --nonce, --policy or --generic), or --no-key-binding"
+            );
+            return Outcome::CouldNotRun;
+        }
     };
     let text = if input == "-" || std::path::Path::new(input).is_file() || !is_inline(input) {
         match read_input(input) {
@@ -178,64 +202,199 @@ fn is_inline(arg: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
 }
 
-fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
-    let text = match read_input(&file.to_string_lossy()) {
-        Ok(t) => t,
+/// The longest `--batch` line (a presentation is at most 256 KiB, JSON-escaped up to about
+/// twice that); a longer line gets its own `batch_line_too_long` result.
+pub const MAX_BATCH_LINE: usize = 1024 * 1024;
+/// Lines verified together (in parallel) before their results are written.
+const CHUNK_LINES: usize = 2048;
+/// ... or fewer, once the chunk holds this many bytes: memory stays bounded by about this
+/// much input plus its results, whatever the file's size.
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// One line of a batch file, as read.
+enum BatchLine {
+    /// The text (without its line end).
+    Text(usize, String),
+    /// Longer than [`MAX_BATCH_LINE`]: skipped unread.
+    TooLong(usize),
+    /// Not UTF-8.
+    NotText(usize),
+}
+
+/// Reads the next line into `buf` (without `\n` or `\r\n`), keeping at most `limit` bytes:
+/// `None` at the end of the input, else whether the line was longer than `limit` (its rest is
+/// read past, never stored).
+fn read_line_limited(
+    reader: &mut impl BufRead,
+    limit: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut too_long = false;
+    let mut started = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(started.then_some(too_long));
+        }
+        started = true;
+        let newline = available.iter().position(|&b| b == b'\n');
+        let part = &available[..newline.unwrap_or(available.len())];
+        if !too_long {
+            if buf.len() + part.len() > limit {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        let used = newline.map_or(available.len(), |i| i + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+/// Reads up to one chunk of non-blank lines; `number` is the last line number read. `Ok(None)`
+/// at the end of the input.
+fn read_chunk(
+    reader: &mut impl BufRead,
+    number: &mut usize,
+) -> std::io::Result<Option<Vec<BatchLine>>> {
+    let mut chunk = Vec::new();
+    let mut bytes = 0usize;
+    let mut buf = Vec::new();
+    while chunk.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
+        let Some(too_long) = read_line_limited(reader, MAX_BATCH_LINE, &mut buf)? else {
+            break;
+        };
+        *number += 1;
+        if too_long {
+            chunk.push(BatchLine::TooLong(*number));
+            continue;
+        }
+        // Blank lines are skipped; `line` in each result stays the line number in the file.
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        bytes += buf.len();
+        match String::from_utf8(std::mem::take(&mut buf)) {
+            Ok(text) => chunk.push(BatchLine::Text(*number, text)),
+            Err(_) => chunk.push(BatchLine::NotText(*number)),
+        }
+    }
+    Ok((!chunk.is_empty()).then_some(chunk))
+}
+
+/// Verifies one batch line: (accepted, the result line).
+fn batch_result(verifier: &Verifier, line: BatchLine, now: i64) -> (bool, String) {
+    let malformed = |number: usize, message: &str| {
+        let out = json!({"line": number, "accepted": false, "error": "malformed_batch_line",
+            "message": message});
+        (false, out.to_string())
+    };
+    let (number, text) = match line {
+        BatchLine::Text(number, text) => (number, text),
+        BatchLine::TooLong(number) => {
+            let out = json!({"line": number, "accepted": false, "error": "batch_line_too_long",
+                "message": format!("line is longer than {MAX_BATCH_LINE} bytes")});
+            return (false, out.to_string());
+        }
+        BatchLine::NotText(number) => return malformed(number, "line is not utf-8 text"),
+    };
+    let item: Result<Value, _> = serde_json::from_str(&text);
+    drop(text);
+    // Without key binding, a line needs no nonce or audience.
+    let optional = !verifier.policy.key_binding;
+    let fields = item.ok().and_then(|v| {
+        let field = |name: &str| match v.get(name) {
+            Some(Value::String(s)) => Some(s.clone()),
+            None if optional => Some(String::new()),
+            _ => None,
+        };
+        Some((
+            v.get("presentation")?.as_str()?.to_owned(),
+            field("nonce")?,
+            field("aud")?,
+        ))
+    });
+    let Some((presentation, nonce, aud)) = fields else {
+        return malformed(number, "expected {\"presentation\", \"nonce\", \"aud\"}");
+    };
+    match verifier.verify(&presentation, &nonce, &aud, now) {
+        Ok(v) => {
+            let mut out = accepted_json(&v);
+            out["line"] = json!(number);
+            (true, out.to_string())
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
-            return Outcome::CouldNotRun;
+            let mut out = rejected_json(&e);
+            out["line"] = json!(number);
+            (false, out.to_string())
+        }
+    }
+}
+
+/// `--batch`: streams the file (or standard input for `-`) in chunks of lines, verifies each
+/// chunk on every core and writes its results in input order before reading on, so memory is
+/// bounded by the chunk, not the file.
+fn batch(verifier: &Verifier, file: &std::path::Path, now: i64) -> Outcome {
+    let input: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                return Outcome::CouldNotRun;
+            }
         }
     };
-    // Blank lines are skipped; `line` in each result is the line number in the file.
-    let lines: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i + 1, l))
-        .collect();
-    let results: Vec<(bool, String)> = lines
-        .par_iter()
-        .map(|&(number, line)| {
-            let item: Result<Value, _> = serde_json::from_str(line);
-            let fields = item.ok().and_then(|v| {
-                Some((
-                    v.get("presentation")?.as_str()?.to_owned(),
-                    v.get("nonce")?.as_str()?.to_owned(),
-                    v.get("aud")?.as_str()?.to_owned(),
-                ))
-            });
-            let Some((presentation, nonce, aud)) = fields else {
-                let out = json!({"line": number, "accepted": false, "error": "malformed_batch_line",
-                    "message": "expected {\"presentation\", \"nonce\", \"aud\"}"});
-                return (false, out.to_string());
-            };
-            match verifier.verify(&presentation, &nonce, &aud, now) {
-                Ok(v) => {
-                    let mut out = accepted_json(&v);
-                    out["line"] = json!(number);
-                    (true, out.to_string())
-                }
-                Err(e) => {
-                    let mut out = rejected_json(&e);
-                    out["line"] = json!(number);
-                    (false, out.to_string())
-                }
-            }
-        })
-        .collect();
-    let rejected = results.iter().filter(|(ok, _)| !ok).count();
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, input);
     // Buffered, and a closed pipe (`| head`) ends the output instead of panicking in println.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = results
-        .iter()
-        .try_for_each(|(_, line)| writeln!(out, "{line}"))
-        .and_then(|()| out.flush());
-    if let Err(e) = written {
+    let (mut number, mut total, mut rejected) = (0usize, 0usize, 0usize);
+    loop {
+        let chunk = match read_chunk(&mut reader, &mut number) {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.flush();
+                eprintln!(
+                    "error: cannot read {} after line {number}: {e}",
+                    file.display()
+                );
+                return Outcome::CouldNotRun;
+            }
+        };
+        let results: Vec<(bool, String)> = chunk
+            .into_par_iter()
+            .map(|line| batch_result(verifier, line, now))
+            .collect();
+        total += results.len();
+        rejected += results.iter().filter(|(ok, _)| !ok).count();
+        if let Err(e) = results
+            .iter()
+            .try_for_each(|(_, line)| writeln!(out, "{line}"))
+        {
+            eprintln!("error: cannot write the results: {e}");
+            return Outcome::CouldNotRun;
+        }
+    }
+    if let Err(e) = out.flush() {
         eprintln!("error: cannot write the results: {e}");
         return Outcome::CouldNotRun;
     }
     if rejected > 0 {
-        eprintln!("rejected: {rejected} of {} presentations", results.len());
+        eprintln!("rejected: {rejected} of {total} presentations");
         Outcome::Rejected
     } else {
         Outcome::Accepted
@@ -288,8 +447,8 @@ mod answer {
     }
 
     pub fn run(verifier: Verifier, dir: &Path, args: &Args, now: i64) -> Outcome {
-        let (Some(input), Some(aud)) = (&args.presentation, &args.aud) else {
-            eprintln!("error: an answer and --aud are required");
+        let Some(input) = &args.presentation else {
+            eprintln!("error: an answer is required");
             return Outcome::CouldNotRun;
         };
         let text = match read_answer(input) {
@@ -306,7 +465,7 @@ mod answer {
                 return Outcome::CouldNotRun;
             }
         };
-        match check(verifier, &state, &text, aud, args, now) {
+        match check(verifier, &state, &text, args.aud.as_deref(), args, now) {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -319,7 +478,7 @@ mod answer {
         mut verifier: Verifier,
         state: &State,
         text: &str,
-        aud: &str,
+        aud: Option<&str>,
         args: &Args,
         now: i64,
     ) -> anyhow::Result<Outcome> {
@@ -344,7 +503,8 @@ mod answer {
                 "the request this answers has expired",
             ));
         }
-        if pending.client_id != aud {
+        // The request knows its client id; an --aud given anyway must agree with it.
+        if let Some(aud) = aud.filter(|aud| *aud != pending.client_id) {
             anyhow::bail!(
                 "--aud {aud} differs from the client id {} the request was made with",
                 pending.client_id

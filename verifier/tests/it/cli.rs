@@ -292,7 +292,7 @@ fn could_not_run_exits_2() {
     let out = desk.verify("bad.toml", &["-"], Some("x~"));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains(&bad_policy), "{}", out.stderr);
-    // Usage errors: no --trust; an unknown flag; no subcommand.
+    // Usage errors: no --trust and no synced state; an unknown flag; no subcommand.
     let out = run(&["verify", "--nonce", NONCE, "--aud", AUD, "-"], None);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let out = desk.verify("hotel.toml", &["--frobnicate", "-"], None);
@@ -483,6 +483,134 @@ fn generic_verifies_the_rfc9901_simple_example() {
     assert!(out.stdout.starts_with("accepted\n"));
 }
 
+/// `verifier verify --generic --trust TRUST --now <the examples' KB time> --json` plus `extra`
+/// on an RFC 9901 example's presentation.
+fn verify_rfc9901(trust: &Value, example: &str, file: &str, extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let trust_file = dir.path().join("trust.json");
+    std::fs::write(&trust_file, trust.to_string()).unwrap();
+    let presentation = rfc9901(example, file);
+    let mut args = vec![
+        "verify",
+        "--generic",
+        "--trust",
+        trust_file.to_str().unwrap(),
+        "--now",
+        "1748537243",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args.push(presentation.to_str().unwrap());
+    run(&args, None)
+}
+
+const KB: [&str; 4] = [
+    "--nonce",
+    "1234567890",
+    "--aud",
+    "https://verifier.example.org",
+];
+
+/// The public keys (with their `kid`s) of the `json_serialization_general` example.
+fn rfc9901_general_jwks() -> Value {
+    let text = std::fs::read_to_string(rfc9901("json_serialization_general", "specification.yml"))
+        .unwrap();
+    let spec: Value = serde_yaml::from_str(&text).unwrap();
+    let keys: Vec<Value> = spec["settings_override"]["key_settings"]["issuer_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| json!({"kty": k["kty"], "crv": k["crv"], "x": k["x"], "y": k["y"], "kid": k["kid"]}))
+        .collect();
+    json!({ "keys": keys })
+}
+
+#[test]
+fn generic_tries_a_trusted_key_without_kid_when_the_header_kid_names_none() {
+    // The general JSON serialization's signatures carry `kid: issuer-key-1` and
+    // `issuer-key-2`; the trusted key (settings.yml) has no `kid` and is issuer-key-1.
+    let out = verify_rfc9901(
+        &rfc9901_issuer_jwk(),
+        "json_serialization_general",
+        "sd_jwt_presentation.json",
+        &KB,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["claims"]["given_name"], "John");
+    // A key WITH a kid that the header does not name is still not tried.
+    let mut named = rfc9901_issuer_jwk();
+    named["kid"] = json!("another-key");
+    assert_rejected(
+        &verify_rfc9901(
+            &named,
+            "json_serialization_general",
+            "sd_jwt_presentation.json",
+            &KB,
+        ),
+        "unknown_issuer_key",
+    );
+}
+
+#[test]
+fn generic_finds_the_key_named_by_the_unprotected_header_kid() {
+    // Only issuer-key-2 trusted: the second signature, named in its unprotected header.
+    let mut jwks = rfc9901_general_jwks();
+    jwks["keys"].as_array_mut().unwrap().remove(0);
+    let out = verify_rfc9901(
+        &jwks,
+        "json_serialization_general",
+        "sd_jwt_presentation.json",
+        &KB,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["claims"]["family_name"], "Doe");
+    assert_eq!(v["key_binding"]["aud"], "https://verifier.example.org");
+}
+
+#[test]
+fn generic_without_key_binding_accepts_a_credential_without_cnf() {
+    // address_only_flat: no `cnf`, no KB-JWT; no --nonce or --aud needed.
+    let out = verify_rfc9901(
+        &rfc9901_issuer_jwk(),
+        "address_only_flat",
+        "sd_jwt_presentation.txt",
+        &["--no-key-binding"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(rfc9901("address_only_flat", "verified_contents.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["claims"], expected);
+    assert_eq!(v["holder_key"], Value::Null);
+    assert_eq!(v["key_binding"], Value::Null);
+}
+
+#[test]
+fn citizen_profiles_keep_their_strictness_on_the_rfc9901_shapes() {
+    // Without --generic the same inputs are refused as before: `typ` first.
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.json");
+    std::fs::write(&trust, rfc9901_issuer_jwk().to_string()).unwrap();
+    let presentation = rfc9901("address_only_flat", "sd_jwt_presentation.txt");
+    let out = run(
+        &[
+            "verify",
+            "--no-key-binding",
+            "--trust",
+            trust.to_str().unwrap(),
+            "--now",
+            "1748537243",
+            presentation.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_rejected(&out, "wrong_typ");
+}
+
 fn batch_line(presentation: &str, nonce: &str) -> String {
     json!({"presentation": presentation, "nonce": nonce, "aud": AUD}).to_string()
 }
@@ -578,6 +706,87 @@ fn batch_prints_one_result_per_line_in_order() {
     let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.lines().count(), 2);
+}
+
+/// The `--batch` arguments: the hotel desk without --nonce and --aud (each line has its own).
+fn batch_args(desk: &Desk, file: String) -> Vec<String> {
+    let mut args = desk.verify_args("hotel.toml");
+    args.drain(7..11);
+    args.extend(["--batch".to_owned(), file]);
+    args
+}
+
+#[test]
+fn batch_streams_a_file_larger_than_the_old_whole_file_limit() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let good = hotel_presentation(&good, &desk.keys, Format::DcSdJwt);
+    // 20 lines of 0.9 MiB each (padded with a member the verifier ignores): 18 MiB, past the
+    // 16 MiB a whole file was once limited to, each line under the 1 MiB line limit.
+    let pad = "x".repeat(900 * 1024);
+    let line = json!({"presentation": good, "nonce": NONCE, "aud": AUD, "pad": pad}).to_string();
+    let lines = vec![line; 20].join("\n");
+    assert!(lines.len() > 16 * 1024 * 1024);
+    let file = desk.write("big.jsonl", &lines);
+    let args = batch_args(&desk, file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let results: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 20);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["line"], i + 1);
+        assert_eq!(r["accepted"], true, "{r}");
+    }
+}
+
+#[test]
+fn batch_answers_an_over_long_line_with_its_own_error_and_goes_on() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let good = hotel_presentation(&good, &desk.keys, Format::DcSdJwt);
+    let over = json!({"presentation": good, "nonce": NONCE, "aud": AUD,
+        "pad": "y".repeat(1024 * 1024 + 1)})
+    .to_string();
+    let text = [
+        batch_line(&good, NONCE),
+        over,
+        batch_line(&good, NONCE),
+        "\u{ff}not text".to_owned(),
+        batch_line(&good, NONCE),
+    ]
+    .join("\n");
+    // A line that is not UTF-8 text.
+    let mut bytes = text.into_bytes();
+    let bad = bytes
+        .windows(2)
+        .position(|w| w == "\u{ff}".as_bytes())
+        .unwrap();
+    bytes.splice(bad..bad + 2, [0xffu8]);
+    std::fs::write(desk.dir.path().join("long.jsonl"), bytes).unwrap();
+    let args = batch_args(&desk, desk.path("long.jsonl"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, None);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stderr, "rejected: 2 of 5 presentations\n");
+    let results: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[1]["line"], 2);
+    assert_eq!(results[1]["error"], "batch_line_too_long");
+    assert_eq!(results[3]["line"], 4);
+    assert_eq!(results[3]["error"], "malformed_batch_line");
+    for i in [0, 2, 4] {
+        assert_eq!(results[i]["line"], i + 1);
+        assert_eq!(results[i]["accepted"], true, "{}", results[i]);
+    }
 }
 
 #[test]
@@ -739,6 +948,35 @@ fn status_rejects_out_of_range_and_malformed_lists() {
     // An unreadable list file cannot run.
     let out = status_cmd(&desk.path("nope.json"), 0, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
+}
+
+#[test]
+fn nonce_and_aud_are_needed_only_while_key_binding_is_required() {
+    let desk = Desk::new(Alg::Es256, &[]);
+    let good = credential(&desk.keys, &Spec::new(Level::Basic, Format::DcSdJwt));
+    let presentation = desk.write(
+        "p.txt",
+        &hotel_presentation(&good, &desk.keys, Format::DcSdJwt),
+    );
+    let mut args = desk.verify_args("hotel.toml");
+    args.drain(7..11); // no --nonce, no --aud
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Key binding required, own policy, no stored request: could not run, and says why.
+    let mut required = args.clone();
+    required.push(&presentation);
+    let out = run(&required, None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("key binding is required: give --nonce and --aud"),
+        "{}",
+        out.stderr
+    );
+    // Without key binding neither is needed (the KB-JWT present is still checked).
+    let mut optional = args.clone();
+    optional.extend(["--no-key-binding", &presentation]);
+    let out = run(&optional, None);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
 #[test]

@@ -83,8 +83,8 @@ pub(crate) fn verifier(args: &[&str]) -> Output {
 
 pub(crate) fn run_in(state: &Path, args: &[&str]) -> Output {
     let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--state", state.to_str().unwrap()]);
-    // `verify --state` takes the directory; so do `sync` and `trust`.
+    all.extend(["--data", state.to_str().unwrap()]);
+    // `verify`, `sync` and `trust` all take the one data directory.
     verifier(&all)
 }
 
@@ -282,7 +282,7 @@ async fn trust_show_into_a_closed_pipe_exits_quietly() {
         .success());
     // `verifier trust show | head -0`: the reader is gone before the listing is written.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
-        .args(["trust", "show", "--state", state.to_str().unwrap()])
+        .args(["trust", "show", "--data", state.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

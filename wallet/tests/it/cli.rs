@@ -156,3 +156,95 @@ async fn cli_journey() {
     );
     t.stop().await;
 }
+
+/// Runs `wallet keygen` with `args` (no data directory).
+fn keygen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wallet"))
+        .arg("keygen")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn keygen_checks_both_outputs_before_writing_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let private = tmp.path().join("holder.jwk");
+    let public = tmp.path().join("holder.pub.jwk");
+    let (p, q) = (private.to_str().unwrap(), public.to_str().unwrap());
+    // The algorithm flag is `--alg`, any case.
+    let o = keygen(&["--alg", "EdDSA", "--out", p, "--public-out", q]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    assert_eq!(jwk["crv"], "Ed25519");
+    assert!(jwk.get("d").is_none());
+    // The private key exists: refused, and the public-key file is left as it was.
+    std::fs::write(&public, "keep me").unwrap();
+    let o = keygen(&["--out", p, "--public-out", q]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("exists already"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&public).unwrap(), "keep me");
+    let other = tmp.path().join("other.pub.jwk");
+    let o = keygen(&["--out", p, "--public-out", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!other.exists());
+    // The public-key file exists: refused before the private key is written.
+    let fresh = tmp.path().join("fresh.jwk");
+    let o = keygen(&["--out", fresh.to_str().unwrap(), "--public-out", q]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!fresh.exists());
+    // Public key to stdout; `es256` is P-256.
+    let o = keygen(&["--alg", "es256", "--out", fresh.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let jwk: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(jwk["crv"], "P-256");
+    // The old spelling is gone.
+    let o = keygen(&["--eddsa", "--out", tmp.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn receive_names_the_url_it_could_not_reach() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    let pass = "correct horse battery staple";
+    assert!(wallet(&dir, pass, &["init"]).status.success());
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    // By reference: the offer's URL is named by its origin only (its path names the offer).
+    let uri = format!(
+        "openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Foffers%2Fsecret-offer-id"
+    );
+    let o = wallet(&dir, pass, &["receive", &uri, "--tx-code", "123456"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("credential_offer_uri at {issuer}: cannot connect")),
+        "{err}"
+    );
+    assert!(!err.contains("secret-offer-id"), "{err}");
+    // By value: the issuer's metadata URL is named whole.
+    let offer = json!({
+        "credential_issuer": issuer,
+        "credential_configuration_ids": ["citizen_id_basic_dc_sd_jwt"],
+        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {"pre-authorized_code": "c"}},
+    });
+    let uri = format!(
+        "openid-credential-offer://?{}",
+        serde_urlencoded::to_string([("credential_offer", offer.to_string())]).unwrap()
+    );
+    let o = wallet(&dir, pass, &["receive", &uri]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "at {issuer}/.well-known/openid-credential-issuer: cannot connect"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
