@@ -9,6 +9,7 @@ mod citizen_hold;
 mod client;
 mod flows;
 mod handlers;
+mod hold_lifecycle;
 mod holder;
 mod limits;
 mod logs;
