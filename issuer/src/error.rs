@@ -106,6 +106,13 @@ pub enum ApiError {
         /// `revoked` or `suspended`.
         status: &'static str,
     },
+    /// A hold lift for a citizen who is not revoked: lift-hold ends a revocation hold only (a
+    /// suspension ends with reinstate).
+    #[error("lift-hold needs a revoked citizen; this citizen is {status}")]
+    NoRevocationHold {
+        /// `suspended` or `not on hold`.
+        status: &'static str,
+    },
     /// The body is larger than the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -173,6 +180,7 @@ impl ApiError {
             E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             E::StatusTransition { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
             E::CitizenOnHold { .. } => (StatusCode::CONFLICT, "citizen_on_hold"),
+            E::NoRevocationHold { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
             E::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "invalid_request"),
             E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
             E::DeltaBaseUnknown { .. } => (StatusCode::GONE, "delta_base_unknown"),

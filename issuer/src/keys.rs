@@ -85,7 +85,7 @@ struct State {
     active: Arc<SigningKey>,
     root: Arc<SigningKey>,
     records: Vec<KeyRecord>,
-    /// Emergency withdrawals, from the audit trail ([`crate::withdraw`]).
+    /// Emergency withdrawals, from `key_withdrawals` ([`crate::withdraw`]).
     withdrawals: Vec<crate::withdraw::KeyWithdrawal>,
 }
 
@@ -271,15 +271,9 @@ impl KeyStore {
         }
         // Every withdrawal rotates the active key, so a replica that reloads its keys for a
         // new active key picks the withdrawal up here too.
-        let withdrawals = crate::withdraw::from_audit(
-            &store
-                .audit_list(crate::audit::AuditFilter {
-                    event_prefix: Some(crate::withdraw::WITHDRAW_EVENT.into()),
-                    limit: crate::withdraw::MAX_WITHDRAWALS,
-                    ..crate::audit::AuditFilter::default()
-                })
-                .await?,
-        );
+        let withdrawals = store
+            .key_withdrawals(crate::withdraw::MAX_WITHDRAWALS)
+            .await?;
         match (active, root) {
             (Some(active), Some(root)) => Ok(State {
                 active,

@@ -154,6 +154,9 @@ pub(crate) fn closes_shard(allocated: i64, size: i64) -> bool {
     (allocated + 1) * 4 >= size * 3
 }
 
+/// The longest reason accepted when a citizen's revocation hold is lifted (characters).
+pub const MAX_HOLD_REASON: usize = 500;
+
 /// Which credentials a status change is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -212,6 +215,38 @@ impl Issuer {
         self.status_cache.invalidate(&shards);
         tracing::info!(action = action.as_str(), count = change.changed.len(), actor = %actor, "status changed");
         Ok(change)
+    }
+
+    /// Lifts the revocation hold of the citizen with `id_number`, so that they can be enrolled
+    /// again (a deliberate re-enrolment after investigation). Their credentials stay revoked:
+    /// status lists never un-revoke. `reason` (required, at most [`MAX_HOLD_REASON`]
+    /// characters, no control characters) is recorded in the audit event `citizen.lift-hold`.
+    ///
+    /// # Errors
+    /// An invalid-request error for a missing or unusable reason; [`ApiError::NotFound`] for a
+    /// citizen never enrolled; [`ApiError::NoRevocationHold`] for a suspended citizen
+    /// (reinstate ends a suspension) or one not on hold; storage errors.
+    pub async fn lift_citizen_hold(
+        &self,
+        actor: &str,
+        id_number: &str,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        let reason = reason.trim();
+        if reason.is_empty()
+            || reason.chars().count() > MAX_HOLD_REASON
+            || reason.chars().any(char::is_control)
+        {
+            return Err(ApiError::invalid_request(format!(
+                "reason must be 1 to {MAX_HOLD_REASON} characters without control characters"
+            )));
+        }
+        let citizen = self.keys.citizen_id(id_number);
+        self.store
+            .lift_citizen_hold(&citizen, actor, reason, now())
+            .await?;
+        tracing::warn!(actor = %actor, "citizen revocation hold lifted");
+        Ok(())
     }
 
     /// The signed status-list token of `shard`, from the cache when fresh.

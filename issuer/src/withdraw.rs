@@ -7,7 +7,8 @@
 //!        │  (the active key is rotated out first; a new active key is made either way,
 //!        │   so every replica reloads its keys)
 //!        ▼
-//! audit event `key.withdrawn` (append-only: the record of every withdrawal)
+//! table `key_withdrawals` (one row per key, read on every key load)
+//!   + audit event `key.withdrawn` (append-only record), in the same transaction
 //!        │
 //!        ├─> GET /trust-bundle/withdrawals : root-signed `key-withdrawals+jwt` (urgent)
 //!        ├─> trust bundle and deltas       : the key's entry says `state: withdrawn`
@@ -21,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, SigningKey};
 
-use crate::audit::{AuditEntry, AuditFilter};
+use crate::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::keys::KeyRecord;
 use crate::model::now;
@@ -36,7 +37,7 @@ pub const KEY_WITHDRAWALS_TYP: &str = "key-withdrawals+jwt";
 /// The notice format version (`withdrawals_version`).
 pub const WITHDRAWALS_VERSION: u32 = 1;
 
-/// The most withdrawal events read from the audit trail.
+/// The most withdrawals read (one row per withdrawn key).
 pub const MAX_WITHDRAWALS: i64 = 10_000;
 
 const DAY: i64 = 86_400;
@@ -60,7 +61,8 @@ impl KeyWithdrawal {
 }
 
 /// One withdrawal per key from the audit events: the strictest (`None` beats any time, else
-/// the earliest `since`).
+/// the earliest `since`). The rule `key_withdrawals` keeps (migration 10 filled the table
+/// from the audit trail this way).
 pub fn from_audit(entries: &[AuditEntry]) -> Vec<KeyWithdrawal> {
     let mut out: Vec<KeyWithdrawal> = Vec::new();
     for e in entries.iter().filter(|e| e.event == WITHDRAW_EVENT) {
@@ -129,20 +131,12 @@ pub fn sign_key_withdrawals(
 }
 
 impl Issuer {
-    /// Every withdrawal recorded in the audit trail.
+    /// Every withdrawal (the `key_withdrawals` table, one row per key).
     ///
     /// # Errors
     /// Storage errors.
     pub async fn key_withdrawals(&self) -> Result<Vec<KeyWithdrawal>, ApiError> {
-        let entries = self
-            .store
-            .audit_list(AuditFilter {
-                event_prefix: Some(WITHDRAW_EVENT.into()),
-                limit: MAX_WITHDRAWALS,
-                ..AuditFilter::default()
-            })
-            .await?;
-        Ok(from_audit(&entries))
+        self.store.key_withdrawals(MAX_WITHDRAWALS).await
     }
 
     /// Withdraws credential signing key `kid` at once: every credential it signed is refused
@@ -177,11 +171,11 @@ impl Issuer {
         };
         let new = self.rotate_key(actor, alg).await?;
         self.store
-            .append_audit(
+            .record_key_withdrawal(
                 t,
                 actor,
-                WITHDRAW_EVENT,
-                Some(kid),
+                kid,
+                since,
                 json!({"since": since, "new_active_key": new.kid}),
             )
             .await?;

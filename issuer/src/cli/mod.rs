@@ -55,6 +55,8 @@ enum Command {
     Suspend(status::StatusArgs),
     /// Reinstate a suspended credential (every copy of its batch) or a citizen's credentials.
     Reinstate(status::StatusArgs),
+    /// Lift a revoked citizen's hold so they can be enrolled again (admin decision, audited).
+    LiftHold(status::LiftHoldArgs),
     /// List or rotate signing keys.
     Keys(keys::KeysArgs),
     /// Write the root-signed trust bundle.
@@ -131,6 +133,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Revoke(a) => status::run(a, StatusAction::Revoke).await,
         Command::Suspend(a) => status::run(a, StatusAction::Suspend).await,
         Command::Reinstate(a) => status::run(a, StatusAction::Reinstate).await,
+        Command::LiftHold(a) => status::lift_hold(a).await,
         Command::Keys(a) => keys::run(a).await,
         Command::TrustBundle(a) => trust_bundle::run(a).await,
         Command::DidDoc(a) => did_doc::run(a).await,

@@ -84,3 +84,34 @@ fn outcome(action: StatusAction) -> &'static str {
         StatusAction::Reinstate => Status::Valid.as_str(),
     }
 }
+
+/// Lifts a revoked citizen's hold for a deliberate re-enrolment after investigation. Their
+/// credentials stay revoked (status lists never un-revoke); only a new enrolment becomes
+/// possible. A suspended citizen is not lifted: reinstate them.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  issuer lift-hold --data ./issuer-data --citizen 11010519491231002X \\\n      --reason \"case 2026-114: revoked in error, identity re-checked\"\n\nRecorded in the audit trail (citizen.lift-hold) with the reason; write a case reference,\nnot personal data. A lost phone needs no lift: revoke its batch (--credential/--entry),\nwhich sets no hold."
+)]
+pub struct LiftHoldArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// The citizen's id_number.
+    #[arg(long, value_name = "ID_NUMBER")]
+    citizen: String,
+    /// Why the hold is lifted (1 to 500 characters, recorded in the audit trail).
+    #[arg(long)]
+    reason: String,
+}
+
+pub async fn lift_hold(args: LiftHoldArgs) -> anyhow::Result<()> {
+    let issuer = args.data.open().await?;
+    let r = issuer
+        .lift_citizen_hold(&cli_actor(), &args.citizen, &args.reason)
+        .await;
+    issuer.close();
+    r?;
+    println!(
+        "revocation hold lifted: the citizen can be enrolled again (old credentials stay revoked)"
+    );
+    Ok(())
+}

@@ -225,6 +225,27 @@ CREATE TABLE citizen_holds (
     r#"
 UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
 "#,
+    // 10: key withdrawals in their own table (docs/issuer.md, "Withdrawing a compromised key"),
+    // so loading the keys does not scan the audit trail. One row per key, the strictest
+    // withdrawal: `since` NULL (every credential) beats any time, else the earliest; written
+    // in the same transaction as the `key.withdrawn` audit event, and filled here from the
+    // events recorded before this migration.
+    r#"
+CREATE TABLE key_withdrawals (
+    kid           TEXT PRIMARY KEY,
+    since         INTEGER,
+    withdrawn_at  INTEGER NOT NULL
+);
+INSERT INTO key_withdrawals (kid, since, withdrawn_at)
+SELECT subject, CASE WHEN COUNT(*) > COUNT(since) THEN NULL ELSE MIN(since) END, MIN(at)
+FROM (SELECT subject, at,
+             CASE WHEN json_valid(detail) THEN
+               CASE WHEN json_type(detail, '$.since') = 'integer'
+                    THEN json_extract(detail, '$.since') END
+             END AS since
+      FROM audit WHERE event = 'key.withdrawn' AND subject IS NOT NULL)
+GROUP BY subject;
+"#,
 ];
 
 /// Brings the database to [`SCHEMA_VERSION`].
@@ -365,6 +386,127 @@ mod tests {
             .unwrap();
         assert_eq!(rows[0], ("open1".into(), "dead".into(), None));
         assert_eq!(rows[1].1, "redeemed");
+    }
+
+    #[test]
+    fn migration_10_moves_key_withdrawals_from_the_audit_trail_to_their_table() {
+        use crate::audit::AuditEntry;
+        use crate::withdraw::{from_audit, KeyWithdrawal, WITHDRAW_EVENT};
+
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (i, sql) in MIGRATIONS.iter().take(9).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
+                [i as i64 + 1],
+            )
+            .unwrap();
+        }
+        // Key a withdrawn twice (the earlier day counts), b withdrawn for a day then for every
+        // credential (all counts), c once for every credential; other events are not
+        // withdrawals.
+        let events = [
+            (
+                10,
+                WITHDRAW_EVENT,
+                "a",
+                r#"{"since": 864000, "new_active_key": "n1"}"#,
+            ),
+            (
+                20,
+                "key.rotated",
+                "n1",
+                r#"{"retired": "a", "alg": "ES256"}"#,
+            ),
+            (
+                30,
+                WITHDRAW_EVENT,
+                "a",
+                r#"{"since": 86400, "new_active_key": "n2"}"#,
+            ),
+            (
+                40,
+                WITHDRAW_EVENT,
+                "b",
+                r#"{"since": 86400, "new_active_key": "n3"}"#,
+            ),
+            (
+                50,
+                WITHDRAW_EVENT,
+                "b",
+                r#"{"since": null, "new_active_key": "n4"}"#,
+            ),
+            (
+                60,
+                WITHDRAW_EVENT,
+                "c",
+                r#"{"since": null, "new_active_key": "n5"}"#,
+            ),
+        ];
+        let mut entries = Vec::new();
+        for (at, event, subject, detail) in events {
+            conn.execute(
+                "INSERT INTO audit (at, actor, event, subject, detail) VALUES (?1, 'cli:test', ?2, ?3, ?4)",
+                rusqlite::params![at, event, subject, detail],
+            )
+            .unwrap();
+            entries.push(AuditEntry {
+                seq: at,
+                at,
+                actor: "cli:test".into(),
+                event: event.into(),
+                subject: Some(subject.into()),
+                detail: Some(detail.into()),
+            });
+        }
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        let rows: Vec<KeyWithdrawal> = conn
+            .prepare("SELECT kid, since, withdrawn_at FROM key_withdrawals ORDER BY withdrawn_at")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(KeyWithdrawal {
+                    kid: r.get(0)?,
+                    since: r.get(1)?,
+                    withdrawn_at: r.get(2)?,
+                })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                KeyWithdrawal {
+                    kid: "a".into(),
+                    since: Some(86_400),
+                    withdrawn_at: 10
+                },
+                KeyWithdrawal {
+                    kid: "b".into(),
+                    since: None,
+                    withdrawn_at: 40
+                },
+                KeyWithdrawal {
+                    kid: "c".into(),
+                    since: None,
+                    withdrawn_at: 60
+                },
+            ]
+        );
+        assert_eq!(
+            rows,
+            from_audit(&entries),
+            "the same rule as the audit fold"
+        );
+        let audit_rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(audit_rows, 6, "the audit trail is kept whole");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! | `GET /trust-bundle/withdrawals` | anyone | root-signed notice of every withdrawn signing key (fetched first by `verifier sync`) |
 //! | `POST /enrol/nonce`, `/enrol/basic`, `/enrol/high` | officer | enrolment |
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
+//! | `POST /admin/citizens/lift-hold` | admin | lift a citizen's revocation hold (audited with its reason) |
 
 mod extract;
 mod listen;
@@ -74,6 +75,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/enrol/high", post(enrol_high))
         .route("/admin/credentials/{id}/{action}", post(admin_credential))
         .route("/admin/status/{shard}/{idx}/{action}", post(admin_entry))
+        .route("/admin/citizens/lift-hold", post(admin_lift_hold))
         .route("/admin/citizens/{action}", post(admin_citizen))
         .route("/admin/keys", get(admin_keys))
         .route("/admin/keys/rotate", post(admin_rotate))
@@ -505,6 +507,26 @@ async fn admin_citizen(
     let ApiJson(body) = body?;
     let act = action(&act)?;
     change(&issuer, &bearer, Target::Citizen(body.id_number), act).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiftHoldBody {
+    id_number: String,
+    reason: String,
+}
+
+async fn admin_lift_hold(
+    State(issuer): AppState,
+    bearer: Bearer,
+    body: Result<ApiJson<LiftHoldBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let admin = officer(&issuer, &bearer, Role::Admin).await?;
+    let ApiJson(body) = body?;
+    issuer
+        .lift_citizen_hold(&admin.id, &body.id_number, &body.reason)
+        .await?;
+    Ok(Json(json!({"hold": "lifted", "was": "revoked"})).into_response())
 }
 
 async fn admin_keys(State(issuer): AppState, bearer: Bearer) -> Result<Response, ApiError> {

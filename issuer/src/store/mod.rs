@@ -466,6 +466,23 @@ impl Store {
         dispatch!(self, s => s.change_status(key, action, actor, now).await)
     }
 
+    /// Lifts the revocation hold of citizen digest `citizen` (a deliberate re-enrolment after
+    /// investigation), audited as `citizen.lift-hold` with `reason`. Credentials stay as they
+    /// are: a revoked credential stays revoked.
+    ///
+    /// # Errors
+    /// [`ApiError::NotFound`] for a citizen never enrolled; [`ApiError::NoRevocationHold`]
+    /// when the citizen is suspended or not on hold; storage errors.
+    pub async fn lift_citizen_hold(
+        &self,
+        citizen: &str,
+        actor: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, s => s.lift_citizen_hold(citizen, actor, reason, now).await)
+    }
+
     /// The version counter of `shard` (`None` for an unknown shard).
     ///
     /// # Errors
@@ -896,6 +913,34 @@ impl Store {
         dispatch!(self, s => s.append_audit(at, actor, event, subject, detail).await)
     }
 
+    /// Records the withdrawal of credential key `kid` (`since`: `None` for every credential)
+    /// and its `key.withdrawn` audit event with `detail`, in one transaction. A key withdrawn
+    /// again keeps the strictest withdrawal and its first `withdrawn_at`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn record_key_withdrawal(
+        &self,
+        at: i64,
+        actor: &str,
+        kid: &str,
+        since: Option<i64>,
+        detail: Value,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, s => s.record_key_withdrawal(at, actor, kid, since, detail).await)
+    }
+
+    /// The withdrawn credential keys (at most `limit`), in the order they were withdrawn.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn key_withdrawals(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+        dispatch!(self, s => s.key_withdrawals(limit).await)
+    }
+
     /// The audit events `filter` selects: the newest `filter.limit` of them, oldest first.
     ///
     /// # Errors
@@ -1280,6 +1325,27 @@ pub(crate) const KILL_OFFERS_SQLITE: &str = "UPDATE offers SET state = 'dead', c
 /// See [`KILL_OFFERS_SQLITE`].
 pub(crate) const REVOKE_REFRESH_SQLITE: &str = "UPDATE refresh_tokens SET state = 'revoked'
      WHERE state = 'active' AND enrolment_id IN (SELECT id FROM enrolments WHERE citizen_id = ?1)";
+
+/// Lifts a citizen's revocation hold. `?1` is the citizen digest.
+pub(crate) const LIFT_REVOCATION_HOLD_SQLITE: &str =
+    "DELETE FROM citizen_holds WHERE citizen_id = ?1 AND status = 1";
+
+/// The audit event of a lifted revocation hold.
+pub(crate) const LIFT_HOLD_EVENT: &str = "citizen.lift-hold";
+
+/// Whether a hold lift may proceed: the citizen is known and revoked.
+pub(crate) fn judge_lift_hold(known: bool, hold: Option<i64>) -> Result<(), ApiError> {
+    match (known, block_of(hold)?) {
+        (_, Some(Status::Revoked)) => Ok(()),
+        (_, Some(status)) => Err(ApiError::NoRevocationHold {
+            status: status.as_str(),
+        }),
+        (false, None) => Err(ApiError::NotFound { what: "citizen" }),
+        (true, None) => Err(ApiError::NoRevocationHold {
+            status: "not on hold",
+        }),
+    }
+}
 
 /// Whether any enrolment has this citizen digest (`?1`).
 pub(crate) const CITIZEN_KNOWN_SQLITE: &str =

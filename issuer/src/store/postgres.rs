@@ -263,6 +263,22 @@ CREATE TABLE citizen_holds (
     r#"
 UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
 "#,
+    // 10: key withdrawals in their own table, filled from the `key.withdrawn` audit events
+    // (SQLite migration 10).
+    r#"
+CREATE TABLE key_withdrawals (
+    kid           TEXT PRIMARY KEY,
+    since         BIGINT,
+    withdrawn_at  BIGINT NOT NULL
+);
+INSERT INTO key_withdrawals (kid, since, withdrawn_at)
+SELECT subject, CASE WHEN COUNT(*) > COUNT(since) THEN NULL ELSE MIN(since) END, MIN(at)
+FROM (SELECT subject, at,
+             CASE WHEN jsonb_typeof(detail::jsonb -> 'since') = 'number'
+                  THEN (detail::jsonb ->> 'since')::BIGINT END AS since
+      FROM audit WHERE event = 'key.withdrawn' AND subject IS NOT NULL) AS w
+GROUP BY subject;
+"#,
 ];
 
 impl From<tokio_postgres::Error> for DbError {
@@ -2018,6 +2034,98 @@ impl PgStore {
         transaction!(self, |tx| {
             audit(&tx, at, actor, event, subject, &detail).await?;
         })
+    }
+
+    pub(super) async fn lift_citizen_hold(
+        &self,
+        citizen: &str,
+        actor: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            // The citizen lock, as a status change takes it: no enrolment or issuance of the
+            // citizen reads the hold half-lifted.
+            lock_citizens(&tx, vec![citizen.to_owned()]).await?;
+            let known: bool = tx
+                .query_one(
+                    &super::CITIZEN_KNOWN_SQLITE.replace("?1", "$1"),
+                    &[&citizen],
+                )
+                .await?
+                .get(0);
+            let hold: Option<i64> = tx
+                .query_opt(&super::CITIZEN_HOLD_SQLITE.replace("?1", "$1"), &[&citizen])
+                .await?
+                .map(|r| r.get(0));
+            super::judge_lift_hold(known, hold)?;
+            tx.execute(
+                &super::LIFT_REVOCATION_HOLD_SQLITE.replace("?1", "$1"),
+                &[&citizen],
+            )
+            .await?;
+            audit(
+                &tx,
+                now,
+                actor,
+                super::LIFT_HOLD_EVENT,
+                Some(citizen),
+                &json!({"reason": reason, "was": "revoked"}),
+            )
+            .await?;
+        })
+    }
+
+    pub(super) async fn record_key_withdrawal(
+        &self,
+        at: i64,
+        actor: &str,
+        kid: &str,
+        since: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        transaction!(self, |tx| {
+            tx.execute(
+                "INSERT INTO key_withdrawals (kid, since, withdrawn_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (kid) DO UPDATE SET
+                   since = CASE WHEN key_withdrawals.since IS NULL OR excluded.since IS NULL
+                                THEN NULL ELSE LEAST(key_withdrawals.since, excluded.since) END,
+                   withdrawn_at = LEAST(key_withdrawals.withdrawn_at, excluded.withdrawn_at)",
+                &[&kid, &since, &at],
+            )
+            .await?;
+            audit(
+                &tx,
+                at,
+                actor,
+                crate::withdraw::WITHDRAW_EVENT,
+                Some(kid),
+                &detail,
+            )
+            .await?;
+        })
+    }
+
+    pub(super) async fn key_withdrawals(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT kid, since, withdrawn_at FROM key_withdrawals
+                 ORDER BY withdrawn_at, kid LIMIT $1",
+                &[&limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::withdraw::KeyWithdrawal {
+                kid: r.get(0),
+                since: r.get(1),
+                withdrawn_at: r.get(2),
+            })
+            .collect())
     }
 
     pub(super) async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {

@@ -1090,6 +1090,94 @@ impl Db {
         .await
     }
 
+    pub(super) async fn lift_citizen_hold(
+        &self,
+        citizen: &str,
+        actor: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let (citizen, actor, reason) = (citizen.to_owned(), actor.to_owned(), reason.to_owned());
+        self.write(move |ctx| {
+            let c = ctx.conn;
+            let known: bool = c
+                .query_row(super::CITIZEN_KNOWN_SQLITE, [&citizen], |r| r.get(0))
+                .map_err(DbError::from)?;
+            let hold: Option<i64> = c
+                .query_row(super::CITIZEN_HOLD_SQLITE, [&citizen], |r| r.get(0))
+                .optional()
+                .map_err(DbError::from)?;
+            super::judge_lift_hold(known, hold)?;
+            c.execute(super::LIFT_REVOCATION_HOLD_SQLITE, [&citizen])
+                .map_err(DbError::from)?;
+            audit::append(
+                c,
+                now,
+                &actor,
+                super::LIFT_HOLD_EVENT,
+                Some(&citizen),
+                &json!({"reason": reason, "was": "revoked"}),
+            )?;
+            Ok::<_, ApiError>(())
+        })
+        .await
+    }
+
+    pub(super) async fn record_key_withdrawal(
+        &self,
+        at: i64,
+        actor: &str,
+        kid: &str,
+        since: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let (actor, kid) = (actor.to_owned(), kid.to_owned());
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(
+                    "INSERT INTO key_withdrawals (kid, since, withdrawn_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (kid) DO UPDATE SET
+                       since = CASE WHEN key_withdrawals.since IS NULL OR excluded.since IS NULL
+                                    THEN NULL ELSE min(key_withdrawals.since, excluded.since) END,
+                       withdrawn_at = min(key_withdrawals.withdrawn_at, excluded.withdrawn_at)",
+                )?
+                .execute(params![kid, since, at])?;
+            audit::append(
+                ctx.conn,
+                at,
+                &actor,
+                crate::withdraw::WITHDRAW_EVENT,
+                Some(&kid),
+                &detail,
+            )?;
+            Ok::<_, ApiError>(())
+        })
+        .await
+    }
+
+    pub(super) async fn key_withdrawals(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT kid, since, withdrawn_at FROM key_withdrawals
+                 ORDER BY withdrawn_at, kid LIMIT ?1",
+            )?
+            .query_map([limit], |r| {
+                Ok(crate::withdraw::KeyWithdrawal {
+                    kid: r.get(0)?,
+                    since: r.get(1)?,
+                    withdrawn_at: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(ApiError::from)
+    }
+
     pub(super) async fn audit_list(
         &self,
         filter: super::AuditFilter,

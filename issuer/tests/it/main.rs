@@ -10,6 +10,7 @@ mod client;
 mod data_dir;
 mod flows;
 mod handlers;
+mod hold_lifecycle;
 mod holder;
 mod limits;
 mod logs;
