@@ -651,6 +651,17 @@ async fn kill_9_of_one_replica_mid_load_loses_no_answered_issuance() {
         .is_some());
 }
 
+/// A token request for a pre-authorized code that does not exist: the issuer must look it up
+/// in the database to answer `invalid_grant`.
+const UNKNOWN_CODE_FORM: [(&str, &str); 3] = [
+    (
+        "grant_type",
+        "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+    ),
+    ("pre-authorized_code", "no-such-offer.restart-probe"),
+    ("tx_code", "000000"),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
     let restart = match std::env::var("ISSUER_TEST_PG_RESTART") {
@@ -678,7 +689,9 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
     let received = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
-    // Clients poll /nonce on both replicas through the restart and record every answer.
+    // Clients poll the token endpoint with an unknown pre-authorized code on both replicas
+    // through the restart and record every answer: each call reads the database (a /nonce is
+    // stateless and would not see the outage). Normal answers are 400 `invalid_grant`.
     for w in 0..4usize {
         let (http, base, seen, stop) = (
             c.http.clone(),
@@ -688,7 +701,12 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
         );
         tasks.push(tokio::spawn(async move {
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let r = http.post(format!("{base}/nonce")).send().await.unwrap();
+                let r = http
+                    .post(format!("{base}/token"))
+                    .form(&UNKNOWN_CODE_FORM)
+                    .send()
+                    .await
+                    .unwrap();
                 let status = r.status().as_u16();
                 let body: Value = r.json().await.unwrap();
                 let code = body["error"].as_str().unwrap_or("").to_owned();
@@ -731,17 +749,18 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
         "restart command failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Recovery without restarting the replicas: each answers /nonce again within 30 s.
+    // Recovery without restarting the replicas: each reads the database again within 30 s.
     for i in 0..2 {
         let mut ok = false;
         for _ in 0..300 {
             let r = c
                 .http
-                .post(format!("{}/nonce", c.url(i)))
+                .post(format!("{}/token", c.url(i)))
+                .form(&UNKNOWN_CODE_FORM)
                 .send()
                 .await
                 .unwrap();
-            if r.status() == 200 {
+            if r.status() == 400 {
                 ok = true;
                 break;
             }
@@ -755,7 +774,10 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
         t.await.unwrap();
     }
     let seen = seen.lock().await.clone();
-    let errors: Vec<_> = seen.iter().filter(|(s, _)| *s != 200).collect();
+    let errors: Vec<_> = seen
+        .iter()
+        .filter(|(s, e)| !(*s == 400 && e == "invalid_grant"))
+        .collect();
     assert!(
         errors.iter().all(|(s, e)| *s == 500 && e == "server_error"),
         "outage answers are server_error: {errors:?}"
