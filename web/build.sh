@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the web pages into web/dist/: the verifier as WebAssembly (cargo, wasm-bindgen --target
+# web, wasm-opt -Oz) in dist/pkg/, the hotel desk page in dist/desk/. Prints the .wasm's raw and
+# brotli sizes. Needs what .ci/install installs (wasm32 target, wasm-bindgen-cli, binaryen, brotli).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NICE=${NICE:-nice -n 15}
+
+out=web/dist
+rm -rf "$out"
+mkdir -p "$out/pkg" "$out/desk"
+
+echo "build: verifier-wasm (release, wasm32-unknown-unknown)"
+$NICE cargo build --quiet --release --target wasm32-unknown-unknown -p verifier-wasm
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+wasm="$target_dir/wasm32-unknown-unknown/release/verifier_wasm.wasm"
+
+echo "build: wasm-bindgen --target web"
+$NICE wasm-bindgen --target web --out-dir "$out/pkg" "$wasm"
+
+echo "build: no exported globals"
+node web/strip-globals.mjs "$out/pkg/verifier_wasm_bg.wasm" "$out/pkg/verifier_wasm.js"
+
+echo "build: wasm-opt -Oz"
+# Rust's wasm32 target emits these post-MVP features; binaryen must be told it may keep them.
+$NICE wasm-opt -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-reference-types --enable-multivalue \
+  -o "$out/pkg/verifier_wasm_bg.opt.wasm" "$out/pkg/verifier_wasm_bg.wasm"
+mv "$out/pkg/verifier_wasm_bg.opt.wasm" "$out/pkg/verifier_wasm_bg.wasm"
+
+echo "build: desk page"
+cp web/desk/index.html web/desk/desk.js web/desk/desk.css "$out/desk/"
+
+raw=$(stat -c %s "$out/pkg/verifier_wasm_bg.wasm")
+brotli -q 11 -f -k -o "$out/pkg/verifier_wasm_bg.wasm.br" "$out/pkg/verifier_wasm_bg.wasm"
+br=$(stat -c %s "$out/pkg/verifier_wasm_bg.wasm.br")
+printf 'size: verifier_wasm_bg.wasm %d bytes (%d KiB) raw, %d bytes (%d KiB) brotli\n' \
+  "$raw" $((raw / 1024)) "$br" $((br / 1024))
