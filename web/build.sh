@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the web pages into web/dist/: the verifier as WebAssembly (cargo, wasm-bindgen --target
 # web, wasm-opt -Oz) in dist/pkg/, the hotel desk page in dist/desk/. Prints the .wasm's raw and
-# brotli sizes. Needs what .ci/install installs (wasm32 target, wasm-bindgen-cli, binaryen, brotli).
+# brotli sizes. Needs what .ci/install installs (wasm32 target, wasm-bindgen-cli, node packages in
+# web/ for binaryen's wasm-opt, brotli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NICE=${NICE:-nice -n 15}
@@ -22,10 +23,14 @@ echo "build: no exported globals"
 node web/strip-globals.mjs "$out/pkg/verifier_wasm_bg.wasm" "$out/pkg/verifier_wasm.js"
 
 echo "build: wasm-opt -Oz"
-# Rust's wasm32 target emits these post-MVP features; binaryen must be told it may keep them.
-$NICE wasm-opt -Oz --strip-debug --strip-producers \
-  --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-reference-types --enable-multivalue \
+# binaryen from npm (web/package.json): Debian 12's binaryen 108 predates the reference-types
+# table wasm-bindgen emits and produces a module that fails to instantiate.
+wasm_opt=web/node_modules/.bin/wasm-opt
+if [ ! -x "$wasm_opt" ]; then
+  echo "build: $wasm_opt is missing; run .ci/install (npm ci in web)" >&2
+  exit 2
+fi
+$NICE "$wasm_opt" -Oz --strip-debug --strip-producers \
   -o "$out/pkg/verifier_wasm_bg.opt.wasm" "$out/pkg/verifier_wasm_bg.wasm"
 mv "$out/pkg/verifier_wasm_bg.opt.wasm" "$out/pkg/verifier_wasm_bg.wasm"
 

@@ -31,6 +31,7 @@ const WORDS = {
     paste_title: "或粘贴答复文字",
     verify: "核验",
     next_guest: "下一位客人",
+    try_again: "重新生成请求码",
     accept: "通过",
     reject: "拒绝",
     accept_reason: "身份凭证有效，未被吊销。请核对本人与下列信息。",
@@ -38,10 +39,10 @@ const WORDS = {
     expires_at: (t) => `此码有效至 ${t}，每个码只能使用一次。`,
     synced: (r) => `已同步：${r.issuer}，状态发布于 ${r.when}（${r.age}）。`,
     state_line: (fp, age, stale) =>
-      `根密钥 ${fp} · 吊销状态 ${age}` + (stale ? " · 已过期，请同步" : ""),
+      `根密钥 ${fp} · 吊销状态更新于${age}` + (stale ? " · 已过期，请同步" : ""),
     state_none: (fp) => `根密钥 ${fp} · 尚未同步`,
     no_root: "尚未设置根密钥",
-    freshness: (age, when) => `吊销状态：${age}（公安机关 ${when} 发布）。`,
+    freshness: (age, when) => `吊销状态更新于${age}（公安机关 ${when} 发布）。`,
     ago: (n, unit) => `${n} ${{ s: "秒", m: "分钟", h: "小时", d: "天" }[unit]}前`,
     just_now: "刚刚",
     rejected_code: (c) => `拒绝原因代码：${c}`,
@@ -121,6 +122,7 @@ const WORDS = {
     paste_title: "Or paste the answer text",
     verify: "Check",
     next_guest: "Next guest",
+    try_again: "New request code",
     accept: "ACCEPTED",
     reject: "REFUSED",
     accept_reason: "The ID credential is valid and not revoked. Check the guest against the details below.",
@@ -131,7 +133,7 @@ const WORDS = {
       `Root key ${fp} · revocation state ${age}` + (stale ? " · out of date, sync now" : ""),
     state_none: (fp) => `Root key ${fp} · not synced yet`,
     no_root: "No root key set",
-    freshness: (age, when) => `Revocation state: ${age} (issued by the bureau ${when}).`,
+    freshness: (age, when) => `Revocation state ${age} (issued by the bureau ${when}).`,
     ago: (n, unit) => `${n} ${{ s: "seconds", m: "minutes", h: "hours", d: "days" }[unit]} old`,
     just_now: "just updated",
     rejected_code: (c) => `Reason code: ${c}`,
@@ -513,6 +515,7 @@ function showVerdict(v, ms) {
   box.dataset.verifyMs = ms.toFixed(1);
   $("verdict-word").textContent = v.accepted ? `✓ ${w().accept}` : `✗ ${w().reject}`;
   $("verdict-reason").textContent = v.accepted ? w().accept_reason : reason(v.error);
+  $("next").textContent = v.accepted ? w().next_guest : w().try_again;
   const body = $("claims").querySelector("tbody");
   body.replaceChildren();
   if (v.accepted) {

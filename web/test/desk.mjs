@@ -216,6 +216,7 @@ try {
   assert.equal(v.accepted, false);
   assert.equal(v.code, "nonce_unknown_or_used");
   await shot(page, "refused-replay-zh");
+  await newRequest(page);
   v = await paste(page, answer1);
   assert.equal(v.code, "nonce_unknown_or_used", "the camera's answer shown again is refused too");
   step("the same answers shown again are refused (nonce_unknown_or_used)");

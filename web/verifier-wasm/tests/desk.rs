@@ -165,7 +165,11 @@ fn a_revoked_credential_is_refused_and_the_nonce_used_up() {
     let b = Bureau::new();
     let desk = synced(&b, true);
     let made = Desk::request("hotel", now()).unwrap();
-    let v = desk.verify(&b.answer(&made.uri), &[made.pending.clone()], now());
+    let v = desk.verify(
+        &b.answer(&made.uri),
+        std::slice::from_ref(&made.pending),
+        now(),
+    );
     assert!(!v.accepted);
     assert_eq!(v.error.as_deref(), Some("revoked"));
     assert_eq!(v.consume.as_deref(), Some(made.pending.nonce.as_str()));
@@ -201,7 +205,7 @@ fn a_forged_answer_is_refused_and_leaves_the_request_open() {
         &made.pending.client_id,
         now(),
     );
-    let v = desk.verify(&forged, &[made.pending.clone()], now());
+    let v = desk.verify(&forged, std::slice::from_ref(&made.pending), now());
     assert_eq!(v.error.as_deref(), Some("kb_signature"));
     assert_eq!(v.consume, None);
 }
