@@ -47,7 +47,7 @@ const WORDS = {
     just_now: "刚刚",
     rejected_code: (c) => `拒绝原因代码：${c}`,
     sync_failed: (c) => `同步失败（${c}）。原有状态保留不变。`,
-    fetch_failed: "无法连接公安机关地址。请检查网络，或从文件同步。",
+    fetch_failed: "无法连接公安机关地址，原有状态保留不变。请检查网络，或从文件同步。",
     claims: {
       family_name: "姓", given_name: "名", id_number: "公民身份号码", birthdate: "出生日期",
       address: "住址", nationality: "国籍", sex: "性别", age_over_18: "年满 18 岁",
@@ -138,7 +138,7 @@ const WORDS = {
     just_now: "just updated",
     rejected_code: (c) => `Reason code: ${c}`,
     sync_failed: (c) => `Sync failed (${c}). The previous state is kept.`,
-    fetch_failed: "Cannot reach the bureau's address. Check the network, or sync from a file.",
+    fetch_failed: "Cannot reach the bureau's address; the previous state is kept. Check the network, or sync from a file.",
     claims: {
       family_name: "Family name", given_name: "Given name", id_number: "ID number",
       birthdate: "Date of birth", address: "Address", nationality: "Nationality", sex: "Sex",
