@@ -91,7 +91,11 @@ async function shot(page, name) {
 async function open(b, { cutBureau = false } = {}) {
   const page = await b.newPage();
   const blocked = [];
+  const fetched = [];
   page.on("pageerror", (e) => console.error("page error:", e.message));
+  page.on("requestfinished", (r) => {
+    if (r.url().startsWith(ISSUER)) fetched.push(`${r.response()?.status()} ${r.url().slice(ISSUER.length)}`);
+  });
   if (cutBureau) {
     await page.setRequestInterception(true);
     page.on("request", (r) => {
@@ -103,7 +107,7 @@ async function open(b, { cutBureau = false } = {}) {
   }
   await page.goto(PAGE);
   await page.waitForSelector("body[data-ready=true]", { timeout: 30000 });
-  return { page, blocked };
+  return { page, blocked, fetched };
 }
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
@@ -225,13 +229,15 @@ try {
   // 4. The bureau revokes her credentials; after a sync the desk refuses with `revoked`.
   run(env("ISSUER_BIN"), ["revoke", "--data", env("ISSUER_DATA"), "--citizen", idNumber]);
   b = await browser(null);
-  ({ page } = await open(b));
+  let fetched;
+  ({ page, fetched } = await open(b));
   const uri3 = await newRequest(page);
   const answer3 = present(uri3, join(WORK, "answer3.png"));
   await page.click("#to-sync");
   await page.click("#sync");
   await page.waitForFunction(() => !document.getElementById("sync-result").hidden || !document.getElementById("sync-error").hidden, { timeout: 30000 });
   assert.equal(await page.$eval("#sync-error", (e) => e.hidden), true, await text(page, "#sync-error"));
+  assert.ok(fetched.some((f) => /^200 \/trust-bundle\/delta\?since=\d+$/.test(f)), `synced by a delta: ${fetched}`);
   await b.close();
   b = await browser(null);
   ({ page, blocked } = await open(b, { cutBureau: true }));
