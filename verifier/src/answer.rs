@@ -266,6 +266,58 @@ pub fn vp_token(query_id: &str, presentation: &str) -> Value {
     Value::Object(map)
 }
 
+/// What [`verify_answer`] found: one result per presentation, and whether the holder answered.
+#[derive(Debug, Clone)]
+pub struct CheckedAnswer {
+    /// One result per presentation of the answer, in its order.
+    pub results: Vec<Result<crate::VerifiedPresentation, crate::VerifierError>>,
+    /// Every presentation passed the SD-JWT and KB-JWT checks: the holder of the credential
+    /// answered this request, so its nonce is used up whatever the policy decided. When
+    /// `false`, the answer may come from anyone who saw the request's QR code, and the request
+    /// stays open.
+    pub holder_answered: bool,
+}
+
+impl CheckedAnswer {
+    /// The verified presentations when every one was accepted, else the first rejection.
+    ///
+    /// # Errors
+    /// The first presentation's [`crate::VerifierError`].
+    pub fn accepted(&self) -> Result<Vec<&crate::VerifiedPresentation>, &crate::VerifierError> {
+        self.results.iter().map(Result::as_ref).collect()
+    }
+}
+
+/// Verifies an answer to `request` (the request the caller found by [`Answer::nonce_hint`] and
+/// checked is still pending): the answer's keys against the request's DCQL query, then each
+/// presentation with [`crate::Verifier::verify_for_request`] for its credential query.
+///
+/// # Errors
+/// [`AnswerError::UnknownQuery`], [`AnswerError::NotMultiple`] before anything is verified;
+/// the request then stays open.
+pub fn verify_answer(
+    verifier: &crate::Verifier,
+    answer: &Answer,
+    request: &crate::request::PresentationRequest,
+    now: i64,
+) -> Result<CheckedAnswer, AnswerError> {
+    answer.check_against(&request.dcql_query)?;
+    let results: Vec<_> = answer
+        .presentations
+        .iter()
+        .map(|p| {
+            verifier.verify_for_request(p.presentation.trim(), request, p.query_id.as_deref(), now)
+        })
+        .collect();
+    let holder_answered = results
+        .iter()
+        .all(|r| !matches!(r, Err(crate::VerifierError::Credential(_))));
+    Ok(CheckedAnswer {
+        results,
+        holder_answered,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

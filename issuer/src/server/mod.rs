@@ -67,9 +67,20 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/offers/{id}", get(offer))
         .route("/status/{shard}", get(status_list))
         .route("/status/{shard}/{purpose}", get(bitstring_list))
-        .route("/trust-bundle", get(trust_bundle))
-        .route("/trust-bundle/delta", get(trust_bundle_delta))
-        .route("/trust-bundle/withdrawals", get(key_withdrawals))
+        // Public and signed by the root: any web page may read them (the hotel desk page
+        // syncs from the bureau's URL), errors included so it can fall back to the bundle.
+        .route(
+            "/trust-bundle",
+            get(trust_bundle).layer(middleware::map_response(readable_by_any_page)),
+        )
+        .route(
+            "/trust-bundle/delta",
+            get(trust_bundle_delta).layer(middleware::map_response(readable_by_any_page)),
+        )
+        .route(
+            "/trust-bundle/withdrawals",
+            get(key_withdrawals).layer(middleware::map_response(readable_by_any_page)),
+        )
         .route("/enrol/nonce", post(enrol_nonce))
         .route("/enrol/basic", post(enrol_basic))
         .route("/enrol/high", post(enrol_high))
@@ -94,6 +105,16 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .layer(middleware::from_fn_with_state(body, read_body))
         .layer(middleware::from_fn(log_request))
         .with_state(issuer)
+}
+
+/// `Access-Control-Allow-Origin: *`: a response any web page may read (CORS). Only for public,
+/// signed, credential-free documents.
+async fn readable_by_any_page(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
 }
 
 /// Serves `app(issuer)` on `listener` until `shutdown` resolves, then finishes in-flight

@@ -406,7 +406,43 @@ async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
     t.stop().await;
 }
 
+/// The trust bundle and its deltas are public: a web page on another origin (the hotel desk
+/// page) may read them, failures included; nothing else is opened to other origins.
+async fn trust_bundle_is_readable_by_any_web_page(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    for uri in [
+        "/trust-bundle",
+        "/trust-bundle/delta?since=0",
+        "/trust-bundle/delta?since=-1",
+    ] {
+        let resp = issuer::server::app(t.issuer.clone())
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            Some("*"),
+            "{uri} ({})",
+            resp.status()
+        );
+    }
+    for uri in ["/.well-known/openid-credential-issuer", "/status/0"] {
+        let resp = issuer::server::app(t.issuer.clone())
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{uri}"
+        );
+    }
+    t.stop().await;
+}
+
 crate::on_both_backends!(
+    trust_bundle_is_readable_by_any_web_page,
     bad_requests_get_spec_errors_and_change_nothing,
     metadata_and_offer_qr,
     key_rotation_keeps_the_old_key_published,
