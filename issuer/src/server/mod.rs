@@ -16,6 +16,7 @@
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 
 mod extract;
+pub mod parse;
 
 use std::future::Future;
 use std::sync::Arc;
