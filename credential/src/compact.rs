@@ -121,8 +121,10 @@ pub fn decode(text: &str, limit: usize) -> Result<String, CompactError> {
     let body = body.trim_end_matches(['\r', '\n']);
     let packed = base45_decode(body)?;
     let mut records = Vec::new();
+    // One byte past the limit shows that it was exceeded; `usize::MAX` (no limit) saturates
+    // instead of wrapping to a limit of nothing.
     let mut inflater = flate2::read::ZlibDecoder::new(&packed[..])
-        .take(u64::try_from(limit).unwrap_or(u64::MAX) + 1);
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1));
     inflater
         .read_to_end(&mut records)
         .map_err(|_| CompactError::Inflate)?;

@@ -97,7 +97,8 @@ impl DemoWallet {
     pub fn open(dir: &Path) -> Result<DemoWallet, WalletError> {
         let key = StorageKey::generate(&mut OsRng);
         Ok(DemoWallet {
-            http: reqwest::Client::new(),
+            // Follows no redirect, as every wallet host must (docs/wallet.md, "Transport").
+            http: wallet::http_client().map_err(other)?,
             store: Store::open(dir, &key).map_err(other)?,
             held: Vec::new(),
         })

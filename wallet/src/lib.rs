@@ -107,10 +107,12 @@
 
 pub mod consent;
 pub mod dcql;
+pub mod kdf;
 pub mod present;
 pub mod receive;
 pub mod refresh;
 pub mod store;
+pub mod transport;
 
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
 pub use present::{
@@ -122,3 +124,4 @@ pub use receive::{
 };
 pub use refresh::{refresh, RefreshError, Refreshed};
 pub use store::{StorageKey, Store, StoreError};
+pub use transport::http_client;

@@ -206,6 +206,34 @@ pub enum PresentationError {
     /// The DCQL query is invalid.
     #[error(transparent)]
     Dcql(#[from] DcqlError),
+    /// The request carries `transaction_data`, which this wallet does not support: OpenID4VP
+    /// 1.0 section 5.1 says such a wallet must refuse the request rather than answer without
+    /// the transaction's authorization.
+    #[error("the request carries transaction_data, which this wallet does not support")]
+    TransactionDataUnsupported,
+    /// `request_uri` returned a plain JSON object: a request fetched by reference must be a
+    /// signed request object (`typ: oauth-authz-req+jwt`; RFC 9101, OpenID4VP 1.0 section 5).
+    #[error("request_uri returned an unsigned request object; only signed ones (oauth-authz-req+jwt) are accepted by reference")]
+    UnsignedRequestObject,
+    /// `request_uri` or `response_uri` is not `https://` (plain `http://` only on loopback;
+    /// [`crate::transport`]). Nothing was sent to it.
+    #[error("{endpoint} {origin} is not https (plain http is accepted only on loopback)")]
+    InsecureUrl {
+        /// `request_uri` or `response_uri`.
+        endpoint: &'static str,
+        /// Its origin (`scheme://host[:port]`), without path or query.
+        origin: String,
+    },
+    /// `request_uri` or `response_uri` answered with a redirect, which the wallet does not
+    /// follow (OpenID4VP 1.0 section 8.2: a wallet should not follow a redirect of its
+    /// `direct_post`); the answer was not re-sent.
+    #[error("{endpoint} answered a redirect (http {status}); the wallet follows none")]
+    Redirected {
+        /// `request_uri` or `response_uri`.
+        endpoint: &'static str,
+        /// The HTTP status (3xx).
+        status: u16,
+    },
     /// The signed request object's `exp` has passed: the verifier no longer waits for this
     /// answer, and a stale request may be a replayed one.
     #[error("the request expired at {expired_at}; ask the verifier for a new one")]
@@ -278,6 +306,9 @@ impl AuthorizationRequest {
                 Some(_) => Err(invalid(format!("{name} is not a string"))),
             }
         };
+        if params.contains_key("transaction_data") {
+            return Err(PresentationError::TransactionDataUnsupported);
+        }
         let client_id = text("client_id")?.ok_or_else(|| invalid("no client_id"))?;
         let nonce = text("nonce")?.ok_or_else(|| invalid("no nonce"))?;
         if client_id.is_empty() || nonce.is_empty() {
@@ -293,9 +324,12 @@ impl AuthorizationRequest {
             Some("direct_post") => {
                 let uri = text("response_uri")?
                     .ok_or_else(|| invalid("direct_post without response_uri"))?;
-                if !(uri.starts_with("https://") || uri.starts_with("http://")) {
-                    return Err(invalid("response_uri is not an http(s) url"));
-                }
+                crate::transport::check_url(&uri).map_err(|origin| {
+                    PresentationError::InsecureUrl {
+                        endpoint: "response_uri",
+                        origin,
+                    }
+                })?;
                 ResponseMode::DirectPost { response_uri: uri }
             }
             Some(_) => return Err(invalid("unsupported response_mode")),
@@ -370,6 +404,12 @@ impl AuthorizationRequest {
             }
         }
         if let Some(Value::String(request_uri)) = params.get("request_uri") {
+            crate::transport::check_url(request_uri).map_err(|origin| {
+                PresentationError::InsecureUrl {
+                    endpoint: "request_uri",
+                    origin,
+                }
+            })?;
             return Ok(RequestRef::ByReference {
                 client_id: params
                     .get("client_id")
@@ -486,12 +526,15 @@ impl AuthorizationRequest {
     }
 }
 
-/// Parses a request URI and fetches the request object when it is by reference: a plain JSON
-/// request object (unsigned), or a signed one (`application/oauth-authz-req+jwt`, verified by
-/// [`AuthorizationRequest::from_request_object`]).
+/// Parses a request URI and fetches the request object when it is by reference. A fetched
+/// request object must be signed (`typ: oauth-authz-req+jwt`, verified by
+/// [`AuthorizationRequest::from_request_object`]): a plain JSON object is
+/// [`PresentationError::UnsignedRequestObject`]. An unsigned request (the `redirect_uri:`
+/// prefix, which may not sign) comes by value.
 ///
 /// # Errors
-/// [`PresentationError`].
+/// [`PresentationError`]; [`PresentationError::InsecureUrl`] for a plain-http `request_uri`
+/// off loopback, [`PresentationError::Redirected`] for a redirect.
 pub async fn resolve_request(
     http: &reqwest::Client,
     uri: &str,
@@ -506,11 +549,23 @@ pub async fn resolve_request(
                 endpoint: "request_uri".into(),
                 reason,
             };
+            crate::transport::check_url(&request_uri).map_err(|origin| {
+                PresentationError::InsecureUrl {
+                    endpoint: "request_uri",
+                    origin,
+                }
+            })?;
             let response = http
                 .get(&request_uri)
                 .send()
                 .await
                 .map_err(|e| http_err(crate::receive::without_url(&e)))?;
+            if response.status().is_redirection() || !same_url(response.url(), &request_uri) {
+                return Err(PresentationError::Redirected {
+                    endpoint: "request_uri",
+                    status: response.status().as_u16(),
+                });
+            }
             if !response.status().is_success() {
                 return Err(http_err(format!(
                     "http status {}",
@@ -526,21 +581,18 @@ pub async fn resolve_request(
             let text =
                 String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
             let text = text.trim();
-            if !text.starts_with('{') {
-                return AuthorizationRequest::from_request_object(text, client_id.as_deref());
+            if text.starts_with('{') {
+                return Err(PresentationError::UnsignedRequestObject);
             }
-            let value: Value =
-                serde_json::from_str(text).map_err(|_| invalid("request object is not json"))?;
-            let params = value
-                .as_object()
-                .ok_or_else(|| invalid("request object is not an object"))?;
-            let request = AuthorizationRequest::from_params(params)?;
-            if client_id.as_ref().is_some_and(|c| c != &request.client_id) {
-                return Err(invalid("client_id differs from the request object's"));
-            }
-            Ok(request)
+            AuthorizationRequest::from_request_object(text, client_id.as_deref())
         }
     }
+}
+
+/// Whether the answer came from the URL asked (a client that follows redirects would answer
+/// from another).
+fn same_url(answered: &reqwest::Url, asked: &str) -> bool {
+    reqwest::Url::parse(asked.trim()).is_ok_and(|u| u == *answered)
 }
 
 /// What the host allows when every copy of a credential was shown before.
@@ -667,10 +719,16 @@ pub struct DirectPostOutcome {
     pub redirect_uri: Option<String>,
 }
 
-/// Sends an online answer: `vp_token` (and `state`) form-encoded to `response_uri`.
+/// Sends an online answer: `vp_token` (and `state`) form-encoded to `response_uri`, once.
+///
+/// `http` must follow no redirect ([`crate::http_client`]): a `3xx` is
+/// [`PresentationError::Redirected`] and the answer is not re-sent anywhere (OpenID4VP 1.0
+/// section 8.2).
 ///
 /// # Errors
-/// [`PresentationError::InvalidRequest`] for an offline answer, [`PresentationError::Http`],
+/// [`PresentationError::InvalidRequest`] for an offline answer,
+/// [`PresentationError::InsecureUrl`] for plain http off loopback (nothing sent),
+/// [`PresentationError::Redirected`], [`PresentationError::Http`],
 /// [`PresentationError::Rejected`].
 pub async fn send(
     http: &reqwest::Client,
@@ -679,6 +737,10 @@ pub async fn send(
     let ResponseMode::DirectPost { response_uri } = &answer.response_mode else {
         return Err(invalid("offline answers are shown, not sent"));
     };
+    crate::transport::check_url(response_uri).map_err(|origin| PresentationError::InsecureUrl {
+        endpoint: "response_uri",
+        origin,
+    })?;
     let mut form = vec![("vp_token", answer.vp_token.to_string())];
     if let Some(state) = &answer.state {
         form.push(("state", state.clone()));
@@ -693,6 +755,12 @@ pub async fn send(
             reason: crate::receive::without_url(&e),
         })?;
     let status = response.status().as_u16();
+    if response.status().is_redirection() || !same_url(response.url(), response_uri) {
+        return Err(PresentationError::Redirected {
+            endpoint: "response_uri",
+            status,
+        });
+    }
     let body = crate::receive::read_limited(response)
         .await
         .unwrap_or_default();

@@ -53,6 +53,25 @@ pub enum ReceiveError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A URL the wallet would contact is not `https://` (plain `http://` is accepted only on
+    /// loopback; [`crate::transport`]): nothing was sent to it.
+    #[error("{endpoint} {origin} is not https (plain http is accepted only on loopback)")]
+    InsecureUrl {
+        /// Which URL: `credential_issuer`, `credential_offer_uri`, `token`, `nonce`,
+        /// `credential`, or a metadata document.
+        endpoint: String,
+        /// Its origin (`scheme://host[:port]`), without path or query.
+        origin: String,
+    },
+    /// An endpoint answered with a redirect. The wallet follows none (the request would be
+    /// re-sent, code and all, where the answer points).
+    #[error("{endpoint} answered a redirect (http {status}); the wallet follows none")]
+    Redirected {
+        /// Which endpoint.
+        endpoint: String,
+        /// The HTTP status (3xx).
+        status: u16,
+    },
     /// The offer has no pre-authorized code grant (the only flow this wallet supports).
     #[error("offer has no pre-authorized code grant")]
     UnsupportedGrant,
@@ -198,9 +217,10 @@ impl CredentialOffer {
             .get("credential_issuer")
             .and_then(Value::as_str)
             .ok_or(bad("no credential_issuer"))?;
-        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
-            return Err(bad("credential_issuer is not an http(s) url"));
-        }
+        crate::transport::check_url(issuer).map_err(|origin| ReceiveError::InsecureUrl {
+            endpoint: "credential_issuer".into(),
+            origin,
+        })?;
         let ids: Vec<String> = value
             .get("credential_configuration_ids")
             .and_then(Value::as_array)
@@ -259,8 +279,15 @@ pub enum OfferRef {
 /// [`ReceiveError::InvalidOfferUri`], or the offer's own errors.
 pub fn parse_offer_uri(uri: &str) -> Result<OfferRef, ReceiveError> {
     let uri = uri.trim();
+    let by_reference = |url: &str| {
+        crate::transport::check_url(url).map_err(|origin| ReceiveError::InsecureUrl {
+            endpoint: "credential_offer_uri".into(),
+            origin,
+        })?;
+        Ok(OfferRef::ByReference(url.to_owned()))
+    };
     if uri.starts_with("https://") || uri.starts_with("http://") {
-        return Ok(OfferRef::ByReference(uri.to_owned()));
+        return by_reference(uri);
     }
     let rest =
         uri.strip_prefix("openid-credential-offer://")
@@ -286,7 +313,7 @@ pub fn parse_offer_uri(uri: &str) -> Result<OfferRef, ReceiveError> {
                 &value,
             )?)))
         }
-        (None, Some(uri)) => Ok(OfferRef::ByReference(uri.clone())),
+        (None, Some(uri)) => by_reference(uri),
         (Some(_), Some(_)) => Err(ReceiveError::InvalidOfferUri {
             reason: "both credential_offer and credential_offer_uri",
         }),
@@ -973,17 +1000,34 @@ async fn get_json(
 }
 
 /// Sends a request and reads a JSON object answer, mapping OAuth error bodies to
-/// [`ReceiveError::Refused`].
+/// [`ReceiveError::Refused`]. The URL is checked first ([`crate::transport::check_url`]):
+/// nothing is sent to plain `http://` off loopback. A redirect is
+/// [`ReceiveError::Redirected`].
 pub(crate) async fn send_json(
     request: reqwest::RequestBuilder,
     endpoint: &str,
 ) -> Result<Value, ReceiveError> {
-    let response = request
-        .send()
+    let (client, request) = request.build_split();
+    let request = request.map_err(|e| http_err(endpoint, without_url(&e)))?;
+    crate::transport::check_url(request.url().as_str()).map_err(|origin| {
+        ReceiveError::InsecureUrl {
+            endpoint: endpoint.to_owned(),
+            origin,
+        }
+    })?;
+    let sent_to = request.url().clone();
+    let response = client
+        .execute(request)
         .await
         .map_err(|e| http_err_at(endpoint, e.url(), without_url(&e)))?;
     let url = response.url().clone();
     let status = response.status();
+    if status.is_redirection() || *response.url() != sent_to {
+        return Err(ReceiveError::Redirected {
+            endpoint: endpoint.to_owned(),
+            status: status.as_u16(),
+        });
+    }
     let retry_after = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)

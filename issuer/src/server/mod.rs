@@ -19,6 +19,7 @@
 
 mod extract;
 mod listen;
+pub mod parse;
 
 use std::future::Future;
 use std::sync::Arc;

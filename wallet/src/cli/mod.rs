@@ -17,12 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use serde_json::{json, Value};
-use wallet::{StorageKey, Store};
+use serde_json::Value;
+use wallet::kdf::{KdfParams, KDF_FILE};
+use wallet::Store;
 use zeroize::Zeroizing;
-
-/// The KDF parameters file inside the wallet directory.
-const KDF_FILE: &str = "kdf.json";
 
 /// Exit code: the operation was refused (declined, cannot satisfy, did not verify).
 pub const REFUSED: u8 = 1;
@@ -94,36 +92,6 @@ pub fn passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
     Ok(first)
 }
 
-/// Argon2id (RFC 9106) parameters: 19 MiB, 2 passes, 1 lane (the OWASP minimum).
-fn kdf_params() -> Value {
-    json!({"alg": "argon2id", "m_cost": 19456, "t_cost": 2, "p_cost": 1})
-}
-
-fn derive(passphrase: &str, kdf: &Value) -> anyhow::Result<StorageKey> {
-    let get = |n: &str| {
-        kdf.get(n)
-            .and_then(Value::as_u64)
-            .and_then(|v| u32::try_from(v).ok())
-            .with_context(|| format!("{KDF_FILE}: no {n}"))
-    };
-    if kdf.get("alg").and_then(Value::as_str) != Some("argon2id") {
-        anyhow::bail!("{KDF_FILE}: unknown alg");
-    }
-    let salt = kdf
-        .get("salt")
-        .and_then(Value::as_str)
-        .and_then(|s| credential::b64::decode(s).ok())
-        .with_context(|| format!("{KDF_FILE}: no salt"))?;
-    let params = argon2::Params::new(get("m_cost")?, get("t_cost")?, get("p_cost")?, Some(32))
-        .map_err(|e| anyhow::anyhow!("{KDF_FILE}: {e}"))?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut out = Zeroizing::new([0u8; 32]);
-    argon
-        .hash_password_into(passphrase.as_bytes(), &salt, &mut out[..])
-        .map_err(|e| anyhow::anyhow!("key derivation: {e}"))?;
-    Ok(StorageKey::from_bytes(*out))
-}
-
 /// Creates a wallet: salt file and store.
 pub fn create(dir: &Path, passphrase: &str) -> anyhow::Result<Store> {
     let kdf_path = dir.join(KDF_FILE);
@@ -133,27 +101,35 @@ pub fn create(dir: &Path, passphrase: &str) -> anyhow::Result<Store> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut salt = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
-    let mut kdf = kdf_params();
-    kdf["salt"] = json!(credential::b64::encode(salt));
-    let key = derive(passphrase, &kdf)?;
-    std::fs::write(&kdf_path, format!("{kdf:#}\n"))
+    let kdf = KdfParams::recommended(&salt)?;
+    let key = kdf.derive(passphrase.as_bytes())?;
+    std::fs::write(&kdf_path, kdf.to_json())
         .with_context(|| format!("cannot write {}", kdf_path.display()))?;
     Ok(Store::open(dir, &key)?)
 }
 
-/// Opens an existing wallet, asking for the passphrase.
+/// Opens an existing wallet, asking for the passphrase. `kdf.json` is read with a size limit
+/// and its Argon2id parameters checked against the bounds (docs/wallet.md) before any
+/// derivation, so an edited file is refused, never an abort.
 pub fn open(data: &DataDir) -> Result<Store, Failure> {
+    use std::io::Read as _;
     let kdf_path = data.dir.join(KDF_FILE);
-    let text = std::fs::read_to_string(&kdf_path).map_err(|_| {
-        anyhow::anyhow!(
-            "no wallet in {} (run `wallet init --data {}`)",
-            data.dir.display(),
-            data.dir.display()
-        )
-    })?;
-    let kdf: Value = serde_json::from_str(&text).context("kdf.json is not json")?;
+    let mut text = Vec::new();
+    std::fs::File::open(&kdf_path)
+        .and_then(|f| {
+            f.take(wallet::kdf::MAX_KDF_FILE as u64 + 1)
+                .read_to_end(&mut text)
+        })
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "no wallet in {} (run `wallet init --data {}`)",
+                data.dir.display(),
+                data.dir.display()
+            )
+        })?;
+    let kdf = KdfParams::from_json(&text).map_err(anyhow::Error::from)?;
     let pass = passphrase(false)?;
-    let key = derive(&pass, &kdf)?;
+    let key = kdf.derive(pass.as_bytes()).map_err(anyhow::Error::from)?;
     Ok(Store::open(&data.dir, &key)?)
 }
 
@@ -164,11 +140,9 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// An HTTP client with a timeout.
+/// The wallet's HTTP client: no redirects followed, a 30 s timeout ([`wallet::http_client`]).
 pub fn http() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?)
+    Ok(wallet::http_client()?)
 }
 
 /// Reads a file, or standard input for `-`, refusing more than 16 MiB.

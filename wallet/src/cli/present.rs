@@ -26,7 +26,9 @@ W3C form prefix credentialSubject. (credentialSubject.given_name).\n\n\
 Exit codes: 0 answered, 1 refused (declined, cannot satisfy, verifier rejected), 2 could not run."
 )]
 pub struct Args {
-    /// The `openid4vp://` request (by value or with `request_uri`).
+    /// The `openid4vp://` request (by value, or with `request_uri` pointing to a signed request
+    /// object). `request_uri` and `response_uri` must be https (plain http only on loopback);
+    /// requests with `transaction_data` are refused.
     request: Option<String>,
     /// Consent without asking (for scripts).
     #[arg(long)]

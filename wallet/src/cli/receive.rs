@@ -16,7 +16,8 @@ use super::{finish, http, now, open, runtime, DataDir, Failure};
 Exit codes: 0 stored, 1 refused (wrong tx_code, credential did not verify), 2 could not run."
 )]
 pub struct Args {
-    /// The `openid-credential-offer://` URI (or the offer's https URL).
+    /// The `openid-credential-offer://` URI (or the offer's https URL). Every URL the wallet
+    /// contacts must be https (plain http only on loopback); redirects are not followed.
     offer: String,
     /// The transaction code sent on another channel (asked for when not given and stdin is a
     /// terminal).

@@ -248,3 +248,35 @@ fn receive_names_the_url_it_could_not_reach() {
         stderr(&o)
     );
 }
+
+/// An edited `kdf.json` asking Argon2 for 4 TiB of memory (or 2^32 passes, or 2^24 lanes) is
+/// refused with one line naming the parameter and exit 2, never an abort.
+#[test]
+fn cli_refuses_an_edited_kdf_file_with_huge_costs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    let pass = "correct horse battery staple";
+    let o = wallet(&dir, pass, &["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = dir.join("kdf.json");
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (name, huge) in [
+        ("m_cost", json!(4_294_967_295u64)),
+        ("t_cost", json!(4_294_967_295u64)),
+        ("p_cost", json!(16_777_215u64)),
+    ] {
+        let mut edited = original.clone();
+        edited[name] = huge;
+        std::fs::write(&path, edited.to_string()).unwrap();
+        let o = wallet(&dir, pass, &["list"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("kdf.json: {name} = ")) && err.contains("outside the accepted"),
+            "{name}: {err}"
+        );
+    }
+    // The original parameters still open the wallet.
+    std::fs::write(&path, original.to_string()).unwrap();
+    assert!(wallet(&dir, pass, &["list"]).status.success());
+}

@@ -12,3 +12,4 @@ mod present;
 mod receive;
 mod refresh;
 mod support;
+mod transport;

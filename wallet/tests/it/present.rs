@@ -200,12 +200,10 @@ async fn response(
     Json(json!({"redirect_uri": "https://bank.example/done"}))
 }
 
-async fn request_object(State(obj): State<Value>) -> Json<Value> {
-    Json(obj)
-}
-
+/// An unsigned `redirect_uri:` request comes by value (a request object fetched by reference
+/// must be signed, and this prefix may not sign).
 #[tokio::test]
-async fn direct_post_by_reference() {
+async fn direct_post_by_value() {
     let t = TestIssuer::start().await;
     let (mut store, _dir, jwks) = filled(&t, 3).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -228,19 +226,20 @@ async fn direct_post_by_reference() {
     });
     let app = Router::new()
         .route("/response", post(response))
-        .with_state(got.clone())
-        .merge(
-            Router::new()
-                .route("/request", axum::routing::get(request_object))
-                .with_state(object),
-        );
+        .with_state(got.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let uri = request_uri(&[
-        ("client_id", client_id.clone()),
-        ("request_uri", format!("{base}/request")),
-    ]);
-    let http = reqwest::Client::new();
+    let params: Vec<(&str, String)> = object
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k.as_str(), s.clone()),
+            other => (k.as_str(), other.to_string()),
+        })
+        .collect();
+    let uri = request_uri(&params);
+    let http = wallet::http_client().unwrap();
     let request = wallet::resolve_request(&http, &uri).await.unwrap();
     let Preparation::Ready(prepared) = wallet::prepare(&store, &request).unwrap() else {
         panic!()
