@@ -233,7 +233,10 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
         println!("   every copy of batch {batch} was shown once: the wallet refreshes it (OpenID4VCI refresh token) → {n} fresh copies, new keys, new status entries");
     }
 
-    step(6, "Her phone is stolen: the bureau revokes her credentials");
+    step(
+        6,
+        "Her identity is found used in a fraud: the bureau revokes the citizen (a lost phone would revoke only that phone's batches)",
+    );
     let changed = bureau.revoke_citizen(&id_number).await?;
     println!("   {changed} credentials revoked (every copy of both batches)");
     let basic_batch = wallet
