@@ -565,97 +565,84 @@ fn database_tls(tls: &mut DatabaseTls, file: &FileConfig) -> Result<(), ConfigEr
 }
 
 fn validate(cfg: &Config) -> Result<(), ConfigError> {
-    if !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")) {
-        return Err(ConfigError::Invalid {
-            name: "public_url",
-            expected: "an http or https URL",
-        });
+    // (broken, setting, what it must be), checked in order; the first broken rule is reported.
+    let rules: [(bool, &'static str, &'static str); 15] = [
+        (
+            !(cfg.public_url.starts_with("https://") || cfg.public_url.starts_with("http://")),
+            "public_url",
+            "an http or https URL",
+        ),
+        (
+            !(1..=100).contains(&cfg.batch_size),
+            "batch_size",
+            "1 to 100",
+        ),
+        (
+            !(0.0..=1.0).contains(&cfg.min_face_match_score),
+            "min_face_match_score",
+            "0 to 1",
+        ),
+        (
+            !(16..=(1 << 24)).contains(&cfg.shard_size) || cfg.shard_size % 4 != 0,
+            "shard_size",
+            "a multiple of 4 from 16 to 2^24",
+        ),
+        (
+            !(1..=1000).contains(&cfg.database_pool),
+            "database_pool",
+            "1 to 1000",
+        ),
+        (
+            cfg.refresh_token_ttl < 60,
+            "refresh_token_ttl",
+            "at least 60 seconds",
+        ),
+        (
+            !(1..=100_000).contains(&cfg.sweep_chunk),
+            "sweep_chunk",
+            "1 to 100000",
+        ),
+        (
+            !(0..=600).contains(&cfg.refresh_reuse_grace),
+            "refresh_reuse_grace",
+            "0 (off) to 600 seconds",
+        ),
+        (
+            !(0..=30 * 24 * 3600).contains(&cfg.refresh_min_interval),
+            "refresh_min_interval",
+            "0 (off) to 2592000 seconds (30 days)",
+        ),
+        (
+            !(1..=600).contains(&cfg.header_read_timeout),
+            "header_read_timeout",
+            "1 to 600 seconds",
+        ),
+        (
+            !(1..=600).contains(&cfg.body_read_timeout),
+            "body_read_timeout",
+            "1 to 600 seconds",
+        ),
+        (
+            !(1..=100_000).contains(&cfg.max_connections),
+            "max_connections",
+            "1 to 100000",
+        ),
+        (
+            !(1..=cfg.max_connections).contains(&cfg.max_connections_per_ip),
+            "max_connections_per_ip",
+            "1 to max_connections",
+        ),
+        (
+            !(1..=64 * 1024 * 1024).contains(&cfg.body_limit),
+            "body_limit",
+            "1 to 67108864 bytes",
+        ),
+        (cfg.tx_code_attempts < 1, "tx_code_attempts", "at least 1"),
+    ];
+    match rules.into_iter().find(|(broken, ..)| *broken) {
+        Some((_, name, expected)) => Err(ConfigError::Invalid { name, expected }),
+        None => Ok(()),
     }
-    if !(1..=100).contains(&cfg.batch_size) {
-        return Err(ConfigError::Invalid {
-            name: "batch_size",
-            expected: "1 to 100",
-        });
-    }
-    if !(0.0..=1.0).contains(&cfg.min_face_match_score) {
-        return Err(ConfigError::Invalid {
-            name: "min_face_match_score",
-            expected: "0 to 1",
-        });
-    }
-    if !(16..=(1 << 24)).contains(&cfg.shard_size) || cfg.shard_size % 4 != 0 {
-        return Err(ConfigError::Invalid {
-            name: "shard_size",
-            expected: "a multiple of 4 from 16 to 2^24",
-        });
-    }
-    if !(1..=1000).contains(&cfg.database_pool) {
-        return Err(ConfigError::Invalid {
-            name: "database_pool",
-            expected: "1 to 1000",
-        });
-    }
-    if cfg.refresh_token_ttl < 60 {
-        return Err(ConfigError::Invalid {
-            name: "refresh_token_ttl",
-            expected: "at least 60 seconds",
-        });
-    }
-    if !(1..=100_000).contains(&cfg.sweep_chunk) {
-        return Err(ConfigError::Invalid {
-            name: "sweep_chunk",
-            expected: "1 to 100000",
-        });
-    }
-    if !(0..=600).contains(&cfg.refresh_reuse_grace) {
-        return Err(ConfigError::Invalid {
-            name: "refresh_reuse_grace",
-            expected: "0 (off) to 600 seconds",
-        });
-    }
-    if !(0..=30 * 24 * 3600).contains(&cfg.refresh_min_interval) {
-        return Err(ConfigError::Invalid {
-            name: "refresh_min_interval",
-            expected: "0 (off) to 2592000 seconds (30 days)",
-        });
-    }
-    if !(1..=600).contains(&cfg.header_read_timeout) {
-        return Err(ConfigError::Invalid {
-            name: "header_read_timeout",
-            expected: "1 to 600 seconds",
-        });
-    }
-    if !(1..=600).contains(&cfg.body_read_timeout) {
-        return Err(ConfigError::Invalid {
-            name: "body_read_timeout",
-            expected: "1 to 600 seconds",
-        });
-    }
-    if !(1..=100_000).contains(&cfg.max_connections) {
-        return Err(ConfigError::Invalid {
-            name: "max_connections",
-            expected: "1 to 100000",
-        });
-    }
-    if !(1..=cfg.max_connections).contains(&cfg.max_connections_per_ip) {
-        return Err(ConfigError::Invalid {
-            name: "max_connections_per_ip",
-            expected: "1 to max_connections",
-        });
-    }
-    if !(1..=64 * 1024 * 1024).contains(&cfg.body_limit) {
-        return Err(ConfigError::Invalid {
-            name: "body_limit",
-            expected: "1 to 67108864 bytes",
-        });
-    }
-    if cfg.tx_code_attempts < 1 {
-        return Err(ConfigError::Invalid {
-            name: "tx_code_attempts",
-            expected: "at least 1",
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
