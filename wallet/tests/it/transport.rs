@@ -332,30 +332,7 @@ fn https_and_loopback_response_uris_are_accepted() {
 
 #[tokio::test]
 async fn a_request_with_transaction_data_is_refused_before_any_copy_is_used() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(31).await;
-    let http = wallet::http_client().unwrap();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies: 2,
-        configurations: vec![CONFIG.into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(dir.path());
-    received.store(&mut store).unwrap();
+    let (t, http, _dir, store) = wallet_with_a_high_batch(31).await;
 
     let mut params = direct_post("http://127.0.0.1:9/post");
     let transaction = credential::b64::encode(
@@ -439,30 +416,7 @@ async fn a_request_uri_redirect_is_not_followed() {
 /// re-posted).
 #[tokio::test]
 async fn a_direct_post_redirect_is_an_error_and_the_answer_is_not_re_sent() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(32).await;
-    let http = wallet::http_client().unwrap();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies: 2,
-        configurations: vec![CONFIG.into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = open_store(dir.path());
-    received.store(&mut store).unwrap();
+    let (t, http, _dir, mut store) = wallet_with_a_high_batch(32).await;
 
     let (recorder, elsewhere, recorder_task) = Recorder::start().await;
     let posted: Arc<Mutex<usize>> = Arc::default();
@@ -507,4 +461,41 @@ async fn a_direct_post_redirect_is_an_error_and_the_answer_is_not_re_sent() {
     server.abort();
     recorder_task.abort();
     t.stop().await;
+}
+
+/// A test issuer, the wallet's HTTP client, and a store (in its temp dir) holding a high batch
+/// of two copies received from that issuer over OpenID4VCI.
+async fn wallet_with_a_high_batch(
+    seed: u32,
+) -> (
+    TestIssuer,
+    reqwest::Client,
+    tempfile::TempDir,
+    wallet::Store,
+) {
+    let t = TestIssuer::start().await;
+    let offer = t.enrol_high(seed).await;
+    let http = wallet::http_client().unwrap();
+    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    let options = ReceiveOptions {
+        copies: 2,
+        configurations: vec![CONFIG.into()],
+        ..ReceiveOptions::default()
+    };
+    let received = wallet::receive(
+        &http,
+        &parsed,
+        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
+        &options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open_store(dir.path());
+    received.store(&mut store).unwrap();
+    (t, http, dir, store)
 }
