@@ -406,7 +406,7 @@ mod answer {
     use std::path::Path;
 
     use verifier::answer::{self, Answer};
-    use verifier::{Policy, Verifier, VerifierError};
+    use verifier::{Policy, Verifier};
 
     use super::super::requests::State;
     use super::super::{qr, read_input, Outcome, MAX_INPUT};
@@ -525,24 +525,14 @@ mod answer {
             response_mode: verifier::request::ResponseMode::Shown,
             state: None,
         };
-        if let Err(e) = answer.check_against(&request.dcql_query) {
-            return Ok(reject(args, e.code(), &e.to_string()));
-        }
-        let mut results = Vec::new();
-        for p in &answer.presentations {
-            results.push(verifier.verify_for_request(
-                p.presentation.trim(),
-                &request,
-                p.query_id.as_deref(),
-                now,
-            ));
-        }
+        let checked = match answer::verify_answer(&verifier, &answer, &request, now) {
+            Ok(checked) => checked,
+            Err(e) => return Ok(reject(args, e.code(), &e.to_string())),
+        };
         // An answer whose SD-JWT or KB-JWT checks failed may come from anyone who saw the QR
         // code: it leaves the request open. Past those checks the holder answered; the nonce
         // is used up whatever the policy says, and only one process can use it up.
-        let holder_answered = results
-            .iter()
-            .all(|r| !matches!(r, Err(VerifierError::Credential(_))));
+        let (results, holder_answered) = (checked.results, checked.holder_answered);
         if holder_answered && !state.consume(&pending.nonce)? {
             return Ok(reject(args, UNKNOWN, unknown));
         }
