@@ -222,7 +222,8 @@ fn lex(source: &str) -> Vec<Token> {
         } else if c == '\'' {
             // A character literal or a lifetime / label.
             if next == Some('\\') {
-                let mut j = i + 2;
+                // Past the backslash and the escaped character (`'\''`, `'\\'`, `'\u{..}'`).
+                let mut j = i + 3;
                 while j < chars.len() && chars[j] != '\'' {
                     j += 1;
                 }
@@ -1202,7 +1203,7 @@ fn paths_in_comments_and_string_literals_are_not_imports() {
         ("a.rs", "use crate::b::B;\npub struct A;\n"),
         (
             "b.rs",
-            "//! See crate::a::A.\n/// [`crate::a::A`]\n/* crate::a /* nested */ crate::a */\npub struct B;\nconst S: &str = \"crate::a::A\";\nconst R: &str = r#\"use crate::a; \"\"#;\nconst C: char = '\"';\nconst L: &[u8] = b\"super::a\";\nfn f<'a>(x: &'a str) -> &'a str { x }\n",
+            "//! See crate::a::A.\n/// [`crate::a::A`]\n/* crate::a /* nested */ crate::a */\npub struct B;\nconst S: &str = \"crate::a::A\";\nconst R: &str = r#\"use crate::a; \"\"#;\nconst C: char = '\"';\nconst Q: char = '\\'';\nconst P: [char; 2] = ['\\'','\"'];\nconst T: &str = \"crate::a::A\";\nconst B: u8 = b'\\'';\nconst E: &str = \"\\\" crate::a \\\"\";\nconst L: &[u8] = b\"super::a\";\nfn f<'a>(x: &'a str) -> &'a str { x }\n",
         ),
     ]);
     assert!(found.is_empty(), "{found:?}");
