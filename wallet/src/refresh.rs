@@ -39,7 +39,7 @@ pub enum RefreshError {
         /// `error_description`, when given.
         description: Option<String>,
     },
-    /// The issuer's rate limit (`slow_down`; `refresh_min_interval` in docs/issuer/http.md): this
+    /// The issuer's rate limit (`slow_down`; `refresh_min_interval` in docs/issuer.md): this
     /// batch was refreshed too recently. Nothing changed and the refresh token is kept; try
     /// again after `retry_after` seconds (when the issuer said).
     #[error("the issuer asks to wait before refreshing again{}", retry_after.map(|s| format!(": retry in {s} s")).unwrap_or_default())]
@@ -73,7 +73,7 @@ pub struct Refreshed {
 /// Posts the refresh grant; on a transport failure ([`ReceiveError::Http`]: no answer, a cut
 /// connection, an answer that is not the token JSON) sends the same request once more. The
 /// first request may have reached the issuer and spent the token; the issuer's reuse grace
-/// window (`refresh_reuse_grace`, docs/issuer/http.md) answers such a retry with a fresh successor
+/// window (`refresh_reuse_grace`, docs/issuer.md) answers such a retry with a fresh successor
 /// as long as nobody used the lost answer. Every other outcome is returned as it is.
 async fn token_once_retried(
     http: &reqwest::Client,
@@ -106,7 +106,7 @@ async fn token_once_retried(
 /// ([`RefreshError::Receive`]), the old token is kept: the host may call `refresh` again, and
 /// should do so within the issuer's grace window, since after it a token the issuer did spend
 /// counts as reuse and revokes the family. An issuer's rate limit (`slow_down`, with
-/// `Retry-After`; `refresh_min_interval` in docs/issuer/http.md) is [`RefreshError::RateLimited`]:
+/// `Retry-After`; `refresh_min_interval` in docs/issuer.md) is [`RefreshError::RateLimited`]:
 /// the token is kept and is good again after the wait.
 pub async fn refresh(
     http: &reqwest::Client,

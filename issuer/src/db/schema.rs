@@ -178,7 +178,7 @@ CREATE INDEX credentials_enrolment ON credentials (enrolment_id, status);
 ALTER TABLE signing_keys ADD COLUMN sealed_jwk BLOB;
 ALTER TABLE status_shards ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 "#,
-    // 5: the refresh-token reuse grace window (docs/issuer/http.md, "Refreshing a batch"). A spent
+    // 5: the refresh-token reuse grace window (docs/issuer.md, "Refreshing a batch"). A spent
     // token records when it was spent and its live successor; a successor that a retry of its
     // predecessor replaced before it was ever used is revoked with `superseded_at` set, so
     // presenting it later is reuse. Tokens spent before this migration have no `used_at` and
@@ -199,7 +199,7 @@ CREATE INDEX refreshed_access_tokens_expiry ON refreshed_access_tokens (expires_
 CREATE INDEX offers_expiry ON offers (expires_at);
 CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 "#,
-    // 7: one holder key per credential (docs/issuer/http.md, "Holder keys"): copies that share a
+    // 7: one holder key per credential (docs/issuer.md, "Holder keys"): copies that share a
     // key can be linked by verifiers. Simulated rows (crate::simulate) all carried the
     // placeholder 'simulated' and get one of their own first. Real duplicates from before this
     // migration make it fail, which stops the upgrade: see the pre-upgrade check in the docs.
@@ -207,7 +207,7 @@ CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
 UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
 CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
 "#,
-    // 8: citizen holds (docs/issuer/http.md): a revoked or suspended citizen
+    // 8: citizen holds (docs/issuer.md, "Revoking a citizen"): a revoked or suspended citizen
     // gets nothing new from any enrolment, pending offers and tokens included. `status` uses
     // the status-list bits (1 revoked, final; 2 suspended, lifted by reinstate).
     r#"
@@ -219,13 +219,13 @@ CREATE TABLE citizen_holds (
 );
 "#,
     // 9: tx_code digests are keyed (HMAC-SHA-256 under a key derived from the master secret,
-    // docs/issuer/storage.md "Durability"). Offers still open carry the old unkeyed digest,
+    // docs/issuer.md "Storage and durability"). Offers still open carry the old unkeyed digest,
     // which a database reader can crack: they are closed, and the officer enrols the citizen
     // again for a new offer.
     r#"
 UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
 "#,
-    // 10: key withdrawals in their own table (docs/issuer/operating.md),
+    // 10: key withdrawals in their own table (docs/issuer.md, "Withdrawing a compromised key"),
     // so loading the keys does not scan the audit trail. One row per key, the strictest
     // withdrawal: `since` NULL (every credential) beats any time, else the earliest; written
     // in the same transaction as the `key.withdrawn` audit event, and filled here from the
