@@ -47,6 +47,7 @@ pub enum Grant<'a> {
 
 /// Why a token request names no usable grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenRequestError {
     /// No `grant_type`.
     #[error("grant_type missing")]
