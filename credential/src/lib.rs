@@ -24,6 +24,7 @@ pub mod b64;
 pub mod citizen;
 pub mod compact;
 pub mod jose;
+mod json;
 pub mod sd_jwt;
 mod sha256;
 pub mod status_list;
