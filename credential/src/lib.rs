@@ -27,6 +27,7 @@ pub mod b64;
 pub mod citizen;
 pub mod compact;
 pub mod jose;
+mod json;
 pub mod oid4vci;
 pub mod sd_jwt;
 mod sha256;
