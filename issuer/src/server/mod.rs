@@ -20,6 +20,7 @@
 mod extract;
 mod listen;
 pub mod parse;
+mod spawn;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use tokio::net::TcpListener;
 
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
+pub use spawn::{spawn, ServerHandle};
 
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
