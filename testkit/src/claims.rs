@@ -2,6 +2,9 @@
 
 use serde_json::{json, Value};
 
+/// The basic-level example claims of `examples/claims/citizen-basic.json`.
+pub const BASIC_EXAMPLE: &str = include_str!("../../examples/claims/citizen-basic.json");
+
 /// The high-level example claims of `examples/claims/citizen-high.json`.
 pub const HIGH_EXAMPLE: &str = include_str!("../../examples/claims/citizen-high.json");
 

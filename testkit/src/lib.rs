@@ -23,7 +23,7 @@ mod platform;
 pub mod postgres;
 mod server;
 
-pub use claims::{basic_claims, high_claims, id_number, HIGH_EXAMPLE};
+pub use claims::{basic_claims, high_claims, id_number, BASIC_EXAMPLE, HIGH_EXAMPLE};
 pub use oid4vci::{parse_offer_uri, proof, Redeemed, Wallet, PRE_AUTH};
 pub use platform::Platform;
 pub use postgres::Backend;

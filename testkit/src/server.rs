@@ -5,9 +5,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use credential::citizen::{CitizenClaims, Level};
+use credential::jose::SigningKey;
 use issuer::config::{Config, DatabaseUrl};
 use issuer::model::Role;
 use issuer::server::ServerHandle;
+use issuer::simulate::DirectCredential;
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -239,6 +242,16 @@ impl TestIssuer {
             .await;
         assert_eq!(status, 201, "{body}");
         body
+    }
+
+    /// The basic example claims (`examples/claims/citizen-basic.json`) issued directly to
+    /// `holder`, without the OpenID4VCI flow.
+    pub async fn credential(&self, holder: &SigningKey) -> DirectCredential {
+        let claims = CitizenClaims::from_json(crate::BASIC_EXAMPLE, Level::Basic).unwrap();
+        self.issuer
+            .issue_direct(&claims, Level::Basic, holder.public_jwk())
+            .await
+            .unwrap()
     }
 
     /// A face-match attestation by the registered platform.

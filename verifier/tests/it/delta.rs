@@ -19,7 +19,8 @@ use verifier::bundle::{BundleLimits, VerifiedBundle};
 use verifier::delta::{DeltaError, DeltaLimits, VerifiedDelta};
 use verifier::TrustState;
 
-use crate::sync::{now, pin, present, run_in, start, stderr, sync, verify_in, Running};
+use crate::sync::{pin, present, run_in, start, stderr, sync, verify_in};
+use testkit::{now, TestIssuer};
 
 fn json_out(o: &std::process::Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
@@ -43,7 +44,7 @@ fn show(state: &Path) -> Value {
     json_out(&o)
 }
 
-async fn revoke(bureau: &Running, id: &str) {
+async fn revoke(bureau: &TestIssuer, id: &str) {
     bureau
         .issuer
         .change_status(
@@ -231,7 +232,7 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
     let o = run_in(&hotel, &["sync", &bureau.url]);
     assert!(o.status.success(), "{}", stderr(&o));
 
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 fn snapshot(state: &Path) -> Vec<Option<Vec<u8>>> {
@@ -399,8 +400,8 @@ async fn bad_deltas_each_refused_and_state_kept() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
 
-    bureau.stop().await;
-    stranger.stop().await;
+    bureau.stop_server().await;
+    stranger.stop_server().await;
 }
 
 #[test]
@@ -545,7 +546,7 @@ fn each_structural_delta_check_has_its_code() {
 
 /// The issuer's delta from `base` re-signed by its root with `issued_at` set: the same changes
 /// and keys the issuer serves, placed in a chosen second.
-fn delta_in_second(bureau: &Running, base: i64, issued_at: i64, real: &str) -> String {
+fn delta_in_second(bureau: &TestIssuer, base: i64, issued_at: i64, real: &str) -> String {
     let root = bureau.issuer.keys.root();
     let d = VerifiedDelta::verify(real, root.public_jwk(), now(), &DeltaLimits::default()).unwrap();
     assert_eq!(d.base_status_seq, base);
@@ -681,5 +682,5 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
     }
-    bureau.stop().await;
+    bureau.stop_server().await;
 }

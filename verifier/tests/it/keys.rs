@@ -14,7 +14,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::json;
 
-use crate::sync::{now, pin, present, run_in, start, stderr, sync, verify_in};
+use crate::sync::{pin, present, run_in, start, stderr, sync, verify_in};
+use testkit::now;
 
 const CLAIMS: &str = include_str!("../../../examples/claims/citizen-basic.json");
 const DAY: i64 = 86_400;
@@ -151,7 +152,7 @@ async fn a_retired_key_cannot_sign_past_its_last_credential_expiry_or_after_reti
         day + 2 * DAY + 3_600,
     );
     refused_with(&o, "issuer_key_not_valid");
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,7 +227,7 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
     let fresh = bureau.credential(&bob).await;
     let o = verify(&hotel, work.path(), "fresh", &fresh.sd_jwt, &bob, now());
     assert!(o.status.success(), "{}", stderr(&o));
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 /// A bureau whose bundle and notices are built here (real root, real keys, chosen times).
@@ -452,5 +453,5 @@ async fn a_withdrawal_is_applied_first_even_when_the_delta_fails() {
         now(),
     );
     refused_with(&o, "issuer_key_withdrawn");
-    bureau.stop().await;
+    bureau.stop_server().await;
 }

@@ -4,74 +4,21 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 
-use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
-use issuer::config::Config;
 use issuer::status::Target;
 use issuer::trust::{sign_trust_bundle, BundleContents};
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use testkit::{now, TestIssuer};
 
-const CLAIMS: &str = include_str!("../../../examples/claims/citizen-basic.json");
 const AUD: &str = "https://hotel.example";
 
-pub(crate) struct Running {
-    pub(crate) issuer: Arc<Issuer>,
-    pub(crate) url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-pub(crate) async fn start(seed: u64) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut cfg = Config::defaults(dir.path().to_path_buf());
-    cfg.listen = addr;
-    cfg.public_url = format!("http://{addr}");
-    cfg.public_url_set = true;
-    cfg.shard_size = 1024;
-    let issuer = Issuer::open_with_rng(cfg, ChaCha20Rng::seed_from_u64(seed)).unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(issuer::server::run(listener, issuer.clone(), async {
-        let _ = rx.await;
-    }));
-    Running {
-        url: format!("http://{addr}"),
-        issuer,
-        shutdown: Some(tx),
-        task: Some(tokio::spawn(async move {
-            let _ = task.await;
-        })),
-        _dir: dir,
-    }
-}
-
-impl Running {
-    pub(crate) async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
-    }
-
-    pub(crate) async fn credential(
-        &self,
-        holder: &SigningKey,
-    ) -> issuer::simulate::DirectCredential {
-        let claims = CitizenClaims::from_json(CLAIMS, Level::Basic).unwrap();
-        self.issuer
-            .issue_direct(&claims, Level::Basic, holder.public_jwk())
-            .await
-            .unwrap()
-    }
+/// The bureau: the kit's issuer on loopback, its keys drawn from `seed`.
+pub(crate) async fn start(seed: u64) -> TestIssuer {
+    TestIssuer::builder().seed(seed).start().await
 }
 
 pub(crate) fn verifier(args: &[&str]) -> Output {
@@ -140,10 +87,6 @@ pub(crate) fn sync(state: &Path, url: &str) -> Output {
     run_in(state, &["sync", url])
 }
 
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pin_sync_verify_offline_revoke_and_rotate() {
     let mut bureau = start(1).await;
@@ -203,7 +146,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
         .any(|k| k["state"] == "retired" && k["not_after"].is_i64()));
 
     // The network goes away.
-    bureau.stop().await;
+    bureau.stop_server().await;
     let o = sync(&hotel, &bureau.url);
     assert_eq!(o.status.code(), Some(2), "sync without network cannot run");
 
@@ -291,7 +234,7 @@ async fn trust_show_into_a_closed_pipe_exits_quietly() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -396,6 +339,6 @@ async fn bad_bundles_each_refused_and_state_kept() {
     let show = run_in(&state, &["trust", "show", "--json"]);
     assert!(show.status.success());
 
-    bureau.stop().await;
-    stranger.stop().await;
+    bureau.stop_server().await;
+    stranger.stop_server().await;
 }

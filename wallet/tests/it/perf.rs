@@ -15,12 +15,12 @@ use crate::support::*;
 #[tokio::test]
 #[ignore = "measurement"]
 async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let http = reqwest::Client::new();
     let mut receive_times = Vec::new();
     let mut last = None;
     for serial in 0..5 {
-        let offer = t.enrol_high(100 + serial).await;
+        let offer = t.enrol_high(&high_claims(100 + serial)).await;
         let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
             .await
             .unwrap();

@@ -7,8 +7,8 @@ use crate::support::*;
 
 #[tokio::test]
 async fn receives_a_verified_batch_of_ten() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(1).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(1)).await;
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
@@ -62,8 +62,8 @@ async fn receives_a_verified_batch_of_ten() {
 
 #[tokio::test]
 async fn offer_by_reference_and_both_forms() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(2).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(2)).await;
     let http = reqwest::Client::new();
     let uri = offer["credential_offer_uri"].as_str().unwrap();
     assert!(uri.contains("credential_offer_uri="));
@@ -91,8 +91,8 @@ async fn offer_by_reference_and_both_forms() {
 
 #[tokio::test]
 async fn wrong_tx_code_is_refused_with_the_oauth_error() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(3).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(3)).await;
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
@@ -164,8 +164,8 @@ fn offer_uri_parsing() {
 #[tokio::test]
 async fn import_verifies_against_the_trust_file_and_the_holder_key() {
     use credential::jose::{Alg, SigningKey};
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(4).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(4)).await;
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await

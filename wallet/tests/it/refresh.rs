@@ -26,7 +26,7 @@ async fn received(
     serial: u32,
     copies: usize,
 ) -> (Store, tempfile::TempDir, String) {
-    let offer = t.enrol_high(serial).await;
+    let offer = t.enrol_high(&high_claims(serial)).await;
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
@@ -101,7 +101,7 @@ fn options(copies: usize) -> ReceiveOptions {
 
 #[tokio::test]
 async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 40, 2).await;
     let old_kids = holder_kids(&store, &batch);
     for _ in 0..2 {
@@ -154,7 +154,7 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
 
 #[tokio::test]
 async fn revoked_citizen_is_refused_and_the_token_forgotten() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 41, 1).await;
     let p = prepared(&store);
     wallet::answer(&mut store, &p, Reuse::Refuse, now()).unwrap();
@@ -203,7 +203,7 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
 
 #[tokio::test]
 async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
-    let t = TestIssuer::start_with(|c| c.refresh_min_interval = 3600).await;
+    let t = start_issuer_with(|c| c.refresh_min_interval = 3600).await;
     let (mut store, _dir, batch) = received(&t, 44, 1).await;
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(96);
@@ -228,7 +228,7 @@ async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
 
 #[tokio::test]
 async fn unknown_batch_and_deleted_grant() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 42, 1).await;
     let http = reqwest::Client::new();
     let err = wallet::refresh(
@@ -330,7 +330,7 @@ async fn pipe(
 async fn behind_lossy_proxy(drops: usize, grace: i64) -> (TestIssuer, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
-    let t = TestIssuer::start_with(|c| {
+    let t = start_issuer_with(|c| {
         c.public_url = public;
         c.refresh_reuse_grace = grace;
     })

@@ -473,8 +473,8 @@ async fn wallet_with_a_high_batch(
     tempfile::TempDir,
     wallet::Store,
 ) {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(seed).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(seed)).await;
     let http = wallet::http_client().unwrap();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
