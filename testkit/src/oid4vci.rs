@@ -106,6 +106,15 @@ impl Wallet {
         }
     }
 
+    /// [`Wallet::redeem`] of an enrolment answer: its `offer_uri` with its `tx_code`.
+    pub async fn redeem_offer(&self, enrolment: &Value) -> Redeemed {
+        self.redeem(
+            enrolment["offer_uri"].as_str().unwrap(),
+            enrolment["tx_code"].as_str().unwrap(),
+        )
+        .await
+    }
+
     /// Refresh grant (RFC 6749 section 6). Returns the status and body.
     pub async fn refresh(&self, issuer: &str, refresh_token: &str) -> (u16, Value) {
         let r = self
@@ -153,6 +162,21 @@ impl Wallet {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// Credential request for `config` with these key proofs. Returns status and body.
+    pub async fn request_with_proofs(
+        &self,
+        redeemed: &Redeemed,
+        config: &str,
+        proofs: &[String],
+    ) -> (u16, Value) {
+        self.credential_request(
+            &redeemed.metadata,
+            &redeemed.access_token,
+            &json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}}),
+        )
+        .await
+    }
+
     /// Requests `n` copies of `config`, each bound to a fresh key; the request must succeed.
     pub async fn credentials(
         &mut self,
@@ -169,13 +193,7 @@ impl Wallet {
             .map(|_| SigningKey::generate(Alg::Es256, &mut self.rng))
             .collect();
         let proofs: Vec<String> = keys.iter().map(|k| proof(k, &aud, &nonce, now())).collect();
-        let (status, body) = self
-            .credential_request(
-                &redeemed.metadata,
-                &redeemed.access_token,
-                &json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}}),
-            )
-            .await;
+        let (status, body) = self.request_with_proofs(redeemed, config, &proofs).await;
         assert_eq!(status, 200, "{body}");
         let creds = body["credentials"]
             .as_array()

@@ -203,13 +203,19 @@ impl TestIssuer {
         self.issuer.store.count_rows(what).await.unwrap()
     }
 
+    /// `GET path` of the issuer; the body as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        crate::http::get_json(&self.http, &format!("{}{path}", self.url)).await
+    }
+
+    /// `GET path` of the issuer; the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        crate::http::get_text(&self.http, &format!("{}{path}", self.url)).await
+    }
+
     /// `GET /.well-known/jwt-vc-issuer` as text: the issuer's signing keys.
     pub async fn jwt_vc_issuer(&self) -> String {
-        crate::http::get_text(
-            &self.http,
-            &format!("{}/.well-known/jwt-vc-issuer", self.url),
-        )
-        .await
+        self.get_text("/.well-known/jwt-vc-issuer").await
     }
 
     /// `POST path` with the officer's token; the status and JSON body.

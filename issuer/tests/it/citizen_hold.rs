@@ -121,12 +121,7 @@ async fn an_access_token_obtained_before_a_revocation_issues_nothing(backend: Ba
         let t = TestIssuer::start_on(backend).await.unwrap();
         let mut wallet = Wallet::new(62);
         let offer = t.enrol_high(&high_claims(62)).await;
-        let grant = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
+        let grant = wallet.redeem_offer(&offer).await;
         hold(&t, action, 62).await;
         let (status, body) = one_copy(&mut wallet, &grant, HIGH_DC).await;
         assert_error(
@@ -147,12 +142,7 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         let t = TestIssuer::start_on(backend).await.unwrap();
         let mut wallet = Wallet::new(63);
         let offer = t.enrol_high(&high_claims(63)).await;
-        let grant = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
+        let grant = wallet.redeem_offer(&offer).await;
         wallet.credentials(&grant, HIGH_DC, 1).await;
         hold(&t, action, 63).await;
         let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
@@ -178,18 +168,8 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
 async fn two_enrolments(t: &TestIssuer, wallet: &mut Wallet, serial: u32) -> Redeemed {
     let basic = t.enrol_basic(&basic_claims(serial)).await;
     let high = t.enrol_high(&high_claims(serial)).await;
-    let basic = wallet
-        .redeem(
-            basic["offer_uri"].as_str().unwrap(),
-            basic["tx_code"].as_str().unwrap(),
-        )
-        .await;
-    let high = wallet
-        .redeem(
-            high["offer_uri"].as_str().unwrap(),
-            high["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let basic = wallet.redeem_offer(&basic).await;
+    let high = wallet.redeem_offer(&high).await;
     wallet.credentials(&high, HIGH_DC, 1).await;
     basic
 }
@@ -266,12 +246,7 @@ async fn a_revocation_racing_issuance_leaves_no_valid_credential(backend: Backen
     for serial in 70..76u32 {
         let mut wallet = Wallet::new(u64::from(serial));
         let offer = t.enrol_high(&high_claims(serial)).await;
-        let grant = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
+        let grant = wallet.redeem_offer(&offer).await;
         let issuing = tokio::spawn(async move { one_copy(&mut wallet, &grant, HIGH_DC).await });
         let revoking = {
             let t = t.clone();

@@ -18,14 +18,8 @@ pub async fn verify_sd_jwt(
     issuer: &str,
     sd_jwt: &str,
 ) -> (Value, Map<String, Value>) {
-    let meta: Value = http
-        .get(format!("{issuer}/.well-known/jwt-vc-issuer"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value =
+        testkit::http::get_json(http, &format!("{issuer}/.well-known/jwt-vc-issuer")).await;
     let mut parts = sd_jwt.split('~');
     let jwt = Jws::parse(parts.next().unwrap()).unwrap();
     let kid = jwt.header().kid.clone().unwrap();
@@ -78,14 +72,7 @@ pub async fn verify_with_verifier(
     claims: &[&str],
 ) -> Result<verifier::VerifiedPresentation, verifier::VerifierError> {
     use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
-    let meta = http
-        .get(format!("{issuer}/.well-known/jwt-vc-issuer"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let meta = testkit::http::get_text(http, &format!("{issuer}/.well-known/jwt-vc-issuer")).await;
     let trust = verifier::TrustStore::from_json(&meta).unwrap();
     let parsed = SdJwt::parse(sd_jwt, &Limits::default()).unwrap();
     let payload: Value = serde_json::from_slice(
@@ -102,14 +89,7 @@ pub async fn verify_with_verifier(
             .trim_end_matches("/revocation")
             .to_owned(),
     };
-    let token = http
-        .get(&status_uri)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let token = testkit::http::get_text(http, &status_uri).await;
     let mut status = verifier::StatusStore::new();
     assert_eq!(status.add_token(&token, &trust, now()).unwrap(), status_uri);
     let policy = verifier::Policy {

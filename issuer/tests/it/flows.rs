@@ -33,15 +33,7 @@ async fn status_bits(http: &reqwest::Client, uri: &str, idx: u64) -> u8 {
 
 async fn enrol_at_each_level_redeem_and_verify(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    let meta: Value = t
-        .http
-        .get(format!("{}/.well-known/openid-credential-issuer", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = t.get_json("/.well-known/openid-credential-issuer").await;
     assert_eq!(meta["credential_issuer"], t.url.as_str());
     assert_eq!(
         meta["credential_configurations_supported"]
@@ -163,12 +155,7 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it(backend: B
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(3)).await;
     let mut wallet = Wallet::new(12);
-    let redeemed = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let redeemed = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet
         .credentials(&redeemed, "citizen_id_high_dc_sd_jwt", 3)
         .await;
@@ -249,15 +236,7 @@ async fn bitstring_bit(t: &TestIssuer, url: &str, purpose: &str, idx: u64) -> bo
     let jwt = r.text().await.unwrap();
     let jws = credential::jose::Jws::parse(&jwt).unwrap();
     assert_eq!(jws.header().typ.as_deref(), Some("vc+jwt"));
-    let keys: Value = t
-        .http
-        .get(format!("{}/.well-known/jwt-vc-issuer", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: Value = t.get_json("/.well-known/jwt-vc-issuer").await;
     let kid = jws.header().kid.clone().unwrap();
     let mut jwk = keys["jwks"]["keys"]
         .as_array()
@@ -296,12 +275,7 @@ async fn bitstring_status_lists_project_revocation_and_suspension(backend: Backe
     for serial in [20, 21] {
         let offer = t.enrol_high(&high_claims(serial)).await;
         let mut wallet = Wallet::new(u64::from(serial));
-        let redeemed = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
+        let redeemed = wallet.redeem_offer(&offer).await;
         let (_, creds) = wallet
             .credentials(&redeemed, "citizen_id_high_vc_sd_jwt", 1)
             .await;
@@ -436,12 +410,7 @@ async fn c_nonce_and_proof_replay_are_rejected(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(5);
     let o1 = t.enrol_high(&high_claims(6)).await;
-    let r1 = wallet
-        .redeem(
-            o1["offer_uri"].as_str().unwrap(),
-            o1["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r1 = wallet.redeem_offer(&o1).await;
     let nonce = wallet.nonce(&r1.metadata).await;
     let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let p = proof(&key, &t.url, &nonce, now());
@@ -466,12 +435,7 @@ async fn c_nonce_and_proof_replay_are_rejected(backend: Backend) {
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
     // The very same proof again (another offer, a fresh nonce issued meanwhile): replay.
     let o2 = t.enrol_high(&high_claims(7)).await;
-    let r2 = wallet
-        .redeem(
-            o2["offer_uri"].as_str().unwrap(),
-            o2["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r2 = wallet.redeem_offer(&o2).await;
     let (s, b) = wallet
         .credential_request(
             &r2.metadata,
@@ -498,12 +462,7 @@ async fn proof_checks_each_have_their_error(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(6);
     let o = t.enrol_high(&high_claims(8)).await;
-    let r = wallet
-        .redeem(
-            o["offer_uri"].as_str().unwrap(),
-            o["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&o).await;
     let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let nonce = wallet.nonce(&r.metadata).await;
     let req = |proofs: Vec<String>| json!({"credential_configuration_id": "citizen_id_high_dc_sd_jwt", "proofs": {"jwt": proofs}});

@@ -306,12 +306,7 @@ async fn key_rotation_keeps_the_old_key_published(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(40)).await;
     let mut wallet = Wallet::new(40);
-    let r = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_dc_sd_jwt", 1).await;
     let resp = t
         .http

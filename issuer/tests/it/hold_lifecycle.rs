@@ -64,12 +64,7 @@ async fn credentials_of(
     n: usize,
 ) -> (Redeemed, Vec<credential::jose::SigningKey>, Vec<String>) {
     let offer = t.enrol_high(&high_claims(serial)).await;
-    let grant = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let grant = wallet.redeem_offer(&offer).await;
     let (keys, creds) = wallet.credentials(&grant, HIGH_DC, n).await;
     (grant, keys, creds)
 }

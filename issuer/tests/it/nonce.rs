@@ -9,12 +9,7 @@ const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
 
 async fn redeemed(t: &TestIssuer, wallet: &Wallet, serial: u32) -> Redeemed {
     let offer = t.enrol_high(&high_claims(serial)).await;
-    wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await
+    wallet.redeem_offer(&offer).await
 }
 
 /// One copy of `config` proved with `nonce` and a fresh key; status and body.
@@ -47,15 +42,7 @@ fn assert_invalid_nonce(status: u16, body: &Value) {
 async fn many_nonce_calls_store_nothing(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(90);
-    let meta: Value = t
-        .http
-        .get(format!("{}/.well-known/openid-credential-issuer", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = t.get_json("/.well-known/openid-credential-issuer").await;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..300 {
         assert!(

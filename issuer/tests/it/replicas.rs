@@ -559,15 +559,9 @@ async fn key_rotation_is_coordinated_across_replicas() {
         let jws = credential::jose::Jws::parse(creds[0].split('~').next().unwrap()).unwrap();
         assert_eq!(jws.header().kid.as_deref(), Some(active[0].as_str()));
         // And publishes it.
-        let meta: Value = c
-            .http
-            .get(format!("{}/.well-known/jwt-vc-issuer", c.url(i)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let meta: Value =
+            testkit::http::get_json(&c.http, &format!("{}/.well-known/jwt-vc-issuer", c.url(i)))
+                .await;
         assert!(meta.to_string().contains(&active[0]));
     }
 }

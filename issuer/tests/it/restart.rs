@@ -93,12 +93,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     // One credential revoked before the crash.
     let offer = enrol(&http, &s.url, &token, 100).await;
     let mut wallet = Wallet::new(100);
-    let r = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_dc_sd_jwt", 2).await;
     let revoked: Vec<(i64, i64)> = creds.iter().map(|c| entry_of(c)).collect();
     let resp = http
@@ -202,12 +197,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     // The restarted service still serves and issues.
     let offer = enrol(&http, &s2.url, &token, 300).await;
     let mut wallet = Wallet::new(300);
-    let r = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_vc_sd_jwt", 1).await;
     assert_eq!(creds.len(), 1);
 
