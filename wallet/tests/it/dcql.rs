@@ -7,7 +7,6 @@ use verifier::request::{PresentationRequest, ResponseMode as RpMode};
 use verifier::{Policy, Verifier, VerifierError};
 use wallet::consent::Preparation;
 use wallet::dcql::Unmet;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{Reuse, Store};
 
 use crate::support::*;
@@ -21,24 +20,12 @@ async fn store_with(t: &TestIssuer, serials: &[u32], copies: usize) -> (Store, t
     let http = reqwest::Client::new();
     for serial in serials {
         let offer = t.enrol_high(&high_claims(*serial)).await;
-        let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-            .await
-            .unwrap();
-        let options = ReceiveOptions {
-            copies,
-            configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-            ..ReceiveOptions::default()
-        };
-        wallet::receive(
+        receive_offer(
             &http,
-            &parsed,
-            Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-            &options,
-            &mut holder_rng(),
-            now(),
+            &offer,
+            &receive_options(Some("citizen_id_high_dc_sd_jwt"), copies),
         )
         .await
-        .unwrap()
         .store(&mut store)
         .unwrap();
     }

@@ -10,7 +10,6 @@ use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
 use serde_json::{json, Value};
 use wallet::consent::Preparation;
 use wallet::dcql::Unmet;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{AuthorizationRequest, PresentationError, ResponseMode, Reuse, Store};
 
 use crate::support::*;
@@ -20,24 +19,12 @@ use crate::support::*;
 async fn filled(t: &TestIssuer, copies: usize) -> (Store, tempfile::TempDir, String) {
     let offer = t.enrol_high(&high_claims(10)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies,
-        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
+    let received = receive_offer(
         &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
+        &offer,
+        &receive_options(Some("citizen_id_high_dc_sd_jwt"), copies),
     )
-    .await
-    .unwrap();
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_store(dir.path());
     received.store(&mut store).unwrap();
@@ -329,24 +316,12 @@ async fn a_batch_with_an_unused_copy_is_preferred() {
     // A second one-copy batch of the same type.
     let offer = t.enrol_high(&high_claims(11)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies: 1,
-        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-        ..ReceiveOptions::default()
-    };
-    wallet::receive(
+    receive_offer(
         &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
+        &offer,
+        &receive_options(Some("citizen_id_high_dc_sd_jwt"), 1),
     )
     .await
-    .unwrap()
     .store(&mut store)
     .unwrap();
     let uri = request_uri(&[

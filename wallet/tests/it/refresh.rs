@@ -14,7 +14,6 @@ use issuer::model::StatusAction;
 use issuer::status::Target;
 use serde_json::json;
 use wallet::consent::Preparation;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{RefreshError, Reuse, Store};
 
 use crate::support::*;
@@ -28,24 +27,7 @@ async fn received(
 ) -> (Store, tempfile::TempDir, String) {
     let offer = t.enrol_high(&high_claims(serial)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies,
-        configurations: vec![CONFIG.into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap();
+    let received = receive_offer(&http, &offer, &receive_options(Some(CONFIG), copies)).await;
     assert!(received.refreshable());
     assert!(format!("{received:?}").contains("refreshable: true"));
     let dir = tempfile::tempdir().unwrap();
@@ -92,13 +74,6 @@ fn holder_kids(store: &Store, batch: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn options(copies: usize) -> ReceiveOptions {
-    ReceiveOptions {
-        copies,
-        ..ReceiveOptions::default()
-    }
-}
-
 #[tokio::test]
 async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
     let t = start_issuer().await;
@@ -116,9 +91,16 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
     let http = reqwest::Client::new();
     // A real host passes OsRng; the test seeds another stream than the first batch's.
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
-    let done = wallet::refresh(&http, &mut store, &batch, &options(3), &mut rng, now())
-        .await
-        .unwrap();
+    let done = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 3),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(done.batch_id, batch);
     assert_eq!(done.configuration, CONFIG);
     assert_eq!(done.copies, 3);
@@ -145,9 +127,16 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
         )
         .unwrap();
     // The rotated token was stored: a second refresh works too.
-    wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
-        .await
-        .unwrap();
+    wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 1),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(store.copies(&batch).unwrap().len(), 1);
     t.stop().await;
 }
@@ -168,7 +157,7 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
         &http,
         &mut store,
         &batch,
-        &options(2),
+        &receive_options(None, 2),
         &mut holder_rng(),
         now(),
     )
@@ -186,7 +175,7 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
         &http,
         &mut store,
         &batch,
-        &options(2),
+        &receive_options(None, 2),
         &mut holder_rng(),
         now(),
     )
@@ -208,13 +197,27 @@ async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(96);
     // The first refresh after the token request is not limited.
-    wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
-        .await
-        .unwrap();
+    wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 1),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap();
     let before: Vec<_> = store.copies(&batch).unwrap();
-    let err = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
-        .await
-        .unwrap_err();
+    let err = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 1),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap_err();
     // The issuer's `Retry-After` reaches the host as data: most of the hour is left.
     assert!(
         matches!(&err, RefreshError::RateLimited { retry_after: Some(s) } if *s > 3500 && *s <= 3600),
@@ -235,7 +238,7 @@ async fn unknown_batch_and_deleted_grant() {
         &http,
         &mut store,
         "nope",
-        &options(1),
+        &receive_options(None, 1),
         &mut holder_rng(),
         now(),
     )
@@ -349,9 +352,16 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
     let (mut store, _dir, batch) = received(&t, 43, 1).await;
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(98);
-    let done = wallet::refresh(&http, &mut store, &batch, &options(2), &mut rng, now())
-        .await
-        .unwrap();
+    let done = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 2),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(done.retried);
     assert_eq!(done.copies, 2);
     assert_eq!(
@@ -379,9 +389,16 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
     );
     assert_eq!(issuer_count(&t, "refreshed_issuances").await, 1);
     // The wallet stored the live successor: the next refresh goes through at once.
-    let again = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
-        .await
-        .unwrap();
+    let again = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 1),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(!again.retried);
     assert_eq!(store.copies(&batch).unwrap().len(), 1);
     t.stop().await;
@@ -397,7 +414,7 @@ async fn without_the_issuers_grace_window_the_retry_is_reuse() {
         &http,
         &mut store,
         &batch,
-        &options(1),
+        &receive_options(None, 1),
         &mut holder_rng(),
         now(),
     )
@@ -425,9 +442,16 @@ async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
     let before = store.copies(&batch).unwrap();
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(97);
-    let err = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
-        .await
-        .unwrap_err();
+    let err = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 1),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(&err, RefreshError::Receive(wallet::receive::ReceiveError::Http { endpoint, .. }) if endpoint == "token"),
         "{err:?}"
@@ -436,9 +460,16 @@ async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
     // Nothing changed in the wallet; the host tries again a little later.
     assert_eq!(store.copies(&batch).unwrap(), before);
     assert!(store.batches().unwrap()[0].refreshable);
-    let done = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
-        .await
-        .unwrap();
+    let done = wallet::refresh(
+        &http,
+        &mut store,
+        &batch,
+        &receive_options(None, 1),
+        &mut rng,
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(!done.retried);
     assert_eq!(
         issuer_count(&t, "audit WHERE event = 'refresh.grace'").await,

@@ -3,7 +3,9 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use serde_json::{json, Value};
 
+use wallet::receive::{CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode};
 use wallet::{StorageKey, Store};
 
 pub use testkit::{high_claims, id_number, now, TestIssuer};
@@ -33,4 +35,61 @@ pub fn holder_rng() -> ChaCha20Rng {
     static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     ChaCha20Rng::seed_from_u64(42 ^ (n << 32))
+}
+
+/// The options for `copies` copies of `config` (`None`: every offered configuration).
+pub fn receive_options(config: Option<&str>, copies: usize) -> ReceiveOptions {
+    ReceiveOptions {
+        copies,
+        configurations: config.map(|c| vec![c.to_owned()]).unwrap_or_default(),
+        ..ReceiveOptions::default()
+    }
+}
+
+/// `wallet::receive` of a resolved offer with `tx_code`, fresh holder keys and the clock.
+pub async fn receive_with(
+    http: &reqwest::Client,
+    offer: &CredentialOffer,
+    tx_code: Option<&str>,
+    options: &ReceiveOptions,
+) -> Result<Received, ReceiveError> {
+    let tx_code = tx_code.map(TxCode::new);
+    wallet::receive(
+        http,
+        offer,
+        tx_code.as_ref(),
+        options,
+        &mut holder_rng(),
+        now(),
+    )
+    .await
+}
+
+/// Resolves an enrolment answer's offer (by value) and receives it with its tx_code.
+pub async fn receive_offer(
+    http: &reqwest::Client,
+    enrolment: &Value,
+    options: &ReceiveOptions,
+) -> Received {
+    let parsed = wallet::resolve_offer(http, enrolment["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    receive_with(http, &parsed, enrolment["tx_code"].as_str(), options)
+        .await
+        .unwrap()
+}
+
+/// An offer by value from the issuer at `url` for `config`, with this pre-authorized code and
+/// a 6-digit tx_code.
+pub fn offer_uri(url: &str, config: &str, code: &str) -> String {
+    let offer = json!({
+        "credential_issuer": url,
+        "credential_configuration_ids": [config],
+        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {
+            "pre-authorized_code": code, "tx_code": {"length": 6}}},
+    });
+    format!(
+        "openid-credential-offer://?{}",
+        serde_urlencoded::to_string([("credential_offer", offer.to_string())]).unwrap()
+    )
 }
