@@ -74,6 +74,25 @@ fn holder_kids(store: &Store, batch: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// `wallet::refresh` of `batch` for `copies` new copies, keys from `rng`.
+async fn refresh_copies(
+    http: &reqwest::Client,
+    store: &mut Store,
+    batch: &str,
+    copies: usize,
+    rng: &mut (impl rand_core::CryptoRngCore + Send),
+) -> Result<wallet::Refreshed, wallet::RefreshError> {
+    wallet::refresh(
+        http,
+        store,
+        batch,
+        &receive_options(None, copies),
+        rng,
+        now(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
     let t = start_issuer().await;
@@ -91,16 +110,9 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
     let http = reqwest::Client::new();
     // A real host passes OsRng; the test seeds another stream than the first batch's.
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
-    let done = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 3),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap();
+    let done = refresh_copies(&http, &mut store, &batch, 3, &mut rng)
+        .await
+        .unwrap();
     assert_eq!(done.batch_id, batch);
     assert_eq!(done.configuration, CONFIG);
     assert_eq!(done.copies, 3);
@@ -127,16 +139,9 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
         )
         .unwrap();
     // The rotated token was stored: a second refresh works too.
-    wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap();
+    refresh_copies(&http, &mut store, &batch, 1, &mut rng)
+        .await
+        .unwrap();
     assert_eq!(store.copies(&batch).unwrap().len(), 1);
     t.stop().await;
 }
@@ -153,16 +158,9 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
         .unwrap();
     let http = reqwest::Client::new();
     let before: Vec<_> = store.copies(&batch).unwrap();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 2),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 2, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, RefreshError::Refused { error, .. } if error == "invalid_grant"),
         "{err:?}"
@@ -171,16 +169,9 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
     // refreshable and a second try does not reach the issuer.
     assert_eq!(store.copies(&batch).unwrap(), before);
     assert!(!store.batches().unwrap()[0].refreshable);
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 2),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 2, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         RefreshError::NotRefreshable {
@@ -197,27 +188,13 @@ async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(96);
     // The first refresh after the token request is not limited.
-    wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap();
+    refresh_copies(&http, &mut store, &batch, 1, &mut rng)
+        .await
+        .unwrap();
     let before: Vec<_> = store.copies(&batch).unwrap();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
+        .await
+        .unwrap_err();
     // The issuer's `Retry-After` reaches the host as data: most of the hour is left.
     assert!(
         matches!(&err, RefreshError::RateLimited { retry_after: Some(s) } if *s > 3500 && *s <= 3600),
@@ -234,16 +211,9 @@ async fn unknown_batch_and_deleted_grant() {
     let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 42, 1).await;
     let http = reqwest::Client::new();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        "nope",
-        &receive_options(None, 1),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, "nope", 1, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
         RefreshError::Store(wallet::StoreError::NotFound { .. })
@@ -352,16 +322,9 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
     let (mut store, _dir, batch) = received(&t, 43, 1).await;
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(98);
-    let done = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 2),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap();
+    let done = refresh_copies(&http, &mut store, &batch, 2, &mut rng)
+        .await
+        .unwrap();
     assert!(done.retried);
     assert_eq!(done.copies, 2);
     assert_eq!(
@@ -389,16 +352,9 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
     );
     assert_eq!(issuer_count(&t, "refreshed_issuances").await, 1);
     // The wallet stored the live successor: the next refresh goes through at once.
-    let again = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap();
+    let again = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
+        .await
+        .unwrap();
     assert!(!again.retried);
     assert_eq!(store.copies(&batch).unwrap().len(), 1);
     t.stop().await;
@@ -410,16 +366,9 @@ async fn without_the_issuers_grace_window_the_retry_is_reuse() {
     let (mut store, _dir, batch) = received(&t, 44, 1).await;
     let before = store.copies(&batch).unwrap();
     let http = reqwest::Client::new();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 1, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, RefreshError::Refused { error, description }
             if error == "invalid_grant" && description.as_deref().is_some_and(|d| d.contains("already used"))),
@@ -442,16 +391,9 @@ async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
     let before = store.copies(&batch).unwrap();
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(97);
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, RefreshError::Receive(wallet::receive::ReceiveError::Http { endpoint, .. }) if endpoint == "token"),
         "{err:?}"
@@ -460,16 +402,9 @@ async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
     // Nothing changed in the wallet; the host tries again a little later.
     assert_eq!(store.copies(&batch).unwrap(), before);
     assert!(store.batches().unwrap()[0].refreshable);
-    let done = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &receive_options(None, 1),
-        &mut rng,
-        now(),
-    )
-    .await
-    .unwrap();
+    let done = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
+        .await
+        .unwrap();
     assert!(!done.retried);
     assert_eq!(
         issuer_count(&t, "audit WHERE event = 'refresh.grace'").await,
