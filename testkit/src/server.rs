@@ -240,6 +240,22 @@ impl TestIssuer {
         .await
     }
 
+    /// `POST /admin/citizens/{action}` (`suspend`, `reinstate`, `revoke`) for citizen
+    /// `serial` as admin; status and body.
+    pub async fn citizen(&self, action: &str, serial: u32) -> (u16, Value) {
+        self.post_as_admin(
+            &format!("/admin/citizens/{action}"),
+            &json!({"id_number": crate::id_number(serial)}),
+        )
+        .await
+    }
+
+    /// [`TestIssuer::citizen`], which must succeed.
+    pub async fn citizen_ok(&self, action: &str, serial: u32) {
+        let (status, body) = self.citizen(action, serial).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+
     /// Enrols a citizen at high level (in person, by the officer); the enrolment answer
     /// (offer URIs and tx_code).
     pub async fn enrol_high(&self, claims: &Value) -> Value {

@@ -11,24 +11,6 @@ const HIGH_DC: &str = "citizen_id_high_dc_sd_jwt";
 const HIGH_VC: &str = "citizen_id_high_vc_sd_jwt";
 const BASIC_DC: &str = "citizen_id_basic_dc_sd_jwt";
 
-/// `POST /admin/citizens/{action}` for citizen `serial`; status and body.
-async fn citizen(t: &TestIssuer, action: &str, serial: u32) -> (u16, Value) {
-    let r = t
-        .http
-        .post(format!("{}/admin/citizens/{action}", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"id_number": id_number(serial)}))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-async fn hold(t: &TestIssuer, action: &str, serial: u32) {
-    let (status, body) = citizen(t, action, serial).await;
-    assert_eq!(status, 200, "{action}: {body}");
-}
-
 /// One copy of `config` with a fresh key; status and body.
 async fn one_copy(wallet: &mut Wallet, grant: &Redeemed, config: &str) -> (u16, Value) {
     let aud = grant.metadata["credential_issuer"]
@@ -83,7 +65,7 @@ async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backen
     let offer = t.enrol_high(&high_claims(60)).await;
     assert_eq!(offer_fetch(&t, &offer).await, 200);
     // The citizen has no credential yet: the revocation holds all the same.
-    let (status, body) = citizen(&t, "revoke", 60).await;
+    let (status, body) = t.citizen("revoke", 60).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "revoked");
     assert_eq!(offer_fetch(&t, &offer).await, 404);
@@ -93,7 +75,7 @@ async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backen
     assert_error(status, &body, "invalid_grant", "");
     assert_eq!(t.count("access_tokens").await, 0);
     // Revocation is final: reinstating is refused.
-    let (status, body) = citizen(&t, "reinstate", 60).await;
+    let (status, body) = t.citizen("reinstate", 60).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "invalid_status_transition");
     t.stop().await;
@@ -103,13 +85,13 @@ async fn a_suspended_citizens_offer_waits_until_reinstated(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(61);
     let offer = t.enrol_high(&high_claims(61)).await;
-    hold(&t, "suspend", 61).await;
+    t.citizen_ok("suspend", 61).await;
     assert_eq!(offer_fetch(&t, &offer).await, 404);
     let tx_code = offer["tx_code"].as_str().unwrap();
     let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
     assert_error(status, &body, "invalid_grant", "suspended");
     // The refusal did not spend the code.
-    hold(&t, "reinstate", 61).await;
+    t.citizen_ok("reinstate", 61).await;
     assert_eq!(offer_fetch(&t, &offer).await, 200);
     let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
     assert_eq!(status, 200, "{body}");
@@ -122,7 +104,7 @@ async fn an_access_token_obtained_before_a_revocation_issues_nothing(backend: Ba
         let mut wallet = Wallet::new(62);
         let offer = t.enrol_high(&high_claims(62)).await;
         let grant = wallet.redeem_offer(&offer).await;
-        hold(&t, action, 62).await;
+        t.citizen_ok(action, 62).await;
         let (status, body) = one_copy(&mut wallet, &grant, HIGH_DC).await;
         assert_error(
             status,
@@ -144,7 +126,7 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         let offer = t.enrol_high(&high_claims(63)).await;
         let grant = wallet.redeem_offer(&offer).await;
         wallet.credentials(&grant, HIGH_DC, 1).await;
-        hold(&t, action, 63).await;
+        t.citizen_ok(action, 63).await;
         let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
         assert_error(
             status,
@@ -155,7 +137,7 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         assert_eq!(t.count("credentials").await, 1, "{action}");
         if action == "suspend" {
             // Reinstated, the token's other configuration is issued.
-            hold(&t, "reinstate", 63).await;
+            t.citizen_ok("reinstate", 63).await;
             let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
             assert_eq!(status, 200, "{body}");
         }
@@ -178,7 +160,7 @@ async fn the_refresh_token_of_a_revoked_citizens_other_enrolment_is_refused(back
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(64);
     let basic = two_enrolments(&t, &mut wallet, 64).await;
-    hold(&t, "revoke", 64).await;
+    t.citizen_ok("revoke", 64).await;
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_error(status, &body, "invalid_grant", "revoked");
     assert_eq!(t.count("refreshed_access_tokens").await, 0);
@@ -196,11 +178,11 @@ async fn a_suspended_citizens_other_enrolment_refreshes_again_once_reinstated(ba
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(65);
     let basic = two_enrolments(&t, &mut wallet, 65).await;
-    hold(&t, "suspend", 65).await;
+    t.citizen_ok("suspend", 65).await;
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_error(status, &body, "invalid_grant", "suspended");
     assert_eq!(t.count("refreshed_access_tokens").await, 0);
-    hold(&t, "reinstate", 65).await;
+    t.citizen_ok("reinstate", 65).await;
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_eq!(status, 200, "{body}");
     t.stop().await;
@@ -210,8 +192,8 @@ async fn a_revoked_or_suspended_citizen_cannot_enrol_again(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     t.enrol_high(&high_claims(66)).await;
     t.enrol_high(&high_claims(67)).await;
-    hold(&t, "revoke", 66).await;
-    hold(&t, "suspend", 67).await;
+    t.citizen_ok("revoke", 66).await;
+    t.citizen_ok("suspend", 67).await;
     let enrol = |serial: u32| {
         t.http
             .post(format!("{}/enrol/high", t.url))
@@ -230,10 +212,10 @@ async fn a_revoked_or_suspended_citizen_cannot_enrol_again(backend: Backend) {
             .contains(status_text));
     }
     assert_eq!(t.count("enrolments").await, 2);
-    hold(&t, "reinstate", 67).await;
+    t.citizen_ok("reinstate", 67).await;
     t.enrol_high(&high_claims(67)).await;
     // An id number never enrolled is not a citizen to revoke.
-    let (status, body) = citizen(&t, "revoke", 68).await;
+    let (status, body) = t.citizen("revoke", 68).await;
     assert_eq!(status, 404, "{body}");
     t.stop().await;
 }
@@ -250,7 +232,7 @@ async fn a_revocation_racing_issuance_leaves_no_valid_credential(backend: Backen
         let issuing = tokio::spawn(async move { one_copy(&mut wallet, &grant, HIGH_DC).await });
         let revoking = {
             let t = t.clone();
-            tokio::spawn(async move { citizen(&t, "revoke", serial).await })
+            tokio::spawn(async move { t.citizen("revoke", serial).await })
         };
         let (issued, revoked) = (issuing.await.unwrap(), revoking.await.unwrap());
         assert_eq!(revoked.0, 200, "{}", revoked.1);

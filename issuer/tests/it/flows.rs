@@ -197,15 +197,7 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it(backend: B
     for (uri, idx) in &entries {
         assert_eq!(status_bits(&t.http, uri, *idx).await, 2);
     }
-    let r = t
-        .http
-        .post(format!("{}/admin/citizens/revoke", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"id_number": id_number(3)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    t.citizen_ok("revoke", 3).await;
     for (uri, idx) in &entries {
         assert_eq!(status_bits(&t.http, uri, *idx).await, 1);
     }
@@ -305,15 +297,7 @@ async fn bitstring_status_lists_project_revocation_and_suspension(backend: Backe
         assert!(!bitstring_bit(&t, sus, "suspension", *idx).await);
     }
     for (serial, action) in [(20, "suspend"), (21, "revoke")] {
-        let r = t
-            .http
-            .post(format!("{}/admin/citizens/{action}", t.url))
-            .bearer_auth(&t.admin_token)
-            .json(&json!({"id_number": id_number(serial)}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        t.citizen_ok(action, serial).await;
     }
     let (suspended, revoked) = (&entries[0], &entries[1]);
     assert!(bitstring_bit(&t, &suspended.2, "suspension", suspended.0).await);
@@ -560,16 +544,13 @@ async fn basic_enrolment_rejects_bad_attestations_and_enrols_no_one(backend: Bac
         forged,                                         // wrong signer
     ];
     for att in cases {
-        let r = t
-            .http
-            .post(format!("{}/enrol/basic", t.url))
-            .bearer_auth(&t.officer_token)
-            .json(&json!({"claims": claims, "attestation": att}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400);
-        let b: Value = r.json().await.unwrap();
+        let (status, b) = t
+            .post_as_officer(
+                "/enrol/basic",
+                &json!({"claims": claims, "attestation": att}),
+            )
+            .await;
+        assert_eq!(status, 400);
         assert_eq!(b["error"], "invalid_attestation", "{b}");
     }
     assert_eq!(t.count("enrolments").await, 0);

@@ -37,15 +37,8 @@ fn assert_invalid_grant(status: u16, body: &Value, reason: &str) {
 }
 
 async fn admin(t: &TestIssuer, path: &str, body: &Value) {
-    let r = t
-        .http
-        .post(format!("{}{path}", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = t.post_as_admin(path, body).await;
+    assert_eq!(status, 200);
 }
 
 async fn refresh_issues_a_fresh_batch_with_new_indexes_in_the_same_lineage(backend: Backend) {
