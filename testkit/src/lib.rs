@@ -29,6 +29,29 @@ pub use platform::Platform;
 pub use postgres::Backend;
 pub use server::{config, Builder, TestIssuer};
 
+/// The JWT payload of an issued SD-JWT (`<jwt>~<disclosures>~`), unverified.
+pub fn credential_payload(sd_jwt: &str) -> serde_json::Value {
+    let jws = credential::jose::Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap();
+    serde_json::from_slice(jws.payload()).unwrap()
+}
+
+/// The status entry `(shard, idx)` an issued SD-JWT names (`status.status_list`).
+pub fn status_entry(sd_jwt: &str) -> (i64, i64) {
+    let p = credential_payload(sd_jwt);
+    let s = &p["status"]["status_list"];
+    let shard = s["uri"].as_str().unwrap().rsplit('/').next().unwrap();
+    (shard.parse().unwrap(), s["idx"].as_i64().unwrap())
+}
+
+/// A tx_code that is not `right` (of the same length).
+pub fn wrong_tx_code(right: &str) -> &'static str {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
 /// The current time in Unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

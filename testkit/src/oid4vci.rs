@@ -177,6 +177,28 @@ impl Wallet {
         .await
     }
 
+    /// One copy of `config` proved over `nonce` with a fresh key. Returns status and body.
+    pub async fn one_copy_with_nonce(
+        &mut self,
+        redeemed: &Redeemed,
+        config: &str,
+        nonce: &str,
+    ) -> (u16, Value) {
+        let aud = redeemed.metadata["credential_issuer"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let key = SigningKey::generate(Alg::Es256, &mut self.rng);
+        let proofs = [proof(&key, &aud, nonce, now())];
+        self.request_with_proofs(redeemed, config, &proofs).await
+    }
+
+    /// One copy of `config` over a fresh `c_nonce` with a fresh key. Returns status and body.
+    pub async fn one_copy(&mut self, redeemed: &Redeemed, config: &str) -> (u16, Value) {
+        let nonce = self.nonce(&redeemed.metadata).await;
+        self.one_copy_with_nonce(redeemed, config, &nonce).await
+    }
+
     /// Requests `n` copies of `config`, each bound to a fresh key; the request must succeed.
     pub async fn credentials(
         &mut self,

@@ -240,6 +240,18 @@ impl TestIssuer {
         .await
     }
 
+    /// The status of `GET /offers/{id}` for an enrolment answer's offer.
+    pub async fn offer_status(&self, enrolment: &Value) -> u16 {
+        let id = enrolment["offer_id"].as_str().unwrap();
+        self.http
+            .get(format!("{}/offers/{id}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// `POST /admin/citizens/{action}` (`suspend`, `reinstate`, `revoke`) for citizen
     /// `serial` as admin; status and body.
     pub async fn citizen(&self, action: &str, serial: u32) -> (u16, Value) {

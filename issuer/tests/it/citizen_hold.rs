@@ -11,24 +11,6 @@ const HIGH_DC: &str = "citizen_id_high_dc_sd_jwt";
 const HIGH_VC: &str = "citizen_id_high_vc_sd_jwt";
 const BASIC_DC: &str = "citizen_id_basic_dc_sd_jwt";
 
-/// One copy of `config` with a fresh key; status and body.
-async fn one_copy(wallet: &mut Wallet, grant: &Redeemed, config: &str) -> (u16, Value) {
-    let aud = grant.metadata["credential_issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let nonce = wallet.nonce(&grant.metadata).await;
-    let key = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
-    wallet
-        .credential_request(
-            &grant.metadata,
-            &grant.access_token,
-            &json!({"credential_configuration_id": config,
-                    "proofs": {"jwt": [proof(&key, &aud, &nonce, now())]}}),
-        )
-        .await
-}
-
 fn assert_error(status: u16, body: &Value, code: &str, text: &str) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], code, "{body}");
@@ -45,30 +27,16 @@ fn code_of(offer: &Value) -> String {
         .to_owned()
 }
 
-async fn offer_fetch(t: &TestIssuer, offer: &Value) -> u16 {
-    t.http
-        .get(format!(
-            "{}/offers/{}",
-            t.url,
-            offer["offer_id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(60);
     let offer = t.enrol_high(&high_claims(60)).await;
-    assert_eq!(offer_fetch(&t, &offer).await, 200);
+    assert_eq!(t.offer_status(&offer).await, 200);
     // The citizen has no credential yet: the revocation holds all the same.
     let (status, body) = t.citizen("revoke", 60).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "revoked");
-    assert_eq!(offer_fetch(&t, &offer).await, 404);
+    assert_eq!(t.offer_status(&offer).await, 404);
     let (status, body) = wallet
         .token(&t.url, &code_of(&offer), offer["tx_code"].as_str().unwrap())
         .await;
@@ -86,13 +54,13 @@ async fn a_suspended_citizens_offer_waits_until_reinstated(backend: Backend) {
     let wallet = Wallet::new(61);
     let offer = t.enrol_high(&high_claims(61)).await;
     t.citizen_ok("suspend", 61).await;
-    assert_eq!(offer_fetch(&t, &offer).await, 404);
+    assert_eq!(t.offer_status(&offer).await, 404);
     let tx_code = offer["tx_code"].as_str().unwrap();
     let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
     assert_error(status, &body, "invalid_grant", "suspended");
     // The refusal did not spend the code.
     t.citizen_ok("reinstate", 61).await;
-    assert_eq!(offer_fetch(&t, &offer).await, 200);
+    assert_eq!(t.offer_status(&offer).await, 200);
     let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
     assert_eq!(status, 200, "{body}");
     t.stop().await;
@@ -105,7 +73,7 @@ async fn an_access_token_obtained_before_a_revocation_issues_nothing(backend: Ba
         let offer = t.enrol_high(&high_claims(62)).await;
         let grant = wallet.redeem_offer(&offer).await;
         t.citizen_ok(action, 62).await;
-        let (status, body) = one_copy(&mut wallet, &grant, HIGH_DC).await;
+        let (status, body) = wallet.one_copy(&grant, HIGH_DC).await;
         assert_error(
             status,
             &body,
@@ -127,7 +95,7 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         let grant = wallet.redeem_offer(&offer).await;
         wallet.credentials(&grant, HIGH_DC, 1).await;
         t.citizen_ok(action, 63).await;
-        let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
+        let (status, body) = wallet.one_copy(&grant, HIGH_VC).await;
         assert_error(
             status,
             &body,
@@ -138,7 +106,7 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         if action == "suspend" {
             // Reinstated, the token's other configuration is issued.
             t.citizen_ok("reinstate", 63).await;
-            let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
+            let (status, body) = wallet.one_copy(&grant, HIGH_VC).await;
             assert_eq!(status, 200, "{body}");
         }
         t.stop().await;
@@ -164,7 +132,7 @@ async fn the_refresh_token_of_a_revoked_citizens_other_enrolment_is_refused(back
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_error(status, &body, "invalid_grant", "revoked");
     assert_eq!(t.count("refreshed_access_tokens").await, 0);
-    let (status, body) = one_copy(&mut wallet, &basic, BASIC_DC).await;
+    let (status, body) = wallet.one_copy(&basic, BASIC_DC).await;
     assert_error(
         status,
         &body,
@@ -229,7 +197,7 @@ async fn a_revocation_racing_issuance_leaves_no_valid_credential(backend: Backen
         let mut wallet = Wallet::new(u64::from(serial));
         let offer = t.enrol_high(&high_claims(serial)).await;
         let grant = wallet.redeem_offer(&offer).await;
-        let issuing = tokio::spawn(async move { one_copy(&mut wallet, &grant, HIGH_DC).await });
+        let issuing = tokio::spawn(async move { wallet.one_copy(&grant, HIGH_DC).await });
         let revoking = {
             let t = t.clone();
             tokio::spawn(async move { t.citizen("revoke", serial).await })

@@ -354,11 +354,7 @@ async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
         .as_str()
         .unwrap();
     let right = offer["tx_code"].as_str().unwrap();
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_tx_code(right);
     let w = Wallet::new(1);
     for _ in 0..5 {
         let (status, body) = w.token(&t.url, code, wrong).await;
@@ -376,17 +372,7 @@ async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
     assert_eq!(t.count("access_tokens").await, 0);
     assert_eq!(t.count("audit WHERE event = 'offer.dead'").await, 1);
     // The offer is no longer served.
-    let r = t
-        .http
-        .get(format!(
-            "{}/offers/{}",
-            t.url,
-            offer["offer_id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(t.offer_status(&offer).await, 404);
     t.stop().await;
 }
 

@@ -42,15 +42,6 @@ async fn credentials_of(
     (grant, keys, creds)
 }
 
-/// The status entry `(shard, idx)` a credential names.
-fn entry_of(sd_jwt: &str) -> (String, i64) {
-    let jws = credential::jose::Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap();
-    let p: Value = serde_json::from_slice(jws.payload()).unwrap();
-    let s = &p["status"]["status_list"];
-    let shard = s["uri"].as_str().unwrap().rsplit('/').next().unwrap();
-    (shard.to_owned(), s["idx"].as_i64().unwrap())
-}
-
 async fn assert_valid(t: &TestIssuer, cred: &str, key: &credential::jose::SigningKey) {
     let verified = verify_with_verifier(&t.http, &t.url, cred, key, CLAIMS)
         .await
@@ -73,7 +64,7 @@ async fn a_lost_phone_is_revoked_by_its_batch_and_the_citizen_enrols_again(backe
     let mut lost = Wallet::new(80);
     let (grant, old_keys, old) = credentials_of(&t, &mut lost, 80, 2).await;
     // The officer revokes the batch on the lost phone, not the citizen.
-    let (shard, idx) = entry_of(&old[0]);
+    let (shard, idx) = status_entry(&old[0]);
     let r = t
         .http
         .post(format!("{}/admin/status/{shard}/{idx}/revoke", t.url))

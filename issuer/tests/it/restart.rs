@@ -68,21 +68,6 @@ async fn enrol(http: &reqwest::Client, url: &str, token: &str, serial: u32) -> V
     r.json().await.unwrap()
 }
 
-fn entry_of(sd_jwt: &str) -> (i64, i64) {
-    let jws = credential::jose::Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap();
-    let p: Value = serde_json::from_slice(jws.payload()).unwrap();
-    let s = &p["status"]["status_list"];
-    let shard = s["uri"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (shard, s["idx"].as_i64().unwrap())
-}
-
 #[tokio::test]
 async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +80,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     let mut wallet = Wallet::new(100);
     let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_dc_sd_jwt", 2).await;
-    let revoked: Vec<(i64, i64)> = creds.iter().map(|c| entry_of(c)).collect();
+    let revoked: Vec<(i64, i64)> = creds.iter().map(|c| status_entry(c)).collect();
     let resp = http
         .post(format!(
             "{}/admin/status/{}/{}/revoke",
@@ -140,7 +125,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
                     break;
                 };
                 match got {
-                    Some(creds) => received.lock().await.extend(creds.iter().map(|c| entry_of(c))),
+                    Some(creds) => received.lock().await.extend(creds.iter().map(|c| status_entry(c))),
                     None => break,
                 }
             }

@@ -82,12 +82,7 @@ async fn wrong_tx_code_is_refused_with_the_oauth_error() {
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
         .unwrap();
-    let right = offer["tx_code"].as_str().unwrap();
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_tx_code(offer["tx_code"].as_str().unwrap());
     let err = receive_with(&http, &parsed, Some(wrong), &ReceiveOptions::default())
         .await
         .unwrap_err();

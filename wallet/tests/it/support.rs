@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use wallet::receive::{CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode};
 use wallet::{StorageKey, Store};
 
-pub use testkit::{high_claims, id_number, now, TestIssuer};
+pub use testkit::{high_claims, id_number, now, wrong_tx_code, TestIssuer};
 
 /// The kit's issuer with batches of 10 copies.
 pub async fn start_issuer() -> TestIssuer {
