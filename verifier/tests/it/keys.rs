@@ -14,7 +14,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::json;
 
-use crate::sync::{pin, present, run_in, start, stderr, sync, verify_in};
+use crate::sync::{pin, present, run_in, start, stderr, sync, sync_ok, verify_in};
 use testkit::now;
 
 const CLAIMS: &str = include_str!("../../../examples/claims/citizen-basic.json");
@@ -109,8 +109,7 @@ async fn a_retired_key_cannot_sign_past_its_last_credential_expiry_or_after_reti
     let last = retired.last_credential_expiry.unwrap();
     let retired_at = retired.not_after.unwrap();
     pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let t = now();
 
     // What the key signed before retirement still verifies.
@@ -164,8 +163,7 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
     let credential = bureau.credential(&alice).await;
     let kid = bureau.issuer.keys.active().kid().to_owned();
     pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let o = verify(
         &hotel,
         work.path(),
@@ -216,8 +214,7 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
 
     // Syncing again stores nothing new: the notice file stays one line.
     for _ in 0..2 {
-        let o = sync(&hotel, &bureau.url);
-        assert!(o.status.success(), "{}", stderr(&o));
+        sync_ok(&hotel, &bureau.url);
     }
     let stored = std::fs::read_to_string(hotel.join("withdrawals.jwt")).unwrap();
     assert_eq!(stored.lines().count(), 1, "{stored}");
@@ -422,8 +419,7 @@ async fn a_withdrawal_is_applied_first_even_when_the_delta_fails() {
     let credential = bureau.credential(&alice).await;
     let kid = bureau.issuer.keys.active().kid().to_owned();
     pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let seq = {
         let o = run_in(&hotel, &["trust", "show", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
