@@ -29,6 +29,7 @@ use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{ClaimPath, PathSegment, RngSalts, SdJwtBuilder};
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::{json, Value};
+use testkit::now;
 
 const NONCE: &str = "n-interop-7f3a";
 const AUD: &str = "https://verifier.interop.example";
@@ -36,13 +37,6 @@ const ISSUER: &str = "https://bureau.example.cn";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// One independent implementation, reached through its harness script.

@@ -20,6 +20,7 @@
 mod extract;
 mod listen;
 pub mod parse;
+mod spawn;
 #[cfg(test)]
 mod wire_tests;
 
@@ -39,6 +40,7 @@ use tokio::net::TcpListener;
 
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
+pub use spawn::{spawn, ServerHandle};
 
 use credential::oid4vci::{
     AuthorizationServerMetadata, CredentialIssuerMetadata, CredentialRequest, CredentialResponse,

@@ -53,12 +53,7 @@ async fn sweep_deletes_what_expired_and_keeps_what_lives(backend: Backend) {
     // a refresh (a refreshed access token and a second token in the family).
     let mut wallet = Wallet::new(61);
     let offer = t.enrol_high(&high_claims(61)).await;
-    let redeemed = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let redeemed = wallet.redeem_offer(&offer).await;
     let nonce = wallet.nonce(&redeemed.metadata).await;
     let key = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
     let used = proof(&key, &t.url, &nonce, now());
@@ -190,12 +185,7 @@ async fn a_family_with_a_live_token_keeps_its_used_tokens(backend: Backend) {
         .unwrap();
     let wallet = Wallet::new(62);
     let offer = t.enrol_high(&high_claims(62)).await;
-    let redeemed = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let redeemed = wallet.redeem_offer(&offer).await;
     let (s, body) = wallet.refresh(&t.url, &redeemed.refresh_token).await;
     assert_eq!(s, 200, "{body}");
     // The first token is used, the second active: nothing of the family goes, so presenting
