@@ -20,6 +20,7 @@
 //! HTTP code is the same over both backends. Both dialects carry the same numbered migrations
 //! ([`crate::db::SCHEMA_VERSION`] == [`postgres::SCHEMA_VERSION`]).
 
+pub mod migrations;
 pub mod pg_tls;
 pub mod postgres;
 mod sqlite;
