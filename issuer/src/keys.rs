@@ -26,7 +26,7 @@ use credential::jose::{Alg, PublicJwk, SigningKey};
 
 use crate::db::DbError;
 use crate::error::ApiError;
-use crate::store::{KeyRow, Store};
+use crate::store::{KeyRow, SharedStore};
 
 /// Purpose of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl KeyStore {
     pub async fn open(
         data: &Path,
         master_file: Option<&Path>,
-        store: &Store,
+        store: &SharedStore,
         alg: Alg,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyStore, ApiError> {
@@ -219,7 +219,7 @@ impl KeyStore {
         Ok(keys)
     }
 
-    async fn load_state(&self, store: &Store) -> Result<State, ApiError> {
+    async fn load_state(&self, store: &SharedStore) -> Result<State, ApiError> {
         let rows = store.key_rows().await?;
         let mut active = None;
         let mut root = None;
@@ -336,7 +336,7 @@ impl KeyStore {
     ///
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] when the new key does not open.
-    pub async fn refresh(&self, store: &Store) -> Result<bool, ApiError> {
+    pub async fn refresh(&self, store: &SharedStore) -> Result<bool, ApiError> {
         let active = store.active_kid(Purpose::Credential.as_str()).await?;
         if active.as_deref() == Some(self.active().kid()) {
             return Ok(false);
@@ -370,7 +370,7 @@ impl KeyStore {
     ///
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] when a key does not open.
-    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+    pub async fn reload(&self, store: &SharedStore) -> Result<(), ApiError> {
         let state = self.load_state(store).await?;
         self.set_state(state);
         Ok(())
@@ -403,7 +403,7 @@ impl KeyStore {
     /// Key file or storage errors.
     pub async fn rotate(
         &self,
-        store: &Store,
+        store: &SharedStore,
         actor: &str,
         alg: Alg,
         max_validity: i64,

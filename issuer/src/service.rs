@@ -18,7 +18,7 @@ use crate::keys::KeyStore;
 use crate::model::{now, Role};
 use crate::secret::{domain, random_id, BearerSecret};
 use crate::status::StatusCache;
-use crate::store::Store;
+use crate::store::SharedStore;
 
 /// How often a replica checks the database for another replica's key rotation, milliseconds.
 pub const KEY_CHECK_MS: i64 = 1000;
@@ -28,7 +28,7 @@ pub struct Issuer {
     /// The resolved configuration.
     pub config: Config,
     /// Storage (SQLite or PostgreSQL).
-    pub store: Store,
+    pub store: SharedStore,
     /// Keys.
     pub keys: KeyStore,
     rng: Mutex<ChaCha20Rng>,
@@ -138,7 +138,7 @@ impl Issuer {
             .map_err(|e| ApiError::Internal(format!("data dir: {e}")))?;
         let db_rng =
             ChaCha20Rng::from_rng(&mut rng).map_err(|_| ApiError::Internal("rng".into()))?;
-        let store = Store::open(
+        let store = crate::store::open(
             &config.data,
             config.database_url.as_ref(),
             &config.database_tls,

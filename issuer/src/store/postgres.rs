@@ -21,6 +21,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
@@ -29,11 +30,13 @@ use tokio_postgres::NoTls;
 
 use credential::citizen::Level;
 
+use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
 use super::pg_tls::{DatabaseTls, PgTls, SslMode};
-use super::{
+use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
-    RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
+    RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
+use super::rules::{self, RefreshRow, RefreshStep};
 use crate::audit::{AuditEntry, AuditFilter};
 use crate::config::DatabaseUrl;
 use crate::db::DbError;
@@ -150,7 +153,7 @@ async fn audit(
     Ok(())
 }
 
-/// [`super::ACCESS_GRANT_SQLITE`] in PostgreSQL's dialect.
+/// [`rules::ACCESS_GRANT_SQLITE`] in PostgreSQL's dialect.
 const ACCESS_GRANT: &str =
     "SELECT g.token_hash, g.expires_at, g.config_ids, g.enrolment_id, e.level, e.citizen_id, e.claims, g.refreshed
      FROM (SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, 0 AS refreshed
@@ -214,12 +217,12 @@ async fn enrolment_block(
     }
     let worst: Option<i64> = tx
         .query_one(
-            &super::ENROLMENT_WORST_SQLITE.replace("?1", "$1"),
+            &rules::ENROLMENT_WORST_SQLITE.replace("?1", "$1"),
             &[&enrolment_id],
         )
         .await?
         .get(0);
-    super::block_of(worst)
+    rules::block_of(worst)
 }
 
 /// Takes, shared, the lock of the citizen that `citizen_of` (one `$1` parameter, `key`) finds,
@@ -263,7 +266,7 @@ async fn lock_citizens(
 async fn apply_hold(
     tx: &deadpool_postgres::Transaction<'_>,
     citizen: &str,
-    hold: Option<super::HoldChange>,
+    hold: Option<rules::HoldChange>,
     action: StatusAction,
     actor: &str,
     now: i64,
@@ -275,15 +278,15 @@ async fn apply_hold(
             .replace("?4", "$4")
     };
     match hold {
-        Some(super::HoldChange::Set(status)) => {
+        Some(rules::HoldChange::Set(status)) => {
             tx.execute(
-                &pg(super::SET_HOLD_SQLITE),
+                &pg(rules::SET_HOLD_SQLITE),
                 &[&citizen, &i64::from(status.bits()), &now, &actor],
             )
             .await?;
         }
-        Some(super::HoldChange::Clear) => {
-            tx.execute(&pg(super::CLEAR_HOLD_SQLITE), &[&citizen])
+        Some(rules::HoldChange::Clear) => {
+            tx.execute(&pg(rules::CLEAR_HOLD_SQLITE), &[&citizen])
                 .await?;
         }
         None => {}
@@ -291,10 +294,10 @@ async fn apply_hold(
     let (mut offers, mut tokens) = (0, 0);
     if action == StatusAction::Revoke {
         offers = tx
-            .execute(&pg(super::KILL_OFFERS_SQLITE), &[&citizen])
+            .execute(&pg(rules::KILL_OFFERS_SQLITE), &[&citizen])
             .await?;
         tokens = tx
-            .execute(&pg(super::REVOKE_REFRESH_SQLITE), &[&citizen])
+            .execute(&pg(rules::REVOKE_REFRESH_SQLITE), &[&citizen])
             .await?;
     }
     if hold.is_some() || offers + tokens > 0 {
@@ -442,10 +445,6 @@ impl PgStore {
         result
     }
 
-    pub(super) fn close(&self) {
-        self.pool.close();
-    }
-
     fn draw(&self, size: u32) -> u32 {
         let mut rng = match self.rng.lock() {
             Ok(g) => g,
@@ -532,15 +531,7 @@ impl PgStore {
         Ok((shard, idx))
     }
 
-    pub(super) async fn schema_version(&self) -> Result<i64, ApiError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
-            .await?
-            .get(0))
-    }
-
-    pub(super) async fn insert_nonce(
+    async fn insert_nonce(
         &self,
         table: &'static str,
         digest: SecretDigest,
@@ -558,10 +549,123 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn platform_key(
+    async fn insert_key(
+        tx: &deadpool_postgres::Transaction<'_>,
+        row: &KeyRow,
+    ) -> Result<(), ApiError> {
+        tx.execute(
+            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
+             VALUES ($1, $2, $3, 'active', $4, $5, $6)",
+            &[
+                &row.kid,
+                &row.alg,
+                &row.purpose,
+                &row.file,
+                &row.sealed,
+                &row.not_before,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn ensure_sim_enrolment(
+        tx: &deadpool_postgres::Transaction<'_>,
+        level: Level,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        tx.execute(
+            "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
+             VALUES ($1, $1, $2, 'simulated', NULL, 'simulate', $3) ON CONFLICT (id) DO NOTHING",
+            &[&SIM_ENROLMENT, &level.as_str(), &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn count_sql(&self, sql: String) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client.query_one(&sql, &[]).await?.get(0))
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
+
+    async fn insert_attestation_nonce(
         &self,
-        kid: &str,
-    ) -> Result<Option<(String, String)>, ApiError> {
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        self.insert_nonce("attestation_nonces", digest, expires_at)
+            .await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64) -> Result<(), ApiError> {
+        self.insert_nonce("c_nonces", digest, expires_at).await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn count_rows(&self, what: &str) -> Result<i64, ApiError> {
+        self.count_sql(rules::count_sql(what)).await
+    }
+
+    /// Takes the sweep's session advisory lock on a connection of its own; `None` when
+    /// another session (replica) holds it.
+    async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+        let client = self.client().await?;
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK])
+            .await?
+            .get(0);
+        let session = SweepSession(Some(client));
+        Ok(got.then(|| SweepLock::held(Box::new(session))))
+    }
+
+    async fn sweep_chunk(
+        &self,
+        lock: &SweepLock,
+        step: SweepStep,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, ApiError> {
+        match lock.session() {
+            Some(session) => session.chunk(step, cutoff, limit).await,
+            None => Err(mismatched_lock()),
+        }
+    }
+
+    async fn sweep_audit(
+        &self,
+        lock: &SweepLock,
+        at: i64,
+        actor: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        match lock.session() {
+            Some(session) => session.audit(at, actor, &detail).await,
+            None => Err(mismatched_lock()),
+        }
+    }
+
+    async fn schema_version(&self) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+            .await?
+            .get(0))
+    }
+
+    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, ApiError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -572,7 +676,7 @@ impl PgStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+    async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         transaction!(self, |tx| {
             // Serialised with a status change of this citizen: either it committed (its hold
             // is seen here) or it waits and then closes this offer too.
@@ -588,7 +692,7 @@ impl PgStore {
                 )
                 .await?
                 .map(|r| r.get(0));
-            super::judge_enrol_hold(hold)?;
+            rules::judge_enrol_hold(hold)?;
             if let Some(nonce) = e.attestation_nonce {
                 let n = tx
                     .execute(
@@ -618,7 +722,7 @@ impl PgStore {
                 &tx,
                 e.created_at,
                 &e.actor,
-                super::enrolment_event(e.level),
+                rules::enrolment_event(e.level),
                 Some(&e.id),
                 // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
                 &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
@@ -627,11 +731,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn open_offer(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn open_offer(&self, id: &str, now: i64) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -645,7 +745,7 @@ impl PgStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+    async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
@@ -667,7 +767,7 @@ impl PgStore {
             let row = tx
                 .query_opt(&select, &[&r.offer_id])
                 .await?
-                .map(|row| super::OfferRow {
+                .map(|row| rules::OfferRow {
                     code_hash: row.get(0),
                     tx_code_hash: row.get(1),
                     attempts: row.get(2),
@@ -676,8 +776,8 @@ impl PgStore {
                     enrolment_id: row.get(5),
                     config_ids: row.get(6),
                 });
-            match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                (super::Judgement::WrongTxCode { attempts, dead }, row) => {
+            match (rules::judge_redemption(&r, row.as_ref(), t)?, row) {
+                (rules::Judgement::WrongTxCode { attempts, dead }, row) => {
                     tx.execute(
                         "UPDATE offers SET attempts = $2,
                            state = CASE WHEN $3 THEN 'dead' ELSE state END,
@@ -703,10 +803,10 @@ impl PgStore {
                         reason: "tx_code is wrong",
                     })
                 }
-                (super::Judgement::Redeem, None) => Err(super::CODE_UNKNOWN),
-                (super::Judgement::Redeem, Some(offer)) => {
+                (rules::Judgement::Redeem, None) => Err(rules::CODE_UNKNOWN),
+                (rules::Judgement::Redeem, Some(offer)) => {
                     // A revoked or suspended citizen's offer is not redeemable.
-                    super::judge_redeem_block(enrolment_block(&tx, &offer.enrolment_id).await?)?;
+                    rules::judge_redeem_block(enrolment_block(&tx, &offer.enrolment_id).await?)?;
                     let n = tx
                         .execute(
                             "UPDATE offers SET state = 'redeemed', code_sealed = NULL
@@ -715,7 +815,7 @@ impl PgStore {
                         )
                         .await?;
                     if n != 1 {
-                        return Err(super::CODE_USED);
+                        return Err(rules::CODE_USED);
                     }
                     let insert = tx
                         .prepare_cached(
@@ -757,7 +857,7 @@ impl PgStore {
         outcome
     }
 
-    pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::model::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
@@ -775,7 +875,7 @@ impl PgStore {
                 .query_opt(
                     &format!(
                         "SELECT {} FROM refresh_tokens WHERE id = $1 FOR UPDATE",
-                        super::REFRESH_ROW_COLUMNS
+                        rules::REFRESH_ROW_COLUMNS
                     ),
                     &[&r.presented_id],
                 )
@@ -791,9 +891,9 @@ impl PgStore {
                     next_id: row.get(7),
                     superseded: row.get(8),
                 });
-            let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
+            let mut step = rules::judge_refresh(&r, row.as_ref(), t)?;
             let Some(row) = row else {
-                return Err(super::REFRESH_UNKNOWN);
+                return Err(rules::REFRESH_UNKNOWN);
             };
             if let RefreshStep::Retry { successor, .. } = &step {
                 // Lock order: presented token, successor, successor's access token. A use of
@@ -824,11 +924,11 @@ impl PgStore {
                         .get(0),
                     None => false,
                 };
-                let next = state.map(|state| super::SuccessorRow { state, access_used });
-                step = super::judge_retry(step, next.as_ref());
+                let next = state.map(|state| rules::SuccessorRow { state, access_used });
+                step = rules::judge_retry(step, next.as_ref());
             }
-            if super::grants(&step) {
-                step = super::with_enrolment(step, enrolment_block(&tx, &row.enrolment_id).await?);
+            if rules::grants(&step) {
+                step = rules::with_enrolment(step, enrolment_block(&tx, &row.enrolment_id).await?);
             }
             if matches!(step, RefreshStep::Proceed) && r.min_interval > 0 {
                 // The family's one active token is locked above, so no other refresh of the
@@ -840,7 +940,7 @@ impl PgStore {
                     )
                     .await?
                     .get(0);
-                step = super::judge_rate(step, last, r.min_interval, t);
+                step = rules::judge_rate(step, last, r.min_interval, t);
             }
             let grace = match step {
                 RefreshStep::TooSoon { retry_after } => {
@@ -850,7 +950,7 @@ impl PgStore {
                         "wallet",
                         "refresh.refused",
                         Some(&row.family_id),
-                        &super::too_soon_audit(&r, retry_after),
+                        &rules::too_soon_audit(&r, retry_after),
                     )
                     .await?;
                     // Committed: the audit event; the token is untouched.
@@ -947,21 +1047,21 @@ impl PgStore {
                 ],
             )
             .await?;
-            let (event, detail) = super::refresh_audit(&r, &row, grace.as_ref(), t);
+            let (event, detail) = rules::refresh_audit(&r, &row, grace.as_ref(), t);
             audit(&tx, t, "wallet", event, Some(&row.family_id), &detail).await?;
             Ok(())
         })?;
         outcome
     }
 
-    pub(super) async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+    async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
         transaction!(self, |tx| {
             let t = r.now;
             let select = tx.prepare_cached(ACCESS_GRANT).await?;
             let row = tx
                 .query_opt(&select, &[&r.token_id])
                 .await?
-                .map(|row| super::TokenRow {
+                .map(|row| rules::TokenRow {
                     token_hash: row.get(0),
                     expires_at: row.get(1),
                     config_ids: row.get(2),
@@ -971,8 +1071,8 @@ impl PgStore {
                     claims: row.get(6),
                     refreshed: row.get::<_, i32>(7) == 1,
                 });
-            let (token, level, claims) = super::judge_token(&r, row)?;
-            super::judge_holders(&r)?;
+            let (token, level, claims) = rules::judge_token(&r, row)?;
+            rules::judge_holders(&r)?;
             if token.refreshed {
                 // A retry of the refresh that granted this token locks its row FOR UPDATE and
                 // expires it (reuse grace): take it FOR SHARE and read it again, so either this
@@ -994,7 +1094,7 @@ impl PgStore {
             // token was granted gets nothing more from it. The citizen lock (shared) is held
             // until this issuance commits.
             if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
-                return Err(super::BLOCKED);
+                return Err(rules::BLOCKED);
             }
             let once = tx
                 .prepare_cached(match token.refreshed {
@@ -1007,7 +1107,7 @@ impl PgStore {
                 .await?
                 != 1
             {
-                return Err(super::ALREADY_ISSUED);
+                return Err(rules::ALREADY_ISSUED);
             }
             // A c_nonce is stateless until used: using it records it, once across replicas
             // (primary key; a concurrent use waits for the other's commit, then inserts nothing).
@@ -1090,7 +1190,7 @@ impl PgStore {
                     )
                     .await?;
                 if n != 1 {
-                    return Err(super::holder_reused(i));
+                    return Err(rules::holder_reused(i));
                 }
                 audit(
                     &tx,
@@ -1098,7 +1198,7 @@ impl PgStore {
                     "wallet",
                     "credential.issued",
                     Some(id),
-                    &super::issued_detail(
+                    &rules::issued_detail(
                         &token.enrolment_id,
                         &batch_id,
                         r.config,
@@ -1120,7 +1220,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn change_status(
+    async fn change_status(
         &self,
         key: StatusKey,
         action: StatusAction,
@@ -1213,9 +1313,9 @@ impl PgStore {
                         )
                         .await?
                         .map(|r| r.get(0));
-                    super::plan_citizen_change(rows, action, super::block_of(hold)?, known)?
+                    rules::plan_citizen_change(rows, action, rules::block_of(hold)?, known)?
                 }
-                _ => super::plan_status_change(rows, action)?,
+                _ => rules::plan_status_change(rows, action)?,
             };
             if let StatusKey::Citizen(citizen) = &key {
                 apply_hold(&tx, citizen, plan.hold, action, actor, now).await?;
@@ -1255,7 +1355,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT version FROM status_shards WHERE shard = $1")
@@ -1263,7 +1363,7 @@ impl PgStore {
         Ok(client.query_opt(&stmt, &[&shard]).await?.map(|r| r.get(0)))
     }
 
-    pub(super) async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
         let mut client = self.client().await?;
         // One snapshot, so size, version and entries agree.
         let tx = client
@@ -1301,7 +1401,7 @@ impl PgStore {
         }))
     }
 
-    pub(super) async fn status_high_water(&self) -> Result<i64, ApiError> {
+    async fn status_high_water(&self) -> Result<i64, ApiError> {
         let client = self.client().await?;
         Ok(client
             .query_one("SELECT COALESCE(MAX(seq), 0) FROM status_changes", &[])
@@ -1309,7 +1409,7 @@ impl PgStore {
             .get(0))
     }
 
-    pub(super) async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
         let client = self.client().await?;
         let r = client
             .query_one(
@@ -1326,7 +1426,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn status_log_between(
+    async fn status_log_between(
         &self,
         after: i64,
         upto: i64,
@@ -1354,7 +1454,7 @@ impl PgStore {
         Ok((changes, sizes))
     }
 
-    pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+    async fn shards(&self) -> Result<Vec<i64>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query("SELECT shard FROM status_shards ORDER BY shard", &[])
@@ -1362,7 +1462,7 @@ impl PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    pub(super) async fn add_officer(
+    async fn add_officer(
         &self,
         actor: &str,
         info: OfficerInfo,
@@ -1386,7 +1486,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1399,19 +1499,14 @@ impl PgStore {
                 Ok(OfficerInfo {
                     id: r.get(0),
                     name: r.get(1),
-                    role: super::officer_role(r.get::<_, &str>(2))?.as_str(),
+                    role: rules::officer_role(r.get::<_, &str>(2))?.as_str(),
                     created_at: r.get(3),
                 })
             })
             .collect()
     }
 
-    pub(super) async fn remove_officer(
-        &self,
-        actor: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<(), ApiError> {
+    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
         transaction!(self, |tx| {
             let n = tx
                 .execute(
@@ -1426,10 +1521,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn officer_secret(
-        &self,
-        id: &str,
-    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
@@ -1442,7 +1534,7 @@ impl PgStore {
             .map(|r| (r.get(0), r.get(1))))
     }
 
-    pub(super) async fn add_platform(
+    async fn add_platform(
         &self,
         actor: &str,
         row: PlatformInfo,
@@ -1478,7 +1570,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1497,12 +1589,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn remove_platform(
-        &self,
-        actor: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<(), ApiError> {
+    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
         transaction!(self, |tx| {
             let n = tx
                 .execute(
@@ -1517,7 +1604,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+    async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1542,7 +1629,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
+    async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT kid FROM signing_keys WHERE purpose = $1 AND state = 'active'")
@@ -1553,27 +1640,7 @@ impl PgStore {
             .map(|r| r.get(0)))
     }
 
-    async fn insert_key(
-        tx: &deadpool_postgres::Transaction<'_>,
-        row: &KeyRow,
-    ) -> Result<(), ApiError> {
-        tx.execute(
-            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
-             VALUES ($1, $2, $3, 'active', $4, $5, $6)",
-            &[
-                &row.kid,
-                &row.alg,
-                &row.purpose,
-                &row.file,
-                &row.sealed,
-                &row.not_before,
-            ],
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+    async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
         transaction!(self, |tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
                 .await?;
@@ -1600,7 +1667,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn rotate_key(
+    async fn rotate_key(
         &self,
         actor: &str,
         row: KeyRow,
@@ -1646,21 +1713,7 @@ impl PgStore {
         })
     }
 
-    async fn ensure_sim_enrolment(
-        tx: &deadpool_postgres::Transaction<'_>,
-        level: Level,
-        now: i64,
-    ) -> Result<(), ApiError> {
-        tx.execute(
-            "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
-             VALUES ($1, $1, $2, 'simulated', NULL, 'simulate', $3) ON CONFLICT (id) DO NOTHING",
-            &[&SIM_ENROLMENT, &level.as_str(), &now],
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
         transaction!(self, |tx| {
             Self::ensure_sim_enrolment(&tx, r.level, r.now).await?;
             let (shard, idx) = self.allocate(&tx, r.shard_size).await?;
@@ -1676,7 +1729,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn simulate(
+    async fn simulate(
         &self,
         n: u64,
         base: u64,
@@ -1735,7 +1788,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1756,57 +1809,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
-        let client = self.client().await?;
-        Ok(client.query_one(&sql, &[]).await?.get(0))
-    }
-
-    // Housekeeping and audit listing (crate::sweep, crate::audit).
-
-    /// Takes the sweep's session advisory lock on a connection of its own; `None` when
-    /// another session (replica) holds it.
-    pub(super) async fn sweep_lock(&self) -> Result<Option<SweepSession>, ApiError> {
-        let client = self.client().await?;
-        let got: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK])
-            .await?
-            .get(0);
-        let session = SweepSession(Some(client));
-        Ok(got.then_some(session))
-    }
-
-    pub(super) async fn sweep_chunk(
-        session: &SweepSession,
-        sql: &'static str,
-        cutoff: i64,
-        limit: i64,
-    ) -> Result<u64, ApiError> {
-        // One statement: its own transaction. Run on the lock's session, so a sweep needs no
-        // second pooled connection (a pool of one would otherwise wait on itself).
-        let client = session.client()?;
-        let stmt = client
-            .prepare_cached(&sql.replace("?1", "$1").replace("?2", "$2"))
-            .await?;
-        Ok(client.execute(&stmt, &[&cutoff, &limit]).await?)
-    }
-
-    pub(super) async fn sweep_audit(
-        session: &SweepSession,
-        at: i64,
-        actor: &str,
-        detail: &serde_json::Value,
-    ) -> Result<(), ApiError> {
-        session
-            .client()?
-            .execute(
-                "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
-                &[&at, &actor, &crate::sweep::SWEEP_EVENT, &detail.to_string()],
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub(super) async fn append_audit(
+    async fn append_audit(
         &self,
         at: i64,
         actor: &str,
@@ -1819,7 +1822,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn lift_citizen_hold(
+    async fn lift_citizen_hold(
         &self,
         citizen: &str,
         actor: &str,
@@ -1832,18 +1835,18 @@ impl PgStore {
             lock_citizens(&tx, vec![citizen.to_owned()]).await?;
             let known: bool = tx
                 .query_one(
-                    &super::CITIZEN_KNOWN_SQLITE.replace("?1", "$1"),
+                    &rules::CITIZEN_KNOWN_SQLITE.replace("?1", "$1"),
                     &[&citizen],
                 )
                 .await?
                 .get(0);
             let hold: Option<i64> = tx
-                .query_opt(&super::CITIZEN_HOLD_SQLITE.replace("?1", "$1"), &[&citizen])
+                .query_opt(&rules::CITIZEN_HOLD_SQLITE.replace("?1", "$1"), &[&citizen])
                 .await?
                 .map(|r| r.get(0));
-            super::judge_lift_hold(known, hold)?;
+            rules::judge_lift_hold(known, hold)?;
             tx.execute(
-                &super::LIFT_REVOCATION_HOLD_SQLITE.replace("?1", "$1"),
+                &rules::LIFT_REVOCATION_HOLD_SQLITE.replace("?1", "$1"),
                 &[&citizen],
             )
             .await?;
@@ -1851,7 +1854,7 @@ impl PgStore {
                 &tx,
                 now,
                 actor,
-                super::LIFT_HOLD_EVENT,
+                rules::LIFT_HOLD_EVENT,
                 Some(citizen),
                 &json!({"reason": reason, "was": "revoked"}),
             )
@@ -1859,7 +1862,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn record_key_withdrawal(
+    async fn record_key_withdrawal(
         &self,
         at: i64,
         actor: &str,
@@ -1889,7 +1892,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn key_withdrawals(
+    async fn key_withdrawals(
         &self,
         limit: i64,
     ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
@@ -1911,7 +1914,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1944,21 +1947,49 @@ impl PgStore {
 pub struct SweepSession(Option<deadpool_postgres::Object>);
 
 impl SweepSession {
-    /// Releases the lock at once (closing the session alone releases it only once the server
-    /// has noticed), then closes the session.
-    pub(super) async fn release(self) {
-        if let Ok(client) = self.client() {
-            let _ = client
-                .execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK])
-                .await;
-        }
-    }
-
     fn client(&self) -> Result<&deadpool_postgres::Object, ApiError> {
         // Only `Drop` empties it.
         self.0
             .as_ref()
             .ok_or_else(|| ApiError::Internal("sweep session already closed".into()))
+    }
+}
+
+#[async_trait]
+impl super::interface::SweepSession for SweepSession {
+    async fn chunk(&self, step: SweepStep, cutoff: i64, limit: i64) -> Result<u64, ApiError> {
+        // One statement: its own transaction. Run on the lock's session, so a sweep needs no
+        // second pooled connection (a pool of one would otherwise wait on itself).
+        let client = self.client()?;
+        let stmt = client
+            .prepare_cached(&step.sql().replace("?1", "$1").replace("?2", "$2"))
+            .await?;
+        Ok(client.execute(&stmt, &[&cutoff, &limit]).await?)
+    }
+
+    async fn audit(
+        &self,
+        at: i64,
+        actor: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.client()?
+            .execute(
+                "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
+                &[&at, &actor, &crate::sweep::SWEEP_EVENT, &detail.to_string()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Releases the lock at once (closing the session alone releases it only once the server
+    /// has noticed), then closes the session.
+    async fn release(self: Box<Self>) {
+        if let Ok(client) = self.client() {
+            let _ = client
+                .execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK])
+                .await;
+        }
     }
 }
 
