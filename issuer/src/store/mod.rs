@@ -31,15 +31,15 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
-use crate::audit::{AuditEntry, AuditFilter};
 use crate::config::DatabaseUrl;
 use crate::db::{Db, DbError};
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
+use crate::domain::keys::KeyWithdrawal;
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
+use crate::domain::{ConfigId, Status, StatusAction};
 use crate::error::ApiError;
-use crate::model::{ConfigId, Status, StatusAction};
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
 pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};
 pub use postgres::PgStore;
@@ -875,7 +875,7 @@ impl Store {
         }
     }
 
-    /// Appends the sweep's audit event ([`crate::sweep::SWEEP_EVENT`]) while the lock is held.
+    /// Appends the sweep's audit event ([`AuditEvent::HousekeepingSweep`]) while the lock is held.
     ///
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
@@ -888,8 +888,14 @@ impl Store {
     ) -> Result<(), ApiError> {
         match (self, &lock.session) {
             (Store::Sqlite(s), None) => {
-                s.append_audit(at, actor, crate::sweep::SWEEP_EVENT, None, detail)
-                    .await
+                s.append_audit(
+                    at,
+                    actor,
+                    AuditEvent::HousekeepingSweep.as_str(),
+                    None,
+                    detail,
+                )
+                .await
             }
             (Store::Postgres(_), Some(session)) => {
                 PgStore::sweep_audit(session, at, actor, &detail).await
@@ -934,10 +940,7 @@ impl Store {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+    pub async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
         dispatch!(self, s => s.key_withdrawals(limit).await)
     }
 
@@ -956,8 +959,8 @@ fn mismatched_lock() -> ApiError {
 }
 
 /// The role stored for an officer; anything but `officer` or `admin` is corruption.
-pub(crate) fn officer_role(text: &str) -> Result<crate::model::Role, DbError> {
-    crate::model::Role::parse(text).ok_or(DbError::Corrupt {
+pub(crate) fn officer_role(text: &str) -> Result<crate::domain::Role, DbError> {
+    crate::domain::Role::parse(text).ok_or(DbError::Corrupt {
         what: "officer role",
     })
 }

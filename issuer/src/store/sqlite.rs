@@ -12,14 +12,16 @@ use super::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
     RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
-use crate::audit::{self, AuditEntry};
+use crate::audit;
 use crate::db::{Db, DbError, WriteCtx};
+use crate::domain::audit::{AuditEntry, AuditEvent};
+use crate::domain::keys::KeyWithdrawal;
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
+use crate::domain::{Status, StatusAction};
 use crate::error::ApiError;
-use crate::model::{Status, StatusAction};
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{self, LogBounds, LoggedChange, ShardSizes};
+use crate::status_changes;
 
 /// Allocates a random free index in the open shard (opening one if needed).
 fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbError> {
@@ -47,7 +49,7 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
     };
     let size_u32 = u32::try_from(size).map_err(|_| DbError::Corrupt { what: "shard size" })?;
     let idx = loop {
-        let idx = crate::status::draw_index(ctx.rng, size_u32);
+        let idx = crate::domain::status::draw_index(ctx.rng, size_u32);
         let taken: bool = ctx
             .conn
             .prepare_cached(
@@ -58,7 +60,7 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
             break idx;
         }
     };
-    let full = crate::status::closes_shard(allocated, size);
+    let full = crate::domain::status::closes_shard(allocated, size);
     ctx.conn
         .prepare_cached(
             "UPDATE status_shards SET allocated = allocated + 1,
@@ -308,7 +310,7 @@ impl Db {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
-                let t = crate::model::now();
+                let t = crate::domain::now();
                 let row = c
                     .prepare_cached(
                         "SELECT code_hash, tx_code_hash, attempts, state, expires_at, enrolment_id, config_ids
@@ -375,7 +377,7 @@ impl Db {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
-                let t = crate::model::now();
+                let t = crate::domain::now();
                 let row = c
                     .prepare_cached(&format!(
                         "SELECT {} FROM refresh_tokens WHERE id = ?1",
@@ -1146,7 +1148,7 @@ impl Db {
                 ctx.conn,
                 at,
                 &actor,
-                crate::withdraw::WITHDRAW_EVENT,
+                AuditEvent::KeyWithdrawn.as_str(),
                 Some(&kid),
                 &detail,
             )?;
@@ -1155,17 +1157,14 @@ impl Db {
         .await
     }
 
-    pub(super) async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+    pub(super) async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid, since, withdrawn_at FROM key_withdrawals
                  ORDER BY withdrawn_at, kid LIMIT ?1",
             )?
             .query_map([limit], |r| {
-                Ok(crate::withdraw::KeyWithdrawal {
+                Ok(KeyWithdrawal {
                     kid: r.get(0)?,
                     since: r.get(1)?,
                     withdrawn_at: r.get(2)?,
