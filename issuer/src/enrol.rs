@@ -19,8 +19,8 @@ use credential::b64;
 use credential::jose::{Jws, PublicJwk};
 
 use crate::db::DbError;
+use crate::domain::{now, ConfigId};
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
 use crate::store::NewEnrolment;

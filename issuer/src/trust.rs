@@ -6,9 +6,9 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, Alg, SigningKey};
 
+use crate::domain::{now, ConfigId};
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
 

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use credential::b64;
 use credential::jose::{sign_compact, Alg, SigningKey};
 use issuer::config::Config;
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::Issuer;
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};

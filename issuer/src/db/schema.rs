@@ -150,8 +150,9 @@ mod tests {
 
     #[test]
     fn migration_10_moves_key_withdrawals_from_the_audit_trail_to_their_table() {
-        use crate::audit::AuditEntry;
-        use crate::withdraw::{from_audit, KeyWithdrawal, WITHDRAW_EVENT};
+        use crate::domain::audit::{AuditEntry, AuditEvent};
+        use crate::domain::keys::{from_audit, KeyWithdrawal};
+        const WITHDRAW_EVENT: &str = AuditEvent::KeyWithdrawn.as_str();
 
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(

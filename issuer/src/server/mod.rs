@@ -38,9 +38,9 @@ use tokio::net::TcpListener;
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
 
+use crate::domain::{Role, StatusAction};
 use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
-use crate::model::{Role, StatusAction};
 use crate::oid4vci::CredentialRequest;
 use crate::service::{Issuer, Officer};
 use crate::status::Target;

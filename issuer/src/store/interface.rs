@@ -9,13 +9,14 @@ use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, RefreshGrant,
     ShardEntries, StatusKey,
 };
-use crate::audit::{AuditEntry, AuditFilter};
+use crate::domain::audit::{AuditEntry, AuditFilter};
+use crate::domain::keys::KeyWithdrawal;
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::StatusChange;
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
+use crate::domain::StatusAction;
 use crate::error::ApiError;
-use crate::model::StatusAction;
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
 /// The issuer's storage: SQLite in the data directory, or a PostgreSQL database shared by
 /// several replicas. The service holds it as `Arc<dyn Store>` ([`crate::store::open`]).
@@ -328,7 +329,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: i64,
     ) -> Result<u64, ApiError>;
 
-    /// Appends the sweep's audit event ([`crate::sweep::SWEEP_EVENT`]) while the lock is held.
+    /// Appends the sweep's audit event ([`crate::domain::audit::AuditEvent::HousekeepingSweep`]) while the lock is held.
     ///
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
@@ -372,10 +373,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// Storage errors.
-    async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError>;
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError>;
 
     /// The audit events `filter` selects: the newest `filter.limit` of them, oldest first.
     ///

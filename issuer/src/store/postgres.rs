@@ -37,15 +37,15 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
-use crate::audit::{AuditEntry, AuditFilter};
 use crate::config::DatabaseUrl;
 use crate::db::DbError;
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
+use crate::domain::keys::KeyWithdrawal;
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
+use crate::domain::StatusAction;
 use crate::error::ApiError;
-use crate::model::StatusAction;
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
 /// Attempts of one transaction that meets serialization failures, deadlocks or unique races.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -200,7 +200,7 @@ async fn insert_refresh_token(
 async fn enrolment_block(
     tx: &deadpool_postgres::Transaction<'_>,
     enrolment_id: &str,
-) -> Result<Option<crate::model::Status>, ApiError> {
+) -> Result<Option<crate::domain::Status>, ApiError> {
     let citizen: Option<String> = tx
         .query_opt(
             "SELECT citizen_id FROM enrolments WHERE id = $1",
@@ -450,7 +450,7 @@ impl PgStore {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        crate::status::draw_index(&mut *rng, size)
+        crate::domain::status::draw_index(&mut *rng, size)
     }
 
     /// A random free index in the open shard, opening one if needed. Holds the shard row's lock
@@ -520,7 +520,7 @@ impl PgStore {
                 break idx;
             }
         };
-        let full = crate::status::closes_shard(allocated, size);
+        let full = crate::domain::status::closes_shard(allocated, size);
         let update = tx
             .prepare_cached(
                 "UPDATE status_shards SET allocated = allocated + 1,
@@ -747,7 +747,7 @@ impl Store for PgStore {
 
     async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
-            let t = crate::model::now();
+            let t = crate::domain::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
             // closes the citizen's offers.
             lock_citizen_shared(
@@ -859,7 +859,7 @@ impl Store for PgStore {
 
     async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
-            let t = crate::model::now();
+            let t = crate::domain::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
             // revokes the citizen's refresh tokens.
             lock_citizen_shared(
@@ -1884,7 +1884,7 @@ impl Store for PgStore {
                 &tx,
                 at,
                 actor,
-                crate::withdraw::WITHDRAW_EVENT,
+                AuditEvent::KeyWithdrawn.as_str(),
                 Some(kid),
                 &detail,
             )
@@ -1892,10 +1892,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1906,7 +1903,7 @@ impl Store for PgStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| crate::withdraw::KeyWithdrawal {
+            .map(|r| KeyWithdrawal {
                 kid: r.get(0),
                 since: r.get(1),
                 withdrawn_at: r.get(2),
@@ -1976,7 +1973,7 @@ impl super::interface::SweepSession for SweepSession {
         self.client()?
             .execute(
                 "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
-                &[&at, &actor, &crate::sweep::SWEEP_EVENT, &detail.to_string()],
+                &[&at, &actor, &AuditEvent::HousekeepingSweep.as_str(), &detail.to_string()],
             )
             .await?;
         Ok(())

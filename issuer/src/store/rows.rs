@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
-use crate::model::ConfigId;
+use crate::domain::ConfigId;
 use crate::secret::SecretDigest;
 
 /// A new enrolment and its credential offer, written in one transaction.

@@ -8,13 +8,13 @@ use credential::citizen::Level;
 
 use super::rows::{IssueRecord, Redemption, RefreshGrant};
 use crate::db::DbError;
+use crate::domain::status::StatusChange;
+use crate::domain::{ConfigId, Status, StatusAction};
 use crate::error::ApiError;
-use crate::model::{ConfigId, Status, StatusAction};
-use crate::status::StatusChange;
 
 /// The role stored for an officer; anything but `officer` or `admin` is corruption.
-pub(crate) fn officer_role(text: &str) -> Result<crate::model::Role, DbError> {
-    crate::model::Role::parse(text).ok_or(DbError::Corrupt {
+pub(crate) fn officer_role(text: &str) -> Result<crate::domain::Role, DbError> {
+    crate::domain::Role::parse(text).ok_or(DbError::Corrupt {
         what: "officer role",
     })
 }

@@ -15,14 +15,16 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
-use crate::audit::{self, AuditEntry};
+use crate::audit;
 use crate::db::{Db, DbError, WriteCtx};
+use crate::domain::audit::{AuditEntry, AuditEvent};
+use crate::domain::keys::KeyWithdrawal;
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
+use crate::domain::{Status, StatusAction};
 use crate::error::ApiError;
-use crate::model::{Status, StatusAction};
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{self, LogBounds, LoggedChange, ShardSizes};
+use crate::status_changes;
 
 /// Allocates a random free index in the open shard (opening one if needed).
 fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbError> {
@@ -50,7 +52,7 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
     };
     let size_u32 = u32::try_from(size).map_err(|_| DbError::Corrupt { what: "shard size" })?;
     let idx = loop {
-        let idx = crate::status::draw_index(ctx.rng, size_u32);
+        let idx = crate::domain::status::draw_index(ctx.rng, size_u32);
         let taken: bool = ctx
             .conn
             .prepare_cached(
@@ -61,7 +63,7 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
             break idx;
         }
     };
-    let full = crate::status::closes_shard(allocated, size);
+    let full = crate::domain::status::closes_shard(allocated, size);
     ctx.conn
         .prepare_cached(
             "UPDATE status_shards SET allocated = allocated + 1,
@@ -243,8 +245,14 @@ impl Store for Db {
     ) -> Result<(), ApiError> {
         match lock.session() {
             None => {
-                self.append_audit(at, actor, crate::sweep::SWEEP_EVENT, None, detail)
-                    .await
+                self.append_audit(
+                    at,
+                    actor,
+                    AuditEvent::HousekeepingSweep.as_str(),
+                    None,
+                    detail,
+                )
+                .await
             }
             Some(_) => Err(mismatched_lock()),
         }
@@ -348,7 +356,7 @@ impl Store for Db {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
-                let t = crate::model::now();
+                let t = crate::domain::now();
                 let row = c
                     .prepare_cached(
                         "SELECT code_hash, tx_code_hash, attempts, state, expires_at, enrolment_id, config_ids
@@ -415,7 +423,7 @@ impl Store for Db {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
-                let t = crate::model::now();
+                let t = crate::domain::now();
                 let row = c
                     .prepare_cached(&format!(
                         "SELECT {} FROM refresh_tokens WHERE id = ?1",
@@ -1149,7 +1157,7 @@ impl Store for Db {
                 ctx.conn,
                 at,
                 &actor,
-                crate::withdraw::WITHDRAW_EVENT,
+                AuditEvent::KeyWithdrawn.as_str(),
                 Some(&kid),
                 &detail,
             )?;
@@ -1158,17 +1166,14 @@ impl Store for Db {
         .await
     }
 
-    async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid, since, withdrawn_at FROM key_withdrawals
                  ORDER BY withdrawn_at, kid LIMIT ?1",
             )?
             .query_map([limit], |r| {
-                Ok(crate::withdraw::KeyWithdrawal {
+                Ok(KeyWithdrawal {
                     kid: r.get(0)?,
                     since: r.get(1)?,
                     withdrawn_at: r.get(2)?,
@@ -1183,7 +1188,7 @@ impl Store for Db {
 
     async fn audit_list(
         &self,
-        filter: crate::audit::AuditFilter,
+        filter: crate::domain::audit::AuditFilter,
     ) -> Result<Vec<AuditEntry>, ApiError> {
         self.read(move |c| audit::list(c, &filter))
             .await

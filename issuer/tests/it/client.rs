@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use issuer::config::Config;
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::Issuer;
 
 pub const PRE_AUTH: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";

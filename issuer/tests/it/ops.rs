@@ -5,16 +5,17 @@ use credential::citizen::Level;
 use credential::jose::{Alg, SigningKey};
 use serde_json::json;
 
-use issuer::audit::AuditFilter;
 use issuer::db::DbError;
 use issuer::delta::DELTA_MAX_BASE_AGE;
+use issuer::domain::audit::{AuditEvent, AuditFilter};
 use issuer::secret::SecretDigest;
-use issuer::sweep::{SWEEP_EVENT, SWEEP_GRACE};
+use issuer::sweep::SWEEP_GRACE;
 use issuer::ApiError;
 
 use crate::client::*;
 
 const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
+const SWEEP_EVENT: &str = AuditEvent::HousekeepingSweep.as_str();
 
 fn digest(n: u8) -> SecretDigest {
     SecretDigest([n; 32])

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};
 
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::Issuer;
 use wallet::{StorageKey, Store};
 
