@@ -185,7 +185,7 @@ impl KeyStore {
             master,
         };
         for purpose in KeyPurpose::ALL {
-            if store.active_kid(purpose.as_str()).await?.is_none() {
+            if store.active_kid(purpose).await?.is_none() {
                 let alg = if purpose == KeyPurpose::Root {
                     Alg::Es256
                 } else {
@@ -237,15 +237,13 @@ impl KeyStore {
             let rec = KeyRecord {
                 kid: row.kid,
                 alg: key.alg(),
-                state: KeyState::parse(&row.state).ok_or(DbError::Corrupt { what: "key state" })?,
+                state: row.state,
                 not_before: row.not_before,
                 not_after: row.not_after,
                 last_credential_expiry: row.last_credential_expiry,
                 jwk: key.public_jwk().clone(),
             };
-            let purpose = KeyPurpose::parse(&row.purpose).ok_or(DbError::Corrupt {
-                what: "key purpose",
-            })?;
+            let purpose = row.purpose;
             match (purpose, rec.state) {
                 (KeyPurpose::Credential, KeyState::Active) => active = Some(Arc::new(key)),
                 (KeyPurpose::Root, KeyState::Active) => root = Some(Arc::new(key)),
@@ -286,9 +284,9 @@ impl KeyStore {
         let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
         let row = KeyRow {
             kid: key.kid().to_owned(),
-            alg: alg.as_str().to_owned(),
-            purpose: purpose.as_str().to_owned(),
-            state: KeyState::Active.as_str().to_owned(),
+            alg,
+            purpose,
+            state: KeyState::Active,
             file: String::new(),
             sealed: Some(sealed),
             not_before: now,
@@ -323,7 +321,7 @@ impl KeyStore {
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] when the new key does not open.
     pub async fn refresh(&self, store: &SharedStore) -> Result<bool, ApiError> {
-        let active = store.active_kid(KeyPurpose::Credential.as_str()).await?;
+        let active = store.active_kid(KeyPurpose::Credential).await?;
         if active.as_deref() == Some(self.active().kid()) {
             return Ok(false);
         }

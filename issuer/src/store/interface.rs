@@ -9,8 +9,8 @@ use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, RefreshGrant,
     ShardEntries, StatusKey,
 };
-use crate::domain::audit::{AuditEntry, AuditFilter};
-use crate::domain::keys::KeyWithdrawal;
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
+use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::status::StatusChange;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
@@ -251,7 +251,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// Storage errors.
-    async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError>;
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError>;
 
     /// Inserts `row` as the active key of its purpose if that purpose has none yet (first
     /// start; two replicas starting together create one). Returns whether it was inserted.
@@ -349,7 +349,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         at: i64,
         actor: &str,
-        event: &str,
+        event: AuditEvent,
         subject: Option<&str>,
         detail: Value,
     ) -> Result<(), ApiError>;

@@ -40,7 +40,7 @@ use super::rules::{self, RefreshRow, RefreshStep};
 use crate::config::DatabaseUrl;
 use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
-use crate::domain::keys::KeyWithdrawal;
+use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::StatusAction;
@@ -139,7 +139,7 @@ async fn audit(
     tx: &deadpool_postgres::Transaction<'_>,
     at: i64,
     actor: &str,
-    event: &str,
+    event: AuditEvent,
     subject: Option<&str>,
     detail: &serde_json::Value,
 ) -> Result<(), ApiError> {
@@ -148,8 +148,11 @@ async fn audit(
             "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, $4, $5)",
         )
         .await?;
-    tx.execute(&stmt, &[&at, &actor, &event, &subject, &detail.to_string()])
-        .await?;
+    tx.execute(
+        &stmt,
+        &[&at, &actor, &event.as_str(), &subject, &detail.to_string()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -305,7 +308,7 @@ async fn apply_hold(
             tx,
             now,
             actor,
-            &format!("citizen.{}", action.as_str()),
+            AuditEvent::Citizen(action),
             Some(citizen),
             &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
         )
@@ -558,8 +561,8 @@ impl PgStore {
              VALUES ($1, $2, $3, 'active', $4, $5, $6)",
             &[
                 &row.kid,
-                &row.alg,
-                &row.purpose,
+                &row.alg.as_str(),
+                &row.purpose.as_str(),
                 &row.file,
                 &row.sealed,
                 &row.not_before,
@@ -722,7 +725,7 @@ impl Store for PgStore {
                 &tx,
                 e.created_at,
                 &e.actor,
-                rules::enrolment_event(e.level),
+                AuditEvent::enrolment(e.level),
                 Some(&e.id),
                 // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
                 &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
@@ -793,7 +796,7 @@ impl Store for PgStore {
                             &tx,
                             t,
                             "wallet",
-                            "offer.dead",
+                            AuditEvent::OfferDead,
                             enrolment.as_deref(),
                             &json!({"attempts": attempts}),
                         )
@@ -845,7 +848,7 @@ impl Store for PgStore {
                         &tx,
                         t,
                         "wallet",
-                        "offer.redeemed",
+                        AuditEvent::OfferRedeemed,
                         Some(&offer.enrolment_id),
                         &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}),
                     )
@@ -948,7 +951,7 @@ impl Store for PgStore {
                         &tx,
                         t,
                         "wallet",
-                        "refresh.refused",
+                        AuditEvent::RefreshRefused,
                         Some(&row.family_id),
                         &rules::too_soon_audit(&r, retry_after),
                     )
@@ -978,7 +981,7 @@ impl Store for PgStore {
                         &tx,
                         t,
                         "wallet",
-                        "refresh.refused",
+                        AuditEvent::RefreshRefused,
                         Some(&row.family_id),
                         &json!({"token": r.presented_id, "reason": reason}),
                     )
@@ -1196,7 +1199,7 @@ impl Store for PgStore {
                     &tx,
                     t,
                     "wallet",
-                    "credential.issued",
+                    AuditEvent::CredentialIssued,
                     Some(id),
                     &rules::issued_detail(
                         &token.enrolment_id,
@@ -1337,7 +1340,7 @@ impl Store for PgStore {
                     &tx,
                     now,
                     actor,
-                    &format!("status.{}", action.as_str()),
+                    AuditEvent::Status(action),
                     Some(id),
                     &json!({"from": from.as_str(), "to": to.as_str()}),
                 )
@@ -1478,7 +1481,7 @@ impl Store for PgStore {
                 &tx,
                 info.created_at,
                 actor,
-                "officer.added",
+                AuditEvent::OfficerAdded,
                 Some(&info.id),
                 &json!({"role": info.role}),
             )
@@ -1517,7 +1520,15 @@ impl Store for PgStore {
             if n == 0 {
                 return Err(ApiError::NotFound { what: "officer" });
             }
-            audit(&tx, now, actor, "officer.removed", Some(id), &json!({})).await?;
+            audit(
+                &tx,
+                now,
+                actor,
+                AuditEvent::OfficerRemoved,
+                Some(id),
+                &json!({}),
+            )
+            .await?;
         })
     }
 
@@ -1562,7 +1573,7 @@ impl Store for PgStore {
                 &tx,
                 row.created_at,
                 actor,
-                "platform.added",
+                AuditEvent::PlatformAdded,
                 Some(&row.id),
                 &json!({"kid": row.kid}),
             )
@@ -1600,7 +1611,15 @@ impl Store for PgStore {
             if n == 0 {
                 return Err(ApiError::NotFound { what: "platform" });
             }
-            audit(&tx, now, actor, "platform.removed", Some(id), &json!({})).await?;
+            audit(
+                &tx,
+                now,
+                actor,
+                AuditEvent::PlatformRemoved,
+                Some(id),
+                &json!({}),
+            )
+            .await?;
         })
     }
 
@@ -1608,34 +1627,36 @@ impl Store for PgStore {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry
-                 FROM signing_keys ORDER BY not_before, kid",
+                &format!(
+                    "SELECT {} FROM signing_keys ORDER BY not_before, kid",
+                    rules::KEY_ROW_COLUMNS
+                ),
                 &[],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| KeyRow {
-                kid: r.get(0),
-                alg: r.get(1),
-                purpose: r.get(2),
-                state: r.get(3),
-                file: r.get(4),
-                sealed: r.get(5),
-                not_before: r.get(6),
-                not_after: r.get(7),
-                last_credential_expiry: r.get(8),
-            })
-            .collect())
+        let decoded = rows.iter().map(|r| {
+            rules::decode_key_row((
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+                r.get(7),
+                r.get(8),
+            ))
+        });
+        Ok(decoded.collect::<Result<Vec<_>, DbError>>()?)
     }
 
-    async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT kid FROM signing_keys WHERE purpose = $1 AND state = 'active'")
             .await?;
         Ok(client
-            .query_opt(&stmt, &[&purpose])
+            .query_opt(&stmt, &[&purpose.as_str()])
             .await?
             .map(|r| r.get(0)))
     }
@@ -1647,7 +1668,7 @@ impl Store for PgStore {
             let exists = tx
                 .query_opt(
                     "SELECT 1 FROM signing_keys WHERE purpose = $1 AND state = 'active'",
-                    &[&row.purpose],
+                    &[&row.purpose.as_str()],
                 )
                 .await?
                 .is_some();
@@ -1657,9 +1678,9 @@ impl Store for PgStore {
                     &tx,
                     row.not_before,
                     "system",
-                    "key.created",
+                    AuditEvent::KeyCreated,
                     Some(&row.kid),
-                    &json!({"purpose": row.purpose, "alg": row.alg}),
+                    &json!({"purpose": row.purpose.as_str(), "alg": row.alg.as_str()}),
                 )
                 .await?;
             }
@@ -1704,9 +1725,9 @@ impl Store for PgStore {
                 &tx,
                 now,
                 actor,
-                "key.rotated",
+                AuditEvent::KeyRotated,
                 Some(&row.kid),
-                &json!({"retired": old, "alg": row.alg}),
+                &json!({"retired": old, "alg": row.alg.as_str()}),
             )
             .await?;
             old
@@ -1813,7 +1834,7 @@ impl Store for PgStore {
         &self,
         at: i64,
         actor: &str,
-        event: &str,
+        event: AuditEvent,
         subject: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<(), ApiError> {
@@ -1854,7 +1875,7 @@ impl Store for PgStore {
                 &tx,
                 now,
                 actor,
-                rules::LIFT_HOLD_EVENT,
+                AuditEvent::CitizenLiftHold,
                 Some(citizen),
                 &json!({"reason": reason, "was": "revoked"}),
             )
@@ -1880,15 +1901,7 @@ impl Store for PgStore {
                 &[&kid, &since, &at],
             )
             .await?;
-            audit(
-                &tx,
-                at,
-                actor,
-                AuditEvent::KeyWithdrawn.as_str(),
-                Some(kid),
-                &detail,
-            )
-            .await?;
+            audit(&tx, at, actor, AuditEvent::KeyWithdrawn, Some(kid), &detail).await?;
         })
     }
 

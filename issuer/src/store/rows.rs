@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
+use crate::domain::keys::{Alg, KeyPurpose, KeyState};
 use crate::domain::ConfigId;
 use crate::secret::SecretDigest;
 
@@ -189,12 +190,12 @@ pub struct ShardEntries {
 pub struct KeyRow {
     /// RFC 7638 thumbprint.
     pub kid: String,
-    /// `ES256` or `EdDSA`.
-    pub alg: String,
-    /// `credential` or `root`.
-    pub purpose: String,
-    /// `active` or `retired`.
-    pub state: String,
+    /// Its algorithm.
+    pub alg: Alg,
+    /// What it signs.
+    pub purpose: KeyPurpose,
+    /// Active or retired.
+    pub state: KeyState,
     /// Legacy key file name in `DATA/keys/` (empty when the key is stored sealed).
     pub file: String,
     /// Private JWK sealed under the master secret (context `signing-key:<kid>`).

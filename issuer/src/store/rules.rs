@@ -6,8 +6,10 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
-use super::rows::{IssueRecord, Redemption, RefreshGrant};
+use super::rows::{IssueRecord, KeyRow, Redemption, RefreshGrant};
 use crate::db::DbError;
+use crate::domain::audit::AuditEvent;
+use crate::domain::keys::{Alg, KeyPurpose, KeyState};
 use crate::domain::status::StatusChange;
 use crate::domain::{ConfigId, Status, StatusAction};
 use crate::error::ApiError;
@@ -28,15 +30,6 @@ pub(crate) const CODE_USED: ApiError = ApiError::InvalidGrant {
 pub(crate) const ALREADY_ISSUED: ApiError = ApiError::CredentialRequestDenied {
     reason: "this credential was already issued for this access token",
 };
-
-/// The audit event of an enrolment at `level`.
-pub(crate) fn enrolment_event(level: Level) -> &'static str {
-    if level == Level::High {
-        "enrolment.high"
-    } else {
-        "enrolment.basic"
-    }
-}
 
 /// An offer as the token endpoint reads it.
 pub(crate) struct OfferRow {
@@ -276,15 +269,15 @@ pub(crate) fn refresh_audit(
     row: &RefreshRow,
     grace: Option<&(String, i64)>,
     t: i64,
-) -> (&'static str, Value) {
+) -> (AuditEvent, Value) {
     match grace {
         None => (
-            "refresh.used",
+            AuditEvent::RefreshUsed,
             serde_json::json!({"spent": r.presented_id, "next": r.next.id, "token": r.access_id,
                                "enrolment": row.enrolment_id}),
         ),
         Some((superseded, used_at)) => (
-            "refresh.grace",
+            AuditEvent::RefreshGrace,
             serde_json::json!({"spent": r.presented_id, "superseded": superseded,
                                "next": r.next.id, "token": r.access_id,
                                "enrolment": row.enrolment_id, "after": t - used_at}),
@@ -374,9 +367,6 @@ pub(crate) const REVOKE_REFRESH_SQLITE: &str = "UPDATE refresh_tokens SET state 
 /// Lifts a citizen's revocation hold. `?1` is the citizen digest.
 pub(crate) const LIFT_REVOCATION_HOLD_SQLITE: &str =
     "DELETE FROM citizen_holds WHERE citizen_id = ?1 AND status = 1";
-
-/// The audit event of a lifted revocation hold.
-pub(crate) const LIFT_HOLD_EVENT: &str = "citizen.lift-hold";
 
 /// Whether a hold lift may proceed: the citizen is known and revoked.
 pub(crate) fn judge_lift_hold(known: bool, hold: Option<i64>) -> Result<(), ApiError> {
@@ -615,6 +605,43 @@ pub(crate) fn count_sql(what: &str) -> String {
     } else {
         format!("SELECT COUNT(*) FROM {what}")
     }
+}
+
+/// A `signing_keys` row as both dialects read it (`kid, alg, purpose, state, file,
+/// sealed_jwk, not_before, not_after, last_credential_expiry`), before its vocabulary columns
+/// are checked.
+pub(crate) type KeyColumns = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The selected columns of [`KeyColumns`], in order (both dialects).
+pub(crate) const KEY_ROW_COLUMNS: &str =
+    "kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry";
+
+/// A typed [`KeyRow`] from its stored columns; a value outside a vocabulary is corruption.
+pub(crate) fn decode_key_row(c: KeyColumns) -> Result<KeyRow, DbError> {
+    let (kid, alg, purpose, state, file, sealed, not_before, not_after, last_credential_expiry) = c;
+    Ok(KeyRow {
+        kid,
+        alg: Alg::parse(&alg).map_err(|_| DbError::Corrupt { what: "key alg" })?,
+        purpose: KeyPurpose::parse(&purpose).ok_or(DbError::Corrupt {
+            what: "key purpose",
+        })?,
+        state: KeyState::parse(&state).ok_or(DbError::Corrupt { what: "key state" })?,
+        file,
+        sealed,
+        not_before,
+        not_after,
+        last_credential_expiry,
+    })
 }
 
 #[cfg(test)]

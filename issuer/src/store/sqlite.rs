@@ -18,7 +18,7 @@ use super::rules::{self, RefreshRow, RefreshStep};
 use crate::audit;
 use crate::db::{Db, DbError, WriteCtx};
 use crate::domain::audit::{AuditEntry, AuditEvent};
-use crate::domain::keys::KeyWithdrawal;
+use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::{Status, StatusAction};
@@ -143,7 +143,7 @@ fn apply_hold(
             c,
             now,
             actor,
-            &format!("citizen.{}", action.as_str()),
+            AuditEvent::Citizen(action).as_str(),
             Some(citizen),
             &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
         )?;
@@ -160,18 +160,18 @@ fn ensure_sim_enrolment(conn: &Connection, level: Level, now: i64) -> Result<(),
     Ok(())
 }
 
-fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok(KeyRow {
-        kid: r.get(0)?,
-        alg: r.get(1)?,
-        purpose: r.get(2)?,
-        state: r.get(3)?,
-        file: r.get(4)?,
-        sealed: r.get(5)?,
-        not_before: r.get(6)?,
-        not_after: r.get(7)?,
-        last_credential_expiry: r.get(8)?,
-    })
+fn key_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<rules::KeyColumns> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
 }
 
 fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
@@ -180,8 +180,8 @@ fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
          VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)",
         params![
             row.kid,
-            row.alg,
-            row.purpose,
+            row.alg.as_str(),
+            row.purpose.as_str(),
             row.file,
             row.sealed,
             row.not_before
@@ -245,14 +245,8 @@ impl Store for Db {
     ) -> Result<(), ApiError> {
         match lock.session() {
             None => {
-                self.append_audit(
-                    at,
-                    actor,
-                    AuditEvent::HousekeepingSweep.as_str(),
-                    None,
-                    detail,
-                )
-                .await
+                self.append_audit(at, actor, AuditEvent::HousekeepingSweep, None, detail)
+                    .await
             }
             Some(_) => Err(mismatched_lock()),
         }
@@ -324,7 +318,7 @@ impl Store for Db {
                 c,
                 e.created_at,
                 &e.actor,
-                rules::enrolment_event(e.level),
+                AuditEvent::enrolment(e.level).as_str(),
                 Some(&e.id),
                 // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
                 &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
@@ -388,7 +382,7 @@ impl Store for Db {
                         if dead {
                             // Audited by enrolment: the offer id fetches the code.
                             let enrolment = row.map(|o| o.enrolment_id);
-                            audit::append(c, t, "wallet", "offer.dead", enrolment.as_deref(), &json!({"attempts": attempts}))?;
+                            audit::append(c, t, "wallet", AuditEvent::OfferDead.as_str(), enrolment.as_deref(), &json!({"attempts": attempts}))?;
                         }
                         return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
                     }
@@ -411,7 +405,7 @@ impl Store for Db {
                 )?
                 .execute(params![r.token_id, r.token_hash.0.as_slice(), r.offer_id, t + r.token_ttl])?;
                 insert_refresh_token(c, &r.refresh, &r.refresh.family_id, &offer.enrolment_id, &offer.config_ids, t)?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer.enrolment_id),
+                audit::append(c, t, "wallet", AuditEvent::OfferRedeemed.as_str(), Some(&offer.enrolment_id),
                     &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}))?;
                 Ok(Ok(()))
             })
@@ -470,7 +464,7 @@ impl Store for Db {
                 }
                 let grace = match step {
                     RefreshStep::TooSoon { retry_after } => {
-                        audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
+                        audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &rules::too_soon_audit(&r, retry_after))?;
                         // Committed: the audit event; the token is untouched.
                         return Ok(Err(ApiError::RefreshTooSoon { retry_after }));
@@ -485,7 +479,7 @@ impl Store for Db {
                             )?
                             .execute([&row.family_id])?;
                         }
-                        audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
+                        audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &json!({"token": r.presented_id, "reason": reason}))?;
                         // Committed: the refusal (and a family revocation) must stick.
                         return Ok(Err(ApiError::InvalidGrant { reason }));
@@ -525,7 +519,7 @@ impl Store for Db {
                 )?
                 .execute(params![r.access_id, r.access_hash.0.as_slice(), r.next.id, t + r.access_ttl])?;
                 let (event, detail) = rules::refresh_audit(&r, &row, grace.as_ref(), t);
-                audit::append(c, t, "wallet", event, Some(&row.family_id), &detail)?;
+                audit::append(c, t, "wallet", event.as_str(), Some(&row.family_id), &detail)?;
                 Ok(Ok(()))
             })
             .await?;
@@ -618,7 +612,7 @@ impl Store for Db {
                     return Err(rules::holder_reused(i));
                 }
                 audit::append(
-                    ctx.conn, t, "wallet", "credential.issued", Some(id),
+                    ctx.conn, t, "wallet", AuditEvent::CredentialIssued.as_str(), Some(id),
                     &rules::issued_detail(&token.enrolment_id, &batch_id, r.config, shard, idx, &r.kid),
                 )?;
                 entries.push((id.clone(), shard, idx));
@@ -693,7 +687,7 @@ impl Store for Db {
                     c,
                     now,
                     &actor,
-                    &format!("status.{}", action.as_str()),
+                    AuditEvent::Status(action).as_str(),
                     Some(id),
                     &json!({"from": from.as_str(), "to": to.as_str()}),
                 )?;
@@ -794,7 +788,7 @@ impl Store for Db {
                 "INSERT INTO officers (id, name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![info.id, info.name, info.role, token_hash.0.as_slice(), info.created_at],
             )?;
-            audit::append(ctx.conn, info.created_at, &actor, "officer.added", Some(&info.id), &json!({"role": info.role}))?;
+            audit::append(ctx.conn, info.created_at, &actor, AuditEvent::OfficerAdded.as_str(), Some(&info.id), &json!({"role": info.role}))?;
             Ok::<_, ApiError>(())
         })
         .await
@@ -844,7 +838,7 @@ impl Store for Db {
                 ctx.conn,
                 now,
                 &actor,
-                "officer.removed",
+                AuditEvent::OfficerRemoved.as_str(),
                 Some(&id),
                 &json!({}),
             )?;
@@ -895,7 +889,7 @@ impl Store for Db {
                 "INSERT INTO platforms (id, name, kid, jwk, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![row.id, row.name, row.kid, jwk, row.created_at],
             ).map_err(DbError::from)?;
-            audit::append(ctx.conn, row.created_at, &actor, "platform.added", Some(&row.id), &json!({"kid": row.kid}))?;
+            audit::append(ctx.conn, row.created_at, &actor, AuditEvent::PlatformAdded.as_str(), Some(&row.id), &json!({"kid": row.kid}))?;
             Ok(())
         })
         .await
@@ -932,7 +926,7 @@ impl Store for Db {
             if n == 0 {
                 return Err(ApiError::NotFound { what: "platform" });
             }
-            audit::append(ctx.conn, now, &actor, "platform.removed", Some(&id), &json!({}))?;
+            audit::append(ctx.conn, now, &actor, AuditEvent::PlatformRemoved.as_str(), Some(&id), &json!({}))?;
             Ok(())
         })
         .await
@@ -940,24 +934,27 @@ impl Store for Db {
 
     async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
         self.read(|c| {
-            let mut s = c.prepare(
-                "SELECT kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry
-                 FROM signing_keys ORDER BY not_before, kid",
-            )?;
-            let rows = s.query_map([], key_row)?.collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, DbError>(rows)
+            let mut s = c.prepare(&format!(
+                "SELECT {} FROM signing_keys ORDER BY not_before, kid",
+                rules::KEY_ROW_COLUMNS
+            ))?;
+            let rows = s
+                .query_map([], key_columns)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(rules::decode_key_row)
+                .collect::<Result<Vec<_>, _>>()
         })
         .await
         .map_err(ApiError::from)
     }
 
-    async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
-        let purpose = purpose.to_owned();
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid FROM signing_keys WHERE purpose = ?1 AND state = 'active'",
             )?
-            .query_row([&purpose], |r| r.get(0))
+            .query_row([purpose.as_str()], |r| r.get(0))
             .optional()
             .map_err(DbError::from)
         })
@@ -969,7 +966,7 @@ impl Store for Db {
         self.write(move |ctx| {
             let exists: bool = ctx.conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE purpose = ?1 AND state = 'active')",
-                [&row.purpose],
+                [row.purpose.as_str()],
                 |r| r.get(0),
             )?;
             if exists {
@@ -980,9 +977,9 @@ impl Store for Db {
                 ctx.conn,
                 row.not_before,
                 "system",
-                "key.created",
+                AuditEvent::KeyCreated.as_str(),
                 Some(&row.kid),
-                &json!({"purpose": row.purpose, "alg": row.alg}),
+                &json!({"purpose": row.purpose.as_str(), "alg": row.alg.as_str()}),
             )?;
             Ok::<_, ApiError>(true)
         })
@@ -1014,7 +1011,7 @@ impl Store for Db {
                 params![old, now, last],
             )?;
             insert_key(ctx.conn, &row)?;
-            audit::append(ctx.conn, now, &actor, "key.rotated", Some(&row.kid), &json!({"retired": old, "alg": row.alg}))?;
+            audit::append(ctx.conn, now, &actor, AuditEvent::KeyRotated.as_str(), Some(&row.kid), &json!({"retired": old, "alg": row.alg.as_str()}))?;
             Ok::<_, ApiError>(old)
         })
         .await
@@ -1085,17 +1082,20 @@ impl Store for Db {
         &self,
         at: i64,
         actor: &str,
-        event: &str,
+        event: AuditEvent,
         subject: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<(), ApiError> {
-        let (actor, event, subject) = (
-            actor.to_owned(),
-            event.to_owned(),
-            subject.map(str::to_owned),
-        );
+        let (actor, subject) = (actor.to_owned(), subject.map(str::to_owned));
         self.write(move |ctx| {
-            audit::append(ctx.conn, at, &actor, &event, subject.as_deref(), &detail)?;
+            audit::append(
+                ctx.conn,
+                at,
+                &actor,
+                event.as_str(),
+                subject.as_deref(),
+                &detail,
+            )?;
             Ok::<_, ApiError>(())
         })
         .await
@@ -1125,7 +1125,7 @@ impl Store for Db {
                 c,
                 now,
                 &actor,
-                rules::LIFT_HOLD_EVENT,
+                AuditEvent::CitizenLiftHold.as_str(),
                 Some(&citizen),
                 &json!({"reason": reason, "was": "revoked"}),
             )?;
