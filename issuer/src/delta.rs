@@ -19,8 +19,8 @@ use serde_json::{json, Map, Value};
 use credential::jose::{sign_compact, SigningKey};
 
 use crate::db::DbError;
+use crate::domain::now;
 use crate::error::ApiError;
-use crate::model::now;
 use crate::service::Issuer;
 
 /// The delta's `typ`.

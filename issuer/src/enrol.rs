@@ -20,8 +20,8 @@ use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialOffer, Grants, PreAuthorizedCodeGrant, Secret, TxCodeSpec};
 
 use crate::db::DbError;
+use crate::domain::{now, ConfigId};
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
 use crate::store::NewEnrolment;

@@ -39,8 +39,8 @@ use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialRequest, PROOF_TYP};
 
 use crate::db::DbError;
+use crate::domain::{now, ConfigId};
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
 use crate::secret::{
     domain, open_c_nonce, random_id, seal_c_nonce, BearerSecret, SecretDigest, TxCode,
 };

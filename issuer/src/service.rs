@@ -5,20 +5,19 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use credential::jose::{PublicJwk, SigningKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
-use serde::Serialize;
-
-use credential::jose::{PublicJwk, SigningKey};
 
 use crate::config::Config;
 use crate::db::DbError;
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::{now, Role};
 use crate::error::ApiError;
 use crate::keys::KeyStore;
-use crate::model::{now, Role};
 use crate::secret::{domain, random_id, BearerSecret};
 use crate::status::StatusCache;
-use crate::store::Store;
+use crate::store::SharedStore;
 
 /// How often a replica checks the database for another replica's key rotation, milliseconds.
 pub const KEY_CHECK_MS: i64 = 1000;
@@ -28,7 +27,7 @@ pub struct Issuer {
     /// The resolved configuration.
     pub config: Config,
     /// Storage (SQLite or PostgreSQL).
-    pub store: Store,
+    pub store: SharedStore,
     /// Keys.
     pub keys: KeyStore,
     rng: Mutex<ChaCha20Rng>,
@@ -51,32 +50,6 @@ pub struct Officer {
     pub id: String,
     /// Role.
     pub role: Role,
-}
-
-/// An officer as listed.
-#[derive(Debug, Clone, Serialize)]
-pub struct OfficerInfo {
-    /// Id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    pub role: &'static str,
-    /// Unix time.
-    pub created_at: i64,
-}
-
-/// A registered messaging platform.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlatformInfo {
-    /// Id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Thumbprint of its key (the attestation's `kid`).
-    pub kid: String,
-    /// Unix time.
-    pub created_at: i64,
 }
 
 impl Issuer {
@@ -138,7 +111,7 @@ impl Issuer {
             .map_err(|e| ApiError::Internal(format!("data dir: {e}")))?;
         let db_rng =
             ChaCha20Rng::from_rng(&mut rng).map_err(|_| ApiError::Internal("rng".into()))?;
-        let store = Store::open(
+        let store = crate::store::open(
             &config.data,
             config.database_url.as_ref(),
             &config.database_tls,

@@ -3,8 +3,8 @@
 //! status entries drawn like real ones), and a real credential can be signed for one of them.
 //! Never reachable over HTTP.
 
+use crate::domain::{now, ConfigId};
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
 use crate::secret::random_id;
 use crate::service::Issuer;
 use crate::store::DirectRecord;

@@ -13,13 +13,12 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use rand_core::RngCore;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::db::DbError;
+use crate::domain::status::StatusChange;
+use crate::domain::{now, Status, StatusAction};
 use crate::error::ApiError;
-use crate::model::{now, Status, StatusAction};
 use crate::service::Issuer;
 use crate::store::{ShardEntries, StatusKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
@@ -136,24 +135,6 @@ impl StatusCache {
     }
 }
 
-/// A uniform random index below `size`, by rejection sampling from `rng`.
-pub(crate) fn draw_index(rng: &mut impl RngCore, size: u32) -> u32 {
-    let size = size.max(1);
-    let limit = u32::MAX - u32::MAX % size;
-    loop {
-        let v = rng.next_u32();
-        if v < limit {
-            return v % size;
-        }
-    }
-}
-
-/// Whether taking one more entry (after `allocated`) closes a shard of `size` entries: at three
-/// quarters full, so a random probe still finds a free index in a few tries.
-pub(crate) fn closes_shard(allocated: i64, size: i64) -> bool {
-    (allocated + 1) * 4 >= size * 3
-}
-
 /// The longest reason accepted when a citizen's revocation hold is lifted (characters).
 pub const MAX_HOLD_REASON: usize = 500;
 
@@ -171,15 +152,6 @@ pub enum Target {
     },
     /// Every credential of the citizen with this `id_number`.
     Citizen(String),
-}
-
-/// The outcome of a status change.
-#[derive(Debug, Clone, Serialize)]
-pub struct StatusChange {
-    /// Credentials whose status changed.
-    pub changed: Vec<String>,
-    /// The status they now have.
-    pub status: &'static str,
 }
 
 impl Issuer {

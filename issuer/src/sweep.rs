@@ -32,17 +32,14 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::delta::DELTA_MAX_BASE_AGE;
+use crate::domain::now;
 use crate::error::ApiError;
-use crate::model::now;
 use crate::service::Issuer;
 use crate::store::SweepStep;
 
 /// Extra seconds past expiry before a token or offer row goes, so a request that read it
 /// just before it expired never races its deletion.
 pub const SWEEP_GRACE: i64 = 300;
-
-/// The audit event of a sweep.
-pub const SWEEP_EVENT: &str = "housekeeping.sweep";
 
 /// What one sweep deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]

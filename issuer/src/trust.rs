@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::domain::{now, ConfigId};
 use crate::error::ApiError;
-use crate::model::{now, ConfigId};
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
 use credential::jose::{sign_compact, Alg, SigningKey};

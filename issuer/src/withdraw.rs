@@ -22,14 +22,11 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, SigningKey};
 
-use crate::audit::AuditEntry;
+use crate::domain::keys::{KeyState, KeyWithdrawal};
+use crate::domain::now;
 use crate::error::ApiError;
 use crate::keys::KeyRecord;
-use crate::model::now;
 use crate::service::Issuer;
-
-/// The audit event that records a withdrawal.
-pub const WITHDRAW_EVENT: &str = "key.withdrawn";
 
 /// The withdrawal notice's `typ`.
 pub const KEY_WITHDRAWALS_TYP: &str = "key-withdrawals+jwt";
@@ -41,56 +38,6 @@ pub const WITHDRAWALS_VERSION: u32 = 1;
 pub const MAX_WITHDRAWALS: i64 = 10_000;
 
 const DAY: i64 = 86_400;
-
-/// A withdrawn credential signing key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyWithdrawal {
-    /// The key's RFC 7638 thumbprint.
-    pub kid: String,
-    /// Credentials issued at or after this time (a day boundary) are refused; `None`: all.
-    pub since: Option<i64>,
-    /// When it was withdrawn (the first time, if withdrawn again).
-    pub withdrawn_at: i64,
-}
-
-impl KeyWithdrawal {
-    /// JSON for the notice and listings.
-    pub fn to_json(&self) -> Value {
-        json!({"kid": self.kid, "since": self.since, "withdrawn_at": self.withdrawn_at})
-    }
-}
-
-/// One withdrawal per key from the audit events: the strictest (`None` beats any time, else
-/// the earliest `since`). The rule `key_withdrawals` keeps (migration 10 filled the table
-/// from the audit trail this way).
-pub fn from_audit(entries: &[AuditEntry]) -> Vec<KeyWithdrawal> {
-    let mut out: Vec<KeyWithdrawal> = Vec::new();
-    for e in entries.iter().filter(|e| e.event == WITHDRAW_EVENT) {
-        let Some(kid) = e.subject.clone() else {
-            continue;
-        };
-        let since = e
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<Value>(d).ok())
-            .and_then(|d| d.get("since").and_then(Value::as_i64));
-        match out.iter_mut().find(|w| w.kid == kid) {
-            Some(w) => {
-                w.since = match (w.since, since) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    _ => None,
-                };
-                w.withdrawn_at = w.withdrawn_at.min(e.at);
-            }
-            None => out.push(KeyWithdrawal {
-                kid,
-                since,
-                withdrawn_at: e.at,
-            }),
-        }
-    }
-    out
-}
 
 /// The published JSON of `records` (bundle and delta `keys`), each withdrawn key marked
 /// `state: withdrawn` with its `withdrawn_since`.
@@ -164,7 +111,7 @@ impl Issuer {
             return Err(ApiError::invalid_request("since must not be in the future"));
         }
         let since = since.map(|s| s - s.rem_euclid(DAY));
-        let alg = if rec.state == "active" {
+        let alg = if rec.state == KeyState::Active {
             rec.alg
         } else {
             self.config.key_alg
@@ -208,46 +155,5 @@ impl Issuer {
             now(),
             &withdrawals,
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(at: i64, kid: &str, detail: &str) -> AuditEntry {
-        AuditEntry {
-            seq: at,
-            at,
-            actor: "cli:test".into(),
-            event: WITHDRAW_EVENT.into(),
-            subject: Some(kid.into()),
-            detail: Some(detail.into()),
-        }
-    }
-
-    #[test]
-    fn the_strictest_withdrawal_of_a_key_counts() {
-        let w = from_audit(&[
-            entry(10, "a", r#"{"since": 864000}"#),
-            entry(20, "a", r#"{"since": 86400}"#),
-            entry(30, "b", r#"{"since": 86400}"#),
-            entry(40, "b", r#"{"since": null}"#),
-        ]);
-        assert_eq!(
-            w,
-            vec![
-                KeyWithdrawal {
-                    kid: "a".into(),
-                    since: Some(86_400),
-                    withdrawn_at: 10
-                },
-                KeyWithdrawal {
-                    kid: "b".into(),
-                    since: None,
-                    withdrawn_at: 30
-                },
-            ]
-        );
     }
 }

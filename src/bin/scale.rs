@@ -31,7 +31,7 @@ use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
 use credential::status_list::{Bits, StatusList, StatusListToken};
 use issuer::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
-use issuer::model::StatusAction;
+use issuer::domain::StatusAction;
 use issuer::status::Target;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use credential::citizen::{CitizenClaims, Level};
 use credential::jose::SigningKey;
 use issuer::config::{Config, DatabaseUrl};
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::server::ServerHandle;
 use issuer::simulate::DirectCredential;
 use issuer::Issuer;

@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use credential::citizen::Level;
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::service::{Issuer, Officer};
 
 use super::{cli_actor, DataArg};

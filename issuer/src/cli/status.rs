@@ -1,6 +1,6 @@
 use clap::Args;
 
-use issuer::model::{Status, StatusAction};
+use issuer::domain::{Status, StatusAction};
 use issuer::status::Target;
 use issuer::ApiError;
 

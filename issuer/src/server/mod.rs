@@ -47,8 +47,8 @@ use credential::oid4vci::{
     ErrorResponse, Grant, NonceResponse, Secret, TokenRequest, TokenResponse,
 };
 
+use crate::domain::{Role, StatusAction};
 use crate::error::ApiError;
-use crate::model::{Role, StatusAction};
 use crate::service::{Issuer, Officer};
 use crate::status::Target;
 

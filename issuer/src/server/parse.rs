@@ -16,7 +16,7 @@ use credential::oid4vci::{CredentialRequest, TokenRequest, TokenRequestError};
 
 use super::{extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
 use crate::error::ApiError;
-use crate::model::{ConfigId, StatusAction};
+use crate::domain::{ConfigId, StatusAction};
 
 /// `POST /token` (`application/x-www-form-urlencoded`): the form, then the grant's parameters.
 ///

@@ -10,7 +10,7 @@ use credential::oid4vci::{CredentialResponse, NonceResponse, Secret, TokenRespon
 use tower::ServiceExt as _;
 
 use crate::config::Config;
-use crate::model::ConfigId;
+use crate::domain::ConfigId;
 use crate::service::Issuer;
 
 fn golden(name: &str) -> String {

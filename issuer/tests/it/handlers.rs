@@ -362,7 +362,7 @@ async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
             .change_status(
                 "test",
                 issuer::status::Target::Credential(format!("sim-{i}")),
-                issuer::model::StatusAction::Suspend,
+                issuer::domain::StatusAction::Suspend,
             )
             .await;
         if r.is_ok() {

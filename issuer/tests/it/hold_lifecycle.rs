@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use issuer::audit::AuditFilter;
+use issuer::domain::audit::AuditFilter;
 
 use crate::client::*;
 

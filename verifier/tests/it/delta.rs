@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use credential::jose::{Alg, SigningKey};
 use issuer::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
-use issuer::model::StatusAction;
+use issuer::domain::StatusAction;
 use issuer::status::Target;
 use issuer::trust::{sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;

@@ -167,7 +167,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
         .change_status(
             "test",
             Target::Credential(other.id.clone()),
-            issuer::model::StatusAction::Revoke,
+            issuer::domain::StatusAction::Revoke,
         )
         .await
         .unwrap();

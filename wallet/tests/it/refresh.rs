@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use issuer::model::StatusAction;
+use issuer::domain::StatusAction;
 use issuer::status::Target;
 use serde_json::json;
 use wallet::consent::Preparation;

@@ -1,7 +1,18 @@
-//! The issuer's closed vocabularies: assurance levels, credential formats, the four credential
-//! configurations (OpenID4VCI 1.0 section 12.2.4), officer roles and status values.
+//! The issuer's domain: its records, closed vocabularies and the rules on them, with no storage,
+//! HTTP or clock of its own. It imports nothing else of the crate; `store`, `service`, `server`
+//! and the command line all build on it.
+//!
+//! Here: assurance levels, credential formats, the four credential configurations
+//! (OpenID4VCI 1.0 section 12.2.4), officer roles and status values. Beside it: audit events
+//! ([`audit`]), signing-key vocabularies and withdrawals ([`keys`]), officers and platforms
+//! ([`people`]), and status-change records and status-list rules ([`status`]).
 
 use std::fmt;
+
+pub mod audit;
+pub mod keys;
+pub mod people;
+pub mod status;
 
 pub use credential::citizen::{Format, Level};
 
