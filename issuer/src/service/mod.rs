@@ -2,6 +2,15 @@
 //! command line. Officers and platforms are managed here; enrolment, OpenID4VCI, status and
 //! trust live in their own modules as further `impl Issuer` blocks.
 
+pub mod delta;
+pub mod enrol;
+pub mod oid4vci;
+pub mod simulate;
+pub mod status;
+pub mod sweep;
+pub mod trust;
+pub mod withdraw;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
