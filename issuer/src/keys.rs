@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use credential::jose::{PublicJwk, SigningKey};
 
 use crate::db::DbError;
-use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal};
+use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::ApiError;
 use crate::store::{KeyRow, Store};
 
@@ -68,7 +68,7 @@ struct State {
     active: Arc<SigningKey>,
     root: Arc<SigningKey>,
     records: Vec<KeyRecord>,
-    /// Emergency withdrawals, from `key_withdrawals` ([`crate::withdraw`]).
+    /// Emergency withdrawals, from `key_withdrawals` (`crate::service::withdraw`).
     withdrawals: Vec<KeyWithdrawal>,
 }
 
@@ -257,9 +257,7 @@ impl KeyStore {
         }
         // Every withdrawal rotates the active key, so a replica that reloads its keys for a
         // new active key picks the withdrawal up here too.
-        let withdrawals = store
-            .key_withdrawals(crate::withdraw::MAX_WITHDRAWALS)
-            .await?;
+        let withdrawals = store.key_withdrawals(MAX_WITHDRAWALS).await?;
         match (active, root) {
             (Some(active), Some(root)) => Ok(State {
                 active,

@@ -39,11 +39,11 @@ pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes}
 pub use listen::ConnLimits;
 
 use crate::domain::{Role, StatusAction};
-use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
-use crate::oid4vci::CredentialRequest;
+use crate::service::enrol::PRE_AUTH_GRANT;
+use crate::service::oid4vci::CredentialRequest;
+use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
-use crate::status::Target;
 
 type AppState = State<Arc<Issuer>>;
 
@@ -299,7 +299,7 @@ async fn offer(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid_request("unknown query parameter"))?;
     let offer = issuer.offer(&id).await?;
-    let uri = crate::enrol::offer_uri("credential_offer", &offer.to_string());
+    let uri = crate::service::enrol::offer_uri("credential_offer", &offer.to_string());
     let qr_failed = |_| ApiError::Internal("qr code".into());
     let resp = match query.format.as_deref() {
         None | Some("json") => Json(offer).into_response(),
@@ -348,7 +348,7 @@ async fn bitstring_list(
         what: "status list",
     };
     let shard: i64 = shard.parse().map_err(|_| not_found())?;
-    let purpose = crate::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
+    let purpose = crate::service::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
     let credential = issuer.bitstring_credential(shard, purpose).await?;
     let max_age = format!("public, max-age={}", issuer.config.status_ttl);
     Ok((

@@ -16,9 +16,9 @@ use super::{
     extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody, TokenForm, REFRESH_GRANT,
 };
 use crate::domain::{ConfigId, StatusAction};
-use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
-use crate::oid4vci::CredentialRequest;
+use crate::service::enrol::PRE_AUTH_GRANT;
+use crate::service::oid4vci::CredentialRequest;
 
 /// `POST /token` (`application/x-www-form-urlencoded`): the form, then the grant's parameters.
 ///

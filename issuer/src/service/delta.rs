@@ -176,7 +176,8 @@ impl Issuer {
                 set: set.into_iter().collect(),
             });
         }
-        let keys = crate::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
+        let keys =
+            crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
         Ok(sign_trust_bundle_delta(
             &self.keys.root(),
             &DeltaContents {

@@ -11,6 +11,7 @@ pub mod sweep;
 pub mod trust;
 pub mod withdraw;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,11 +22,11 @@ use rand_core::{OsRng, RngCore, SeedableRng};
 use crate::config::Config;
 use crate::db::DbError;
 use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::ShardLists;
 use crate::domain::{now, Role};
 use crate::error::ApiError;
 use crate::keys::KeyStore;
 use crate::secret::{domain, random_id, BearerSecret};
-use crate::status::StatusCache;
 use crate::store::Store;
 
 /// How often a replica checks the database for another replica's key rotation, milliseconds.
@@ -59,6 +60,42 @@ pub struct Officer {
     pub id: String,
     /// Role.
     pub role: Role,
+}
+
+/// Signed status lists by shard, rebuilt when a status changes or when old.
+#[derive(Debug, Default)]
+pub struct StatusCache {
+    tokens: Mutex<HashMap<i64, (ShardLists, i64, i64)>>,
+}
+
+impl StatusCache {
+    fn get(&self, shard: i64, fresh_after: i64, version: i64) -> Option<ShardLists> {
+        let map = self.tokens.lock().ok()?;
+        map.get(&shard)
+            .filter(|(_, built, v)| *built > fresh_after && *v == version)
+            .map(|(t, _, _)| t.clone())
+    }
+
+    fn put(&self, shard: i64, lists: ShardLists, built: i64, version: i64) {
+        if let Ok(mut map) = self.tokens.lock() {
+            map.insert(shard, (lists, built, version));
+        }
+    }
+
+    /// Drops every cached token.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.tokens.lock() {
+            map.clear();
+        }
+    }
+
+    pub(crate) fn invalidate(&self, shards: &[i64]) {
+        if let Ok(mut map) = self.tokens.lock() {
+            for s in shards {
+                map.remove(s);
+            }
+        }
+    }
 }
 
 impl Issuer {

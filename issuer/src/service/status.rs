@@ -10,33 +10,15 @@
 //! Changes apply to the whole batch: a credential's copies (one per holder key) share a
 //! `batch_id`, and revoking one revokes all.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use serde_json::json;
 
 use crate::db::DbError;
-use crate::domain::status::StatusChange;
+use crate::domain::status::{ShardLists, StatusChange};
 use crate::domain::{now, Status, StatusAction};
 use crate::error::ApiError;
 use crate::service::Issuer;
 use crate::store::{ShardEntries, StatusKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
-
-/// The published forms of one shard, built from one read of its 2-bit state.
-#[derive(Debug, Clone)]
-pub struct ShardLists {
-    /// The `statuslist+jwt` (draft-ietf-oauth-status-list section 5.1).
-    pub token: String,
-    /// The W3C `BitstringStatusListCredential` with `statusPurpose: revocation`, as a `vc+jwt`:
-    /// bit set where the 2-bit status is 1.
-    pub revocation: String,
-    /// The same with `statusPurpose: suspension`: bit set where the 2-bit status is 2.
-    pub suspension: String,
-    /// The status-change log's high-water mark read before the shard's state: these lists
-    /// reflect every change up to it (`status_changes`).
-    pub status_seq: i64,
-}
 
 /// Which W3C Bitstring Status List projection of a shard (Bitstring Status List v1.0
 /// section 2.1, `statusPurpose`).
@@ -97,42 +79,6 @@ pub fn encode_bitstring(len_bits: u64, set: &[u64]) -> std::io::Result<String> {
     gz.write_all(&bytes)?;
     let compressed = gz.finish()?;
     Ok(format!("u{}", credential::b64::encode(compressed)))
-}
-
-/// Signed status lists by shard, rebuilt when a status changes or when old.
-#[derive(Debug, Default)]
-pub struct StatusCache {
-    tokens: Mutex<HashMap<i64, (ShardLists, i64, i64)>>,
-}
-
-impl StatusCache {
-    fn get(&self, shard: i64, fresh_after: i64, version: i64) -> Option<ShardLists> {
-        let map = self.tokens.lock().ok()?;
-        map.get(&shard)
-            .filter(|(_, built, v)| *built > fresh_after && *v == version)
-            .map(|(t, _, _)| t.clone())
-    }
-
-    fn put(&self, shard: i64, lists: ShardLists, built: i64, version: i64) {
-        if let Ok(mut map) = self.tokens.lock() {
-            map.insert(shard, (lists, built, version));
-        }
-    }
-
-    /// Drops every cached token.
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.tokens.lock() {
-            map.clear();
-        }
-    }
-
-    pub(crate) fn invalidate(&self, shards: &[i64]) {
-        if let Ok(mut map) = self.tokens.lock() {
-            for s in shards {
-                map.remove(s);
-            }
-        }
-    }
 }
 
 /// The longest reason accepted when a citizen's revocation hold is lifted (characters).

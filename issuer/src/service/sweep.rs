@@ -31,9 +31,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::delta::DELTA_MAX_BASE_AGE;
 use crate::domain::now;
 use crate::error::ApiError;
+use crate::service::delta::DELTA_MAX_BASE_AGE;
 use crate::service::Issuer;
 use crate::store::SweepStep;
 

@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use credential::jose::{sign_compact, Alg, SigningKey};
 
 use crate::domain::{now, ConfigId};
-use crate::enrol::PRE_AUTH_GRANT;
 use crate::error::ApiError;
+use crate::service::enrol::PRE_AUTH_GRANT;
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
 
@@ -201,7 +201,8 @@ impl Issuer {
             status_seq = status_seq.min(l.status_seq);
             lists.push((shard, self.status_uri(shard), l.token));
         }
-        let keys = crate::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
+        let keys =
+            crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
         Ok(sign_trust_bundle(
             &self.keys.root(),
             &BundleContents {

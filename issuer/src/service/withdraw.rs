@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, SigningKey};
 
-use crate::domain::keys::{KeyState, KeyWithdrawal};
+use crate::domain::keys::{KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::domain::now;
 use crate::error::ApiError;
 use crate::keys::KeyRecord;
@@ -33,9 +33,6 @@ pub const KEY_WITHDRAWALS_TYP: &str = "key-withdrawals+jwt";
 
 /// The notice format version (`withdrawals_version`).
 pub const WITHDRAWALS_VERSION: u32 = 1;
-
-/// The most withdrawals read (one row per withdrawn key).
-pub const MAX_WITHDRAWALS: i64 = 10_000;
 
 const DAY: i64 = 86_400;
 

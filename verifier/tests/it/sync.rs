@@ -10,8 +10,8 @@ use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
 use issuer::config::Config;
-use issuer::status::Target;
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::status::Target;
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -65,7 +65,7 @@ impl Running {
     pub(crate) async fn credential(
         &self,
         holder: &SigningKey,
-    ) -> issuer::simulate::DirectCredential {
+    ) -> issuer::service::simulate::DirectCredential {
         let claims = CitizenClaims::from_json(CLAIMS, Level::Basic).unwrap();
         self.issuer
             .issue_direct(&claims, Level::Basic, holder.public_jwk())
