@@ -157,8 +157,8 @@ impl KeyStore {
     /// Opens the keys: the master secret from `master_file` (required to exist) or else
     /// `data/keys/master.secret` (generated on first start), and the signing keys from the
     /// database, generating a credential key (`alg`) and a root key (ES256) when the database
-    /// has none. New keys are stored in the database sealed under the master secret, so every
-    /// replica given the same master secret signs with the same keys.
+    /// has none (valid from `now`). New keys are stored in the database sealed under the
+    /// master secret, so every replica given the same master secret signs with the same keys.
     ///
     /// # Errors
     /// [`ApiError::Internal`] when the master secret is missing or wrong (a sealed key does not
@@ -168,6 +168,7 @@ impl KeyStore {
         master_file: Option<&Path>,
         store: &Store,
         alg: Alg,
+        now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyStore, ApiError> {
         let dir = data.join("keys");
@@ -191,7 +192,6 @@ impl KeyStore {
                 } else {
                     alg
                 };
-                let now = crate::domain::now();
                 let (_, row) = keys.create_key(alg, purpose, now, rng)?;
                 // Another replica starting at the same time may win; then its key is used.
                 store.create_first_key(row).await?;
@@ -383,7 +383,7 @@ impl KeyStore {
 
     /// Rotates the credential key: a new `alg` key becomes active; the old one is retired and
     /// stays published until the last credential it signed (or could still sign, in flight)
-    /// expires.
+    /// expires. `now` is the rotation time.
     ///
     /// # Errors
     /// Key file or storage errors.
@@ -393,9 +393,9 @@ impl KeyStore {
         actor: &str,
         alg: Alg,
         max_validity: i64,
+        now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyRecord, ApiError> {
-        let now = crate::domain::now();
         let (key, row) = self.create_key(alg, KeyPurpose::Credential, now, rng)?;
         let kid = key.kid().to_owned();
         store.rotate_key(actor, row, max_validity).await?;

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::db::DbError;
 use crate::domain::status::{ShardLists, StatusChange};
-use crate::domain::{now, Status, StatusAction};
+use crate::domain::{Status, StatusAction};
 use crate::error::ApiError;
 use crate::service::Issuer;
 use crate::store::{ShardEntries, StatusKey};
@@ -129,7 +129,10 @@ impl Issuer {
                 None => return Err(ApiError::Internal("citizen id not derived".into())),
             },
         };
-        let (change, shards) = self.store.change_status(key, action, actor, now()).await?;
+        let (change, shards) = self
+            .store
+            .change_status(key, action, actor, self.now())
+            .await?;
         self.status_cache.invalidate(&shards);
         tracing::info!(action = action.as_str(), count = change.changed.len(), actor = %actor, "status changed");
         Ok(change)
@@ -161,7 +164,7 @@ impl Issuer {
         }
         let citizen = self.keys.citizen_id(id_number);
         self.store
-            .lift_citizen_hold(&citizen, actor, reason, now())
+            .lift_citizen_hold(&citizen, actor, reason, self.now())
             .await?;
         tracing::warn!(actor = %actor, "citizen revocation hold lifted");
         Ok(())
@@ -197,7 +200,7 @@ impl Issuer {
     /// # Errors
     /// As [`Issuer::status_token`].
     pub async fn shard_lists(&self, shard: i64) -> Result<ShardLists, ApiError> {
-        let t = now();
+        let t = self.now();
         // Re-sign at least every minute (fresh `iat`); a status change anywhere (another
         // replica, the CLI) bumps the shard's version and forces a rebuild at once.
         let fresh_after = t - self.config.status_ttl.min(60);

@@ -31,7 +31,6 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::domain::now;
 use crate::error::ApiError;
 use crate::service::delta::DELTA_MAX_BASE_AGE;
 use crate::service::Issuer;
@@ -82,7 +81,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors; the chunks committed before one failed stay deleted.
     pub async fn sweep(&self, actor: &str) -> Result<Option<SweepReport>, ApiError> {
-        self.sweep_at(actor, now()).await
+        self.sweep_at(actor, self.now()).await
     }
 
     /// [`Issuer::sweep`] judging expiry at `now` (tests move the clock forward).

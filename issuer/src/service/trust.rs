@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, Alg, SigningKey};
 
-use crate::domain::{now, ConfigId};
+use crate::domain::ConfigId;
 use crate::error::ApiError;
 use crate::service::enrol::PRE_AUTH_GRANT;
 use crate::service::Issuer;
@@ -128,7 +128,7 @@ impl Issuer {
     fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .keys
-            .published_online(now())
+            .published_online(self.now())
             .into_iter()
             .map(|r| {
                 let mut jwk = r.jwk.clone().with_kid(r.kid.clone()).to_value();
@@ -156,7 +156,7 @@ impl Issuer {
         let did = did_web(self.url());
         let methods: Vec<Value> = self
             .keys
-            .published_online(now())
+            .published_online(self.now())
             .into_iter()
             .map(|r| {
                 json!({
@@ -190,7 +190,7 @@ impl Issuer {
     pub async fn trust_bundle(&self) -> Result<String, ApiError> {
         // Pick up a rotation made by another replica before publishing the keys.
         self.signer().await?;
-        let t = now();
+        let t = self.now();
         // The high-water mark is read before the shards are listed and each shard's lists
         // carry the mark read before their state: the bundle reflects every change up to the
         // smallest of them, so a delta from it (which re-applies final values) misses nothing.

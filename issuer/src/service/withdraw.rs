@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use credential::jose::{sign_compact, SigningKey};
 
 use crate::domain::keys::{KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
-use crate::domain::now;
+
 use crate::error::ApiError;
 use crate::keys::KeyRecord;
 use crate::service::Issuer;
@@ -98,7 +98,7 @@ impl Issuer {
         kid: &str,
         since: Option<i64>,
     ) -> Result<KeyWithdrawal, ApiError> {
-        let t = now();
+        let t = self.now();
         let Some(rec) = self.keys.records().into_iter().find(|r| r.kid == kid) else {
             return Err(ApiError::NotFound {
                 what: "credential signing key",
@@ -149,7 +149,7 @@ impl Issuer {
         Ok(sign_key_withdrawals(
             &self.keys.root(),
             self.url(),
-            now(),
+            self.now(),
             &withdrawals,
         ))
     }
