@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 use credential::jose::{PublicJwk, SigningKey};
 
 use crate::db::DbError;
-use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal};
+use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::ApiError;
 use crate::store::{KeyRow, SharedStore};
 
@@ -68,7 +68,7 @@ struct State {
     active: Arc<SigningKey>,
     root: Arc<SigningKey>,
     records: Vec<KeyRecord>,
-    /// Emergency withdrawals, from `key_withdrawals` ([`crate::withdraw`]).
+    /// Emergency withdrawals, from `key_withdrawals` (`crate::service::withdraw`).
     withdrawals: Vec<KeyWithdrawal>,
 }
 
@@ -157,8 +157,8 @@ impl KeyStore {
     /// Opens the keys: the master secret from `master_file` (required to exist) or else
     /// `data/keys/master.secret` (generated on first start), and the signing keys from the
     /// database, generating a credential key (`alg`) and a root key (ES256) when the database
-    /// has none. New keys are stored in the database sealed under the master secret, so every
-    /// replica given the same master secret signs with the same keys.
+    /// has none (valid from `now`). New keys are stored in the database sealed under the
+    /// master secret, so every replica given the same master secret signs with the same keys.
     ///
     /// # Errors
     /// [`ApiError::Internal`] when the master secret is missing or wrong (a sealed key does not
@@ -168,6 +168,7 @@ impl KeyStore {
         master_file: Option<&Path>,
         store: &SharedStore,
         alg: Alg,
+        now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyStore, ApiError> {
         let dir = data.join("keys");
@@ -191,7 +192,6 @@ impl KeyStore {
                 } else {
                     alg
                 };
-                let now = crate::domain::now();
                 let (_, row) = keys.create_key(alg, purpose, now, rng)?;
                 // Another replica starting at the same time may win; then its key is used.
                 store.create_first_key(row).await?;
@@ -255,9 +255,7 @@ impl KeyStore {
         }
         // Every withdrawal rotates the active key, so a replica that reloads its keys for a
         // new active key picks the withdrawal up here too.
-        let withdrawals = store
-            .key_withdrawals(crate::withdraw::MAX_WITHDRAWALS)
-            .await?;
+        let withdrawals = store.key_withdrawals(MAX_WITHDRAWALS).await?;
         match (active, root) {
             (Some(active), Some(root)) => Ok(State {
                 active,
@@ -383,7 +381,7 @@ impl KeyStore {
 
     /// Rotates the credential key: a new `alg` key becomes active; the old one is retired and
     /// stays published until the last credential it signed (or could still sign, in flight)
-    /// expires.
+    /// expires. `now` is the rotation time.
     ///
     /// # Errors
     /// Key file or storage errors.
@@ -393,9 +391,9 @@ impl KeyStore {
         actor: &str,
         alg: Alg,
         max_validity: i64,
+        now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyRecord, ApiError> {
-        let now = crate::domain::now();
         let (key, row) = self.create_key(alg, KeyPurpose::Credential, now, rng)?;
         let kid = key.kid().to_owned();
         store.rotate_key(actor, row, max_validity).await?;

@@ -53,7 +53,7 @@ async fn enrol_one(
     level: Level,
     claims: &serde_json::Value,
     attestation: Option<&str>,
-) -> anyhow::Result<issuer::enrol::Offer> {
+) -> anyhow::Result<issuer::service::enrol::Offer> {
     Ok(match level {
         Level::Basic => {
             let att =

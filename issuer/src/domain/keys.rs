@@ -75,6 +75,9 @@ impl fmt::Display for KeyState {
     }
 }
 
+/// The most withdrawals read (one row per withdrawn key).
+pub const MAX_WITHDRAWALS: i64 = 10_000;
+
 /// A withdrawn credential signing key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyWithdrawal {

@@ -1,15 +1,16 @@
-//! The issuer's domain: its records, closed vocabularies and the rules on them, with no storage,
-//! HTTP or clock of its own. It imports nothing else of the crate; `store`, `service`, `server`
-//! and the command line all build on it.
+//! The issuer's domain: its records, closed vocabularies and the rules on them, with no storage
+//! or HTTP. It imports nothing else of the crate; `store`, `service`, `server` and the command
+//! line all build on it. Time comes from a [`clock::Clock`] the issuer is given.
 //!
 //! Here: assurance levels, credential formats, the four credential configurations
 //! (OpenID4VCI 1.0 section 12.2.4), officer roles and status values. Beside it: audit events
-//! ([`audit`]), signing-key vocabularies and withdrawals ([`keys`]), officers and platforms
+//! ([`audit`]), the clock ([`clock`]), signing-key vocabularies and withdrawals ([`keys`]), officers and platforms
 //! ([`people`]), and status-change records and status-list rules ([`status`]).
 
 use std::fmt;
 
 pub mod audit;
+pub mod clock;
 pub mod keys;
 pub mod people;
 pub mod status;
@@ -184,7 +185,9 @@ impl StatusAction {
     }
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch, by the system clock. The service reads its
+/// [`crate::service::Issuer::now`] instead, so that tests can set the time.
 pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    use clock::Clock as _;
+    clock::SystemClock.now()
 }

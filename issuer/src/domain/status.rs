@@ -13,6 +13,21 @@ pub struct StatusChange {
     pub status: &'static str,
 }
 
+/// The published forms of one shard, built from one read of its 2-bit state.
+#[derive(Debug, Clone)]
+pub struct ShardLists {
+    /// The `statuslist+jwt` (draft-ietf-oauth-status-list section 5.1).
+    pub token: String,
+    /// The W3C `BitstringStatusListCredential` with `statusPurpose: revocation`, as a `vc+jwt`:
+    /// bit set where the 2-bit status is 1.
+    pub revocation: String,
+    /// The same with `statusPurpose: suspension`: bit set where the 2-bit status is 2.
+    pub suspension: String,
+    /// The status-change log's high-water mark read before the shard's state: these lists
+    /// reflect every change up to it (`status_changes`).
+    pub status_seq: i64,
+}
+
 /// One logged change: entry `idx` of shard `shard` now has 2-bit value `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoggedChange {

@@ -49,8 +49,8 @@ use credential::oid4vci::{
 
 use crate::domain::{Role, StatusAction};
 use crate::error::ApiError;
+use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
-use crate::status::Target;
 
 type AppState = State<Arc<Issuer>>;
 
@@ -278,7 +278,7 @@ async fn offer(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid_request("unknown query parameter"))?;
     let offer = issuer.offer(&id).await?;
-    let uri = crate::enrol::offer_uri("credential_offer", &crate::enrol::offer_json(&offer)?);
+    let uri = crate::service::enrol::offer_uri("credential_offer", &crate::service::enrol::offer_json(&offer)?);
     let qr_failed = |_| ApiError::Internal("qr code".into());
     let resp = match query.format.as_deref() {
         None | Some("json") => Json(offer).into_response(),
@@ -327,7 +327,7 @@ async fn bitstring_list(
         what: "status list",
     };
     let shard: i64 = shard.parse().map_err(|_| not_found())?;
-    let purpose = crate::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
+    let purpose = crate::service::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
     let credential = issuer.bitstring_credential(shard, purpose).await?;
     let max_age = format!("public, max-age={}", issuer.config.status_ttl);
     Ok((

@@ -218,7 +218,7 @@ impl std::fmt::Debug for KeyRow {
     }
 }
 
-/// A credential recorded without the OpenID4VCI flow ([`crate::simulate`]).
+/// A credential recorded without the OpenID4VCI flow ([`crate::service::simulate`]).
 #[derive(Debug)]
 pub struct DirectRecord {
     /// Credential id (also its batch id).

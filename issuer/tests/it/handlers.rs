@@ -361,7 +361,7 @@ async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
             .issuer
             .change_status(
                 "test",
-                issuer::status::Target::Credential(format!("sim-{i}")),
+                issuer::service::status::Target::Credential(format!("sim-{i}")),
                 issuer::domain::StatusAction::Suspend,
             )
             .await;

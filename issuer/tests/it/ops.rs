@@ -6,10 +6,10 @@ use credential::jose::{Alg, SigningKey};
 use serde_json::json;
 
 use issuer::db::DbError;
-use issuer::delta::DELTA_MAX_BASE_AGE;
 use issuer::domain::audit::{AuditEvent, AuditFilter};
 use issuer::secret::SecretDigest;
-use issuer::sweep::SWEEP_GRACE;
+use issuer::service::delta::DELTA_MAX_BASE_AGE;
+use issuer::service::sweep::SWEEP_GRACE;
 use issuer::ApiError;
 
 use crate::client::*;
@@ -294,7 +294,10 @@ async fn the_server_sweeps_periodically(backend: Backend) {
         .await
         .unwrap();
     let every = std::time::Duration::from_millis(100);
-    let task = tokio::spawn(issuer::sweep::run_periodically(t.issuer.clone(), every));
+    let task = tokio::spawn(issuer::service::sweep::run_periodically(
+        t.issuer.clone(),
+        every,
+    ));
     let event = format!("audit WHERE event = '{SWEEP_EVENT}' AND actor = 'system'");
     let mut swept = false;
     for _ in 0..100 {

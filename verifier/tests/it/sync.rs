@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
-use issuer::status::Target;
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::status::Target;
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -46,24 +46,8 @@ pub(crate) fn refuse_tampered(good: &str, foreign: &str, what: &str, refused: im
     );
 }
 
-/// A bundle signed by `bureau`'s root with these keys and status lists, issued 5 s from now
-/// (newer than any the verifier holds), without a status sequence.
-fn newer_bundle(
-    bureau: &TestIssuer,
-    keys: &[serde_json::Value],
-    lists: &[(i64, String, String)],
-) -> String {
-    sign_trust_bundle(
-        &bureau.issuer.keys.root(),
-        &BundleContents {
-            iss: bureau.issuer.url(),
-            issued_at: now() + 5,
-            next_update: now() + 300,
-            keys,
-            status_lists: lists,
-            status_seq: None,
-        },
-    )
+use issuer::service::status::Target;
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 }
 
 pub(crate) fn verifier(args: &[&str]) -> Output {

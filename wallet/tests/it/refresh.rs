@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 use issuer::domain::StatusAction;
-use issuer::status::Target;
+use issuer::service::status::Target;
 use serde_json::json;
 use wallet::consent::Preparation;
 use wallet::{RefreshError, Reuse, Store};

@@ -39,7 +39,7 @@ use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialRequest, PROOF_TYP};
 
 use crate::db::DbError;
-use crate::domain::{now, ConfigId};
+use crate::domain::ConfigId;
 use crate::error::ApiError;
 use crate::secret::{
     domain, open_c_nonce, random_id, seal_c_nonce, BearerSecret, SecretDigest, TxCode,
@@ -183,7 +183,7 @@ impl Issuer {
     /// None today; kept fallible for the handler's shape.
     pub async fn c_nonce(&self) -> Result<String, ApiError> {
         let key = self.keys.c_nonce_key();
-        Ok(seal_c_nonce(&key, now(), &mut *self.rng()))
+        Ok(seal_c_nonce(&key, self.now(), &mut *self.rng()))
     }
 
     /// The expiry of a presented `c_nonce`, or [`ApiError::InvalidNonce`] when it is forged,
@@ -292,7 +292,7 @@ impl Issuer {
                 ),
             });
         }
-        let t = now();
+        let t = self.now();
         let mut checked = Vec::with_capacity(proofs.jwt.len());
         let mut keys = BTreeSet::new();
         for (i, p) in proofs.jwt.iter().enumerate() {

@@ -10,33 +10,15 @@
 //! Changes apply to the whole batch: a credential's copies (one per holder key) share a
 //! `batch_id`, and revoking one revokes all.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use serde_json::json;
 
 use crate::db::DbError;
-use crate::domain::status::StatusChange;
-use crate::domain::{now, Status, StatusAction};
+use crate::domain::status::{ShardLists, StatusChange};
+use crate::domain::{Status, StatusAction};
 use crate::error::ApiError;
 use crate::service::Issuer;
 use crate::store::{ShardEntries, StatusKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
-
-/// The published forms of one shard, built from one read of its 2-bit state.
-#[derive(Debug, Clone)]
-pub struct ShardLists {
-    /// The `statuslist+jwt` (draft-ietf-oauth-status-list section 5.1).
-    pub token: String,
-    /// The W3C `BitstringStatusListCredential` with `statusPurpose: revocation`, as a `vc+jwt`:
-    /// bit set where the 2-bit status is 1.
-    pub revocation: String,
-    /// The same with `statusPurpose: suspension`: bit set where the 2-bit status is 2.
-    pub suspension: String,
-    /// The status-change log's high-water mark read before the shard's state: these lists
-    /// reflect every change up to it (`status_changes`).
-    pub status_seq: i64,
-}
 
 /// Which W3C Bitstring Status List projection of a shard (Bitstring Status List v1.0
 /// section 2.1, `statusPurpose`).
@@ -99,42 +81,6 @@ pub fn encode_bitstring(len_bits: u64, set: &[u64]) -> std::io::Result<String> {
     Ok(format!("u{}", credential::b64::encode(compressed)))
 }
 
-/// Signed status lists by shard, rebuilt when a status changes or when old.
-#[derive(Debug, Default)]
-pub struct StatusCache {
-    tokens: Mutex<HashMap<i64, (ShardLists, i64, i64)>>,
-}
-
-impl StatusCache {
-    fn get(&self, shard: i64, fresh_after: i64, version: i64) -> Option<ShardLists> {
-        let map = self.tokens.lock().ok()?;
-        map.get(&shard)
-            .filter(|(_, built, v)| *built > fresh_after && *v == version)
-            .map(|(t, _, _)| t.clone())
-    }
-
-    fn put(&self, shard: i64, lists: ShardLists, built: i64, version: i64) {
-        if let Ok(mut map) = self.tokens.lock() {
-            map.insert(shard, (lists, built, version));
-        }
-    }
-
-    /// Drops every cached token.
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.tokens.lock() {
-            map.clear();
-        }
-    }
-
-    pub(crate) fn invalidate(&self, shards: &[i64]) {
-        if let Ok(mut map) = self.tokens.lock() {
-            for s in shards {
-                map.remove(s);
-            }
-        }
-    }
-}
-
 /// The longest reason accepted when a citizen's revocation hold is lifted (characters).
 pub const MAX_HOLD_REASON: usize = 500;
 
@@ -183,7 +129,10 @@ impl Issuer {
                 None => return Err(ApiError::Internal("citizen id not derived".into())),
             },
         };
-        let (change, shards) = self.store.change_status(key, action, actor, now()).await?;
+        let (change, shards) = self
+            .store
+            .change_status(key, action, actor, self.now())
+            .await?;
         self.status_cache.invalidate(&shards);
         tracing::info!(action = action.as_str(), count = change.changed.len(), actor = %actor, "status changed");
         Ok(change)
@@ -215,7 +164,7 @@ impl Issuer {
         }
         let citizen = self.keys.citizen_id(id_number);
         self.store
-            .lift_citizen_hold(&citizen, actor, reason, now())
+            .lift_citizen_hold(&citizen, actor, reason, self.now())
             .await?;
         tracing::warn!(actor = %actor, "citizen revocation hold lifted");
         Ok(())
@@ -251,7 +200,7 @@ impl Issuer {
     /// # Errors
     /// As [`Issuer::status_token`].
     pub async fn shard_lists(&self, shard: i64) -> Result<ShardLists, ApiError> {
-        let t = now();
+        let t = self.now();
         // Re-sign at least every minute (fresh `iat`); a status change anywhere (another
         // replica, the CLI) bumps the shard's version and forces a rebuild at once.
         let fresh_after = t - self.config.status_ttl.min(60);

@@ -2,6 +2,16 @@
 //! command line. Officers and platforms are managed here; enrolment, OpenID4VCI, status and
 //! trust live in their own modules as further `impl Issuer` blocks.
 
+pub mod delta;
+pub mod enrol;
+pub mod oid4vci;
+pub mod simulate;
+pub mod status;
+pub mod sweep;
+pub mod trust;
+pub mod withdraw;
+
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -11,18 +21,19 @@ use rand_core::{OsRng, RngCore, SeedableRng};
 
 use crate::config::Config;
 use crate::db::DbError;
+use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
-use crate::domain::{now, Role};
+use crate::domain::status::ShardLists;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::keys::KeyStore;
 use crate::secret::{domain, random_id, BearerSecret};
-use crate::status::StatusCache;
 use crate::store::SharedStore;
 
 /// How often a replica checks the database for another replica's key rotation, milliseconds.
 pub const KEY_CHECK_MS: i64 = 1000;
 
-/// The issuer: configuration, storage, keys, and a CSPRNG.
+/// The issuer: configuration, storage, keys, a CSPRNG and a clock.
 pub struct Issuer {
     /// The resolved configuration.
     pub config: Config,
@@ -31,6 +42,7 @@ pub struct Issuer {
     /// Keys.
     pub keys: KeyStore,
     rng: Mutex<ChaCha20Rng>,
+    clock: Arc<dyn Clock>,
     pub(crate) status_cache: StatusCache,
     key_checked_ms: AtomicI64,
 }
@@ -52,6 +64,42 @@ pub struct Officer {
     pub role: Role,
 }
 
+/// Signed status lists by shard, rebuilt when a status changes or when old.
+#[derive(Debug, Default)]
+pub struct StatusCache {
+    tokens: Mutex<HashMap<i64, (ShardLists, i64, i64)>>,
+}
+
+impl StatusCache {
+    fn get(&self, shard: i64, fresh_after: i64, version: i64) -> Option<ShardLists> {
+        let map = self.tokens.lock().ok()?;
+        map.get(&shard)
+            .filter(|(_, built, v)| *built > fresh_after && *v == version)
+            .map(|(t, _, _)| t.clone())
+    }
+
+    fn put(&self, shard: i64, lists: ShardLists, built: i64, version: i64) {
+        if let Ok(mut map) = self.tokens.lock() {
+            map.insert(shard, (lists, built, version));
+        }
+    }
+
+    /// Drops every cached token.
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.tokens.lock() {
+            map.clear();
+        }
+    }
+
+    pub(crate) fn invalidate(&self, shards: &[i64]) {
+        if let Ok(mut map) = self.tokens.lock() {
+            for s in shards {
+                map.remove(s);
+            }
+        }
+    }
+}
+
 impl Issuer {
     /// Opens the issuer on an SQLite data directory from synchronous code (the command line,
     /// tests). The CSPRNG is seeded from the operating system.
@@ -68,6 +116,19 @@ impl Issuer {
     /// # Errors
     /// As [`Issuer::open`].
     pub fn open_with_rng(config: Config, rng: ChaCha20Rng) -> Result<Arc<Issuer>, ApiError> {
+        Issuer::open_with(config, rng, Arc::new(SystemClock))
+    }
+
+    /// [`Issuer::open`] with an injected CSPRNG and clock (tests pass a seeded CSPRNG and a
+    /// fixed clock).
+    ///
+    /// # Errors
+    /// As [`Issuer::open`].
+    pub fn open_with(
+        config: Config,
+        rng: ChaCha20Rng,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Issuer>, ApiError> {
         if config.database_url.is_some() {
             return Err(ApiError::Internal(
                 "a PostgreSQL database_url needs Issuer::connect".into(),
@@ -82,7 +143,7 @@ impl Issuer {
                         .enable_all()
                         .build()
                         .map_err(|e| ApiError::Internal(format!("runtime: {e}")))?;
-                    rt.block_on(Issuer::connect_with_rng(config, rng))
+                    rt.block_on(Issuer::connect_with(config, rng, clock))
                 })
                 .join()
                 .unwrap_or_else(|_| Err(ApiError::Internal("opening panicked".into())))
@@ -91,7 +152,7 @@ impl Issuer {
 
     /// Opens the issuer on its configured storage: PostgreSQL when `database_url` is set,
     /// else SQLite in `config.data`. Creates the data directory, schema and keys on first
-    /// start. The CSPRNG is seeded from the operating system.
+    /// start. The CSPRNG is seeded from the operating system; time is the system clock.
     ///
     /// # Errors
     /// Storage and key errors.
@@ -105,7 +166,19 @@ impl Issuer {
     /// As [`Issuer::connect`].
     pub async fn connect_with_rng(
         config: Config,
+        rng: ChaCha20Rng,
+    ) -> Result<Arc<Issuer>, ApiError> {
+        Issuer::connect_with(config, rng, Arc::new(SystemClock)).await
+    }
+
+    /// [`Issuer::connect`] with an injected CSPRNG and clock.
+    ///
+    /// # Errors
+    /// As [`Issuer::connect`].
+    pub async fn connect_with(
+        config: Config,
         mut rng: ChaCha20Rng,
+        clock: Arc<dyn Clock>,
     ) -> Result<Arc<Issuer>, ApiError> {
         crate::files::private_dir(&config.data)
             .map_err(|e| ApiError::Internal(format!("data dir: {e}")))?;
@@ -124,6 +197,7 @@ impl Issuer {
             config.master_secret_file.as_deref(),
             &store,
             config.key_alg,
+            clock.now(),
             &mut rng,
         )
         .await
@@ -140,6 +214,7 @@ impl Issuer {
             store,
             keys,
             rng: Mutex::new(rng),
+            clock,
             status_cache: StatusCache::default(),
             key_checked_ms: AtomicI64::new(now_ms()),
         }))
@@ -164,6 +239,11 @@ impl Issuer {
             tracing::info!(kid = %self.keys.active().kid(), "active signing key changed");
         }
         Ok(self.keys.active())
+    }
+
+    /// The time now, seconds since the Unix epoch, by the issuer's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 
     /// The CSPRNG.
@@ -212,7 +292,7 @@ impl Issuer {
             id: id.clone(),
             name: name.to_owned(),
             role: role.as_str(),
-            created_at: now(),
+            created_at: self.now(),
         };
         self.store.add_officer(actor, info, digest).await?;
         Ok((id, token.expose()))
@@ -231,7 +311,7 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`]; storage errors.
     pub async fn remove_officer(&self, actor: &str, id: &str) -> Result<(), ApiError> {
-        self.store.remove_officer(actor, id, now()).await
+        self.store.remove_officer(actor, id, self.now()).await
     }
 
     /// Authenticates an officer's bearer token, in constant time over the secret.
@@ -275,7 +355,7 @@ impl Issuer {
             id: random_id(&mut *self.rng()),
             name: name.to_owned(),
             kid: key.thumbprint().to_owned(),
-            created_at: now(),
+            created_at: self.now(),
         };
         self.store
             .add_platform(actor, info.clone(), key.to_bare_value().to_string())
@@ -296,7 +376,7 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`]; storage errors.
     pub async fn remove_platform(&self, actor: &str, id: &str) -> Result<(), ApiError> {
-        self.store.remove_platform(actor, id, now()).await
+        self.store.remove_platform(actor, id, self.now()).await
     }
 }
 
@@ -315,7 +395,7 @@ impl Issuer {
         let max_validity = self.config.credential_validity_days * 86_400;
         let rec = self
             .keys
-            .rotate(&self.store, actor, alg, max_validity, &mut rng)
+            .rotate(&self.store, actor, alg, max_validity, self.now(), &mut rng)
             .await?;
         self.status_cache.clear();
         tracing::info!(kid = %rec.kid, actor, "key rotated");
@@ -329,9 +409,60 @@ fn os_seeded() -> ChaCha20Rng {
     ChaCha20Rng::from_seed(seed)
 }
 
+/// The key-check throttle's time: real elapsed time, not the issuer's clock, so that a test
+/// clock standing still does not stop a replica from seeing another's rotation.
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::clock::FixedClock;
+
+    /// An issuer on a fresh SQLite data directory, at the time of `clock`.
+    fn open_at(dir: &std::path::Path, clock: Arc<FixedClock>) -> Arc<Issuer> {
+        let config = Config::defaults(dir.to_path_buf());
+        let issuer = Issuer::open_with(config, ChaCha20Rng::from_seed([7; 32]), clock);
+        issuer.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_issuer_reads_time_from_the_clock_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::at(1_800_000_000));
+        let issuer = open_at(dir.path(), clock.clone());
+        assert_eq!(issuer.now(), 1_800_000_000);
+        let records = issuer.keys.records();
+        assert!(records.iter().all(|r| r.not_before == 1_800_000_000));
+
+        issuer
+            .add_officer("test", "Ada", Role::Admin)
+            .await
+            .unwrap();
+        clock.advance(3_600);
+        issuer
+            .add_officer("test", "Bo", Role::Officer)
+            .await
+            .unwrap();
+        let mut times: Vec<i64> = issuer
+            .list_officers()
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.created_at)
+            .collect();
+        times.sort_unstable();
+        assert_eq!(times, [1_800_000_000, 1_800_003_600]);
+
+        let rec = issuer
+            .rotate_key("test", credential::jose::Alg::EdDsa)
+            .await
+            .unwrap();
+        assert_eq!(rec.not_before, 1_800_003_600);
+        issuer.close();
+    }
 }

@@ -20,7 +20,7 @@ use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialOffer, Grants, PreAuthorizedCodeGrant, Secret, TxCodeSpec};
 
 use crate::db::DbError;
-use crate::domain::{now, ConfigId};
+use crate::domain::ConfigId;
 use crate::error::ApiError;
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
@@ -128,7 +128,7 @@ impl Issuer {
         let digest = SecretDigest::of(domain::ATTESTATION_NONCE, nonce.as_bytes());
         let ttl = self.config.nonce_ttl;
         self.store
-            .insert_attestation_nonce(digest, now() + ttl)
+            .insert_attestation_nonce(digest, self.now() + ttl)
             .await?;
         Ok((nonce, ttl))
     }
@@ -153,7 +153,7 @@ impl Issuer {
             .map_err(|_| bad("signature does not verify"))?;
         let a: Attestation =
             serde_json::from_slice(jws.payload()).map_err(|_| bad("payload is malformed"))?;
-        let t = now();
+        let t = self.now();
         if a.iat > t + 60 || a.iat < t - self.config.attestation_max_age {
             return Err(bad("iat is not fresh"));
         }
@@ -202,7 +202,8 @@ impl Issuer {
     /// [`ApiError::InvalidClaims`]; storage errors.
     pub async fn enrol_high(&self, officer: &Officer, claims: &Value) -> Result<Offer, ApiError> {
         let claims = &CitizenClaims::from_value(claims, Level::High)?;
-        let evidence = json!({"method": "in_person", "officer": officer.id, "card_read_at": now()});
+        let evidence =
+            json!({"method": "in_person", "officer": officer.id, "card_read_at": self.now()});
         self.enrol(officer, claims, Level::High, evidence, None)
             .await
     }
@@ -215,7 +216,7 @@ impl Issuer {
         evidence: Value,
         attestation_nonce: Option<SecretDigest>,
     ) -> Result<Offer, ApiError> {
-        let t = now();
+        let t = self.now();
         let configs = ConfigId::for_level(level);
         let (enrolment_id, code, tx_code, sealed_claims, sealed_code) = {
             let mut rng = self.rng();
@@ -278,7 +279,7 @@ impl Issuer {
         if id.len() > 64 {
             return Err(ApiError::NotFound { what: "offer" });
         }
-        let row = self.store.open_offer(id, now()).await?;
+        let row = self.store.open_offer(id, self.now()).await?;
         let (config_ids, sealed) = row.ok_or(ApiError::NotFound { what: "offer" })?;
         let ids: Vec<String> = serde_json::from_str(&config_ids).map_err(|_| DbError::Corrupt {
             what: "offer config ids",

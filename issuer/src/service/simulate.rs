@@ -3,7 +3,7 @@
 //! status entries drawn like real ones), and a real credential can be signed for one of them.
 //! Never reachable over HTTP.
 
-use crate::domain::{now, ConfigId};
+use crate::domain::ConfigId;
 use crate::error::ApiError;
 use crate::secret::random_id;
 use crate::service::Issuer;
@@ -38,7 +38,7 @@ impl Issuer {
     ) -> Result<DirectCredential, ApiError> {
         let signer = self.signer().await?;
         let kid = signer.kid().to_owned();
-        let t = now();
+        let t = self.now();
         let validity = self.config.credential_validity_days * 86_400;
         let shard_size = self.config.shard_size;
         let config = ConfigId::ALL
@@ -95,7 +95,7 @@ impl Issuer {
         let kid = self.keys.active().kid().to_owned();
         let shard_size = self.config.shard_size;
         let threshold = (revoked_fraction.clamp(0.0, 1.0) * f64::from(u32::MAX)) as u32;
-        let t = now();
+        let t = self.now();
         let mut revoked = 0u64;
         let mut done = 0u64;
         // Chunks keep each transaction (and the writer's queue) bounded.

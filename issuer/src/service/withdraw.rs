@@ -22,8 +22,8 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, SigningKey};
 
-use crate::domain::keys::{KeyState, KeyWithdrawal};
-use crate::domain::now;
+use crate::domain::keys::{KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
+
 use crate::error::ApiError;
 use crate::keys::KeyRecord;
 use crate::service::Issuer;
@@ -33,9 +33,6 @@ pub const KEY_WITHDRAWALS_TYP: &str = "key-withdrawals+jwt";
 
 /// The notice format version (`withdrawals_version`).
 pub const WITHDRAWALS_VERSION: u32 = 1;
-
-/// The most withdrawals read (one row per withdrawn key).
-pub const MAX_WITHDRAWALS: i64 = 10_000;
 
 const DAY: i64 = 86_400;
 
@@ -101,7 +98,7 @@ impl Issuer {
         kid: &str,
         since: Option<i64>,
     ) -> Result<KeyWithdrawal, ApiError> {
-        let t = now();
+        let t = self.now();
         let Some(rec) = self.keys.records().into_iter().find(|r| r.kid == kid) else {
             return Err(ApiError::NotFound {
                 what: "credential signing key",
@@ -152,7 +149,7 @@ impl Issuer {
         Ok(sign_key_withdrawals(
             &self.keys.root(),
             self.url(),
-            now(),
+            self.now(),
             &withdrawals,
         ))
     }

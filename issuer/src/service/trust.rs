@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::{now, ConfigId};
+use crate::domain::ConfigId;
 use crate::error::ApiError;
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
@@ -156,7 +156,7 @@ impl Issuer {
     fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .keys
-            .published_online(now())
+            .published_online(self.now())
             .into_iter()
             .map(|r| {
                 let mut jwk = r.jwk.clone().with_kid(r.kid.clone()).to_value();
@@ -184,7 +184,7 @@ impl Issuer {
         let did = did_web(self.url());
         let methods: Vec<Value> = self
             .keys
-            .published_online(now())
+            .published_online(self.now())
             .into_iter()
             .map(|r| {
                 json!({
@@ -218,7 +218,7 @@ impl Issuer {
     pub async fn trust_bundle(&self) -> Result<String, ApiError> {
         // Pick up a rotation made by another replica before publishing the keys.
         self.signer().await?;
-        let t = now();
+        let t = self.now();
         // The high-water mark is read before the shards are listed and each shard's lists
         // carry the mark read before their state: the bundle reflects every change up to the
         // smallest of them, so a delta from it (which re-applies final values) misses nothing.
@@ -229,7 +229,8 @@ impl Issuer {
             status_seq = status_seq.min(l.status_seq);
             lists.push((shard, self.status_uri(shard), l.token));
         }
-        let keys = crate::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
+        let keys =
+            crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
         Ok(sign_trust_bundle(
             &self.keys.root(),
             &BundleContents {

@@ -31,9 +31,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::delta::DELTA_MAX_BASE_AGE;
-use crate::domain::now;
 use crate::error::ApiError;
+use crate::service::delta::DELTA_MAX_BASE_AGE;
 use crate::service::Issuer;
 use crate::store::SweepStep;
 
@@ -82,7 +81,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors; the chunks committed before one failed stay deleted.
     pub async fn sweep(&self, actor: &str) -> Result<Option<SweepReport>, ApiError> {
-        self.sweep_at(actor, now()).await
+        self.sweep_at(actor, self.now()).await
     }
 
     /// [`Issuer::sweep`] judging expiry at `now` (tests move the clock forward).

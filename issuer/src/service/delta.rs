@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use credential::jose::{sign_compact, SigningKey};
 
 use crate::db::DbError;
-use crate::domain::now;
+
 use crate::error::ApiError;
 use crate::service::Issuer;
 
@@ -130,7 +130,7 @@ impl Issuer {
     pub async fn trust_bundle_delta(&self, since: i64) -> Result<String, ApiError> {
         // Pick up a rotation or key withdrawal made by another replica before publishing keys.
         self.signer().await?;
-        let t = now();
+        let t = self.now();
         let read = async {
             {
                 let b = self.store.status_log_bounds(since).await?;
@@ -176,7 +176,8 @@ impl Issuer {
                 set: set.into_iter().collect(),
             });
         }
-        let keys = crate::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
+        let keys =
+            crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
         Ok(sign_trust_bundle_delta(
             &self.keys.root(),
             &DeltaContents {
