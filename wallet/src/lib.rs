@@ -106,7 +106,7 @@
 //! ```
 
 pub mod consent;
-pub mod dcql;
+pub use wallet_core::dcql;
 pub mod kdf;
 pub mod present;
 pub mod receive;

@@ -559,7 +559,7 @@ pub async fn resolve_request(
                 .get(&request_uri)
                 .send()
                 .await
-                .map_err(|e| http_err(crate::receive::without_url(&e)))?;
+                .map_err(|e| http_err(crate::transport::without_url(&e)))?;
             if response.status().is_redirection() || !same_url(response.url(), &request_uri) {
                 return Err(PresentationError::Redirected {
                     endpoint: "request_uri",
@@ -572,7 +572,7 @@ pub async fn resolve_request(
                     response.status().as_u16()
                 )));
             }
-            let body = crate::receive::read_limited(response)
+            let body = crate::transport::read_limited(response)
                 .await
                 .map_err(http_err)?;
             if body.len() > MAX_REQUEST_BYTES {
@@ -752,7 +752,7 @@ pub async fn send(
         .await
         .map_err(|e| PresentationError::Http {
             endpoint: "response_uri".into(),
-            reason: crate::receive::without_url(&e),
+            reason: crate::transport::without_url(&e),
         })?;
     let status = response.status().as_u16();
     if response.status().is_redirection() || !same_url(response.url(), response_uri) {
@@ -761,7 +761,7 @@ pub async fn send(
             status,
         });
     }
-    let body = crate::receive::read_limited(response)
+    let body = crate::transport::read_limited(response)
         .await
         .unwrap_or_default();
     let json: Option<Value> = serde_json::from_slice(&body).ok();
