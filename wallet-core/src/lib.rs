@@ -26,13 +26,20 @@
 //! Async functions take the transport as a generic parameter and ask for no `Send` bound: a
 //! browser's futures are not `Send`.
 
+pub mod consent;
 pub mod dcql;
+pub mod present;
 pub mod receive;
 pub mod refresh;
 pub mod seal;
 pub mod store;
 pub mod transport;
 
+pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
+pub use present::{
+    answer, present, present_unbound, resolve_request, send, Answer, AuthorizationRequest,
+    ClientIdentity, PresentError, PresentationError, ResponseMode, Reuse,
+};
 pub use receive::{
     receive, resolve_offer, CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode,
 };

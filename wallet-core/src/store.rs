@@ -174,8 +174,9 @@ pub struct NewCopy {
     pub holder_key: SigningKey,
 }
 
-/// The storage the receive and refresh protocols need: batches stored with their grant, the
-/// grant behind a batch, its rotation, and a batch's copies replaced in one change. Every
+/// The storage the protocols need: the batches and their copies (listed in clear, opened
+/// unsealed), copies marked shown, batches stored with their grant, the grant behind a batch,
+/// its rotation, and a batch's copies replaced in one change. Every
 /// method is one change the host persists whole (one SQLite transaction on the desktop). The
 /// desktop host implements it over SQLite.
 pub trait RecordStore {
@@ -189,6 +190,31 @@ pub trait RecordStore {
         grant: Option<NewGrant>,
         batches: Vec<(Option<String>, Vec<NewCopy>)>,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// The batches, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupted`] for a record whose clear data does not decode.
+    fn batches(&self) -> Result<Vec<BatchInfo>, StoreError>;
+
+    /// The copies of one batch, by copy index.
+    ///
+    /// # Errors
+    /// As [`RecordStore::batches`].
+    fn copies(&self, batch_id: &str) -> Result<Vec<CredentialInfo>, StoreError>;
+
+    /// Opens one copy: its credential and holder key, unsealed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Corrupted`] when it does not open or decode.
+    fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError>;
+
+    /// Records that the copies `ids` were shown at `at` (Unix seconds), all in one change:
+    /// the single use of each batch copy.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] (nothing marked), or the host's storage error.
+    fn mark_shown(&mut self, ids: &[String], at: i64) -> Result<(), StoreError>;
 
     /// What refreshing `batch_id` needs, or `None` when no refresh token is held for it.
     ///

@@ -280,7 +280,142 @@ pub(crate) fn origin(url: &url::Url) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::present::{Answer, PresentationError, ResponseMode};
+    use crate::receive::ReceiveError;
+    use std::cell::RefCell;
+
+    /// Replays one recorded answer and keeps the requests it was given: only for answers a
+    /// real issuer or verifier does not give (a redirect, an oversized body, another URL).
+    struct Replay {
+        answer: HttpResponse,
+        asked: RefCell<Vec<HttpRequest>>,
+    }
+
+    impl Replay {
+        fn new(status: u16, body: Vec<u8>, url: Option<&str>) -> Replay {
+            Replay {
+                answer: HttpResponse {
+                    status,
+                    headers: vec![("Content-Type".into(), "application/json".into())],
+                    body,
+                    url: url.map(str::to_owned),
+                },
+                asked: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Transport for Replay {
+        async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.asked.borrow_mut().push(request);
+            Ok(self.answer.clone())
+        }
+    }
+
+    /// Runs a future that does not wait (the replayed transport answers at once).
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => panic!("the replayed exchange does not wait"),
+        }
+    }
+
+    const OFFER_URL: &str = "https://bureau.example/offers/1";
+
+    #[test]
+    fn a_3xx_answer_is_refused_as_a_redirect() {
+        let replay = Replay::new(302, Vec::new(), Some(OFFER_URL));
+        let err = run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err();
+        assert_eq!(
+            err,
+            ReceiveError::Redirected {
+                endpoint: "credential_offer_uri".into(),
+                status: 302
+            }
+        );
+        assert_eq!(replay.asked.borrow().len(), 1);
+    }
+
+    #[test]
+    fn an_answer_from_another_url_is_refused_as_a_redirect() {
+        let replay = Replay::new(200, b"{}".to_vec(), Some("https://elsewhere.example/x"));
+        let err = run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err();
+        assert_eq!(
+            err,
+            ReceiveError::Redirected {
+                endpoint: "credential_offer_uri".into(),
+                status: 200
+            }
+        );
+    }
+
+    #[test]
+    fn an_answer_over_the_size_limit_is_refused() {
+        let replay = Replay::new(200, vec![b' '; MAX_BODY + 1], None);
+        let err = run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err();
+        assert_eq!(
+            err,
+            ReceiveError::Http {
+                endpoint: "credential_offer_uri".into(),
+                url: Some("https://bureau.example".into()),
+                reason: format!("answer is larger than {MAX_BODY} bytes"),
+            }
+        );
+        assert_eq!(replay.asked.borrow()[0].max_response_bytes, MAX_BODY);
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_refused_before_anything_is_sent() {
+        let replay = Replay::new(200, b"{}".to_vec(), None);
+        let answer = Answer {
+            vp_token: serde_json::json!({"q": ["x~"]}),
+            state: None,
+            response_mode: ResponseMode::DirectPost {
+                response_uri: "http://hotel.example/answer".into(),
+            },
+            copies_used: Vec::new(),
+            reused: Vec::new(),
+        };
+        let err = run(crate::send(&replay, &answer)).unwrap_err();
+        assert_eq!(
+            err,
+            PresentationError::InsecureUrl {
+                endpoint: "response_uri",
+                origin: "http://hotel.example".into()
+            }
+        );
+        assert!(replay.asked.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_redirected_direct_post_is_refused_and_sent_once() {
+        let replay = Replay::new(307, Vec::new(), None);
+        let answer = Answer {
+            vp_token: serde_json::json!({"q": ["x~"]}),
+            state: Some("s1".into()),
+            response_mode: ResponseMode::DirectPost {
+                response_uri: "https://hotel.example/answer".into(),
+            },
+            copies_used: Vec::new(),
+            reused: Vec::new(),
+        };
+        let err = run(crate::send(&replay, &answer)).unwrap_err();
+        assert_eq!(
+            err,
+            PresentationError::Redirected {
+                endpoint: "response_uri",
+                status: 307
+            }
+        );
+        let asked = replay.asked.borrow();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].method, Method::Post);
+        assert!(!format!("{:?}", asked[0]).contains("vp_token"));
+    }
 
     #[test]
     fn https_anywhere_and_http_only_on_loopback() {

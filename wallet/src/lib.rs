@@ -105,7 +105,7 @@
 //! # }
 //! ```
 
-pub mod consent;
+pub use wallet_core::consent;
 pub use wallet_core::dcql;
 pub mod kdf;
 pub mod present;

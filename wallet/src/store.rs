@@ -596,14 +596,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Database`].
     pub fn mark_shown(&mut self, id: &str, at: i64) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "UPDATE credentials SET shown_count = shown_count + 1, last_shown_at = ?2 WHERE id = ?1",
-            params![id, at],
-        ).map_err(db)?;
-        if n == 0 {
-            return Err(StoreError::NotFound { id: id.to_owned() });
-        }
-        Ok(())
+        RecordStore::mark_shown(self, &[id.to_owned()], at)
     }
 
     /// Deletes a batch (by batch id) or one copy (by copy id); returns how many copies went.
@@ -652,6 +645,34 @@ impl RecordStore for Store {
         batches: Vec<(Option<String>, Vec<NewCopy>)>,
     ) -> Result<Vec<String>, StoreError> {
         Store::insert_granted(self, grant, batches)
+    }
+
+    fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
+        Store::batches(self)
+    }
+
+    fn copies(&self, batch_id: &str) -> Result<Vec<CredentialInfo>, StoreError> {
+        Store::copies(self, batch_id)
+    }
+
+    fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError> {
+        Store::open_copy(self, id)
+    }
+
+    fn mark_shown(&mut self, ids: &[String], at: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        for id in ids {
+            let n = tx
+                .execute(
+                    "UPDATE credentials SET shown_count = shown_count + 1, last_shown_at = ?2 WHERE id = ?1",
+                    params![id, at],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::NotFound { id: id.clone() });
+            }
+        }
+        tx.commit().map_err(db)
     }
 
     fn refresh_grant(&self, batch_id: &str) -> Result<Option<RefreshGrant>, StoreError> {

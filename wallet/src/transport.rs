@@ -81,20 +81,3 @@ fn transport_error(e: &reqwest::Error) -> TransportError {
         TransportError::Failed
     }
 }
-
-/// Reads a reqwest answer's body, at most [`MAX_BODY`] bytes.
-pub(crate) async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| without_url(&e))? {
-        if out.len() + chunk.len() > MAX_BODY {
-            return Err(TransportError::TooLarge { limit: MAX_BODY }.to_string());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// [`transport_error`] as text.
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    transport_error(e).to_string()
-}
