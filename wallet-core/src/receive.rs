@@ -20,8 +20,11 @@
 
 use credential::citizen::{Format, Level};
 use credential::jose::{sign_compact, Alg, SigningKey};
+use credential::oid4vci::{self, Secret};
 use credential::sd_jwt::{KeyBinding, Limits, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED};
 use rand_core::CryptoRngCore;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use verifier::TrustStore;
 use zeroize::Zeroizing;
@@ -29,8 +32,7 @@ use zeroize::Zeroizing;
 use crate::store::{NewCopy, NewGrant, RecordStore, StoreError};
 use crate::transport::{checked_exchange, ExchangeError, HttpRequest, Transport};
 
-/// The pre-authorized code grant type (OpenID4VCI 1.0 section 4.1.1).
-pub const PRE_AUTH_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+pub use credential::oid4vci::PRE_AUTH_GRANT;
 
 /// Copies requested per configuration unless the host says otherwise.
 pub const DEFAULT_COPIES: usize = 10;
@@ -211,51 +213,29 @@ impl CredentialOffer {
     /// [`ReceiveError::InvalidOffer`], [`ReceiveError::UnsupportedGrant`].
     pub fn from_value(value: &Value) -> Result<CredentialOffer, ReceiveError> {
         let bad = |reason| ReceiveError::InvalidOffer { reason };
-        let issuer = value
-            .get("credential_issuer")
-            .and_then(Value::as_str)
-            .ok_or(bad("no credential_issuer"))?;
+        let offer = oid4vci::CredentialOffer::deserialize(value)
+            .map_err(|_| bad("not a credential offer object (OpenID4VCI 1.0 section 4.1.1)"))?;
+        let issuer = offer.credential_issuer.as_str();
         crate::transport::check_url(issuer).map_err(|origin| ReceiveError::InsecureUrl {
             endpoint: "credential_issuer".into(),
             origin,
         })?;
-        let ids: Vec<String> = value
-            .get("credential_configuration_ids")
-            .and_then(Value::as_array)
-            .ok_or(bad("no credential_configuration_ids"))?
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<_>>()
-            .ok_or(bad("credential_configuration_ids are not strings"))?;
-        if ids.is_empty() {
+        if offer.credential_configuration_ids.is_empty() {
             return Err(bad("credential_configuration_ids is empty"));
         }
-        let grant = value
-            .get("grants")
-            .and_then(|g| g.get(PRE_AUTH_GRANT))
+        let grant = offer
+            .pre_authorized()
             .ok_or(ReceiveError::UnsupportedGrant)?;
-        let code = grant
-            .get("pre-authorized_code")
-            .and_then(Value::as_str)
-            .ok_or(bad("no pre-authorized_code"))?;
-        let tx_code = grant.get("tx_code").map(|t| TxCodeSpec {
-            length: t
-                .get("length")
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok()),
-            input_mode: t
-                .get("input_mode")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            description: t
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+        let tx_code = grant.tx_code.as_ref().map(|t| TxCodeSpec {
+            length: t.length,
+            input_mode: t.input_mode.clone(),
+            description: t.description.clone(),
         });
+        let code = grant.pre_authorized_code.clone().into();
         Ok(CredentialOffer {
             credential_issuer: issuer.trim_end_matches('/').to_owned(),
-            credential_configuration_ids: ids,
-            pre_authorized_code: Zeroizing::new(code.to_owned()),
+            credential_configuration_ids: offer.credential_configuration_ids.clone(),
+            pre_authorized_code: code,
             tx_code,
         })
     }
@@ -468,13 +448,10 @@ pub async fn receive<T: Transport>(
     let endpoints = Endpoints::discover(http, issuer).await?;
 
     // Token request (section 6.1).
-    let mut form: Vec<(&str, &str)> = vec![
-        ("grant_type", PRE_AUTH_GRANT),
-        ("pre-authorized_code", offer.pre_authorized_code.as_str()),
-    ];
-    if let Some(code) = tx_code {
-        form.push(("tx_code", code.0.as_str()));
-    }
+    let form = oid4vci::TokenRequest::pre_authorized(
+        Secret::from(offer.pre_authorized_code.clone()),
+        tx_code.map(|code| Secret::from(code.0.clone())),
+    );
     let token = TokenAnswer::request(http, &endpoints.token_endpoint, &form).await?;
 
     let configurations: Vec<String> = offer
@@ -508,7 +485,7 @@ pub async fn receive<T: Transport>(
 /// The issuer's endpoints, from its metadata and its authorization server's.
 pub(crate) struct Endpoints {
     issuer: String,
-    meta: Value,
+    meta: oid4vci::CredentialIssuerMetadata,
     credential_endpoint: String,
     nonce_endpoint: Option<String>,
     pub(crate) token_endpoint: String,
@@ -521,50 +498,38 @@ impl Endpoints {
         http: &T,
         issuer: &str,
     ) -> Result<Endpoints, ReceiveError> {
-        let meta = get_json(
+        let meta: oid4vci::CredentialIssuerMetadata = get_metadata(
             http,
-            &format!("{issuer}/.well-known/openid-credential-issuer"),
+            &format!("{issuer}{}", oid4vci::ISSUER_METADATA_PATH),
             "issuer metadata",
         )
         .await?;
-        let meta_err = |reason: &str| ReceiveError::Metadata {
-            reason: reason.to_owned(),
-        };
-        if meta
-            .get("credential_issuer")
-            .and_then(Value::as_str)
-            .map(|s| s.trim_end_matches('/'))
-            != Some(issuer)
-        {
-            return Err(meta_err("credential_issuer differs from the offer"));
+        if meta.credential_issuer.trim_end_matches('/') != issuer {
+            return Err(ReceiveError::Metadata {
+                reason: "credential_issuer differs from the offer".into(),
+            });
         }
-        let credential_endpoint = meta_str(&meta, "credential_endpoint")?;
-        let nonce_endpoint = meta
-            .get("nonce_endpoint")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let credential_endpoint = meta.credential_endpoint.clone();
+        let nonce_endpoint = meta.nonce_endpoint.clone();
         let batch_size = meta
-            .get("batch_credential_issuance")
-            .and_then(|b| b.get("batch_size"))
-            .and_then(Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
+            .batch_credential_issuance
+            .and_then(|b| usize::try_from(b.batch_size).ok())
             .unwrap_or(1);
         // Authorization server: the issuer itself unless authorization_servers names another.
         let as_base = meta
-            .get("authorization_servers")
-            .and_then(Value::as_array)
+            .authorization_servers
+            .as_ref()
             .and_then(|a| a.first())
-            .and_then(Value::as_str)
-            .unwrap_or(issuer)
+            .map_or(issuer, String::as_str)
             .trim_end_matches('/')
             .to_owned();
-        let as_meta = get_json(
+        let as_meta: oid4vci::AuthorizationServerMetadata = get_metadata(
             http,
-            &format!("{as_base}/.well-known/oauth-authorization-server"),
+            &format!("{as_base}{}", oid4vci::AS_METADATA_PATH),
             "authorization server metadata",
         )
         .await?;
-        let token_endpoint = meta_str(&as_meta, "token_endpoint")?;
+        let token_endpoint = as_meta.token_endpoint;
         Ok(Endpoints {
             issuer: issuer.to_owned(),
             meta,
@@ -592,21 +557,17 @@ impl Endpoints {
         for config_id in configurations {
             let config = self
                 .meta
-                .get("credential_configurations_supported")
-                .and_then(|c| c.get(config_id.as_str()))
+                .credential_configurations_supported
+                .get(config_id)
                 .ok_or_else(|| ReceiveError::Metadata {
                     reason: format!("configuration {config_id} is not in the metadata"),
                 })?;
             let expected = Expected::from_config(config_id, config)?;
             let c_nonce = match &self.nonce_endpoint {
                 Some(url) => {
-                    let v = send_json(http, HttpRequest::post(url), "nonce").await?;
-                    Some(
-                        v.get("c_nonce")
-                            .and_then(Value::as_str)
-                            .ok_or_else(|| http_err("nonce", "no c_nonce"))?
-                            .to_owned(),
-                    )
+                    let answer: oid4vci::NonceResponse =
+                        send_typed(http, HttpRequest::post(url), "nonce", "no c_nonce").await?;
+                    Some(answer.c_nonce)
                 }
                 None => None,
             };
@@ -617,28 +578,21 @@ impl Endpoints {
                 .iter()
                 .map(|k| proof_jwt(k, issuer, c_nonce.as_deref(), now))
                 .collect();
-            let body = json!({
-                "credential_configuration_id": config_id,
-                "proofs": {"jwt": proofs},
-            });
-            let answer = send_json(
+            let body = oid4vci::CredentialRequest::with_jwt_proofs(config_id.as_str(), proofs);
+            let answer: oid4vci::CredentialResponse = send_typed(
                 http,
                 HttpRequest::post(&self.credential_endpoint)
                     .bearer(access_token)
-                    .json(&body),
+                    .json(&json!(body)),
                 "credential",
+                "not a credential response",
             )
             .await?;
             let creds: Vec<String> = answer
-                .get("credentials")
-                .and_then(Value::as_array)
+                .credentials
                 .ok_or_else(|| http_err("credential", "no credentials array"))?
                 .iter()
-                .map(|c| {
-                    c.get("credential")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
+                .map(|c| c.as_str().map(str::to_owned))
                 .collect::<Option<_>>()
                 .ok_or_else(|| http_err("credential", "a credential is not a string"))?;
             if creds.len() != keys.len() {
@@ -718,19 +672,18 @@ impl TokenAnswer {
     pub(crate) async fn request<T: Transport>(
         http: &T,
         token_endpoint: &str,
-        form: &[(&str, &str)],
+        form: &oid4vci::TokenRequest,
     ) -> Result<TokenAnswer, ReceiveError> {
-        let token = send_json(http, HttpRequest::post(token_endpoint).form(form), "token").await?;
-        let secret = |name: &str| {
-            token
-                .get(name)
-                .and_then(Value::as_str)
-                .map(|s| Zeroizing::new(s.to_owned()))
-        };
+        let token: oid4vci::TokenResponse = send_typed(
+            http,
+            HttpRequest::post(token_endpoint).form(form),
+            "token",
+            "no access_token",
+        )
+        .await?;
         Ok(TokenAnswer {
-            access_token: secret("access_token")
-                .ok_or_else(|| http_err("token", "no access_token"))?,
-            refresh_token: secret("refresh_token"),
+            access_token: token.access_token.into(),
+            refresh_token: token.refresh_token.map(Into::into),
         })
     }
 }
@@ -743,28 +696,21 @@ struct Expected {
 }
 
 impl Expected {
-    fn from_config(id: &str, config: &Value) -> Result<Expected, ReceiveError> {
+    fn from_config(
+        id: &str,
+        config: &oid4vci::CredentialConfiguration,
+    ) -> Result<Expected, ReceiveError> {
         let err = |what: &str| ReceiveError::Metadata {
             reason: format!("configuration {id}: {what}"),
         };
-        let format = config
-            .get("format")
-            .and_then(Value::as_str)
-            .and_then(Format::parse)
+        let format = Format::parse(&config.format)
             .ok_or_else(|| err("format is not dc+sd-jwt or vc+sd-jwt"))?;
         let vct = match format {
-            Format::DcSdJwt => config.get("vct").and_then(Value::as_str).map(str::to_owned),
+            Format::DcSdJwt => config.vct.clone(),
             Format::VcSdJwt => config
-                .get("credential_definition")
-                .and_then(|d| d.get("type"))
-                .and_then(Value::as_array)
-                .and_then(|types| {
-                    types
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .find(|t| Level::from_vct(t).is_ok())
-                        .map(str::to_owned)
-                }),
+                .credential_definition
+                .as_ref()
+                .and_then(|d| d.types.iter().find(|t| Level::from_vct(t).is_ok()).cloned()),
             _ => None,
         }
         .ok_or_else(|| err("no credential type"))?;
@@ -779,7 +725,7 @@ impl Expected {
 /// A proof of possession (OpenID4VCI 1.0 appendix F.1).
 fn proof_jwt(key: &SigningKey, aud: &str, nonce: Option<&str>, iat: i64) -> String {
     let mut header = Map::new();
-    header.insert("typ".into(), json!("openid4vci-proof+jwt"));
+    header.insert("typ".into(), json!(oid4vci::PROOF_TYP));
     header.insert("jwk".into(), key.public_jwk().to_bare_value());
     let mut payload = json!({"aud": aud, "iat": iat});
     if let Some(n) = nonce {
@@ -943,15 +889,6 @@ pub fn import(
     })
 }
 
-fn meta_str(meta: &Value, name: &str) -> Result<String, ReceiveError> {
-    meta.get(name)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ReceiveError::Metadata {
-            reason: format!("no {name}"),
-        })
-}
-
 fn http_err(endpoint: &str, reason: impl Into<String>) -> ReceiveError {
     ReceiveError::Http {
         endpoint: endpoint.to_owned(),
@@ -992,6 +929,32 @@ async fn get_json<T: Transport>(
     send_json(http, HttpRequest::get(url), endpoint).await
 }
 
+/// Fetches a metadata document as its typed message; one that does not parse is
+/// [`ReceiveError::Metadata`] naming the member (metadata is public, so serde's message may
+/// show).
+async fn get_metadata<T: Transport, M: DeserializeOwned>(
+    http: &T,
+    url: &str,
+    endpoint: &str,
+) -> Result<M, ReceiveError> {
+    let value = get_json(http, url, endpoint).await?;
+    M::deserialize(value).map_err(|e| ReceiveError::Metadata {
+        reason: format!("{endpoint}: {e}"),
+    })
+}
+
+/// [`send_json`], read as the typed message `M`; an answer that is not one is
+/// [`ReceiveError::Http`] with `reason` (never serde's message, which may quote a token).
+async fn send_typed<T: Transport, M: DeserializeOwned>(
+    http: &T,
+    request: HttpRequest,
+    endpoint: &str,
+    reason: &str,
+) -> Result<M, ReceiveError> {
+    let value = send_json(http, request, endpoint).await?;
+    M::deserialize(value).map_err(|_| http_err(endpoint, reason))
+}
+
 /// Sends a request and reads a JSON object answer, mapping OAuth error bodies to
 /// [`ReceiveError::Refused`]. The transport rules apply first
 /// ([`crate::transport`]): nothing is sent to plain `http://` off loopback, a redirect is
@@ -1020,18 +983,13 @@ pub(crate) async fn send_json<T: Transport>(
     if !(200..300).contains(&status) {
         let error = value
             .as_ref()
-            .and_then(|v| v.get("error"))
-            .and_then(Value::as_str);
+            .and_then(|v| oid4vci::ErrorResponse::deserialize(v).ok());
         return Err(match error {
             Some(error) => ReceiveError::Refused {
                 endpoint: endpoint.to_owned(),
                 status,
-                error: error.to_owned(),
-                description: value
-                    .as_ref()
-                    .and_then(|v| v.get("error_description"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
+                error: error.error,
+                description: error.error_description,
                 retry_after,
             },
             None => http_err_at(endpoint, Some(&url), format!("http status {status}")),

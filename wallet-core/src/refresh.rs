@@ -14,6 +14,7 @@
 //!   Store: the batch's copies replaced by the new ones (same batch id), one transaction
 //! ```
 
+use credential::oid4vci;
 use rand_core::CryptoRngCore;
 
 use crate::receive::{Endpoints, ReceiveError, ReceiveOptions, TokenAnswer};
@@ -79,7 +80,7 @@ pub struct Refreshed {
 async fn token_once_retried<T: Transport>(
     http: &T,
     token_endpoint: &str,
-    form: &[(&str, &str)],
+    form: &oid4vci::TokenRequest,
 ) -> (Result<TokenAnswer, ReceiveError>, bool) {
     match TokenAnswer::request(http, token_endpoint, form).await {
         Err(ReceiveError::Http { .. }) => {
@@ -123,10 +124,7 @@ pub async fn refresh<T: Transport>(
             batch_id: batch_id.to_owned(),
         })?;
     let endpoints = Endpoints::discover(http, &grant.issuer).await?;
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", grant.refresh_token.as_str()),
-    ];
+    let form = oid4vci::TokenRequest::refresh(oid4vci::Secret::from(grant.refresh_token.clone()));
     let (answer, retried) = token_once_retried(http, &endpoints.token_endpoint, &form).await;
     let token = match answer {
         Ok(t) => t,

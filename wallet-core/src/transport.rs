@@ -104,9 +104,9 @@ impl HttpRequest {
         self
     }
 
-    /// A form body (`application/x-www-form-urlencoded`).
-    pub fn form(self, form: &[(&str, &str)]) -> HttpRequest {
-        // Encoding pairs of strings cannot fail.
+    /// A form body (`application/x-www-form-urlencoded`) of pairs or of a flat struct.
+    pub fn form(self, form: &impl serde::Serialize) -> HttpRequest {
+        // Pairs of strings and flat structs of strings always encode.
         let body = serde_urlencoded::to_string(form).unwrap_or_default();
         let mut out = self.header("content-type", "application/x-www-form-urlencoded");
         out.body = Zeroizing::new(body.into_bytes());
