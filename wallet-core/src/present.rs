@@ -1,7 +1,7 @@
 //! Making a presentation: selecting disclosures and binding them to the verifier's nonce.
 
-use credential::jose::SigningKey;
-use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt, VerifyError};
+use credential::jose::{PublicJwk, SigningKey};
+use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdAlg, SdJwt, VerifyError};
 
 /// Why a presentation could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +16,9 @@ pub enum PresentError {
     /// The given holder key is not the credential's `cnf` key.
     #[error("holder key does not match the credential's cnf key")]
     WrongHolderKey,
+    /// A key-bound presentation was completed without its KB-JWT signature.
+    #[error("a key binding was not signed")]
+    Unsigned,
     /// A requested claim is not in the credential.
     #[error("claim {path} is not in the credential")]
     ClaimNotFound {
@@ -61,6 +64,19 @@ fn select(
     holder_key: &SigningKey,
     disclose: &[ClaimPath],
 ) -> Result<String, PresentError> {
+    let (selected, cnf) = select_disclosures(credential, disclose)?;
+    if &cnf != holder_key.public_jwk() {
+        return Err(PresentError::WrongHolderKey);
+    }
+    Ok(selected)
+}
+
+/// The credential with only the disclosures of `disclose` (and what lies beneath them), and
+/// its holder key (`cnf.jwk`).
+fn select_disclosures(
+    credential: &str,
+    disclose: &[ClaimPath],
+) -> Result<(String, PublicJwk), PresentError> {
     let sd_jwt = SdJwt::parse(credential, &Limits::default())?;
     let view = sd_jwt.holder_view()?;
     let cnf = view
@@ -68,11 +84,7 @@ fn select(
         .get("cnf")
         .and_then(|c| c.get("jwk"))
         .ok_or(PresentError::NoHolderKey)?;
-    let cnf =
-        credential::jose::PublicJwk::from_value(cnf).map_err(|_| PresentError::NoHolderKey)?;
-    if &cnf != holder_key.public_jwk() {
-        return Err(PresentError::WrongHolderKey);
-    }
+    let cnf = PublicJwk::from_value(cnf).map_err(|_| PresentError::NoHolderKey)?;
     let all = serde_json::Value::Object(view.claims.clone());
     for path in disclose {
         if path.lookup(&all).is_empty() {
@@ -81,14 +93,35 @@ fn select(
             });
         }
     }
-    Ok(sd_jwt.select(disclose)?)
+    Ok((sd_jwt.select(disclose)?, cnf))
+}
+
+/// The KB-JWT (RFC 9901 section 4.3) over `presentation` for `nonce` and `aud` at `iat`,
+/// waiting for the holder key's signature.
+fn key_binding(
+    presentation: &str,
+    handle: KeyHandle,
+    alg: credential::jose::Alg,
+    nonce: &str,
+    aud: &str,
+    iat: i64,
+) -> ToSign {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::String("kb+jwt".into()));
+    let claims = serde_json::json!({
+        "iat": iat,
+        "aud": aud,
+        "nonce": nonce,
+        "sd_hash": SdAlg::Sha256.digest(presentation),
+    });
+    ToSign::new(handle, alg, header, claims.to_string().as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------
 // OpenID4VP 1.0: requests, answers and direct_post.
 
 /// The public key a `did:jwk` DID holds (`did:jwk:<base64url of a JWK>`), or `None`.
-fn did_jwk_key(did: &str) -> Option<credential::jose::PublicJwk> {
+fn did_jwk_key(did: &str) -> Option<PublicJwk> {
     let encoded = did.strip_prefix("did:jwk:")?;
     if encoded.len() > 1024 {
         return None;
@@ -106,6 +139,7 @@ use serde_json::{Map, Value};
 
 use crate::consent::Prepared;
 use crate::dcql::{DcqlError, DcqlQuery};
+use crate::signer::{software_key, HolderSigner, KeyHandle, SignerError, ToSign};
 use crate::store::{RecordStore, StoreError};
 use crate::transport::{checked_exchange, ExchangeError, HttpRequest, Transport};
 
@@ -254,6 +288,9 @@ pub enum PresentationError {
     /// Making the presentation failed.
     #[error(transparent)]
     Present(#[from] PresentError),
+    /// The holder-key signer failed.
+    #[error("holder key: {0}")]
+    Signer(#[from] SignerError),
     /// The network failed, or `request_uri` answered an error.
     #[error("{endpoint}: {reason}")]
     Http {
@@ -621,28 +658,48 @@ impl Answer {
     }
 }
 
-/// Builds the `vp_token` for a consented request: one fresh copy per credential (marked
-/// shown), disclosing exactly the consented claims, KB-JWT with the request's nonce and
-/// `aud` = `client_id` at time `now`.
+/// An answer built but not yet signed (sans-IO): each key-bound presentation waits for its
+/// KB-JWT signature by the copy's holder key. [`answer_with`] signs it with a
+/// [`HolderSigner`]; a host may also sign [`UnsignedAnswer::to_sign`] itself and call
+/// [`UnsignedAnswer::finish`].
+#[derive(Debug)]
+pub struct UnsignedAnswer {
+    parts: Vec<UnsignedPart>,
+    state: Option<String>,
+    response_mode: ResponseMode,
+    reused: Vec<String>,
+}
+
+#[derive(Debug)]
+struct UnsignedPart {
+    query_id: String,
+    copy_id: String,
+    presentation: String,
+    /// The KB-JWT to sign and the key the credential is bound to (`cnf.jwk`).
+    binding: Option<(ToSign, PublicJwk)>,
+}
+
+/// Picks one copy per credential of a consented request (a fresh one when left), selects
+/// exactly the consented claims and prepares each KB-JWT with the request's nonce and `aud` =
+/// `client_id` at time `now`. Nothing is marked shown yet.
 ///
 /// # Errors
 /// [`PresentationError::RequestExpired`] past a signed request's `exp`;
 /// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
-/// presentation errors. Nothing is marked shown on error.
-pub fn answer(
-    store: &mut impl RecordStore,
+/// presentation errors.
+pub fn begin_answer(
+    store: &impl RecordStore,
     prepared: &Prepared,
     reuse: Reuse,
     now: i64,
-) -> Result<Answer, PresentationError> {
+) -> Result<UnsignedAnswer, PresentationError> {
     let request = &prepared.request;
     if let Some(exp) = request.expires_at {
         if now > exp.saturating_add(REQUEST_CLOCK_SKEW) {
             return Err(PresentationError::RequestExpired { expired_at: exp });
         }
     }
-    let mut vp_token = Map::new();
-    let mut used = Vec::new();
+    let mut parts = Vec::new();
     let mut reused = Vec::new();
     for s in &prepared.selections {
         let copies = store.copies(&s.batch_id)?;
@@ -664,38 +721,138 @@ pub fn answer(
             }
         };
         let opened = store.open_copy(&copy.id)?;
-        let presentation = if s.key_binding {
-            present(
-                &opened.sd_jwt,
-                &opened.holder_key,
-                &s.claims,
+        let (presentation, cnf) = select_disclosures(&opened.sd_jwt, &s.claims)?;
+        let binding = s.key_binding.then(|| {
+            let kb = key_binding(
+                &presentation,
+                opened.holder_key,
+                cnf.alg(),
                 &request.nonce,
                 &request.client_id,
                 now,
-            )?
-        } else {
-            present_unbound(&opened.sd_jwt, &opened.holder_key, &s.claims)?
-        };
-        // One array per credential query; several entries when it allows `multiple`.
-        match vp_token
-            .entry(s.query_id.clone())
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
-            Value::Array(items) => items.push(Value::String(presentation)),
-            other => *other = Value::Array(vec![Value::String(presentation)]),
-        }
-        used.push(copy.id.clone());
+            );
+            (kb, cnf)
+        });
+        parts.push(UnsignedPart {
+            query_id: s.query_id.clone(),
+            copy_id: copy.id.clone(),
+            presentation,
+            binding,
+        });
     }
-    // Single use: every copy of this answer is marked shown in one change, before the answer
-    // leaves the core.
-    store.mark_shown(&used, now)?;
-    Ok(Answer {
-        vp_token: Value::Object(vp_token),
+    Ok(UnsignedAnswer {
+        parts,
         state: request.state.clone(),
         response_mode: request.response_mode.clone(),
-        copies_used: used,
         reused,
     })
+}
+
+impl UnsignedAnswer {
+    /// The KB-JWTs to sign, in order.
+    pub fn to_sign(&self) -> impl Iterator<Item = &ToSign> {
+        self.parts
+            .iter()
+            .filter_map(|p| p.binding.as_ref().map(|(kb, _)| kb))
+    }
+
+    /// Completes the answer with the signatures of [`UnsignedAnswer::to_sign`], in order, and
+    /// marks every copy used shown at `now`, in one change, before the answer is returned
+    /// (single use).
+    ///
+    /// # Errors
+    /// [`PresentError::Unsigned`] when a signature is missing; the store's errors (then
+    /// nothing is marked).
+    pub fn finish(
+        self,
+        store: &mut impl RecordStore,
+        signatures: Vec<Vec<u8>>,
+        now: i64,
+    ) -> Result<Answer, PresentationError> {
+        let mut signatures = signatures.into_iter();
+        let mut vp_token = Map::new();
+        let mut used = Vec::new();
+        for part in self.parts {
+            let presentation = match part.binding {
+                None => part.presentation,
+                Some((kb, _)) => {
+                    let signature = signatures.next().ok_or(PresentError::Unsigned)?;
+                    format!("{}{}", part.presentation, kb.finish(&signature))
+                }
+            };
+            // One array per credential query; several entries when it allows `multiple`.
+            match vp_token
+                .entry(part.query_id)
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(items) => items.push(Value::String(presentation)),
+                other => *other = Value::Array(vec![Value::String(presentation)]),
+            }
+            used.push(part.copy_id);
+        }
+        // Single use: every copy of this answer is marked shown in one change, before the
+        // answer leaves the core.
+        store.mark_shown(&used, now)?;
+        Ok(Answer {
+            vp_token: Value::Object(vp_token),
+            state: self.state,
+            response_mode: self.response_mode,
+            copies_used: used,
+            reused: self.reused,
+        })
+    }
+}
+
+/// Builds, signs (with `signer`, the holder keys' keeper) and completes the answer to a
+/// consented request: [`begin_answer`], each KB-JWT signed after checking that the signer's key
+/// is the credential's `cnf` key, then [`UnsignedAnswer::finish`].
+///
+/// # Errors
+/// As [`begin_answer`]; [`PresentError::WrongHolderKey`] when the handle's key is not the
+/// credential's; [`PresentationError::Signer`]. Nothing is marked shown on error.
+pub async fn answer_with<S: HolderSigner>(
+    store: &mut impl RecordStore,
+    signer: &S,
+    prepared: &Prepared,
+    reuse: Reuse,
+    now: i64,
+) -> Result<Answer, PresentationError> {
+    let unsigned = begin_answer(store, prepared, reuse, now)?;
+    let mut signatures = Vec::new();
+    for (kb, cnf) in unsigned.parts.iter().filter_map(|p| p.binding.as_ref()) {
+        if signer.public_jwk(&kb.handle).await? != *cnf {
+            return Err(PresentError::WrongHolderKey.into());
+        }
+        signatures.push(signer.sign(&kb.handle, kb.signing_input.as_bytes()).await?);
+    }
+    unsigned.finish(store, signatures, now)
+}
+
+/// Builds the `vp_token` for a consented request with software holder keys (the desktop host,
+/// whose handles are private JWKs): one fresh copy per credential (marked shown), disclosing
+/// exactly the consented claims, KB-JWT with the request's nonce and `aud` = `client_id` at
+/// time `now`. [`answer_with`] is the same for any [`HolderSigner`].
+///
+/// # Errors
+/// [`PresentationError::RequestExpired`] past a signed request's `exp`;
+/// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
+/// presentation errors. Nothing is marked shown on error.
+pub fn answer(
+    store: &mut impl RecordStore,
+    prepared: &Prepared,
+    reuse: Reuse,
+    now: i64,
+) -> Result<Answer, PresentationError> {
+    let unsigned = begin_answer(store, prepared, reuse, now)?;
+    let mut signatures = Vec::new();
+    for (kb, cnf) in unsigned.parts.iter().filter_map(|p| p.binding.as_ref()) {
+        let key = software_key(&kb.handle)?;
+        if key.public_jwk() != cnf {
+            return Err(PresentError::WrongHolderKey.into());
+        }
+        signatures.push(key.sign(kb.signing_input.as_bytes()));
+    }
+    unsigned.finish(store, signatures, now)
 }
 
 /// What the verifier said to a `direct_post`.

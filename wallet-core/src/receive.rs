@@ -19,16 +19,16 @@
 //! The library never prompts: the host passes the `tx_code` it asked the citizen for.
 
 use credential::citizen::{Format, Level};
-use credential::jose::{sign_compact, Alg, SigningKey};
+use credential::jose::{Alg, PublicJwk, SigningKey};
 use credential::oid4vci::{self, Secret};
 use credential::sd_jwt::{KeyBinding, Limits, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED};
-use rand_core::CryptoRngCore;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use verifier::TrustStore;
 use zeroize::Zeroizing;
 
+use crate::signer::{software_handle, HolderSigner, KeyHandle, SignerError, ToSign};
 use crate::store::{NewCopy, NewGrant, RecordStore, StoreError};
 use crate::transport::{checked_exchange, ExchangeError, HttpRequest, Transport};
 
@@ -141,6 +141,10 @@ pub enum ReceiveError {
         /// Position in the answer.
         index: usize,
     },
+    /// The holder-key signer failed (creating a key, reading its public key, or signing a
+    /// proof).
+    #[error("holder key: {0}")]
+    Signer(#[from] SignerError),
     /// A received credential is not what the configuration promises (issuer, type, format).
     #[error("credential {index} of {configuration} is not as offered: {what}")]
     NotAsOffered {
@@ -428,17 +432,17 @@ impl Received {
 
 /// Runs the pre-authorized code flow for `offer` and verifies every credential received.
 ///
-/// `now` is the current Unix time (for proofs and credential time checks); `rng` makes the
-/// holder keys.
+/// `now` is the current Unix time (for proofs and credential time checks); `signer` makes the
+/// holder keys (one per copy) and signs their proofs.
 ///
 /// # Errors
 /// [`ReceiveError`]; on any error nothing was returned, so nothing can be stored.
-pub async fn receive<T: Transport>(
+pub async fn receive<T: Transport, S: HolderSigner>(
     http: &T,
+    signer: &mut S,
     offer: &CredentialOffer,
     tx_code: Option<&TxCode>,
     options: &ReceiveOptions,
-    rng: &mut impl CryptoRngCore,
     now: i64,
 ) -> Result<Received, ReceiveError> {
     if offer.tx_code.is_some() && tx_code.is_none() {
@@ -468,10 +472,10 @@ pub async fn receive<T: Transport>(
     let batches = endpoints
         .issue(
             http,
+            signer,
             &token.access_token,
             &configurations,
             options,
-            rng,
             now,
         )
         .await?;
@@ -542,13 +546,13 @@ impl Endpoints {
 
     /// For each configuration: a `c_nonce`, one fresh holder key and proof per copy, one
     /// credential request; then every credential verified against the issuer's published keys.
-    pub(crate) async fn issue<T: Transport>(
+    pub(crate) async fn issue<T: Transport, S: HolderSigner>(
         &self,
         http: &T,
+        signer: &mut S,
         access_token: &str,
         configurations: &[String],
         options: &ReceiveOptions,
-        rng: &mut impl CryptoRngCore,
         now: i64,
     ) -> Result<Vec<ReceivedBatch>, ReceiveError> {
         let issuer = self.issuer.as_str();
@@ -571,13 +575,15 @@ impl Endpoints {
                 }
                 None => None,
             };
-            let keys: Vec<SigningKey> = (0..copies)
-                .map(|_| SigningKey::generate(options.alg, rng))
-                .collect();
-            let proofs: Vec<String> = keys
-                .iter()
-                .map(|k| proof_jwt(k, issuer, c_nonce.as_deref(), now))
-                .collect();
+            let mut keys: Vec<(KeyHandle, PublicJwk)> = Vec::with_capacity(copies);
+            let mut proofs: Vec<String> = Vec::with_capacity(copies);
+            for _ in 0..copies {
+                let handle = signer.create(options.alg).await?;
+                let public = signer.public_jwk(&handle).await?;
+                let proof = proof_jwt(&handle, &public, issuer, c_nonce.as_deref(), now);
+                proofs.push(proof.sign_with(signer).await?);
+                keys.push((handle, public));
+            }
             let body = oid4vci::CredentialRequest::with_jwt_proofs(config_id.as_str(), proofs);
             let answer: oid4vci::CredentialResponse = send_typed(
                 http,
@@ -630,7 +636,7 @@ impl Endpoints {
         let mut batches = Vec::new();
         for (expected, keys, creds) in fetched {
             let mut copies = Vec::new();
-            for (index, (key, cred)) in keys.into_iter().zip(creds).enumerate() {
+            for (index, ((handle, key), cred)) in keys.into_iter().zip(creds).enumerate() {
                 let checked = check_credential(&cred, &trust, &key, Some(issuer), now)
                     .map_err(|e| e.into_receive_error(&expected.configuration, index))?;
                 if checked.vct != expected.vct {
@@ -647,7 +653,7 @@ impl Endpoints {
                         what: "format",
                     });
                 }
-                copies.push(checked.into_copy(cred, key));
+                copies.push(checked.into_copy(cred, handle));
             }
             batches.push(ReceivedBatch {
                 configuration: expected.configuration,
@@ -723,15 +729,26 @@ impl Expected {
 }
 
 /// A proof of possession (OpenID4VCI 1.0 appendix F.1).
-fn proof_jwt(key: &SigningKey, aud: &str, nonce: Option<&str>, iat: i64) -> String {
+fn proof_jwt(
+    handle: &KeyHandle,
+    key: &PublicJwk,
+    aud: &str,
+    nonce: Option<&str>,
+    iat: i64,
+) -> ToSign {
     let mut header = Map::new();
     header.insert("typ".into(), json!(oid4vci::PROOF_TYP));
-    header.insert("jwk".into(), key.public_jwk().to_bare_value());
+    header.insert("jwk".into(), key.to_bare_value());
     let mut payload = json!({"aud": aud, "iat": iat});
     if let Some(n) = nonce {
         payload["nonce"] = json!(n);
     }
-    sign_compact(header, payload.to_string().as_bytes(), key)
+    ToSign::new(
+        handle.clone(),
+        key.alg(),
+        header,
+        payload.to_string().as_bytes(),
+    )
 }
 
 /// Why a single credential failed its checks (before it is tied to a configuration).
@@ -785,7 +802,7 @@ pub(crate) struct Checked {
 }
 
 impl Checked {
-    fn into_copy(self, sd_jwt: String, holder_key: SigningKey) -> NewCopy {
+    fn into_copy(self, sd_jwt: String, holder_key: KeyHandle) -> NewCopy {
         NewCopy {
             issuer: self.issuer,
             vct: self.vct,
@@ -802,7 +819,7 @@ impl Checked {
 pub(crate) fn check_credential(
     text: &str,
     trust: &TrustStore,
-    holder: &SigningKey,
+    holder: &PublicJwk,
     issuer: Option<&str>,
     now: i64,
 ) -> Result<Checked, CredentialCheckError> {
@@ -817,7 +834,7 @@ pub(crate) fn check_credential(
     options.typ = TypPolicy::OneOf(vec!["dc+sd-jwt".into(), "vc+sd-jwt".into()]);
     options.reserved_claims = SD_JWT_VC_RESERVED.iter().map(|s| (*s).to_owned()).collect();
     let verified = sd_jwt.verify(trust, &options).map_err(not_verified)?;
-    if verified.holder_key.as_ref() != Some(holder.public_jwk()) {
+    if verified.holder_key.as_ref() != Some(holder) {
         return Err(CredentialCheckError::HolderKeyMismatch);
     }
     let format = verified
@@ -878,14 +895,14 @@ pub fn import(
         reason: e.to_string(),
     })?;
     let credential = credential.trim();
-    let checked = check_credential(credential, &trust, &holder_key, None, now)
+    let checked = check_credential(credential, &trust, holder_key.public_jwk(), None, now)
         .map_err(|e| e.into_receive_error("import", 0))?;
     Ok(ReceivedBatch {
         configuration: "import".into(),
         vct: checked.vct.clone(),
         level: checked.level,
         format: checked.format,
-        copies: vec![checked.into_copy(credential.to_owned(), holder_key)],
+        copies: vec![checked.into_copy(credential.to_owned(), software_handle(&holder_key))],
     })
 }
 

@@ -15,9 +15,9 @@
 //! ```
 
 use credential::oid4vci;
-use rand_core::CryptoRngCore;
 
 use crate::receive::{Endpoints, ReceiveError, ReceiveOptions, TokenAnswer};
+use crate::signer::HolderSigner;
 use crate::store::{RecordStore, StoreError};
 use crate::transport::Transport;
 
@@ -93,7 +93,7 @@ async fn token_once_retried<T: Transport>(
 /// Replaces the copies of `batch_id` with a fresh, verified batch from its issuer.
 ///
 /// `options.copies` is the number asked for (capped at the issuer's `batch_size`);
-/// `options.configurations` is ignored (the batch's own configuration is used). `rng` makes
+/// `options.configurations` is ignored (the batch's own configuration is used). `signer` makes
 /// the new holder keys; `now` is the current Unix time.
 ///
 /// A token request that fails in transport is sent once more, at once, with the same refresh
@@ -110,12 +110,12 @@ async fn token_once_retried<T: Transport>(
 /// counts as reuse and revokes the family. An issuer's rate limit (`slow_down`, with
 /// `Retry-After`; `refresh_min_interval` in docs/issuer.md) is [`RefreshError::RateLimited`]:
 /// the token is kept and is good again after the wait.
-pub async fn refresh<T: Transport>(
+pub async fn refresh<T: Transport, S: HolderSigner>(
     http: &T,
+    signer: &mut S,
     store: &mut impl RecordStore,
     batch_id: &str,
     options: &ReceiveOptions,
-    rng: &mut impl CryptoRngCore,
     now: i64,
 ) -> Result<Refreshed, RefreshError> {
     let grant = store
@@ -148,10 +148,10 @@ pub async fn refresh<T: Transport>(
     let mut batches = endpoints
         .issue(
             http,
+            signer,
             &token.access_token,
             &configurations,
             options,
-            rng,
             now,
         )
         .await?;

@@ -6,8 +6,9 @@
 //! share. Sealing is [`crate::seal`]'s; the host keeps the sealed bytes.
 
 use credential::citizen::{Format, Level};
-use credential::jose::SigningKey;
 use zeroize::Zeroizing;
+
+use crate::signer::KeyHandle;
 
 /// Why the store could not do something.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,19 +141,19 @@ pub struct NewGrant {
     pub refresh_token: Zeroizing<String>,
 }
 
-/// A copy opened with the key: the credential text and its holder key.
-pub struct OpenedCredential {
+/// A copy opened with the storage key: the credential text and its holder key's handle.
+pub struct OpenedCopy {
     /// The listing data.
     pub info: CredentialInfo,
     /// The SD-JWT as issued (`<jwt>~<disclosures>~`).
     pub sd_jwt: Zeroizing<String>,
-    /// The holder key the copy is bound to.
-    pub holder_key: SigningKey,
+    /// The handle of the holder key the copy is bound to.
+    pub holder_key: KeyHandle,
 }
 
-impl std::fmt::Debug for OpenedCredential {
+impl std::fmt::Debug for OpenedCopy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenedCredential")
+        f.debug_struct("OpenedCopy")
             .field("info", &self.info)
             .finish_non_exhaustive()
     }
@@ -170,8 +171,8 @@ pub struct NewCopy {
     pub format: Format,
     /// The SD-JWT as issued.
     pub sd_jwt: String,
-    /// The holder key the copy is bound to.
-    pub holder_key: SigningKey,
+    /// The handle of the holder key the copy is bound to (sealed at rest).
+    pub holder_key: KeyHandle,
 }
 
 /// The storage the protocols need: the batches and their copies (listed in clear, opened
@@ -207,7 +208,7 @@ pub trait RecordStore {
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Corrupted`] when it does not open or decode.
-    fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError>;
+    fn open_copy(&self, id: &str) -> Result<OpenedCopy, StoreError>;
 
     /// Records that the copies `ids` were shown at `at` (Unix seconds), all in one change:
     /// the single use of each batch copy.

@@ -8,6 +8,7 @@ use rand_core::CryptoRngCore;
 pub use wallet_core::receive::*;
 
 use crate::transport::Reqwest;
+use wallet_core::signer::SoftwareSigner;
 
 /// Parses an offer URI and fetches the offer when it is by reference
 /// ([`wallet_core::resolve_offer`] over `http`).
@@ -37,5 +38,6 @@ pub async fn receive(
     rng: &mut (impl CryptoRngCore + Send),
     now: i64,
 ) -> Result<Received, ReceiveError> {
-    wallet_core::receive(&Reqwest(http), offer, tx_code, options, rng, now).await
+    let mut signer = SoftwareSigner::new(rng);
+    wallet_core::receive(&Reqwest(http), &mut signer, offer, tx_code, options, now).await
 }

@@ -8,6 +8,7 @@ pub use wallet_core::refresh::*;
 use crate::receive::ReceiveOptions;
 use crate::store::Store;
 use crate::transport::Reqwest;
+use wallet_core::signer::SoftwareSigner;
 
 /// Replaces the copies of `batch_id` with a fresh, verified batch from its issuer
 /// ([`wallet_core::refresh()`] over `http` and `store`; its documentation says what is kept
@@ -23,5 +24,6 @@ pub async fn refresh(
     rng: &mut (impl CryptoRngCore + Send),
     now: i64,
 ) -> Result<Refreshed, RefreshError> {
-    wallet_core::refresh(&Reqwest(http), store, batch_id, options, rng, now).await
+    let mut signer = SoftwareSigner::new(rng);
+    wallet_core::refresh(&Reqwest(http), &mut signer, store, batch_id, options, now).await
 }

@@ -26,9 +26,10 @@ use rand_core::{OsRng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension};
 pub use wallet_core::seal::StorageKey;
 use wallet_core::seal::{Sealer, KEY_CHECK};
+use wallet_core::signer::{software_key, KeyHandle};
 use wallet_core::store::RecordStore;
 pub use wallet_core::store::{
-    BatchInfo, CredentialInfo, NewCopy, NewGrant, OpenedCredential, RefreshGrant, StoreError,
+    BatchInfo, CredentialInfo, NewCopy, NewGrant, OpenedCopy, RefreshGrant, StoreError,
 };
 use zeroize::{Zeroize, Zeroizing};
 
@@ -69,6 +70,25 @@ const MIGRATIONS: &[&str] = &[
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A copy opened with the key: the credential text and its holder key (a software key: the
+/// desktop host's signer is [`wallet_core::signer::SoftwareSigner`]).
+pub struct OpenedCredential {
+    /// The listing data.
+    pub info: CredentialInfo,
+    /// The SD-JWT as issued (`<jwt>~<disclosures>~`).
+    pub sd_jwt: Zeroizing<String>,
+    /// The holder key the copy is bound to.
+    pub holder_key: SigningKey,
+}
+
+impl std::fmt::Debug for OpenedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedCredential")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
 
 /// SQLite's failure as the store's error.
 fn db(e: rusqlite::Error) -> StoreError {
@@ -306,8 +326,10 @@ impl Store {
             for (i, copy) in copies.into_iter().enumerate() {
                 let id = format!("{batch_id}-{i}");
                 let sd_jwt = self.seal(copy.sd_jwt.as_bytes(), &format!("{id}:sd_jwt"));
-                let private = copy.holder_key.to_private_jwk();
-                let key = self.seal(private.as_bytes(), &format!("{id}:holder_key"));
+                let key = self.seal(
+                    copy.holder_key.as_str().as_bytes(),
+                    &format!("{id}:holder_key"),
+                );
                 rows.push((id, batch_id.clone(), config.clone(), i, copy, sd_jwt, key));
             }
             ids.push(batch_id);
@@ -558,6 +580,21 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Corrupted`] when it does not decrypt or decode.
     pub fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError> {
+        let (info, sd_jwt, handle) = self.open_sealed_copy(id)?;
+        let holder_key =
+            software_key(&handle).map_err(|_| StoreError::Corrupted { id: id.to_owned() })?;
+        Ok(OpenedCredential {
+            info,
+            sd_jwt,
+            holder_key,
+        })
+    }
+
+    /// One copy unsealed: its listing, credential and holder-key handle.
+    fn open_sealed_copy(
+        &self,
+        id: &str,
+    ) -> Result<(CredentialInfo, Zeroizing<String>, KeyHandle), StoreError> {
         let info = self
             .query_info("id = ?1", params![id])?
             .into_iter()
@@ -582,13 +619,8 @@ impl Store {
             e.into_bytes().zeroize();
             corrupted()
         })?);
-        let key_text = std::str::from_utf8(&key).map_err(|_| corrupted())?;
-        let holder_key = SigningKey::from_private_jwk(key_text).map_err(|_| corrupted())?;
-        Ok(OpenedCredential {
-            info,
-            sd_jwt,
-            holder_key,
-        })
+        let handle = KeyHandle::new(std::str::from_utf8(&key).map_err(|_| corrupted())?);
+        Ok((info, sd_jwt, handle))
     }
 
     /// Records that a copy was shown at `at` (Unix seconds).
@@ -655,8 +687,13 @@ impl RecordStore for Store {
         Store::copies(self, batch_id)
     }
 
-    fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError> {
-        Store::open_copy(self, id)
+    fn open_copy(&self, id: &str) -> Result<OpenedCopy, StoreError> {
+        let (info, sd_jwt, holder_key) = self.open_sealed_copy(id)?;
+        Ok(OpenedCopy {
+            info,
+            sd_jwt,
+            holder_key,
+        })
     }
 
     fn mark_shown(&mut self, ids: &[String], at: i64) -> Result<(), StoreError> {
@@ -723,7 +760,10 @@ mod tests {
             level: Some(Level::Basic),
             format: Format::DcSdJwt,
             sd_jwt: format!("eyJhbGciOiJFUzI1NiJ9.e30.c2ln~d{n}~"),
-            holder_key: SigningKey::generate(Alg::Es256, &mut OsRng),
+            holder_key: wallet_core::signer::software_handle(&SigningKey::generate(
+                Alg::Es256,
+                &mut OsRng,
+            )),
         }
     }
 
@@ -732,7 +772,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path(), &key(1)).unwrap();
         let holder = copy(0);
-        let public = holder.holder_key.public_jwk().clone();
+        let public = software_key(&holder.holder_key)
+            .unwrap()
+            .public_jwk()
+            .clone();
         let batch = store.insert_batch(vec![holder, copy(1)]).unwrap();
         drop(store);
         let mut store = Store::open(dir.path(), &key(1)).unwrap();
