@@ -171,3 +171,69 @@ impl ToSign {
         Ok(self.finish(&signature))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use credential::jose::Jws;
+    use rand_chacha::rand_core::SeedableRng as _;
+    use rand_chacha::ChaCha20Rng;
+
+    /// Runs a future that does not wait (the software signer answers at once).
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => panic!("the software signer does not wait"),
+        }
+    }
+
+    #[test]
+    fn software_signer_creates_keys_whose_signatures_verify_under_their_public_jwk() {
+        let mut signer = SoftwareSigner::new(ChaCha20Rng::seed_from_u64(1));
+        for alg in [Alg::Es256, Alg::EdDsa] {
+            let handle = run(signer.create(alg)).unwrap();
+            let other = run(signer.create(alg)).unwrap();
+            let public = run(signer.public_jwk(&handle)).unwrap();
+            assert_ne!(public, run(signer.public_jwk(&other)).unwrap());
+            let mut header = Map::new();
+            header.insert("typ".into(), Value::String("kb+jwt".into()));
+            let jws =
+                run(ToSign::new(handle, alg, header, b"{\"nonce\":\"n\"}").sign_with(&signer))
+                    .unwrap();
+            let parsed = Jws::parse(&jws).unwrap();
+            assert_eq!(parsed.header().typ.as_deref(), Some("kb+jwt"));
+            parsed.verify(&public).unwrap();
+            // Another key's signature does not verify under this key.
+            let forged =
+                run(ToSign::new(other, alg, Map::new(), b"{}").sign_with(&signer)).unwrap();
+            assert!(Jws::parse(&forged).unwrap().verify(&public).is_err());
+        }
+    }
+
+    #[test]
+    fn a_handle_that_is_not_a_key_is_not_found() {
+        let signer = SoftwareSigner::new(ChaCha20Rng::seed_from_u64(2));
+        let handle = KeyHandle::new("keystore-alias-7");
+        assert_eq!(
+            run(signer.sign(&handle, b"x")).unwrap_err(),
+            SignerError::NotFound
+        );
+        assert_eq!(
+            run(signer.public_jwk(&handle)).unwrap_err(),
+            SignerError::NotFound
+        );
+    }
+
+    #[test]
+    fn a_handle_shows_nothing_in_debug() {
+        let mut signer = SoftwareSigner::new(ChaCha20Rng::seed_from_u64(3));
+        let handle = run(signer.create(Alg::Es256)).unwrap();
+        assert!(handle.as_str().contains("\"d\""));
+        assert_eq!(format!("{handle:?}"), "KeyHandle(..)");
+        let to_sign = ToSign::new(handle, Alg::Es256, Map::new(), b"{}");
+        assert!(!format!("{to_sign:?}").contains("\"d\""));
+    }
+}
