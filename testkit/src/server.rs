@@ -10,7 +10,7 @@ use credential::jose::SigningKey;
 use issuer::config::{Config, DatabaseUrl};
 use issuer::domain::Role;
 use issuer::server::ServerHandle;
-use issuer::simulate::DirectCredential;
+use issuer::service::simulate::DirectCredential;
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;

@@ -278,7 +278,10 @@ async fn offer(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid_request("unknown query parameter"))?;
     let offer = issuer.offer(&id).await?;
-    let uri = crate::service::enrol::offer_uri("credential_offer", &crate::service::enrol::offer_json(&offer)?);
+    let uri = crate::service::enrol::offer_uri(
+        "credential_offer",
+        &crate::service::enrol::offer_json(&offer)?,
+    );
     let qr_failed = |_| ApiError::Internal("qr code".into());
     let resp = match query.format.as_deref() {
         None | Some("json") => Json(offer).into_response(),

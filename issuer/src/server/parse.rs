@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use credential::oid4vci::{CredentialRequest, TokenRequest, TokenRequestError};
 
 use super::{extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
-use crate::error::ApiError;
 use crate::domain::{ConfigId, StatusAction};
+use crate::error::ApiError;
 
 /// `POST /token` (`application/x-www-form-urlencoded`): the form, then the grant's parameters.
 ///

@@ -34,10 +34,13 @@ fn the_published_metadata_is_written_as_before() {
 
 #[test]
 fn the_credential_offer_is_written_as_before() {
-    let offer =
-        crate::enrol::credential_offer("https://issuer.example", &ConfigId::ALL, "code.secret");
+    let offer = crate::service::enrol::credential_offer(
+        "https://issuer.example",
+        &ConfigId::ALL,
+        "code.secret",
+    );
     assert_eq!(
-        crate::enrol::offer_json(&offer).unwrap(),
+        crate::service::enrol::offer_json(&offer).unwrap(),
         golden("credential_offer")
     );
     assert!(!format!("{offer:?}").contains("code.secret"));

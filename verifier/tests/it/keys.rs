@@ -61,7 +61,7 @@ async fn issued_and_synced(
     tempfile::TempDir,
     PathBuf,
     SigningKey,
-    issuer::simulate::DirectCredential,
+    issuer::service::simulate::DirectCredential,
     String,
 ) {
     let work = tempfile::tempdir().unwrap();

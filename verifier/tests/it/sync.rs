@@ -46,8 +46,24 @@ pub(crate) fn refuse_tampered(good: &str, foreign: &str, what: &str, refused: im
     );
 }
 
-use issuer::service::status::Target;
-use issuer::service::trust::{sign_trust_bundle, BundleContents};
+/// A bundle signed by `bureau`'s root with these keys and status lists, issued 5 s from now
+/// (newer than any the verifier holds), without a status sequence.
+fn newer_bundle(
+    bureau: &TestIssuer,
+    keys: &[serde_json::Value],
+    lists: &[(i64, String, String)],
+) -> String {
+    sign_trust_bundle(
+        &bureau.issuer.keys.root(),
+        &BundleContents {
+            iss: bureau.issuer.url(),
+            issued_at: now() + 5,
+            next_update: now() + 300,
+            keys,
+            status_lists: lists,
+            status_seq: None,
+        },
+    )
 }
 
 pub(crate) fn verifier(args: &[&str]) -> Output {
