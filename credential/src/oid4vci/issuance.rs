@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The proof JWT's `typ` (appendix F.1).
+pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
+
 /// The nonce endpoint's answer (section 7.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NonceResponse {
@@ -51,7 +54,7 @@ impl CredentialRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proofs {
-    /// Proof JWTs (`typ` [`PROOF_TYP`](super::PROOF_TYP)).
+    /// Proof JWTs (`typ` [`PROOF_TYP`]).
     pub jwt: Vec<String>,
 }
 

@@ -7,10 +7,16 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::Display;
+use super::display::Display;
+
+/// Where the credential issuer metadata is published, below the issuer URL (section 12.2.2).
+pub const ISSUER_METADATA_PATH: &str = "/.well-known/openid-credential-issuer";
+
+/// Where the authorization-server metadata is published, below its URL (RFC 8414 section 3).
+pub const AS_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 
 /// Credential issuer metadata (section 12.2.4), at
-/// [`ISSUER_METADATA_PATH`](super::ISSUER_METADATA_PATH).
+/// [`ISSUER_METADATA_PATH`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CredentialIssuerMetadata {
     /// The issuer's URL; equals the offer's `credential_issuer`.
@@ -224,7 +230,7 @@ pub struct CredentialDefinition {
 }
 
 /// Authorization-server metadata (RFC 8414 section 2, the members this stack uses;
-/// OpenID4VCI section 12.3), at [`AS_METADATA_PATH`](super::AS_METADATA_PATH).
+/// OpenID4VCI section 12.3), at [`AS_METADATA_PATH`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationServerMetadata {
     /// The server's issuer identifier (a URL).

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Secret;
+use super::secret::Secret;
 
 /// A credential offer object (section 4.1.1), passed by value in
 /// `openid-credential-offer://?credential_offer=` or fetched from a `credential_offer_uri`.
@@ -30,7 +30,7 @@ pub struct Grants {
     /// `authorization_code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code: Option<AuthorizationCodeGrant>,
-    /// `urn:ietf:params:oauth:grant-type:pre-authorized_code` ([`super::PRE_AUTH_GRANT`]).
+    /// `urn:ietf:params:oauth:grant-type:pre-authorized_code` ([`PRE_AUTH_GRANT`](crate::oid4vci::PRE_AUTH_GRANT)).
     #[serde(
         rename = "urn:ietf:params:oauth:grant-type:pre-authorized_code",
         default,

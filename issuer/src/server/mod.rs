@@ -44,7 +44,7 @@ pub use spawn::{spawn, ServerHandle};
 
 use credential::oid4vci::{
     AuthorizationServerMetadata, CredentialIssuerMetadata, CredentialRequest, CredentialResponse,
-    ErrorResponse, Grant, NonceResponse, Secret, TokenRequest, TokenResponse,
+    ErrorResponse, Grant, NonceResponse, Secret, TokenRequest, TokenRequestError, TokenResponse,
 };
 
 use crate::domain::{Role, StatusAction};
@@ -232,7 +232,7 @@ async fn token(
     State(issuer): AppState,
     ApiForm(form): ApiForm<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let grant = match form.grant().map_err(parse::grant_refused)? {
+    let grant = match form.grant().map_err(grant_refused)? {
         Grant::PreAuthorized { code, tx_code } => {
             issuer
                 .token(code.expose(), tx_code.map(Secret::expose))
@@ -246,6 +246,15 @@ async fn token(
         Some(grant.refresh_token.into()),
     );
     Ok(no_store(Json(answer).into_response()))
+}
+
+/// The token endpoint's answer to a form that names no usable grant: `unsupported_grant_type`
+/// for an unknown grant type, else `invalid_request` naming the missing parameter.
+fn grant_refused(e: TokenRequestError) -> ApiError {
+    match e {
+        TokenRequestError::UnsupportedGrantType => ApiError::UnsupportedGrantType,
+        missing => ApiError::invalid_request(missing.to_string()),
+    }
 }
 
 async fn nonce(State(issuer): AppState) -> Result<Response, ApiError> {

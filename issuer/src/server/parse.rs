@@ -12,9 +12,9 @@ use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Jws, PublicJwk};
 use serde::de::DeserializeOwned;
 
-use credential::oid4vci::{CredentialRequest, TokenRequest, TokenRequestError};
+use credential::oid4vci::{CredentialRequest, TokenRequest};
 
-use super::{extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
+use super::{extract, grant_refused, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
 use crate::domain::{ConfigId, StatusAction};
 use crate::error::ApiError;
 
@@ -26,15 +26,6 @@ pub fn token_form(body: &[u8]) -> Result<(), ApiError> {
     let form: TokenRequest = serde_urlencoded::from_bytes(body)
         .map_err(|_| ApiError::invalid_request("malformed form body"))?;
     form.grant().map(|_| ()).map_err(grant_refused)
-}
-
-/// The token endpoint's answer to a form that names no usable grant: `unsupported_grant_type`
-/// for an unknown grant type, else `invalid_request` naming the missing parameter.
-pub fn grant_refused(e: TokenRequestError) -> ApiError {
-    match e {
-        TokenRequestError::UnsupportedGrantType => ApiError::UnsupportedGrantType,
-        missing => ApiError::invalid_request(missing.to_string()),
-    }
 }
 
 /// `POST /credential` (JSON): the request, its configuration id, and each proof JWT decoded
