@@ -31,6 +31,7 @@
 
 pub mod consent;
 pub mod dcql;
+pub mod memory;
 pub mod present;
 pub mod receive;
 pub mod refresh;
@@ -40,6 +41,7 @@ pub mod store;
 pub mod transport;
 
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
+pub use memory::MemoryStore;
 pub use present::{
     answer, answer_with, begin_answer, present, present_unbound, resolve_request, send, Answer,
     AuthorizationRequest, ClientIdentity, PresentError, PresentationError, ResponseMode, Reuse,
