@@ -301,9 +301,9 @@ impl<R: CryptoRngCore> RecordStore for MemoryStore<R> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::answer::{answer, answer_with, Reuse};
     use crate::consent::{prepare, Preparation, Prepared};
-    use crate::present::{answer, answer_with, AuthorizationRequest, PresentError};
-    use crate::present::{PresentationError, RequestRef, Reuse};
+    use crate::present::{AuthorizationRequest, PresentError, PresentationError, RequestRef};
     use crate::signer::{software_handle, HolderSigner, SoftwareSigner};
     use credential::citizen::{Format, Level, VCT_HIGH};
     use credential::jose::{Alg, SigningKey};

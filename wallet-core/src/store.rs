@@ -159,7 +159,7 @@ impl std::fmt::Debug for OpenedCopy {
     }
 }
 
-/// A copy to store. Built by [`crate::receive`] only from verified credentials.
+/// A copy to store. Built by [`crate::receive()`] only from verified credentials.
 pub struct NewCopy {
     /// The issuer.
     pub issuer: String,
