@@ -29,8 +29,10 @@
 //! Async functions take the transport as a generic parameter and ask for no `Send` bound: a
 //! browser's futures are not `Send`.
 
+pub mod answer;
 pub mod consent;
 pub mod dcql;
+pub mod memory;
 pub mod present;
 pub mod receive;
 pub mod refresh;
@@ -39,11 +41,12 @@ pub mod signer;
 pub mod store;
 pub mod transport;
 
+pub use answer::{answer, answer_with, begin_answer, send, Answer, Reuse, UnsignedAnswer};
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
+pub use memory::MemoryStore;
 pub use present::{
-    answer, answer_with, begin_answer, present, present_unbound, resolve_request, send, Answer,
-    AuthorizationRequest, ClientIdentity, PresentError, PresentationError, ResponseMode, Reuse,
-    UnsignedAnswer,
+    present, present_unbound, resolve_request, AuthorizationRequest, ClientIdentity, PresentError,
+    PresentationError, ResponseMode,
 };
 pub use receive::{
     receive, resolve_offer, CredentialOffer, ReceiveError, ReceiveOptions, Received, TxCode,

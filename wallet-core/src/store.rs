@@ -159,7 +159,7 @@ impl std::fmt::Debug for OpenedCopy {
     }
 }
 
-/// A copy to store. Built by [`crate::receive`] only from verified credentials.
+/// A copy to store. Built by [`crate::receive()`] only from verified credentials.
 pub struct NewCopy {
     /// The issuer.
     pub issuer: String,
@@ -240,4 +240,38 @@ pub trait RecordStore {
         grant: &RefreshGrant,
         copies: Vec<NewCopy>,
     ) -> Result<usize, StoreError>;
+}
+
+/// The batches of `copies` (ordered by time, batch and copy index), newest first, each marked
+/// refreshable as `refreshable(batch_id)` says: the listing every store gives the same way.
+pub fn batches_of(
+    copies: Vec<CredentialInfo>,
+    refreshable: impl Fn(&str) -> bool,
+) -> Vec<BatchInfo> {
+    let mut out: Vec<BatchInfo> = Vec::new();
+    for c in copies {
+        match out.iter_mut().find(|b| b.batch_id == c.batch_id) {
+            Some(b) => {
+                b.copies += 1;
+                b.unused += u32::from(c.shown_count == 0);
+            }
+            None => out.push(BatchInfo {
+                refreshable: refreshable(&c.batch_id),
+                batch_id: c.batch_id,
+                issuer: c.issuer,
+                vct: c.vct,
+                level: c.level,
+                format: c.format,
+                copies: 1,
+                unused: u32::from(c.shown_count == 0),
+                received_at: c.received_at,
+            }),
+        }
+    }
+    out.sort_by(|a, b| {
+        b.received_at
+            .cmp(&a.received_at)
+            .then(a.batch_id.cmp(&b.batch_id))
+    });
+    out
 }

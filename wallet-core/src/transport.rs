@@ -282,7 +282,8 @@ pub(crate) fn origin(url: &url::Url) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::present::{Answer, PresentationError, ResponseMode};
+    use crate::answer::Answer;
+    use crate::present::{PresentationError, ResponseMode};
     use crate::receive::ReceiveError;
     use std::cell::RefCell;
 

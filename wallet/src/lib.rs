@@ -2,6 +2,12 @@
 //! over OpenID4VCI 1.0, keeps them encrypted at rest, and answers OpenID4VP 1.0 (DCQL) requests
 //! by disclosing only the claims asked for, after the citizen consents.
 //!
+//! The protocols are `wallet_core`'s (no I/O, also built for WebAssembly); this crate is their
+//! desktop and CLI host: the reqwest transport ([`transport::Reqwest`]), the SQLite store
+//! ([`Store`], the core's `RecordStore`), software holder keys (`SoftwareSigner`), the Argon2id
+//! passphrase ([`kdf`]) and the `wallet` command line (docs/wallet.md, "The core and its
+//! hosts").
+//!
 //! The host app owns the screens, the prompts and the device keystore; the library owns the
 //! protocols, the holder keys and the storage. It does no terminal I/O: the `tx_code` and the
 //! storage key come in as values, the consent summary goes out as data.

@@ -1,6 +1,7 @@
 //! Presenting: the core's OpenID4VP requests and answers ([`wallet_core::present`]) with the
 //! desktop host's reqwest client for `request_uri` and `direct_post`.
 
+pub use wallet_core::answer::*;
 pub use wallet_core::present::*;
 
 use crate::transport::Reqwest;

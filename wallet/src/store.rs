@@ -27,7 +27,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub use wallet_core::seal::StorageKey;
 use wallet_core::seal::{Sealer, KEY_CHECK};
 use wallet_core::signer::{software_key, KeyHandle};
-use wallet_core::store::RecordStore;
+use wallet_core::store::{batches_of, RecordStore};
 pub use wallet_core::store::{
     BatchInfo, CredentialInfo, NewCopy, NewGrant, OpenedCopy, RefreshGrant, StoreError,
 };
@@ -478,26 +478,6 @@ impl Store {
     /// # Errors
     /// As [`Store::list`].
     pub fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
-        let mut out: Vec<BatchInfo> = Vec::new();
-        for c in self.list()? {
-            match out.iter_mut().find(|b| b.batch_id == c.batch_id) {
-                Some(b) => {
-                    b.copies += 1;
-                    b.unused += u32::from(c.shown_count == 0);
-                }
-                None => out.push(BatchInfo {
-                    batch_id: c.batch_id,
-                    issuer: c.issuer,
-                    vct: c.vct,
-                    level: c.level,
-                    format: c.format,
-                    copies: 1,
-                    unused: u32::from(c.shown_count == 0),
-                    received_at: c.received_at,
-                    refreshable: false,
-                }),
-            }
-        }
         let refreshable: Vec<String> = self
             .conn
             .prepare(
@@ -509,15 +489,9 @@ impl Store {
             .map_err(db)?
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        for b in &mut out {
-            b.refreshable = refreshable.contains(&b.batch_id);
-        }
-        out.sort_by(|a, b| {
-            b.received_at
-                .cmp(&a.received_at)
-                .then(a.batch_id.cmp(&b.batch_id))
-        });
-        Ok(out)
+        Ok(batches_of(self.list()?, |batch_id| {
+            refreshable.iter().any(|b| b == batch_id)
+        }))
     }
 
     fn query_info(
