@@ -1,7 +1,10 @@
 use serde_json::{Map, Value};
 
+use super::disclosure::Disclosure;
+use super::error::VerifyError;
+use super::parse::SdJwt;
+use super::path::ClaimPath;
 use super::process::process;
-use super::{ClaimPath, Disclosure, SdJwt, VerifyError};
 use crate::jose::{sign_compact, SigningKey};
 
 /// The holder's view of a credential: every disclosure with the path of the claim it
