@@ -1,6 +1,6 @@
 //! `cargo bench -p verifier --bench verify`: `Verifier::verify` on a hotel-desk presentation
-//! against the two raw ES256 signature verifications it contains (issue 2, "Performance";
-//! target: verify at most 1.15x the raw pair), and a breakdown of the stages in between.
+//! against the two raw ES256 signature verifications it contains (the performance target:
+//! verify at most 1.15x the raw pair), and a breakdown of the stages in between.
 //! The presentation (of a high credential) is described in `hotel/mod.rs`; figures go in
 //! `docs/performance.md`.
 
