@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Secret;
+use super::secret::Secret;
 
 /// A credential offer object (section 4.1.1), passed by value in
 /// `openid-credential-offer://?credential_offer=` or fetched from a `credential_offer_uri`.

@@ -3,7 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Secret, PRE_AUTH_GRANT, REFRESH_GRANT};
+use super::secret::Secret;
+
+/// `grant_type` of the pre-authorized code grant (section 3.5; OAuth URN registered in
+/// section 14.7).
+pub const PRE_AUTH_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
+
+/// `grant_type` of the refresh grant (RFC 6749 section 6).
+pub const REFRESH_GRANT: &str = "refresh_token";
 
 /// A token request (`application/x-www-form-urlencoded`): every parameter of the two grants
 /// this issuer supports. Unknown parameters are ignored (RFC 6749 section 3.2). Which grant it

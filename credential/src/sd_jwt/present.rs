@@ -102,7 +102,7 @@ pub fn add_key_binding(
     aud: &str,
     iat: i64,
 ) -> String {
-    let sd_hash = super::SdAlg::Sha256.digest(presentation);
+    let sd_hash = super::disclosure::SdAlg::Sha256.digest(presentation);
     let mut header = Map::new();
     header.insert("typ".into(), Value::String("kb+jwt".into()));
     let mut claims = Map::new();
