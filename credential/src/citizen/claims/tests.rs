@@ -50,6 +50,23 @@ fn refuses_value(
     );
 }
 
+/// A high credential with the member `key` of its object claim `object` set to `bad` is refused
+/// as an invalid value of `name`, which should be `expected`.
+fn refuses_member(
+    object: &str,
+    key: &str,
+    name: &'static str,
+    bad: &Value,
+    expected: &'static str,
+) {
+    let v = with_member(high(), object, key, bad.clone());
+    assert_eq!(
+        check(&v, Level::High),
+        Err(invalid(name, expected)),
+        "{name} {bad}"
+    );
+}
+
 fn check(value: &Value, level: Level) -> Result<CitizenClaims, ClaimsError> {
     CitizenClaims::from_value(value, level)
 }
@@ -469,17 +486,14 @@ fn invalid_text_claims() {
         ("region", "address.region"),
         ("postal_code", "address.postal_code"),
     ] {
-        let v = with_member(high(), "address", member, json!(100020));
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid(name, TEXT_EXPECTED)),
-            "{name}"
-        );
+        refuses_member("address", member, name, &json!(100020), TEXT_EXPECTED);
     }
-    let v = with_member(high(), "id_card", "issuing_authority", json!("\t"));
-    assert_eq!(
-        check(&v, Level::High),
-        Err(invalid("id_card.issuing_authority", TEXT_EXPECTED))
+    refuses_member(
+        "id_card",
+        "issuing_authority",
+        "id_card.issuing_authority",
+        &json!("\t"),
+        TEXT_EXPECTED,
     );
 }
 
@@ -514,11 +528,12 @@ fn invalid_sex_value() {
 fn invalid_country_values() {
     for bad in [json!("cn"), json!("CHN"), json!(""), json!(156)] {
         refuses_value(basic(), Level::Basic, "nationality", &bad, COUNTRY_EXPECTED);
-        let v = with_member(high(), "address", "country", bad.clone());
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid("address.country", COUNTRY_EXPECTED)),
-            "{bad}"
+        refuses_member(
+            "address",
+            "country",
+            "address.country",
+            &bad,
+            COUNTRY_EXPECTED,
         );
     }
 }
@@ -608,11 +623,12 @@ fn card_validity() {
         json!("2042-8-20"),
         json!(null),
     ] {
-        let v = with_member(high(), "id_card", "valid_until", bad.clone());
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid("id_card.valid_until", VALIDITY_EXPECTED)),
-            "{bad}"
+        refuses_member(
+            "id_card",
+            "valid_until",
+            "id_card.valid_until",
+            &bad,
+            VALIDITY_EXPECTED,
         );
     }
 }
