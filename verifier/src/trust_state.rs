@@ -256,6 +256,7 @@ impl TrustState {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use credential::jose::PublicJwk;
     use credential::status_list::Bits;
 
     use super::*;
@@ -315,6 +316,48 @@ mod tests {
             .list
             .get(idx)
             .unwrap()
+    }
+
+    #[test]
+    fn a_delta_holds_nothing_new_only_when_it_is_this_state_again_in_the_same_second() {
+        let s = state();
+        let mut same = delta(5, 100, Vec::new());
+        same.status_seq = 5;
+        assert!(s.already_holds(&same));
+        let mut later = same.clone();
+        later.issued_at = 101;
+        let mut other_base = same.clone();
+        (other_base.base_status_seq, other_base.status_seq) = (4, 4);
+        let mut advanced = same.clone();
+        advanced.status_seq = 6;
+        let mut with_change = same.clone();
+        with_change.changes = vec![change(0, vec![(1, 1)])];
+        let mut new_keys = same.clone();
+        // The P-256 key of RFC 7515 appendix A.3.
+        let jwk = PublicJwk::from_value(&serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        }))
+        .unwrap();
+        new_keys.keys = vec![BundleKey {
+            kid: jwk.thumbprint().to_owned(),
+            state: crate::bundle::KeyState::Active,
+            not_before: 0,
+            not_after: None,
+            last_credential_expiry: None,
+            withdrawn_since: None,
+            jwk,
+        }];
+        for (what, d) in [
+            ("later", later),
+            ("another base", other_base),
+            ("an advanced status_seq", advanced),
+            ("a status change", with_change),
+            ("other keys", new_keys),
+        ] {
+            assert!(!s.already_holds(&d), "{what}");
+        }
     }
 
     #[test]

@@ -29,11 +29,14 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::{Date, Month};
 
+use super::error::ClaimsError;
+use super::id_number::{IdNumber, Sex};
+use super::level::Level;
+use super::portrait::Portrait;
 use super::value::{
     format_date, is_country_code, is_text, parse_date, parse_json_strict, JsonError,
     COUNTRY_EXPECTED, DATE_EXPECTED, TEXT_EXPECTED,
 };
-use super::{ClaimsError, IdNumber, Level, Portrait, Sex};
 
 /// The `age_equal_or_over` thresholds the issuer computes: 16 (labour and civil capacity by own
 /// income), 18 (majority), 60 (senior concessions).

@@ -1,4 +1,5 @@
-use super::{IdNumberError, Level};
+use super::id_number::IdNumberError;
+use super::level::Level;
 
 /// Why citizen claims were rejected. One variant per check; fields name the claim and what was
 /// expected, never the value (claims are personal data).

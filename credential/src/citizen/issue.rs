@@ -6,10 +6,18 @@
 use rand_core::CryptoRngCore;
 use serde_json::{json, Map, Value};
 
-use super::{CitizenClaims, Level, VCDM_V2_CONTEXT, VC_TYPE};
+use super::claims::CitizenClaims;
+use super::level::Level;
 use crate::jose::{PublicJwk, SigningKey};
 use crate::sd_jwt::{ClaimPath, IssueError as SdIssueError, PathSegment, RngSalts, SdJwtBuilder};
 use crate::status_list::StatusReference;
+
+/// The W3C VCDM 2.0 base context, first in every `@context` of the `vc+sd-jwt` form.
+pub const VCDM_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+
+/// The W3C `type` entry common to both levels of the `vc+sd-jwt` form. The `type` array is
+/// `["VerifiableCredential", "CitizenIdCredential", <vct of the level>]`.
+pub const VC_TYPE: &str = "CitizenIdCredential";
 
 /// The two forms of the citizen-ID credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -35,13 +35,6 @@ pub use claims::{
 };
 pub use error::ClaimsError;
 pub use id_number::{IdNumber, IdNumberError, Sex, ID_NUMBER_LEN};
-pub use issue::{issue, Format, IssueError, IssueRequest};
+pub use issue::{issue, Format, IssueError, IssueRequest, VCDM_V2_CONTEXT, VC_TYPE};
 pub use level::{Level, LevelError, VCT_BASIC, VCT_HIGH};
 pub use portrait::Portrait;
-
-/// The W3C VCDM 2.0 base context, first in every `@context` of the `vc+sd-jwt` form.
-pub const VCDM_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
-
-/// The W3C `type` entry common to both levels of the `vc+sd-jwt` form. The `type` array is
-/// `["VerifiableCredential", "CitizenIdCredential", <vct of the level>]`.
-pub const VC_TYPE: &str = "CitizenIdCredential";

@@ -5,7 +5,7 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::ClaimsError;
+use super::error::ClaimsError;
 
 /// The `expected` of a malformed portrait.
 const PORTRAIT_EXPECTED: &str = "a data url data:image/jpeg;base64,<standard base64 with padding>";

@@ -1,4 +1,4 @@
-use super::Alg;
+use super::alg::Alg;
 
 /// An error from key handling or JWS processing. Messages name the failed check and never
 /// contain key material.
@@ -89,13 +89,11 @@ mod tests {
         assert_eq!(Alg::parse("EdDSA"), Ok(Alg::EdDsa));
         assert_eq!(Alg::parse("none"), Err(JoseError::AlgNone));
         assert_eq!(Alg::parse("NONE"), Err(JoseError::AlgNone));
-        assert!(matches!(
-            Alg::parse("HS256"),
-            Err(JoseError::UnsupportedAlg { .. })
-        ));
-        assert!(matches!(
-            Alg::parse("es256"),
-            Err(JoseError::UnsupportedAlg { .. })
-        ));
+        for other in ["HS256", "es256"] {
+            assert!(
+                matches!(Alg::parse(other), Err(JoseError::UnsupportedAlg { .. })),
+                "{other}"
+            );
+        }
     }
 }

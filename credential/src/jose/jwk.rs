@@ -4,7 +4,8 @@ use std::sync::OnceLock;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Alg, JoseError};
+use super::alg::Alg;
+use super::error::JoseError;
 use crate::b64;
 use crate::json::optional_string;
 
@@ -303,7 +304,7 @@ mod backend {
     use aws_lc_rs::signature::{ParsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519};
 
     use super::PublicKey;
-    use crate::jose::JoseError;
+    use crate::jose::error::JoseError;
 
     /// A key parsed once by aws-lc-rs.
     #[derive(Clone)]
@@ -353,7 +354,7 @@ mod backend {
     use p256::ecdsa::signature::Verifier as _;
 
     use super::PublicKey;
-    use crate::jose::JoseError;
+    use crate::jose::error::JoseError;
 
     /// A key parsed once by the RustCrypto crates.
     #[derive(Clone)]

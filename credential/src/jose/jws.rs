@@ -1,6 +1,9 @@
 use serde_json::{Map, Value};
 
-use super::{Alg, JoseError, PublicJwk, SigningKey};
+use super::alg::Alg;
+use super::error::JoseError;
+use super::jwk::PublicJwk;
+use super::key::SigningKey;
 use crate::b64;
 
 /// A parsed JOSE header (RFC 7515 section 4). `alg` is already checked against the closed set.

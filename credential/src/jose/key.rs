@@ -5,8 +5,10 @@ use rand_core::CryptoRngCore;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use super::alg::Alg;
+use super::error::JoseError;
 use super::jwk::parse_public_members;
-use super::{Alg, JoseError, PublicJwk, PublicKey};
+use super::jwk::{PublicJwk, PublicKey};
 use crate::b64;
 
 /// A private signing key (ES256 or EdDSA).

@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::VerifyError;
+use super::error::VerifyError;
 use crate::b64;
 
 /// The hash function of `_sd_alg` (RFC 9901 section 4.1.1). Only SHA-256 is supported.

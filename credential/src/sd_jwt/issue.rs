@@ -3,7 +3,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand_core::CryptoRngCore;
 use serde_json::{Map, Value};
 
-use super::{ClaimPath, Disclosure, IssueError, PathSegment, SdAlg};
+use super::disclosure::{Disclosure, SdAlg};
+use super::error::IssueError;
+use super::path::{ClaimPath, PathSegment};
 use crate::b64;
 use crate::jose::{sign_compact, SigningKey};
 

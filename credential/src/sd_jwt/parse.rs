@@ -1,6 +1,8 @@
 use serde_json::{Map, Value};
 
-use super::{Disclosure, Limits, SdAlg, VerifyError};
+use super::disclosure::{Disclosure, SdAlg};
+use super::error::VerifyError;
+use super::limits::Limits;
 use crate::jose::{JoseError, Jws};
 use crate::json::optional_string;
 

@@ -1,7 +1,10 @@
 use serde_json::{Map, Value};
 
+use super::disclosure::Disclosure;
+use super::error::VerifyError;
+use super::parse::SdJwt;
+use super::path::ClaimPath;
 use super::process::process;
-use super::{ClaimPath, Disclosure, SdJwt, VerifyError};
 use crate::jose::{sign_compact, SigningKey};
 
 /// The holder's view of a credential: every disclosure with the path of the claim it
@@ -99,7 +102,7 @@ pub fn add_key_binding(
     aud: &str,
     iat: i64,
 ) -> String {
-    let sd_hash = super::SdAlg::Sha256.digest(presentation);
+    let sd_hash = super::disclosure::SdAlg::Sha256.digest(presentation);
     let mut header = Map::new();
     header.insert("typ".into(), Value::String("kb+jwt".into()));
     let mut claims = Map::new();

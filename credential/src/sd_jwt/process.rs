@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::{ClaimPath, Disclosure, DisclosureKind, PathSegment, VerifyError};
+use super::disclosure::{Disclosure, DisclosureKind};
+use super::error::VerifyError;
+use super::path::{ClaimPath, PathSegment};
 
 /// The result of processing: the payload with disclosed claims in place and every `_sd`,
 /// `_sd_alg` and `...` removed, plus the path at which each disclosure landed.

@@ -1,8 +1,12 @@
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
+use super::disclosure::SdAlg;
+use super::error::VerifyError;
+use super::limits::Limits;
+use super::parse::SdJwt;
+use super::path::ClaimPath;
 use super::process::process;
-use super::{ClaimPath, Limits, SdAlg, SdJwt, VerifyError};
 use crate::jose::{Alg, Header, JoseError, Jws, PublicJwk};
 use crate::sha256::Sha256;
 
@@ -229,7 +233,7 @@ impl SdJwt {
         issuer_key: PublicJwk,
         prefix: Option<SdHashPrefix>,
         payload: Map<String, Value>,
-        disclosures: Vec<super::Disclosure>,
+        disclosures: Vec<super::disclosure::Disclosure>,
         options: &VerifyOptions,
     ) -> Result<VerifiedSdJwt, VerifyError> {
         let reserved: Vec<&str> = options.reserved_claims.iter().map(String::as_str).collect();

@@ -5,7 +5,10 @@ use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use serde_json::{Map, Value};
 
-use super::{Bits, Limits, StatusList, StatusListError};
+use super::error::StatusListError;
+use super::limits::Limits;
+use super::list::StatusList;
+use super::status::Bits;
 use crate::b64;
 use crate::json::optional_string;
 

@@ -1,4 +1,6 @@
-use super::{Bits, Limits, Status, StatusListError};
+use super::error::StatusListError;
+use super::limits::Limits;
+use super::status::{Bits, Status};
 
 /// A decoded Status List: a byte array of entries of [`Bits`] bits each
 /// (draft-ietf-oauth-status-list section 4.1).

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::StatusListError;
+use super::error::StatusListError;
 
 /// The `status_list` member of a Referenced Token's `status` claim
 /// (draft-ietf-oauth-status-list section 6.2):

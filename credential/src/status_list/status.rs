@@ -1,6 +1,6 @@
 use std::fmt;
 
-use super::StatusListError;
+use super::error::StatusListError;
 
 /// The number of bits each entry of a Status List takes (draft-ietf-oauth-status-list section
 /// 4.1 step 1). The set is closed by the specification: 1, 2, 4 or 8, so one entry never spans

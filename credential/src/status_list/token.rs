@@ -2,7 +2,11 @@ use std::num::NonZeroU64;
 
 use serde_json::{Map, Value};
 
-use super::{Limits, Status, StatusList, StatusListError, StatusReference};
+use super::error::StatusListError;
+use super::limits::Limits;
+use super::list::StatusList;
+use super::reference::StatusReference;
+use super::status::Status;
 use crate::jose::{sign_compact, Header, Jws, PublicJwk, SigningKey};
 
 /// The JOSE header `typ` of a Status List Token (draft-ietf-oauth-status-list section 5.1).

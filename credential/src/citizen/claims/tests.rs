@@ -21,6 +21,52 @@ fn with(mut value: Value, f: impl FnOnce(&mut Map<String, Value>)) -> Value {
     value
 }
 
+/// `value` with the member `key` of its object member `object` set to `member`.
+fn with_member(value: Value, object: &str, key: &str, member: Value) -> Value {
+    with(value, |o| {
+        o[object]
+            .as_object_mut()
+            .unwrap()
+            .insert(key.into(), member);
+    })
+}
+
+/// `claims` with the top-level claim `name` set to `bad` is refused as an invalid value of
+/// `name`, which should be `expected`.
+fn refuses_value(
+    claims: Value,
+    level: Level,
+    name: &'static str,
+    bad: &Value,
+    expected: &'static str,
+) {
+    let v = with(claims, |o| {
+        o.insert(name.into(), bad.clone());
+    });
+    assert_eq!(
+        check(&v, level),
+        Err(invalid(name, expected)),
+        "{name} {bad}"
+    );
+}
+
+/// A high credential with the member `key` of its object claim `object` set to `bad` is refused
+/// as an invalid value of `name`, which should be `expected`.
+fn refuses_member(
+    object: &str,
+    key: &str,
+    name: &'static str,
+    bad: &Value,
+    expected: &'static str,
+) {
+    let v = with_member(high(), object, key, bad.clone());
+    assert_eq!(
+        check(&v, Level::High),
+        Err(invalid(name, expected)),
+        "{name} {bad}"
+    );
+}
+
 fn check(value: &Value, level: Level) -> Result<CitizenClaims, ClaimsError> {
     CitizenClaims::from_value(value, level)
 }
@@ -275,24 +321,14 @@ fn unknown_claims() {
             Err(ClaimsError::UnknownClaim { name: name.into() })
         );
     }
-    let v = with(high(), |o| {
-        o["address"]
-            .as_object_mut()
-            .unwrap()
-            .insert("house_number".into(), json!("1"));
-    });
+    let v = with_member(high(), "address", "house_number", json!("1"));
     assert_eq!(
         check(&v, Level::High),
         Err(ClaimsError::UnknownClaim {
             name: "address.house_number".into()
         })
     );
-    let v = with(high(), |o| {
-        o["id_card"]
-            .as_object_mut()
-            .unwrap()
-            .insert("valid_from".into(), json!("2022-08-20"));
-    });
+    let v = with_member(high(), "id_card", "valid_from", json!("2022-08-20"));
     assert_eq!(
         check(&v, Level::High),
         Err(ClaimsError::UnknownClaim {
@@ -434,15 +470,7 @@ fn invalid_text_claims() {
         ("given_name", json!(["雪梅"])),
         ("given_name", json!("梅".repeat(201))),
     ] {
-        let v = with(basic(), |o| {
-            o.insert(name.into(), bad.clone());
-        });
-        let static_name = BASIC_CLAIMS.iter().find(|&&n| n == name).unwrap();
-        assert_eq!(
-            check(&v, Level::Basic),
-            Err(invalid(static_name, TEXT_EXPECTED)),
-            "{name} {bad}"
-        );
+        refuses_value(basic(), Level::Basic, name, &bad, TEXT_EXPECTED);
     }
     let v = with(high(), |o| {
         o.insert("ethnicity".into(), json!(""));
@@ -458,27 +486,14 @@ fn invalid_text_claims() {
         ("region", "address.region"),
         ("postal_code", "address.postal_code"),
     ] {
-        let v = with(high(), |o| {
-            o["address"]
-                .as_object_mut()
-                .unwrap()
-                .insert(member.into(), json!(100020));
-        });
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid(name, TEXT_EXPECTED)),
-            "{name}"
-        );
+        refuses_member("address", member, name, &json!(100020), TEXT_EXPECTED);
     }
-    let v = with(high(), |o| {
-        o["id_card"]
-            .as_object_mut()
-            .unwrap()
-            .insert("issuing_authority".into(), json!("\t"));
-    });
-    assert_eq!(
-        check(&v, Level::High),
-        Err(invalid("id_card.issuing_authority", TEXT_EXPECTED))
+    refuses_member(
+        "id_card",
+        "issuing_authority",
+        "id_card.issuing_authority",
+        &json!("\t"),
+        TEXT_EXPECTED,
     );
 }
 
@@ -490,14 +505,7 @@ fn invalid_birthdate_value() {
         json!("1992-02-30"),
         json!(19920517),
     ] {
-        let v = with(basic(), |o| {
-            o.insert("birthdate".into(), bad.clone());
-        });
-        assert_eq!(
-            check(&v, Level::Basic),
-            Err(invalid("birthdate", DATE_EXPECTED)),
-            "{bad}"
-        );
+        refuses_value(basic(), Level::Basic, "birthdate", &bad, DATE_EXPECTED);
     }
 }
 
@@ -512,38 +520,20 @@ fn invalid_sex_value() {
         json!("female"),
         json!("2"),
     ] {
-        let v = with(basic(), |o| {
-            o.insert("sex".into(), bad.clone());
-        });
-        assert_eq!(
-            check(&v, Level::Basic),
-            Err(invalid("sex", SEX_EXPECTED)),
-            "{bad}"
-        );
+        refuses_value(basic(), Level::Basic, "sex", &bad, SEX_EXPECTED);
     }
 }
 
 #[test]
 fn invalid_country_values() {
     for bad in [json!("cn"), json!("CHN"), json!(""), json!(156)] {
-        let v = with(basic(), |o| {
-            o.insert("nationality".into(), bad.clone());
-        });
-        assert_eq!(
-            check(&v, Level::Basic),
-            Err(invalid("nationality", COUNTRY_EXPECTED)),
-            "{bad}"
-        );
-        let v = with(high(), |o| {
-            o["address"]
-                .as_object_mut()
-                .unwrap()
-                .insert("country".into(), bad.clone());
-        });
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid("address.country", COUNTRY_EXPECTED)),
-            "{bad}"
+        refuses_value(basic(), Level::Basic, "nationality", &bad, COUNTRY_EXPECTED);
+        refuses_member(
+            "address",
+            "country",
+            "address.country",
+            &bad,
+            COUNTRY_EXPECTED,
         );
     }
 }
@@ -609,26 +599,13 @@ fn sex_mismatch() {
 #[test]
 fn invalid_object_claims() {
     for (name, bad) in [("address", json!("北京市")), ("id_card", json!([]))] {
-        let v = with(high(), |o| {
-            o.insert(name.into(), bad.clone());
-        });
-        let static_name = HIGH_ONLY_CLAIMS.iter().find(|&&n| n == name).unwrap();
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid(static_name, OBJECT_EXPECTED)),
-            "{name}"
-        );
+        refuses_value(high(), Level::High, name, &bad, OBJECT_EXPECTED);
     }
 }
 
 #[test]
 fn card_validity() {
-    let v = with(high(), |o| {
-        o["id_card"]
-            .as_object_mut()
-            .unwrap()
-            .insert("valid_until".into(), json!("long-term"));
-    });
+    let v = with_member(high(), "id_card", "valid_until", json!("long-term"));
     let c = check(&v, Level::High).unwrap();
     let card = c.high().unwrap().id_card();
     assert_eq!(card.valid_until(), CardValidity::LongTerm);
@@ -646,16 +623,12 @@ fn card_validity() {
         json!("2042-8-20"),
         json!(null),
     ] {
-        let v = with(high(), |o| {
-            o["id_card"]
-                .as_object_mut()
-                .unwrap()
-                .insert("valid_until".into(), bad.clone());
-        });
-        assert_eq!(
-            check(&v, Level::High),
-            Err(invalid("id_card.valid_until", VALIDITY_EXPECTED)),
-            "{bad}"
+        refuses_member(
+            "id_card",
+            "valid_until",
+            "id_card.valid_until",
+            &bad,
+            VALIDITY_EXPECTED,
         );
     }
 }
