@@ -18,6 +18,8 @@
 //! encoding the bytes gives back the same characters; otherwise it stays literal.
 //!
 //! Records: a tag byte (`0` literal, `1` base64url), the length as a LEB128 varint, the bytes.
+//!
+//! [`v2`] is the denser `VP2:` form for SD-JWT+KB answers; [`decode`] reads both versions.
 
 use std::io::{Read as _, Write as _};
 
@@ -25,6 +27,11 @@ use flate2::write::ZlibEncoder;
 use flate2::Compression;
 
 use crate::b64;
+
+mod dictionary;
+pub mod v2;
+
+pub use v2::encode as encode_v2;
 
 /// The prefix of the compact form, version 1.
 pub const PREFIX: &str = "VP1:";
@@ -39,9 +46,27 @@ const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CompactError {
-    /// The text does not start with [`PREFIX`].
-    #[error("not a compact answer (no VP1: prefix)")]
+    /// The text does not start with a `VP<n>:` prefix.
+    #[error("not a compact answer (no VP1: or VP2: prefix)")]
     Prefix,
+    /// A `VP<n>:` prefix of a version this decoder does not read.
+    #[error("unknown compact form version {version}")]
+    UnknownVersion {
+        /// The version the prefix names.
+        version: u16,
+    },
+    /// A `VP2:` answer packed with a preset dictionary this decoder does not know.
+    #[error("unknown compact form dictionary {id}")]
+    Dictionary {
+        /// The dictionary id of the answer.
+        id: u8,
+    },
+    /// The packed form ends before its structure or its raw parts do.
+    #[error("compact answer truncated")]
+    Truncated,
+    /// Bytes are left after everything the packed form describes.
+    #[error("trailing bytes after the compact answer")]
+    TrailingBytes,
     /// A character outside the base45 alphabet, a bad length, or a value out of range.
     #[error("invalid base45")]
     Base45,
@@ -59,9 +84,22 @@ pub enum CompactError {
     Records,
 }
 
-/// Whether `text` (leading whitespace ignored) is in the compact form.
+/// Whether `text` (leading whitespace ignored) starts with a compact form's `VP<n>:` prefix,
+/// of any version ([`decode`] names an unknown one).
 pub fn is_compact(text: &str) -> bool {
-    text.trim_start().starts_with(PREFIX)
+    split_prefix(text.trim_start()).is_some()
+}
+
+/// The version and the body of `VP<n>:<body>` (`n` one to three digits).
+fn split_prefix(text: &str) -> Option<(u16, &str)> {
+    let rest = text.strip_prefix("VP")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    // One to three digits, no leading zero: one version has one spelling.
+    if !(1..=3).contains(&digits) || (digits > 1 && rest.starts_with('0')) {
+        return None;
+    }
+    let body = rest[digits..].strip_prefix(':')?;
+    Some((rest[..digits].parse().ok()?, body))
 }
 
 /// Encodes `text` in the compact form. Never ends in a space (which a copy-and-paste or a
@@ -107,18 +145,24 @@ pub fn encode(text: &str) -> String {
     format!("{PREFIX}{out}")
 }
 
-/// Decodes the compact form back to the exact text, refusing more than `limit` bytes of output
-/// (the compressed form is small; its expansion is bounded before it is allocated).
+/// Decodes the compact form (`VP1:` or `VP2:`) back to the exact text, refusing more than
+/// `limit` bytes of output (the compressed form is small; its expansion is bounded before it is
+/// allocated).
 ///
 /// # Errors
 /// [`CompactError`] naming the first problem.
 pub fn decode(text: &str, limit: usize) -> Result<String, CompactError> {
-    let body = text
-        .trim_start()
-        .strip_prefix(PREFIX)
-        .ok_or(CompactError::Prefix)?;
+    let (version, body) = split_prefix(text.trim_start()).ok_or(CompactError::Prefix)?;
     // Only line ends are dropped: a space is a base45 character.
     let body = body.trim_end_matches(['\r', '\n']);
+    match version {
+        1 => decode_v1(body, limit),
+        2 => v2::decode(body, limit),
+        version => Err(CompactError::UnknownVersion { version }),
+    }
+}
+
+fn decode_v1(body: &str, limit: usize) -> Result<String, CompactError> {
     let packed = base45_decode(body)?;
     let mut records = Vec::new();
     // One byte past the limit shows that it was exceeded; `usize::MAX` (no limit) saturates
@@ -161,7 +205,12 @@ fn push_record(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
         return;
     }
     out.push(tag);
-    let mut n = data.len();
+    push_varint(out, data.len());
+    out.extend_from_slice(data);
+}
+
+/// Appends `n` as a LEB128 varint.
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
     loop {
         // The low seven bits, with the continuation bit when more follow.
         let byte = (n & 0x7f) as u8;
@@ -172,7 +221,6 @@ fn push_record(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
         }
         out.push(byte | 0x80);
     }
-    out.extend_from_slice(data);
 }
 
 fn read_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
