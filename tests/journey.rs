@@ -18,7 +18,7 @@ const BANK: &str = include_str!("../verifier/profiles/bank.toml");
 
 fn presentation_of(answer: &str) -> String {
     assert!(
-        answer.starts_with("VP1:"),
+        answer.starts_with("VP2:"),
         "offline answers use the compact form"
     );
     let parsed = verifier::answer::parse(answer).unwrap();

@@ -18,6 +18,8 @@
 //! encoding the bytes gives back the same characters; otherwise it stays literal.
 //!
 //! Records: a tag byte (`0` literal, `1` base64url), the length as a LEB128 varint, the bytes.
+//!
+//! [`v2`] is the denser `VP2:` form for SD-JWT+KB answers; [`decode`] reads both versions.
 
 use std::io::{Read as _, Write as _};
 
@@ -26,42 +28,40 @@ use flate2::Compression;
 
 use crate::b64;
 
+mod codec;
+mod dictionary;
+mod error;
+pub mod v2;
+
+use codec::{base45_decode, base45_encode, is_b64url, read_varint};
+
+pub use codec::push_varint;
+pub use error::CompactError;
+
+pub use v2::encode as encode_v2;
+
 /// The prefix of the compact form, version 1.
 pub const PREFIX: &str = "VP1:";
 
 /// Base64url runs shorter than this stay literal (a record costs 2–3 bytes).
 const MIN_RUN: usize = 8;
 
-/// The RFC 9285 alphabet.
-const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-
-/// Why a compact text does not decode.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CompactError {
-    /// The text does not start with [`PREFIX`].
-    #[error("not a compact answer (no VP1: prefix)")]
-    Prefix,
-    /// A character outside the base45 alphabet, a bad length, or a value out of range.
-    #[error("invalid base45")]
-    Base45,
-    /// The deflate stream is corrupt or its checksum fails.
-    #[error("invalid compressed data")]
-    Inflate,
-    /// The decompressed text would exceed the caller's limit.
-    #[error("decompressed answer larger than {limit} bytes")]
-    TooLarge {
-        /// The limit.
-        limit: usize,
-    },
-    /// The records are malformed, or the result is not UTF-8.
-    #[error("invalid records")]
-    Records,
+/// Whether `text` (leading whitespace ignored) starts with a compact form's `VP<n>:` prefix,
+/// of any version ([`decode`] names an unknown one).
+pub fn is_compact(text: &str) -> bool {
+    split_prefix(text.trim_start()).is_some()
 }
 
-/// Whether `text` (leading whitespace ignored) is in the compact form.
-pub fn is_compact(text: &str) -> bool {
-    text.trim_start().starts_with(PREFIX)
+/// The version and the body of `VP<n>:<body>` (`n` one to three digits).
+fn split_prefix(text: &str) -> Option<(u16, &str)> {
+    let rest = text.strip_prefix("VP")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    // One to three digits, no leading zero: one version has one spelling.
+    if !(1..=3).contains(&digits) || (digits > 1 && rest.starts_with('0')) {
+        return None;
+    }
+    let body = rest[digits..].strip_prefix(':')?;
+    Some((rest[..digits].parse().ok()?, body))
 }
 
 /// Encodes `text` in the compact form. Never ends in a space (which a copy-and-paste or a
@@ -107,18 +107,24 @@ pub fn encode(text: &str) -> String {
     format!("{PREFIX}{out}")
 }
 
-/// Decodes the compact form back to the exact text, refusing more than `limit` bytes of output
-/// (the compressed form is small; its expansion is bounded before it is allocated).
+/// Decodes the compact form (`VP1:` or `VP2:`) back to the exact text, refusing more than
+/// `limit` bytes of output (the compressed form is small; its expansion is bounded before it is
+/// allocated).
 ///
 /// # Errors
 /// [`CompactError`] naming the first problem.
 pub fn decode(text: &str, limit: usize) -> Result<String, CompactError> {
-    let body = text
-        .trim_start()
-        .strip_prefix(PREFIX)
-        .ok_or(CompactError::Prefix)?;
+    let (version, body) = split_prefix(text.trim_start()).ok_or(CompactError::Prefix)?;
     // Only line ends are dropped: a space is a base45 character.
     let body = body.trim_end_matches(['\r', '\n']);
+    match version {
+        1 => decode_v1(body, limit),
+        2 => v2::decode(body, limit),
+        version => Err(CompactError::UnknownVersion { version }),
+    }
+}
+
+fn decode_v1(body: &str, limit: usize) -> Result<String, CompactError> {
     let packed = base45_decode(body)?;
     let mut records = Vec::new();
     // One byte past the limit shows that it was exceeded; `usize::MAX` (no limit) saturates
@@ -152,10 +158,6 @@ pub fn decode(text: &str, limit: usize) -> Result<String, CompactError> {
     Ok(out)
 }
 
-fn is_b64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
 fn push_record(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
     if data.is_empty() {
         return;
@@ -166,87 +168,10 @@ fn push_record(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
     out.extend_from_slice(data);
 }
 
-/// Appends `n` as an unsigned LEB128 varint: seven bits a byte, low bits first, the high bit set
-/// on every byte but the last. The compact form's record lengths use it, and so do the gaps of a
-/// trust-bundle delta's change sets (`docs/scale.md`).
-pub fn push_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        // The low seven bits, with the continuation bit when more follow.
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn read_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
-    let mut n: usize = 0;
-    for (i, &b) in bytes.iter().enumerate().take(4) {
-        n |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((n, &bytes[i + 1..]));
-        }
-    }
-    None
-}
-
-/// RFC 9285 section 4: two bytes become three characters, a last odd byte two.
-fn base45_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(2) * 3);
-    let mut push = |v: usize| out.push(char::from(ALPHABET[v % 45]));
-    for chunk in bytes.chunks(2) {
-        match *chunk {
-            [a, b] => {
-                let n = usize::from(a) * 256 + usize::from(b);
-                push(n);
-                push(n / 45);
-                push(n / 2025);
-            }
-            [a] => {
-                let n = usize::from(a);
-                push(n);
-                push(n / 45);
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn base45_decode(text: &str) -> Result<Vec<u8>, CompactError> {
-    let values: Vec<usize> = text
-        .bytes()
-        .map(|c| ALPHABET.iter().position(|&a| a == c))
-        .collect::<Option<_>>()
-        .ok_or(CompactError::Base45)?;
-    if values.len() % 3 == 1 {
-        return Err(CompactError::Base45);
-    }
-    let mut out = Vec::with_capacity(values.len() / 3 * 2 + 1);
-    for chunk in values.chunks(3) {
-        match *chunk {
-            [c, d, e] => {
-                let n = c + d * 45 + e * 2025;
-                let hi = u8::try_from(n / 256).map_err(|_| CompactError::Base45)?;
-                out.push(hi);
-                out.push((n % 256) as u8);
-            }
-            [c, d] => {
-                let n = c + d * 45;
-                out.push(u8::try_from(n).map_err(|_| CompactError::Base45)?);
-            }
-            _ => return Err(CompactError::Base45),
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::codec::ALPHABET;
     use super::*;
 
     #[test]

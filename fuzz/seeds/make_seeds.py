@@ -72,6 +72,40 @@ for name, text in presentations():
 write("compact_decode", "records", b"\x01" + record(0, b'{"hotel":["') + record(1, b"\x01\x02\x03\x04\x05\x06") + record(0, b'"]}'))
 write("compact_decode", "vp1_short", b"\x00VP1:" + base45(zlib.compress(record(0, b"{}"))).encode())
 
+# compact_v2_decode: the preset dictionary read from the crate (one string literal a line), so
+# mode 0 seeds are real VP2: texts.
+import ast
+DICT_RS = os.path.join(HERE, "../../credential/src/compact/dictionary.rs")
+VP2_DICT = "".join(ast.literal_eval(line.strip().rstrip(","))
+                   for line in open(DICT_RS, encoding="utf-8") if line.startswith('    "')).encode()
+
+
+def vp2(structure, raw=b""):
+    z = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=VP2_DICT)
+    deflated = z.compress(structure) + z.flush()
+    n, varint = len(deflated), b""
+    while True:
+        if n < 0x80:
+            varint += bytes([n])
+            break
+        varint += bytes([n & 0x7F | 0x80])
+        n >>= 7
+    return "VP2:" + base45(b"\x01" + varint + deflated + raw)
+
+
+KB = b'\x02{"typ":"kb+jwt","alg":"ES256"}\x03.\x02{"iat":1767225660,"aud":"x509_san_dns:hotel.example","nonce":"\x01\x10","sd_hash":"\x01 "}\x03.\x01@'
+ANSWER = (b'{"citizen_id":["\x02{"typ":"dc+sd-jwt","kid":"\x01 ","alg":"ES256"}\x03.\x02{"iss":"https://bureau.example",'
+          b'"vct":"urn:cn:citizen-id:basic:1","_sd":["\x01 ","\x01 "],"_sd_alg":"sha-256"}\x03.\x01@~'
+          b'\x02["\x01\x10","id_number","110105199205179985"]\x03~' + KB + b'"]}')
+ANSWER_RAW = hashlib.sha256(b"raw").digest() * 10
+ANSWER_RAW = ANSWER_RAW[:32 * 3 + 64 + 16 + 16 + 32 + 64]
+write("compact_v2_decode", "vp2_answer", b"\x00" + vp2(ANSWER, ANSWER_RAW).encode())
+write("compact_v2_decode", "vp2_plain", b"\x00" + vp2(b'{"citizen_id":["a~b"]}').encode())
+KB_RAW = ANSWER_RAW[:16 + 32 + 64]
+write("compact_v2_decode", "structure", b"\x01" + bytes([len(KB_RAW)]) + b'{"citizen_id":["' + KB + b'"]}' + KB_RAW)
+for name, text in presentations():
+    write("compact_v2_decode", "roundtrip_" + name, b"\x02" + text)
+
 # trust_bundle and trust_delta: payloads (mode 1, signed by the harness) and a JWS shape (mode 0).
 key = {"kid": KID, "alg": "ES256", "state": "active", "not_before": NOW - 86400, "not_after": None,
        "last_credential_expiry": None, "jwk": JWK}

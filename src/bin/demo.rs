@@ -93,6 +93,25 @@ fn qr(label: &str, text: &str) {
     }
 }
 
+/// The size and QR version of a `VP2:` answer against the same answer as `VP1:` and as plain
+/// JSON.
+fn compared(indent: &str, answer: &str) -> anyhow::Result<()> {
+    let plain = credential::compact::decode(answer, 1 << 20)?;
+    let version =
+        |text: &str| citizen_id::demo::qr::small(text).map_or("-".into(), |(_, v)| v.to_string());
+    let v1 = credential::compact::encode(&plain);
+    println!(
+        "{indent}(VP2: {} characters, QR version {}; the same answer as VP1: {} characters, QR version {}; as plain JSON {} bytes, QR version {})",
+        answer.len(),
+        version(answer),
+        v1.len(),
+        version(&v1),
+        plain.len(),
+        version(&plain)
+    );
+    Ok(())
+}
+
 fn claim_line(v: &verifier::VerifiedPresentation) -> String {
     let claims = Value::Object(v.claims.clone());
     v.disclosed
@@ -182,15 +201,10 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
     qr("   hotel's request", &request);
     let answer = wallet.answer(&request)?;
     qr(
-        "   phone's answer (SD-JWT+KB, name and id number only; compact VP1: form, QR alphanumeric mode)",
+        "   phone's answer (SD-JWT+KB, name and id number only; compact VP2: form, QR alphanumeric mode)",
         &answer,
     );
-    let plain = credential::compact::decode(&answer, 1 << 20)?;
-    println!(
-        "   (the same vp_token as plain JSON: {} bytes, QR version {})",
-        plain.len(),
-        citizen_id::demo::qr::small(&plain).map_or("-".into(), |(_, v)| v.to_string())
-    );
+    compared("   ", &answer)?;
     let v = hotel.check(&answer)?;
     println!(
         "   hotel ACCEPTS: level {}, {}",
@@ -226,7 +240,13 @@ async fn run(data: Option<PathBuf>) -> anyhow::Result<()> {
         Ok(_) => anyhow::bail!("the bank accepted a basic credential"),
     }
     let request = bank.request();
-    let v = bank.check(&wallet.answer(&request)?)?;
+    let answer = wallet.answer(&request)?;
+    qr(
+        "   phone's answer (SD-JWT+KB, five claims including the address; compact VP2: form)",
+        &answer,
+    );
+    compared("   ", &answer)?;
+    let v = bank.check(&answer)?;
     println!("   bank ACCEPTS the high credential: {}", claim_line(&v));
     for batch in wallet.exhausted()? {
         let n = wallet.refresh(&batch, 2).await?;

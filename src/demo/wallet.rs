@@ -280,7 +280,7 @@ impl DemoWallet {
     /// Answers an offline `openid4vp://` request with [`wallet::answer`]: the DCQL query is
     /// matched against the stored credentials, earliest received first (so the basic credential
     /// is shown where basic is enough), and a fresh copy is shown when one is left. Returns the
-    /// `vp_token` JSON text.
+    /// `vp_token` in the `VP2:` compact form (what the phone shows as a QR code).
     ///
     /// # Errors
     /// [`WalletError::MissingClaim`] when credentials of the right type lack a requested claim,
@@ -381,6 +381,7 @@ impl DemoWallet {
         };
         let answer =
             wallet::answer(&mut self.store, &prepared, Reuse::Allow, now()).map_err(other)?;
-        Ok(answer.to_text())
+        // The QR code's text: `VP2:`, which packs an SD-JWT+KB answer near its binary size.
+        Ok(credential::compact::encode_v2(&answer.to_json_text()))
     }
 }

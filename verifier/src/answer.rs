@@ -5,7 +5,7 @@
 //! Besides that form, [`parse`] accepts a `direct_post` body (`vp_token=...&state=...`), a JSON
 //! object `{"vp_token": {...}}`, and a bare SD-JWT+KB (what a wallet shows as a QR code when
 //! the request had one credential query), and the compact QR form of any of these
-//! (`VP1:` + base45 of deflated records, [`credential::compact`]). Decoding a QR image is the
+//! (`VP2:` or `VP1:`, [`credential::compact`]). Decoding a QR image is the
 //! caller's job.
 //!
 //! Before anything is verified, [`Answer::nonce_hint`] reads the `nonce` of the first KB-JWT,
@@ -51,7 +51,7 @@ pub enum AnswerError {
     /// Empty.
     #[error("answer is empty")]
     Empty,
-    /// The compact (`VP1:`) form does not decode.
+    /// The compact (`VP1:` or `VP2:`) form does not decode.
     #[error("compact answer: {0}")]
     Compact(#[from] credential::compact::CompactError),
     /// Neither a `vp_token` object, a `direct_post` body nor an SD-JWT.

@@ -331,6 +331,29 @@ fn compact_answer_from_a_png_is_accepted() {
 }
 
 #[test]
+fn vp2_answer_is_accepted_as_text_and_from_a_png() {
+    let s = Setup::new(false);
+    for as_png in [false, true] {
+        let (uri, _, _) = s.request("hotel");
+        let presentation = s.answer(&uri);
+        let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
+        let vp2 = credential::compact::encode_v2(&vp_token);
+        assert!(vp2.starts_with("VP2:"));
+        assert!(vp2.len() < credential::compact::encode(&vp_token).len());
+        let arg = if as_png {
+            let png = s.dir.path().join("vp2.png");
+            write_qr_png(&vp2, &png);
+            png.to_string_lossy().into_owned()
+        } else {
+            vp2
+        };
+        let (code, json, err) = s.verify(&arg);
+        assert_eq!(code, 0, "png {as_png}: {err}");
+        assert_eq!(json["claims"]["id_number"].as_str().map(str::len), Some(18));
+    }
+}
+
+#[test]
 fn two_presentations_for_a_query_without_multiple_are_refused() {
     let s = Setup::new(false);
     let (uri, _, _) = s.request("hotel");

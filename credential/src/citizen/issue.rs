@@ -6,7 +6,7 @@
 use rand_core::CryptoRngCore;
 use serde_json::{json, Map, Value};
 
-use super::claims::CitizenClaims;
+use super::claims::{CitizenClaims, AGE_THRESHOLDS};
 use super::level::Level;
 use crate::jose::{PublicJwk, SigningKey};
 use crate::sd_jwt::{ClaimPath, IssueError as SdIssueError, PathSegment, RngSalts, SdJwtBuilder};
@@ -91,11 +91,17 @@ pub enum IssueError {
 }
 
 /// Fixed `_sd` lengths (decoys included) so every credential of a type has one shape
-/// (`docs/credential-format.md` section 5, rule 3).
-const PAD_SUBJECT: usize = 16;
-const PAD_ADDRESS: usize = 8;
-const PAD_ID_CARD: usize = 4;
-const PAD_AGES: usize = 4;
+/// (`docs/credential-format.md` section 5, rule 3): each is the number of claims the object can
+/// hold at its level, no more, since every extra digest is 32 bytes in every presentation.
+/// The subject: six claims and `age_equal_or_over` at basic, and four more at high.
+const PAD_SUBJECT_BASIC: usize = 7;
+const PAD_SUBJECT_HIGH: usize = 11;
+/// `formatted`, `street_address`, `locality`, `region`, `postal_code`, `country`.
+const PAD_ADDRESS: usize = 6;
+/// `issuing_authority`, `valid_until`.
+const PAD_ID_CARD: usize = 2;
+/// One member per age threshold.
+const PAD_AGES: usize = AGE_THRESHOLDS.len();
 
 const DAY: i64 = 86_400;
 
@@ -145,7 +151,11 @@ pub fn issue(
             builder = builder.pad(&path, len);
         }
     }
-    builder = builder.pad(&ClaimPath(prefix), PAD_SUBJECT);
+    let pad_subject = match request.level {
+        Level::Basic => PAD_SUBJECT_BASIC,
+        Level::High => PAD_SUBJECT_HIGH,
+    };
+    builder = builder.pad(&ClaimPath(prefix), pad_subject);
     let issued = builder.issue(key, &mut RngSalts(rng))?;
     Ok(issued.to_compact())
 }

@@ -147,37 +147,50 @@ fn issued_credentials_verify_and_match_their_schemas() {
 }
 
 #[test]
-fn every_credential_of_a_type_has_the_same_shape() {
+fn every_credential_of_a_type_has_the_same_shape_and_no_more_digests_than_it_can_hold() {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
     let issuer = SigningKey::generate(Alg::Es256, &mut rng);
     let holder = SigningKey::generate(Alg::Es256, &mut rng);
-    let claims = claims(Level::High);
-    let request = IssueRequest {
-        claims: &claims,
-        level: Level::High,
-        format: Format::DcSdJwt,
-        issuer: ISSUER,
-        holder: holder.public_jwk(),
-        status: None,
-        issued_at: IAT,
-        expires_at: EXP,
-    };
-    let credential = issue(&request, &issuer, &mut rng).unwrap();
-    let sd_jwt = SdJwt::parse(&credential, &Default::default()).unwrap();
-    let sd_len = |v: &Value| v["_sd"].as_array().map(Vec::len);
-    let payload = Value::Object(sd_jwt.payload().clone());
-    assert_eq!(sd_len(&payload), Some(16));
-    let nested = |name: &str| {
-        sd_jwt
-            .disclosures()
-            .iter()
-            .find(|d| d.name() == Some(name))
-            .map(|d| sd_len(d.value()))
-            .unwrap()
-    };
-    assert_eq!(nested("address"), Some(8));
-    assert_eq!(nested("id_card"), Some(4));
-    assert_eq!(nested("age_equal_or_over"), Some(4));
+    // The subject's `_sd` holds one digest per claim the level can carry: six claims and
+    // `age_equal_or_over` at basic, four more at high; nested objects one per possible member.
+    for (level, subject_len) in [(Level::Basic, 7), (Level::High, 11)] {
+        let claims = claims(level);
+        for format in [Format::DcSdJwt, Format::VcSdJwt] {
+            let request = IssueRequest {
+                claims: &claims,
+                level,
+                format,
+                issuer: ISSUER,
+                holder: holder.public_jwk(),
+                status: None,
+                issued_at: IAT,
+                expires_at: EXP,
+            };
+            let credential = issue(&request, &issuer, &mut rng).unwrap();
+            let sd_jwt = SdJwt::parse(&credential, &Default::default()).unwrap();
+            let sd_len = |v: &Value| v["_sd"].as_array().map(Vec::len);
+            let payload = Value::Object(sd_jwt.payload().clone());
+            let subject = match format {
+                Format::VcSdJwt => &payload["credentialSubject"],
+                _ => &payload,
+            };
+            assert_eq!(sd_len(subject), Some(subject_len), "{level:?} {format:?}");
+            let nested = |name: &str| {
+                sd_jwt
+                    .disclosures()
+                    .iter()
+                    .find(|d| d.name() == Some(name))
+                    .map(|d| sd_len(d.value()))
+            };
+            assert_eq!(nested("age_equal_or_over"), Some(Some(3)));
+            if level == Level::High {
+                assert_eq!(nested("address"), Some(Some(6)));
+                assert_eq!(nested("id_card"), Some(Some(2)));
+            } else {
+                assert_eq!(nested("address"), None);
+            }
+        }
+    }
 }
 
 #[test]

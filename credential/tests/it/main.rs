@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod citizen_issue;
+mod compact_v2;
 mod fuzz_regressions;
 mod mutations;
 mod oid4vci_examples;

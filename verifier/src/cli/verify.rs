@@ -67,7 +67,8 @@ pub struct Args {
     /// (`nonce` and `aud` may be left out when key binding is not required).
     #[arg(long, value_name = "FILE", conflicts_with = "presentation")]
     batch: Option<PathBuf>,
-    /// The presentation: a file, `-` for standard input, or the presentation text itself.
+    /// The presentation: a file (text, or a PNG of the wallet's QR code), `-` for standard
+    /// input, or the presentation text itself (also the QR code's `VP1:` or `VP2:` text).
     #[arg(required_unless_present = "batch")]
     presentation: Option<String>,
 }
@@ -191,11 +192,13 @@ fn single(verifier: &Verifier, args: &Args, now: i64) -> Outcome {
 }
 
 /// Whether a PRESENTATION argument is the presentation itself rather than a file name: a
-/// JSON serialization, or compact text (base64url, `.` and `~` only, with a `~`). Anything
-/// else is a file name, so an unreadable one is "could not run", not a rejection.
+/// JSON serialization, compact text (base64url, `.` and `~` only, with a `~`), or a QR code's
+/// compact answer (`VP1:`, `VP2:`). Anything else is a file name, so an unreadable one is
+/// "could not run", not a rejection.
 fn is_inline(arg: &str) -> bool {
     let arg = arg.trim();
     arg.starts_with('{')
+        || credential::compact::is_compact(arg)
         || (arg.contains('~')
             && arg
                 .bytes()
