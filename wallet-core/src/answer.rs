@@ -6,7 +6,7 @@
 //! ```text
 //! Prepared ── begin_answer ──> UnsignedAnswer ── to_sign() ──> holder keys (HolderSigner)
 //!                                   └── finish(store, signatures) ──> Answer (copies marked shown)
-//! Answer ── to_text() (VP1:, offline) | send() (direct_post, once, no redirect)
+//! Answer ── to_text() (VP2:, offline) | send() (direct_post, once, no redirect)
 //! ```
 
 use credential::jose::PublicJwk;
@@ -46,11 +46,12 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The answer as text for a QR code (offline): the compact form of the `vp_token` JSON
-    /// (`VP1:` + base45 of deflated records, [`credential::compact`]), which a QR code carries
-    /// in alphanumeric mode. The verifier reads it and the plain JSON alike.
+    /// The answer as text for a QR code (offline): the dense compact form of the `vp_token`
+    /// JSON (`VP2:`, [`credential::compact::v2`]: raw bytes for the random parts, deflate with
+    /// the stack's preset dictionary, base45), which a QR code carries in alphanumeric mode.
+    /// The verifier reads it, `VP1:` and the plain JSON alike.
     pub fn to_text(&self) -> String {
-        credential::compact::encode(&self.to_json_text())
+        credential::compact::encode_v2(&self.to_json_text())
     }
 
     /// The `vp_token` JSON, compact (what `direct_post` sends; larger as a QR code).

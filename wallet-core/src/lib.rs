@@ -6,7 +6,7 @@
 //! ```text
 //!           ┌──────────────────────── wallet-core ──────────────────────────┐
 //!  offer ──>│ resolve_offer · receive · refresh (OpenID4VCI 1.0)           │
-//!           │ DCQL matching · consent summary · answers (VP1 compact form)  │
+//!           │ DCQL matching · consent summary · answers (VP2 compact form)  │
 //!           │ https-only, no redirect, size limits · sealing · single use   │
 //!           └──┬──────────────┬──────────────┬───────────────┬──────────────┘
 //!   Transport::exchange   RecordStore     StorageKey      now, rng, HolderSigner

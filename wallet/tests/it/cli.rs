@@ -111,7 +111,7 @@ async fn cli_journey() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let compact = out["answer"].as_str().unwrap();
-    assert!(compact.starts_with("VP1:"), "{compact}");
+    assert!(compact.starts_with("VP2:"), "{compact}");
     let plain = credential::compact::decode(compact, 1 << 20).unwrap();
     assert!(plain.starts_with("{\"hotel\":[\"ey"), "{plain}");
     assert_eq!(out["answer_json_bytes"], plain.len());

@@ -113,7 +113,7 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
             qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
         };
     eprintln!(
-        "hotel answer (high credential, 3 claims), compact VP1: form: {} bytes, QR version {version} (EC level L)",
+        "hotel answer (high credential, 3 claims), compact VP2: form: {} bytes, QR version {version} (EC level L)",
         text.len()
     );
     let plain = credential::compact::decode(&text, 1 << 20).unwrap();
