@@ -64,10 +64,8 @@ pub enum DbError {
     /// No pooled PostgreSQL connection could be had (server down, pool exhausted).
     #[error("postgres pool: {0}")]
     Pool(String),
-    /// `database_url` does not parse as a PostgreSQL URL.
-    #[error("database_url is not a valid postgres:// URL")]
-    BadUrl,
-    /// The PostgreSQL TLS settings are wrong, or the server's TLS was refused.
+    /// The PostgreSQL connection settings are wrong (the URL does not parse, a TLS setting is
+    /// bad), or the server's TLS was refused.
     #[error(transparent)]
     Tls(#[from] crate::store::pg_tls::PgTlsError),
     /// The database file's permissions cannot be set.
