@@ -20,6 +20,7 @@
 //! HTTP code is the same over both backends. Both dialects carry the same numbered migrations
 //! ([`crate::db::SCHEMA_VERSION`] == [`postgres::SCHEMA_VERSION`]).
 
+mod error;
 mod interface;
 pub mod migrations;
 pub mod pg_tls;
@@ -36,6 +37,7 @@ use rand_chacha::ChaCha20Rng;
 use crate::config::DatabaseUrl;
 use crate::db::{Db, DbError};
 
+pub use error::StoreError;
 pub use interface::{Store, SweepLock, SweepStep};
 pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};
 pub use postgres::PgStore;

@@ -120,7 +120,7 @@ pub struct IssueRecord {
     /// Requested configuration.
     pub config: ConfigId,
     /// Digests of the `c_nonce`s the proofs carry, with their expiry: each is recorded as used,
-    /// once; a nonce already recorded refuses the request with [`ApiError::InvalidNonce`].
+    /// once; a nonce already recorded refuses the request with [`StoreError::InvalidNonce`].
     pub nonces: Vec<([u8; 32], i64)>,
     /// Replay digests of the proofs.
     pub replays: Vec<SecretDigest>,
