@@ -27,6 +27,7 @@ pub mod pg_tls;
 pub mod postgres;
 mod rows;
 pub(crate) mod rules;
+mod settings;
 mod sqlite;
 
 use std::path::Path;
@@ -34,7 +35,6 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
 
-use crate::config::DatabaseUrl;
 use crate::db::{Db, DbError};
 
 pub use error::StoreError;
@@ -45,6 +45,7 @@ pub use rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
     RefreshGrant, ShardEntries, StatusKey,
 };
+pub use settings::DatabaseUrl;
 
 /// The storage the service holds: either backend, behind the [`Store`] trait.
 pub type SharedStore = Arc<dyn Store>;

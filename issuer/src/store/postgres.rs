@@ -38,7 +38,7 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
-use crate::config::DatabaseUrl;
+use super::settings::DatabaseUrl;
 use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
