@@ -12,7 +12,7 @@
 //! take row locks or rely on unique keys, so two replicas cannot both succeed. A transaction
 //! that fails with a serialization failure, a deadlock or a unique-key race is retried from the
 //! start, at most [`MAX_ATTEMPTS`] times. Every other failure (the server down or restarting)
-//! is an [`StoreError::Storage`], which clients see as `server_error`; the pool drops broken
+//! is an [`crate::store::StoreError::Storage`], which clients see as `server_error`; the pool drops broken
 //! connections and opens new ones by itself, so a replica recovers without a restart.
 //!
 //! Migrations: the same numbered list as SQLite's, in PostgreSQL's dialect, applied under

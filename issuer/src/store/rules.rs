@@ -536,8 +536,8 @@ pub(crate) fn plan_status_change(
 /// (only a pending offer) is changed through the hold alone.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] for a citizen with neither an enrolment nor a credential;
-/// [`StoreError::StatusTransition`] when neither a credential nor the hold changes.
+/// [`crate::store::StoreError::NotFound`] for a citizen with neither an enrolment nor a credential;
+/// [`crate::store::StoreError::StatusTransition`] when neither a credential nor the hold changes.
 pub(crate) fn plan_citizen_change(
     rows: Vec<(String, i64, i64, i64)>,
     action: StatusAction,
