@@ -18,8 +18,8 @@ use issuer::domain::people::{OfficerInfo, PlatformInfo};
 use issuer::domain::{ConfigId, StatusAction};
 use issuer::secret::{domain, SecretDigest};
 use issuer::store::{
-    DatabaseTls, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption, RefreshGrant,
-    SharedStore, StatusKey, Store, StoreError, SweepStep,
+    DatabaseTls, DirectRecord, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
+    RefreshGrant, SharedStore, StatusKey, Store, StoreError, SweepStep,
 };
 
 use crate::client::{fresh_postgres_database, Backend};
@@ -311,6 +311,51 @@ async fn a_c_nonce_a_proof_and_a_configuration_are_used_once(s: &dyn Store) {
         matches!(unknown, Err(StoreError::InvalidToken { .. })),
         "{unknown:?}"
     );
+}
+
+async fn an_offer_is_shown_only_while_open_and_unexpired(s: &dyn Store) {
+    s.enrol(enrolment("o1", "citizen-1", None)).await.unwrap();
+    let (configs, sealed) = s.open_offer("o1", now()).await.unwrap().unwrap();
+    assert_eq!(sealed, b"sealed code");
+    assert!(configs.contains(HIGH.as_str()));
+    assert!(s.open_offer("o1", now() + 601).await.unwrap().is_none());
+    assert!(s.open_offer("nope", now()).await.unwrap().is_none());
+    s.redeem_offer(redemption("o1", "tx-o1", "t1"))
+        .await
+        .unwrap();
+    assert!(s.open_offer("o1", now()).await.unwrap().is_none());
+}
+
+async fn a_direct_credential_gets_an_entry_and_its_changes_are_logged(s: &dyn Store) {
+    let (shard, idx) = s
+        .record_direct(DirectRecord {
+            id: "d1".into(),
+            level: Level::Basic,
+            config: ConfigId::ALL[0],
+            kid: "kid-1".into(),
+            holder: "holder-d1".into(),
+            now: now(),
+            validity: 86_400,
+            shard_size: 16,
+        })
+        .await
+        .unwrap();
+    let before = s.status_high_water().await.unwrap();
+    s.change_status(
+        StatusKey::Entry { shard, idx },
+        StatusAction::Revoke,
+        "admin",
+        now(),
+    )
+    .await
+    .unwrap();
+    let upto = s.status_high_water().await.unwrap();
+    assert!(upto > before);
+    let (changes, _) = s.status_log_between(before, upto).await.unwrap();
+    let logged: Vec<(i64, i64, i64)> = changes.iter().map(|c| (c.shard, c.idx, c.status)).collect();
+    assert_eq!(logged, [(shard, i64::from(idx), 1)]);
+    let bounds = s.status_log_bounds(before).await.unwrap();
+    assert_eq!(bounds.latest, upto);
 }
 
 async fn a_status_change_reaches_the_batch_and_revocation_is_final(s: &dyn Store) {
@@ -723,6 +768,8 @@ store_suite!(
     a_pre_authorized_code_is_redeemed_once,
     a_wrong_tx_code_is_counted_and_kills_the_code_at_the_limit,
     an_attestation_nonce_is_consumed_once,
+    an_offer_is_shown_only_while_open_and_unexpired,
+    a_direct_credential_gets_an_entry_and_its_changes_are_logged,
     a_c_nonce_a_proof_and_a_configuration_are_used_once,
     a_status_change_reaches_the_batch_and_revocation_is_final,
     a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted,
