@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::db::DbError;
+use crate::store::StoreError;
 use credential::citizen::ClaimsError;
 
 /// An issuer operation failed.
@@ -215,6 +216,28 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        use StoreError as S;
+        match e {
+            S::InvalidGrant { reason } => ApiError::InvalidGrant { reason },
+            S::RefreshTooSoon { retry_after } => ApiError::RefreshTooSoon { retry_after },
+            S::InvalidToken { reason } => ApiError::InvalidToken { reason },
+            S::CredentialRequestDenied { reason } => ApiError::CredentialRequestDenied { reason },
+            S::InvalidProof { index, reason } => ApiError::InvalidProof { index, reason },
+            S::InvalidNonce => ApiError::InvalidNonce,
+            S::InvalidAttestation { reason } => ApiError::InvalidAttestation { reason },
+            S::NotFound { what } => ApiError::NotFound { what },
+            S::StatusTransition { action, from } => ApiError::StatusTransition { action, from },
+            S::CitizenOnHold { status } => ApiError::CitizenOnHold { status },
+            S::NoRevocationHold { status } => ApiError::NoRevocationHold { status },
+            S::InvalidRequest { reason } => ApiError::InvalidRequest { reason },
+            S::Storage(e) => ApiError::Storage(e),
+            S::Internal(e) => ApiError::Internal(e),
+        }
     }
 }
 

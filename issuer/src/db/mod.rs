@@ -1,5 +1,6 @@
-//! The SQLite engine behind [`crate::store::Store::Sqlite`]: SQLite in the data directory (WAL, `synchronous=FULL`), ordered schema migrations,
-//! and one writer thread that commits in groups.
+//! The SQLite engine behind the store's SQLite backend: SQLite in the data directory (WAL,
+//! `synchronous=FULL`), the migration runner ([`migrate`]) and one writer thread that commits in
+//! groups.
 //!
 //! ```text
 //!  async handlers ──write(f)──► channel ──► writer thread: BEGIN IMMEDIATE
@@ -14,6 +15,7 @@
 //! savepoint and changes nothing; the other jobs of its group commit. Status indexes are drawn by
 //! the writer from an injected CSPRNG ([`WriteCtx::rng`]).
 
+#[cfg(test)]
 mod schema;
 
 use std::path::Path;
@@ -23,7 +25,8 @@ use std::thread;
 use rand_chacha::ChaCha20Rng;
 use rusqlite::{Connection, OpenFlags};
 
-pub use schema::{migrate, SCHEMA_VERSION};
+pub use crate::store::migrations::SCHEMA_VERSION;
+use crate::store::migrations::SQLITE as MIGRATIONS;
 
 /// Most jobs committed in one transaction.
 const MAX_GROUP: usize = 512;
@@ -64,10 +67,8 @@ pub enum DbError {
     /// No pooled PostgreSQL connection could be had (server down, pool exhausted).
     #[error("postgres pool: {0}")]
     Pool(String),
-    /// `database_url` does not parse as a PostgreSQL URL.
-    #[error("database_url is not a valid postgres:// URL")]
-    BadUrl,
-    /// The PostgreSQL TLS settings are wrong, or the server's TLS was refused.
+    /// The PostgreSQL connection settings are wrong (the URL does not parse, a TLS setting is
+    /// bad), or the server's TLS was refused.
     #[error(transparent)]
     Tls(#[from] crate::store::pg_tls::PgTlsError),
     /// The database file's permissions cannot be set.
@@ -343,6 +344,51 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, mut rng: ChaCha20Rng) 
             d(committed);
         }
     }
+}
+
+/// The SQLite migration runner: applies [`crate::store::migrations::SQLITE`] in order, each
+/// once, in its own transaction, recording its number in `schema_version`: brings the database
+/// to [`SCHEMA_VERSION`].
+///
+/// # Errors
+/// [`DbError::SchemaTooNew`] when the file is from a newer binary; SQLite errors otherwise.
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            version     INTEGER PRIMARY KEY,
+            applied_at  INTEGER NOT NULL
+        )",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+        [],
+        |r| r.get(0),
+    )?;
+    if current > SCHEMA_VERSION {
+        return Err(DbError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated between our read and our lock.
+        let done: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_version WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, unixepoch())",
+                [version],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,55 +1,10 @@
-//! The SQLite migration runner: applies [`crate::store::migrations::SQLITE`] in order, each
-//! once, in its own transaction, recording its number in `schema_version`.
+//! Tests of the SQLite migrations ([`crate::store::migrations::SQLITE`]) and their runner
+//! ([`super::migrate`]).
 
 use rusqlite::Connection;
 
-use super::DbError;
-
-pub use crate::store::migrations::SCHEMA_VERSION;
+use super::{migrate, SCHEMA_VERSION};
 use crate::store::migrations::SQLITE as MIGRATIONS;
-
-/// Brings the database to [`SCHEMA_VERSION`].
-///
-/// # Errors
-/// [`DbError::SchemaTooNew`] when the file is from a newer binary; SQLite errors otherwise.
-pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS schema_version (
-            version     INTEGER PRIMARY KEY,
-            applied_at  INTEGER NOT NULL
-        )",
-    )?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-        [],
-        |r| r.get(0),
-    )?;
-    if current > SCHEMA_VERSION {
-        return Err(DbError::SchemaTooNew {
-            found: current,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let version = i as i64 + 1;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Another process may have migrated between our read and our lock.
-        let done: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM schema_version WHERE version = ?1)",
-            [version],
-            |r| r.get(0),
-        )?;
-        if !done {
-            tx.execute_batch(sql)?;
-            tx.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?1, unixepoch())",
-                [version],
-            )?;
-        }
-        tx.commit()?;
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

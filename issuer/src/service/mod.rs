@@ -303,7 +303,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
-        self.store.list_officers().await
+        Ok(self.store.list_officers().await?)
     }
 
     /// Removes an officer (its token stops working at once).
@@ -311,7 +311,7 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`]; storage errors.
     pub async fn remove_officer(&self, actor: &str, id: &str) -> Result<(), ApiError> {
-        self.store.remove_officer(actor, id, self.now()).await
+        Ok(self.store.remove_officer(actor, id, self.now()).await?)
     }
 
     /// Authenticates an officer's bearer token, in constant time over the secret.
@@ -368,7 +368,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
-        self.store.list_platforms().await
+        Ok(self.store.list_platforms().await?)
     }
 
     /// Removes a platform (its attestations stop being accepted).
@@ -376,7 +376,7 @@ impl Issuer {
     /// # Errors
     /// [`ApiError::NotFound`]; storage errors.
     pub async fn remove_platform(&self, actor: &str, id: &str) -> Result<(), ApiError> {
-        self.store.remove_platform(actor, id, self.now()).await
+        Ok(self.store.remove_platform(actor, id, self.now()).await?)
     }
 }
 

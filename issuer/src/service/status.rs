@@ -325,7 +325,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn shards(&self) -> Result<Vec<i64>, ApiError> {
-        self.store.shards().await
+        Ok(self.store.shards().await?)
     }
 }
 

@@ -80,7 +80,7 @@ impl Issuer {
     /// # Errors
     /// Storage errors.
     pub async fn key_withdrawals(&self) -> Result<Vec<KeyWithdrawal>, ApiError> {
-        self.store.key_withdrawals(MAX_WITHDRAWALS).await
+        Ok(self.store.key_withdrawals(MAX_WITHDRAWALS).await?)
     }
 
     /// Withdraws credential signing key `kid` at once: every credential it signed is refused

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::error::StoreError;
 use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, Redemption, RefreshGrant,
     ShardEntries, StatusKey,
@@ -15,7 +16,6 @@ use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::status::StatusChange;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
 use crate::domain::StatusAction;
-use crate::error::ApiError;
 use crate::secret::SecretDigest;
 
 /// The issuer's storage: SQLite in the data directory, or a PostgreSQL database shared by
@@ -34,7 +34,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     /// Storage errors.
-    async fn schema_version(&self) -> Result<i64, ApiError>;
+    async fn schema_version(&self) -> Result<i64, StoreError>;
 
     /// Stops background work (the SQLite writer) after queued jobs; closes pooled connections.
     fn close(&self);
@@ -47,7 +47,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         digest: SecretDigest,
         expires_at: i64,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// Records a used `c_nonce` until `expires_at` (the credential endpoint does this in its
     /// transaction; `/nonce` stores nothing). For tests only.
@@ -55,33 +55,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// Storage errors.
     #[cfg(feature = "test-util")]
-    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64) -> Result<(), ApiError>;
+    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64)
+        -> Result<(), StoreError>;
 
     /// The registered platform (id, public JWK JSON) whose key has thumbprint `kid`.
     ///
     /// # Errors
     /// Storage errors.
-    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, ApiError>;
+    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, StoreError>;
 
     /// Consumes the attestation nonce (if any) and writes the enrolment, its offer and the
     /// audit event.
     ///
     /// # Errors
-    /// [`ApiError::InvalidAttestation`] when the nonce is unknown, used or expired.
-    async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError>;
+    /// [`StoreError::InvalidAttestation`] when the nonce is unknown, used or expired.
+    async fn enrol(&self, e: NewEnrolment) -> Result<(), StoreError>;
 
     /// `(config_ids JSON, sealed code)` of an open, unexpired offer.
     ///
     /// # Errors
     /// Storage errors.
-    async fn open_offer(&self, id: &str, now: i64) -> Result<Option<(String, Vec<u8>)>, ApiError>;
+    async fn open_offer(&self, id: &str, now: i64)
+        -> Result<Option<(String, Vec<u8>)>, StoreError>;
 
     /// Redeems a pre-authorized code once, across every replica, and records the access token.
     ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
+    /// [`StoreError::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
     /// `tx_code` (whose attempt is committed first).
-    async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError>;
+    async fn redeem_offer(&self, r: Redemption) -> Result<(), StoreError>;
 
     /// Exchanges a refresh token once, across every replica (conditional `UPDATE` of an
     /// `active` token), for a new access token and the next refresh token of its family.
@@ -97,16 +99,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// Rate limit: an `active` token presented less than [`RefreshGrant::min_interval`]
     /// seconds after the family's previous successful refresh (its newest `used_at`) is refused
-    /// with [`ApiError::RefreshTooSoon`] and left `active` (audit `refresh.refused`). A grace
+    /// with [`StoreError::RefreshTooSoon`] and left `active` (audit `refresh.refused`). A grace
     /// retry is not a new refresh and is not limited. The first refresh after the token request
     /// is never limited.
     ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] for an unknown, expired or revoked token, a used one outside
+    /// [`StoreError::InvalidGrant`] for an unknown, expired or revoked token, a used one outside
     /// the grace (which revokes its family, committed first), a superseded one (also revokes
-    /// the family), or a revoked or suspended enrolment; [`ApiError::RefreshTooSoon`] under the
+    /// the family), or a revoked or suspended enrolment; [`StoreError::RefreshTooSoon`] under the
     /// rate limit.
-    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError>;
+    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), StoreError>;
 
     /// The credential endpoint's transaction: token valid and covering the configuration,
     /// issued once per configuration, each `c_nonce` consumed, each proof unused, a fresh
@@ -114,32 +116,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// Holder keys: each credential ever recorded has its own holder key (`credentials`'
     /// unique `holder_thumbprint`, migration 7). A key repeated in `r.holders` or already
-    /// bound to a credential refuses the whole request with [`ApiError::InvalidProof`]; two
+    /// bound to a credential refuses the whole request with [`StoreError::InvalidProof`]; two
     /// concurrent requests with one key cannot both succeed (the unique index decides).
     ///
     /// # Errors
     /// The OpenID4VCI error of the first failed check; nothing is stored then.
-    async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError>;
+    async fn issue(&self, r: IssueRecord) -> Result<Issuance, StoreError>;
 
     /// Applies `action` to the selected credentials (whole batches), with audit events and a
     /// version bump of each touched shard. Returns the change and the touched shards.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`], [`ApiError::StatusTransition`]; storage errors.
+    /// [`StoreError::NotFound`], [`StoreError::StatusTransition`]; storage errors.
     async fn change_status(
         &self,
         key: StatusKey,
         action: StatusAction,
         actor: &str,
         now: i64,
-    ) -> Result<(StatusChange, Vec<i64>), ApiError>;
+    ) -> Result<(StatusChange, Vec<i64>), StoreError>;
 
     /// Lifts the revocation hold of citizen digest `citizen` (a deliberate re-enrolment after
     /// investigation), audited as `citizen.lift-hold` with `reason`. Credentials stay as they
     /// are: a revoked credential stays revoked.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for a citizen never enrolled; [`ApiError::NoRevocationHold`]
+    /// [`StoreError::NotFound`] for a citizen never enrolled; [`StoreError::NoRevocationHold`]
     /// when the citizen is suspended or not on hold; storage errors.
     async fn lift_citizen_hold(
         &self,
@@ -147,31 +149,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         actor: &str,
         reason: &str,
         now: i64,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// The version counter of `shard` (`None` for an unknown shard).
     ///
     /// # Errors
     /// Storage errors.
-    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError>;
+    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, StoreError>;
 
     /// Size, version and non-valid entries of `shard`, from one consistent read.
     ///
     /// # Errors
     /// Storage errors.
-    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError>;
+    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, StoreError>;
 
     /// The status-change log's newest `seq` (0 when empty): the high-water mark.
     ///
     /// # Errors
     /// Storage errors.
-    async fn status_high_water(&self) -> Result<i64, ApiError>;
+    async fn status_high_water(&self) -> Result<i64, StoreError>;
 
     /// The log's bounds and the time of change `since` ([`crate::status_changes::bounds`]).
     ///
     /// # Errors
     /// Storage errors.
-    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError>;
+    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, StoreError>;
 
     /// The logged changes with `after < seq <= upto` in order, and every shard's size.
     ///
@@ -181,13 +183,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         after: i64,
         upto: i64,
-    ) -> Result<(Vec<LoggedChange>, ShardSizes), ApiError>;
+    ) -> Result<(Vec<LoggedChange>, ShardSizes), StoreError>;
 
     /// Ids of the shards that exist.
     ///
     /// # Errors
     /// Storage errors.
-    async fn shards(&self) -> Result<Vec<i64>, ApiError>;
+    async fn shards(&self) -> Result<Vec<i64>, StoreError>;
 
     /// Adds an officer.
     ///
@@ -198,67 +200,67 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         actor: &str,
         info: OfficerInfo,
         token_hash: SecretDigest,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// Officers not removed.
     ///
     /// # Errors
     /// Storage errors.
-    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError>;
+    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, StoreError>;
 
     /// Removes an officer.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`]; storage errors.
-    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError>;
+    /// [`StoreError::NotFound`]; storage errors.
+    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError>;
 
     /// `(role, token digest)` of an officer not removed.
     ///
     /// # Errors
     /// Storage errors.
-    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ApiError>;
+    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 
     /// Registers a platform key.
     ///
     /// # Errors
-    /// [`ApiError::InvalidRequest`] when the key is already registered; storage errors.
+    /// [`StoreError::InvalidRequest`] when the key is already registered; storage errors.
     async fn add_platform(
         &self,
         actor: &str,
         info: PlatformInfo,
         jwk: String,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// Registered platforms.
     ///
     /// # Errors
     /// Storage errors.
-    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError>;
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError>;
 
     /// Removes a platform by id or kid.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`]; storage errors.
-    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError>;
+    /// [`StoreError::NotFound`]; storage errors.
+    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError>;
 
     /// Every signing key row, oldest first.
     ///
     /// # Errors
     /// Storage errors.
-    async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError>;
+    async fn key_rows(&self) -> Result<Vec<KeyRow>, StoreError>;
 
     /// The kid of the active key of `purpose` (`credential` or `root`).
     ///
     /// # Errors
     /// Storage errors.
-    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError>;
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, StoreError>;
 
     /// Inserts `row` as the active key of its purpose if that purpose has none yet (first
     /// start; two replicas starting together create one). Returns whether it was inserted.
     ///
     /// # Errors
     /// Storage errors.
-    async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError>;
+    async fn create_first_key(&self, row: KeyRow) -> Result<bool, StoreError>;
 
     /// Retires the active credential key (published until `max(last expiry, now +
     /// max_validity)`) and makes `row` active, serialised against concurrent rotations.
@@ -271,13 +273,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         actor: &str,
         row: KeyRow,
         max_validity: i64,
-    ) -> Result<String, ApiError>;
+    ) -> Result<String, StoreError>;
 
     /// Records a credential issued without the OpenID4VCI flow; returns its status entry.
     ///
     /// # Errors
     /// Storage errors.
-    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError>;
+    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), StoreError>;
 
     /// Inserts `n` simulated credentials `sim-<base>..`, each revoked when a draw falls below
     /// `threshold`. Returns how many were revoked.
@@ -292,13 +294,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         kid: String,
         now: i64,
         shard_size: u32,
-    ) -> Result<u64, ApiError>;
+    ) -> Result<u64, StoreError>;
 
     /// The last `limit` audit events, newest first.
     ///
     /// # Errors
     /// Storage errors.
-    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError>;
+    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Rows in `what`: a table name, optionally followed by a `WHERE` clause, or a
     /// parenthesised subquery. For tests and diagnostics only: `what` is SQL, so never pass
@@ -307,39 +309,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// Storage errors (also for SQL that does not parse).
     #[cfg(feature = "test-util")]
-    async fn count_rows(&self, what: &str) -> Result<i64, ApiError>;
+    async fn count_rows(&self, what: &str) -> Result<i64, StoreError>;
 
     /// Takes the sweep lock: `None` when another replica is sweeping (PostgreSQL
     /// `pg_try_advisory_lock` on a dedicated session); always granted on SQLite.
     ///
     /// # Errors
     /// Storage errors.
-    async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError>;
+    async fn sweep_lock(&self) -> Result<Option<SweepLock>, StoreError>;
 
     /// Runs one chunk of `step` in its own transaction (on PostgreSQL, on the lock's
     /// session); returns the rows deleted.
     ///
     /// # Errors
-    /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
+    /// Storage errors; [`StoreError::Internal`] for a lock of the other backend.
     async fn sweep_chunk(
         &self,
         lock: &SweepLock,
         step: SweepStep,
         cutoff: i64,
         limit: i64,
-    ) -> Result<u64, ApiError>;
+    ) -> Result<u64, StoreError>;
 
     /// Appends the sweep's audit event ([`crate::domain::audit::AuditEvent::HousekeepingSweep`]) while the lock is held.
     ///
     /// # Errors
-    /// Storage errors; [`ApiError::Internal`] for a lock of the other backend.
+    /// Storage errors; [`StoreError::Internal`] for a lock of the other backend.
     async fn sweep_audit(
         &self,
         lock: &SweepLock,
         at: i64,
         actor: &str,
         detail: Value,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// Appends one audit event in its own transaction.
     ///
@@ -352,7 +354,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         event: AuditEvent,
         subject: Option<&str>,
         detail: Value,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// Records the withdrawal of credential key `kid` (`since`: `None` for every credential)
     /// and its `key.withdrawn` audit event with `detail`, in one transaction. A key withdrawn
@@ -367,19 +369,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         kid: &str,
         since: Option<i64>,
         detail: Value,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), StoreError>;
 
     /// The withdrawn credential keys (at most `limit`), in the order they were withdrawn.
     ///
     /// # Errors
     /// Storage errors.
-    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError>;
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, StoreError>;
 
     /// The audit events `filter` selects: the newest `filter.limit` of them, oldest first.
     ///
     /// # Errors
     /// Storage errors.
-    async fn audit_list(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, ApiError>;
+    async fn audit_list(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// Held while a sweep runs. On PostgreSQL it owns the session that holds the sweep's advisory
@@ -421,16 +423,16 @@ impl SweepLock {
 #[async_trait]
 pub(crate) trait SweepSession: Send + Sync + std::fmt::Debug {
     /// Runs one chunk of `step`; returns the rows deleted.
-    async fn chunk(&self, step: SweepStep, cutoff: i64, limit: i64) -> Result<u64, ApiError>;
+    async fn chunk(&self, step: SweepStep, cutoff: i64, limit: i64) -> Result<u64, StoreError>;
     /// Appends the sweep's audit event.
-    async fn audit(&self, at: i64, actor: &str, detail: &Value) -> Result<(), ApiError>;
+    async fn audit(&self, at: i64, actor: &str, detail: &Value) -> Result<(), StoreError>;
     /// Releases the lock, then closes the session.
     async fn release(self: Box<Self>);
 }
 
 /// A sweep lock used with a store of the other backend (a caller bug).
-pub(crate) fn mismatched_lock() -> ApiError {
-    ApiError::Internal("sweep lock of the other storage backend".into())
+pub(crate) fn mismatched_lock() -> StoreError {
+    StoreError::Internal("sweep lock of the other storage backend".into())
 }
 
 /// One kind of row a sweep deletes, in the order a sweep runs them (children before the rows

@@ -1,10 +1,12 @@
-//! The storage interface: the issuer's domain operations on its database, with two backends.
+//! The storage layer: the [`Store`] trait (the issuer's domain operations on its database), its
+//! records (`rows.rs`), its settings ([`DatabaseUrl`], [`DatabaseTls`]) and its error
+//! ([`StoreError`], no HTTP in it), with two backends beside it.
 //!
 //! ```text
-//!  handlers (enrol, oid4vci, status, keys, service) ──► Store::redeem_offer, ::issue, ...
+//!  service (enrol, oid4vci, status, keys, ...) ──► Arc<dyn Store>: redeem_offer, issue, ...
 //!                                                        │
 //!              ┌─────────────────────────────────────────┴──────────────────────────┐
-//!   Store::Sqlite (default, embedded)                         Store::Postgres (database_url)
+//!   sqlite.rs (default, embedded)                              postgres.rs (database_url)
 //!   one group-committing writer thread + read pool            deadpool-postgres pool, one
 //!   (crate::db); single writer = serial transactions           transaction per operation, row
 //!                                                              locks / ON CONFLICT / conditional
@@ -16,16 +18,19 @@
 //! deliberate exception: a wrong `tx_code` commits its attempt count and then reports
 //! `invalid_grant`). Single use (pre-authorized codes, `c_nonce`, attestation nonces, proofs,
 //! one issuance per configuration and token) comes from the database: conditional `UPDATE`s and
-//! `DELETE`s whose row counts are checked, and unique keys. Handlers never see SQL, so the
-//! HTTP code is the same over both backends. Both dialects carry the same numbered migrations
-//! ([`crate::db::SCHEMA_VERSION`] == [`postgres::SCHEMA_VERSION`]).
+//! `DELETE`s whose row counts are checked, and unique keys. The decisions on the rows read live
+//! once in `rules.rs`, so the backends cannot drift apart, and one conformance suite
+//! (`issuer/tests/it/store_suite.rs`) checks both. Both dialects carry the same numbered
+//! migrations ([`migrations`]).
 
+mod error;
 mod interface;
 pub mod migrations;
 pub mod pg_tls;
 pub mod postgres;
 mod rows;
 pub(crate) mod rules;
+mod settings;
 mod sqlite;
 
 use std::path::Path;
@@ -33,9 +38,9 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
 
-use crate::config::DatabaseUrl;
 use crate::db::{Db, DbError};
 
+pub use error::StoreError;
 pub use interface::{Store, SweepLock, SweepStep};
 pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};
 pub use postgres::PgStore;
@@ -43,6 +48,7 @@ pub use rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
     RefreshGrant, ShardEntries, StatusKey,
 };
+pub use settings::DatabaseUrl;
 
 /// The storage the service holds: either backend, behind the [`Store`] trait.
 pub type SharedStore = Arc<dyn Store>;

@@ -35,8 +35,7 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use serde::Deserialize;
 use tokio_postgres::config::Host;
 
-use crate::config::DatabaseUrl;
-use crate::db::DbError;
+use super::settings::DatabaseUrl;
 
 /// libpq's `sslmode` (PostgreSQL manual, section 32.19.3 "Protection Provided in Different
 /// Modes"). `allow` is not offered: it never protects anything.
@@ -112,10 +111,14 @@ pub struct DatabaseTls {
     pub sslkey: Option<PathBuf>,
 }
 
-/// The PostgreSQL TLS settings are wrong, or the server's TLS was refused.
+/// The PostgreSQL connection settings are wrong (the URL or its TLS settings), or the server's
+/// TLS was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PgTlsError {
+    /// `database_url` does not parse as a PostgreSQL URL.
+    #[error("database_url is not a valid postgres:// URL")]
+    BadUrl,
     /// `sslmode` is not one of the five modes.
     #[error("invalid sslmode: expected disable, prefer, require, verify-ca or verify-full")]
     InvalidSslMode,
@@ -329,12 +332,12 @@ impl PgTls {
     /// URL text tokio-postgres parses (the TLS keys removed, its own `sslmode` set).
     ///
     /// # Errors
-    /// [`DbError::Tls`] for a bad or conflicting setting or an unreadable certificate file,
-    /// [`DbError::BadUrl`] when the rest of the URL does not parse.
+    /// [`PgTlsError`] for a bad or conflicting setting or an unreadable certificate file, and
+    /// [`PgTlsError::BadUrl`] when the rest of the URL does not parse.
     pub fn resolve(
         url: &DatabaseUrl,
         tls: &DatabaseTls,
-    ) -> Result<(PgTls, tokio_postgres::Config), DbError> {
+    ) -> Result<(PgTls, tokio_postgres::Config), PgTlsError> {
         let (rest, [mode, rootcert, cert, key]) = split_url(url.expose())?;
         let mode = mode.map(|m| SslMode::parse(&m)).transpose()?;
         let mode = merge("sslmode", mode, tls.sslmode)?;
@@ -345,7 +348,7 @@ impl PgTls {
         )?;
         let cert = merge("sslcert", cert.map(PathBuf::from), tls.sslcert.clone())?;
         let key = merge("sslkey", key.map(PathBuf::from), tls.sslkey.clone())?;
-        let mut config: tokio_postgres::Config = rest.parse().map_err(|_| DbError::BadUrl)?;
+        let mut config: tokio_postgres::Config = rest.parse().map_err(|_| PgTlsError::BadUrl)?;
         let loopback = all_loopback(&config);
         let mode = mode.unwrap_or(if loopback {
             SslMode::Prefer
@@ -407,8 +410,7 @@ impl PgTls {
                         what: "sslcert",
                         path: cert,
                         expected: "certificate",
-                    }
-                    .into());
+                    });
                 }
                 let pem = read("sslkey", &key)?;
                 let private =
@@ -421,7 +423,7 @@ impl PgTls {
                     .with_client_auth_cert(chain, private)
                     .map_err(PgTlsError::ClientCertificate)?
             }
-            _ => return Err(PgTlsError::ClientKeyPair.into()),
+            _ => return Err(PgTlsError::ClientKeyPair),
         };
         Ok((
             PgTls {
@@ -672,10 +674,7 @@ mod tests {
             ..DatabaseTls::default()
         };
         let err = PgTls::resolve(&url("postgres://u:p@h/x?sslmode=verify-full"), &cfg).unwrap_err();
-        assert!(matches!(
-            err,
-            DbError::Tls(PgTlsError::Conflict { name: "sslmode" })
-        ));
+        assert!(matches!(err, PgTlsError::Conflict { name: "sslmode" }));
     }
 
     #[test]
@@ -684,10 +683,7 @@ mod tests {
         for bad in ["allow", "verify_full", ""] {
             let err = PgTls::resolve(&url(&format!("postgres://u:p@h/x?sslmode={bad}")), &none)
                 .unwrap_err();
-            assert!(
-                matches!(err, DbError::Tls(PgTlsError::InvalidSslMode)),
-                "{bad}"
-            );
+            assert!(matches!(err, PgTlsError::InvalidSslMode), "{bad}");
         }
         let err = PgTls::resolve(
             &url(
@@ -697,11 +693,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&err, DbError::Tls(PgTlsError::Read { what: "sslrootcert", path, .. }) if path == Path::new("/nonexistent dir/ca.pem"))
+            matches!(&err, PgTlsError::Read { what: "sslrootcert", path, .. } if path == Path::new("/nonexistent dir/ca.pem"))
         );
         assert!(!err.to_string().contains("secretpw"));
         let err = PgTls::resolve(&url("postgres://u:p@h/x?sslcert=/c.pem"), &none).unwrap_err();
-        assert!(matches!(err, DbError::Tls(PgTlsError::ClientKeyPair)));
+        assert!(matches!(err, PgTlsError::ClientKeyPair));
     }
 
     #[test]

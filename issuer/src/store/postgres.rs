@@ -12,7 +12,7 @@
 //! take row locks or rely on unique keys, so two replicas cannot both succeed. A transaction
 //! that fails with a serialization failure, a deadlock or a unique-key race is retried from the
 //! start, at most [`MAX_ATTEMPTS`] times. Every other failure (the server down or restarting)
-//! is an [`ApiError::Storage`], which clients see as `server_error`; the pool drops broken
+//! is an [`crate::store::StoreError::Storage`], which clients see as `server_error`; the pool drops broken
 //! connections and opens new ones by itself, so a replica recovers without a restart.
 //!
 //! Migrations: the same numbered list as SQLite's, in PostgreSQL's dialect, applied under
@@ -30,6 +30,7 @@ use tokio_postgres::NoTls;
 
 use credential::citizen::Level;
 
+use super::error::StoreError;
 use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
 use super::pg_tls::{DatabaseTls, PgTls, SslMode};
 use super::rows::{
@@ -37,14 +38,13 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
-use crate::config::DatabaseUrl;
+use super::settings::DatabaseUrl;
 use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::StatusAction;
-use crate::error::ApiError;
 use crate::secret::SecretDigest;
 
 /// Attempts of one transaction that meets serialization failures, deadlocks or unique races.
@@ -73,15 +73,9 @@ impl From<tokio_postgres::Error> for DbError {
     }
 }
 
-impl From<tokio_postgres::Error> for ApiError {
-    fn from(e: tokio_postgres::Error) -> ApiError {
-        ApiError::Storage(DbError::Postgres(e))
-    }
-}
-
 /// Whether a failed transaction may succeed when run again from the start.
-fn retryable(e: &ApiError) -> bool {
-    let ApiError::Storage(DbError::Postgres(e)) = e else {
+fn retryable(e: &StoreError) -> bool {
+    let StoreError::Storage(DbError::Postgres(e)) = e else {
         return false;
     };
     matches!(
@@ -100,7 +94,7 @@ macro_rules! transaction {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let result: Result<_, ApiError> = async {
+            let result: Result<_, StoreError> = async {
                 let mut client = $store.client().await?;
                 let $tx = client.transaction().await?;
                 let value = $body;
@@ -142,7 +136,7 @@ async fn audit(
     event: AuditEvent,
     subject: Option<&str>,
     detail: &serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, $4, $5)",
@@ -174,7 +168,7 @@ async fn insert_refresh_token(
     enrolment_id: &str,
     config_ids: &str,
     t: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO refresh_tokens (id, token_hash, family_id, enrolment_id, config_ids, state, created_at, expires_at)
@@ -203,7 +197,7 @@ async fn insert_refresh_token(
 async fn enrolment_block(
     tx: &deadpool_postgres::Transaction<'_>,
     enrolment_id: &str,
-) -> Result<Option<crate::domain::Status>, ApiError> {
+) -> Result<Option<crate::domain::Status>, StoreError> {
     let citizen: Option<String> = tx
         .query_opt(
             "SELECT citizen_id FROM enrolments WHERE id = $1",
@@ -235,7 +229,7 @@ async fn lock_citizen_shared(
     tx: &deadpool_postgres::Transaction<'_>,
     citizen_of: &str,
     key: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let citizen: Option<String> = tx.query_opt(citizen_of, &[&key]).await?.map(|r| r.get(0));
     if let Some(citizen) = &citizen {
         tx.execute(
@@ -251,7 +245,7 @@ async fn lock_citizen_shared(
 async fn lock_citizens(
     tx: &deadpool_postgres::Transaction<'_>,
     mut citizens: Vec<String>,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     citizens.sort_unstable();
     citizens.dedup();
     for citizen in &citizens {
@@ -273,7 +267,7 @@ async fn apply_hold(
     action: StatusAction,
     actor: &str,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let pg = |sql: &str| {
         sql.replace("?1", "$1")
             .replace("?2", "$2")
@@ -462,7 +456,7 @@ impl PgStore {
         &self,
         tx: &deadpool_postgres::Transaction<'_>,
         shard_size: u32,
-    ) -> Result<(i64, u32), ApiError> {
+    ) -> Result<(i64, u32), StoreError> {
         let select = tx
             .prepare_cached(
                 "SELECT shard, size, allocated FROM status_shards WHERE state = 'open'
@@ -539,7 +533,7 @@ impl PgStore {
         table: &'static str,
         digest: SecretDigest,
         expires_at: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
@@ -555,7 +549,7 @@ impl PgStore {
     async fn insert_key(
         tx: &deadpool_postgres::Transaction<'_>,
         row: &KeyRow,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         tx.execute(
             "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
              VALUES ($1, $2, $3, 'active', $4, $5, $6)",
@@ -576,7 +570,7 @@ impl PgStore {
         tx: &deadpool_postgres::Transaction<'_>,
         level: Level,
         now: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         tx.execute(
             "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
              VALUES ($1, $1, $2, 'simulated', NULL, 'simulate', $3) ON CONFLICT (id) DO NOTHING",
@@ -587,7 +581,7 @@ impl PgStore {
     }
 
     #[cfg(feature = "test-util")]
-    async fn count_sql(&self, sql: String) -> Result<i64, ApiError> {
+    async fn count_sql(&self, sql: String) -> Result<i64, StoreError> {
         let client = self.client().await?;
         Ok(client.query_one(&sql, &[]).await?.get(0))
     }
@@ -607,24 +601,28 @@ impl Store for PgStore {
         &self,
         digest: SecretDigest,
         expires_at: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         self.insert_nonce("attestation_nonces", digest, expires_at)
             .await
     }
 
     #[cfg(feature = "test-util")]
-    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64) -> Result<(), ApiError> {
+    async fn insert_c_nonce(
+        &self,
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         self.insert_nonce("c_nonces", digest, expires_at).await
     }
 
     #[cfg(feature = "test-util")]
-    async fn count_rows(&self, what: &str) -> Result<i64, ApiError> {
+    async fn count_rows(&self, what: &str) -> Result<i64, StoreError> {
         self.count_sql(rules::count_sql(what)).await
     }
 
     /// Takes the sweep's session advisory lock on a connection of its own; `None` when
     /// another session (replica) holds it.
-    async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+    async fn sweep_lock(&self) -> Result<Option<SweepLock>, StoreError> {
         let client = self.client().await?;
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK])
@@ -640,7 +638,7 @@ impl Store for PgStore {
         step: SweepStep,
         cutoff: i64,
         limit: i64,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, StoreError> {
         match lock.session() {
             Some(session) => session.chunk(step, cutoff, limit).await,
             None => Err(mismatched_lock()),
@@ -653,14 +651,14 @@ impl Store for PgStore {
         at: i64,
         actor: &str,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         match lock.session() {
             Some(session) => session.audit(at, actor, &detail).await,
             None => Err(mismatched_lock()),
         }
     }
 
-    async fn schema_version(&self) -> Result<i64, ApiError> {
+    async fn schema_version(&self) -> Result<i64, StoreError> {
         let client = self.client().await?;
         Ok(client
             .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
@@ -668,7 +666,7 @@ impl Store for PgStore {
             .get(0))
     }
 
-    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, ApiError> {
+    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -679,7 +677,7 @@ impl Store for PgStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+    async fn enrol(&self, e: NewEnrolment) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             // Serialised with a status change of this citizen: either it committed (its hold
             // is seen here) or it waits and then closes this offer too.
@@ -704,7 +702,7 @@ impl Store for PgStore {
                     )
                     .await?;
                 if n != 1 {
-                    return Err(ApiError::InvalidAttestation {
+                    return Err(StoreError::InvalidAttestation {
                         reason: "nonce unknown, used or expired",
                     });
                 }
@@ -734,7 +732,11 @@ impl Store for PgStore {
         })
     }
 
-    async fn open_offer(&self, id: &str, now: i64) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn open_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -748,7 +750,7 @@ impl Store for PgStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+    async fn redeem_offer(&self, r: Redemption) -> Result<(), StoreError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::domain::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
@@ -802,7 +804,7 @@ impl Store for PgStore {
                         )
                         .await?;
                     }
-                    Err(ApiError::InvalidGrant {
+                    Err(StoreError::InvalidGrant {
                         reason: "tx_code is wrong",
                     })
                 }
@@ -860,7 +862,7 @@ impl Store for PgStore {
         outcome
     }
 
-    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), StoreError> {
         let outcome = transaction!(self, |tx| {
             let t = crate::domain::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
@@ -958,7 +960,7 @@ impl Store for PgStore {
                     .await?;
                     // Committed: the audit event; the token is untouched.
                     tx.commit().await?;
-                    return Ok(Err(ApiError::RefreshTooSoon { retry_after }));
+                    return Ok(Err(StoreError::RefreshTooSoon { retry_after }));
                 }
                 RefreshStep::Refuse {
                     reason,
@@ -988,7 +990,7 @@ impl Store for PgStore {
                     .await?;
                     // Committed: the refusal (and a family revocation) must stick.
                     tx.commit().await?;
-                    return Ok(Err(ApiError::InvalidGrant { reason }));
+                    return Ok(Err(StoreError::InvalidGrant { reason }));
                 }
                 RefreshStep::Grace { successor, used_at } => Some((successor, used_at)),
                 RefreshStep::Proceed | RefreshStep::Retry { .. } => None,
@@ -1002,7 +1004,7 @@ impl Store for PgStore {
                     )
                     .await?;
                 if n != 1 {
-                    return Err(ApiError::InvalidGrant {
+                    return Err(StoreError::InvalidGrant {
                         reason: "refresh token already used",
                     });
                 }
@@ -1025,7 +1027,7 @@ impl Store for PgStore {
                     )
                     .await?;
                 if spent != 1 {
-                    return Err(ApiError::InvalidGrant {
+                    return Err(StoreError::InvalidGrant {
                         reason: "refresh token already used",
                     });
                 }
@@ -1057,7 +1059,7 @@ impl Store for PgStore {
         outcome
     }
 
-    async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+    async fn issue(&self, r: IssueRecord) -> Result<Issuance, StoreError> {
         transaction!(self, |tx| {
             let t = r.now;
             let select = tx.prepare_cached(ACCESS_GRANT).await?;
@@ -1088,7 +1090,7 @@ impl Store for PgStore {
                     .await?
                     .map(|row| row.get(0));
                 if expires_at.is_none_or(|e| e <= t) {
-                    return Err(ApiError::InvalidToken {
+                    return Err(StoreError::InvalidToken {
                         reason: "access token expired",
                     });
                 }
@@ -1125,7 +1127,7 @@ impl Store for PgStore {
                     .await?
                     != 1
                 {
-                    return Err(ApiError::InvalidNonce);
+                    return Err(StoreError::InvalidNonce);
                 }
             }
             let used = tx
@@ -1139,7 +1141,7 @@ impl Store for PgStore {
                     .await?
                     != 1
                 {
-                    return Err(ApiError::proof(i, "proof already used"));
+                    return Err(StoreError::proof(i, "proof already used"));
                 }
             }
             let fresh = r.ids.first().cloned().ok_or(DbError::Corrupt {
@@ -1229,7 +1231,7 @@ impl Store for PgStore {
         action: StatusAction,
         actor: &str,
         now: i64,
-    ) -> Result<(StatusChange, Vec<i64>), ApiError> {
+    ) -> Result<(StatusChange, Vec<i64>), StoreError> {
         transaction!(self, |tx| {
             // One status change at a time across replicas: the change log's `seq` order is
             // then its commit order, so a reader that sees `seq` N sees every change up to N.
@@ -1358,7 +1360,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, StoreError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT version FROM status_shards WHERE shard = $1")
@@ -1366,7 +1368,7 @@ impl Store for PgStore {
         Ok(client.query_opt(&stmt, &[&shard]).await?.map(|r| r.get(0)))
     }
 
-    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, StoreError> {
         let mut client = self.client().await?;
         // One snapshot, so size, version and entries agree.
         let tx = client
@@ -1404,7 +1406,7 @@ impl Store for PgStore {
         }))
     }
 
-    async fn status_high_water(&self) -> Result<i64, ApiError> {
+    async fn status_high_water(&self) -> Result<i64, StoreError> {
         let client = self.client().await?;
         Ok(client
             .query_one("SELECT COALESCE(MAX(seq), 0) FROM status_changes", &[])
@@ -1412,7 +1414,7 @@ impl Store for PgStore {
             .get(0))
     }
 
-    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, StoreError> {
         let client = self.client().await?;
         let r = client
             .query_one(
@@ -1433,7 +1435,7 @@ impl Store for PgStore {
         &self,
         after: i64,
         upto: i64,
-    ) -> Result<(Vec<LoggedChange>, ShardSizes), ApiError> {
+    ) -> Result<(Vec<LoggedChange>, ShardSizes), StoreError> {
         let client = self.client().await?;
         let changes = client
             .query(
@@ -1457,7 +1459,7 @@ impl Store for PgStore {
         Ok((changes, sizes))
     }
 
-    async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+    async fn shards(&self) -> Result<Vec<i64>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query("SELECT shard FROM status_shards ORDER BY shard", &[])
@@ -1470,7 +1472,7 @@ impl Store for PgStore {
         actor: &str,
         info: OfficerInfo,
         token_hash: SecretDigest,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             tx.execute(
                 "INSERT INTO officers (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1489,7 +1491,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1509,7 +1511,7 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
+    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             let n = tx
                 .execute(
@@ -1518,7 +1520,7 @@ impl Store for PgStore {
                 )
                 .await?;
             if n == 0 {
-                return Err(ApiError::NotFound { what: "officer" });
+                return Err(StoreError::NotFound { what: "officer" });
             }
             audit(
                 &tx,
@@ -1532,7 +1534,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
@@ -1550,7 +1552,7 @@ impl Store for PgStore {
         actor: &str,
         row: PlatformInfo,
         jwk: String,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             // Lock an existing row of this key (removed or not) against a concurrent add.
             let existing = tx
@@ -1560,7 +1562,9 @@ impl Store for PgStore {
                 )
                 .await?;
             if existing.is_some_and(|r| r.get::<_, bool>(0)) {
-                return Err(ApiError::invalid_request("platform key already registered"));
+                return Err(StoreError::invalid_request(
+                    "platform key already registered",
+                ));
             }
             tx.execute("DELETE FROM platforms WHERE kid = $1", &[&row.kid])
                 .await?;
@@ -1581,7 +1585,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1600,7 +1604,7 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
+    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             let n = tx
                 .execute(
@@ -1609,7 +1613,7 @@ impl Store for PgStore {
                 )
                 .await?;
             if n == 0 {
-                return Err(ApiError::NotFound { what: "platform" });
+                return Err(StoreError::NotFound { what: "platform" });
             }
             audit(
                 &tx,
@@ -1623,7 +1627,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+    async fn key_rows(&self) -> Result<Vec<KeyRow>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1650,7 +1654,7 @@ impl Store for PgStore {
         Ok(decoded.collect::<Result<Vec<_>, DbError>>()?)
     }
 
-    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError> {
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT kid FROM signing_keys WHERE purpose = $1 AND state = 'active'")
@@ -1661,7 +1665,7 @@ impl Store for PgStore {
             .map(|r| r.get(0)))
     }
 
-    async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+    async fn create_first_key(&self, row: KeyRow) -> Result<bool, StoreError> {
         transaction!(self, |tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
                 .await?;
@@ -1693,7 +1697,7 @@ impl Store for PgStore {
         actor: &str,
         row: KeyRow,
         max_validity: i64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, StoreError> {
         transaction!(self, |tx| {
             // Rotations on different replicas run one after the other.
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
@@ -1734,7 +1738,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), StoreError> {
         transaction!(self, |tx| {
             Self::ensure_sim_enrolment(&tx, r.level, r.now).await?;
             let (shard, idx) = self.allocate(&tx, r.shard_size).await?;
@@ -1758,7 +1762,7 @@ impl Store for PgStore {
         kid: String,
         t: i64,
         shard_size: u32,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, StoreError> {
         transaction!(self, |tx| {
             // Appends to the status-change log: serialised like change_status.
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STATUS_LOCK])
@@ -1809,7 +1813,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1837,7 +1841,7 @@ impl Store for PgStore {
         event: AuditEvent,
         subject: Option<&str>,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             audit(&tx, at, actor, event, subject, &detail).await?;
         })
@@ -1849,7 +1853,7 @@ impl Store for PgStore {
         actor: &str,
         reason: &str,
         now: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             // The citizen lock, as a status change takes it: no enrolment or issuance of the
             // citizen reads the hold half-lifted.
@@ -1890,7 +1894,7 @@ impl Store for PgStore {
         kid: &str,
         since: Option<i64>,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         transaction!(self, |tx| {
             tx.execute(
                 "INSERT INTO key_withdrawals (kid, since, withdrawn_at) VALUES ($1, $2, $3)
@@ -1905,7 +1909,7 @@ impl Store for PgStore {
         })
     }
 
-    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1924,7 +1928,7 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1957,17 +1961,17 @@ impl Store for PgStore {
 pub struct SweepSession(Option<deadpool_postgres::Object>);
 
 impl SweepSession {
-    fn client(&self) -> Result<&deadpool_postgres::Object, ApiError> {
+    fn client(&self) -> Result<&deadpool_postgres::Object, StoreError> {
         // Only `Drop` empties it.
         self.0
             .as_ref()
-            .ok_or_else(|| ApiError::Internal("sweep session already closed".into()))
+            .ok_or_else(|| StoreError::Internal("sweep session already closed".into()))
     }
 }
 
 #[async_trait]
 impl super::interface::SweepSession for SweepSession {
-    async fn chunk(&self, step: SweepStep, cutoff: i64, limit: i64) -> Result<u64, ApiError> {
+    async fn chunk(&self, step: SweepStep, cutoff: i64, limit: i64) -> Result<u64, StoreError> {
         // One statement: its own transaction. Run on the lock's session, so a sweep needs no
         // second pooled connection (a pool of one would otherwise wait on itself).
         let client = self.client()?;
@@ -1982,7 +1986,7 @@ impl super::interface::SweepSession for SweepSession {
         at: i64,
         actor: &str,
         detail: &serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         self.client()?
             .execute(
                 "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",

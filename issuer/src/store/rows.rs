@@ -104,9 +104,9 @@ pub struct RefreshGrant {
     /// The next refresh token of the family.
     pub next: NewRefresh,
     /// The reuse grace window, seconds (`refresh_reuse_grace`; 0: none). See
-    /// [`Store::refresh_grant`].
+    /// [`crate::store::Store::refresh_grant`].
     pub grace: i64,
-    /// `refresh_min_interval`, seconds (0: no limit). See [`Store::refresh_grant`].
+    /// `refresh_min_interval`, seconds (0: no limit). See [`crate::store::Store::refresh_grant`].
     pub min_interval: i64,
 }
 
@@ -120,7 +120,7 @@ pub struct IssueRecord {
     /// Requested configuration.
     pub config: ConfigId,
     /// Digests of the `c_nonce`s the proofs carry, with their expiry: each is recorded as used,
-    /// once; a nonce already recorded refuses the request with [`ApiError::InvalidNonce`].
+    /// once; a nonce already recorded refuses the request with [`crate::store::StoreError::InvalidNonce`].
     pub nonces: Vec<([u8; 32], i64)>,
     /// Replay digests of the proofs.
     pub replays: Vec<SecretDigest>,
@@ -140,7 +140,7 @@ pub struct IssueRecord {
     pub now: i64,
 }
 
-/// What [`Store::issue`] recorded.
+/// What [`crate::store::Store::issue`] recorded.
 #[derive(Debug)]
 pub struct Issuance {
     /// The enrolment the token came from.

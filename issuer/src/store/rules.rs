@@ -6,13 +6,13 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
+use super::error::StoreError;
 use super::rows::{IssueRecord, KeyRow, Redemption, RefreshGrant};
 use crate::db::DbError;
 use crate::domain::audit::AuditEvent;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState};
 use crate::domain::status::StatusChange;
 use crate::domain::{ConfigId, Status, StatusAction};
-use crate::error::ApiError;
 
 /// The role stored for an officer; anything but `officer` or `admin` is corruption.
 pub(crate) fn officer_role(text: &str) -> Result<crate::domain::Role, DbError> {
@@ -21,13 +21,13 @@ pub(crate) fn officer_role(text: &str) -> Result<crate::domain::Role, DbError> {
     })
 }
 
-pub(crate) const CODE_UNKNOWN: ApiError = ApiError::InvalidGrant {
+pub(crate) const CODE_UNKNOWN: StoreError = StoreError::InvalidGrant {
     reason: "pre-authorized code unknown",
 };
-pub(crate) const CODE_USED: ApiError = ApiError::InvalidGrant {
+pub(crate) const CODE_USED: StoreError = StoreError::InvalidGrant {
     reason: "pre-authorized code already used or dead",
 };
-pub(crate) const ALREADY_ISSUED: ApiError = ApiError::CredentialRequestDenied {
+pub(crate) const ALREADY_ISSUED: StoreError = StoreError::CredentialRequestDenied {
     reason: "this credential was already issued for this access token",
 };
 
@@ -54,7 +54,7 @@ pub(crate) fn judge_redemption(
     r: &Redemption,
     row: Option<&OfferRow>,
     now: i64,
-) -> Result<Judgement, ApiError> {
+) -> Result<Judgement, StoreError> {
     let Some(row) = row else {
         return Err(CODE_UNKNOWN);
     };
@@ -65,7 +65,7 @@ pub(crate) fn judge_redemption(
         return Err(CODE_USED);
     }
     if row.expires_at <= now {
-        return Err(ApiError::InvalidGrant {
+        return Err(StoreError::InvalidGrant {
             reason: "pre-authorized code expired",
         });
     }
@@ -156,8 +156,8 @@ pub(crate) fn too_soon_audit(r: &RefreshGrant, retry_after: i64) -> Value {
 
 /// The refusal of a holder key that is already bound to a credential (`index` in
 /// `proofs.jwt`).
-pub(crate) fn holder_reused(index: usize) -> ApiError {
-    ApiError::proof(
+pub(crate) fn holder_reused(index: usize) -> StoreError {
+    StoreError::proof(
         index,
         "holder key already bound to another credential; each copy needs its own key",
     )
@@ -165,7 +165,7 @@ pub(crate) fn holder_reused(index: usize) -> ApiError {
 
 /// The first repeated holder key in a request, refused as [`holder_reused`] (the HTTP layer
 /// refuses this before the store; repeated here so the store's rule stands on its own).
-pub(crate) fn judge_holders(r: &IssueRecord) -> Result<(), ApiError> {
+pub(crate) fn judge_holders(r: &IssueRecord) -> Result<(), StoreError> {
     let mut seen = std::collections::BTreeSet::new();
     for (i, h) in r.holders.iter().enumerate() {
         if !seen.insert(h.as_str()) {
@@ -175,7 +175,7 @@ pub(crate) fn judge_holders(r: &IssueRecord) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub(crate) const REFRESH_UNKNOWN: ApiError = ApiError::InvalidGrant {
+pub(crate) const REFRESH_UNKNOWN: StoreError = StoreError::InvalidGrant {
     reason: "refresh token unknown",
 };
 
@@ -184,7 +184,7 @@ pub(crate) fn judge_refresh(
     r: &RefreshGrant,
     row: Option<&RefreshRow>,
     now: i64,
-) -> Result<RefreshStep, ApiError> {
+) -> Result<RefreshStep, StoreError> {
     let Some(row) = row else {
         return Err(REFRESH_UNKNOWN);
     };
@@ -301,17 +301,17 @@ pub(crate) fn judge_enrolment(block: Option<Status>) -> RefreshStep {
 }
 
 /// The worst status (revoked before suspended) from `MIN(status)` over non-valid rows.
-pub(crate) fn block_of(worst: Option<i64>) -> Result<Option<Status>, ApiError> {
+pub(crate) fn block_of(worst: Option<i64>) -> Result<Option<Status>, StoreError> {
     // Revoked is 1 and suspended 2, so MIN picks revoked over suspended.
     match worst {
         None => Ok(None),
         Some(bits) => Status::from_bits(bits)
             .map(Some)
-            .ok_or(ApiError::Storage(DbError::Corrupt { what: "status" })),
+            .ok_or(StoreError::Storage(DbError::Corrupt { what: "status" })),
     }
 }
 
-pub(crate) const BLOCKED: ApiError = ApiError::CredentialRequestDenied {
+pub(crate) const BLOCKED: StoreError = StoreError::CredentialRequestDenied {
     reason: "the credentials of this enrolment are revoked or suspended",
 };
 
@@ -369,14 +369,14 @@ pub(crate) const LIFT_REVOCATION_HOLD_SQLITE: &str =
     "DELETE FROM citizen_holds WHERE citizen_id = ?1 AND status = 1";
 
 /// Whether a hold lift may proceed: the citizen is known and revoked.
-pub(crate) fn judge_lift_hold(known: bool, hold: Option<i64>) -> Result<(), ApiError> {
+pub(crate) fn judge_lift_hold(known: bool, hold: Option<i64>) -> Result<(), StoreError> {
     match (known, block_of(hold)?) {
         (_, Some(Status::Revoked)) => Ok(()),
-        (_, Some(status)) => Err(ApiError::NoRevocationHold {
+        (_, Some(status)) => Err(StoreError::NoRevocationHold {
             status: status.as_str(),
         }),
-        (false, None) => Err(ApiError::NotFound { what: "citizen" }),
-        (true, None) => Err(ApiError::NoRevocationHold {
+        (false, None) => Err(StoreError::NotFound { what: "citizen" }),
+        (true, None) => Err(StoreError::NoRevocationHold {
             status: "not on hold",
         }),
     }
@@ -388,18 +388,18 @@ pub(crate) const CITIZEN_KNOWN_SQLITE: &str =
 
 /// The token-endpoint refusal of a pre-authorized code whose enrolment or citizen is revoked or
 /// suspended (checked after the code and `tx_code`, in the redeeming transaction).
-pub(crate) fn judge_redeem_block(block: Option<Status>) -> Result<(), ApiError> {
+pub(crate) fn judge_redeem_block(block: Option<Status>) -> Result<(), StoreError> {
     match judge_enrolment(block) {
-        RefreshStep::Refuse { reason, .. } => Err(ApiError::InvalidGrant { reason }),
+        RefreshStep::Refuse { reason, .. } => Err(StoreError::InvalidGrant { reason }),
         _ => Ok(()),
     }
 }
 
 /// An enrolment refused because its citizen is on hold.
-pub(crate) fn judge_enrol_hold(hold: Option<i64>) -> Result<(), ApiError> {
+pub(crate) fn judge_enrol_hold(hold: Option<i64>) -> Result<(), StoreError> {
     match block_of(hold)? {
         None => Ok(()),
-        Some(status) => Err(ApiError::CitizenOnHold {
+        Some(status) => Err(StoreError::CitizenOnHold {
             status: status.as_str(),
         }),
     }
@@ -422,19 +422,19 @@ pub(crate) struct TokenRow {
 pub(crate) fn judge_token(
     r: &IssueRecord,
     row: Option<TokenRow>,
-) -> Result<(TokenRow, Level, Vec<u8>), ApiError> {
+) -> Result<(TokenRow, Level, Vec<u8>), StoreError> {
     let Some(mut row) = row else {
-        return Err(ApiError::InvalidToken {
+        return Err(StoreError::InvalidToken {
             reason: "access token unknown",
         });
     };
     if !r.token_hash.matches(&row.token_hash) {
-        return Err(ApiError::InvalidToken {
+        return Err(StoreError::InvalidToken {
             reason: "access token unknown",
         });
     }
     if row.expires_at <= r.now {
-        return Err(ApiError::InvalidToken {
+        return Err(StoreError::InvalidToken {
             reason: "access token expired",
         });
     }
@@ -443,13 +443,16 @@ pub(crate) fn judge_token(
             what: "offer config ids",
         })?;
     if !covered.iter().any(|c| c == r.config.as_str()) {
-        return Err(ApiError::CredentialRequestDenied {
+        return Err(StoreError::CredentialRequestDenied {
             reason: "the access token does not cover this credential configuration",
         });
     }
-    let claims = row.claims.take().ok_or(ApiError::CredentialRequestDenied {
-        reason: "enrolment claims were purged",
-    })?;
+    let claims = row
+        .claims
+        .take()
+        .ok_or(StoreError::CredentialRequestDenied {
+            reason: "enrolment claims were purged",
+        })?;
     let level = Level::parse(&row.level).map_err(|_| DbError::Corrupt { what: "level" })?;
     Ok((row, level, claims))
 }
@@ -508,13 +511,13 @@ impl StatusPlan {
 pub(crate) fn plan_status_change(
     rows: Vec<(String, i64, i64, i64)>,
     action: StatusAction,
-) -> Result<StatusPlan, ApiError> {
+) -> Result<StatusPlan, StoreError> {
     if rows.is_empty() {
-        return Err(ApiError::NotFound { what: "credential" });
+        return Err(StoreError::NotFound { what: "credential" });
     }
     let (changes, shards, first_from) = collect_changes(rows, action)?;
     if changes.is_empty() {
-        return Err(ApiError::StatusTransition {
+        return Err(StoreError::StatusTransition {
             action: action.as_str(),
             from: first_from.unwrap_or(Status::Valid).as_str(),
         });
@@ -533,16 +536,16 @@ pub(crate) fn plan_status_change(
 /// (only a pending offer) is changed through the hold alone.
 ///
 /// # Errors
-/// [`ApiError::NotFound`] for a citizen with neither an enrolment nor a credential;
-/// [`ApiError::StatusTransition`] when neither a credential nor the hold changes.
+/// [`crate::store::StoreError::NotFound`] for a citizen with neither an enrolment nor a credential;
+/// [`crate::store::StoreError::StatusTransition`] when neither a credential nor the hold changes.
 pub(crate) fn plan_citizen_change(
     rows: Vec<(String, i64, i64, i64)>,
     action: StatusAction,
     hold: Option<Status>,
     known: bool,
-) -> Result<StatusPlan, ApiError> {
+) -> Result<StatusPlan, StoreError> {
     if !known && rows.is_empty() {
-        return Err(ApiError::NotFound { what: "citizen" });
+        return Err(StoreError::NotFound { what: "citizen" });
     }
     let hold_change = match (action, hold) {
         (_, Some(Status::Revoked)) => None,
@@ -554,7 +557,7 @@ pub(crate) fn plan_citizen_change(
     };
     let (changes, shards, first_from) = collect_changes(rows, action)?;
     if changes.is_empty() && hold_change.is_none() {
-        return Err(ApiError::StatusTransition {
+        return Err(StoreError::StatusTransition {
             action: action.as_str(),
             from: hold.or(first_from).unwrap_or(Status::Valid).as_str(),
         });
@@ -577,7 +580,7 @@ fn collect_changes(
         Vec<i64>,
         Option<Status>,
     ),
-    ApiError,
+    StoreError,
 > {
     let mut first_from = None;
     let mut changes = Vec::new();
@@ -816,7 +819,10 @@ mod tests {
         };
         assert!(judge_holders(&record(&["a", "b", "c"])).is_ok());
         let err = judge_holders(&record(&["a", "b", "a"])).err();
-        assert!(matches!(err, Some(ApiError::InvalidProof { index: 2, .. })));
+        assert!(matches!(
+            err,
+            Some(StoreError::InvalidProof { index: 2, .. })
+        ));
     }
 
     #[test]
@@ -837,14 +843,14 @@ mod tests {
             .unwrap();
         assert!(matches!(
             err,
-            ApiError::StatusTransition {
+            StoreError::StatusTransition {
                 from: "revoked",
                 ..
             }
         ));
         assert!(matches!(
             plan_status_change(Vec::new(), StatusAction::Revoke),
-            Err(ApiError::NotFound { .. })
+            Err(StoreError::NotFound { .. })
         ));
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use credential::citizen::Level;
 
+use super::error::StoreError;
 use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
 use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
@@ -22,7 +23,6 @@ use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::{Status, StatusAction};
-use crate::error::ApiError;
 use crate::secret::SecretDigest;
 use crate::status_changes;
 
@@ -98,7 +98,7 @@ fn insert_refresh_token(
 }
 
 /// The worst status among the enrolment's credentials when it is revoked or suspended.
-fn enrolment_block(c: &Connection, enrolment_id: &str) -> Result<Option<Status>, ApiError> {
+fn enrolment_block(c: &Connection, enrolment_id: &str) -> Result<Option<Status>, StoreError> {
     let worst: Option<i64> = c
         .prepare_cached(rules::ENROLMENT_WORST_SQLITE)?
         .query_row([enrolment_id], |r| r.get(0))?;
@@ -114,7 +114,7 @@ fn apply_hold(
     action: StatusAction,
     actor: &str,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     match hold {
         Some(rules::HoldChange::Set(status)) => {
             c.execute(
@@ -204,22 +204,26 @@ impl Store for Db {
         &self,
         digest: SecretDigest,
         expires_at: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         self.insert_nonce("attestation_nonces", digest, expires_at)
             .await
     }
 
     #[cfg(feature = "test-util")]
-    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64) -> Result<(), ApiError> {
+    async fn insert_c_nonce(
+        &self,
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         self.insert_nonce("c_nonces", digest, expires_at).await
     }
 
     #[cfg(feature = "test-util")]
-    async fn count_rows(&self, what: &str) -> Result<i64, ApiError> {
+    async fn count_rows(&self, what: &str) -> Result<i64, StoreError> {
         self.count_sql(rules::count_sql(what)).await
     }
 
-    async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+    async fn sweep_lock(&self) -> Result<Option<SweepLock>, StoreError> {
         Ok(Some(SweepLock::unheld()))
     }
 
@@ -229,7 +233,7 @@ impl Store for Db {
         step: SweepStep,
         cutoff: i64,
         limit: i64,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, StoreError> {
         match lock.session() {
             None => self.sweep_sql(step.sql(), cutoff, limit).await,
             Some(_) => Err(mismatched_lock()),
@@ -242,7 +246,7 @@ impl Store for Db {
         at: i64,
         actor: &str,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         match lock.session() {
             None => {
                 self.append_audit(at, actor, AuditEvent::HousekeepingSweep, None, detail)
@@ -252,7 +256,7 @@ impl Store for Db {
         }
     }
 
-    async fn schema_version(&self) -> Result<i64, ApiError> {
+    async fn schema_version(&self) -> Result<i64, StoreError> {
         self.read(|c| {
             Ok::<_, DbError>(c.query_row(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_version",
@@ -261,10 +265,10 @@ impl Store for Db {
             )?)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, ApiError> {
+    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, StoreError> {
         let kid = kid.to_owned();
         self.read(move |c| {
             c.query_row(
@@ -276,10 +280,10 @@ impl Store for Db {
             .map_err(DbError::from)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+    async fn enrol(&self, e: NewEnrolment) -> Result<(), StoreError> {
         self.write(move |ctx| {
             let c = ctx.conn;
             let hold: Option<i64> = c
@@ -297,7 +301,7 @@ impl Store for Db {
                     )
                     .map_err(DbError::from)?;
                 if n != 1 {
-                    return Err(ApiError::InvalidAttestation {
+                    return Err(StoreError::InvalidAttestation {
                         reason: "nonce unknown, used or expired",
                     });
                 }
@@ -328,7 +332,11 @@ impl Store for Db {
         .await
     }
 
-    async fn open_offer(&self, id: &str, now: i64) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn open_offer(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let key = id.to_owned();
         self.read(move |c| {
             c.query_row(
@@ -343,10 +351,10 @@ impl Store for Db {
             .map_err(DbError::from)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+    async fn redeem_offer(&self, r: Redemption) -> Result<(), StoreError> {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
@@ -384,7 +392,7 @@ impl Store for Db {
                             let enrolment = row.map(|o| o.enrolment_id);
                             audit::append(c, t, "wallet", AuditEvent::OfferDead.as_str(), enrolment.as_deref(), &json!({"attempts": attempts}))?;
                         }
-                        return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
+                        return Ok(Err(StoreError::InvalidGrant { reason: "tx_code is wrong" }));
                     }
                     (rules::Judgement::Redeem, Some(offer)) => offer,
                     (rules::Judgement::Redeem, None) => return Err(rules::CODE_UNKNOWN),
@@ -413,7 +421,7 @@ impl Store for Db {
         outcome
     }
 
-    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), StoreError> {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
@@ -467,7 +475,7 @@ impl Store for Db {
                         audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &rules::too_soon_audit(&r, retry_after))?;
                         // Committed: the audit event; the token is untouched.
-                        return Ok(Err(ApiError::RefreshTooSoon { retry_after }));
+                        return Ok(Err(StoreError::RefreshTooSoon { retry_after }));
                     }
                     RefreshStep::Refuse { reason, revoke_family } => {
                         if revoke_family {
@@ -482,7 +490,7 @@ impl Store for Db {
                         audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &json!({"token": r.presented_id, "reason": reason}))?;
                         // Committed: the refusal (and a family revocation) must stick.
-                        return Ok(Err(ApiError::InvalidGrant { reason }));
+                        return Ok(Err(StoreError::InvalidGrant { reason }));
                     }
                     RefreshStep::Grace { successor, used_at } => Some((successor, used_at)),
                     RefreshStep::Proceed | RefreshStep::Retry { .. } => None,
@@ -495,7 +503,7 @@ impl Store for Db {
                         )?
                         .execute(params![successor, t])?;
                     if n != 1 {
-                        return Err(ApiError::InvalidGrant { reason: "refresh token already used" });
+                        return Err(StoreError::InvalidGrant { reason: "refresh token already used" });
                     }
                     c.prepare_cached("UPDATE refreshed_access_tokens SET expires_at = 0 WHERE refresh_id = ?1")?
                         .execute([successor])?;
@@ -509,7 +517,7 @@ impl Store for Db {
                         )?
                         .execute(params![r.presented_id, t, r.next.id])?;
                     if spent != 1 {
-                        return Err(ApiError::InvalidGrant { reason: "refresh token already used" });
+                        return Err(StoreError::InvalidGrant { reason: "refresh token already used" });
                     }
                 }
                 insert_refresh_token(c, &r.next, &row.family_id, &row.enrolment_id, &row.config_ids, t)?;
@@ -526,7 +534,7 @@ impl Store for Db {
         outcome
     }
 
-    async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+    async fn issue(&self, r: IssueRecord) -> Result<Issuance, StoreError> {
         self.write(move |ctx| {
             let t = r.now;
             let row = ctx
@@ -567,7 +575,7 @@ impl Store for Db {
                     .prepare_cached("INSERT OR IGNORE INTO c_nonces (nonce_hash, expires_at) VALUES (?1, ?2)")?
                     .execute(params![nonce.as_slice(), expires_at])?;
                 if n != 1 {
-                    return Err(ApiError::InvalidNonce);
+                    return Err(StoreError::InvalidNonce);
                 }
             }
             for (i, replay) in r.replays.iter().enumerate() {
@@ -576,7 +584,7 @@ impl Store for Db {
                     .prepare_cached("INSERT OR IGNORE INTO used_proofs (proof_hash, expires_at) VALUES (?1, ?2)")?
                     .execute(params![replay.0.as_slice(), r.proof_expiry])?;
                 if n != 1 {
-                    return Err(ApiError::proof(i, "proof already used"));
+                    return Err(StoreError::proof(i, "proof already used"));
                 }
             }
             let fresh = r.ids.first().cloned().ok_or(DbError::Corrupt { what: "issuance ids" })?;
@@ -628,7 +636,7 @@ impl Store for Db {
         action: StatusAction,
         actor: &str,
         now: i64,
-    ) -> Result<(StatusChange, Vec<i64>), ApiError> {
+    ) -> Result<(StatusChange, Vec<i64>), StoreError> {
         let actor = actor.to_owned();
         self.write(move |ctx| {
             let c = ctx.conn;
@@ -701,7 +709,7 @@ impl Store for Db {
         .await
     }
 
-    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, StoreError> {
         self.read(move |c| {
             c.prepare_cached("SELECT version FROM status_shards WHERE shard = ?1")?
                 .query_row([shard], |r| r.get(0))
@@ -709,10 +717,10 @@ impl Store for Db {
                 .map_err(DbError::from)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, StoreError> {
         self.read(move |c| {
             // One read transaction, so size, version and entries agree.
             c.execute_batch("BEGIN")?;
@@ -739,32 +747,32 @@ impl Store for Db {
             result
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn status_high_water(&self) -> Result<i64, ApiError> {
+    async fn status_high_water(&self) -> Result<i64, StoreError> {
         self.read(status_changes::high_water)
             .await
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     }
 
-    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, StoreError> {
         self.read(move |c| status_changes::bounds(c, since))
             .await
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     }
 
     async fn status_log_between(
         &self,
         after: i64,
         upto: i64,
-    ) -> Result<(Vec<LoggedChange>, ShardSizes), ApiError> {
+    ) -> Result<(Vec<LoggedChange>, ShardSizes), StoreError> {
         self.read(move |c| status_changes::between(c, after, upto))
             .await
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     }
 
-    async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+    async fn shards(&self) -> Result<Vec<i64>, StoreError> {
         self.read(|c| {
             let mut s = c.prepare("SELECT shard FROM status_shards ORDER BY shard")?;
             let v = s
@@ -773,7 +781,7 @@ impl Store for Db {
             Ok::<_, DbError>(v)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
     async fn add_officer(
@@ -781,7 +789,7 @@ impl Store for Db {
         actor: &str,
         info: OfficerInfo,
         token_hash: SecretDigest,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let actor = actor.to_owned();
         self.write(move |ctx| {
             ctx.conn.execute(
@@ -789,12 +797,12 @@ impl Store for Db {
                 params![info.id, info.name, info.role, token_hash.0.as_slice(), info.created_at],
             )?;
             audit::append(ctx.conn, info.created_at, &actor, AuditEvent::OfficerAdded.as_str(), Some(&info.id), &json!({"role": info.role}))?;
-            Ok::<_, ApiError>(())
+            Ok::<_, StoreError>(())
         })
         .await
     }
 
-    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, StoreError> {
         self.read(|c| {
             let mut s = c.prepare(
                 "SELECT id, name, role, created_at FROM officers WHERE removed_at IS NULL ORDER BY created_at, id",
@@ -821,10 +829,10 @@ impl Store for Db {
                 .collect::<Result<Vec<_>, DbError>>()
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
+    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError> {
         let (actor, id) = (actor.to_owned(), id.to_owned());
         self.write(move |ctx| {
             let n = ctx.conn.execute(
@@ -832,7 +840,7 @@ impl Store for Db {
                 params![id, now],
             )?;
             if n == 0 {
-                return Err(ApiError::NotFound { what: "officer" });
+                return Err(StoreError::NotFound { what: "officer" });
             }
             audit::append(
                 ctx.conn,
@@ -847,7 +855,7 @@ impl Store for Db {
         .await
     }
 
-    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let id = id.to_owned();
         self.read(move |c| {
             c.prepare_cached(
@@ -860,7 +868,7 @@ impl Store for Db {
             .map_err(DbError::from)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
     async fn add_platform(
@@ -868,7 +876,7 @@ impl Store for Db {
         actor: &str,
         row: PlatformInfo,
         jwk: String,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let actor = actor.to_owned();
         self.write(move |ctx| {
             let exists: bool = ctx
@@ -880,7 +888,7 @@ impl Store for Db {
                 )
                 .map_err(DbError::from)?;
             if exists {
-                return Err(ApiError::invalid_request("platform key already registered"));
+                return Err(StoreError::invalid_request("platform key already registered"));
             }
             ctx.conn
                 .execute("DELETE FROM platforms WHERE kid = ?1", [&row.kid])
@@ -895,7 +903,7 @@ impl Store for Db {
         .await
     }
 
-    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, StoreError> {
         self.read(|c| {
             let mut s = c.prepare(
                 "SELECT id, name, kid, created_at FROM platforms WHERE removed_at IS NULL ORDER BY created_at, id",
@@ -913,10 +921,10 @@ impl Store for Db {
             Ok::<_, DbError>(rows)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
+    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError> {
         let (actor, id) = (actor.to_owned(), id.to_owned());
         self.write(move |ctx| {
             let n = ctx.conn.execute(
@@ -924,7 +932,7 @@ impl Store for Db {
                 params![id, now],
             )?;
             if n == 0 {
-                return Err(ApiError::NotFound { what: "platform" });
+                return Err(StoreError::NotFound { what: "platform" });
             }
             audit::append(ctx.conn, now, &actor, AuditEvent::PlatformRemoved.as_str(), Some(&id), &json!({}))?;
             Ok(())
@@ -932,7 +940,7 @@ impl Store for Db {
         .await
     }
 
-    async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+    async fn key_rows(&self) -> Result<Vec<KeyRow>, StoreError> {
         self.read(|c| {
             let mut s = c.prepare(&format!(
                 "SELECT {} FROM signing_keys ORDER BY not_before, kid",
@@ -946,10 +954,10 @@ impl Store for Db {
                 .collect::<Result<Vec<_>, _>>()
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError> {
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, StoreError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid FROM signing_keys WHERE purpose = ?1 AND state = 'active'",
@@ -959,10 +967,10 @@ impl Store for Db {
             .map_err(DbError::from)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
-    async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+    async fn create_first_key(&self, row: KeyRow) -> Result<bool, StoreError> {
         self.write(move |ctx| {
             let exists: bool = ctx.conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE purpose = ?1 AND state = 'active')",
@@ -981,7 +989,7 @@ impl Store for Db {
                 Some(&row.kid),
                 &json!({"purpose": row.purpose.as_str(), "alg": row.alg.as_str()}),
             )?;
-            Ok::<_, ApiError>(true)
+            Ok::<_, StoreError>(true)
         })
         .await
     }
@@ -991,7 +999,7 @@ impl Store for Db {
         actor: &str,
         row: KeyRow,
         max_validity: i64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, StoreError> {
         let actor = actor.to_owned();
         self.write(move |ctx| {
             let now = row.not_before;
@@ -1012,12 +1020,12 @@ impl Store for Db {
             )?;
             insert_key(ctx.conn, &row)?;
             audit::append(ctx.conn, now, &actor, AuditEvent::KeyRotated.as_str(), Some(&row.kid), &json!({"retired": old, "alg": row.alg.as_str()}))?;
-            Ok::<_, ApiError>(old)
+            Ok::<_, StoreError>(old)
         })
         .await
     }
 
-    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), StoreError> {
         self.write(move |ctx| {
             ensure_sim_enrolment(ctx.conn, r.level, r.now)?;
             let (shard, idx) = allocate(ctx, r.shard_size)?;
@@ -1028,7 +1036,7 @@ impl Store for Db {
                 params![r.id, SIM_ENROLMENT, r.config.as_str(), r.level.as_str(), r.config.format.as_str(),
                         shard, idx, r.kid, r.holder, r.now, r.now + r.validity],
             )?;
-            Ok::<_, ApiError>((shard, idx))
+            Ok::<_, StoreError>((shard, idx))
         })
         .await
     }
@@ -1041,7 +1049,7 @@ impl Store for Db {
         kid: String,
         t: i64,
         shard_size: u32,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, StoreError> {
         self.write(move |ctx| {
             ensure_sim_enrolment(ctx.conn, Level::Basic, t)?;
             let mut revoked = 0u64;
@@ -1067,15 +1075,15 @@ impl Store for Db {
                     status_changes::record(ctx.conn, t, shard, i64::from(idx), status)?;
                 }
             }
-            Ok::<_, ApiError>(revoked)
+            Ok::<_, StoreError>(revoked)
         })
         .await
     }
 
-    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(move |c| audit::recent(c, limit))
             .await
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     }
 
     async fn append_audit(
@@ -1085,7 +1093,7 @@ impl Store for Db {
         event: AuditEvent,
         subject: Option<&str>,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let (actor, subject) = (actor.to_owned(), subject.map(str::to_owned));
         self.write(move |ctx| {
             audit::append(
@@ -1096,7 +1104,7 @@ impl Store for Db {
                 subject.as_deref(),
                 &detail,
             )?;
-            Ok::<_, ApiError>(())
+            Ok::<_, StoreError>(())
         })
         .await
     }
@@ -1107,7 +1115,7 @@ impl Store for Db {
         actor: &str,
         reason: &str,
         now: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let (citizen, actor, reason) = (citizen.to_owned(), actor.to_owned(), reason.to_owned());
         self.write(move |ctx| {
             let c = ctx.conn;
@@ -1129,7 +1137,7 @@ impl Store for Db {
                 Some(&citizen),
                 &json!({"reason": reason, "was": "revoked"}),
             )?;
-            Ok::<_, ApiError>(())
+            Ok::<_, StoreError>(())
         })
         .await
     }
@@ -1141,7 +1149,7 @@ impl Store for Db {
         kid: &str,
         since: Option<i64>,
         detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let (actor, kid) = (actor.to_owned(), kid.to_owned());
         self.write(move |ctx| {
             ctx.conn
@@ -1161,12 +1169,12 @@ impl Store for Db {
                 Some(&kid),
                 &detail,
             )?;
-            Ok::<_, ApiError>(())
+            Ok::<_, StoreError>(())
         })
         .await
     }
 
-    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, StoreError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid, since, withdrawn_at FROM key_withdrawals
@@ -1183,16 +1191,16 @@ impl Store for Db {
             .map_err(DbError::from)
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(StoreError::from)
     }
 
     async fn audit_list(
         &self,
         filter: crate::domain::audit::AuditFilter,
-    ) -> Result<Vec<AuditEntry>, ApiError> {
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         self.read(move |c| audit::list(c, &filter))
             .await
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     }
 }
 
@@ -1202,32 +1210,37 @@ impl Db {
         table: &'static str,
         digest: SecretDigest,
         expires_at: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         self.write(move |ctx| {
             ctx.conn
                 .prepare_cached(&format!(
                     "INSERT INTO {table} (nonce_hash, expires_at) VALUES (?1, ?2)"
                 ))?
                 .execute(params![digest.0.as_slice(), expires_at])?;
-            Ok::<_, ApiError>(())
+            Ok::<_, StoreError>(())
         })
         .await
     }
 
     #[cfg(feature = "test-util")]
-    async fn count_sql(&self, sql: String) -> Result<i64, ApiError> {
+    async fn count_sql(&self, sql: String) -> Result<i64, StoreError> {
         self.read(move |c| Ok::<_, DbError>(c.query_row(&sql, [], |r| r.get(0))?))
             .await
-            .map_err(ApiError::from)
+            .map_err(StoreError::from)
     }
 
-    async fn sweep_sql(&self, sql: &'static str, cutoff: i64, limit: i64) -> Result<u64, ApiError> {
+    async fn sweep_sql(
+        &self,
+        sql: &'static str,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
         self.write(move |ctx| {
             let n = ctx
                 .conn
                 .prepare_cached(sql)?
                 .execute(params![cutoff, limit])?;
-            Ok::<_, ApiError>(n as u64)
+            Ok::<_, StoreError>(n as u64)
         })
         .await
     }

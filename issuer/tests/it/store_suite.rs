@@ -18,10 +18,9 @@ use issuer::domain::people::{OfficerInfo, PlatformInfo};
 use issuer::domain::{ConfigId, StatusAction};
 use issuer::secret::{domain, SecretDigest};
 use issuer::store::{
-    DatabaseTls, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption, RefreshGrant,
-    SharedStore, StatusKey, Store, SweepStep,
+    DatabaseTls, DirectRecord, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
+    RefreshGrant, SharedStore, StatusKey, Store, StoreError, SweepStep,
 };
-use issuer::ApiError;
 
 use crate::client::{fresh_postgres_database, Backend};
 
@@ -210,7 +209,7 @@ async fn a_pre_authorized_code_is_redeemed_once(s: &dyn Store) {
     redeemed(s, "o1", "citizen-1").await;
     let again = s.redeem_offer(redemption("o1", "tx-o1", "token-2")).await;
     assert!(
-        matches!(again, Err(ApiError::InvalidGrant { reason }) if reason.contains("already used")),
+        matches!(again, Err(StoreError::InvalidGrant { reason }) if reason.contains("already used")),
         "{again:?}"
     );
     assert_eq!(count(s, "access_tokens").await, 1);
@@ -219,7 +218,7 @@ async fn a_pre_authorized_code_is_redeemed_once(s: &dyn Store) {
         .redeem_offer(redemption("nope", "tx-nope", "token-3"))
         .await;
     assert!(
-        matches!(unknown, Err(ApiError::InvalidGrant { reason }) if reason.contains("unknown")),
+        matches!(unknown, Err(StoreError::InvalidGrant { reason }) if reason.contains("unknown")),
         "{unknown:?}"
     );
 }
@@ -231,7 +230,7 @@ async fn a_wrong_tx_code_is_counted_and_kills_the_code_at_the_limit(s: &dyn Stor
         assert!(
             matches!(
                 wrong,
-                Err(ApiError::InvalidGrant {
+                Err(StoreError::InvalidGrant {
                     reason: "tx_code is wrong"
                 })
             ),
@@ -246,7 +245,7 @@ async fn a_wrong_tx_code_is_counted_and_kills_the_code_at_the_limit(s: &dyn Stor
     // Dead: the right tx_code no longer helps.
     let right = s.redeem_offer(redemption("o1", "tx-o1", "t")).await;
     assert!(
-        matches!(right, Err(ApiError::InvalidGrant { reason }) if reason.contains("dead")),
+        matches!(right, Err(StoreError::InvalidGrant { reason }) if reason.contains("dead")),
         "{right:?}"
     );
     assert_eq!(count(s, "access_tokens").await, 0);
@@ -262,7 +261,7 @@ async fn an_attestation_nonce_is_consumed_once(s: &dyn Store) {
         .unwrap();
     let again = s.enrol(enrolment("e2", "citizen-2", Some(nonce))).await;
     assert!(
-        matches!(again, Err(ApiError::InvalidAttestation { .. })),
+        matches!(again, Err(StoreError::InvalidAttestation { .. })),
         "{again:?}"
     );
     // The refused enrolment left nothing behind.
@@ -282,21 +281,21 @@ async fn a_c_nonce_a_proof_and_a_configuration_are_used_once(s: &dyn Store) {
     // The same configuration again on this token.
     let again = s.issue(record("token-o1", HIGH, 2, "p2", "h2")).await;
     assert!(
-        matches!(again, Err(ApiError::CredentialRequestDenied { reason }) if reason.contains("already issued")),
+        matches!(again, Err(StoreError::CredentialRequestDenied { reason }) if reason.contains("already issued")),
         "{again:?}"
     );
     // The other configuration with a used c_nonce, then with a used proof.
     let nonce = s.issue(record("token-o1", HIGH_VC, 1, "p3", "h3")).await;
-    assert!(matches!(nonce, Err(ApiError::InvalidNonce)), "{nonce:?}");
+    assert!(matches!(nonce, Err(StoreError::InvalidNonce)), "{nonce:?}");
     let proof = s.issue(record("token-o1", HIGH_VC, 4, "p1", "h4")).await;
     assert!(
-        matches!(proof, Err(ApiError::InvalidProof { index: 0, .. })),
+        matches!(proof, Err(StoreError::InvalidProof { index: 0, .. })),
         "{proof:?}"
     );
     // A holder key already bound to a credential.
     let holder = s.issue(record("token-o1", HIGH_VC, 5, "p5", "h1")).await;
     assert!(
-        matches!(&holder, Err(ApiError::InvalidProof { index: 0, reason }) if reason.contains("holder key")),
+        matches!(&holder, Err(StoreError::InvalidProof { index: 0, reason }) if reason.contains("holder key")),
         "{holder:?}"
     );
     // Each refusal rolled back whole: nothing used, nothing issued.
@@ -309,9 +308,54 @@ async fn a_c_nonce_a_proof_and_a_configuration_are_used_once(s: &dyn Store) {
     assert_eq!(count(s, "credentials").await, 2);
     let unknown = s.issue(record("token-nope", HIGH, 7, "p7", "h7")).await;
     assert!(
-        matches!(unknown, Err(ApiError::InvalidToken { .. })),
+        matches!(unknown, Err(StoreError::InvalidToken { .. })),
         "{unknown:?}"
     );
+}
+
+async fn an_offer_is_shown_only_while_open_and_unexpired(s: &dyn Store) {
+    s.enrol(enrolment("o1", "citizen-1", None)).await.unwrap();
+    let (configs, sealed) = s.open_offer("o1", now()).await.unwrap().unwrap();
+    assert_eq!(sealed, b"sealed code");
+    assert!(configs.contains(HIGH.as_str()));
+    assert!(s.open_offer("o1", now() + 601).await.unwrap().is_none());
+    assert!(s.open_offer("nope", now()).await.unwrap().is_none());
+    s.redeem_offer(redemption("o1", "tx-o1", "t1"))
+        .await
+        .unwrap();
+    assert!(s.open_offer("o1", now()).await.unwrap().is_none());
+}
+
+async fn a_direct_credential_gets_an_entry_and_its_changes_are_logged(s: &dyn Store) {
+    let (shard, idx) = s
+        .record_direct(DirectRecord {
+            id: "d1".into(),
+            level: Level::Basic,
+            config: ConfigId::ALL[0],
+            kid: "kid-1".into(),
+            holder: "holder-d1".into(),
+            now: now(),
+            validity: 86_400,
+            shard_size: 16,
+        })
+        .await
+        .unwrap();
+    let before = s.status_high_water().await.unwrap();
+    s.change_status(
+        StatusKey::Entry { shard, idx },
+        StatusAction::Revoke,
+        "admin",
+        now(),
+    )
+    .await
+    .unwrap();
+    let upto = s.status_high_water().await.unwrap();
+    assert!(upto > before);
+    let (changes, _) = s.status_log_between(before, upto).await.unwrap();
+    let logged: Vec<(i64, i64, i64)> = changes.iter().map(|c| (c.shard, c.idx, c.status)).collect();
+    assert_eq!(logged, [(shard, i64::from(idx), 1)]);
+    let bounds = s.status_log_bounds(before).await.unwrap();
+    assert_eq!(bounds.latest, upto);
 }
 
 async fn a_status_change_reaches_the_batch_and_revocation_is_final(s: &dyn Store) {
@@ -360,7 +404,7 @@ async fn a_status_change_reaches_the_batch_and_revocation_is_final(s: &dyn Store
         assert!(
             matches!(
                 refused,
-                Err(ApiError::StatusTransition {
+                Err(StoreError::StatusTransition {
                     from: "revoked",
                     ..
                 })
@@ -377,7 +421,7 @@ async fn a_status_change_reaches_the_batch_and_revocation_is_final(s: &dyn Store
         )
         .await;
     assert!(
-        matches!(unknown, Err(ApiError::NotFound { .. })),
+        matches!(unknown, Err(StoreError::NotFound { .. })),
         "{unknown:?}"
     );
     assert_eq!(
@@ -401,12 +445,12 @@ async fn a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted(s: 
     assert!(change.changed.is_empty());
     let pending = s.redeem_offer(redemption("o1", "tx-o1", "t1")).await;
     assert!(
-        matches!(pending, Err(ApiError::InvalidGrant { .. })),
+        matches!(pending, Err(StoreError::InvalidGrant { .. })),
         "{pending:?}"
     );
     let held = s.enrol(enrolment("o2", "citizen-1", None)).await;
     assert!(
-        matches!(held, Err(ApiError::CitizenOnHold { status: "revoked" })),
+        matches!(held, Err(StoreError::CitizenOnHold { status: "revoked" })),
         "{held:?}"
     );
     s.lift_citizen_hold("citizen-1", "admin", "investigated", now())
@@ -419,7 +463,7 @@ async fn a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted(s: 
     assert!(
         matches!(
             again,
-            Err(ApiError::NoRevocationHold {
+            Err(StoreError::NoRevocationHold {
                 status: "not on hold"
             })
         ),
@@ -427,7 +471,7 @@ async fn a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted(s: 
     );
     let unknown = s.lift_citizen_hold("nobody", "admin", "x", now()).await;
     assert!(
-        matches!(unknown, Err(ApiError::NotFound { .. })),
+        matches!(unknown, Err(StoreError::NotFound { .. })),
         "{unknown:?}"
     );
     assert_eq!(
@@ -458,13 +502,13 @@ async fn a_refresh_token_is_spent_once_and_its_reuse_revokes_the_family(s: &dyn 
         .unwrap();
     let reuse = s.refresh_grant(grant("refresh-token-o1", "r3")).await;
     assert!(
-        matches!(reuse, Err(ApiError::InvalidGrant { reason }) if reason.contains("already used")),
+        matches!(reuse, Err(StoreError::InvalidGrant { reason }) if reason.contains("already used")),
         "{reuse:?}"
     );
     // The reuse revoked the family, the live successor included (committed first).
     let successor = s.refresh_grant(grant("r2", "r4")).await;
     assert!(
-        matches!(successor, Err(ApiError::InvalidGrant { reason }) if reason.contains("revoked")),
+        matches!(successor, Err(StoreError::InvalidGrant { reason }) if reason.contains("revoked")),
         "{successor:?}"
     );
     assert_eq!(
@@ -577,7 +621,10 @@ async fn officers_and_platforms_are_added_listed_and_removed(s: &dyn Store) {
     assert!(s.officer_secret("off-1").await.unwrap().is_none());
     assert!(s.list_officers().await.unwrap().is_empty());
     let twice = s.remove_officer("cli:test", "off-1", t).await;
-    assert!(matches!(twice, Err(ApiError::NotFound { .. })), "{twice:?}");
+    assert!(
+        matches!(twice, Err(StoreError::NotFound { .. })),
+        "{twice:?}"
+    );
 
     let platform = || PlatformInfo {
         id: "plat-1".into(),
@@ -592,7 +639,7 @@ async fn officers_and_platforms_are_added_listed_and_removed(s: &dyn Store) {
         .add_platform("cli:test", platform(), r#"{"kty":"EC"}"#.into())
         .await;
     assert!(
-        matches!(duplicate, Err(ApiError::InvalidRequest { .. })),
+        matches!(duplicate, Err(StoreError::InvalidRequest { .. })),
         "{duplicate:?}"
     );
     assert_eq!(
@@ -721,6 +768,8 @@ store_suite!(
     a_pre_authorized_code_is_redeemed_once,
     a_wrong_tx_code_is_counted_and_kills_the_code_at_the_limit,
     an_attestation_nonce_is_consumed_once,
+    an_offer_is_shown_only_while_open_and_unexpired,
+    a_direct_credential_gets_an_entry_and_its_changes_are_logged,
     a_c_nonce_a_proof_and_a_configuration_are_used_once,
     a_status_change_reaches_the_batch_and_revocation_is_final,
     a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted,
