@@ -31,5 +31,5 @@ pub mod service;
 pub mod status_changes;
 pub mod store;
 
-pub use error::ApiError;
+pub use error::IssuerError;
 pub use service::Issuer;

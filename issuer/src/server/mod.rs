@@ -17,6 +17,7 @@
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 //! | `POST /admin/citizens/lift-hold` | admin | lift a citizen's revocation hold (audited with its reason) |
 
+pub mod error;
 mod extract;
 mod listen;
 pub mod parse;
@@ -38,12 +39,14 @@ use tokio::net::TcpListener;
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
 
+use crate::domain::refusal::Refusal;
 use crate::domain::{Role, StatusAction};
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::service::enrol::PRE_AUTH_GRANT;
 use crate::service::oid4vci::CredentialRequest;
 use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
+use error::ApiError;
 
 type AppState = State<Arc<Issuer>>;
 
@@ -93,7 +96,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/admin/keys/rotate", post(admin_rotate))
         .route("/admin/keys/withdraw", post(admin_withdraw))
         .route("/health", get(|| async { "ok" }))
-        .fallback(|| async { ApiError::NotFound { what: "route" } })
+        .fallback(|| async { ApiError::from(Refusal::NotFound { what: "route" }) })
         .method_not_allowed_fallback(|| async {
             (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -198,9 +201,10 @@ fn no_store(mut resp: Response) -> Response {
 async fn officer(issuer: &Issuer, bearer: &Bearer, needed: Role) -> Result<Officer, ApiError> {
     let officer = issuer.authenticate(&bearer.0).await?;
     if officer.role < needed {
-        return Err(ApiError::InsufficientScope {
+        return Err(Refusal::InsufficientScope {
             needed: needed.as_str(),
-        });
+        }
+        .into());
     }
     Ok(officer)
 }
@@ -253,7 +257,7 @@ async fn token(
                 .ok_or_else(|| ApiError::invalid_request("refresh_token missing"))?;
             issuer.refresh(&refresh).await?
         }
-        Some(_) => return Err(ApiError::UnsupportedGrantType),
+        Some(_) => return Err(Refusal::UnsupportedGrantType.into()),
     };
     Ok(no_store(
         Json(json!({
@@ -277,7 +281,7 @@ async fn credential(
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
     let req: CredentialRequest = extract::parse_json(&body)
-        .map_err(|reason| ApiError::InvalidCredentialRequest { reason })?;
+        .map_err(|reason| Refusal::InvalidCredentialRequest { reason })?;
     let credentials = issuer.credential(&bearer.0, req).await?;
     let list: Vec<Value> = credentials
         .into_iter()
@@ -300,7 +304,7 @@ async fn offer(
     let Query(query) = query.map_err(|_| ApiError::invalid_request("unknown query parameter"))?;
     let offer = issuer.offer(&id).await?;
     let uri = crate::service::enrol::offer_uri("credential_offer", &offer.to_string());
-    let qr_failed = |_| ApiError::Internal("qr code".into());
+    let qr_failed = |_| IssuerError::Internal("qr code".into());
     let resp = match query.format.as_deref() {
         None | Some("json") => Json(offer).into_response(),
         Some("png") => (
@@ -322,7 +326,7 @@ async fn status_list(
     State(issuer): AppState,
     Path(shard): Path<String>,
 ) -> Result<Response, ApiError> {
-    let shard: i64 = shard.parse().map_err(|_| ApiError::NotFound {
+    let shard: i64 = shard.parse().map_err(|_| Refusal::NotFound {
         what: "status list",
     })?;
     let token = issuer.status_token(shard).await?;
@@ -344,7 +348,7 @@ async fn bitstring_list(
     State(issuer): AppState,
     Path((shard, purpose)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::NotFound {
+    let not_found = || Refusal::NotFound {
         what: "status list",
     };
     let shard: i64 = shard.parse().map_err(|_| not_found())?;

@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use super::{
     extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody, TokenForm, REFRESH_GRANT,
 };
+use crate::domain::refusal::Refusal;
 use crate::domain::{ConfigId, StatusAction};
-use crate::error::ApiError;
+use crate::server::error::ApiError;
 use crate::service::enrol::PRE_AUTH_GRANT;
 use crate::service::oid4vci::CredentialRequest;
 
@@ -37,7 +38,7 @@ pub fn token_form(body: &[u8]) -> Result<(), ApiError> {
             .refresh_token
             .map(|_| ())
             .ok_or_else(|| ApiError::invalid_request("refresh_token missing")),
-        Some(_) => Err(ApiError::UnsupportedGrantType),
+        Some(_) => Err(Refusal::UnsupportedGrantType.into()),
     }
 }
 
@@ -49,23 +50,23 @@ pub fn token_form(body: &[u8]) -> Result<(), ApiError> {
 /// `invalid_proof`.
 pub fn credential_request(body: &[u8]) -> Result<(), ApiError> {
     let req: CredentialRequest =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidCredentialRequest {
+        serde_json::from_slice(body).map_err(|e| Refusal::InvalidCredentialRequest {
             reason: extract::json_problem(&e),
         })?;
     let config = req
         .credential_configuration_id
-        .ok_or(ApiError::InvalidCredentialRequest {
+        .ok_or(Refusal::InvalidCredentialRequest {
             reason: "credential_configuration_id missing".into(),
         })?;
-    ConfigId::parse(&config).ok_or(ApiError::UnknownCredentialConfiguration)?;
-    let proofs = req.proofs.ok_or(ApiError::InvalidProof {
+    ConfigId::parse(&config).ok_or(Refusal::UnknownCredentialConfiguration)?;
+    let proofs = req.proofs.ok_or(Refusal::InvalidProof {
         index: 0,
         reason: "proofs missing".into(),
     })?;
     for (index, proof) in proofs.jwt.iter().enumerate() {
-        let bad = |reason: &str| ApiError::proof(index, reason);
+        let bad = |reason: &str| Refusal::proof(index, reason);
         if proof.len() > 4096 {
-            return Err(bad("too large"));
+            return Err(bad("too large").into());
         }
         let jws = Jws::parse(proof).map_err(|_| bad("not a compact jws"))?;
         let jwk = jws
@@ -150,8 +151,8 @@ mod tests {
         )
         .is_ok());
         assert!(matches!(
-            token_form(b"grant_type=password"),
-            Err(ApiError::UnsupportedGrantType)
+            token_form(b"grant_type=password").map_err(|e| e.refusal().cloned()),
+            Err(Some(Refusal::UnsupportedGrantType))
         ));
         assert!(token_form(b"grant_type=refresh_token").is_err());
         assert!(token_form(b"%zz=\xff").is_err());
@@ -160,12 +161,13 @@ mod tests {
     #[test]
     fn a_credential_request_names_a_configuration_and_carries_proofs() {
         assert!(matches!(
-            credential_request(br#"{"credential_configuration_id":"nope","proofs":{"jwt":[]}}"#),
-            Err(ApiError::UnknownCredentialConfiguration)
+            credential_request(br#"{"credential_configuration_id":"nope","proofs":{"jwt":[]}}"#)
+                .map_err(|e| e.refusal().cloned()),
+            Err(Some(Refusal::UnknownCredentialConfiguration))
         ));
         assert!(matches!(
-            credential_request(br#"{"unknown":1}"#),
-            Err(ApiError::InvalidCredentialRequest { .. })
+            credential_request(br#"{"unknown":1}"#).map_err(|e| e.refusal().cloned()),
+            Err(Some(Refusal::InvalidCredentialRequest { .. }))
         ));
     }
 
