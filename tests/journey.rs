@@ -77,14 +77,7 @@ async fn the_citizen_journey_with_its_negative_steps() {
     // A tampered credential (a hostile issuer's, or altered in transit) is refused by the
     // wallet and, presented anyway, by the verifier.
     let trust = TrustStore::from_json(
-        &http
-            .get(format!("{}/.well-known/jwt-vc-issuer", bureau.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        &testkit::http::get_text(&http, &format!("{}/.well-known/jwt-vc-issuer", bureau.url)).await,
     )
     .unwrap();
     let genuine = &wallet.held[0].sd_jwt;

@@ -32,12 +32,20 @@ pub fn append(
     Ok(())
 }
 
+/// [`crate::store::Store::audit_list`]'s selection, in SQLite's dialect: `?1` since, `?2` until (inclusive
+/// unix times), `?3` event prefix, `?4` actor (each NULL for any), `?5` limit.
+const AUDIT_LIST_SQLITE: &str = "SELECT seq, at, actor, event, subject, detail FROM audit
+     WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at <= ?2)
+       AND (?3 IS NULL OR substr(event, 1, length(?3)) = ?3)
+       AND (?4 IS NULL OR actor = ?4)
+     ORDER BY seq DESC LIMIT ?5";
+
 /// The events `filter` selects: the newest `filter.limit`, oldest first.
 ///
 /// # Errors
 /// SQLite errors.
 pub fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>, DbError> {
-    let mut s = conn.prepare_cached(crate::store::AUDIT_LIST_SQLITE)?;
+    let mut s = conn.prepare_cached(AUDIT_LIST_SQLITE)?;
     let mut rows = s
         .query_map(
             params![

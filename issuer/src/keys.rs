@@ -27,7 +27,7 @@ use credential::jose::{PublicJwk, SigningKey};
 use crate::db::DbError;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::IssuerError;
-use crate::store::{KeyRow, Store};
+use crate::store::{KeyRow, SharedStore};
 
 /// A key as published: public JWK and validity window.
 #[derive(Debug, Clone)]
@@ -171,7 +171,7 @@ impl KeyStore {
     pub async fn open(
         data: &Path,
         master_file: Option<&Path>,
-        store: &Store,
+        store: &SharedStore,
         alg: Alg,
         now: i64,
         rng: &mut (impl CryptoRngCore + Send),
@@ -191,7 +191,7 @@ impl KeyStore {
             master,
         };
         for purpose in KeyPurpose::ALL {
-            if store.active_kid(purpose.as_str()).await?.is_none() {
+            if store.active_kid(purpose).await?.is_none() {
                 let alg = if purpose == KeyPurpose::Root {
                     Alg::Es256
                 } else {
@@ -207,7 +207,7 @@ impl KeyStore {
         Ok(keys)
     }
 
-    async fn load_state(&self, store: &Store) -> Result<State, IssuerError> {
+    async fn load_state(&self, store: &SharedStore) -> Result<State, IssuerError> {
         let rows = store.key_rows().await?;
         let mut active = None;
         let mut root = None;
@@ -242,15 +242,13 @@ impl KeyStore {
             let rec = KeyRecord {
                 kid: row.kid,
                 alg: key.alg(),
-                state: KeyState::parse(&row.state).ok_or(DbError::Corrupt { what: "key state" })?,
+                state: row.state,
                 not_before: row.not_before,
                 not_after: row.not_after,
                 last_credential_expiry: row.last_credential_expiry,
                 jwk: key.public_jwk().clone(),
             };
-            let purpose = KeyPurpose::parse(&row.purpose).ok_or(DbError::Corrupt {
-                what: "key purpose",
-            })?;
+            let purpose = row.purpose;
             match (purpose, rec.state) {
                 (KeyPurpose::Credential, KeyState::Active) => active = Some(Arc::new(key)),
                 (KeyPurpose::Root, KeyState::Active) => root = Some(Arc::new(key)),
@@ -289,9 +287,9 @@ impl KeyStore {
         let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
         let row = KeyRow {
             kid: key.kid().to_owned(),
-            alg: alg.as_str().to_owned(),
-            purpose: purpose.as_str().to_owned(),
-            state: KeyState::Active.as_str().to_owned(),
+            alg,
+            purpose,
+            state: KeyState::Active,
             file: String::new(),
             sealed: Some(sealed),
             not_before: now,
@@ -325,8 +323,8 @@ impl KeyStore {
     ///
     /// # Errors
     /// Storage errors; [`IssuerError::Internal`] when the new key does not open.
-    pub async fn refresh(&self, store: &Store) -> Result<bool, IssuerError> {
-        let active = store.active_kid(KeyPurpose::Credential.as_str()).await?;
+    pub async fn refresh(&self, store: &SharedStore) -> Result<bool, IssuerError> {
+        let active = store.active_kid(KeyPurpose::Credential).await?;
         if active.as_deref() == Some(self.active().kid()) {
             return Ok(false);
         }
@@ -359,7 +357,7 @@ impl KeyStore {
     ///
     /// # Errors
     /// Storage errors; [`IssuerError::Internal`] when a key does not open.
-    pub async fn reload(&self, store: &Store) -> Result<(), IssuerError> {
+    pub async fn reload(&self, store: &SharedStore) -> Result<(), IssuerError> {
         let state = self.load_state(store).await?;
         self.set_state(state);
         Ok(())
@@ -394,7 +392,7 @@ impl KeyStore {
     /// Key file or storage errors.
     pub async fn rotate(
         &self,
-        store: &Store,
+        store: &SharedStore,
         actor: &str,
         alg: Alg,
         max_validity: i64,

@@ -5,14 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use credential::b64;
-use credential::jose::{sign_compact, Alg, SigningKey};
 use issuer::config::Config;
 use issuer::domain::Role;
+use issuer::server::ServerHandle;
 use issuer::Issuer;
 use rand_core::OsRng;
-use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use serde_json::{json, Value};
+use testkit::Platform;
 
 use super::now;
 
@@ -35,10 +34,9 @@ pub struct Bureau {
     pub url: String,
     officer_token: String,
     admin_token: String,
-    platform: SigningKey,
+    platform: Platform,
     http: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: ServerHandle,
 }
 
 impl Bureau {
@@ -63,29 +61,24 @@ impl Bureau {
             .add_officer("demo", "bureau admin", Role::Admin)
             .await
             .map_err(|e| anyhow::anyhow!("admin: {e}"))?;
-        let platform = SigningKey::generate(Alg::Es256, &mut OsRng);
+        let platform = Platform::generate(&mut OsRng);
         issuer
             .add_platform(
                 "demo",
                 "test messaging platform",
-                &platform.public_jwk().to_bare_value().to_string(),
+                &platform.public_jwk_json(),
             )
             .await
             .map_err(|e| anyhow::anyhow!("platform: {e}"))?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = issuer.clone();
-        let task = tokio::spawn(issuer::server::run(listener, server, async {
-            let _ = rx.await;
-        }));
+        let server = issuer::server::spawn(listener, issuer.clone())?;
         Ok(Bureau {
             issuer,
-            url: format!("http://{addr}"),
+            url: server.url(),
             officer_token: officer.to_string(),
             admin_token: admin.to_string(),
             platform,
             http: reqwest::Client::new(),
-            shutdown: Some(tx),
-            task: Some(task),
+            server,
         })
     }
 
@@ -97,17 +90,7 @@ impl Bureau {
     /// A face-match attestation as the messaging platform signs it: the SHA-256 of the
     /// `id_number`, the score, liveness, `iat` and the issuer's nonce.
     pub fn attestation(&self, id_number: &str, nonce: &str, score: f64) -> String {
-        let mut header = Map::new();
-        header.insert("kid".into(), json!(self.platform.kid()));
-        header.insert("typ".into(), json!("face-match+jwt"));
-        let payload = json!({
-            "id_number_sha256": b64::encode(Sha256::digest(id_number.as_bytes())),
-            "score": score,
-            "liveness": true,
-            "iat": now(),
-            "nonce": nonce,
-        });
-        sign_compact(header, payload.to_string().as_bytes(), &self.platform)
+        self.platform.attestation(id_number, nonce, score, now())
     }
 
     async fn post(&self, path: &str, token: &str, body: &Value) -> anyhow::Result<Value> {
@@ -193,13 +176,8 @@ impl Bureau {
     }
 
     /// Stops the server and closes storage.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn stop(self) {
+        let _ = self.server.shutdown().await;
         self.issuer.close();
     }
 }

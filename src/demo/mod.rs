@@ -9,7 +9,5 @@ pub mod desk;
 pub mod qr;
 pub mod wallet;
 
-/// The current time in Unix seconds.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
+/// The current time in Unix seconds (the kit's clock, shared with the tests).
+pub use testkit::now;

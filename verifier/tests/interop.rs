@@ -1,4 +1,5 @@
-//! Interoperability with independent SD-JWT implementations (issue 2, "Interoperability").
+//! Interoperability with independent SD-JWT implementations: presentations made by them verify
+//! with ours, and ours with theirs.
 //!
 //! The OpenWallet Foundation's Python reference (`sd-jwt` 0.10.4) and TypeScript implementation
 //! (`@sd-jwt/sd-jwt-vc` 0.19.0) are driven through the harness scripts in `interop/`, installed
@@ -28,6 +29,7 @@ use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{ClaimPath, PathSegment, RngSalts, SdJwtBuilder};
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::{json, Value};
+use testkit::now;
 
 const NONCE: &str = "n-interop-7f3a";
 const AUD: &str = "https://verifier.interop.example";
@@ -35,13 +37,6 @@ const ISSUER: &str = "https://bureau.example.cn";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// One independent implementation, reached through its harness script.

@@ -14,15 +14,12 @@ use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::Value;
+use testkit::now;
 use verifier::request::PresentationRequest;
 
 const ISSUER: &str = "https://bureau.example.cn";
 const BASIC: &str = include_str!("../../examples/claims/citizen-basic.json");
 const STATUS_URI: &str = "https://bureau.example.cn/status/0";
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 struct Setup {
     dir: tempfile::TempDir,

@@ -6,8 +6,6 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-
 use credential::citizen::ClaimsError;
 
 use crate::domain::refusal::Refusal;
@@ -109,7 +107,7 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (
             status,
-            axum::Json(json!({"error": code, "error_description": description})),
+            axum::Json(credential::oid4vci::ErrorResponse::new(code, description)),
         )
             .into_response();
         let headers = resp.headers_mut();

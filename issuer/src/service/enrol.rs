@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use credential::b64;
 use credential::jose::{Jws, PublicJwk};
+use credential::oid4vci::{CredentialOffer, Grants, PreAuthorizedCodeGrant, Secret, TxCodeSpec};
 
 use crate::db::DbError;
 use crate::domain::refusal::Refusal;
@@ -27,9 +28,6 @@ use crate::service::{Issuer, Officer};
 use crate::store::NewEnrolment;
 use credential::citizen::{CitizenClaims, Level};
 
-/// The pre-authorized code grant type (OpenID4VCI 1.0 section 3.5).
-pub const PRE_AUTH_GRANT: &str = "urn:ietf:params:oauth:grant-type:pre-authorized_code";
-
 /// A created credential offer. Holds the `tx_code` in clear for the one answer that shows it.
 pub struct Offer {
     /// Offer id (`GET /offers/{id}`).
@@ -37,7 +35,7 @@ pub struct Offer {
     /// Enrolment id.
     pub enrolment_id: String,
     /// The credential offer object (section 4.1.1), pre-authorized code included.
-    pub credential_offer: Value,
+    pub credential_offer: CredentialOffer,
     /// `openid-credential-offer://?credential_offer=...`.
     pub offer_uri: String,
     /// `openid-credential-offer://?credential_offer_uri=...`.
@@ -85,21 +83,34 @@ struct Attestation {
 }
 
 /// The credential offer object (section 4.1.1).
-pub fn credential_offer(issuer: &str, configs: &[ConfigId], code: &str) -> Value {
-    json!({
-        "credential_issuer": issuer,
-        "credential_configuration_ids": configs.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "grants": {
-            PRE_AUTH_GRANT: {
-                "pre-authorized_code": code,
-                "tx_code": {
-                    "length": TxCode::LENGTH,
-                    "input_mode": "numeric",
-                    "description": "请输入短信中的 6 位数字 / Enter the 6-digit code sent to you by SMS",
-                },
-            },
-        },
-    })
+pub fn credential_offer(issuer: &str, configs: &[ConfigId], code: &str) -> CredentialOffer {
+    CredentialOffer {
+        credential_issuer: issuer.to_owned(),
+        credential_configuration_ids: configs.iter().map(|c| c.as_str().to_owned()).collect(),
+        grants: Some(Grants {
+            authorization_code: None,
+            pre_authorized_code: Some(PreAuthorizedCodeGrant {
+                pre_authorized_code: Secret::new(code),
+                tx_code: Some(TxCodeSpec {
+                    length: Some(TxCode::LENGTH as u32),
+                    input_mode: Some("numeric".to_owned()),
+                    description: Some(
+                        "请输入短信中的 6 位数字 / Enter the 6-digit code sent to you by SMS"
+                            .to_owned(),
+                    ),
+                }),
+                authorization_server: None,
+            }),
+        }),
+    }
+}
+
+/// The offer object as compact JSON, for an offer URI or QR code.
+///
+/// # Errors
+/// [`IssuerError::Internal`] if it cannot be serialized (it always can: strings only).
+pub fn offer_json(offer: &CredentialOffer) -> Result<String, IssuerError> {
+    serde_json::to_string(offer).map_err(|e| IssuerError::Internal(format!("offer json: {e}")))
 }
 
 /// `openid-credential-offer://?<name>=<urlencoded value>`.
@@ -252,7 +263,7 @@ impl Issuer {
         let code_text = code.expose();
         let credential_offer = credential_offer(self.url(), &configs, &code_text);
         Ok(Offer {
-            offer_uri: offer_uri("credential_offer", &credential_offer.to_string()),
+            offer_uri: offer_uri("credential_offer", &offer_json(&credential_offer)?),
             offer_uri_by_reference: offer_uri(
                 "credential_offer_uri",
                 &format!("{}/offers/{}", self.url(), offer_id),
@@ -269,7 +280,7 @@ impl Issuer {
     ///
     /// # Errors
     /// [`Refusal::NotFound`] for an unknown, redeemed, dead or expired offer.
-    pub async fn offer(&self, id: &str) -> Result<Value, IssuerError> {
+    pub async fn offer(&self, id: &str) -> Result<CredentialOffer, IssuerError> {
         if id.len() > 64 {
             return Err(Refusal::NotFound { what: "offer" }.into());
         }

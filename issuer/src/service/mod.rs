@@ -29,7 +29,7 @@ use crate::domain::Role;
 use crate::error::IssuerError;
 use crate::keys::KeyStore;
 use crate::secret::{domain, random_id, BearerSecret};
-use crate::store::Store;
+use crate::store::SharedStore;
 
 /// How often a replica checks the database for another replica's key rotation, milliseconds.
 pub const KEY_CHECK_MS: i64 = 1000;
@@ -39,7 +39,7 @@ pub struct Issuer {
     /// The resolved configuration.
     pub config: Config,
     /// Storage (SQLite or PostgreSQL).
-    pub store: Store,
+    pub store: SharedStore,
     /// Keys.
     pub keys: KeyStore,
     rng: Mutex<ChaCha20Rng>,
@@ -185,7 +185,7 @@ impl Issuer {
             .map_err(|e| IssuerError::Internal(format!("data dir: {e}")))?;
         let db_rng =
             ChaCha20Rng::from_rng(&mut rng).map_err(|_| IssuerError::Internal("rng".into()))?;
-        let store = Store::open(
+        let store = crate::store::open(
             &config.data,
             config.database_url.as_ref(),
             &config.database_tls,

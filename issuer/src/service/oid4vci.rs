@@ -32,11 +32,11 @@
 
 use std::collections::BTreeSet;
 
-use serde::Deserialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
 use credential::jose::{Jws, PublicJwk};
+use credential::oid4vci::{CredentialRequest, PROOF_TYP};
 
 use crate::db::DbError;
 use crate::domain::refusal::Refusal;
@@ -49,33 +49,6 @@ use crate::service::Issuer;
 use crate::store::{IssueRecord, NewRefresh, Redemption, RefreshGrant};
 use credential::citizen::{issue, CitizenClaims, IssueRequest};
 use credential::status_list::StatusReference;
-
-/// The proof JWT `typ` (appendix F.1).
-pub const PROOF_TYP: &str = "openid4vci-proof+jwt";
-
-/// A credential request body (section 8.2).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialRequest {
-    /// Which configuration.
-    pub credential_configuration_id: Option<String>,
-    /// Not supported (no `authorization_details` here).
-    pub credential_identifier: Option<String>,
-    /// Key proofs.
-    pub proofs: Option<Proofs>,
-    /// The removed single-proof form; rejected with a clear message.
-    pub proof: Option<Value>,
-    /// Response encryption is not supported.
-    pub credential_response_encryption: Option<Value>,
-}
-
-/// `proofs` (section 8.2): only the `jwt` type.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Proofs {
-    /// Proof JWTs.
-    pub jwt: Vec<String>,
-}
 
 /// What the token endpoint hands out (RFC 6749 section 5.1). `Debug` shows no secret.
 pub struct TokenGrant {

@@ -1,5 +1,5 @@
 //! Housekeeping: deletes single-use and short-lived rows nothing can use any more, and
-//! status-change log rows older than the delta window (`docs/issuer.md`, "Housekeeping").
+//! status-change log rows older than the delta window (`docs/issuer/storage.md`, "Housekeeping").
 //!
 //! ```text
 //! issuer serve (every sweep_interval) ─┐

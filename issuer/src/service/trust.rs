@@ -2,28 +2,37 @@
 //! 12.2), authorization-server metadata (RFC 8414), SD-JWT VC issuer metadata
 //! (`/.well-known/jwt-vc-issuer`), the did:web document, and the root-signed trust bundle.
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
-use credential::jose::{sign_compact, Alg, SigningKey};
+use serde_json::{json, Map, Value};
 
 use crate::domain::ConfigId;
 use crate::error::IssuerError;
-use crate::service::enrol::PRE_AUTH_GRANT;
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
+use credential::jose::{sign_compact, Alg, SigningKey};
+use credential::oid4vci::{
+    AuthorizationServerMetadata, BatchIssuance, ClaimDescription, CredentialConfiguration,
+    CredentialDefinition, CredentialIssuerMetadata, CredentialMetadata, Display, ProofTypeMetadata,
+    SigningAlg, PRE_AUTH_GRANT, REFRESH_GRANT,
+};
 
 /// The trust bundle's `typ`.
 pub const TRUST_BUNDLE_TYP: &str = "trust-bundle+jwt";
 
-fn display(level: Level) -> Value {
-    let (zh, en) = match level {
-        Level::Basic => ("居民身份电子凭证（轻量版）", "Citizen ID (basic)"),
-        _ => ("居民身份电子凭证（增强版）", "Citizen ID (high)"),
-    };
-    json!([{"name": zh, "locale": "zh-CN"}, {"name": en, "locale": "en"}])
+/// A name in Chinese and in English.
+fn names(zh: &str, en: &str) -> Vec<Display> {
+    vec![Display::named(zh, "zh-CN"), Display::named(en, "en")]
 }
 
-fn claims(level: Level) -> Value {
+fn display(level: Level) -> Vec<Display> {
+    match level {
+        Level::Basic => names("居民身份电子凭证（轻量版）", "Citizen ID (basic)"),
+        _ => names("居民身份电子凭证（增强版）", "Citizen ID (high)"),
+    }
+}
+
+fn claims(level: Level) -> Vec<ClaimDescription> {
     let mut c = vec![
         ("family_name", "姓", "Family name"),
         ("given_name", "名", "Given name"),
@@ -41,38 +50,51 @@ fn claims(level: Level) -> Value {
             ("id_card", "身份证", "ID card"),
         ]);
     }
-    Value::Array(
-        c.into_iter()
-            .map(|(name, zh, en)| {
-                json!({"path": [name], "display": [{"name": zh, "locale": "zh-CN"}, {"name": en, "locale": "en"}]})
-            })
-            .collect(),
-    )
+    c.into_iter()
+        .map(|(name, zh, en)| ClaimDescription::top_level(name, names(zh, en)))
+        .collect()
 }
 
-fn algs() -> Vec<&'static str> {
-    Alg::ALL.iter().map(|a| a.as_str()).collect()
+fn algs() -> Vec<SigningAlg> {
+    Alg::ALL
+        .iter()
+        .map(|a| SigningAlg::Name(a.as_str().to_owned()))
+        .collect()
 }
 
-fn configuration(c: ConfigId) -> Value {
-    let mut v = json!({
-        "format": c.format.as_str(),
-        "cryptographic_binding_methods_supported": ["jwk"],
-        "credential_signing_alg_values_supported": algs(),
-        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": algs()}},
-        "credential_metadata": {"display": display(c.level), "claims": claims(c.level)},
-    });
-    match c.format {
-        Format::DcSdJwt => v["vct"] = json!(c.level.vct()),
-        _ => {
-            v["credential_definition"] = json!({"type": [
-                "VerifiableCredential",
-                credential::citizen::VC_TYPE,
-                c.level.vct(),
-            ]})
-        }
+fn configuration(c: ConfigId) -> CredentialConfiguration {
+    let (vct, credential_definition) = match c.format {
+        Format::DcSdJwt => (Some(c.level.vct().to_owned()), None),
+        _ => (
+            None,
+            Some(CredentialDefinition {
+                context: None,
+                types: vec![
+                    "VerifiableCredential".to_owned(),
+                    credential::citizen::VC_TYPE.to_owned(),
+                    c.level.vct().to_owned(),
+                ],
+            }),
+        ),
+    };
+    let jwt = ProofTypeMetadata {
+        proof_signing_alg_values_supported: algs(),
+        key_attestations_required: None,
+    };
+    CredentialConfiguration {
+        format: c.format.as_str().to_owned(),
+        scope: None,
+        cryptographic_binding_methods_supported: Some(vec!["jwk".to_owned()]),
+        credential_signing_alg_values_supported: Some(algs()),
+        proof_types_supported: Some(BTreeMap::from([("jwt".to_owned(), jwt)])),
+        credential_metadata: Some(CredentialMetadata {
+            display: Some(display(c.level)),
+            claims: Some(claims(c.level)),
+        }),
+        vct,
+        credential_definition,
+        doctype: None,
     }
-    v
 }
 
 /// `did:web` for a URL: host (port as `%3A`), then path segments joined by `:`.
@@ -93,36 +115,42 @@ pub fn did_web(url: &str) -> String {
 
 impl Issuer {
     /// Credential issuer metadata (section 12.2.4).
-    pub fn issuer_metadata(&self) -> Value {
+    pub fn issuer_metadata(&self) -> CredentialIssuerMetadata {
         let url = self.url();
-        let configs: Map<String, Value> = ConfigId::ALL
-            .iter()
-            .map(|c| (c.as_str().to_owned(), configuration(*c)))
-            .collect();
-        json!({
-            "credential_issuer": url,
-            "credential_endpoint": format!("{url}/credential"),
-            "nonce_endpoint": format!("{url}/nonce"),
-            "batch_credential_issuance": {"batch_size": self.config.batch_size},
-            "display": [
-                {"name": "公安局 居民身份电子凭证签发服务", "locale": "zh-CN"},
-                {"name": "Public Security Bureau citizen-ID issuer", "locale": "en"},
-            ],
-            "credential_configurations_supported": configs,
-        })
+        CredentialIssuerMetadata {
+            credential_issuer: url.to_owned(),
+            authorization_servers: None,
+            credential_endpoint: format!("{url}/credential"),
+            nonce_endpoint: Some(format!("{url}/nonce")),
+            deferred_credential_endpoint: None,
+            notification_endpoint: None,
+            batch_credential_issuance: Some(BatchIssuance {
+                batch_size: self.config.batch_size as u64,
+            }),
+            display: Some(names(
+                "公安局 居民身份电子凭证签发服务",
+                "Public Security Bureau citizen-ID issuer",
+            )),
+            credential_configurations_supported: ConfigId::ALL
+                .iter()
+                .map(|c| (c.as_str().to_owned(), configuration(*c)))
+                .collect(),
+        }
     }
 
     /// Authorization-server metadata (RFC 8414; OpenID4VCI section 12.3).
-    pub fn as_metadata(&self) -> Value {
+    pub fn as_metadata(&self) -> AuthorizationServerMetadata {
         let url = self.url();
-        json!({
-            "issuer": url,
-            "token_endpoint": format!("{url}/token"),
-            "grant_types_supported": [PRE_AUTH_GRANT, "refresh_token"],
-            "pre-authorized_grant_anonymous_access_supported": true,
-            "response_types_supported": [],
-            "token_endpoint_auth_methods_supported": ["none"],
-        })
+        AuthorizationServerMetadata {
+            issuer: url.to_owned(),
+            authorization_endpoint: None,
+            token_endpoint: format!("{url}/token"),
+            jwks_uri: None,
+            grant_types_supported: Some(vec![PRE_AUTH_GRANT.to_owned(), REFRESH_GRANT.to_owned()]),
+            pre_authorized_grant_anonymous_access_supported: Some(true),
+            response_types_supported: Some(Vec::new()),
+            token_endpoint_auth_methods_supported: Some(vec!["none".to_owned()]),
+        }
     }
 
     fn jwks(&self) -> Value {

@@ -1,4 +1,4 @@
-//! Emergency key withdrawal (`docs/issuer.md`, "Withdrawing a compromised key"): the bureau
+//! Emergency key withdrawal (docs/issuer/operating.md, "Withdrawing a compromised key"): the bureau
 //! declares a credential signing key compromised, so that every credential it signed (or every
 //! one issued from a given day on) is refused by verifiers at once.
 //!

@@ -80,11 +80,6 @@ async fn a_stored_tx_code_digest_cannot_be_tested_without_the_key() {
     assert!(!unkeyed(right).matches(&stored));
     assert!((0..1_000_000).all(|code| !unkeyed(code).matches(&stored)));
     // The issuer, holding the key, still redeems the offer.
-    Wallet::new(80)
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    Wallet::new(80).redeem_offer(&offer).await;
     t.stop().await;
 }

@@ -11,42 +11,6 @@ const HIGH_DC: &str = "citizen_id_high_dc_sd_jwt";
 const HIGH_VC: &str = "citizen_id_high_vc_sd_jwt";
 const BASIC_DC: &str = "citizen_id_basic_dc_sd_jwt";
 
-/// `POST /admin/citizens/{action}` for citizen `serial`; status and body.
-async fn citizen(t: &TestIssuer, action: &str, serial: u32) -> (u16, Value) {
-    let r = t
-        .http
-        .post(format!("{}/admin/citizens/{action}", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"id_number": id_number(serial)}))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
-async fn hold(t: &TestIssuer, action: &str, serial: u32) {
-    let (status, body) = citizen(t, action, serial).await;
-    assert_eq!(status, 200, "{action}: {body}");
-}
-
-/// One copy of `config` with a fresh key; status and body.
-async fn one_copy(wallet: &mut Wallet, grant: &Redeemed, config: &str) -> (u16, Value) {
-    let aud = grant.metadata["credential_issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let nonce = wallet.nonce(&grant.metadata).await;
-    let key = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
-    wallet
-        .credential_request(
-            &grant.metadata,
-            &grant.access_token,
-            &json!({"credential_configuration_id": config,
-                    "proofs": {"jwt": [proof(&key, &aud, &nonce, now())]}}),
-        )
-        .await
-}
-
 fn assert_error(status: u16, body: &Value, code: &str, text: &str) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], code, "{body}");
@@ -63,37 +27,23 @@ fn code_of(offer: &Value) -> String {
         .to_owned()
 }
 
-async fn offer_fetch(t: &TestIssuer, offer: &Value) -> u16 {
-    t.http
-        .get(format!(
-            "{}/offers/{}",
-            t.url,
-            offer["offer_id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(60);
     let offer = t.enrol_high(&high_claims(60)).await;
-    assert_eq!(offer_fetch(&t, &offer).await, 200);
+    assert_eq!(t.offer_status(&offer).await, 200);
     // The citizen has no credential yet: the revocation holds all the same.
-    let (status, body) = citizen(&t, "revoke", 60).await;
+    let (status, body) = t.citizen("revoke", 60).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "revoked");
-    assert_eq!(offer_fetch(&t, &offer).await, 404);
+    assert_eq!(t.offer_status(&offer).await, 404);
     let (status, body) = wallet
         .token(&t.url, &code_of(&offer), offer["tx_code"].as_str().unwrap())
         .await;
     assert_error(status, &body, "invalid_grant", "");
     assert_eq!(t.count("access_tokens").await, 0);
     // Revocation is final: reinstating is refused.
-    let (status, body) = citizen(&t, "reinstate", 60).await;
+    let (status, body) = t.citizen("reinstate", 60).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "invalid_status_transition");
     t.stop().await;
@@ -103,14 +53,14 @@ async fn a_suspended_citizens_offer_waits_until_reinstated(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(61);
     let offer = t.enrol_high(&high_claims(61)).await;
-    hold(&t, "suspend", 61).await;
-    assert_eq!(offer_fetch(&t, &offer).await, 404);
+    t.citizen_ok("suspend", 61).await;
+    assert_eq!(t.offer_status(&offer).await, 404);
     let tx_code = offer["tx_code"].as_str().unwrap();
     let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
     assert_error(status, &body, "invalid_grant", "suspended");
     // The refusal did not spend the code.
-    hold(&t, "reinstate", 61).await;
-    assert_eq!(offer_fetch(&t, &offer).await, 200);
+    t.citizen_ok("reinstate", 61).await;
+    assert_eq!(t.offer_status(&offer).await, 200);
     let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
     assert_eq!(status, 200, "{body}");
     t.stop().await;
@@ -121,14 +71,9 @@ async fn an_access_token_obtained_before_a_revocation_issues_nothing(backend: Ba
         let t = TestIssuer::start_on(backend).await.unwrap();
         let mut wallet = Wallet::new(62);
         let offer = t.enrol_high(&high_claims(62)).await;
-        let grant = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
-        hold(&t, action, 62).await;
-        let (status, body) = one_copy(&mut wallet, &grant, HIGH_DC).await;
+        let grant = wallet.redeem_offer(&offer).await;
+        t.citizen_ok(action, 62).await;
+        let (status, body) = wallet.one_copy(&grant, HIGH_DC).await;
         assert_error(
             status,
             &body,
@@ -147,15 +92,10 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         let t = TestIssuer::start_on(backend).await.unwrap();
         let mut wallet = Wallet::new(63);
         let offer = t.enrol_high(&high_claims(63)).await;
-        let grant = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
+        let grant = wallet.redeem_offer(&offer).await;
         wallet.credentials(&grant, HIGH_DC, 1).await;
-        hold(&t, action, 63).await;
-        let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
+        t.citizen_ok(action, 63).await;
+        let (status, body) = wallet.one_copy(&grant, HIGH_VC).await;
         assert_error(
             status,
             &body,
@@ -165,8 +105,8 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
         assert_eq!(t.count("credentials").await, 1, "{action}");
         if action == "suspend" {
             // Reinstated, the token's other configuration is issued.
-            hold(&t, "reinstate", 63).await;
-            let (status, body) = one_copy(&mut wallet, &grant, HIGH_VC).await;
+            t.citizen_ok("reinstate", 63).await;
+            let (status, body) = wallet.one_copy(&grant, HIGH_VC).await;
             assert_eq!(status, 200, "{body}");
         }
         t.stop().await;
@@ -178,18 +118,8 @@ async fn a_token_used_for_one_configuration_gets_not_the_other_after_a_revocatio
 async fn two_enrolments(t: &TestIssuer, wallet: &mut Wallet, serial: u32) -> Redeemed {
     let basic = t.enrol_basic(&basic_claims(serial)).await;
     let high = t.enrol_high(&high_claims(serial)).await;
-    let basic = wallet
-        .redeem(
-            basic["offer_uri"].as_str().unwrap(),
-            basic["tx_code"].as_str().unwrap(),
-        )
-        .await;
-    let high = wallet
-        .redeem(
-            high["offer_uri"].as_str().unwrap(),
-            high["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let basic = wallet.redeem_offer(&basic).await;
+    let high = wallet.redeem_offer(&high).await;
     wallet.credentials(&high, HIGH_DC, 1).await;
     basic
 }
@@ -198,11 +128,11 @@ async fn the_refresh_token_of_a_revoked_citizens_other_enrolment_is_refused(back
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(64);
     let basic = two_enrolments(&t, &mut wallet, 64).await;
-    hold(&t, "revoke", 64).await;
+    t.citizen_ok("revoke", 64).await;
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_error(status, &body, "invalid_grant", "revoked");
     assert_eq!(t.count("refreshed_access_tokens").await, 0);
-    let (status, body) = one_copy(&mut wallet, &basic, BASIC_DC).await;
+    let (status, body) = wallet.one_copy(&basic, BASIC_DC).await;
     assert_error(
         status,
         &body,
@@ -216,11 +146,11 @@ async fn a_suspended_citizens_other_enrolment_refreshes_again_once_reinstated(ba
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(65);
     let basic = two_enrolments(&t, &mut wallet, 65).await;
-    hold(&t, "suspend", 65).await;
+    t.citizen_ok("suspend", 65).await;
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_error(status, &body, "invalid_grant", "suspended");
     assert_eq!(t.count("refreshed_access_tokens").await, 0);
-    hold(&t, "reinstate", 65).await;
+    t.citizen_ok("reinstate", 65).await;
     let (status, body) = wallet.refresh(&t.url, &basic.refresh_token).await;
     assert_eq!(status, 200, "{body}");
     t.stop().await;
@@ -230,8 +160,8 @@ async fn a_revoked_or_suspended_citizen_cannot_enrol_again(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     t.enrol_high(&high_claims(66)).await;
     t.enrol_high(&high_claims(67)).await;
-    hold(&t, "revoke", 66).await;
-    hold(&t, "suspend", 67).await;
+    t.citizen_ok("revoke", 66).await;
+    t.citizen_ok("suspend", 67).await;
     let enrol = |serial: u32| {
         t.http
             .post(format!("{}/enrol/high", t.url))
@@ -250,10 +180,10 @@ async fn a_revoked_or_suspended_citizen_cannot_enrol_again(backend: Backend) {
             .contains(status_text));
     }
     assert_eq!(t.count("enrolments").await, 2);
-    hold(&t, "reinstate", 67).await;
+    t.citizen_ok("reinstate", 67).await;
     t.enrol_high(&high_claims(67)).await;
     // An id number never enrolled is not a citizen to revoke.
-    let (status, body) = citizen(&t, "revoke", 68).await;
+    let (status, body) = t.citizen("revoke", 68).await;
     assert_eq!(status, 404, "{body}");
     t.stop().await;
 }
@@ -266,16 +196,11 @@ async fn a_revocation_racing_issuance_leaves_no_valid_credential(backend: Backen
     for serial in 70..76u32 {
         let mut wallet = Wallet::new(u64::from(serial));
         let offer = t.enrol_high(&high_claims(serial)).await;
-        let grant = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
-        let issuing = tokio::spawn(async move { one_copy(&mut wallet, &grant, HIGH_DC).await });
+        let grant = wallet.redeem_offer(&offer).await;
+        let issuing = tokio::spawn(async move { wallet.one_copy(&grant, HIGH_DC).await });
         let revoking = {
             let t = t.clone();
-            tokio::spawn(async move { citizen(&t, "revoke", serial).await })
+            tokio::spawn(async move { t.citizen("revoke", serial).await })
         };
         let (issued, revoked) = (issuing.await.unwrap(), revoking.await.unwrap());
         assert_eq!(revoked.0, 200, "{}", revoked.1);

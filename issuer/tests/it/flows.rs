@@ -33,15 +33,7 @@ async fn status_bits(http: &reqwest::Client, uri: &str, idx: u64) -> u8 {
 
 async fn enrol_at_each_level_redeem_and_verify(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    let meta: Value = t
-        .http
-        .get(format!("{}/.well-known/openid-credential-issuer", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = t.get_json("/.well-known/openid-credential-issuer").await;
     assert_eq!(meta["credential_issuer"], t.url.as_str());
     assert_eq!(
         meta["credential_configurations_supported"]
@@ -163,12 +155,7 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it(backend: B
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(3)).await;
     let mut wallet = Wallet::new(12);
-    let redeemed = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let redeemed = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet
         .credentials(&redeemed, "citizen_id_high_dc_sd_jwt", 3)
         .await;
@@ -210,15 +197,7 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it(backend: B
     for (uri, idx) in &entries {
         assert_eq!(status_bits(&t.http, uri, *idx).await, 2);
     }
-    let r = t
-        .http
-        .post(format!("{}/admin/citizens/revoke", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"id_number": id_number(3)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    t.citizen_ok("revoke", 3).await;
     for (uri, idx) in &entries {
         assert_eq!(status_bits(&t.http, uri, *idx).await, 1);
     }
@@ -249,15 +228,7 @@ async fn bitstring_bit(t: &TestIssuer, url: &str, purpose: &str, idx: u64) -> bo
     let jwt = r.text().await.unwrap();
     let jws = credential::jose::Jws::parse(&jwt).unwrap();
     assert_eq!(jws.header().typ.as_deref(), Some("vc+jwt"));
-    let keys: Value = t
-        .http
-        .get(format!("{}/.well-known/jwt-vc-issuer", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys: Value = t.get_json("/.well-known/jwt-vc-issuer").await;
     let kid = jws.header().kid.clone().unwrap();
     let mut jwk = keys["jwks"]["keys"]
         .as_array()
@@ -296,12 +267,7 @@ async fn bitstring_status_lists_project_revocation_and_suspension(backend: Backe
     for serial in [20, 21] {
         let offer = t.enrol_high(&high_claims(serial)).await;
         let mut wallet = Wallet::new(u64::from(serial));
-        let redeemed = wallet
-            .redeem(
-                offer["offer_uri"].as_str().unwrap(),
-                offer["tx_code"].as_str().unwrap(),
-            )
-            .await;
+        let redeemed = wallet.redeem_offer(&offer).await;
         let (_, creds) = wallet
             .credentials(&redeemed, "citizen_id_high_vc_sd_jwt", 1)
             .await;
@@ -331,15 +297,7 @@ async fn bitstring_status_lists_project_revocation_and_suspension(backend: Backe
         assert!(!bitstring_bit(&t, sus, "suspension", *idx).await);
     }
     for (serial, action) in [(20, "suspend"), (21, "revoke")] {
-        let r = t
-            .http
-            .post(format!("{}/admin/citizens/{action}", t.url))
-            .bearer_auth(&t.admin_token)
-            .json(&json!({"id_number": id_number(serial)}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        t.citizen_ok(action, serial).await;
     }
     let (suspended, revoked) = (&entries[0], &entries[1]);
     assert!(bitstring_bit(&t, &suspended.2, "suspension", suspended.0).await);
@@ -396,11 +354,7 @@ async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
         .as_str()
         .unwrap();
     let right = offer["tx_code"].as_str().unwrap();
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_tx_code(right);
     let w = Wallet::new(1);
     for _ in 0..5 {
         let (status, body) = w.token(&t.url, code, wrong).await;
@@ -418,17 +372,7 @@ async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
     assert_eq!(t.count("access_tokens").await, 0);
     assert_eq!(t.count("audit WHERE event = 'offer.dead'").await, 1);
     // The offer is no longer served.
-    let r = t
-        .http
-        .get(format!(
-            "{}/offers/{}",
-            t.url,
-            offer["offer_id"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(t.offer_status(&offer).await, 404);
     t.stop().await;
 }
 
@@ -436,12 +380,7 @@ async fn c_nonce_and_proof_replay_are_rejected(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(5);
     let o1 = t.enrol_high(&high_claims(6)).await;
-    let r1 = wallet
-        .redeem(
-            o1["offer_uri"].as_str().unwrap(),
-            o1["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r1 = wallet.redeem_offer(&o1).await;
     let nonce = wallet.nonce(&r1.metadata).await;
     let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let p = proof(&key, &t.url, &nonce, now());
@@ -466,12 +405,7 @@ async fn c_nonce_and_proof_replay_are_rejected(backend: Backend) {
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
     // The very same proof again (another offer, a fresh nonce issued meanwhile): replay.
     let o2 = t.enrol_high(&high_claims(7)).await;
-    let r2 = wallet
-        .redeem(
-            o2["offer_uri"].as_str().unwrap(),
-            o2["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r2 = wallet.redeem_offer(&o2).await;
     let (s, b) = wallet
         .credential_request(
             &r2.metadata,
@@ -498,12 +432,7 @@ async fn proof_checks_each_have_their_error(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(6);
     let o = t.enrol_high(&high_claims(8)).await;
-    let r = wallet
-        .redeem(
-            o["offer_uri"].as_str().unwrap(),
-            o["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&o).await;
     let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let nonce = wallet.nonce(&r.metadata).await;
     let req = |proofs: Vec<String>| json!({"credential_configuration_id": "citizen_id_high_dc_sd_jwt", "proofs": {"jwt": proofs}});
@@ -601,16 +530,13 @@ async fn basic_enrolment_rejects_bad_attestations_and_enrols_no_one(backend: Bac
         forged,                                         // wrong signer
     ];
     for att in cases {
-        let r = t
-            .http
-            .post(format!("{}/enrol/basic", t.url))
-            .bearer_auth(&t.officer_token)
-            .json(&json!({"claims": claims, "attestation": att}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400);
-        let b: Value = r.json().await.unwrap();
+        let (status, b) = t
+            .post_as_officer(
+                "/enrol/basic",
+                &json!({"claims": claims, "attestation": att}),
+            )
+            .await;
+        assert_eq!(status, 400);
         assert_eq!(b["error"], "invalid_attestation", "{b}");
     }
     assert_eq!(t.count("enrolments").await, 0);

@@ -306,23 +306,12 @@ async fn key_rotation_keeps_the_old_key_published(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(40)).await;
     let mut wallet = Wallet::new(40);
-    let r = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_dc_sd_jwt", 1).await;
-    let resp = t
-        .http
-        .post(format!("{}/admin/keys/rotate", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"alg": "EdDSA"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let rec: Value = resp.json().await.unwrap();
+    let (status, rec) = t
+        .post_as_admin("/admin/keys/rotate", &json!({"alg": "EdDSA"}))
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(rec["alg"], "EdDSA");
     // The old credential still verifies; the new one is signed with the new key.
     verify_sd_jwt(&t.http, &t.url, &creds[0]).await;

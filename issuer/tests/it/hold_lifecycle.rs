@@ -1,4 +1,4 @@
-//! The operator cases of a citizen's hold (docs/issuer.md, "Revoking a citizen"): a lost phone
+//! The operator cases of a citizen's hold (docs/issuer/operating.md, "Drills"): a lost phone
 //! is handled by revoking the batch on it, which leaves no hold, so the citizen enrols again on
 //! a new phone; a revoked citizen can be enrolled again only after an admin lifts the
 //! revocation hold with a reason (audited), and their old credentials stay revoked; a
@@ -13,30 +13,10 @@ use crate::client::*;
 const HIGH_DC: &str = "citizen_id_high_dc_sd_jwt";
 const CLAIMS: &[&str] = &["family_name", "given_name", "id_number"];
 
-/// `POST /admin/citizens/{action}` for citizen `serial` as admin; asserts 200.
-async fn citizen(t: &TestIssuer, action: &str, serial: u32) {
-    let r = t
-        .http
-        .post(format!("{}/admin/citizens/{action}", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(&json!({"id_number": id_number(serial)}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{action}: {:?}", r.text().await);
-}
-
 /// `POST /admin/citizens/lift-hold` with `body` and bearer `token`; status and body.
 async fn lift(t: &TestIssuer, token: &str, body: Value) -> (u16, Value) {
-    let r = t
-        .http
-        .post(format!("{}/admin/citizens/lift-hold", t.url))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    let url = format!("{}/admin/citizens/lift-hold", t.url);
+    testkit::http::post_json(&t.http, &url, token, &body).await
 }
 
 fn lift_body(serial: u32, reason: &str) -> Value {
@@ -45,15 +25,8 @@ fn lift_body(serial: u32, reason: &str) -> Value {
 
 /// `POST /enrol/high` for citizen `serial` as officer; status and body.
 async fn enrol(t: &TestIssuer, serial: u32) -> (u16, Value) {
-    let r = t
-        .http
-        .post(format!("{}/enrol/high", t.url))
-        .bearer_auth(&t.officer_token)
-        .json(&json!({"claims": high_claims(serial)}))
-        .send()
+    t.post_as_officer("/enrol/high", &json!({"claims": high_claims(serial)}))
         .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 /// Enrols citizen `serial`, redeems the offer in `wallet` and takes `n` copies.
@@ -64,23 +37,9 @@ async fn credentials_of(
     n: usize,
 ) -> (Redeemed, Vec<credential::jose::SigningKey>, Vec<String>) {
     let offer = t.enrol_high(&high_claims(serial)).await;
-    let grant = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let grant = wallet.redeem_offer(&offer).await;
     let (keys, creds) = wallet.credentials(&grant, HIGH_DC, n).await;
     (grant, keys, creds)
-}
-
-/// The status entry `(shard, idx)` a credential names.
-fn entry_of(sd_jwt: &str) -> (String, i64) {
-    let jws = credential::jose::Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap();
-    let p: Value = serde_json::from_slice(jws.payload()).unwrap();
-    let s = &p["status"]["status_list"];
-    let shard = s["uri"].as_str().unwrap().rsplit('/').next().unwrap();
-    (shard.to_owned(), s["idx"].as_i64().unwrap())
 }
 
 async fn assert_valid(t: &TestIssuer, cred: &str, key: &credential::jose::SigningKey) {
@@ -105,7 +64,7 @@ async fn a_lost_phone_is_revoked_by_its_batch_and_the_citizen_enrols_again(backe
     let mut lost = Wallet::new(80);
     let (grant, old_keys, old) = credentials_of(&t, &mut lost, 80, 2).await;
     // The officer revokes the batch on the lost phone, not the citizen.
-    let (shard, idx) = entry_of(&old[0]);
+    let (shard, idx) = status_entry(&old[0]);
     let r = t
         .http
         .post(format!("{}/admin/status/{shard}/{idx}/revoke", t.url))
@@ -138,7 +97,7 @@ async fn a_revoked_citizen_enrols_again_once_an_admin_lifts_the_hold(backend: Ba
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(82);
     let (_, old_keys, old) = credentials_of(&t, &mut wallet, 82, 1).await;
-    citizen(&t, "revoke", 82).await;
+    t.citizen_ok("revoke", 82).await;
     let (status, body) = enrol(&t, 82).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "citizen_on_hold");
@@ -179,7 +138,7 @@ async fn a_revoked_citizen_enrols_again_once_an_admin_lifts_the_hold(backend: Ba
     assert_valid(&t, &new[0], &new_keys[0]).await;
     assert_revoked(&t, &old[0], &old_keys[0]).await;
     // Lifting is no pardon for the future: a new revocation holds again.
-    citizen(&t, "revoke", 82).await;
+    t.citizen_ok("revoke", 82).await;
     let (status, body) = enrol(&t, 82).await;
     assert_eq!(status, 409, "{body}");
     t.stop().await;
@@ -188,7 +147,7 @@ async fn a_revoked_citizen_enrols_again_once_an_admin_lifts_the_hold(backend: Ba
 async fn an_officer_cannot_lift_a_hold(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     t.enrol_high(&high_claims(84)).await;
-    citizen(&t, "revoke", 84).await;
+    t.citizen_ok("revoke", 84).await;
     let (status, body) = lift(&t, &t.officer_token, lift_body(84, "officer tries")).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(t.count("citizen_holds").await, 1);
@@ -201,7 +160,7 @@ async fn an_officer_cannot_lift_a_hold(backend: Backend) {
 async fn a_suspended_citizen_is_reinstated_not_lifted(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     t.enrol_high(&high_claims(85)).await;
-    citizen(&t, "suspend", 85).await;
+    t.citizen_ok("suspend", 85).await;
     let (status, body) = lift(&t, &t.admin_token, lift_body(85, "investigation closed")).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "invalid_status_transition");
@@ -215,7 +174,7 @@ async fn a_suspended_citizen_is_reinstated_not_lifted(backend: Backend) {
     assert_eq!(t.count("citizen_holds").await, 1);
     let (status, body) = enrol(&t, 85).await;
     assert_eq!(status, 409, "{body}");
-    citizen(&t, "reinstate", 85).await;
+    t.citizen_ok("reinstate", 85).await;
     let (status, body) = enrol(&t, 85).await;
     assert_eq!(status, 201, "{body}");
     t.stop().await;
@@ -224,7 +183,7 @@ async fn a_suspended_citizen_is_reinstated_not_lifted(backend: Backend) {
 async fn lifting_a_hold_needs_a_reason(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     t.enrol_high(&high_claims(86)).await;
-    citizen(&t, "revoke", 86).await;
+    t.citizen_ok("revoke", 86).await;
     for reason in ["", "   ", "line one\nline two", &"x".repeat(501)] {
         let (status, body) = lift(&t, &t.admin_token, lift_body(86, reason)).await;
         assert_eq!(status, 400, "{body}");

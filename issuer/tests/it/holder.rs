@@ -1,4 +1,4 @@
-//! One holder key per credential (docs/issuer.md, "Holder keys"): a key repeated in a request,
+//! One holder key per credential (docs/issuer/http.md, "Holder keys"): a key repeated in a request,
 //! reused from an earlier batch, or raced by two requests is refused with `invalid_proof`, and
 //! a refused request issues nothing.
 
@@ -13,12 +13,7 @@ const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
 /// Enrols citizen `serial` at high and redeems the offer; no credential taken yet.
 async fn redeemed(t: &TestIssuer, wallet: &Wallet, serial: u32) -> Redeemed {
     let offer = t.enrol_high(&high_claims(serial)).await;
-    wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await
+    wallet.redeem_offer(&offer).await
 }
 
 /// A credential request with one proof per key, all over one fresh `c_nonce`.

@@ -12,12 +12,7 @@ async fn offer_id_appears_in_no_log_and_no_audit_row(backend: Backend) {
     let wallet = Wallet::new(81);
     // One offer redeemed, one killed by wrong tx_codes.
     let redeemed = t.enrol_high(&high_claims(81)).await;
-    wallet
-        .redeem(
-            redeemed["offer_uri"].as_str().unwrap(),
-            redeemed["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    wallet.redeem_offer(&redeemed).await;
     let killed = t.enrol_high(&high_claims(82)).await;
     let code = parse_offer_uri(killed["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]
         ["pre-authorized_code"]
@@ -119,12 +114,7 @@ async fn wrongly_typed_values_are_not_echoed(backend: Backend) {
     // A whole proof JWT where an array of them goes.
     let wallet = Wallet::new(85);
     let offer = t.enrol_high(&high_claims(85)).await;
-    let grant = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let grant = wallet.redeem_offer(&offer).await;
     let key = credential::jose::SigningKey::generate(
         credential::jose::Alg::Es256,
         &mut <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(85),

@@ -9,34 +9,7 @@ const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
 
 async fn redeemed(t: &TestIssuer, wallet: &Wallet, serial: u32) -> Redeemed {
     let offer = t.enrol_high(&high_claims(serial)).await;
-    wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await
-}
-
-/// One copy of `config` proved with `nonce` and a fresh key; status and body.
-async fn with_nonce(
-    wallet: &mut Wallet,
-    grant: &Redeemed,
-    config: &str,
-    nonce: &str,
-) -> (u16, Value) {
-    let aud = grant.metadata["credential_issuer"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let key = credential::jose::SigningKey::generate(credential::jose::Alg::Es256, &mut wallet.rng);
-    wallet
-        .credential_request(
-            &grant.metadata,
-            &grant.access_token,
-            &json!({"credential_configuration_id": config,
-                    "proofs": {"jwt": [proof(&key, &aud, nonce, now())]}}),
-        )
-        .await
+    wallet.redeem_offer(&offer).await
 }
 
 fn assert_invalid_nonce(status: u16, body: &Value) {
@@ -47,15 +20,7 @@ fn assert_invalid_nonce(status: u16, body: &Value) {
 async fn many_nonce_calls_store_nothing(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(90);
-    let meta: Value = t
-        .http
-        .get(format!("{}/.well-known/openid-credential-issuer", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = t.get_json("/.well-known/openid-credential-issuer").await;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..300 {
         assert!(
@@ -72,11 +37,13 @@ async fn a_nonce_is_used_once(backend: Backend) {
     let mut wallet = Wallet::new(91);
     let grant = redeemed(&t, &wallet, 91).await;
     let nonce = wallet.nonce(&grant.metadata).await;
-    let (status, body) = with_nonce(&mut wallet, &grant, CONFIG, &nonce).await;
+    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &nonce).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(t.count("c_nonces").await, 1);
     // Again, for the configuration not yet issued, with a fresh proof: refused.
-    let (status, body) = with_nonce(&mut wallet, &grant, "citizen_id_high_vc_sd_jwt", &nonce).await;
+    let (status, body) = wallet
+        .one_copy_with_nonce(&grant, "citizen_id_high_vc_sd_jwt", &nonce)
+        .await;
     assert_invalid_nonce(status, &body);
     assert_eq!(t.count("credentials").await, 1);
     t.stop().await;
@@ -87,7 +54,7 @@ async fn a_forged_nonce_is_invalid_nonce(backend: Backend) {
     let mut wallet = Wallet::new(92);
     let grant = redeemed(&t, &wallet, 92).await;
     let forged = credential::b64::encode([1u8; 41]);
-    let (status, body) = with_nonce(&mut wallet, &grant, CONFIG, &forged).await;
+    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &forged).await;
     assert_invalid_nonce(status, &body);
     assert_eq!(t.count("credentials").await, 0);
     t.stop().await;
@@ -102,7 +69,7 @@ async fn an_altered_nonce_is_invalid_nonce(backend: Backend) {
     let mut bytes = credential::b64::decode(&nonce).unwrap();
     bytes[8] ^= 1;
     let altered = credential::b64::encode(&bytes);
-    let (status, body) = with_nonce(&mut wallet, &grant, CONFIG, &altered).await;
+    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &altered).await;
     assert_invalid_nonce(status, &body);
     assert_eq!(t.count("credentials").await, 0);
     t.stop().await;
@@ -116,7 +83,7 @@ async fn an_expired_nonce_is_invalid_nonce(backend: Backend) {
     let grant = redeemed(&t, &wallet, 94).await;
     let nonce = wallet.nonce(&grant.metadata).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, body) = with_nonce(&mut wallet, &grant, CONFIG, &nonce).await;
+    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &nonce).await;
     assert_invalid_nonce(status, &body);
     assert_eq!(t.count("credentials").await, 0);
     t.stop().await;
@@ -138,7 +105,7 @@ async fn a_nonce_of_another_issuer_is_invalid_nonce(backend: Backend) {
     let mut other_meta = grant.metadata.clone();
     other_meta["nonce_endpoint"] = json!(format!("{}/nonce", other.url));
     let foreign = wallet.nonce(&other_meta).await;
-    let (status, body) = with_nonce(&mut wallet, &grant, CONFIG, &foreign).await;
+    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &foreign).await;
     assert_invalid_nonce(status, &body);
     other.stop().await;
     t.stop().await;

@@ -10,12 +10,7 @@ const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
 /// Enrols citizen `serial` at high, redeems the offer and takes `n` copies.
 async fn enrolled(t: &TestIssuer, wallet: &mut Wallet, serial: u32, n: usize) -> Redeemed {
     let offer = t.enrol_high(&high_claims(serial)).await;
-    let redeemed = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let redeemed = wallet.redeem_offer(&offer).await;
     wallet.credentials(&redeemed, CONFIG, n).await;
     redeemed
 }
@@ -42,28 +37,13 @@ fn assert_invalid_grant(status: u16, body: &Value, reason: &str) {
 }
 
 async fn admin(t: &TestIssuer, path: &str, body: &Value) {
-    let r = t
-        .http
-        .post(format!("{}{path}", t.url))
-        .bearer_auth(&t.admin_token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = t.post_as_admin(path, body).await;
+    assert_eq!(status, 200);
 }
 
 async fn refresh_issues_a_fresh_batch_with_new_indexes_in_the_same_lineage(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    let meta: Value = t
-        .http
-        .get(format!("{}/.well-known/oauth-authorization-server", t.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta: Value = t.get_json("/.well-known/oauth-authorization-server").await;
     assert!(meta["grant_types_supported"]
         .as_array()
         .unwrap()

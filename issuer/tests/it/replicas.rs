@@ -226,26 +226,6 @@ fn keys(rng: &mut ChaCha20Rng, n: usize) -> Vec<SigningKey> {
         .collect()
 }
 
-fn payload(sd_jwt: &str) -> Value {
-    let jws = credential::jose::Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap();
-    serde_json::from_slice(jws.payload()).unwrap()
-}
-
-/// (shard, idx) of an issued credential.
-fn entry(sd_jwt: &str) -> (i64, i64) {
-    let p = payload(sd_jwt);
-    let s = &p["status"]["status_list"];
-    let shard = s["uri"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (shard, s["idx"].as_i64().unwrap())
-}
-
 fn credentials_of(body: &Value) -> Vec<String> {
     body["credentials"]
         .as_array()
@@ -438,7 +418,7 @@ async fn no_status_index_is_handed_out_twice_across_replicas() {
     }
     let mut issued = Vec::new();
     for t in tasks {
-        issued.extend(t.await.unwrap().iter().map(|s| entry(s)));
+        issued.extend(t.await.unwrap().iter().map(|s| status_entry(s)));
     }
     assert_eq!(issued.len(), 72);
     let shards: HashSet<i64> = issued.iter().map(|e| e.0).collect();
@@ -464,7 +444,7 @@ async fn a_revocation_shows_on_every_replica() {
     )
     .await
     .unwrap();
-    let (shard, idx) = entry(&creds[0]);
+    let (shard, idx) = status_entry(&creds[0]);
     // Both replicas have built (and cached) the list before the change.
     for i in 0..2 {
         assert_eq!(status_at(&c.http, c.url(i), shard, idx).await, 0);
@@ -559,15 +539,9 @@ async fn key_rotation_is_coordinated_across_replicas() {
         let jws = credential::jose::Jws::parse(creds[0].split('~').next().unwrap()).unwrap();
         assert_eq!(jws.header().kid.as_deref(), Some(active[0].as_str()));
         // And publishes it.
-        let meta: Value = c
-            .http
-            .get(format!("{}/.well-known/jwt-vc-issuer", c.url(i)))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let meta: Value =
+            testkit::http::get_json(&c.http, &format!("{}/.well-known/jwt-vc-issuer", c.url(i)))
+                .await;
         assert!(meta.to_string().contains(&active[0]));
     }
 }
@@ -612,7 +586,10 @@ async fn kill_9_of_one_replica_mid_load_loses_no_answered_issuance() {
                 }
                 let b = [base.as_str(), base.as_str(), base.as_str()];
                 if let Some(creds) = flow(&http, b, &code, &tx, &mut rng, 2).await {
-                    received.lock().await.extend(creds.iter().map(|s| entry(s)));
+                    received
+                        .lock()
+                        .await
+                        .extend(creds.iter().map(|s| status_entry(s)));
                     if killed.load(std::sync::atomic::Ordering::SeqCst) {
                         *after_kill.lock().await += 1;
                     }
@@ -732,7 +709,10 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
                 };
                 let b = [base.as_str(), base.as_str(), base.as_str()];
                 if let Some(creds) = flow(&http, b, &code, &tx, &mut rng, 2).await {
-                    received.lock().await.extend(creds.iter().map(|s| entry(s)));
+                    received
+                        .lock()
+                        .await
+                        .extend(creds.iter().map(|s| status_entry(s)));
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

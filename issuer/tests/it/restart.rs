@@ -68,21 +68,6 @@ async fn enrol(http: &reqwest::Client, url: &str, token: &str, serial: u32) -> V
     r.json().await.unwrap()
 }
 
-fn entry_of(sd_jwt: &str) -> (i64, i64) {
-    let jws = credential::jose::Jws::parse(sd_jwt.split('~').next().unwrap()).unwrap();
-    let p: Value = serde_json::from_slice(jws.payload()).unwrap();
-    let s = &p["status"]["status_list"];
-    let shard = s["uri"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (shard, s["idx"].as_i64().unwrap())
-}
-
 #[tokio::test]
 async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,14 +78,9 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     // One credential revoked before the crash.
     let offer = enrol(&http, &s.url, &token, 100).await;
     let mut wallet = Wallet::new(100);
-    let r = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_dc_sd_jwt", 2).await;
-    let revoked: Vec<(i64, i64)> = creds.iter().map(|c| entry_of(c)).collect();
+    let revoked: Vec<(i64, i64)> = creds.iter().map(|c| status_entry(c)).collect();
     let resp = http
         .post(format!(
             "{}/admin/status/{}/{}/revoke",
@@ -145,7 +125,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
                     break;
                 };
                 match got {
-                    Some(creds) => received.lock().await.extend(creds.iter().map(|c| entry_of(c))),
+                    Some(creds) => received.lock().await.extend(creds.iter().map(|c| status_entry(c))),
                     None => break,
                 }
             }
@@ -202,12 +182,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     // The restarted service still serves and issues.
     let offer = enrol(&http, &s2.url, &token, 300).await;
     let mut wallet = Wallet::new(300);
-    let r = wallet
-        .redeem(
-            offer["offer_uri"].as_str().unwrap(),
-            offer["tx_code"].as_str().unwrap(),
-        )
-        .await;
+    let r = wallet.redeem_offer(&offer).await;
     let (_, creds) = wallet.credentials(&r, "citizen_id_high_vc_sd_jwt", 1).await;
     assert_eq!(creds.len(), 1);
 

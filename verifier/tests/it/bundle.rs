@@ -52,13 +52,18 @@ fn token(key: &SigningKey, sub: &str, iat: i64) -> String {
 
 fn bundle_with(f: &Fx, issued_at: i64, lists: &[(i64, String, String)]) -> String {
     let keys = [key_json(&f.key, "active", T - 1000, None)];
+    bundle_of(f, issued_at, &keys, lists)
+}
+
+/// A bundle signed by the fixture's root with these keys and status lists.
+fn bundle_of(f: &Fx, issued_at: i64, keys: &[Value], lists: &[(i64, String, String)]) -> String {
     sign_trust_bundle(
         &f.root,
         &BundleContents {
             iss: ISS,
             issued_at,
             next_update: issued_at + 300,
-            keys: &keys,
+            keys,
             status_lists: lists,
             status_seq: None,
         },
@@ -257,17 +262,7 @@ fn retired_key_keeps_its_window() {
         key_json(&f.key, "retired", T - 1000, Some(T - 500)),
         key_json(&new, "active", T - 500, None),
     ];
-    let text = sign_trust_bundle(
-        &f.root,
-        &BundleContents {
-            iss: ISS,
-            issued_at: T,
-            next_update: T + 300,
-            keys: &keys,
-            status_lists: &[(0, uri(0), token(&new, &uri(0), T))],
-            status_seq: None,
-        },
-    );
+    let text = bundle_of(&f, T, &keys, &[(0, uri(0), token(&new, &uri(0), T))]);
     let trust = verify(&f, &text).unwrap().trust_store();
     let header = |k: &SigningKey| {
         let mut h = Header::parse(br#"{"alg":"ES256"}"#).unwrap();
@@ -322,17 +317,7 @@ fn key_entry_checked() {
     let f = fx();
     let mut bad = key_json(&f.key, "active", T - 1000, None);
     bad["kid"] = json!("not-the-thumbprint");
-    let text = sign_trust_bundle(
-        &f.root,
-        &BundleContents {
-            iss: ISS,
-            issued_at: T,
-            next_update: T + 300,
-            keys: &[bad],
-            status_lists: &[],
-            status_seq: None,
-        },
-    );
+    let text = bundle_of(&f, T, &[bad], &[]);
     assert!(matches!(
         verify(&f, &text).unwrap_err(),
         BundleError::InvalidKey { index: 0, .. }

@@ -504,6 +504,13 @@ fn verify_rfc9901(trust: &Value, example: &str, file: &str, extra: &[&str]) -> O
     run(&args, None)
 }
 
+/// [`verify_rfc9901`], which must accept; its JSON output.
+fn verified_rfc9901(trust: &Value, example: &str, file: &str, extra: &[&str]) -> Value {
+    let out = verify_rfc9901(trust, example, file, extra);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
 const KB: [&str; 4] = [
     "--nonce",
     "1234567890",
@@ -529,14 +536,12 @@ fn rfc9901_general_jwks() -> Value {
 fn generic_tries_a_trusted_key_without_kid_when_the_header_kid_names_none() {
     // The general JSON serialization's signatures carry `kid: issuer-key-1` and
     // `issuer-key-2`; the trusted key (settings.yml) has no `kid` and is issuer-key-1.
-    let out = verify_rfc9901(
+    let v = verified_rfc9901(
         &rfc9901_issuer_jwk(),
         "json_serialization_general",
         "sd_jwt_presentation.json",
         &KB,
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["claims"]["given_name"], "John");
     // A key WITH a kid that the header does not name is still not tried.
     let mut named = rfc9901_issuer_jwk();
@@ -557,14 +562,12 @@ fn generic_finds_the_key_named_by_the_unprotected_header_kid() {
     // Only issuer-key-2 trusted: the second signature, named in its unprotected header.
     let mut jwks = rfc9901_general_jwks();
     jwks["keys"].as_array_mut().unwrap().remove(0);
-    let out = verify_rfc9901(
+    let v = verified_rfc9901(
         &jwks,
         "json_serialization_general",
         "sd_jwt_presentation.json",
         &KB,
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["claims"]["family_name"], "Doe");
     assert_eq!(v["key_binding"]["aud"], "https://verifier.example.org");
 }
@@ -572,14 +575,12 @@ fn generic_finds_the_key_named_by_the_unprotected_header_kid() {
 #[test]
 fn generic_without_key_binding_accepts_a_credential_without_cnf() {
     // address_only_flat: no `cnf`, no KB-JWT; no --nonce or --aud needed.
-    let out = verify_rfc9901(
+    let v = verified_rfc9901(
         &rfc9901_issuer_jwk(),
         "address_only_flat",
         "sd_jwt_presentation.txt",
         &["--no-key-binding"],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(rfc9901("address_only_flat", "verified_contents.json")).unwrap(),
     )

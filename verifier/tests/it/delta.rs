@@ -19,7 +19,10 @@ use verifier::bundle::{BundleLimits, VerifiedBundle};
 use verifier::delta::{DeltaError, DeltaLimits, VerifiedDelta};
 use verifier::TrustState;
 
-use crate::sync::{now, pin, present, run_in, start, stderr, sync, verify_in, Running};
+use crate::sync::{
+    pin, present, published_keys, refuse_tampered, run_in, start, stderr, sync_ok, verify_in,
+};
+use testkit::{now, TestIssuer};
 
 fn json_out(o: &std::process::Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
@@ -43,7 +46,7 @@ fn show(state: &Path) -> Value {
     json_out(&o)
 }
 
-async fn revoke(bureau: &Running, id: &str) {
+async fn revoke(bureau: &TestIssuer, id: &str) {
     bureau
         .issuer
         .change_status(
@@ -190,13 +193,7 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
     // A base the issuer does not know (a status_seq beyond its log): the issuer says so and
     // the verifier falls back to the full bundle.
     pause().await;
-    let keys: Vec<Value> = bureau
-        .issuer
-        .keys
-        .published(now())
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
+    let keys = published_keys(&bureau.issuer);
     let lists = vec![(
         0,
         bureau.issuer.status_uri(0),
@@ -231,7 +228,7 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
     let o = run_in(&hotel, &["sync", &bureau.url]);
     assert!(o.status.success(), "{}", stderr(&o));
 
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 fn snapshot(state: &Path) -> Vec<Option<Vec<u8>>> {
@@ -269,27 +266,19 @@ async fn bad_deltas_each_refused_and_state_kept() {
     let early = bureau.issuer.trust_bundle_delta(0).await.unwrap();
     refused(&state, &early, work.path(), "delta_base_mismatch");
 
-    let o = sync(&state, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&state, &bureau.url);
     let seq = show(&state)["status_seq"].as_i64().unwrap();
     // An empty delta from the stored base, then a newer one applied: the first is a replay.
     pause().await;
     let stale = bureau.issuer.trust_bundle_delta(seq).await.unwrap();
     revoke(&bureau, &a.id).await;
     pause().await;
-    let o = sync(&state, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&state, &bureau.url);
     let seq2 = show(&state)["status_seq"].as_i64().unwrap();
     assert!(seq2 > seq);
     let empty_old = {
         // Same base as the stored state, issued before it.
-        let keys: Vec<Value> = bureau
-            .issuer
-            .keys
-            .published(now())
-            .iter()
-            .map(|r| r.to_json())
-            .collect();
+        let keys = published_keys(&bureau.issuer);
         let t = show(&state)["issued_at"].as_i64().unwrap() - 10;
         sign_trust_bundle_delta(
             &bureau.issuer.keys.root(),
@@ -311,31 +300,12 @@ async fn bad_deltas_each_refused_and_state_kept() {
     let good = bureau.issuer.trust_bundle_delta(seq2).await.unwrap();
 
     let foreign = stranger.issuer.trust_bundle_delta(0).await.unwrap();
-    refused(&state, &foreign, work.path(), "delta_wrong_root");
-    refused(
-        &state,
-        &good[..good.len() / 2],
-        work.path(),
-        "delta_truncated",
-    );
-    let mut corrupt = good.clone().into_bytes();
-    let i = good.find('.').unwrap() + 30;
-    corrupt[i] = if corrupt[i] == b'x' { b'y' } else { b'x' };
-    refused(
-        &state,
-        &String::from_utf8(corrupt).unwrap(),
-        work.path(),
-        "delta_bad_signature",
-    );
+    refuse_tampered(&good, &foreign, "delta", |doc, code| {
+        refused(&state, doc, work.path(), code)
+    });
 
     let root = bureau.issuer.keys.root();
-    let keys: Vec<Value> = bureau
-        .issuer
-        .keys
-        .published(now())
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
+    let keys = published_keys(&bureau.issuer);
     let signed = |changes: Vec<Value>| {
         let t = now();
         let payload = serde_json::json!({"delta_version": 1, "iss": bureau.issuer.url(),
@@ -399,8 +369,8 @@ async fn bad_deltas_each_refused_and_state_kept() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
 
-    bureau.stop().await;
-    stranger.stop().await;
+    bureau.stop_server().await;
+    stranger.stop_server().await;
 }
 
 #[test]
@@ -545,7 +515,7 @@ fn each_structural_delta_check_has_its_code() {
 
 /// The issuer's delta from `base` re-signed by its root with `issued_at` set: the same changes
 /// and keys the issuer serves, placed in a chosen second.
-fn delta_in_second(bureau: &Running, base: i64, issued_at: i64, real: &str) -> String {
+fn delta_in_second(bureau: &TestIssuer, base: i64, issued_at: i64, real: &str) -> String {
     let root = bureau.issuer.keys.root();
     let d = VerifiedDelta::verify(real, root.public_jwk(), now(), &DeltaLimits::default()).unwrap();
     assert_eq!(d.base_status_seq, base);
@@ -594,8 +564,7 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
         creds.push(bureau.credential(h).await);
     }
     pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let seq0 = show(&hotel)["status_seq"].as_i64().unwrap();
     // Both deltas carry the same second.
     let t = now();
@@ -652,13 +621,7 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
             issued_at: t - 1,
             next_update: t + 300,
             status_exp: t + 86_400,
-            keys: &bureau
-                .issuer
-                .keys
-                .published(now())
-                .iter()
-                .map(|r| r.to_json())
-                .collect::<Vec<_>>(),
+            keys: &published_keys(&bureau.issuer),
             changes: &[],
         },
     );
@@ -667,8 +630,7 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
     // Against the live issuer: revoke, sync, revoke, sync at once.
     for (i, c) in creds.iter().enumerate().skip(2) {
         revoke(&bureau, &c.id).await;
-        let o = sync(&hotel, &bureau.url);
-        assert!(o.status.success(), "{}", stderr(&o));
+        sync_ok(&hotel, &bureau.url);
         let p = present(
             work.path(),
             &format!("p{i}"),
@@ -681,5 +643,5 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
     }
-    bureau.stop().await;
+    bureau.stop_server().await;
 }

@@ -3,7 +3,7 @@
 //! last credential expiry, nor credentials dated after its retirement; an emergency withdrawal
 //! reaches the verifier first at the next sync and refuses what the key signed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
@@ -15,7 +15,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::json;
 
-use crate::sync::{now, pin, present, run_in, start, stderr, sync, verify_in};
+use crate::sync::{pin, present, run_in, start, stderr, sync, sync_ok, verify_in};
+use testkit::{now, TestIssuer};
 
 const CLAIMS: &str = include_str!("../../../examples/claims/citizen-basic.json");
 const DAY: i64 = 86_400;
@@ -49,6 +50,28 @@ fn signed_by(
 
 fn holder(seed: u64) -> SigningKey {
     SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(seed))
+}
+
+/// A credential for a fresh holder (`holder_seed`) signed by the active key (its kid), and a
+/// hotel state in a new work directory that pinned `bureau` and synced once.
+async fn issued_and_synced(
+    bureau: &TestIssuer,
+    holder_seed: u64,
+) -> (
+    tempfile::TempDir,
+    PathBuf,
+    SigningKey,
+    issuer::service::simulate::DirectCredential,
+    String,
+) {
+    let work = tempfile::tempdir().unwrap();
+    let hotel = work.path().join("hotel");
+    let alice = holder(holder_seed);
+    let credential = bureau.credential(&alice).await;
+    let kid = bureau.issuer.keys.active().kid().to_owned();
+    pin(&hotel, &bureau.issuer, work.path());
+    sync_ok(&hotel, &bureau.url);
+    (work, hotel, alice, credential, kid)
 }
 
 /// Verifies `credential` (shown by `holder`) with the synced state in `state`, under a policy
@@ -109,8 +132,7 @@ async fn a_retired_key_cannot_sign_past_its_last_credential_expiry_or_after_reti
     let last = retired.last_credential_expiry.unwrap();
     let retired_at = retired.not_after.unwrap();
     pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let t = now();
 
     // What the key signed before retirement still verifies.
@@ -152,20 +174,13 @@ async fn a_retired_key_cannot_sign_past_its_last_credential_expiry_or_after_reti
         day + 2 * DAY + 3_600,
     );
     refused_with(&o, "issuer_key_not_valid");
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withdrawn_key_is_refused_after_the_next_sync() {
     let mut bureau = start(25).await;
-    let work = tempfile::tempdir().unwrap();
-    let hotel = work.path().join("hotel");
-    let alice = holder(26);
-    let credential = bureau.credential(&alice).await;
-    let kid = bureau.issuer.keys.active().kid().to_owned();
-    pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (work, hotel, alice, credential, kid) = issued_and_synced(&bureau, 26).await;
     let o = verify(
         &hotel,
         work.path(),
@@ -216,8 +231,7 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
 
     // Syncing again stores nothing new: the notice file stays one line.
     for _ in 0..2 {
-        let o = sync(&hotel, &bureau.url);
-        assert!(o.status.success(), "{}", stderr(&o));
+        sync_ok(&hotel, &bureau.url);
     }
     let stored = std::fs::read_to_string(hotel.join("withdrawals.jwt")).unwrap();
     assert_eq!(stored.lines().count(), 1, "{stored}");
@@ -227,7 +241,7 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
     let fresh = bureau.credential(&bob).await;
     let o = verify(&hotel, work.path(), "fresh", &fresh.sd_jwt, &bob, now());
     assert!(o.status.success(), "{}", stderr(&o));
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 /// A bureau whose bundle and notices are built here (real root, real keys, chosen times).
@@ -416,14 +430,7 @@ fn cutting_relay(notice: String, delta: String) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withdrawal_is_applied_first_even_when_the_delta_fails() {
     let mut bureau = start(35).await;
-    let work = tempfile::tempdir().unwrap();
-    let hotel = work.path().join("hotel");
-    let alice = holder(36);
-    let credential = bureau.credential(&alice).await;
-    let kid = bureau.issuer.keys.active().kid().to_owned();
-    pin(&hotel, &bureau.issuer, work.path());
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (work, hotel, alice, credential, kid) = issued_and_synced(&bureau, 36).await;
     let seq = {
         let o = run_in(&hotel, &["trust", "show", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -453,5 +460,5 @@ async fn a_withdrawal_is_applied_first_even_when_the_delta_fails() {
         now(),
     );
     refused_with(&o, "issuer_key_withdrawn");
-    bureau.stop().await;
+    bureau.stop_server().await;
 }

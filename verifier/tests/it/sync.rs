@@ -4,74 +4,66 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 
-use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
-use issuer::config::Config;
 use issuer::service::status::Target;
 use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use testkit::{now, TestIssuer};
 
-const CLAIMS: &str = include_str!("../../../examples/claims/citizen-basic.json");
 const AUD: &str = "https://hotel.example";
 
-pub(crate) struct Running {
-    pub(crate) issuer: Arc<Issuer>,
-    pub(crate) url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+/// The bureau: the kit's issuer on loopback, its keys drawn from `seed`.
+pub(crate) async fn start(seed: u64) -> TestIssuer {
+    TestIssuer::builder().seed(seed).start().await
 }
 
-pub(crate) async fn start(seed: u64) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut cfg = Config::defaults(dir.path().to_path_buf());
-    cfg.listen = addr;
-    cfg.public_url = format!("http://{addr}");
-    cfg.public_url_set = true;
-    cfg.shard_size = 1024;
-    let issuer = Issuer::open_with_rng(cfg, ChaCha20Rng::seed_from_u64(seed)).unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(issuer::server::run(listener, issuer.clone(), async {
-        let _ = rx.await;
-    }));
-    Running {
-        url: format!("http://{addr}"),
-        issuer,
-        shutdown: Some(tx),
-        task: Some(tokio::spawn(async move {
-            let _ = task.await;
-        })),
-        _dir: dir,
-    }
+/// The keys `issuer` publishes now, as a bundle lists them.
+pub(crate) fn published_keys(issuer: &Issuer) -> Vec<serde_json::Value> {
+    issuer
+        .keys
+        .published(now())
+        .iter()
+        .map(|r| r.to_json())
+        .collect()
 }
 
-impl Running {
-    pub(crate) async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
-    }
+/// `good` (a bundle or delta) refused in three forms through `refused(document, code)`: one
+/// from another root (`foreign`), cut in half, and with a broken signature; the codes are
+/// `{what}_wrong_root`, `{what}_truncated` and `{what}_bad_signature`.
+pub(crate) fn refuse_tampered(good: &str, foreign: &str, what: &str, refused: impl Fn(&str, &str)) {
+    refused(foreign, &format!("{what}_wrong_root"));
+    refused(&good[..good.len() / 2], &format!("{what}_truncated"));
+    let mut corrupt = good.to_owned().into_bytes();
+    let i = good.find('.').unwrap() + 30;
+    corrupt[i] = if corrupt[i] == b'x' { b'y' } else { b'x' };
+    refused(
+        &String::from_utf8(corrupt).unwrap(),
+        &format!("{what}_bad_signature"),
+    );
+}
 
-    pub(crate) async fn credential(
-        &self,
-        holder: &SigningKey,
-    ) -> issuer::service::simulate::DirectCredential {
-        let claims = CitizenClaims::from_json(CLAIMS, Level::Basic).unwrap();
-        self.issuer
-            .issue_direct(&claims, Level::Basic, holder.public_jwk())
-            .await
-            .unwrap()
-    }
+/// A bundle signed by `bureau`'s root with these keys and status lists, issued 5 s from now
+/// (newer than any the verifier holds), without a status sequence.
+fn newer_bundle(
+    bureau: &TestIssuer,
+    keys: &[serde_json::Value],
+    lists: &[(i64, String, String)],
+) -> String {
+    sign_trust_bundle(
+        &bureau.issuer.keys.root(),
+        &BundleContents {
+            iss: bureau.issuer.url(),
+            issued_at: now() + 5,
+            next_update: now() + 300,
+            keys,
+            status_lists: lists,
+            status_seq: None,
+        },
+    )
 }
 
 pub(crate) fn verifier(args: &[&str]) -> Output {
@@ -140,8 +132,10 @@ pub(crate) fn sync(state: &Path, url: &str) -> Output {
     run_in(state, &["sync", url])
 }
 
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+/// [`sync`], which must succeed.
+pub(crate) fn sync_ok(state: &Path, url: &str) {
+    let o = sync(state, url);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,8 +154,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
 
     for state in [&hotel, &lagging] {
         pin(state, &bureau.issuer, work.path());
-        let o = sync(state, &bureau.url);
-        assert!(o.status.success(), "{}", stderr(&o));
+        sync_ok(state, &bureau.url);
     }
     // Syncing again with nothing new is fine (same second: identical; later: newer).
     let p = present(work.path(), "p1", &old.sd_jwt, &holder, "n1", now());
@@ -179,8 +172,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let p2 = present(work.path(), "p2", &other.sd_jwt, &holder2, "n2", now());
     let o = verify_in(&hotel, &p2, "n2", &[]);
     assert_eq!(o.status.code(), Some(1));
@@ -190,8 +182,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     bureau.issuer.rotate_key("test", Alg::Es256).await.unwrap();
     let new = bureau.credential(&holder3).await;
-    let o = sync(&hotel, &bureau.url);
-    assert!(o.status.success(), "{}", stderr(&o));
+    sync_ok(&hotel, &bureau.url);
     let show = run_in(&hotel, &["trust", "show", "--json"]);
     assert!(show.status.success());
     let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
@@ -203,7 +194,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
         .any(|k| k["state"] == "retired" && k["not_after"].is_i64()));
 
     // The network goes away.
-    bureau.stop().await;
+    bureau.stop_server().await;
     let o = sync(&hotel, &bureau.url);
     assert_eq!(o.status.code(), Some(2), "sync without network cannot run");
 
@@ -291,7 +282,7 @@ async fn trust_show_into_a_closed_pipe_exits_quietly() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    bureau.stop().await;
+    bureau.stop_server().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,45 +309,15 @@ async fn bad_bundles_each_refused_and_state_kept() {
 
     let _ = stranger.credential(&holder).await;
     let foreign = stranger.issuer.trust_bundle().await.unwrap();
-    refused(&state, &foreign, work.path(), "bundle_wrong_root");
-    refused(
-        &state,
-        &current[..current.len() / 2],
-        work.path(),
-        "bundle_truncated",
-    );
-    let mut corrupt = current.clone().into_bytes();
-    let i = current.find('.').unwrap() + 30;
-    corrupt[i] = if corrupt[i] == b'x' { b'y' } else { b'x' };
-    refused(
-        &state,
-        &String::from_utf8(corrupt).unwrap(),
-        work.path(),
-        "bundle_bad_signature",
-    );
+    refuse_tampered(&current, &foreign, "bundle", |doc, code| {
+        refused(&state, doc, work.path(), code)
+    });
     refused(&state, &old, work.path(), "bundle_replayed");
 
     // Root-signed, but a status token whose `sub` names another list.
-    let root = bureau.issuer.keys.root();
-    let keys: Vec<serde_json::Value> = bureau
-        .issuer
-        .keys
-        .published(now())
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
+    let keys = published_keys(&bureau.issuer);
     let token0 = bureau.issuer.status_token(0).await.unwrap();
-    let swapped = sign_trust_bundle(
-        &root,
-        &BundleContents {
-            iss: bureau.issuer.url(),
-            issued_at: now() + 5,
-            next_update: now() + 300,
-            keys: &keys,
-            status_lists: &[(1, bureau.issuer.status_uri(1), token0)],
-            status_seq: None,
-        },
-    );
+    let swapped = newer_bundle(&bureau, &keys, &[(1, bureau.issuer.status_uri(1), token0)]);
     refused(&state, &swapped, work.path(), "status_subject_mismatch");
 
     // Root-signed, with a decompression bomb as a status list.
@@ -373,17 +334,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
             "status_list": {"bits": 1, "lst": lst}});
         credential::jose::sign_compact(header, payload.to_string().as_bytes(), &key)
     };
-    let bombed = sign_trust_bundle(
-        &root,
-        &BundleContents {
-            iss: bureau.issuer.url(),
-            issued_at: now() + 5,
-            next_update: now() + 300,
-            keys: &keys,
-            status_lists: &[(0, bureau.issuer.status_uri(0), bomb)],
-            status_seq: None,
-        },
-    );
+    let bombed = newer_bundle(&bureau, &keys, &[(0, bureau.issuer.status_uri(0), bomb)]);
     refused(
         &state,
         &bombed,
@@ -396,6 +347,6 @@ async fn bad_bundles_each_refused_and_state_kept() {
     let show = run_in(&state, &["trust", "show", "--json"]);
     assert!(show.status.success());
 
-    bureau.stop().await;
-    stranger.stop().await;
+    bureau.stop_server().await;
+    stranger.stop_server().await;
 }

@@ -28,7 +28,7 @@ fn stderr(o: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_journey() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("w");
     let pass = "correct horse battery staple";
@@ -40,7 +40,7 @@ async fn cli_journey() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("wrong storage key"), "{}", stderr(&o));
 
-    let offer = t.enrol_high(20).await;
+    let offer = t.enrol_high(&high_claims(20)).await;
     let uri = offer["offer_uri"].as_str().unwrap().to_owned();
     let tx = offer["tx_code"].as_str().unwrap().to_owned();
     let o = wallet(

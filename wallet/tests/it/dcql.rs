@@ -7,7 +7,6 @@ use verifier::request::{PresentationRequest, ResponseMode as RpMode};
 use verifier::{Policy, Verifier, VerifierError};
 use wallet::consent::Preparation;
 use wallet::dcql::Unmet;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{Reuse, Store};
 
 use crate::support::*;
@@ -20,25 +19,13 @@ async fn store_with(t: &TestIssuer, serials: &[u32], copies: usize) -> (Store, t
     let mut store = open_store(dir.path());
     let http = reqwest::Client::new();
     for serial in serials {
-        let offer = t.enrol_high(*serial).await;
-        let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-            .await
-            .unwrap();
-        let options = ReceiveOptions {
-            copies,
-            configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-            ..ReceiveOptions::default()
-        };
-        wallet::receive(
+        let offer = t.enrol_high(&high_claims(*serial)).await;
+        receive_offer(
             &http,
-            &parsed,
-            Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-            &options,
-            &mut holder_rng(),
-            now(),
+            &offer,
+            &receive_options(Some("citizen_id_high_dc_sd_jwt"), copies),
         )
         .await
-        .unwrap()
         .store(&mut store)
         .unwrap();
     }
@@ -89,7 +76,7 @@ async fn verifier_for(t: &TestIssuer, key_binding: bool) -> Verifier {
 
 #[tokio::test]
 async fn multiple_answers_with_every_matching_credential() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[50, 51], 2).await;
     let mut q = hotel_query();
     q["multiple"] = json!(true);
@@ -127,7 +114,7 @@ async fn multiple_answers_with_every_matching_credential() {
 
 #[tokio::test]
 async fn no_key_binding_only_when_the_request_said_so() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[52], 3).await;
     let mut q = hotel_query();
     q["require_cryptographic_holder_binding"] = json!(false);
@@ -171,7 +158,7 @@ async fn no_key_binding_only_when_the_request_said_so() {
 
 #[tokio::test]
 async fn trusted_authorities_aki_refuses_and_trust_lists_are_flagged() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[53], 2).await;
     let mut q = hotel_query();
     q["trusted_authorities"] = json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]);
@@ -195,7 +182,7 @@ async fn trusted_authorities_aki_refuses_and_trust_lists_are_flagged() {
 #[tokio::test]
 async fn a_signed_request_is_answered_for_its_did_client_id() {
     use credential::jose::{Alg, SigningKey};
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[54], 1).await;
     let key = SigningKey::generate(Alg::Es256, &mut rand_core::OsRng);
     let mut rp = rp_request(hotel_query());

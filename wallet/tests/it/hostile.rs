@@ -11,7 +11,7 @@ use credential::sd_jwt::{ClaimPath, RngSalts, SdJwtBuilder};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};
-use wallet::receive::{ReceiveError, ReceiveOptions, TxCode};
+use wallet::receive::{ReceiveError, ReceiveOptions};
 
 use crate::support::*;
 
@@ -128,28 +128,12 @@ async fn hostile_batch(tamper: bool, code: &str) {
         .with_state(h);
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let offer = json!({
-        "credential_issuer": url,
-        "credential_configuration_ids": [CONFIG],
-        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {
-            "pre-authorized_code": "c", "tx_code": {"length": 6}}},
-    });
-    let uri = format!(
-        "openid-credential-offer://?{}",
-        serde_urlencoded::to_string([("credential_offer", offer.to_string())]).unwrap()
-    );
+    let uri = offer_uri(&url, CONFIG, "c");
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, &uri).await.unwrap();
-    let err = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new("123456")),
-        &ReceiveOptions::default(),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = receive_with(&http, &parsed, Some("123456"), &ReceiveOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         ReceiveError::NotVerified {

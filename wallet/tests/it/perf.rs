@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use serde_json::json;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{AuthorizationRequest, Preparation, Reuse};
 
 use crate::support::*;
@@ -15,27 +14,24 @@ use crate::support::*;
 #[tokio::test]
 #[ignore = "measurement"]
 async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let http = reqwest::Client::new();
     let mut receive_times = Vec::new();
     let mut last = None;
     for serial in 0..5 {
-        let offer = t.enrol_high(100 + serial).await;
+        let offer = t.enrol_high(&high_claims(100 + serial)).await;
         let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
             .await
             .unwrap();
-        let options = ReceiveOptions {
-            configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-            ..ReceiveOptions::default()
-        };
         let started = Instant::now();
-        let received = wallet::receive(
+        let received = receive_with(
             &http,
             &parsed,
-            Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-            &options,
-            &mut holder_rng(),
-            now(),
+            offer["tx_code"].as_str(),
+            &receive_options(
+                Some("citizen_id_high_dc_sd_jwt"),
+                wallet::receive::ReceiveOptions::default().copies,
+            ),
         )
         .await
         .unwrap();

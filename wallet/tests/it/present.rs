@@ -10,7 +10,6 @@ use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
 use serde_json::{json, Value};
 use wallet::consent::Preparation;
 use wallet::dcql::Unmet;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{AuthorizationRequest, PresentationError, ResponseMode, Reuse, Store};
 
 use crate::support::*;
@@ -18,26 +17,14 @@ use crate::support::*;
 /// A wallet with `copies` copies of a high dc+sd-jwt credential; returns the store, its
 /// directory, and the issuer's JWKS text.
 async fn filled(t: &TestIssuer, copies: usize) -> (Store, tempfile::TempDir, String) {
-    let offer = t.enrol_high(10).await;
+    let offer = t.enrol_high(&high_claims(10)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies,
-        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
+    let received = receive_offer(
         &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
+        &offer,
+        &receive_options(Some("citizen_id_high_dc_sd_jwt"), copies),
     )
-    .await
-    .unwrap();
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_store(dir.path());
     received.store(&mut store).unwrap();
@@ -82,7 +69,7 @@ fn verify(presentation: &str, jwks: &str, nonce: &str, aud: &str) -> Vec<String>
 
 #[tokio::test]
 async fn offline_answer_discloses_only_what_was_asked_and_uses_fresh_copies() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, jwks) = filled(&t, 2).await;
     let uri = request_uri(&[
         ("client_id", "x509_san_dns:hotel.example".into()),
@@ -155,7 +142,7 @@ async fn offline_answer_discloses_only_what_was_asked_and_uses_fresh_copies() {
 
 #[tokio::test]
 async fn missing_claim_cannot_be_satisfied() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (store, _dir, _) = filled(&t, 1).await;
     let mut q = hotel_query();
     q["credentials"][0]["claims"]
@@ -204,7 +191,7 @@ async fn response(
 /// must be signed, and this prefix may not sign).
 #[tokio::test]
 async fn direct_post_by_value() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, jwks) = filled(&t, 3).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -324,29 +311,17 @@ fn request_parsing_rejections() {
 
 #[tokio::test]
 async fn a_batch_with_an_unused_copy_is_preferred() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, _) = filled(&t, 1).await;
     // A second one-copy batch of the same type.
-    let offer = t.enrol_high(11).await;
+    let offer = t.enrol_high(&high_claims(11)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies: 1,
-        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-        ..ReceiveOptions::default()
-    };
-    wallet::receive(
+    receive_offer(
         &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
+        &offer,
+        &receive_options(Some("citizen_id_high_dc_sd_jwt"), 1),
     )
     .await
-    .unwrap()
     .store(&mut store)
     .unwrap();
     let uri = request_uri(&[

@@ -1,36 +1,28 @@
 //! Receiving from the real issuer over loopback.
 
 use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
-use wallet::receive::{ReceiveError, ReceiveOptions, TxCode};
+use wallet::receive::{ReceiveError, ReceiveOptions};
 
 use crate::support::*;
 
 #[tokio::test]
 async fn receives_a_verified_batch_of_ten() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(1).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(1)).await;
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
         .unwrap();
     assert_eq!(parsed.credential_issuer, t.url);
     assert_eq!(parsed.tx_code.as_ref().unwrap().length, Some(6));
-    let tx = TxCode::new(offer["tx_code"].as_str().unwrap());
-    let options = ReceiveOptions {
-        configurations: vec!["citizen_id_high_dc_sd_jwt".into()],
-        ..ReceiveOptions::default()
-    };
+    let options = receive_options(
+        Some("citizen_id_high_dc_sd_jwt"),
+        ReceiveOptions::default().copies,
+    );
     let started = std::time::Instant::now();
-    let received = wallet::receive(
-        &http,
-        &parsed,
-        Some(&tx),
-        &options,
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap();
+    let received = receive_with(&http, &parsed, offer["tx_code"].as_str(), &options)
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     eprintln!("received a batch of 10 over loopback in {elapsed:?}");
     assert_eq!(received.batches.len(), 1);
@@ -62,24 +54,17 @@ async fn receives_a_verified_batch_of_ten() {
 
 #[tokio::test]
 async fn offer_by_reference_and_both_forms() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(2).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(2)).await;
     let http = reqwest::Client::new();
     let uri = offer["credential_offer_uri"].as_str().unwrap();
     assert!(uri.contains("credential_offer_uri="));
     let parsed = wallet::resolve_offer(&http, uri).await.unwrap();
-    let tx = TxCode::new(offer["tx_code"].as_str().unwrap());
-    let options = ReceiveOptions {
-        copies: 2,
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
+    let received = receive_with(
         &http,
         &parsed,
-        Some(&tx),
-        &options,
-        &mut holder_rng(),
-        now(),
+        offer["tx_code"].as_str(),
+        &receive_options(None, 2),
     )
     .await
     .unwrap();
@@ -91,28 +76,16 @@ async fn offer_by_reference_and_both_forms() {
 
 #[tokio::test]
 async fn wrong_tx_code_is_refused_with_the_oauth_error() {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(3).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(3)).await;
     let http = reqwest::Client::new();
     let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
         .await
         .unwrap();
-    let right = offer["tx_code"].as_str().unwrap();
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
-    let err = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new(wrong)),
-        &ReceiveOptions::default(),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let wrong = wrong_tx_code(offer["tx_code"].as_str().unwrap());
+    let err = receive_with(&http, &parsed, Some(wrong), &ReceiveOptions::default())
+        .await
+        .unwrap_err();
     match err {
         ReceiveError::Refused {
             endpoint, error, ..
@@ -124,16 +97,9 @@ async fn wrong_tx_code_is_refused_with_the_oauth_error() {
     }
     // Without a code at all the library asks the host for one, and sends nothing.
     assert_eq!(
-        wallet::receive(
-            &http,
-            &parsed,
-            None,
-            &ReceiveOptions::default(),
-            &mut holder_rng(),
-            now()
-        )
-        .await
-        .unwrap_err(),
+        receive_with(&http, &parsed, None, &ReceiveOptions::default())
+            .await
+            .unwrap_err(),
         ReceiveError::TxCodeRequired
     );
     t.stop().await;
@@ -164,27 +130,15 @@ fn offer_uri_parsing() {
 #[tokio::test]
 async fn import_verifies_against_the_trust_file_and_the_holder_key() {
     use credential::jose::{Alg, SigningKey};
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(4).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(4)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies: 1,
-        configurations: vec!["citizen_id_high_vc_sd_jwt".into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
+    let received = receive_offer(
         &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
+        &offer,
+        &receive_options(Some("citizen_id_high_vc_sd_jwt"), 1),
     )
-    .await
-    .unwrap();
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_store(dir.path());
     let ids = received.store(&mut store).unwrap();

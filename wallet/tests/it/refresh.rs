@@ -14,7 +14,6 @@ use issuer::domain::StatusAction;
 use issuer::service::status::Target;
 use serde_json::json;
 use wallet::consent::Preparation;
-use wallet::receive::{ReceiveOptions, TxCode};
 use wallet::{RefreshError, Reuse, Store};
 
 use crate::support::*;
@@ -26,26 +25,9 @@ async fn received(
     serial: u32,
     copies: usize,
 ) -> (Store, tempfile::TempDir, String) {
-    let offer = t.enrol_high(serial).await;
+    let offer = t.enrol_high(&high_claims(serial)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies,
-        configurations: vec![CONFIG.into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap();
+    let received = receive_offer(&http, &offer, &receive_options(Some(CONFIG), copies)).await;
     assert!(received.refreshable());
     assert!(format!("{received:?}").contains("refreshable: true"));
     let dir = tempfile::tempdir().unwrap();
@@ -92,16 +74,28 @@ fn holder_kids(store: &Store, batch: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn options(copies: usize) -> ReceiveOptions {
-    ReceiveOptions {
-        copies,
-        ..ReceiveOptions::default()
-    }
+/// `wallet::refresh` of `batch` for `copies` new copies, keys from `rng`.
+async fn refresh_copies(
+    http: &reqwest::Client,
+    store: &mut Store,
+    batch: &str,
+    copies: usize,
+    rng: &mut (impl rand_core::CryptoRngCore + Send),
+) -> Result<wallet::Refreshed, wallet::RefreshError> {
+    wallet::refresh(
+        http,
+        store,
+        batch,
+        &receive_options(None, copies),
+        rng,
+        now(),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 40, 2).await;
     let old_kids = holder_kids(&store, &batch);
     for _ in 0..2 {
@@ -116,7 +110,7 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
     let http = reqwest::Client::new();
     // A real host passes OsRng; the test seeds another stream than the first batch's.
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(99);
-    let done = wallet::refresh(&http, &mut store, &batch, &options(3), &mut rng, now())
+    let done = refresh_copies(&http, &mut store, &batch, 3, &mut rng)
         .await
         .unwrap();
     assert_eq!(done.batch_id, batch);
@@ -145,7 +139,7 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
         )
         .unwrap();
     // The rotated token was stored: a second refresh works too.
-    wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+    refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
         .unwrap();
     assert_eq!(store.copies(&batch).unwrap().len(), 1);
@@ -154,7 +148,7 @@ async fn exhausted_batch_is_refreshed_with_new_keys_and_answers_again() {
 
 #[tokio::test]
 async fn revoked_citizen_is_refused_and_the_token_forgotten() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 41, 1).await;
     let p = prepared(&store);
     wallet::answer(&mut store, &p, Reuse::Refuse, now()).unwrap();
@@ -164,16 +158,9 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
         .unwrap();
     let http = reqwest::Client::new();
     let before: Vec<_> = store.copies(&batch).unwrap();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &options(2),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 2, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, RefreshError::Refused { error, .. } if error == "invalid_grant"),
         "{err:?}"
@@ -182,16 +169,9 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
     // refreshable and a second try does not reach the issuer.
     assert_eq!(store.copies(&batch).unwrap(), before);
     assert!(!store.batches().unwrap()[0].refreshable);
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &options(2),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 2, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         RefreshError::NotRefreshable {
@@ -203,16 +183,16 @@ async fn revoked_citizen_is_refused_and_the_token_forgotten() {
 
 #[tokio::test]
 async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
-    let t = TestIssuer::start_with(|c| c.refresh_min_interval = 3600).await;
+    let t = start_issuer_with(|c| c.refresh_min_interval = 3600).await;
     let (mut store, _dir, batch) = received(&t, 44, 1).await;
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(96);
     // The first refresh after the token request is not limited.
-    wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+    refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
         .unwrap();
     let before: Vec<_> = store.copies(&batch).unwrap();
-    let err = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+    let err = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
         .unwrap_err();
     // The issuer's `Retry-After` reaches the host as data: most of the hour is left.
@@ -228,19 +208,12 @@ async fn a_rate_limited_refresh_keeps_the_token_and_the_copies() {
 
 #[tokio::test]
 async fn unknown_batch_and_deleted_grant() {
-    let t = TestIssuer::start().await;
+    let t = start_issuer().await;
     let (mut store, _dir, batch) = received(&t, 42, 1).await;
     let http = reqwest::Client::new();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        "nope",
-        &options(1),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, "nope", 1, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
         RefreshError::Store(wallet::StoreError::NotFound { .. })
@@ -330,7 +303,7 @@ async fn pipe(
 async fn behind_lossy_proxy(drops: usize, grace: i64) -> (TestIssuer, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
-    let t = TestIssuer::start_with(|c| {
+    let t = start_issuer_with(|c| {
         c.public_url = public;
         c.refresh_reuse_grace = grace;
     })
@@ -349,7 +322,7 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
     let (mut store, _dir, batch) = received(&t, 43, 1).await;
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(98);
-    let done = wallet::refresh(&http, &mut store, &batch, &options(2), &mut rng, now())
+    let done = refresh_copies(&http, &mut store, &batch, 2, &mut rng)
         .await
         .unwrap();
     assert!(done.retried);
@@ -379,7 +352,7 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
     );
     assert_eq!(issuer_count(&t, "refreshed_issuances").await, 1);
     // The wallet stored the live successor: the next refresh goes through at once.
-    let again = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+    let again = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
         .unwrap();
     assert!(!again.retried);
@@ -393,16 +366,9 @@ async fn without_the_issuers_grace_window_the_retry_is_reuse() {
     let (mut store, _dir, batch) = received(&t, 44, 1).await;
     let before = store.copies(&batch).unwrap();
     let http = reqwest::Client::new();
-    let err = wallet::refresh(
-        &http,
-        &mut store,
-        &batch,
-        &options(1),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_copies(&http, &mut store, &batch, 1, &mut holder_rng())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, RefreshError::Refused { error, description }
             if error == "invalid_grant" && description.as_deref().is_some_and(|d| d.contains("already used"))),
@@ -425,7 +391,7 @@ async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
     let before = store.copies(&batch).unwrap();
     let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(97);
-    let err = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+    let err = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
         .unwrap_err();
     assert!(
@@ -436,7 +402,7 @@ async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
     // Nothing changed in the wallet; the host tries again a little later.
     assert_eq!(store.copies(&batch).unwrap(), before);
     assert!(store.batches().unwrap()[0].refreshable);
-    let done = wallet::refresh(&http, &mut store, &batch, &options(1), &mut rng, now())
+    let done = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
         .unwrap();
     assert!(!done.retried);

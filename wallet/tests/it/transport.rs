@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use wallet::consent::Preparation;
 use wallet::present::RequestRef;
-use wallet::receive::{parse_offer_uri, ReceiveError, ReceiveOptions, TxCode};
+use wallet::receive::{parse_offer_uri, ReceiveError, ReceiveOptions};
 use wallet::{AuthorizationRequest, PresentationError, Reuse};
 
 use crate::support::*;
@@ -145,28 +145,12 @@ async fn receive_from_fake(
         .route("/credential", post(fake_credential))
         .with_state(fake.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let offer = json!({
-        "credential_issuer": url,
-        "credential_configuration_ids": [CONFIG],
-        "grants": {"urn:ietf:params:oauth:grant-type:pre-authorized_code": {
-            "pre-authorized_code": "secret-code", "tx_code": {"length": 6}}},
-    });
-    let uri = format!(
-        "openid-credential-offer://?{}",
-        serde_urlencoded::to_string([("credential_offer", offer.to_string())]).unwrap()
-    );
+    let uri = offer_uri(&url, CONFIG, "secret-code");
     let http = wallet::http_client().unwrap();
     let parsed = wallet::resolve_offer(&http, &uri).await.unwrap();
-    let err = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new("123456")),
-        &ReceiveOptions::default(),
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap_err();
+    let err = receive_with(&http, &parsed, Some("123456"), &ReceiveOptions::default())
+        .await
+        .unwrap_err();
     server.abort();
     let hits = fake.hits.lock().unwrap().clone();
     (err, hits)
@@ -473,27 +457,10 @@ async fn wallet_with_a_high_batch(
     tempfile::TempDir,
     wallet::Store,
 ) {
-    let t = TestIssuer::start().await;
-    let offer = t.enrol_high(seed).await;
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(seed)).await;
     let http = wallet::http_client().unwrap();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
-    let options = ReceiveOptions {
-        copies: 2,
-        configurations: vec![CONFIG.into()],
-        ..ReceiveOptions::default()
-    };
-    let received = wallet::receive(
-        &http,
-        &parsed,
-        Some(&TxCode::new(offer["tx_code"].as_str().unwrap())),
-        &options,
-        &mut holder_rng(),
-        now(),
-    )
-    .await
-    .unwrap();
+    let received = receive_offer(&http, &offer, &receive_options(Some(CONFIG), 2)).await;
     let dir = tempfile::tempdir().unwrap();
     let mut store = open_store(dir.path());
     received.store(&mut store).unwrap();

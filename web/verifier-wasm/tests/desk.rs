@@ -8,20 +8,17 @@ use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
 use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};
+use testkit::now;
 use verifier::request::PresentationRequest;
 use verifier_wasm::desk::{self, Desk, DeskError, Pending};
 
 const ISS: &str = "https://bureau.example.cn";
 const STATUS_URI: &str = "https://bureau.example.cn/status/0";
 const CLAIMS: &str = include_str!("../../../examples/claims/citizen-high.json");
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 struct Bureau {
     root: SigningKey,

@@ -477,7 +477,6 @@ pub enum Unmet {
 
 /// The result of matching a query against the wallet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum MatchOutcome {
     /// Every required credential query is answered.
     Matched {

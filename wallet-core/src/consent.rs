@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::dcql::{Candidate, MatchOutcome, Selection, Unmet};
 use crate::present::{AuthorizationRequest, PresentationError, ResponseMode};
 use crate::receive::credential_type;
-use crate::store::Store;
+use crate::store::{BatchInfo, RecordStore, StoreError};
 
 /// One claim that will be disclosed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,13 +120,13 @@ pub enum Preparation {
 ///
 /// # Errors
 /// [`PresentationError::Store`] when a copy does not open.
-pub fn candidates(store: &Store) -> Result<Vec<Candidate>, PresentationError> {
+pub fn candidates(store: &impl RecordStore) -> Result<Vec<Candidate>, PresentationError> {
     candidates_where(store, |_| true)
 }
 
 fn candidates_where(
-    store: &Store,
-    keep: impl Fn(&crate::store::BatchInfo) -> bool,
+    store: &impl RecordStore,
+    keep: impl Fn(&BatchInfo) -> bool,
 ) -> Result<Vec<Candidate>, PresentationError> {
     let mut out = Vec::new();
     let mut batches = store.batches()?;
@@ -141,7 +141,7 @@ fn candidates_where(
         };
         let opened = store.open_copy(&first.id)?;
         let corrupted = || {
-            PresentationError::Store(crate::StoreError::Corrupted {
+            PresentationError::Store(StoreError::Corrupted {
                 id: first.id.clone(),
             })
         };
@@ -187,7 +187,7 @@ fn candidates_where(
 /// # Errors
 /// [`PresentationError::Store`].
 pub fn prepare(
-    store: &Store,
+    store: &impl RecordStore,
     request: &AuthorizationRequest,
 ) -> Result<Preparation, PresentationError> {
     let query = &request.dcql_query;
