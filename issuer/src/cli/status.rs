@@ -5,7 +5,7 @@ use issuer::domain::{Status, StatusAction};
 use issuer::service::status::Target;
 use issuer::IssuerError;
 
-use super::{cli_actor, DataArg};
+use super::args::{cli_actor, DataArg};
 
 /// Which credentials: one (with every copy of its batch) or all of a citizen's.
 #[derive(Debug, Args)]

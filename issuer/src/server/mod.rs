@@ -17,6 +17,7 @@
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 //! | `POST /admin/citizens/lift-hold` | admin | lift a citizen's revocation hold (audited with its reason) |
 
+mod bodies;
 pub mod error;
 mod extract;
 mod listen;
@@ -54,6 +55,10 @@ use crate::error::IssuerError;
 use crate::server::error::ApiError;
 use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
+use bodies::{
+    BasicEnrolment, CitizenTarget, HighEnrolment, LiftHoldBody, RotateBody, WithdrawBody,
+};
+use parse::action;
 
 type AppState = State<Arc<Issuer>>;
 
@@ -418,19 +423,6 @@ async fn enrol_nonce(State(issuer): AppState, bearer: Bearer) -> Result<Response
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BasicEnrolment {
-    claims: Value,
-    attestation: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HighEnrolment {
-    claims: Value,
-}
-
 async fn enrol_basic(
     State(issuer): AppState,
     bearer: Bearer,
@@ -457,11 +449,6 @@ async fn enrol_high(
     Ok(no_store(
         (StatusCode::CREATED, Json(offer.answer())).into_response(),
     ))
-}
-
-fn action(text: &str) -> Result<StatusAction, ApiError> {
-    StatusAction::parse(text)
-        .ok_or_else(|| ApiError::invalid_request("action must be revoke, suspend or reinstate"))
 }
 
 async fn change(
@@ -499,12 +486,6 @@ async fn admin_entry(
     change(&issuer, &bearer, Target::Entry { shard, idx }, act).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CitizenTarget {
-    id_number: String,
-}
-
 async fn admin_citizen(
     State(issuer): AppState,
     bearer: Bearer,
@@ -515,13 +496,6 @@ async fn admin_citizen(
     let ApiJson(body) = body?;
     let act = action(&act)?;
     change(&issuer, &bearer, Target::Citizen(body.id_number), act).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LiftHoldBody {
-    id_number: String,
-    reason: String,
 }
 
 async fn admin_lift_hold(
@@ -542,20 +516,6 @@ async fn admin_keys(State(issuer): AppState, bearer: Bearer) -> Result<Response,
     issuer.signer().await?;
     let keys: Vec<Value> = issuer.keys.records().iter().map(|k| k.to_json()).collect();
     Ok(Json(json!({"keys": keys, "root": issuer.root_fingerprint()})).into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RotateBody {
-    alg: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithdrawBody {
-    kid: String,
-    /// Unix seconds; absent or null: every credential the key signed.
-    since: Option<i64>,
 }
 
 async fn admin_withdraw(

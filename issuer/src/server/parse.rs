@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 
 use credential::oid4vci::{CredentialRequest, TokenRequest, TokenRequestError};
 
-use super::{extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
+use super::bodies::{BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
+use super::extract;
 use crate::domain::refusal::Refusal;
 use crate::domain::{ConfigId, StatusAction};
 use crate::server::error::ApiError;
@@ -103,7 +104,7 @@ pub fn enrol_high(body: &[u8]) -> Result<(), ApiError> {
 /// `invalid_request`.
 pub fn admin_citizen(action: &str, body: &[u8]) -> Result<(), ApiError> {
     let _: CitizenTarget = json(body)?;
-    super::action(action)?;
+    self::action(action)?;
     Ok(())
 }
 
@@ -123,10 +124,14 @@ pub fn admin_rotate(body: &[u8]) -> Result<(), ApiError> {
 /// A status action as the admin paths name it (`revoke`, `suspend`, `reinstate`).
 ///
 /// # Errors
-/// `invalid_request`.
+/// `invalid_request` for any other name.
 pub fn status_action(text: &str) -> Result<(), ApiError> {
+    action(text).map(|_| ())
+}
+
+/// The status action a path names.
+pub(crate) fn action(text: &str) -> Result<StatusAction, ApiError> {
     StatusAction::parse(text)
-        .map(|_| ())
         .ok_or_else(|| ApiError::invalid_request("action must be revoke, suspend or reinstate"))
 }
 

@@ -16,12 +16,12 @@ use issuer::domain::audit::{AuditEvent, AuditFilter};
 use issuer::domain::keys::{KeyPurpose, KeyState};
 use issuer::domain::people::{OfficerInfo, PlatformInfo};
 use issuer::domain::{ConfigId, StatusAction};
+use issuer::error::ApiError;
 use issuer::secret::{domain, SecretDigest};
 use issuer::store::{
     DatabaseTls, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption, RefreshGrant,
     SharedStore, StatusKey, Store, SweepStep,
 };
-use issuer::error::ApiError;
 
 use crate::client::{fresh_postgres_database, Backend};
 
