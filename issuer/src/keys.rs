@@ -423,7 +423,7 @@ impl KeyStore {
         Zeroizing::new(h.finalize().into())
     }
 
-    /// The digest stored for an offer's `tx_code` (see [`TxCode::keyed_digest`]; the key is
+    /// The digest stored for an offer's `tx_code` (see [`crate::secret::TxCode::keyed_digest`]; the key is
     /// derived from the master secret, label `tx-code-hmac`).
     pub fn tx_code_digest(
         &self,
