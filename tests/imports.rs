@@ -73,9 +73,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "issuer",
         &[
+            "issuer/src/config.rs",
             "issuer/src/db/mod.rs",
             "issuer/src/db/schema.rs",
+            "issuer/src/error.rs",
+            "issuer/src/store/mod.rs",
             "issuer/src/store/pg_tls.rs",
+            "issuer/src/store/postgres.rs",
         ],
     ),
 ];

@@ -8,8 +8,6 @@ use serde::Deserialize;
 
 use credential::jose::Alg;
 
-pub use crate::store::settings::DatabaseUrl;
-use crate::store::settings::{InvalidDatabaseUrl, DATABASE_URL_EXPECTED};
 use crate::store::{DatabaseTls, SslMode};
 
 /// The resolved configuration.
@@ -91,6 +89,87 @@ pub struct Config {
     pub sweep_interval: u64,
     /// Most rows (refresh families) one sweep transaction deletes. 1000 by default.
     pub sweep_chunk: i64,
+}
+
+/// A `postgres://` URL. Its `Debug` and `Display` hide the password, so it can be logged.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DatabaseUrl(String);
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = ConfigError;
+
+    fn try_from(text: String) -> Result<DatabaseUrl, ConfigError> {
+        DatabaseUrl::parse(&text)
+    }
+}
+
+impl DatabaseUrl {
+    /// Accepts `postgres://...` and `postgresql://...`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for anything else.
+    pub fn parse(text: &str) -> Result<DatabaseUrl, ConfigError> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(DatabaseUrl(text.to_owned()))
+        } else {
+            Err(ConfigError::Invalid {
+                name: "database_url",
+                expected: "a postgres:// URL (leave it unset for SQLite)",
+            })
+        }
+    }
+
+    /// The URL with its password, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with the password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return "***".into();
+        };
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let tail = redact_query_secrets(tail);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}{tail}")
+            }
+            None => format!("{scheme}://{authority}{tail}"),
+        }
+    }
+}
+
+/// `path?query` with the value of every `password` or `sslpassword` query parameter (libpq
+/// accepts both there) replaced by `***`.
+fn redact_query_secrets(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if matches!(key, "password" | "sslpassword") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 impl Config {
@@ -231,15 +310,6 @@ pub enum ConfigError {
         /// Cause.
         source: std::io::Error,
     },
-}
-
-impl From<InvalidDatabaseUrl> for ConfigError {
-    fn from(_: InvalidDatabaseUrl) -> ConfigError {
-        ConfigError::Invalid {
-            name: "database_url",
-            expected: DATABASE_URL_EXPECTED,
-        }
-    }
 }
 
 /// Overrides from the command line; `None` leaves the value alone.

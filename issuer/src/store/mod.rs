@@ -26,7 +26,6 @@ pub mod pg_tls;
 pub mod postgres;
 mod rows;
 pub(crate) mod rules;
-pub mod settings;
 mod sqlite;
 
 use std::path::Path;
@@ -34,8 +33,8 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
 
+use crate::config::DatabaseUrl;
 use crate::db::{Db, DbError};
-use crate::store::settings::DatabaseUrl;
 
 pub use interface::{Store, SweepLock, SweepStep};
 pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};

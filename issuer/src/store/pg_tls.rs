@@ -35,8 +35,8 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use serde::Deserialize;
 use tokio_postgres::config::Host;
 
+use crate::config::DatabaseUrl;
 use crate::db::DbError;
-use crate::store::settings::DatabaseUrl;
 
 /// libpq's `sslmode` (PostgreSQL manual, section 32.19.3 "Protection Provided in Different
 /// Modes"). `allow` is not offered: it never protects anything.

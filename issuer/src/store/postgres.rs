@@ -37,6 +37,7 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
+use crate::config::DatabaseUrl;
 use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
@@ -45,7 +46,6 @@ use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::StatusAction;
 use crate::error::ApiError;
 use crate::secret::SecretDigest;
-use crate::store::settings::DatabaseUrl;
 
 /// Attempts of one transaction that meets serialization failures, deadlocks or unique races.
 pub const MAX_ATTEMPTS: u32 = 8;
