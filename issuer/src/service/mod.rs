@@ -4,6 +4,7 @@
 
 pub mod delta;
 pub mod enrol;
+pub mod keys;
 pub mod oid4vci;
 pub mod simulate;
 pub mod status;
@@ -380,29 +381,6 @@ impl Issuer {
     /// [`Refusal::NotFound`]; storage errors.
     pub async fn remove_platform(&self, actor: &str, id: &str) -> Result<(), IssuerError> {
         Ok(self.store.remove_platform(actor, id, self.now()).await?)
-    }
-}
-
-impl Issuer {
-    /// Rotates the credential signing key (see [`KeyStore::rotate`]) and drops cached
-    /// status-list tokens so they are re-signed with the new key.
-    ///
-    /// # Errors
-    /// Key file or storage errors.
-    pub async fn rotate_key(
-        &self,
-        actor: &str,
-        alg: credential::jose::Alg,
-    ) -> Result<crate::keys::KeyRecord, IssuerError> {
-        let mut rng = self.child_rng();
-        let max_validity = self.config.credential_validity_days * 86_400;
-        let rec = self
-            .keys
-            .rotate(&self.store, actor, alg, max_validity, self.now(), &mut rng)
-            .await?;
-        self.status_cache.clear();
-        tracing::info!(kid = %rec.kid, actor, "key rotated");
-        Ok(rec)
     }
 }
 
