@@ -31,27 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "wallet",
         &["wallet/src/consent.rs", "wallet/src/present.rs"],
     ),
-    (
-        "issuer",
-        &[
-            "issuer/src/cli/audit.rs",
-            "issuer/src/cli/did_doc.rs",
-            "issuer/src/cli/enroll.rs",
-            "issuer/src/cli/keygen.rs",
-            "issuer/src/cli/keys.rs",
-            "issuer/src/cli/mod.rs",
-            "issuer/src/cli/officers.rs",
-            "issuer/src/cli/platforms.rs",
-            "issuer/src/cli/serve.rs",
-            "issuer/src/cli/status.rs",
-            "issuer/src/cli/sweep.rs",
-            "issuer/src/cli/trust_bundle.rs",
-            "issuer/src/keys.rs",
-            "issuer/src/service.rs",
-            "issuer/src/status.rs",
-            "issuer/src/withdraw.rs",
-        ],
-    ),
+    ("issuer", &[]),
 ];
 
 // ---------------------------------------------------------------------------------------------

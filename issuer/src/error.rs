@@ -1,15 +1,47 @@
-//! [`ApiError`]: every way an issuer operation fails, with the OAuth 2.0 / OpenID4VCI 1.0 error
-//! code it maps to (RFC 6749 section 5.2, RFC 6750 section 3.1, OpenID4VCI sections 6.3, 7.3.1,
-//! 8.3.1). Descriptions name the failed check and never carry secrets or claim values.
+//! The errors of the layers below the server.
+//!
+//! [`IssuerError`]: an issuer operation was refused ([`Refusal`], the domain's "no" with its
+//! reason) or failed inside (storage, an internal fault). The server alone maps it to HTTP
+//! statuses and OAuth 2.0 / OpenID4VCI 1.0 error codes (`server::error`).
+//!
+//! [`ApiError`]: what the storage layer returns until it has an error type of its own; it
+//! converts into [`IssuerError`], each refusal into the [`Refusal`] of the same name. It knows
+//! no HTTP either. Descriptions name the failed check and never carry secrets or claim values.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-
-use crate::db::DbError;
-use crate::store::StoreError;
 use credential::citizen::ClaimsError;
 
+use crate::db::DbError;
+use crate::domain::refusal::Refusal;
+use crate::store::StoreError;
+
 /// An issuer operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssuerError {
+    /// The request is refused: a check on it or a rule of the domain says no.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// A storage failure (logged, not returned in detail).
+    #[error("storage: {0}")]
+    Storage(#[from] DbError),
+    /// Something that should not happen (logged, not returned in detail).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ClaimsError> for IssuerError {
+    fn from(e: ClaimsError) -> IssuerError {
+        IssuerError::Refused(Refusal::InvalidClaims(e))
+    }
+}
+
+impl From<rusqlite::Error> for IssuerError {
+    fn from(e: rusqlite::Error) -> IssuerError {
+        IssuerError::Storage(DbError::Sqlite(e))
+    }
+}
+
+/// A storage operation failed or refused (the storage layer's error, see the module docs).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
@@ -19,9 +51,6 @@ pub enum ApiError {
         /// What is wrong.
         reason: String,
     },
-    /// `grant_type` is neither the pre-authorized code grant nor `refresh_token`.
-    #[error("grant type not supported")]
-    UnsupportedGrantType,
     /// The pre-authorized code, `tx_code` or refresh token is wrong, used, dead, revoked or
     /// expired, or the enrolment's credentials are revoked or suspended.
     #[error("{reason}")]
@@ -44,21 +73,6 @@ pub enum ApiError {
         /// Which check failed.
         reason: &'static str,
     },
-    /// The officer's role does not allow this.
-    #[error("role {needed} required")]
-    InsufficientScope {
-        /// The role needed.
-        needed: &'static str,
-    },
-    /// The credential request is malformed.
-    #[error("{reason}")]
-    InvalidCredentialRequest {
-        /// What is wrong.
-        reason: String,
-    },
-    /// `credential_configuration_id` is not one of ours.
-    #[error("unknown credential configuration")]
-    UnknownCredentialConfiguration,
     /// The access token does not cover this configuration, or it was already issued.
     #[error("{reason}")]
     CredentialRequestDenied {
@@ -76,9 +90,6 @@ pub enum ApiError {
     /// The proof's `c_nonce` is unknown, used or expired.
     #[error("c_nonce is unknown, used or expired")]
     InvalidNonce,
-    /// The citizen's claims fail validation.
-    #[error(transparent)]
-    InvalidClaims(#[from] ClaimsError),
     /// The face-match attestation failed a check.
     #[error("attestation: {reason}")]
     InvalidAttestation {
@@ -113,23 +124,6 @@ pub enum ApiError {
         /// `suspended` or `not on hold`.
         status: &'static str,
     },
-    /// The body is larger than the configured limit.
-    #[error("request body too large")]
-    PayloadTooLarge,
-    /// The body did not arrive within `body_read_timeout`.
-    #[error("request body not received within {seconds} s")]
-    BodyTimeout {
-        /// The configured deadline, seconds.
-        seconds: u64,
-    },
-    /// No trust-bundle delta can be built from this base: fetch the full bundle.
-    #[error("no trust-bundle delta from status_seq {since} ({reason}); fetch the full trust bundle at /trust-bundle")]
-    DeltaBaseUnknown {
-        /// The base asked for.
-        since: i64,
-        /// Why.
-        reason: &'static str,
-    },
     /// A storage failure (logged, not returned in detail).
     #[error("storage: {0}")]
     Storage(#[from] DbError),
@@ -152,70 +146,6 @@ impl ApiError {
             index,
             reason: reason.into(),
         }
-    }
-
-    /// The HTTP status and `error` code.
-    pub fn code(&self) -> (StatusCode, &'static str) {
-        use ApiError as E;
-        match self {
-            E::InvalidRequest { .. } => (StatusCode::BAD_REQUEST, "invalid_request"),
-            E::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
-            E::InvalidGrant { .. } => (StatusCode::BAD_REQUEST, "invalid_grant"),
-            E::RefreshTooSoon { .. } => (StatusCode::BAD_REQUEST, "slow_down"),
-            E::InvalidToken { .. } => (StatusCode::UNAUTHORIZED, "invalid_token"),
-            E::InsufficientScope { .. } => (StatusCode::FORBIDDEN, "insufficient_scope"),
-            E::InvalidCredentialRequest { .. } => {
-                (StatusCode::BAD_REQUEST, "invalid_credential_request")
-            }
-            E::UnknownCredentialConfiguration => {
-                (StatusCode::BAD_REQUEST, "unknown_credential_configuration")
-            }
-            E::CredentialRequestDenied { .. } => {
-                (StatusCode::BAD_REQUEST, "credential_request_denied")
-            }
-            E::InvalidProof { .. } => (StatusCode::BAD_REQUEST, "invalid_proof"),
-            E::InvalidNonce => (StatusCode::BAD_REQUEST, "invalid_nonce"),
-            E::InvalidClaims(_) => (StatusCode::BAD_REQUEST, "invalid_claims"),
-            E::InvalidAttestation { .. } => (StatusCode::BAD_REQUEST, "invalid_attestation"),
-            E::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
-            E::StatusTransition { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
-            E::CitizenOnHold { .. } => (StatusCode::CONFLICT, "citizen_on_hold"),
-            E::NoRevocationHold { .. } => (StatusCode::CONFLICT, "invalid_status_transition"),
-            E::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "invalid_request"),
-            E::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
-            E::DeltaBaseUnknown { .. } => (StatusCode::GONE, "delta_base_unknown"),
-            E::Storage(_) | E::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.code();
-        let description = if status.is_server_error() {
-            tracing::error!(error = %self, "internal failure");
-            "internal error".to_owned()
-        } else {
-            tracing::debug!(error = code, description = %self, "request rejected");
-            self.to_string()
-        };
-        let mut resp = (
-            status,
-            axum::Json(credential::oid4vci::ErrorResponse::new(code, description)),
-        )
-            .into_response();
-        let headers = resp.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let ApiError::RefreshTooSoon { retry_after } = &self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-        }
-        resp
     }
 }
 
@@ -247,17 +177,30 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl From<ApiError> for IssuerError {
+    fn from(e: ApiError) -> IssuerError {
+        use ApiError as E;
+        IssuerError::Refused(match e {
+            E::Storage(e) => return IssuerError::Storage(e),
+            E::Internal(what) => return IssuerError::Internal(what),
+            E::InvalidRequest { reason } => Refusal::InvalidRequest { reason },
+            E::InvalidGrant { reason } => Refusal::InvalidGrant { reason },
+            E::RefreshTooSoon { retry_after } => Refusal::RefreshTooSoon { retry_after },
+            E::InvalidToken { reason } => Refusal::InvalidToken { reason },
+            E::CredentialRequestDenied { reason } => Refusal::CredentialRequestDenied { reason },
+            E::InvalidProof { index, reason } => Refusal::InvalidProof { index, reason },
+            E::InvalidNonce => Refusal::InvalidNonce,
+            E::InvalidAttestation { reason } => Refusal::InvalidAttestation { reason },
+            E::NotFound { what } => Refusal::NotFound { what },
+            E::StatusTransition { action, from } => Refusal::StatusTransition { action, from },
+            E::CitizenOnHold { status } => Refusal::CitizenOnHold { status },
+            E::NoRevocationHold { status } => Refusal::NoRevocationHold { status },
+        })
+    }
+}
 
-    #[test]
-    fn a_rate_limited_refresh_is_slow_down_with_retry_after() {
-        let err = ApiError::RefreshTooSoon { retry_after: 42 };
-        assert_eq!(err.code(), (StatusCode::BAD_REQUEST, "slow_down"));
-        let resp = err.into_response();
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(resp.headers()[header::RETRY_AFTER], "42");
-        assert_eq!(resp.headers()[header::CACHE_CONTROL], "no-store");
+impl From<StoreError> for IssuerError {
+    fn from(e: StoreError) -> IssuerError {
+        IssuerError::from(ApiError::from(e))
     }
 }

@@ -26,7 +26,7 @@ use credential::jose::{PublicJwk, SigningKey};
 
 use crate::db::DbError;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::store::{KeyRow, SharedStore};
 
 /// A key as published: public JWK and validity window.
@@ -98,19 +98,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn io(e: std::io::Error) -> ApiError {
-    ApiError::Internal(format!("key file: {e}"))
+fn io(e: std::io::Error) -> IssuerError {
+    IssuerError::Internal(format!("key file: {e}"))
 }
 
 /// Reads a configured master secret file: exactly 32 bytes.
-fn read_master(path: &Path) -> Result<Zeroizing<[u8; 32]>, ApiError> {
-    let bytes = Zeroizing::new(
-        fs::read(path)
-            .map_err(|e| ApiError::Internal(format!("master secret {}: {e}", path.display())))?,
-    );
+fn read_master(path: &Path) -> Result<Zeroizing<[u8; 32]>, IssuerError> {
+    let bytes =
+        Zeroizing::new(fs::read(path).map_err(|e| {
+            IssuerError::Internal(format!("master secret {}: {e}", path.display()))
+        })?);
     let mut master = Zeroizing::new([0u8; 32]);
     if bytes.len() != 32 {
-        return Err(ApiError::Internal(format!(
+        return Err(IssuerError::Internal(format!(
             "master secret {} is not 32 bytes",
             path.display()
         )));
@@ -127,14 +127,19 @@ fn read_master(path: &Path) -> Result<Zeroizing<[u8; 32]>, ApiError> {
     Ok(master)
 }
 
-fn load_master(dir: &Path, rng: &mut impl CryptoRngCore) -> Result<Zeroizing<[u8; 32]>, ApiError> {
+fn load_master(
+    dir: &Path,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Zeroizing<[u8; 32]>, IssuerError> {
     let path = dir.join("master.secret");
     let mut master = Zeroizing::new([0u8; 32]);
     match fs::read(&path) {
         Ok(bytes) => {
             let bytes = Zeroizing::new(bytes);
             if bytes.len() != 32 {
-                return Err(ApiError::Internal("master.secret is not 32 bytes".into()));
+                return Err(IssuerError::Internal(
+                    "master.secret is not 32 bytes".into(),
+                ));
             }
             master.copy_from_slice(&bytes);
             crate::files::owner_only(&path, 0o600).map_err(io)?;
@@ -161,7 +166,7 @@ impl KeyStore {
     /// master secret, so every replica given the same master secret signs with the same keys.
     ///
     /// # Errors
-    /// [`ApiError::Internal`] when the master secret is missing or wrong (a sealed key does not
+    /// [`IssuerError::Internal`] when the master secret is missing or wrong (a sealed key does not
     /// open) or a legacy key file is missing or does not match its row; storage errors.
     pub async fn open(
         data: &Path,
@@ -170,7 +175,7 @@ impl KeyStore {
         alg: Alg,
         now: i64,
         rng: &mut (impl CryptoRngCore + Send),
-    ) -> Result<KeyStore, ApiError> {
+    ) -> Result<KeyStore, IssuerError> {
         let dir = data.join("keys");
         let master = match master_file {
             Some(path) => read_master(path)?,
@@ -202,7 +207,7 @@ impl KeyStore {
         Ok(keys)
     }
 
-    async fn load_state(&self, store: &SharedStore) -> Result<State, ApiError> {
+    async fn load_state(&self, store: &SharedStore) -> Result<State, IssuerError> {
         let rows = store.key_rows().await?;
         let mut active = None;
         let mut root = None;
@@ -213,7 +218,7 @@ impl KeyStore {
                     let plain = self
                         .open_sealed(&sealed_key_context(&row.kid), sealed)
                         .map_err(|_| {
-                            ApiError::Internal(format!(
+                            IssuerError::Internal(format!(
                                 "signing key {} does not open: is this the master secret the \
                                  other replicas use?",
                                 row.kid
@@ -227,9 +232,9 @@ impl KeyStore {
                 None => Zeroizing::new(fs::read_to_string(self.dir.join(&row.file)).map_err(io)?),
             };
             let key = SigningKey::from_private_jwk(&text)
-                .map_err(|e| ApiError::Internal(format!("key {}: {e}", row.kid)))?;
+                .map_err(|e| IssuerError::Internal(format!("key {}: {e}", row.kid)))?;
             if key.kid() != row.kid {
-                return Err(ApiError::Internal(format!(
+                return Err(IssuerError::Internal(format!(
                     "stored key does not hold {}",
                     row.kid
                 )));
@@ -263,7 +268,7 @@ impl KeyStore {
                 records,
                 withdrawals,
             }),
-            _ => Err(ApiError::Internal(
+            _ => Err(IssuerError::Internal(
                 "no active credential or root key".into(),
             )),
         }
@@ -276,7 +281,7 @@ impl KeyStore {
         purpose: KeyPurpose,
         now: i64,
         rng: &mut impl CryptoRngCore,
-    ) -> Result<(SigningKey, KeyRow), ApiError> {
+    ) -> Result<(SigningKey, KeyRow), IssuerError> {
         let key = SigningKey::generate(alg, rng);
         let private = Zeroizing::new(key.to_private_jwk());
         let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
@@ -317,8 +322,8 @@ impl KeyStore {
     /// (another replica, or the command line, rotated). Returns whether it changed.
     ///
     /// # Errors
-    /// Storage errors; [`ApiError::Internal`] when the new key does not open.
-    pub async fn refresh(&self, store: &SharedStore) -> Result<bool, ApiError> {
+    /// Storage errors; [`IssuerError::Internal`] when the new key does not open.
+    pub async fn refresh(&self, store: &SharedStore) -> Result<bool, IssuerError> {
         let active = store.active_kid(KeyPurpose::Credential).await?;
         if active.as_deref() == Some(self.active().kid()) {
             return Ok(false);
@@ -351,8 +356,8 @@ impl KeyStore {
     /// Re-reads the keys and withdrawals from the database.
     ///
     /// # Errors
-    /// Storage errors; [`ApiError::Internal`] when a key does not open.
-    pub async fn reload(&self, store: &SharedStore) -> Result<(), ApiError> {
+    /// Storage errors; [`IssuerError::Internal`] when a key does not open.
+    pub async fn reload(&self, store: &SharedStore) -> Result<(), IssuerError> {
         let state = self.load_state(store).await?;
         self.set_state(state);
         Ok(())
@@ -393,7 +398,7 @@ impl KeyStore {
         max_validity: i64,
         now: i64,
         rng: &mut (impl CryptoRngCore + Send),
-    ) -> Result<KeyRecord, ApiError> {
+    ) -> Result<KeyRecord, IssuerError> {
         let (key, row) = self.create_key(alg, KeyPurpose::Credential, now, rng)?;
         let kid = key.kid().to_owned();
         store.rotate_key(actor, row, max_validity).await?;
@@ -403,7 +408,7 @@ impl KeyStore {
             .iter()
             .find(|r| r.kid == kid)
             .cloned()
-            .ok_or_else(|| ApiError::Internal("rotated key not stored".into()))?;
+            .ok_or_else(|| IssuerError::Internal("rotated key not stored".into()))?;
         self.set_state(state);
         Ok(rec)
     }
@@ -418,7 +423,7 @@ impl KeyStore {
         Zeroizing::new(h.finalize().into())
     }
 
-    /// The digest stored for an offer's `tx_code` (see [`TxCode::keyed_digest`]; the key is
+    /// The digest stored for an offer's `tx_code` (see [`crate::secret::TxCode::keyed_digest`]; the key is
     /// derived from the master secret, label `tx-code-hmac`).
     pub fn tx_code_digest(
         &self,
@@ -447,17 +452,17 @@ impl KeyStore {
     /// Seals `plain` with AES-256-GCM, bound to `context` (the row id). Output: nonce || ct.
     ///
     /// # Errors
-    /// [`ApiError::Internal`] if the AEAD fails (it does not for valid keys).
+    /// [`IssuerError::Internal`] if the AEAD fails (it does not for valid keys).
     pub fn seal(
         &self,
         context: &str,
         plain: &[u8],
         rng: &mut impl CryptoRngCore,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Vec<u8>, IssuerError> {
         let key = self.derive("seal-aes-256-gcm");
         let key = LessSafeKey::new(
             UnboundKey::new(&AES_256_GCM, key.as_ref())
-                .map_err(|_| ApiError::Internal("aead key".into()))?,
+                .map_err(|_| IssuerError::Internal("aead key".into()))?,
         );
         let mut nonce = [0u8; 12];
         rng.fill_bytes(&mut nonce);
@@ -467,7 +472,7 @@ impl KeyStore {
             Aad::from(context.as_bytes()),
             &mut buf,
         )
-        .map_err(|_| ApiError::Internal("seal".into()))?;
+        .map_err(|_| IssuerError::Internal("seal".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
         Ok(out)
@@ -476,19 +481,19 @@ impl KeyStore {
     /// Opens what [`KeyStore::seal`] sealed for `context`.
     ///
     /// # Errors
-    /// [`ApiError::Internal`] when the box does not open (tampering or another master secret).
+    /// [`IssuerError::Internal`] when the box does not open (tampering or another master secret).
     pub fn open_sealed(
         &self,
         context: &str,
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    ) -> Result<Zeroizing<Vec<u8>>, IssuerError> {
         if sealed.len() < 12 + 16 {
-            return Err(ApiError::Internal("sealed value too short".into()));
+            return Err(IssuerError::Internal("sealed value too short".into()));
         }
         let key = self.derive("seal-aes-256-gcm");
         let key = LessSafeKey::new(
             UnboundKey::new(&AES_256_GCM, key.as_ref())
-                .map_err(|_| ApiError::Internal("aead key".into()))?,
+                .map_err(|_| IssuerError::Internal("aead key".into()))?,
         );
         let mut nonce = [0u8; 12];
         nonce.copy_from_slice(&sealed[..12]);
@@ -499,7 +504,7 @@ impl KeyStore {
                 Aad::from(context.as_bytes()),
                 buf.as_mut_slice(),
             )
-            .map_err(|_| ApiError::Internal("sealed value does not open".into()))?
+            .map_err(|_| IssuerError::Internal("sealed value does not open".into()))?
             .len();
         buf.truncate(len);
         Ok(buf)

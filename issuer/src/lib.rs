@@ -10,12 +10,14 @@
 //!  verifier ◄── /trust-bundle (root-signed: keys + status lists), /.well-known/...
 //! ```
 //!
-//! The library holds the logic ([`service::Issuer`] and its `impl` blocks in [`enrol`],
-//! [`oid4vci`], [`status`], [`trust`]); [`server`] maps HTTP onto it; the `issuer` binary
-//! (`src/cli`) parses arguments and calls the same operations. Storage ([`store`]) is a
-//! domain-level interface with two backends: SQLite ([`db`]: one writer thread committing in
-//! durable groups) and PostgreSQL ([`store::postgres`]: a connection pool, row locks and unique
-//! keys so that replicas behave as one issuer).
+//! The library is in layers that import one way (`docs/architecture.md`): [`domain`] (records,
+//! vocabularies, rules, [`domain::refusal::Refusal`], the clock), storage ([`store`]: a trait
+//! with two backends, SQLite over [`db`] with one writer thread committing in durable groups,
+//! and PostgreSQL, [`store::postgres`], with a connection pool, row locks and unique keys so
+//! that replicas behave as one issuer), [`service`] ([`service::Issuer`] and its `impl` blocks
+//! in `service::enrol`, `service::oid4vci`, `service::status`, `service::trust`, ...), and
+//! [`server`], which alone maps errors to HTTP. The `issuer` binary (`src/cli`) parses
+//! arguments and calls the same operations.
 
 pub mod audit;
 pub mod config;
@@ -31,5 +33,5 @@ pub mod service;
 pub mod status_changes;
 pub mod store;
 
-pub use error::ApiError;
+pub use error::IssuerError;
 pub use service::Issuer;

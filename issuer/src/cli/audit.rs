@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use issuer::domain::audit::{AuditEntry, AuditFilter};
 
-use super::DataArg;
+use super::args::DataArg;
 
 /// List the audit trail, oldest first: the newest --limit events that match.
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::DataArg;
+use super::args::DataArg;
 
 /// Write the did:web DID document of the issuer's published keys.
 #[derive(Debug, Args)]

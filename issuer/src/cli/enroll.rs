@@ -9,7 +9,7 @@ use credential::citizen::Level;
 use issuer::domain::Role;
 use issuer::service::{Issuer, Officer};
 
-use super::{cli_actor, DataArg};
+use super::args::{cli_actor, DataArg};
 
 /// Enrol one citizen, or a batch, and print the credential offer and its tx_code.
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 use credential::jose::SigningKey;
 
-use super::AlgArg;
+use super::args::AlgArg;
 
 /// Generate a signing key: the private JWK goes to --out (mode 0600), the public JWK to
 /// --public-out or stdout. Both files are checked before anything is written.

@@ -1,6 +1,6 @@
 use clap::{Args, Subcommand};
 
-use super::{cli_actor, AlgArg, DataArg};
+use super::args::{cli_actor, AlgArg, DataArg};
 
 /// List, rotate or withdraw the credential signing keys.
 #[derive(Debug, Args)]

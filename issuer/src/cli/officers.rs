@@ -2,7 +2,7 @@ use clap::{Args, Subcommand};
 
 use issuer::domain::Role;
 
-use super::{cli_actor, DataArg};
+use super::args::{cli_actor, DataArg};
 
 /// Manage officers. Tokens are shown once, at `add`, and stored only as SHA-256 digests.
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use super::{cli_actor, DataArg};
+use super::args::{cli_actor, DataArg};
 
 /// Manage messaging platforms whose face-match attestations enrol citizens at the basic level.
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use clap::Args;
 use issuer::config::{self, DatabaseUrl, Overrides};
 use issuer::{server, Issuer};
 
-use super::AlgArg;
+use super::args::AlgArg;
 
 /// Run the HTTP service until SIGINT or SIGTERM.
 #[derive(Debug, Args)]

@@ -1,10 +1,11 @@
 use clap::Args;
 
+use issuer::domain::refusal::Refusal;
 use issuer::domain::{Status, StatusAction};
 use issuer::service::status::Target;
-use issuer::ApiError;
+use issuer::IssuerError;
 
-use super::{cli_actor, DataArg};
+use super::args::{cli_actor, DataArg};
 
 /// Which credentials: one (with every copy of its batch) or all of a citizen's.
 #[derive(Debug, Args)]
@@ -50,7 +51,9 @@ pub async fn run(args: StatusArgs, action: StatusAction) -> anyhow::Result<()> {
     let change = match r {
         Ok(change) => change,
         // Asking for the state the credentials are in already is done, not a failure.
-        Err(ApiError::StatusTransition { from, .. }) if from == outcome(action) => {
+        Err(IssuerError::Refused(Refusal::StatusTransition { from, .. }))
+            if from == outcome(action) =>
+        {
             if args.json {
                 let out = serde_json::json!({"changed": [], "status": from, "already": true});
                 println!("{out}");

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{cli_actor, DataArg};
+use super::args::{cli_actor, DataArg};
 
 /// Delete expired nonces, proofs, tokens and offers, and status changes older than the delta
 /// window, once (the server also does this every `sweep_interval` seconds).

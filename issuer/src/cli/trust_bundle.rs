@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::DataArg;
+use super::args::DataArg;
 
 /// Write the root-signed trust bundle (keys with validity windows, latest status lists), or
 /// with `--delta-since` the root-signed delta from a bundle's `status_seq`.

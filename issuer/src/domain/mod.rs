@@ -5,7 +5,7 @@
 //! Here: assurance levels, credential formats, the four credential configurations
 //! (OpenID4VCI 1.0 section 12.2.4), officer roles and status values. Beside it: audit events
 //! ([`audit`]), the clock ([`clock`]), signing-key vocabularies and withdrawals ([`keys`]), officers and platforms
-//! ([`people`]), and status-change records and status-list rules ([`status`]).
+//! ([`people`]), what the issuer refuses and why ([`refusal`]), and status-change records and status-list rules ([`status`]).
 
 use std::fmt;
 
@@ -13,6 +13,7 @@ pub mod audit;
 pub mod clock;
 pub mod keys;
 pub mod people;
+pub mod refusal;
 pub mod status;
 
 pub use credential::citizen::{Format, Level};

@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::domain::refusal::Refusal;
+use crate::server::error::ApiError;
 
 async fn body(req: Request, state: &()) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|e| {
@@ -167,9 +168,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         if !content_type_is(req.headers(), "application/json") {
-            return Err(ApiError::InvalidCredentialRequest {
+            return Err(Refusal::InvalidCredentialRequest {
                 reason: "content type must be application/json".into(),
-            });
+            }
+            .into());
         }
         body(req, &()).await.map(JsonBytes)
     }
@@ -192,16 +194,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::InvalidToken {
+            .ok_or(Refusal::InvalidToken {
                 reason: "bearer token missing",
             })?;
-        let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidToken {
+        let (scheme, token) = value.split_once(' ').ok_or(Refusal::InvalidToken {
             reason: "bearer token missing",
         })?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::InvalidToken {
+            return Err(Refusal::InvalidToken {
                 reason: "bearer token missing",
-            });
+            }
+            .into());
         }
         Ok(Bearer(token.trim().to_owned()))
     }

@@ -17,6 +17,8 @@
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 //! | `POST /admin/citizens/lift-hold` | admin | lift a citizen's revocation hold (audited with its reason) |
 
+mod bodies;
+pub mod error;
 mod extract;
 mod listen;
 pub mod parse;
@@ -44,13 +46,19 @@ pub use spawn::{spawn, ServerHandle};
 
 use credential::oid4vci::{
     AuthorizationServerMetadata, CredentialIssuerMetadata, CredentialRequest, CredentialResponse,
-    ErrorResponse, Grant, NonceResponse, Secret, TokenRequest, TokenRequestError, TokenResponse,
+    ErrorResponse, Grant, NonceResponse, Secret, TokenRequest, TokenResponse,
 };
 
+use crate::domain::refusal::Refusal;
 use crate::domain::{Role, StatusAction};
-use crate::error::ApiError;
+use crate::error::IssuerError;
+use crate::server::error::ApiError;
 use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
+use bodies::{
+    BasicEnrolment, CitizenTarget, HighEnrolment, LiftHoldBody, RotateBody, WithdrawBody,
+};
+use parse::{action, grant_refused};
 
 type AppState = State<Arc<Issuer>>;
 
@@ -100,7 +108,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .route("/admin/keys/rotate", post(admin_rotate))
         .route("/admin/keys/withdraw", post(admin_withdraw))
         .route("/health", get(|| async { "ok" }))
-        .fallback(|| async { ApiError::NotFound { what: "route" } })
+        .fallback(|| async { ApiError::from(Refusal::NotFound { what: "route" }) })
         .method_not_allowed_fallback(|| async {
             (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -203,9 +211,10 @@ fn no_store(mut resp: Response) -> Response {
 async fn officer(issuer: &Issuer, bearer: &Bearer, needed: Role) -> Result<Officer, ApiError> {
     let officer = issuer.authenticate(&bearer.0).await?;
     if officer.role < needed {
-        return Err(ApiError::InsufficientScope {
+        return Err(Refusal::InsufficientScope {
             needed: needed.as_str(),
-        });
+        }
+        .into());
     }
     Ok(officer)
 }
@@ -248,15 +257,6 @@ async fn token(
     Ok(no_store(Json(answer).into_response()))
 }
 
-/// The token endpoint's answer to a form that names no usable grant: `unsupported_grant_type`
-/// for an unknown grant type, else `invalid_request` naming the missing parameter.
-fn grant_refused(e: TokenRequestError) -> ApiError {
-    match e {
-        TokenRequestError::UnsupportedGrantType => ApiError::UnsupportedGrantType,
-        missing => ApiError::invalid_request(missing.to_string()),
-    }
-}
-
 async fn nonce(State(issuer): AppState) -> Result<Response, ApiError> {
     let c_nonce = issuer.c_nonce().await?;
     Ok(no_store(Json(NonceResponse { c_nonce }).into_response()))
@@ -268,7 +268,7 @@ async fn credential(
     JsonBytes(body): JsonBytes,
 ) -> Result<Response, ApiError> {
     let req: CredentialRequest = extract::parse_json(&body)
-        .map_err(|reason| ApiError::InvalidCredentialRequest { reason })?;
+        .map_err(|reason| Refusal::InvalidCredentialRequest { reason })?;
     let credentials = issuer.credential(&bearer.0, req).await?;
     let answer = CredentialResponse::issued(credentials);
     Ok(no_store(Json(answer).into_response()))
@@ -291,7 +291,7 @@ async fn offer(
         "credential_offer",
         &crate::service::enrol::offer_json(&offer)?,
     );
-    let qr_failed = |_| ApiError::Internal("qr code".into());
+    let qr_failed = |_| IssuerError::Internal("qr code".into());
     let resp = match query.format.as_deref() {
         None | Some("json") => Json(offer).into_response(),
         Some("png") => (
@@ -313,7 +313,7 @@ async fn status_list(
     State(issuer): AppState,
     Path(shard): Path<String>,
 ) -> Result<Response, ApiError> {
-    let shard: i64 = shard.parse().map_err(|_| ApiError::NotFound {
+    let shard: i64 = shard.parse().map_err(|_| Refusal::NotFound {
         what: "status list",
     })?;
     let token = issuer.status_token(shard).await?;
@@ -335,7 +335,7 @@ async fn bitstring_list(
     State(issuer): AppState,
     Path((shard, purpose)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::NotFound {
+    let not_found = || Refusal::NotFound {
         what: "status list",
     };
     let shard: i64 = shard.parse().map_err(|_| not_found())?;
@@ -423,19 +423,6 @@ async fn enrol_nonce(State(issuer): AppState, bearer: Bearer) -> Result<Response
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BasicEnrolment {
-    claims: Value,
-    attestation: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HighEnrolment {
-    claims: Value,
-}
-
 async fn enrol_basic(
     State(issuer): AppState,
     bearer: Bearer,
@@ -462,11 +449,6 @@ async fn enrol_high(
     Ok(no_store(
         (StatusCode::CREATED, Json(offer.answer())).into_response(),
     ))
-}
-
-fn action(text: &str) -> Result<StatusAction, ApiError> {
-    StatusAction::parse(text)
-        .ok_or_else(|| ApiError::invalid_request("action must be revoke, suspend or reinstate"))
 }
 
 async fn change(
@@ -504,12 +486,6 @@ async fn admin_entry(
     change(&issuer, &bearer, Target::Entry { shard, idx }, act).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CitizenTarget {
-    id_number: String,
-}
-
 async fn admin_citizen(
     State(issuer): AppState,
     bearer: Bearer,
@@ -520,13 +496,6 @@ async fn admin_citizen(
     let ApiJson(body) = body?;
     let act = action(&act)?;
     change(&issuer, &bearer, Target::Citizen(body.id_number), act).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LiftHoldBody {
-    id_number: String,
-    reason: String,
 }
 
 async fn admin_lift_hold(
@@ -547,20 +516,6 @@ async fn admin_keys(State(issuer): AppState, bearer: Bearer) -> Result<Response,
     issuer.signer().await?;
     let keys: Vec<Value> = issuer.keys.records().iter().map(|k| k.to_json()).collect();
     Ok(Json(json!({"keys": keys, "root": issuer.root_fingerprint()})).into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RotateBody {
-    alg: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithdrawBody {
-    kid: String,
-    /// Unix seconds; absent or null: every credential the key signed.
-    since: Option<i64>,
 }
 
 async fn admin_withdraw(

@@ -12,11 +12,13 @@ use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Jws, PublicJwk};
 use serde::de::DeserializeOwned;
 
-use credential::oid4vci::{CredentialRequest, TokenRequest};
+use credential::oid4vci::{CredentialRequest, TokenRequest, TokenRequestError};
 
-use super::{extract, grant_refused, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
+use super::bodies::{BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
+use super::extract;
+use crate::domain::refusal::Refusal;
 use crate::domain::{ConfigId, StatusAction};
-use crate::error::ApiError;
+use crate::server::error::ApiError;
 
 /// `POST /token` (`application/x-www-form-urlencoded`): the form, then the grant's parameters.
 ///
@@ -28,6 +30,15 @@ pub fn token_form(body: &[u8]) -> Result<(), ApiError> {
     form.grant().map(|_| ()).map_err(grant_refused)
 }
 
+/// The token endpoint's answer to a form that names no usable grant: `unsupported_grant_type`
+/// for an unknown grant type, else `invalid_request` naming the missing parameter.
+pub fn grant_refused(e: TokenRequestError) -> ApiError {
+    match e {
+        TokenRequestError::UnsupportedGrantType => Refusal::UnsupportedGrantType.into(),
+        missing => ApiError::invalid_request(missing.to_string()),
+    }
+}
+
 /// `POST /credential` (JSON): the request, its configuration id, and each proof JWT decoded
 /// (compact JWS with an allowed `alg`, the header `jwk`, the signature, a JSON object payload).
 ///
@@ -36,23 +47,23 @@ pub fn token_form(body: &[u8]) -> Result<(), ApiError> {
 /// `invalid_proof`.
 pub fn credential_request(body: &[u8]) -> Result<(), ApiError> {
     let req: CredentialRequest =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidCredentialRequest {
+        serde_json::from_slice(body).map_err(|e| Refusal::InvalidCredentialRequest {
             reason: extract::json_problem(&e),
         })?;
     let config = req
         .credential_configuration_id
-        .ok_or(ApiError::InvalidCredentialRequest {
+        .ok_or(Refusal::InvalidCredentialRequest {
             reason: "credential_configuration_id missing".into(),
         })?;
-    ConfigId::parse(&config).ok_or(ApiError::UnknownCredentialConfiguration)?;
-    let proofs = req.proofs.ok_or(ApiError::InvalidProof {
+    ConfigId::parse(&config).ok_or(Refusal::UnknownCredentialConfiguration)?;
+    let proofs = req.proofs.ok_or(Refusal::InvalidProof {
         index: 0,
         reason: "proofs missing".into(),
     })?;
     for (index, proof) in proofs.jwt.iter().enumerate() {
-        let bad = |reason: &str| ApiError::proof(index, reason);
+        let bad = |reason: &str| Refusal::proof(index, reason);
         if proof.len() > 4096 {
-            return Err(bad("too large"));
+            return Err(bad("too large").into());
         }
         let jws = Jws::parse(proof).map_err(|_| bad("not a compact jws"))?;
         let jwk = jws
@@ -93,7 +104,7 @@ pub fn enrol_high(body: &[u8]) -> Result<(), ApiError> {
 /// `invalid_request`.
 pub fn admin_citizen(action: &str, body: &[u8]) -> Result<(), ApiError> {
     let _: CitizenTarget = json(body)?;
-    super::action(action)?;
+    self::action(action)?;
     Ok(())
 }
 
@@ -113,10 +124,14 @@ pub fn admin_rotate(body: &[u8]) -> Result<(), ApiError> {
 /// A status action as the admin paths name it (`revoke`, `suspend`, `reinstate`).
 ///
 /// # Errors
-/// `invalid_request`.
+/// `invalid_request` for any other name.
 pub fn status_action(text: &str) -> Result<(), ApiError> {
+    action(text).map(|_| ())
+}
+
+/// The status action a path names.
+pub(crate) fn action(text: &str) -> Result<StatusAction, ApiError> {
     StatusAction::parse(text)
-        .map(|_| ())
         .ok_or_else(|| ApiError::invalid_request("action must be revoke, suspend or reinstate"))
 }
 
@@ -137,8 +152,8 @@ mod tests {
         )
         .is_ok());
         assert!(matches!(
-            token_form(b"grant_type=password"),
-            Err(ApiError::UnsupportedGrantType)
+            token_form(b"grant_type=password").map_err(|e| e.refusal().cloned()),
+            Err(Some(Refusal::UnsupportedGrantType))
         ));
         assert!(token_form(b"grant_type=refresh_token").is_err());
         assert!(token_form(b"%zz=\xff").is_err());
@@ -147,12 +162,13 @@ mod tests {
     #[test]
     fn a_credential_request_names_a_configuration_and_carries_proofs() {
         assert!(matches!(
-            credential_request(br#"{"credential_configuration_id":"nope","proofs":{"jwt":[]}}"#),
-            Err(ApiError::UnknownCredentialConfiguration)
+            credential_request(br#"{"credential_configuration_id":"nope","proofs":{"jwt":[]}}"#)
+                .map_err(|e| e.refusal().cloned()),
+            Err(Some(Refusal::UnknownCredentialConfiguration))
         ));
         assert!(matches!(
-            credential_request(br#"{"unknown":1}"#),
-            Err(ApiError::InvalidCredentialRequest { .. })
+            credential_request(br#"{"unknown":1}"#).map_err(|e| e.refusal().cloned()),
+            Err(Some(Refusal::InvalidCredentialRequest { .. }))
         ));
     }
 

@@ -20,7 +20,8 @@ use credential::jose::{sign_compact, SigningKey};
 
 use crate::db::DbError;
 
-use crate::error::ApiError;
+use crate::domain::refusal::Refusal;
+use crate::error::IssuerError;
 use crate::service::Issuer;
 
 /// The delta's `typ`.
@@ -124,17 +125,17 @@ impl Issuer {
     /// every entry changed since, with its final value, grouped by shard.
     ///
     /// # Errors
-    /// [`ApiError::DeltaBaseUnknown`] when `since` is negative, newer than the log, no longer in
+    /// [`Refusal::DeltaBaseUnknown`] when `since` is negative, newer than the log, no longer in
     /// it, or older than [`DELTA_MAX_BASE_AGE`] (the verifier fetches the full bundle); storage
     /// errors.
-    pub async fn trust_bundle_delta(&self, since: i64) -> Result<String, ApiError> {
+    pub async fn trust_bundle_delta(&self, since: i64) -> Result<String, IssuerError> {
         // Pick up a rotation or key withdrawal made by another replica before publishing keys.
         self.signer().await?;
         let t = self.now();
         let read = async {
             {
                 let b = self.store.status_log_bounds(since).await?;
-                let unknown = |reason| Ok::<_, ApiError>(Err(reason));
+                let unknown = |reason| Ok::<_, IssuerError>(Err(reason));
                 if since < 0 {
                     return unknown("negative");
                 }
@@ -153,10 +154,10 @@ impl Issuer {
         }
         .await?;
         let (latest, changes, sizes) =
-            read.map_err(|reason| ApiError::DeltaBaseUnknown { since, reason })?;
+            read.map_err(|reason| Refusal::DeltaBaseUnknown { since, reason })?;
         let sizes: BTreeMap<i64, i64> = sizes.into_iter().collect();
         let mut by_shard: BTreeMap<i64, BTreeMap<u64, u8>> = BTreeMap::new();
-        let corrupt = |what| ApiError::Storage(DbError::Corrupt { what });
+        let corrupt = |what| IssuerError::Storage(DbError::Corrupt { what });
         for ch in changes {
             // Later changes of the same entry overwrite earlier ones: the final value counts.
             let idx = u64::try_from(ch.idx).map_err(|_| corrupt("status index"))?;

@@ -20,8 +20,9 @@ use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialOffer, Grants, PreAuthorizedCodeGrant, Secret, TxCodeSpec};
 
 use crate::db::DbError;
+use crate::domain::refusal::Refusal;
 use crate::domain::ConfigId;
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
 use crate::store::NewEnrolment;
@@ -107,9 +108,9 @@ pub fn credential_offer(issuer: &str, configs: &[ConfigId], code: &str) -> Crede
 /// The offer object as compact JSON, for an offer URI or QR code.
 ///
 /// # Errors
-/// [`ApiError::Internal`] if it cannot be serialized (it always can: strings only).
-pub fn offer_json(offer: &CredentialOffer) -> Result<String, ApiError> {
-    serde_json::to_string(offer).map_err(|e| ApiError::Internal(format!("offer json: {e}")))
+/// [`IssuerError::Internal`] if it cannot be serialized (it always can: strings only).
+pub fn offer_json(offer: &CredentialOffer) -> Result<String, IssuerError> {
+    serde_json::to_string(offer).map_err(|e| IssuerError::Internal(format!("offer json: {e}")))
 }
 
 /// `openid-credential-offer://?<name>=<urlencoded value>`.
@@ -123,7 +124,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn attestation_nonce(&self) -> Result<(String, i64), ApiError> {
+    pub async fn attestation_nonce(&self) -> Result<(String, i64), IssuerError> {
         let nonce = random_nonce(&mut *self.rng());
         let digest = SecretDigest::of(domain::ATTESTATION_NONCE, nonce.as_bytes());
         let ttl = self.config.nonce_ttl;
@@ -137,10 +138,10 @@ impl Issuer {
         &self,
         claims: &CitizenClaims,
         attestation: &str,
-    ) -> Result<(SecretDigest, String, f64), ApiError> {
-        let bad = |reason| ApiError::InvalidAttestation { reason };
+    ) -> Result<(SecretDigest, String, f64), IssuerError> {
+        let bad = |reason| Refusal::InvalidAttestation { reason };
         if attestation.len() > 8192 {
-            return Err(bad("too large"));
+            return Err(bad("too large").into());
         }
         let jws = Jws::parse(attestation).map_err(|_| bad("not a valid compact jws"))?;
         let kid = jws.header().kid.clone().ok_or(bad("kid missing"))?;
@@ -155,23 +156,23 @@ impl Issuer {
             serde_json::from_slice(jws.payload()).map_err(|_| bad("payload is malformed"))?;
         let t = self.now();
         if a.iat > t + 60 || a.iat < t - self.config.attestation_max_age {
-            return Err(bad("iat is not fresh"));
+            return Err(bad("iat is not fresh").into());
         }
         if !a.liveness {
-            return Err(bad("liveness not passed"));
+            return Err(bad("liveness not passed").into());
         }
         if !(0.0..=1.0).contains(&a.score) {
-            return Err(bad("score out of range"));
+            return Err(bad("score out of range").into());
         }
         if a.score < self.config.min_face_match_score {
-            return Err(bad("score below minimum"));
+            return Err(bad("score below minimum").into());
         }
         let expected = b64::encode(Sha256::digest(claims.id_number().as_str().as_bytes()));
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
             expected.as_bytes(),
             a.id_number_sha256.as_bytes(),
         )) {
-            return Err(bad("id_number digest does not match the claims"));
+            return Err(bad("id_number digest does not match the claims").into());
         }
         let nonce = SecretDigest::of(domain::ATTESTATION_NONCE, a.nonce.as_bytes());
         Ok((nonce, platform, a.score))
@@ -181,13 +182,13 @@ impl Issuer {
     /// A failed check enrols no one and consumes nothing.
     ///
     /// # Errors
-    /// [`ApiError::InvalidClaims`], [`ApiError::InvalidAttestation`]; storage errors.
+    /// [`Refusal::InvalidClaims`], [`Refusal::InvalidAttestation`]; storage errors.
     pub async fn enrol_basic(
         &self,
         officer: &Officer,
         claims: &Value,
         attestation: &str,
-    ) -> Result<Offer, ApiError> {
+    ) -> Result<Offer, IssuerError> {
         let claims = &CitizenClaims::from_value(claims, Level::Basic)?;
         let (nonce, platform, score) = self.check_attestation(claims, attestation).await?;
         let evidence = json!({"method": "remote_face_match", "platform": platform, "score": score});
@@ -199,8 +200,12 @@ impl Issuer {
     /// recorded as the evidence.
     ///
     /// # Errors
-    /// [`ApiError::InvalidClaims`]; storage errors.
-    pub async fn enrol_high(&self, officer: &Officer, claims: &Value) -> Result<Offer, ApiError> {
+    /// [`Refusal::InvalidClaims`]; storage errors.
+    pub async fn enrol_high(
+        &self,
+        officer: &Officer,
+        claims: &Value,
+    ) -> Result<Offer, IssuerError> {
         let claims = &CitizenClaims::from_value(claims, Level::High)?;
         let evidence =
             json!({"method": "in_person", "officer": officer.id, "card_read_at": self.now()});
@@ -215,7 +220,7 @@ impl Issuer {
         level: Level,
         evidence: Value,
         attestation_nonce: Option<SecretDigest>,
-    ) -> Result<Offer, ApiError> {
+    ) -> Result<Offer, IssuerError> {
         let t = self.now();
         let configs = ConfigId::for_level(level);
         let (enrolment_id, code, tx_code, sealed_claims, sealed_code) = {
@@ -234,7 +239,7 @@ impl Issuer {
         let citizen = self.keys.citizen_id(claims.id_number().as_str());
         let expires_at = t + self.config.offer_ttl;
         let config_ids = serde_json::to_string(&configs.map(|c| c.as_str()))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| IssuerError::Internal(e.to_string()))?;
         self.store
             .enrol(NewEnrolment {
                 id: enrolment_id.clone(),
@@ -274,13 +279,13 @@ impl Issuer {
     /// The credential offer object for `GET /offers/{id}`, while the offer is open.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown, redeemed, dead or expired offer.
-    pub async fn offer(&self, id: &str) -> Result<CredentialOffer, ApiError> {
+    /// [`Refusal::NotFound`] for an unknown, redeemed, dead or expired offer.
+    pub async fn offer(&self, id: &str) -> Result<CredentialOffer, IssuerError> {
         if id.len() > 64 {
-            return Err(ApiError::NotFound { what: "offer" });
+            return Err(Refusal::NotFound { what: "offer" }.into());
         }
         let row = self.store.open_offer(id, self.now()).await?;
-        let (config_ids, sealed) = row.ok_or(ApiError::NotFound { what: "offer" })?;
+        let (config_ids, sealed) = row.ok_or(Refusal::NotFound { what: "offer" })?;
         let ids: Vec<String> = serde_json::from_str(&config_ids).map_err(|_| DbError::Corrupt {
             what: "offer config ids",
         })?;

@@ -4,6 +4,7 @@
 
 pub mod delta;
 pub mod enrol;
+pub mod keys;
 pub mod oid4vci;
 pub mod simulate;
 pub mod status;
@@ -23,9 +24,10 @@ use crate::config::Config;
 use crate::db::DbError;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::refusal::Refusal;
 use crate::domain::status::ShardLists;
 use crate::domain::Role;
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::keys::KeyStore;
 use crate::secret::{domain, random_id, BearerSecret};
 use crate::store::SharedStore;
@@ -105,9 +107,9 @@ impl Issuer {
     /// tests). The CSPRNG is seeded from the operating system.
     ///
     /// # Errors
-    /// Storage and key errors; [`ApiError::Internal`] when `database_url` is set (use
+    /// Storage and key errors; [`IssuerError::Internal`] when `database_url` is set (use
     /// [`Issuer::connect`] for PostgreSQL).
-    pub fn open(config: Config) -> Result<Arc<Issuer>, ApiError> {
+    pub fn open(config: Config) -> Result<Arc<Issuer>, IssuerError> {
         Issuer::open_with_rng(config, os_seeded())
     }
 
@@ -115,7 +117,7 @@ impl Issuer {
     ///
     /// # Errors
     /// As [`Issuer::open`].
-    pub fn open_with_rng(config: Config, rng: ChaCha20Rng) -> Result<Arc<Issuer>, ApiError> {
+    pub fn open_with_rng(config: Config, rng: ChaCha20Rng) -> Result<Arc<Issuer>, IssuerError> {
         Issuer::open_with(config, rng, Arc::new(SystemClock))
     }
 
@@ -128,9 +130,9 @@ impl Issuer {
         config: Config,
         rng: ChaCha20Rng,
         clock: Arc<dyn Clock>,
-    ) -> Result<Arc<Issuer>, ApiError> {
+    ) -> Result<Arc<Issuer>, IssuerError> {
         if config.database_url.is_some() {
-            return Err(ApiError::Internal(
+            return Err(IssuerError::Internal(
                 "a PostgreSQL database_url needs Issuer::connect".into(),
             ));
         }
@@ -142,11 +144,11 @@ impl Issuer {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| ApiError::Internal(format!("runtime: {e}")))?;
+                        .map_err(|e| IssuerError::Internal(format!("runtime: {e}")))?;
                     rt.block_on(Issuer::connect_with(config, rng, clock))
                 })
                 .join()
-                .unwrap_or_else(|_| Err(ApiError::Internal("opening panicked".into())))
+                .unwrap_or_else(|_| Err(IssuerError::Internal("opening panicked".into())))
         })
     }
 
@@ -156,7 +158,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage and key errors.
-    pub async fn connect(config: Config) -> Result<Arc<Issuer>, ApiError> {
+    pub async fn connect(config: Config) -> Result<Arc<Issuer>, IssuerError> {
         Issuer::connect_with_rng(config, os_seeded()).await
     }
 
@@ -167,7 +169,7 @@ impl Issuer {
     pub async fn connect_with_rng(
         config: Config,
         rng: ChaCha20Rng,
-    ) -> Result<Arc<Issuer>, ApiError> {
+    ) -> Result<Arc<Issuer>, IssuerError> {
         Issuer::connect_with(config, rng, Arc::new(SystemClock)).await
     }
 
@@ -179,11 +181,11 @@ impl Issuer {
         config: Config,
         mut rng: ChaCha20Rng,
         clock: Arc<dyn Clock>,
-    ) -> Result<Arc<Issuer>, ApiError> {
+    ) -> Result<Arc<Issuer>, IssuerError> {
         crate::files::private_dir(&config.data)
-            .map_err(|e| ApiError::Internal(format!("data dir: {e}")))?;
+            .map_err(|e| IssuerError::Internal(format!("data dir: {e}")))?;
         let db_rng =
-            ChaCha20Rng::from_rng(&mut rng).map_err(|_| ApiError::Internal("rng".into()))?;
+            ChaCha20Rng::from_rng(&mut rng).map_err(|_| IssuerError::Internal("rng".into()))?;
         let store = crate::store::open(
             &config.data,
             config.database_url.as_ref(),
@@ -225,7 +227,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors while checking.
-    pub async fn signer(&self) -> Result<Arc<SigningKey>, ApiError> {
+    pub async fn signer(&self) -> Result<Arc<SigningKey>, IssuerError> {
         let t = now_ms();
         let last = self.key_checked_ms.load(Ordering::Relaxed);
         if t - last >= KEY_CHECK_MS
@@ -280,7 +282,7 @@ impl Issuer {
         actor: &str,
         name: &str,
         role: Role,
-    ) -> Result<(String, zeroize::Zeroizing<String>), ApiError> {
+    ) -> Result<(String, zeroize::Zeroizing<String>), IssuerError> {
         let token = {
             let mut rng = self.rng();
             let id = random_id(&mut *rng);
@@ -302,27 +304,28 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+    pub async fn list_officers(&self) -> Result<Vec<OfficerInfo>, IssuerError> {
         Ok(self.store.list_officers().await?)
     }
 
     /// Removes an officer (its token stops working at once).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`]; storage errors.
-    pub async fn remove_officer(&self, actor: &str, id: &str) -> Result<(), ApiError> {
+    /// [`Refusal::NotFound`]; storage errors.
+    pub async fn remove_officer(&self, actor: &str, id: &str) -> Result<(), IssuerError> {
         Ok(self.store.remove_officer(actor, id, self.now()).await?)
     }
 
     /// Authenticates an officer's bearer token, in constant time over the secret.
     ///
     /// # Errors
-    /// [`ApiError::InvalidToken`] for a malformed, unknown or removed token.
-    pub async fn authenticate(&self, bearer: &str) -> Result<Officer, ApiError> {
+    /// [`Refusal::InvalidToken`] for a malformed, unknown or removed token.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Officer, IssuerError> {
         let Some(token) = BearerSecret::parse(bearer) else {
-            return Err(ApiError::InvalidToken {
+            return Err(Refusal::InvalidToken {
                 reason: "malformed token",
-            });
+            }
+            .into());
         };
         let digest = token.digest(domain::OFFICER);
         let row = self.store.officer_secret(token.id()).await?;
@@ -333,24 +336,25 @@ impl Issuer {
                     what: "officer role",
                 })?,
             }),
-            _ => Err(ApiError::InvalidToken {
+            _ => Err(Refusal::InvalidToken {
                 reason: "unknown or removed token",
-            }),
+            }
+            .into()),
         }
     }
 
     /// Registers a messaging platform's public key (attestations are checked against it).
     ///
     /// # Errors
-    /// [`ApiError::InvalidRequest`] for a bad or already registered key; storage errors.
+    /// [`Refusal::InvalidRequest`] for a bad or already registered key; storage errors.
     pub async fn add_platform(
         &self,
         actor: &str,
         name: &str,
         jwk: &str,
-    ) -> Result<PlatformInfo, ApiError> {
+    ) -> Result<PlatformInfo, IssuerError> {
         let key = PublicJwk::from_json(jwk)
-            .map_err(|e| ApiError::invalid_request(format!("platform key: {e}")))?;
+            .map_err(|e| Refusal::invalid_request(format!("platform key: {e}")))?;
         let info = PlatformInfo {
             id: random_id(&mut *self.rng()),
             name: name.to_owned(),
@@ -367,39 +371,16 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+    pub async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, IssuerError> {
         Ok(self.store.list_platforms().await?)
     }
 
     /// Removes a platform (its attestations stop being accepted).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`]; storage errors.
-    pub async fn remove_platform(&self, actor: &str, id: &str) -> Result<(), ApiError> {
+    /// [`Refusal::NotFound`]; storage errors.
+    pub async fn remove_platform(&self, actor: &str, id: &str) -> Result<(), IssuerError> {
         Ok(self.store.remove_platform(actor, id, self.now()).await?)
-    }
-}
-
-impl Issuer {
-    /// Rotates the credential signing key (see [`KeyStore::rotate`]) and drops cached
-    /// status-list tokens so they are re-signed with the new key.
-    ///
-    /// # Errors
-    /// Key file or storage errors.
-    pub async fn rotate_key(
-        &self,
-        actor: &str,
-        alg: credential::jose::Alg,
-    ) -> Result<crate::keys::KeyRecord, ApiError> {
-        let mut rng = self.child_rng();
-        let max_validity = self.config.credential_validity_days * 86_400;
-        let rec = self
-            .keys
-            .rotate(&self.store, actor, alg, max_validity, self.now(), &mut rng)
-            .await?;
-        self.status_cache.clear();
-        tracing::info!(kid = %rec.kid, actor, "key rotated");
-        Ok(rec)
     }
 }
 

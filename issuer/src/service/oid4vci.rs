@@ -39,8 +39,9 @@ use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialRequest, PROOF_TYP};
 
 use crate::db::DbError;
+use crate::domain::refusal::Refusal;
 use crate::domain::ConfigId;
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::secret::{
     domain, open_c_nonce, random_id, seal_c_nonce, BearerSecret, SecretDigest, TxCode,
 };
@@ -81,15 +82,19 @@ impl Issuer {
     /// token, its lifetime and the first refresh token of a new family.
     ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
-    /// `tx_code` (which counts an attempt); [`ApiError::InvalidRequest`] when `tx_code` is
+    /// [`Refusal::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
+    /// `tx_code` (which counts an attempt); [`Refusal::InvalidRequest`] when `tx_code` is
     /// missing.
-    pub async fn token(&self, code: &str, tx_code: Option<&str>) -> Result<TokenGrant, ApiError> {
-        let code = BearerSecret::parse(code).ok_or(ApiError::InvalidGrant {
+    pub async fn token(
+        &self,
+        code: &str,
+        tx_code: Option<&str>,
+    ) -> Result<TokenGrant, IssuerError> {
+        let code = BearerSecret::parse(code).ok_or(Refusal::InvalidGrant {
             reason: "pre-authorized code unknown",
         })?;
         let Some(tx_code) = tx_code else {
-            return Err(ApiError::invalid_request("tx_code is required"));
+            return Err(Refusal::invalid_request("tx_code is required").into());
         };
         let tx_code = TxCode::presented(tx_code);
         let offer_id = code.id().to_owned();
@@ -131,7 +136,7 @@ impl Issuer {
     /// access token, which allows one fresh batch of each configuration the original offer
     /// covered, and a new refresh token of the same family. The presented one is spent.
     ///
-    /// Refused with [`ApiError::InvalidGrant`] when the token is unknown, expired, revoked,
+    /// Refused with [`Refusal::InvalidGrant`] when the token is unknown, expired, revoked,
     /// already used (which also revokes its family and the access tokens it granted: a stolen
     /// copy and the real one cannot both go on), or when any credential from its enrolment is
     /// revoked (the family is revoked too) or suspended.
@@ -143,13 +148,13 @@ impl Issuer {
     /// family), so one refresh yields one live successor and at most one batch.
     ///
     /// Rate limit (`refresh_min_interval`, 0 disables): a refresh sooner than that after the
-    /// family's previous successful one is refused with [`ApiError::RefreshTooSoon`]
+    /// family's previous successful one is refused with [`Refusal::RefreshTooSoon`]
     /// (`slow_down`) and the token stays usable. A grace retry is not a new refresh.
     ///
     /// # Errors
-    /// [`ApiError::InvalidGrant`] as above; [`ApiError::RefreshTooSoon`]; storage errors.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, ApiError> {
-        let presented = BearerSecret::parse(refresh_token).ok_or(ApiError::InvalidGrant {
+    /// [`Refusal::InvalidGrant`] as above; [`Refusal::RefreshTooSoon`]; storage errors.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenGrant, IssuerError> {
+        let presented = BearerSecret::parse(refresh_token).ok_or(Refusal::InvalidGrant {
             reason: "refresh token unknown",
         })?;
         let (access, refresh, _) = self.fresh_token_pair();
@@ -181,34 +186,34 @@ impl Issuer {
     ///
     /// # Errors
     /// None today; kept fallible for the handler's shape.
-    pub async fn c_nonce(&self) -> Result<String, ApiError> {
+    pub async fn c_nonce(&self) -> Result<String, IssuerError> {
         let key = self.keys.c_nonce_key();
         Ok(seal_c_nonce(&key, self.now(), &mut *self.rng()))
     }
 
-    /// The expiry of a presented `c_nonce`, or [`ApiError::InvalidNonce`] when it is forged,
+    /// The expiry of a presented `c_nonce`, or [`Refusal::InvalidNonce`] when it is forged,
     /// altered, from another master secret, expired, or issued in the future.
-    fn check_c_nonce(&self, nonce: &str, t: i64) -> Result<i64, ApiError> {
-        let iat = open_c_nonce(&self.keys.c_nonce_key(), nonce).ok_or(ApiError::InvalidNonce)?;
+    fn check_c_nonce(&self, nonce: &str, t: i64) -> Result<i64, IssuerError> {
+        let iat = open_c_nonce(&self.keys.c_nonce_key(), nonce).ok_or(Refusal::InvalidNonce)?;
         let expiry = iat.saturating_add(self.config.nonce_ttl);
         if expiry <= t || iat > t + 60 {
-            return Err(ApiError::InvalidNonce);
+            return Err(Refusal::InvalidNonce.into());
         }
         Ok(expiry)
     }
 
-    fn check_proof(&self, index: usize, proof: &str, t: i64) -> Result<CheckedProof, ApiError> {
-        let bad = |reason: &str| ApiError::proof(index, reason);
+    fn check_proof(&self, index: usize, proof: &str, t: i64) -> Result<CheckedProof, IssuerError> {
+        let bad = |reason: &str| Refusal::proof(index, reason);
         if proof.len() > 4096 {
-            return Err(bad("too large"));
+            return Err(bad("too large").into());
         }
         let jws = Jws::parse(proof).map_err(|e| bad(&e.to_string()))?;
         let header = jws.header();
         if header.typ.as_deref() != Some(PROOF_TYP) {
-            return Err(bad("typ must be openid4vci-proof+jwt"));
+            return Err(bad("typ must be openid4vci-proof+jwt").into());
         }
         if header.kid.is_some() || header.members.contains_key("x5c") {
-            return Err(bad("only a jwk header identifies the key"));
+            return Err(bad("only a jwk header identifies the key").into());
         }
         let jwk = header
             .members
@@ -223,14 +228,14 @@ impl Issuer {
             _ => false,
         };
         if !aud_ok {
-            return Err(bad("aud is not this issuer"));
+            return Err(bad("aud is not this issuer").into());
         }
         let iat = claims
             .get("iat")
             .and_then(Value::as_i64)
             .ok_or_else(|| bad("iat missing"))?;
         if iat > t + 60 || iat < t - self.config.proof_max_age {
-            return Err(bad("iat is not fresh"));
+            return Err(bad("iat is not fresh").into());
         }
         let nonce = claims
             .get("nonce")
@@ -254,43 +259,47 @@ impl Issuer {
         &self,
         access_token: &str,
         req: CredentialRequest,
-    ) -> Result<Vec<String>, ApiError> {
-        let token = BearerSecret::parse(access_token).ok_or(ApiError::InvalidToken {
+    ) -> Result<Vec<String>, IssuerError> {
+        let token = BearerSecret::parse(access_token).ok_or(Refusal::InvalidToken {
             reason: "malformed access token",
         })?;
         if req.proof.is_some() {
-            return Err(ApiError::InvalidCredentialRequest {
+            return Err(Refusal::InvalidCredentialRequest {
                 reason: "use proofs, not proof".into(),
-            });
+            }
+            .into());
         }
         if req.credential_identifier.is_some() {
-            return Err(ApiError::InvalidCredentialRequest {
+            return Err(Refusal::InvalidCredentialRequest {
                 reason: "credential_identifier is not supported".into(),
-            });
+            }
+            .into());
         }
         if req.credential_response_encryption.is_some() {
-            return Err(ApiError::InvalidCredentialRequest {
+            return Err(Refusal::InvalidCredentialRequest {
                 reason: "credential response encryption is not supported".into(),
-            });
+            }
+            .into());
         }
         let config_text =
             req.credential_configuration_id
-                .ok_or(ApiError::InvalidCredentialRequest {
+                .ok_or(Refusal::InvalidCredentialRequest {
                     reason: "credential_configuration_id missing".into(),
                 })?;
         let config =
-            ConfigId::parse(&config_text).ok_or(ApiError::UnknownCredentialConfiguration)?;
-        let proofs = req.proofs.ok_or(ApiError::InvalidProof {
+            ConfigId::parse(&config_text).ok_or(Refusal::UnknownCredentialConfiguration)?;
+        let proofs = req.proofs.ok_or(Refusal::InvalidProof {
             index: 0,
             reason: "proofs missing".into(),
         })?;
         if proofs.jwt.is_empty() || proofs.jwt.len() > self.config.batch_size {
-            return Err(ApiError::InvalidCredentialRequest {
+            return Err(Refusal::InvalidCredentialRequest {
                 reason: format!(
                     "proofs.jwt must hold 1 to {} proofs",
                     self.config.batch_size
                 ),
-            });
+            }
+            .into());
         }
         let t = self.now();
         let mut checked = Vec::with_capacity(proofs.jwt.len());
@@ -298,10 +307,11 @@ impl Issuer {
         for (i, p) in proofs.jwt.iter().enumerate() {
             let proof = self.check_proof(i, p, t)?;
             if !keys.insert(proof.holder.thumbprint().to_owned()) {
-                return Err(ApiError::proof(
+                return Err(Refusal::proof(
                     i,
                     "holder key repeated in the batch; each copy needs its own key",
-                ));
+                )
+                .into());
             }
             checked.push(proof);
         }
@@ -362,7 +372,7 @@ impl Issuer {
                 expires_at: t + validity,
             };
             let sd_jwt = issue(&request, &signer, &mut rng)
-                .map_err(|e| ApiError::Internal(format!("issue: {e}")))?;
+                .map_err(|e| IssuerError::Internal(format!("issue: {e}")))?;
             out.push(sd_jwt);
         }
         tracing::info!(batch = %issuance.batch_id, enrolment = %issuance.enrolment_id, config = config.as_str(), count = out.len(), "credentials issued");

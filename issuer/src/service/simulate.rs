@@ -4,7 +4,7 @@
 //! Never reachable over HTTP.
 
 use crate::domain::ConfigId;
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::secret::random_id;
 use crate::service::Issuer;
 use crate::store::DirectRecord;
@@ -35,7 +35,7 @@ impl Issuer {
         claims: &CitizenClaims,
         level: Level,
         holder: &PublicJwk,
-    ) -> Result<DirectCredential, ApiError> {
+    ) -> Result<DirectCredential, IssuerError> {
         let signer = self.signer().await?;
         let kid = signer.kid().to_owned();
         let t = self.now();
@@ -45,7 +45,7 @@ impl Issuer {
             .iter()
             .copied()
             .find(|c| c.level == level && c.format == credential::citizen::Format::DcSdJwt)
-            .ok_or_else(|| ApiError::Internal("no configuration for level".into()))?;
+            .ok_or_else(|| IssuerError::Internal("no configuration for level".into()))?;
         let id = random_id(&mut *self.rng());
         let (shard, idx) = self
             .store
@@ -77,7 +77,7 @@ impl Issuer {
         };
         let mut rng = self.child_rng();
         let sd_jwt = issue(&request, &signer, &mut rng)
-            .map_err(|e| ApiError::Internal(format!("issue: {e}")))?;
+            .map_err(|e| IssuerError::Internal(format!("issue: {e}")))?;
         Ok(DirectCredential { id, sd_jwt, status })
     }
 
@@ -91,7 +91,7 @@ impl Issuer {
         &self,
         count: u64,
         revoked_fraction: f64,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, IssuerError> {
         let kid = self.keys.active().kid().to_owned();
         let shard_size = self.config.shard_size;
         let threshold = (revoked_fraction.clamp(0.0, 1.0) * f64::from(u32::MAX)) as u32;

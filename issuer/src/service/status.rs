@@ -13,9 +13,10 @@
 use serde_json::json;
 
 use crate::db::DbError;
+use crate::domain::refusal::Refusal;
 use crate::domain::status::{ShardLists, StatusChange};
 use crate::domain::{Status, StatusAction};
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::service::Issuer;
 use crate::store::{ShardEntries, StatusKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
@@ -109,14 +110,14 @@ impl Issuer {
     /// Applies `action` to the target's credentials and every copy in their batches.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] when nothing matches; [`ApiError::StatusTransition`] when no
+    /// [`Refusal::NotFound`] when nothing matches; [`Refusal::StatusTransition`] when no
     /// matched credential can take the change (revocation is final); storage errors.
     pub async fn change_status(
         &self,
         actor: &str,
         target: Target,
         action: StatusAction,
-    ) -> Result<StatusChange, ApiError> {
+    ) -> Result<StatusChange, IssuerError> {
         let citizen = match &target {
             Target::Citizen(id_number) => Some(self.keys.citizen_id(id_number)),
             _ => None,
@@ -126,7 +127,7 @@ impl Issuer {
             Target::Entry { shard, idx } => StatusKey::Entry { shard, idx },
             Target::Citizen(_) => match citizen {
                 Some(c) => StatusKey::Citizen(c),
-                None => return Err(ApiError::Internal("citizen id not derived".into())),
+                None => return Err(IssuerError::Internal("citizen id not derived".into())),
             },
         };
         let (change, shards) = self
@@ -144,23 +145,24 @@ impl Issuer {
     /// characters, no control characters) is recorded in the audit event `citizen.lift-hold`.
     ///
     /// # Errors
-    /// An invalid-request error for a missing or unusable reason; [`ApiError::NotFound`] for a
-    /// citizen never enrolled; [`ApiError::NoRevocationHold`] for a suspended citizen
+    /// An invalid-request error for a missing or unusable reason; [`Refusal::NotFound`] for a
+    /// citizen never enrolled; [`Refusal::NoRevocationHold`] for a suspended citizen
     /// (reinstate ends a suspension) or one not on hold; storage errors.
     pub async fn lift_citizen_hold(
         &self,
         actor: &str,
         id_number: &str,
         reason: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), IssuerError> {
         let reason = reason.trim();
         if reason.is_empty()
             || reason.chars().count() > MAX_HOLD_REASON
             || reason.chars().any(char::is_control)
         {
-            return Err(ApiError::invalid_request(format!(
+            return Err(Refusal::invalid_request(format!(
                 "reason must be 1 to {MAX_HOLD_REASON} characters without control characters"
-            )));
+            ))
+            .into());
         }
         let citizen = self.keys.citizen_id(id_number);
         self.store
@@ -173,8 +175,8 @@ impl Issuer {
     /// The signed status-list token of `shard`, from the cache when fresh.
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown shard; storage errors.
-    pub async fn status_token(&self, shard: i64) -> Result<String, ApiError> {
+    /// [`Refusal::NotFound`] for an unknown shard; storage errors.
+    pub async fn status_token(&self, shard: i64) -> Result<String, IssuerError> {
         Ok(self.shard_lists(shard).await?.token)
     }
 
@@ -187,7 +189,7 @@ impl Issuer {
         &self,
         shard: i64,
         purpose: Purpose,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, IssuerError> {
         let lists = self.shard_lists(shard).await?;
         Ok(match purpose {
             Purpose::Revocation => lists.revocation,
@@ -199,7 +201,7 @@ impl Issuer {
     ///
     /// # Errors
     /// As [`Issuer::status_token`].
-    pub async fn shard_lists(&self, shard: i64) -> Result<ShardLists, ApiError> {
+    pub async fn shard_lists(&self, shard: i64) -> Result<ShardLists, IssuerError> {
         let t = self.now();
         // Re-sign at least every minute (fresh `iat`); a status change anywhere (another
         // replica, the CLI) bumps the shard's version and forces a rebuild at once.
@@ -210,7 +212,7 @@ impl Issuer {
             .store
             .shard_version(shard)
             .await?
-            .ok_or(ApiError::NotFound {
+            .ok_or(Refusal::NotFound {
                 what: "status list",
             })?;
         if let Some(lists) = self.status_cache.get(shard, fresh_after, version) {
@@ -225,7 +227,7 @@ impl Issuer {
             .store
             .shard_entries(shard)
             .await?
-            .ok_or(ApiError::NotFound {
+            .ok_or(Refusal::NotFound {
                 what: "status list",
             })?;
         let corrupt = |_| DbError::Corrupt {
@@ -254,14 +256,14 @@ impl Issuer {
             status_list: list,
         }
         .sign(&key);
-        let bitstring = |purpose: Purpose| -> Result<String, ApiError> {
+        let bitstring = |purpose: Purpose| -> Result<String, IssuerError> {
             let set: Vec<u64> = entries
                 .iter()
                 .filter(|(_, v)| *v == purpose.two_bit_value())
                 .map(|(i, _)| *i)
                 .collect();
             let encoded = encode_bitstring(size, &set)
-                .map_err(|e| ApiError::Internal(format!("gzip: {e}")))?;
+                .map_err(|e| IssuerError::Internal(format!("gzip: {e}")))?;
             Ok(self.sign_bitstring_credential(shard, purpose, &encoded, t, &key))
         };
         let lists = ShardLists {
@@ -324,7 +326,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+    pub async fn shards(&self) -> Result<Vec<i64>, IssuerError> {
         Ok(self.store.shards().await?)
     }
 }

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::service::delta::DELTA_MAX_BASE_AGE;
 use crate::service::Issuer;
 use crate::store::SweepStep;
@@ -80,7 +80,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors; the chunks committed before one failed stay deleted.
-    pub async fn sweep(&self, actor: &str) -> Result<Option<SweepReport>, ApiError> {
+    pub async fn sweep(&self, actor: &str) -> Result<Option<SweepReport>, IssuerError> {
         self.sweep_at(actor, self.now()).await
     }
 
@@ -88,7 +88,11 @@ impl Issuer {
     ///
     /// # Errors
     /// As [`Issuer::sweep`].
-    pub async fn sweep_at(&self, actor: &str, now: i64) -> Result<Option<SweepReport>, ApiError> {
+    pub async fn sweep_at(
+        &self,
+        actor: &str,
+        now: i64,
+    ) -> Result<Option<SweepReport>, IssuerError> {
         let Some(lock) = self.store.sweep_lock().await? else {
             return Ok(None);
         };

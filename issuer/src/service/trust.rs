@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::domain::ConfigId;
-use crate::error::ApiError;
+use crate::error::IssuerError;
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
 use credential::jose::{sign_compact, Alg, SigningKey};
@@ -215,7 +215,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn trust_bundle(&self) -> Result<String, ApiError> {
+    pub async fn trust_bundle(&self) -> Result<String, IssuerError> {
         // Pick up a rotation made by another replica before publishing the keys.
         self.signer().await?;
         let t = self.now();

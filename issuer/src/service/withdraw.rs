@@ -24,7 +24,8 @@ use credential::jose::{sign_compact, SigningKey};
 
 use crate::domain::keys::{KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 
-use crate::error::ApiError;
+use crate::domain::refusal::Refusal;
+use crate::error::IssuerError;
 use crate::keys::KeyRecord;
 use crate::service::Issuer;
 
@@ -79,7 +80,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn key_withdrawals(&self) -> Result<Vec<KeyWithdrawal>, ApiError> {
+    pub async fn key_withdrawals(&self) -> Result<Vec<KeyWithdrawal>, IssuerError> {
         Ok(self.store.key_withdrawals(MAX_WITHDRAWALS).await?)
     }
 
@@ -90,22 +91,23 @@ impl Issuer {
     /// withdrawal is recorded in the audit trail (`key.withdrawn`).
     ///
     /// # Errors
-    /// [`ApiError::NotFound`] for an unknown kid; an invalid-request error for a `since` in
+    /// [`Refusal::NotFound`] for an unknown kid; an invalid-request error for a `since` in
     /// the future; storage errors.
     pub async fn withdraw_key(
         &self,
         actor: &str,
         kid: &str,
         since: Option<i64>,
-    ) -> Result<KeyWithdrawal, ApiError> {
+    ) -> Result<KeyWithdrawal, IssuerError> {
         let t = self.now();
         let Some(rec) = self.keys.records().into_iter().find(|r| r.kid == kid) else {
-            return Err(ApiError::NotFound {
+            return Err(Refusal::NotFound {
                 what: "credential signing key",
-            });
+            }
+            .into());
         };
         if since.is_some_and(|s| s > t) {
-            return Err(ApiError::invalid_request("since must not be in the future"));
+            return Err(Refusal::invalid_request("since must not be in the future").into());
         }
         let since = since.map(|s| s - s.rem_euclid(DAY));
         let alg = if rec.state == KeyState::Active {
@@ -142,7 +144,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors.
-    pub async fn key_withdrawals_notice(&self) -> Result<String, ApiError> {
+    pub async fn key_withdrawals_notice(&self) -> Result<String, IssuerError> {
         // Picks up a withdrawal made on another replica (it rotated the active key).
         self.signer().await?;
         let withdrawals = self.keys.withdrawals();

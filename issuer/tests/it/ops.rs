@@ -7,10 +7,11 @@ use serde_json::json;
 
 use issuer::db::DbError;
 use issuer::domain::audit::{AuditEvent, AuditFilter};
+use issuer::domain::refusal::Refusal;
 use issuer::secret::SecretDigest;
 use issuer::service::delta::DELTA_MAX_BASE_AGE;
 use issuer::service::sweep::SWEEP_GRACE;
-use issuer::ApiError;
+use issuer::IssuerError;
 
 use crate::client::*;
 
@@ -232,10 +233,10 @@ async fn pruned_status_changes_make_their_bases_unknown(backend: Backend) {
         assert!(
             matches!(
                 err,
-                ApiError::DeltaBaseUnknown {
+                IssuerError::Refused(Refusal::DeltaBaseUnknown {
                     since: s,
                     reason: "no longer in the issuer's change log"
-                } if s == since
+                }) if s == since
             ),
             "{since}: {err:?}"
         );
@@ -342,7 +343,7 @@ async fn an_unknown_officer_role_is_corruption(backend: Backend) {
     assert!(
         matches!(
             err,
-            ApiError::Storage(DbError::Corrupt {
+            IssuerError::Storage(DbError::Corrupt {
                 what: "officer role"
             })
         ),
