@@ -9,6 +9,7 @@
 //! - [`id_number`], [`basic_claims`], [`high_claims`]: claims fixtures;
 //! - [`Wallet`]: the OpenID4VCI 1.0 client steps (offer, token, nonce, credential, refresh),
 //!   written from the specification, independent of the `wallet` crate;
+//! - [`cli`]: the command-line tools' shared checks (key generation);
 //! - [`http`]: GET and POST helpers that fail the test on a transport error;
 //! - [`now`]: the current time in Unix seconds.
 //!
@@ -17,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod claims;
+pub mod cli;
 pub mod http;
 mod oid4vci;
 mod platform;

@@ -220,24 +220,17 @@ impl TestIssuer {
 
     /// `POST path` with the officer's token; the status and JSON body.
     pub async fn post_as_officer(&self, path: &str, body: &Value) -> (u16, Value) {
-        post_json(
-            &self.http,
-            &format!("{}{path}", self.url),
-            &self.officer_token,
-            body,
-        )
-        .await
+        self.post_as(&self.officer_token, path, body).await
     }
 
     /// `POST path` with the admin's token; the status and JSON body.
     pub async fn post_as_admin(&self, path: &str, body: &Value) -> (u16, Value) {
-        post_json(
-            &self.http,
-            &format!("{}{path}", self.url),
-            &self.admin_token,
-            body,
-        )
-        .await
+        self.post_as(&self.admin_token, path, body).await
+    }
+
+    /// `POST path` with bearer `token`; the status and JSON body.
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        post_json(&self.http, &format!("{}{path}", self.url), token, body).await
     }
 
     /// The status of `GET /offers/{id}` for an enrolment answer's offer.

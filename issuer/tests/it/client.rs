@@ -11,6 +11,15 @@ use sha2::{Digest, Sha256};
 pub use testkit::postgres::{fresh_postgres_database, postgres_base_url, PG_GATE};
 pub use testkit::*;
 
+/// Runs the `issuer` binary with `args`, logging warnings only.
+pub fn issuer_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
 /// Verifies an issued SD-JWT against the issuer's published keys; returns the JWT payload and
 /// the disclosed claims by name.
 pub async fn verify_sd_jwt(

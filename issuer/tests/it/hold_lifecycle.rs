@@ -15,8 +15,7 @@ const CLAIMS: &[&str] = &["family_name", "given_name", "id_number"];
 
 /// `POST /admin/citizens/lift-hold` with `body` and bearer `token`; status and body.
 async fn lift(t: &TestIssuer, token: &str, body: Value) -> (u16, Value) {
-    let url = format!("{}/admin/citizens/lift-hold", t.url);
-    testkit::http::post_json(&t.http, &url, token, &body).await
+    t.post_as(token, "/admin/citizens/lift-hold", &body).await
 }
 
 fn lift_body(serial: u32, reason: &str) -> Value {
@@ -233,14 +232,6 @@ crate::on_both_backends!(
     lifting_a_hold_needs_a_reason,
     lifting_needs_a_revoked_citizen,
 );
-
-fn issuer_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn lift_hold_from_the_command_line_lets_a_revoked_citizen_enrol_again() {
