@@ -81,16 +81,7 @@ async fn cli_journey() {
 
     let dcql = json!({"credentials": [{"id": "hotel", "format": "dc+sd-jwt",
         "claims": [{"path": ["given_name"]}, {"path": ["id_number"]}]}]});
-    let request = format!(
-        "openid4vp://?{}",
-        serde_urlencoded::to_string([
-            ("client_id", "hotel.example".to_owned()),
-            ("nonce", "n-cli".to_owned()),
-            ("response_type", "vp_token".to_owned()),
-            ("dcql_query", dcql.to_string()),
-        ])
-        .unwrap()
-    );
+    let request = vp_request("hotel.example", "n-cli", &dcql);
     // No terminal and no --yes: no consent, nothing shown.
     let o = wallet(&dir, pass, &["present", &request]);
     assert_eq!(o.status.code(), Some(1));

@@ -39,13 +39,6 @@ fn hotel_query() -> Value {
     }]})
 }
 
-fn request_uri(params: &[(&str, String)]) -> String {
-    format!(
-        "openid4vp://?{}",
-        serde_urlencoded::to_string(params).unwrap()
-    )
-}
-
 fn verify(presentation: &str, jwks: &str, nonce: &str, aud: &str) -> Vec<String> {
     let trust = verifier::TrustStore::from_json(jwks).unwrap();
     let v = SdJwt::parse(presentation, &Limits::default())
