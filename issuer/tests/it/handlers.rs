@@ -39,6 +39,15 @@ fn post(uri: &str, ctype: &str, body: impl Into<Body>) -> Request<Body> {
         .unwrap()
 }
 
+/// A JSON POST with an `Authorization` header.
+fn authed_json(uri: &str, authorization: impl AsRef<str>, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::AUTHORIZATION, authorization.as_ref())
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.into())
+        .unwrap()
+}
+
 async fn snapshot(t: &TestIssuer) -> Vec<i64> {
     let mut counts = Vec::new();
     for tb in [
@@ -118,78 +127,62 @@ async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
             "invalid_token",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{not json"))
-                .unwrap(),
+            authed_json("/credential", "Bearer a.b", "{not json"),
             StatusCode::BAD_REQUEST,
             "invalid_credential_request",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"credential_configuration_id": 5}"#))
-                .unwrap(),
+            authed_json(
+                "/credential",
+                "Bearer a.b",
+                r#"{"credential_configuration_id": 5}"#,
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_credential_request",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(
-                    r#"{"credential_configuration_id": "nope", "proofs": {"jwt": ["a"]}}"#,
-                ))
-                .unwrap(),
+            authed_json(
+                "/credential",
+                "Bearer a.b",
+                r#"{"credential_configuration_id": "nope", "proofs": {"jwt": ["a"]}}"#,
+            ),
             StatusCode::BAD_REQUEST,
             "unknown_credential_configuration",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("x".repeat(10_000)))
-                .unwrap(),
+            authed_json("/credential", "Bearer a.b", "x".repeat(10_000)),
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, "Bearer nope.nope")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{}"))
-                .unwrap(),
+            authed_json("/enrol/high", "Bearer nope.nope", "{}"),
             StatusCode::UNAUTHORIZED,
             "invalid_token",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(
-                    json!({"claims": {"family_name": 1}}).to_string(),
-                ))
-                .unwrap(),
+            authed_json(
+                "/enrol/high",
+                format!("Bearer {}", t.officer_token),
+                json!({"claims": {"family_name": 1}}).to_string(),
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(json!({"claims": bad_id}).to_string()))
-                .unwrap(),
+            authed_json(
+                "/enrol/high",
+                format!("Bearer {}", t.officer_token),
+                json!({"claims": bad_id}).to_string(),
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(json!({"claims": basic_claims(22)}).to_string()))
-                .unwrap(),
+            authed_json(
+                "/enrol/high",
+                format!("Bearer {}", t.officer_token),
+                json!({"claims": basic_claims(22)}).to_string(),
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
@@ -209,11 +202,11 @@ async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
             "invalid_request",
         ),
         (
-            Request::post("/admin/keys/rotate")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{}"))
-                .unwrap(),
+            authed_json(
+                "/admin/keys/rotate",
+                format!("Bearer {}", t.officer_token),
+                "{}",
+            ),
             StatusCode::FORBIDDEN,
             "insufficient_scope",
         ),

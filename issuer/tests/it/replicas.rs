@@ -118,11 +118,7 @@ impl Cluster {
 
     fn wait_ready(mut child: Child) -> Replica {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let url = first
-            .strip_prefix("issuer listening on ")
-            .unwrap()
-            .to_owned();
+        let url = listening_url(&mut lines);
         for line in lines.by_ref() {
             if line.unwrap().starts_with("root key fingerprint: ") {
                 break;

@@ -28,11 +28,7 @@ fn serve(dir: &std::path::Path) -> Served {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("issuer listening on ")
-        .unwrap()
-        .to_owned();
+    let url = listening_url(&mut lines);
     let second = lines.next().unwrap().unwrap();
     assert_eq!(second, format!("issuer url: {url}"));
     assert!(lines
