@@ -39,6 +39,10 @@ fn post(uri: &str, ctype: &str, body: impl Into<Body>) -> Request<Body> {
         .unwrap()
 }
 
+fn get(uri: impl AsRef<str>) -> Request<Body> {
+    Request::get(uri.as_ref()).body(Body::empty()).unwrap()
+}
+
 /// A JSON POST with an `Authorization` header.
 fn authed_json(uri: &str, authorization: impl AsRef<str>, body: impl Into<Body>) -> Request<Body> {
     Request::post(uri)
@@ -186,18 +190,10 @@ async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
+        (get("/nope"), StatusCode::NOT_FOUND, "not_found"),
+        (get("/status/999"), StatusCode::NOT_FOUND, "not_found"),
         (
-            Request::get("/nope").body(Body::empty()).unwrap(),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            Request::get("/status/999").body(Body::empty()).unwrap(),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            Request::get("/token").body(Body::empty()).unwrap(),
+            get("/token"),
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
         ),
@@ -230,52 +226,24 @@ fn urlenc(s: &str) -> String {
 
 async fn metadata_and_offer_qr(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    let (s, asm) = call(
-        &t,
-        Request::get("/.well-known/oauth-authorization-server")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (s, asm) = call(&t, get("/.well-known/oauth-authorization-server")).await;
     assert_eq!(s, 200);
     assert_eq!(asm["pre-authorized_grant_anonymous_access_supported"], true);
-    let (_, did) = call(
-        &t,
-        Request::get("/.well-known/did.json")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (_, did) = call(&t, get("/.well-known/did.json")).await;
     assert!(did["id"]
         .as_str()
         .unwrap()
         .starts_with("did:web:127.0.0.1%3A"));
-    let (_, jwks) = call(
-        &t,
-        Request::get("/.well-known/jwt-vc-issuer")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (_, jwks) = call(&t, get("/.well-known/jwt-vc-issuer")).await;
     assert_eq!(jwks["jwks"]["keys"].as_array().unwrap().len(), 1);
     let offer = t.enrol_high(&high_claims(30)).await;
     let id = offer["offer_id"].as_str().unwrap();
-    let (s, by_ref) = call(
-        &t,
-        Request::get(format!("/offers/{id}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (s, by_ref) = call(&t, get(format!("/offers/{id}"))).await;
     assert_eq!(s, 200);
     assert_eq!(by_ref, offer["credential_offer"]);
     for (fmt, ctype) in [("png", "image/png"), ("svg", "image/svg+xml")] {
         let resp = issuer::server::app(t.issuer.clone())
-            .oneshot(
-                Request::get(format!("/offers/{id}?format={fmt}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
+            .oneshot(get(format!("/offers/{id}?format={fmt}")))
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
@@ -283,7 +251,7 @@ async fn metadata_and_offer_qr(backend: Backend) {
     }
     // Trust bundle: root-signed, lists the key.
     let resp = issuer::server::app(t.issuer.clone())
-        .oneshot(Request::get("/trust-bundle").body(Body::empty()).unwrap())
+        .oneshot(get("/trust-bundle"))
         .await
         .unwrap();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
@@ -321,7 +289,7 @@ async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
     let revoked = t.issuer.simulate_credentials(40, 0.5).await.unwrap();
     assert!(revoked > 0);
     assert_eq!(t.count("status_changes").await, revoked as i64);
-    let get = |uri: String| Request::get(uri).body(Body::empty()).unwrap();
+    let get = |uri: String| get(uri);
     let payload_of = |bytes: &[u8], typ: &str| -> Value {
         let jws = credential::jose::Jws::parse(std::str::from_utf8(bytes).unwrap()).unwrap();
         assert_eq!(jws.header().typ.as_deref(), Some(typ));
@@ -398,7 +366,7 @@ async fn trust_bundle_is_readable_by_any_web_page(backend: Backend) {
         "/trust-bundle/delta?since=-1",
     ] {
         let resp = issuer::server::app(t.issuer.clone())
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .oneshot(get(uri))
             .await
             .unwrap();
         assert_eq!(
@@ -412,7 +380,7 @@ async fn trust_bundle_is_readable_by_any_web_page(backend: Backend) {
     }
     for uri in ["/.well-known/openid-credential-issuer", "/status/0"] {
         let resp = issuer::server::app(t.issuer.clone())
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .oneshot(get(uri))
             .await
             .unwrap();
         assert!(

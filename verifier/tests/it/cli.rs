@@ -659,10 +659,8 @@ fn batch_prints_one_result_per_line_in_order() {
     // A blank line after the tenth entry is skipped; `line` stays the file's line number.
     let text = format!("{}\n\n{}\n", lines[..10].join("\n"), lines[10..].join("\n"));
     let file = desk.write("batch.jsonl", &text);
-    let mut args = desk.verify_args("hotel.toml");
     // --nonce and --aud come from each line.
-    args.drain(7..11);
-    args.extend(["--batch".to_owned(), file]);
+    let args = batch_args(&desk, file);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -700,9 +698,7 @@ fn batch_prints_one_result_per_line_in_order() {
         "good.jsonl",
         &[batch_line(&good, NONCE), batch_line(&vc, NONCE)].join("\n"),
     );
-    let mut args = desk.verify_args("hotel.toml");
-    args.drain(7..11);
-    args.extend(["--batch".to_owned(), all_good]);
+    let args = batch_args(&desk, all_good);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -798,9 +794,7 @@ fn batch_into_a_closed_pipe_stops_without_panicking() {
     // Far more output than a pipe buffers.
     let lines = vec![batch_line(&good, NONCE); 400].join("\n");
     let file = desk.write("many.jsonl", &lines);
-    let mut args = desk.verify_args("hotel.toml");
-    args.drain(7..11);
-    args.extend(["--batch".to_owned(), file]);
+    let args = batch_args(&desk, file);
     let mut child = Command::new(env!("CARGO_BIN_EXE_verifier"))
         .args(&args)
         .stdin(Stdio::null())
