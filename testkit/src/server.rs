@@ -245,6 +245,25 @@ impl TestIssuer {
             .as_u16()
     }
 
+    /// `POST /admin/status/{shard}/{idx}/{action}` (no body) with bearer `token`: the status
+    /// and JSON body.
+    pub async fn entry_action(
+        &self,
+        token: &str,
+        shard: impl std::fmt::Display,
+        idx: impl std::fmt::Display,
+        action: &str,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/admin/status/{shard}/{idx}/{action}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     /// `POST /admin/citizens/{action}` (`suspend`, `reinstate`, `revoke`) for citizen
     /// `serial` as admin; status and body.
     pub async fn citizen(&self, action: &str, serial: u32) -> (u16, Value) {

@@ -64,14 +64,8 @@ async fn a_lost_phone_is_revoked_by_its_batch_and_the_citizen_enrols_again(backe
     let (grant, old_keys, old) = credentials_of(&t, &mut lost, 80, 2).await;
     // The officer revokes the batch on the lost phone, not the citizen.
     let (shard, idx) = status_entry(&old[0]);
-    let r = t
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/revoke", t.url))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = t.entry_action(&t.admin_token, shard, idx, "revoke").await;
+    assert_eq!(status, 200);
     assert_eq!(
         t.count("citizen_holds").await,
         0,

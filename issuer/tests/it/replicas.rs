@@ -142,6 +142,15 @@ impl Cluster {
     }
 
     /// Enrols a citizen at the high level on replica `at`; returns (code, tx_code).
+    /// `n` offers, the i-th enrolled at replica i (round robin) for citizen `first + i`.
+    async fn offers(&self, n: usize, first: u32) -> Vec<(String, String)> {
+        let mut offers = Vec::new();
+        for i in 0..n {
+            offers.push(self.offer(i, first + i as u32).await);
+        }
+        offers
+    }
+
     async fn offer(&self, at: usize, serial: u32) -> (String, String) {
         let r = self
             .http
@@ -312,10 +321,7 @@ async fn a_code_is_redeemed_once_across_replicas() {
     let Some(c) = Cluster::start(2, 1024).await else {
         return;
     };
-    let mut codes = Vec::new();
-    for i in 0..8 {
-        codes.push(c.offer(i, 300 + i as u32).await);
-    }
+    let codes = c.offers(8, 300).await;
     let mut tasks = Vec::new();
     for (code, tx) in &codes {
         // Six wallets (or one wallet retrying) race with the same code on both replicas.
@@ -394,10 +400,7 @@ async fn no_status_index_is_handed_out_twice_across_replicas() {
     let Some(c) = Cluster::start(2, 32).await else {
         return;
     };
-    let mut offers = Vec::new();
-    for i in 0..24 {
-        offers.push(c.offer(i, 600 + i as u32).await);
-    }
+    let offers = c.offers(24, 600).await;
     let mut tasks = Vec::new();
     for (i, (code, tx)) in offers.into_iter().enumerate() {
         let http = c.http.clone();
@@ -653,10 +656,7 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
     let Some(c) = Cluster::start(2, 1024).await else {
         return;
     };
-    let mut offers = Vec::new();
-    for i in 0..30 {
-        offers.push(c.offer(i, 3000 + i as u32).await);
-    }
+    let offers = c.offers(30, 3000).await;
     let offers = Arc::new(Mutex::new(offers));
     let seen = Arc::new(Mutex::new(Vec::<(u16, String)>::new()));
     let received = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));
