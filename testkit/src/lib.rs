@@ -26,7 +26,7 @@ pub mod postgres;
 mod server;
 
 pub use claims::{basic_claims, high_claims, id_number, BASIC_EXAMPLE, HIGH_EXAMPLE};
-pub use oid4vci::{parse_offer_uri, proof, Redeemed, Wallet, PRE_AUTH};
+pub use oid4vci::{parse_offer_uri, pre_authorized_code, proof, Redeemed, Wallet, PRE_AUTH};
 pub use platform::Platform;
 pub use postgres::Backend;
 pub use server::{config, Builder, TestIssuer};

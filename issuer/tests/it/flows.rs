@@ -297,11 +297,7 @@ async fn bitstring_status_lists_project_revocation_and_suspension(backend: Backe
 async fn concurrent_redemption_of_one_code_yields_exactly_one_token(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(4)).await;
-    let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
-    let code = parsed["grants"][PRE_AUTH]["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = pre_authorized_code(&offer);
     let tx = offer["tx_code"].as_str().unwrap().to_owned();
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -327,10 +323,7 @@ async fn concurrent_redemption_of_one_code_yields_exactly_one_token(backend: Bac
 async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(5)).await;
-    let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
-    let code = parsed["grants"][PRE_AUTH]["pre-authorized_code"]
-        .as_str()
-        .unwrap();
+    let code = &pre_authorized_code(&offer);
     let right = offer["tx_code"].as_str().unwrap();
     let wrong = wrong_tx_code(right);
     let w = Wallet::new(1);

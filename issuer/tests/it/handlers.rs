@@ -74,11 +74,7 @@ async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
         .await
         .unwrap();
     let offer = t.enrol_high(&high_claims(20)).await;
-    let code = parse_offer_uri(offer["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]
-        ["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = pre_authorized_code(&offer);
     let mut bad_id = high_claims(21);
     bad_id["id_number"] = json!("110105199001010031");
     let before = snapshot(&t).await;

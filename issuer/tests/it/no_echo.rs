@@ -14,11 +14,7 @@ async fn offer_id_appears_in_no_log_and_no_audit_row(backend: Backend) {
     let redeemed = t.enrol_high(&high_claims(81)).await;
     wallet.redeem_offer(&redeemed).await;
     let killed = t.enrol_high(&high_claims(82)).await;
-    let code = parse_offer_uri(killed["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]
-        ["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = pre_authorized_code(&killed);
     for _ in 0..5 {
         let (status, body) = wallet.token(&t.url, &code, "000000x").await;
         assert_eq!(status, 400, "{body}");
