@@ -20,12 +20,7 @@ async fn raw_call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Vec<u8>) {
 }
 
 async fn call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = issuer::server::app(t.issuer.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let (status, bytes) = raw_call(t, req).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),

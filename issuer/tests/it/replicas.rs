@@ -142,6 +142,13 @@ impl Cluster {
     }
 
     /// Enrols a citizen at the high level on replica `at`; returns (code, tx_code).
+    /// `POST /admin/status/{shard}/{idx}/{action}` as admin at replica `at`; the status.
+    async fn entry_action(&self, at: usize, shard: i64, idx: i64, action: &str) -> u16 {
+        let url = format!("{}/admin/status/{shard}/{idx}/{action}", self.url(at));
+        let r = self.http.post(url).bearer_auth(&self.admin).send().await;
+        r.unwrap().status().as_u16()
+    }
+
     /// `n` offers, the i-th enrolled at replica i (round robin) for citizen `first + i`.
     async fn offers(&self, n: usize, first: u32) -> Vec<(String, String)> {
         let mut offers = Vec::new();
@@ -448,35 +455,14 @@ async fn a_revocation_shows_on_every_replica() {
     for i in 0..2 {
         assert_eq!(status_at(&c.http, c.url(i), shard, idx).await, 0);
     }
-    let r = c
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/suspend", c.url(0)))
-        .bearer_auth(&c.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(c.entry_action(0, shard, idx, "suspend").await, 200);
     assert_eq!(status_at(&c.http, c.url(1), shard, idx).await, 2);
-    let r = c
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/revoke", c.url(1)))
-        .bearer_auth(&c.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(c.entry_action(1, shard, idx, "revoke").await, 200);
     for i in 0..2 {
         assert_eq!(status_at(&c.http, c.url(i), shard, idx).await, 1);
     }
     // Revocation is final on every replica.
-    let r = c
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/reinstate", c.url(0)))
-        .bearer_auth(&c.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
+    assert_eq!(c.entry_action(0, shard, idx, "reinstate").await, 409);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -408,18 +408,9 @@ fn generic_verifies_the_rfc9901_simple_example() {
         )
         .unwrap();
         let verify = |extra: &[&str], input: &str, stdin: Option<&str>| {
-            let mut args = vec![
-                "verify",
-                "--trust",
-                &jwk,
-                "--nonce",
-                "1234567890",
-                "--aud",
-                "https://verifier.example.org",
-                "--now",
-                "1748537243",
-                "--json",
-            ];
+            let mut args = vec!["verify", "--trust", &jwk];
+            args.extend(KB);
+            args.extend(["--now", "1748537243", "--json"]);
             args.extend_from_slice(extra);
             args.push(input);
             run(&args, stdin)
@@ -463,22 +454,10 @@ fn generic_verifies_the_rfc9901_simple_example() {
     }
     // The compact presentation given inline as the argument.
     let inline = std::fs::read_to_string(rfc9901("simple", "sd_jwt_presentation.txt")).unwrap();
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            &jwk,
-            "--generic",
-            "--nonce",
-            "1234567890",
-            "--aud",
-            "https://verifier.example.org",
-            "--now",
-            "1748537243",
-            inline.trim(),
-        ],
-        None,
-    );
+    let mut args = vec!["verify", "--trust", &jwk, "--generic"];
+    args.extend(KB);
+    args.extend(["--now", "1748537243", inline.trim()]);
+    let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("accepted\n"));
 }
