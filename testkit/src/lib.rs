@@ -7,6 +7,7 @@
 //! - [`postgres`]: the PostgreSQL test server, one fresh database per test;
 //! - [`Platform`]: the messaging platform's key and its face-match attestations;
 //! - [`id_number`], [`basic_claims`], [`high_claims`]: claims fixtures;
+//! - [`status_token`]: a signed Token Status List with one entry set or not;
 //! - [`Wallet`]: the OpenID4VCI 1.0 client steps (offer, token, nonce, credential, refresh),
 //!   written from the specification, independent of the `wallet` crate;
 //! - [`cli`]: the command-line tools' shared checks (key generation);
@@ -24,12 +25,14 @@ mod oid4vci;
 mod platform;
 pub mod postgres;
 mod server;
+mod status;
 
 pub use claims::{basic_claims, high_claims, id_number, BASIC_EXAMPLE, HIGH_EXAMPLE};
 pub use oid4vci::{parse_offer_uri, pre_authorized_code, proof, Redeemed, Wallet, PRE_AUTH};
 pub use platform::Platform;
 pub use postgres::Backend;
 pub use server::{config, Builder, TestIssuer};
+pub use status::status_token;
 
 /// The JWT payload of an issued SD-JWT (`<jwt>~<disclosures>~`), unverified.
 pub fn credential_payload(sd_jwt: &str) -> serde_json::Value {
