@@ -94,28 +94,26 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
         "answer a hotel request with 1,000 credentials in the store: median {:?} (min {:?}, max {:?}, 5 runs)",
         times[2], times[0], times[4]
     );
-    let version =
-        match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
-            .unwrap()
-            .version()
-        {
-            qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-        };
+    let version = qr_version(&text);
     eprintln!(
         "hotel answer (high credential, 3 claims), compact VP1: form: {} bytes, QR version {version} (EC level L)",
         text.len()
     );
     let plain = credential::compact::decode(&text, 1 << 20).unwrap();
-    let plain_version =
-        match qrcode::QrCode::with_error_correction_level(plain.as_bytes(), qrcode::EcLevel::L)
-            .unwrap()
-            .version()
-        {
-            qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-        };
+    let plain_version = qr_version(&plain);
     eprintln!(
         "the same as vp_token JSON: {} bytes, QR version {plain_version} (EC level L)",
         plain.len()
     );
     t.stop().await;
+}
+
+/// The QR code version `text` needs at error correction level L.
+fn qr_version(text: &str) -> i16 {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
+        .unwrap()
+        .version()
+    {
+        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
+    }
 }
