@@ -4,6 +4,7 @@
 //! The presentation: ES256 issuer and holder keys, 14 selectively disclosable claims (7 top
 //! level, 4 address members, 3 age thresholds) plus decoys, 3 disclosed, with a KB-JWT.
 
+use credential::citizen::BASIC_CLAIMS;
 use credential::jose::{Alg, Jws, SigningKey};
 use credential::sd_jwt::{
     add_key_binding, ClaimPath, KeyBinding, RngSalts, SdJwt, SdJwtBuilder, VerifyOptions,
@@ -32,13 +33,11 @@ fn hotel_presentation() -> (String, SigningKey) {
     let mut builder = SdJwtBuilder::new(claims.as_object().cloned().unwrap_or_default())
         .typ("dc+sd-jwt")
         .decoys(1, 4);
-    for path in [
-        "family_name",
-        "given_name",
-        "birthdate",
-        "sex",
-        "nationality",
-        "id_number",
+    // The top-level claims one by one; the age thresholds and the address member by member.
+    let top_level = BASIC_CLAIMS
+        .into_iter()
+        .filter(|c| *c != "age_equal_or_over");
+    for path in top_level.chain([
         "address.street_address",
         "address.locality",
         "address.region",
@@ -47,7 +46,7 @@ fn hotel_presentation() -> (String, SigningKey) {
         "age_equal_or_over.18",
         "age_equal_or_over.60",
         "address",
-    ] {
+    ]) {
         builder = builder.disclosable(&ClaimPath::parse_dotted(path));
     }
     let issued = builder

@@ -161,7 +161,15 @@ fn push_record(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
         return;
     }
     out.push(tag);
-    let mut n = data.len();
+    // usize is at most 64 bits on every supported target, so the cast is lossless.
+    push_varint(out, data.len() as u64);
+    out.extend_from_slice(data);
+}
+
+/// Appends `n` as an unsigned LEB128 varint: seven bits a byte, low bits first, the high bit set
+/// on every byte but the last. The compact form's record lengths use it, and so do the gaps of a
+/// trust-bundle delta's change sets (`docs/scale.md`).
+pub fn push_varint(out: &mut Vec<u8>, mut n: u64) {
     loop {
         // The low seven bits, with the continuation bit when more follow.
         let byte = (n & 0x7f) as u8;
@@ -172,7 +180,6 @@ fn push_record(out: &mut Vec<u8>, tag: u8, data: &[u8]) {
         }
         out.push(byte | 0x80);
     }
-    out.extend_from_slice(data);
 }
 
 fn read_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {

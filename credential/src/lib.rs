@@ -7,6 +7,9 @@
 //! number, the two assurance levels, validated claims per level); `docs/credential-format.md`
 //! specifies the payload of both forms and `schemas/` describes them as JSON Schemas.
 //!
+//! [`oid4vci`] holds the OpenID4VCI 1.0 messages (offer, metadata, token, nonce, credential
+//! request and response, error body) as serde types shared by the issuer and the wallet.
+//!
 //! This crate does no I/O: no network, no database, no async runtime, no clock and no ambient
 //! randomness. Callers pass bytes, keys, the current time and a CSPRNG, and receive typed values
 //! or typed errors.
@@ -24,6 +27,8 @@ pub mod b64;
 pub mod citizen;
 pub mod compact;
 pub mod jose;
+mod json;
+pub mod oid4vci;
 pub mod sd_jwt;
 mod sha256;
 pub mod status_list;

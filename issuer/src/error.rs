@@ -4,7 +4,6 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::db::DbError;
 use credential::citizen::ClaimsError;
@@ -201,7 +200,7 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (
             status,
-            axum::Json(json!({"error": code, "error_description": description})),
+            axum::Json(credential::oid4vci::ErrorResponse::new(code, description)),
         )
             .into_response();
         let headers = resp.headers_mut();

@@ -22,29 +22,12 @@ use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use credential::jose::{Alg, PublicJwk, SigningKey};
+use credential::jose::{PublicJwk, SigningKey};
 
 use crate::db::DbError;
+use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::ApiError;
-use crate::store::{KeyRow, Store};
-
-/// Purpose of a signing key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Signs credentials and status-list tokens.
-    Credential,
-    /// Signs the trust bundle.
-    Root,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Credential => "credential",
-            Purpose::Root => "root",
-        }
-    }
-}
+use crate::store::{KeyRow, SharedStore};
 
 /// A key as published: public JWK and validity window.
 #[derive(Debug, Clone)]
@@ -53,8 +36,8 @@ pub struct KeyRecord {
     pub kid: String,
     /// Algorithm.
     pub alg: Alg,
-    /// `active` or `retired`.
-    pub state: String,
+    /// Active or retired.
+    pub state: KeyState,
     /// Start of the signing window.
     pub not_before: i64,
     /// End of the signing window (retired keys).
@@ -71,7 +54,7 @@ impl KeyRecord {
         serde_json::json!({
             "kid": self.kid,
             "alg": self.alg.as_str(),
-            "state": self.state,
+            "state": self.state.as_str(),
             "not_before": self.not_before,
             "not_after": self.not_after,
             "last_credential_expiry": self.last_credential_expiry,
@@ -85,8 +68,8 @@ struct State {
     active: Arc<SigningKey>,
     root: Arc<SigningKey>,
     records: Vec<KeyRecord>,
-    /// Emergency withdrawals, from `key_withdrawals` ([`crate::withdraw`]).
-    withdrawals: Vec<crate::withdraw::KeyWithdrawal>,
+    /// Emergency withdrawals, from `key_withdrawals` (`crate::service::withdraw`).
+    withdrawals: Vec<KeyWithdrawal>,
 }
 
 /// The issuer's keys.
@@ -174,8 +157,8 @@ impl KeyStore {
     /// Opens the keys: the master secret from `master_file` (required to exist) or else
     /// `data/keys/master.secret` (generated on first start), and the signing keys from the
     /// database, generating a credential key (`alg`) and a root key (ES256) when the database
-    /// has none. New keys are stored in the database sealed under the master secret, so every
-    /// replica given the same master secret signs with the same keys.
+    /// has none (valid from `now`). New keys are stored in the database sealed under the
+    /// master secret, so every replica given the same master secret signs with the same keys.
     ///
     /// # Errors
     /// [`ApiError::Internal`] when the master secret is missing or wrong (a sealed key does not
@@ -183,8 +166,9 @@ impl KeyStore {
     pub async fn open(
         data: &Path,
         master_file: Option<&Path>,
-        store: &Store,
+        store: &SharedStore,
         alg: Alg,
+        now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyStore, ApiError> {
         let dir = data.join("keys");
@@ -201,14 +185,13 @@ impl KeyStore {
             state: RwLock::new(None),
             master,
         };
-        for purpose in [Purpose::Credential, Purpose::Root] {
-            if store.active_kid(purpose.as_str()).await?.is_none() {
-                let alg = if purpose == Purpose::Root {
+        for purpose in KeyPurpose::ALL {
+            if store.active_kid(purpose).await?.is_none() {
+                let alg = if purpose == KeyPurpose::Root {
                     Alg::Es256
                 } else {
                     alg
                 };
-                let now = crate::model::now();
                 let (_, row) = keys.create_key(alg, purpose, now, rng)?;
                 // Another replica starting at the same time may win; then its key is used.
                 store.create_first_key(row).await?;
@@ -219,7 +202,7 @@ impl KeyStore {
         Ok(keys)
     }
 
-    async fn load_state(&self, store: &Store) -> Result<State, ApiError> {
+    async fn load_state(&self, store: &SharedStore) -> Result<State, ApiError> {
         let rows = store.key_rows().await?;
         let mut active = None;
         let mut root = None;
@@ -260,20 +243,19 @@ impl KeyStore {
                 last_credential_expiry: row.last_credential_expiry,
                 jwk: key.public_jwk().clone(),
             };
-            match (row.purpose.as_str(), rec.state.as_str()) {
-                ("credential", "active") => active = Some(Arc::new(key)),
-                ("root", "active") => root = Some(Arc::new(key)),
+            let purpose = row.purpose;
+            match (purpose, rec.state) {
+                (KeyPurpose::Credential, KeyState::Active) => active = Some(Arc::new(key)),
+                (KeyPurpose::Root, KeyState::Active) => root = Some(Arc::new(key)),
                 _ => {}
             }
-            if row.purpose == "credential" {
+            if purpose == KeyPurpose::Credential {
                 records.push(rec);
             }
         }
         // Every withdrawal rotates the active key, so a replica that reloads its keys for a
         // new active key picks the withdrawal up here too.
-        let withdrawals = store
-            .key_withdrawals(crate::withdraw::MAX_WITHDRAWALS)
-            .await?;
+        let withdrawals = store.key_withdrawals(MAX_WITHDRAWALS).await?;
         match (active, root) {
             (Some(active), Some(root)) => Ok(State {
                 active,
@@ -291,7 +273,7 @@ impl KeyStore {
     fn create_key(
         &self,
         alg: Alg,
-        purpose: Purpose,
+        purpose: KeyPurpose,
         now: i64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(SigningKey, KeyRow), ApiError> {
@@ -300,9 +282,9 @@ impl KeyStore {
         let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
         let row = KeyRow {
             kid: key.kid().to_owned(),
-            alg: alg.as_str().to_owned(),
-            purpose: purpose.as_str().to_owned(),
-            state: "active".into(),
+            alg,
+            purpose,
+            state: KeyState::Active,
             file: String::new(),
             sealed: Some(sealed),
             not_before: now,
@@ -336,8 +318,8 @@ impl KeyStore {
     ///
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] when the new key does not open.
-    pub async fn refresh(&self, store: &Store) -> Result<bool, ApiError> {
-        let active = store.active_kid(Purpose::Credential.as_str()).await?;
+    pub async fn refresh(&self, store: &SharedStore) -> Result<bool, ApiError> {
+        let active = store.active_kid(KeyPurpose::Credential).await?;
         if active.as_deref() == Some(self.active().kid()) {
             return Ok(false);
         }
@@ -362,7 +344,7 @@ impl KeyStore {
     }
 
     /// The withdrawn credential keys (as of the last load).
-    pub fn withdrawals(&self) -> Vec<crate::withdraw::KeyWithdrawal> {
+    pub fn withdrawals(&self) -> Vec<KeyWithdrawal> {
         self.read_state(|s| s.withdrawals.clone())
     }
 
@@ -370,7 +352,7 @@ impl KeyStore {
     ///
     /// # Errors
     /// Storage errors; [`ApiError::Internal`] when a key does not open.
-    pub async fn reload(&self, store: &Store) -> Result<(), ApiError> {
+    pub async fn reload(&self, store: &SharedStore) -> Result<(), ApiError> {
         let state = self.load_state(store).await?;
         self.set_state(state);
         Ok(())
@@ -391,26 +373,28 @@ impl KeyStore {
     pub fn published(&self, now: i64) -> Vec<KeyRecord> {
         self.records()
             .into_iter()
-            .filter(|r| r.state == "active" || r.last_credential_expiry.is_none_or(|t| t > now))
+            .filter(|r| {
+                r.state == KeyState::Active || r.last_credential_expiry.is_none_or(|t| t > now)
+            })
             .collect()
     }
 
     /// Rotates the credential key: a new `alg` key becomes active; the old one is retired and
     /// stays published until the last credential it signed (or could still sign, in flight)
-    /// expires.
+    /// expires. `now` is the rotation time.
     ///
     /// # Errors
     /// Key file or storage errors.
     pub async fn rotate(
         &self,
-        store: &Store,
+        store: &SharedStore,
         actor: &str,
         alg: Alg,
         max_validity: i64,
+        now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyRecord, ApiError> {
-        let now = crate::model::now();
-        let (key, row) = self.create_key(alg, Purpose::Credential, now, rng)?;
+        let (key, row) = self.create_key(alg, KeyPurpose::Credential, now, rng)?;
         let kid = key.kid().to_owned();
         store.rotate_key(actor, row, max_validity).await?;
         let state = self.load_state(store).await?;

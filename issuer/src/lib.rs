@@ -20,24 +20,16 @@
 pub mod audit;
 pub mod config;
 pub mod db;
-pub mod delta;
-pub mod enrol;
+pub mod domain;
 pub mod error;
 pub mod files;
 pub mod keys;
-pub mod model;
-pub mod oid4vci;
 pub mod qr;
 pub mod secret;
 pub mod server;
 pub mod service;
-pub mod simulate;
-pub mod status;
 pub mod status_changes;
 pub mod store;
-pub mod sweep;
-pub mod trust;
-pub mod withdraw;
 
 pub use error::ApiError;
 pub use service::Issuer;

@@ -1,4 +1,4 @@
-//! The `issuer` command: parses arguments and calls the library. See `docs/issuer.md`.
+//! The `issuer` command: parses arguments and calls the library. See `docs/issuer.md`, the index.
 //!
 //! Exit codes: 0 success; 1 the command failed (one line on stderr says why); 2 bad usage.
 

@@ -19,28 +19,7 @@
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::db::DbError;
-
-/// One logged change: entry `idx` of shard `shard` now has 2-bit value `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoggedChange {
-    /// Shard.
-    pub shard: i64,
-    /// Index in the shard.
-    pub idx: i64,
-    /// The new 2-bit value (0 valid, 1 revoked, 2 suspended).
-    pub status: i64,
-}
-
-/// What the log holds, for deciding whether a delta since `since` can be served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogBounds {
-    /// The newest `seq` (0 when the log is empty).
-    pub latest: i64,
-    /// The oldest `seq` still in the log, if any.
-    pub oldest: Option<i64>,
-    /// When change `since` was made, if it is in the log.
-    pub since_at: Option<i64>,
-}
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
 
 /// Appends one change (inside the caller's write transaction).
 ///
@@ -88,9 +67,6 @@ pub fn bounds(conn: &Connection, since: i64) -> Result<LogBounds, DbError> {
         since_at,
     })
 }
-
-/// `(shard, size)` of every shard.
-pub type ShardSizes = Vec<(i64, i64)>;
 
 /// The changes with `after < seq <= upto`, in `seq` order, and the size of every shard.
 ///

@@ -30,9 +30,9 @@ use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
 use credential::status_list::{Bits, StatusList, StatusListToken};
-use issuer::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
-use issuer::model::StatusAction;
-use issuer::status::Target;
+use issuer::domain::StatusAction;
+use issuer::service::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
+use issuer::service::status::Target;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde_json::json;
@@ -299,9 +299,9 @@ fn bitmap_bundle(
         .iter()
         .map(|r| r.to_json())
         .collect();
-    let bundle = issuer::trust::sign_trust_bundle(
+    let bundle = issuer::service::trust::sign_trust_bundle(
         &issuer.keys.root(),
-        &issuer::trust::BundleContents {
+        &issuer::service::trust::BundleContents {
             iss: issuer.url(),
             issued_at: now,
             next_update: now + 86_400,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use issuer::config::Config;
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::server::ServerHandle;
 use issuer::Issuer;
 use rand_core::OsRng;

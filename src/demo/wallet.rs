@@ -299,7 +299,6 @@ impl DemoWallet {
                     _ => WalletError::NoMatchingCredential,
                 })
             }
-            _ => return Err(WalletError::NoMatchingCredential),
         };
         self.answer_selections(request, selections)
     }

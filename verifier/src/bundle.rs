@@ -18,6 +18,7 @@ use credential::status_list::{Limits, StatusListError, StatusListToken, Validati
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::envelope::{self, refusals_into, Envelope};
 use crate::status::{CompressedList, KnownList, ListId, StatusStore};
 use crate::trust::{TrustStore, TrustedKey, Withdrawal};
 
@@ -171,6 +172,8 @@ pub enum BundleError {
         source: StatusListError,
     },
 }
+
+refusals_into!(BundleError);
 
 impl BundleError {
     /// A stable snake_case name of the failed check.
@@ -348,9 +351,6 @@ struct RawList {
     token: String,
 }
 
-/// Length in bytes of a signature under either allowed algorithm (ES256 r||s, Ed25519).
-const SIGNATURE_LEN: usize = 64;
-
 impl VerifiedBundle {
     /// Verifies a compact bundle against the pinned `root` as of `now` (Unix seconds), in
     /// this order: size, structure (truncation), `typ`, root `kid`, signature with the pinned
@@ -369,53 +369,14 @@ impl VerifiedBundle {
         limits: &BundleLimits,
     ) -> Result<VerifiedBundle, BundleError> {
         let text = text.trim();
-        if text.len() > limits.max_bundle_bytes {
-            return Err(BundleError::TooLarge {
-                len: text.len(),
-                max: limits.max_bundle_bytes,
-            });
-        }
-        let parts: Vec<&str> = text.split('.').collect();
-        if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {
-            return Err(BundleError::Truncated);
-        }
-        let jws = Jws::parse(text).map_err(|_| BundleError::Malformed { reason: "jws" })?;
-        let header = jws.header();
-        if header.typ.as_deref() != Some(TYP) {
-            return Err(BundleError::WrongTyp {
-                found: header.typ.as_ref().map(|t| t.chars().take(32).collect()),
-            });
-        }
-        let expected = root.thumbprint().to_owned();
-        match header.kid.as_deref() {
-            Some(kid) if kid == expected => {}
-            Some(kid) => {
-                return Err(BundleError::WrongRoot {
-                    expected,
-                    found: kid.chars().take(64).collect(),
-                })
-            }
-            None => return Err(BundleError::Malformed { reason: "no kid" }),
-        }
-        if jws.signature_b64().len() < (SIGNATURE_LEN * 4).div_ceil(3) {
-            return Err(BundleError::Truncated);
-        }
-        jws.verify(root).map_err(|_| BundleError::BadSignature)?;
-        let payload: Payload = serde_json::from_slice(jws.payload())
-            .map_err(|_| BundleError::Malformed { reason: "payload" })?;
-        // The signing input and decoded payload (each about the bundle's size) are not needed
-        // any more: free them before the lists are checked.
-        drop(jws);
-        let version = payload.bundle_version.unwrap_or(u64::from(VERSION));
-        if version != u64::from(VERSION) {
-            return Err(BundleError::UnsupportedVersion { found: version });
-        }
-        if payload.issued_at > now.saturating_add(limits.skew_secs) {
-            return Err(BundleError::IssuedInFuture {
-                issued_at: payload.issued_at,
-                now,
-            });
-        }
+        let envelope = Envelope {
+            typ: TYP,
+            max_bytes: limits.max_bundle_bytes,
+            truncation: true,
+        };
+        let payload: Payload = envelope::open(text, root, &envelope)?;
+        let version = (payload.bundle_version, VERSION);
+        envelope::check_stamp(version, payload.issued_at, now, limits.skew_secs)?;
         if payload.next_update <= payload.issued_at {
             return Err(BundleError::Malformed {
                 reason: "next_update not after issued_at",

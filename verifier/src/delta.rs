@@ -16,11 +16,12 @@
 //! signed by the root, it vouches for the whole status state at its `issued_at`: after it is
 //! applied every list is fresh as of that time and usable until its `status_exp`.
 
-use credential::jose::{Jws, PublicJwk};
+use credential::jose::PublicJwk;
 use credential::status_list::{Bits, StatusListError};
 use serde::Deserialize;
 
 use crate::bundle::{parse_key, BundleError, BundleKey, RawKey};
+use crate::envelope::{self, refusals_into, Envelope};
 
 /// The delta's `typ`.
 pub const TYP: &str = "trust-bundle-delta+jwt";
@@ -169,6 +170,8 @@ pub enum DeltaError {
     IssuerMismatch,
 }
 
+refusals_into!(DeltaError);
+
 impl DeltaError {
     /// A stable snake_case name of the failed check.
     pub fn code(&self) -> &'static str {
@@ -252,15 +255,12 @@ struct RawChange {
     set: String,
 }
 
-/// Length in bytes of a signature under either allowed algorithm (ES256 r||s, Ed25519).
-const SIGNATURE_LEN: usize = 64;
-
 impl VerifiedDelta {
     /// Verifies a compact delta against the pinned `root` as of `now` (Unix seconds): size,
     /// structure (truncation), `typ`, root `kid`, signature with the pinned key (the header's
     /// `jwk` is never trusted), payload and version, `issued_at` not in the future, every key,
     /// then every change set decoded within the limits. Whether it applies to the stored state
-    /// is [`crate::trust_state::TrustState::apply`]'s check.
+    /// is `TrustState::apply`'s check.
     ///
     /// # Errors
     /// The [`DeltaError`] of the first failed check.
@@ -271,53 +271,14 @@ impl VerifiedDelta {
         limits: &DeltaLimits,
     ) -> Result<VerifiedDelta, DeltaError> {
         let text = text.trim();
-        if text.len() > limits.max_delta_bytes {
-            return Err(DeltaError::TooLarge {
-                len: text.len(),
-                max: limits.max_delta_bytes,
-            });
-        }
-        let parts: Vec<&str> = text.split('.').collect();
-        if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {
-            return Err(DeltaError::Truncated);
-        }
-        let jws = Jws::parse(text).map_err(|_| DeltaError::Malformed { reason: "jws" })?;
-        let header = jws.header();
-        if header.typ.as_deref() != Some(TYP) {
-            return Err(DeltaError::WrongTyp {
-                found: header.typ.as_ref().map(|t| t.chars().take(32).collect()),
-            });
-        }
-        let expected = root.thumbprint().to_owned();
-        match header.kid.as_deref() {
-            Some(kid) if kid == expected => {}
-            Some(kid) => {
-                return Err(DeltaError::WrongRoot {
-                    expected,
-                    found: kid.chars().take(64).collect(),
-                })
-            }
-            None => return Err(DeltaError::Malformed { reason: "no kid" }),
-        }
-        if jws.signature_b64().len() < (SIGNATURE_LEN * 4).div_ceil(3) {
-            return Err(DeltaError::Truncated);
-        }
-        jws.verify(root).map_err(|_| DeltaError::BadSignature)?;
-        let payload: Payload = serde_json::from_slice(jws.payload())
-            .map_err(|_| DeltaError::Malformed { reason: "payload" })?;
-        // The signing input and decoded payload (each about the bundle's size) are not needed
-        // any more: free them before the lists are checked.
-        drop(jws);
-        let version = payload.delta_version.unwrap_or(u64::from(VERSION));
-        if version != u64::from(VERSION) {
-            return Err(DeltaError::UnsupportedVersion { found: version });
-        }
-        if payload.issued_at > now.saturating_add(limits.skew_secs) {
-            return Err(DeltaError::IssuedInFuture {
-                issued_at: payload.issued_at,
-                now,
-            });
-        }
+        let envelope = Envelope {
+            typ: TYP,
+            max_bytes: limits.max_delta_bytes,
+            truncation: true,
+        };
+        let payload: Payload = envelope::open(text, root, &envelope)?;
+        let version = (payload.delta_version, VERSION);
+        envelope::check_stamp(version, payload.issued_at, now, limits.skew_secs)?;
         if payload.base_status_seq < 0 || payload.status_seq < payload.base_status_seq {
             return Err(DeltaError::Malformed {
                 reason: "status_seq before base_status_seq",

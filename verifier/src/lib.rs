@@ -23,6 +23,7 @@
 pub mod answer;
 pub mod bundle;
 pub mod delta;
+mod envelope;
 pub mod policy;
 pub mod request;
 pub mod status;

@@ -63,12 +63,15 @@ pub struct RequestProfile {
     pub validity: Duration,
 }
 
+/// The DCQL credential query id used when a policy names none.
+pub const DEFAULT_QUERY_ID: &str = "citizen_id";
+
 impl Default for RequestProfile {
     fn default() -> RequestProfile {
         RequestProfile {
             client_id: None,
             response_uri: None,
-            query_id: crate::request::DEFAULT_QUERY_ID.into(),
+            query_id: DEFAULT_QUERY_ID.into(),
             claims: Vec::new(),
             validity: Duration::from_secs(600),
         }

@@ -52,8 +52,9 @@ pub fn redirect_uri_client_id(response_uri: &str) -> String {
     format!("redirect_uri:{response_uri}")
 }
 
-/// The DCQL credential query id used when a policy names none.
-pub const DEFAULT_QUERY_ID: &str = "citizen_id";
+/// The DCQL credential query id used when a policy names none (defined beside the policy
+/// profile that defaults to it).
+pub use crate::policy::DEFAULT_QUERY_ID;
 
 /// The credential format requested: IETF SD-JWT VC (OpenID4VP 1.0 appendix B.3).
 pub const FORMAT: &str = "dc+sd-jwt";

@@ -13,6 +13,7 @@ use credential::status_list::{
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::trust::time_claim;
 use crate::{Policy, TrustStore};
 
 /// What the revocation check found.
@@ -463,18 +464,6 @@ fn unrevocable_allowed(claims: &Map<String, Value>, policy: &Policy) -> Result<(
         });
     }
     Ok(())
-}
-
-/// A time claim: the JWT `name` (Unix seconds, dc+sd-jwt) or the VCDM `vc_name` (RFC 3339,
-/// vc+sd-jwt).
-pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str, vc_name: &str) -> Option<i64> {
-    if let Some(t) = claims.get(name) {
-        return t.as_i64();
-    }
-    let text = claims.get(vc_name)?.as_str()?;
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 /// The credential's status reference as `(list uri, index)`: the IETF `status.status_list`

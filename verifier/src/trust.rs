@@ -72,7 +72,7 @@ impl TrustedKey {
             _ => {}
         }
         let last = self.last_credential_expiry?;
-        let exp = crate::status::time_claim(payload, "exp", "validUntil");
+        let exp = time_claim(payload, "exp", "validUntil");
         exp.is_none_or(|e| e > last)
             .then_some(KeyLimit::OutlivesKey {
                 last_credential_expiry: last,
@@ -239,7 +239,7 @@ impl TrustStore {
     ///
     /// A status-list token carries no credential payload, so [`IssuerKeys::issuer_key`] cannot
     /// tell which issuer it speaks for; the token's `iss` says so, and the list is then used
-    /// only for credentials of that issuer ([`crate::StatusStore::check`]). The list's URI
+    /// only for credentials of that issuer (`StatusStore::check`). The list's URI
     /// plays no part: a URI under an issuer's web address proves nothing about who signed it.
     ///
     /// # Errors
@@ -351,7 +351,7 @@ impl TrustStore {
 impl IssuerKeys for TrustStore {
     /// The key for a credential, refusing a withdrawn key or one the credential outlives
     /// ([`TrustedKey::limit`]) as [`VerifyError::IssuerKeyNotValidAtIssuance`] (the
-    /// [`crate::Verifier`] names those checks with their own codes first).
+    /// `Verifier` names those checks with their own codes first).
     fn issuer_key(
         &self,
         header: &Header,
@@ -363,6 +363,18 @@ impl IssuerKeys for TrustStore {
         }
         Ok(key.jwk.clone())
     }
+}
+
+/// A time claim: the JWT `name` (Unix seconds, dc+sd-jwt) or the VCDM `vc_name` (RFC 3339,
+/// vc+sd-jwt).
+pub(crate) fn time_claim(claims: &Map<String, Value>, name: &str, vc_name: &str) -> Option<i64> {
+    if let Some(t) = claims.get(name) {
+        return t.as_i64();
+    }
+    let text = claims.get(vc_name)?.as_str()?;
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
 }
 
 #[cfg(test)]

@@ -72,6 +72,17 @@ impl TrustState {
         }
     }
 
+    /// Whether `delta` is this state again within the same second, changing nothing (same
+    /// `issued_at`, no status change, based on and at this state's `status_seq`, the same keys):
+    /// the state is already current. `verifier sync` and the desk both decide with this.
+    pub fn already_holds(&self, delta: &VerifiedDelta) -> bool {
+        delta.issued_at == self.issued_at
+            && delta.changes.is_empty()
+            && self.status_seq == Some(delta.base_status_seq)
+            && delta.status_seq == delta.base_status_seq
+            && delta.keys == self.keys
+    }
+
     /// Applies a verified delta: its base must be this state's `status_seq`, it must be newer,
     /// and every change must fit its list; then the keys are replaced, the changed entries
     /// set, and every list becomes fresh as of the delta's `issued_at` (the root vouches for

@@ -16,10 +16,11 @@
 //! newer one, or a bundle built before the withdrawal after it, cannot bring a withdrawn key
 //! back. That is why a notice needs no sequence number and may be applied out of band.
 
-use credential::jose::{Jws, PublicJwk};
+use credential::jose::PublicJwk;
 use serde::Deserialize;
 
 use crate::bundle::KeyState;
+use crate::envelope::{self, refusals_into, Envelope};
 use crate::TrustState;
 
 /// The notice's `typ`.
@@ -115,6 +116,8 @@ pub enum WithdrawalError {
     IssuerMismatch,
 }
 
+refusals_into!(WithdrawalError, Truncated => WithdrawalError::Malformed { reason: "jws" });
+
 impl WithdrawalError {
     /// A stable snake_case name of the failed check.
     pub fn code(&self) -> &'static str {
@@ -185,44 +188,14 @@ impl VerifiedWithdrawals {
         limits: &WithdrawalLimits,
     ) -> Result<VerifiedWithdrawals, WithdrawalError> {
         let text = text.trim();
-        if text.len() > limits.max_bytes {
-            return Err(WithdrawalError::TooLarge {
-                len: text.len(),
-                max: limits.max_bytes,
-            });
-        }
-        let jws = Jws::parse(text).map_err(|_| WithdrawalError::Malformed { reason: "jws" })?;
-        let header = jws.header();
-        if header.typ.as_deref() != Some(TYP) {
-            return Err(WithdrawalError::WrongTyp {
-                found: header.typ.as_ref().map(|t| t.chars().take(32).collect()),
-            });
-        }
-        let expected = root.thumbprint().to_owned();
-        match header.kid.as_deref() {
-            Some(kid) if kid == expected => {}
-            Some(kid) => {
-                return Err(WithdrawalError::WrongRoot {
-                    expected,
-                    found: kid.chars().take(64).collect(),
-                })
-            }
-            None => return Err(WithdrawalError::Malformed { reason: "no kid" }),
-        }
-        jws.verify(root)
-            .map_err(|_| WithdrawalError::BadSignature)?;
-        let payload: Payload = serde_json::from_slice(jws.payload())
-            .map_err(|_| WithdrawalError::Malformed { reason: "payload" })?;
-        let version = payload.withdrawals_version.unwrap_or(u64::from(VERSION));
-        if version != u64::from(VERSION) {
-            return Err(WithdrawalError::UnsupportedVersion { found: version });
-        }
-        if payload.issued_at > now.saturating_add(limits.skew_secs) {
-            return Err(WithdrawalError::IssuedInFuture {
-                issued_at: payload.issued_at,
-                now,
-            });
-        }
+        let envelope = Envelope {
+            typ: TYP,
+            max_bytes: limits.max_bytes,
+            truncation: false,
+        };
+        let payload: Payload = envelope::open(text, root, &envelope)?;
+        let version = (payload.withdrawals_version, VERSION);
+        envelope::check_stamp(version, payload.issued_at, now, limits.skew_secs)?;
         if payload.withdrawals.len() > limits.max_entries {
             return Err(WithdrawalError::TooMany);
         }

@@ -1,4 +1,5 @@
-//! Interoperability with independent SD-JWT implementations (issue 2, "Interoperability").
+//! Interoperability with independent SD-JWT implementations: presentations made by them verify
+//! with ours, and ours with theirs.
 //!
 //! The OpenWallet Foundation's Python reference (`sd-jwt` 0.10.4) and TypeScript implementation
 //! (`@sd-jwt/sd-jwt-vc` 0.19.0) are driven through the harness scripts in `interop/`, installed

@@ -105,8 +105,8 @@
 //! # }
 //! ```
 
-pub mod consent;
-pub mod dcql;
+pub use wallet_core::consent;
+pub use wallet_core::dcql;
 pub mod kdf;
 pub mod present;
 pub mod receive;

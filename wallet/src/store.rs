@@ -20,19 +20,21 @@
 
 use std::path::{Path, PathBuf};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use credential::citizen::{Format, Level};
 use credential::jose::SigningKey;
-use rand_core::{CryptoRngCore, OsRng, RngCore};
+use rand_core::{OsRng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension};
+pub use wallet_core::seal::StorageKey;
+use wallet_core::seal::{Sealer, KEY_CHECK};
+use wallet_core::signer::{software_key, KeyHandle};
+use wallet_core::store::RecordStore;
+pub use wallet_core::store::{
+    BatchInfo, CredentialInfo, NewCopy, NewGrant, OpenedCopy, RefreshGrant, StoreError,
+};
 use zeroize::{Zeroize, Zeroizing};
 
 /// The database file name inside the wallet directory.
 pub const DB_FILE: &str = "wallet.sqlite3";
-
-/// The constant sealed in the key-check row.
-const KEY_CHECK: &[u8] = b"citizen-id wallet storage key check v1";
 
 /// Ordered schema migrations; migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -69,173 +71,8 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// The 32-byte key that seals the store. Zeroized on drop; its `Debug` shows nothing.
-#[derive(Clone)]
-pub struct StorageKey(Zeroizing<[u8; 32]>);
-
-impl StorageKey {
-    /// Wraps key bytes (from the device keystore or a KDF). The caller should zeroize its copy.
-    pub fn from_bytes(bytes: [u8; 32]) -> StorageKey {
-        StorageKey(Zeroizing::new(bytes))
-    }
-
-    /// A fresh random key.
-    pub fn generate(rng: &mut impl CryptoRngCore) -> StorageKey {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(&mut bytes[..]);
-        StorageKey(bytes)
-    }
-
-    #[allow(clippy::expect_used)]
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        // The key is 32 bytes by type, the only length `new_from_slice` checks.
-        XChaCha20Poly1305::new_from_slice(&self.0[..]).expect("32-byte key")
-    }
-}
-
-impl std::fmt::Debug for StorageKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StorageKey(..)")
-    }
-}
-
-/// Why the store could not do something.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The storage key does not open this wallet. Nothing was read or written.
-    #[error("wrong storage key for this wallet")]
-    WrongKey,
-    /// A stored row does not decrypt or decode (damaged file, or tampering).
-    #[error("stored credential {id} is corrupted")]
-    Corrupted {
-        /// The row id (`meta:<name>` for the meta table).
-        id: String,
-    },
-    /// No credential or batch with this id.
-    #[error("no credential with id {id}")]
-    NotFound {
-        /// The id asked for.
-        id: String,
-    },
-    /// The database was written by a newer wallet.
-    #[error("wallet schema version {found} is newer than this wallet's {supported}")]
-    SchemaTooNew {
-        /// Version in the file.
-        found: i64,
-        /// Version this code knows.
-        supported: i64,
-    },
-    /// The wallet directory could not be created or the database opened.
-    #[error("cannot open wallet directory: {reason}")]
-    Io {
-        /// What failed (no secret inside).
-        reason: String,
-    },
-    /// SQLite failed.
-    #[error("database: {reason}")]
-    Database {
-        /// SQLite's message.
-        reason: String,
-    },
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        StoreError::Database {
-            reason: e.to_string(),
-        }
-    }
-}
-
-/// What the wallet lists about a stored copy, without decrypting it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CredentialInfo {
-    /// `<batch id>-<copy index>`.
-    pub id: String,
-    /// The batch this copy belongs to (copies of one issuance, same claims, distinct keys).
-    pub batch_id: String,
-    /// Position in the batch.
-    pub copy_index: u32,
-    /// The issuer (`iss`, or the VCDM `issuer`).
-    pub issuer: String,
-    /// The credential type (`vct`, or the citizen-ID entry of the VCDM `type`).
-    pub vct: String,
-    /// The assurance level read from the type, for citizen-ID types.
-    pub level: Option<Level>,
-    /// `dc+sd-jwt` or `vc+sd-jwt`.
-    pub format: String,
-    /// How many times this copy was shown to a verifier.
-    pub shown_count: u32,
-    /// When it was stored (Unix seconds).
-    pub received_at: i64,
-    /// When it was last shown (Unix seconds).
-    pub last_shown_at: Option<i64>,
-}
-
-impl CredentialInfo {
-    /// The format, typed.
-    pub fn format(&self) -> Option<Format> {
-        Format::parse(&self.format)
-    }
-}
-
-/// One batch as the wallet lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BatchInfo {
-    /// The batch id (what `wallet show` and `wallet delete` take).
-    pub batch_id: String,
-    /// The issuer.
-    pub issuer: String,
-    /// The credential type.
-    pub vct: String,
-    /// The assurance level.
-    pub level: Option<Level>,
-    /// The format.
-    pub format: String,
-    /// Copies stored.
-    pub copies: u32,
-    /// Copies never shown.
-    pub unused: u32,
-    /// When it was stored.
-    pub received_at: i64,
-    /// Whether the wallet holds a refresh token for it ([`crate::refresh()`] can get a new
-    /// batch).
-    pub refreshable: bool,
-}
-
-/// What refreshing a batch needs: the issuer, the configuration and the sealed-at-rest refresh
-/// token, opened. `Debug` shows no secret.
-pub struct RefreshGrant {
-    /// The batch to refresh.
-    pub batch_id: String,
-    /// The grant (shared by the batches of one offer).
-    pub grant_id: String,
-    /// The issuer.
-    pub issuer: String,
-    /// The credential configuration the batch was issued under.
-    pub configuration: String,
-    pub(crate) refresh_token: Zeroizing<String>,
-}
-
-impl std::fmt::Debug for RefreshGrant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshGrant")
-            .field("batch_id", &self.batch_id)
-            .field("grant_id", &self.grant_id)
-            .field("issuer", &self.issuer)
-            .field("configuration", &self.configuration)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A received offer's grant, to store with its batches.
-pub struct NewGrant {
-    pub(crate) issuer: String,
-    pub(crate) refresh_token: Zeroizing<String>,
-}
-
-/// A copy opened with the key: the credential text and its holder key.
+/// A copy opened with the key: the credential text and its holder key (a software key: the
+/// desktop host's signer is [`wallet_core::signer::SoftwareSigner`]).
 pub struct OpenedCredential {
     /// The listing data.
     pub info: CredentialInfo,
@@ -253,20 +90,17 @@ impl std::fmt::Debug for OpenedCredential {
     }
 }
 
-/// A copy to store. Built by [`crate::receive`] only from verified credentials.
-pub struct NewCopy {
-    pub(crate) issuer: String,
-    pub(crate) vct: String,
-    pub(crate) level: Option<Level>,
-    pub(crate) format: Format,
-    pub(crate) sd_jwt: String,
-    pub(crate) holder_key: SigningKey,
+/// SQLite's failure as the store's error.
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database {
+        reason: e.to_string(),
+    }
 }
 
 /// The wallet's store.
 pub struct Store {
     conn: Connection,
-    cipher: XChaCha20Poly1305,
+    sealer: Sealer,
     path: PathBuf,
 }
 
@@ -283,15 +117,16 @@ fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')",
         [],
         |r| r.get(0),
-    )?;
+    ).map_err(db)?;
     if !exists {
         return Ok(0);
     }
-    Ok(conn.query_row(
+    conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_version",
         [],
         |r| r.get(0),
-    )?)
+    )
+    .map_err(db)
 }
 
 impl Store {
@@ -314,11 +149,12 @@ impl Store {
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
         let path = dir.join(DB_FILE);
-        let conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = Connection::open(&path).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
         let mut store = Store {
             conn,
-            cipher: key.cipher(),
+            sealer: key.sealer(),
             path,
         };
         let version = schema_version(&store.conn)?;
@@ -331,8 +167,14 @@ impl Store {
         if version > 0 {
             store.check_key()?;
         }
-        store.conn.pragma_update(None, "journal_mode", "WAL")?;
-        store.conn.pragma_update(None, "synchronous", "FULL")?;
+        store
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        store
+            .conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
         store.migrate(version)?;
         Ok(store)
     }
@@ -343,13 +185,15 @@ impl Store {
             .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| {
                 r.get(0)
             })
-            .optional()?;
+            .optional()
+            .map_err(db)?;
         let sealed = sealed.ok_or_else(|| StoreError::Corrupted {
             id: "meta:key_check".into(),
         })?;
-        match self.open_sealed(&sealed, "meta:key_check") {
-            Some(plain) if plain.as_slice() == KEY_CHECK => Ok(()),
-            _ => Err(StoreError::WrongKey),
+        if self.sealer.opens_key_check(&sealed, "meta:key_check") {
+            Ok(())
+        } else {
+            Err(StoreError::WrongKey)
         }
     }
 
@@ -359,28 +203,30 @@ impl Store {
         }
         let now = now();
         let key_check = self.seal(KEY_CHECK, "meta:key_check");
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(db)?;
         if from == 0 {
             tx.execute_batch(
                 "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);",
-            )?;
+            ).map_err(db)?;
         }
         // `from` is in 0..SCHEMA_VERSION here, so the conversion and the slice hold.
         let start = usize::try_from(from).unwrap_or(0);
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(start) {
-            tx.execute_batch(sql)?;
+            tx.execute_batch(sql).map_err(db)?;
             tx.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
                 params![i as i64 + 1, now],
-            )?;
+            )
+            .map_err(db)?;
         }
         if from == 0 {
             tx.execute(
                 "INSERT INTO meta (name, value) VALUES ('key_check', ?1)",
                 params![key_check],
-            )?;
+            )
+            .map_err(db)?;
         }
-        tx.commit()?;
+        tx.commit().map_err(db)?;
         Ok(())
     }
 
@@ -393,40 +239,11 @@ impl Store {
     }
 
     fn seal(&self, plain: &[u8], aad: &str) -> Vec<u8> {
-        let mut nonce = [0u8; 24];
-        OsRng.fill_bytes(&mut nonce);
-        let mut out = nonce.to_vec();
-        // Encryption with a valid key and nonce fails only on messages over 256 GiB.
-        let sealed = self
-            .cipher
-            .encrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: plain,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .unwrap_or_default();
-        out.extend_from_slice(&sealed);
-        out
+        self.sealer.seal(plain, aad, &mut OsRng)
     }
 
     fn open_sealed(&self, sealed: &[u8], aad: &str) -> Option<Zeroizing<Vec<u8>>> {
-        if sealed.len() < 24 {
-            return None;
-        }
-        let (nonce, ct) = sealed.split_at(24);
-        let nonce: [u8; 24] = nonce.try_into().ok()?;
-        self.cipher
-            .decrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .ok()
-            .map(Zeroizing::new)
+        self.sealer.open(sealed, aad)
     }
 
     /// Stores copies as one batch, all or nothing; returns the new batch id.
@@ -509,24 +326,28 @@ impl Store {
             for (i, copy) in copies.into_iter().enumerate() {
                 let id = format!("{batch_id}-{i}");
                 let sd_jwt = self.seal(copy.sd_jwt.as_bytes(), &format!("{id}:sd_jwt"));
-                let private = copy.holder_key.to_private_jwk();
-                let key = self.seal(private.as_bytes(), &format!("{id}:holder_key"));
+                let key = self.seal(
+                    copy.holder_key.as_str().as_bytes(),
+                    &format!("{id}:holder_key"),
+                );
                 rows.push((id, batch_id.clone(), config.clone(), i, copy, sd_jwt, key));
             }
             ids.push(batch_id);
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction().map_err(db)?;
         if let Some((id, issuer, sealed)) = &grant_row {
             tx.execute(
                 "INSERT INTO grants (id, issuer, refresh_token, updated_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, issuer, sealed, now],
-            )?;
+            ).map_err(db)?;
         }
         if let Some(r) = replacing {
-            let n = tx.execute(
-                "DELETE FROM credentials WHERE batch_id = ?1",
-                params![r.batch_id],
-            )?;
+            let n = tx
+                .execute(
+                    "DELETE FROM credentials WHERE batch_id = ?1",
+                    params![r.batch_id],
+                )
+                .map_err(db)?;
             if n == 0 {
                 return Err(StoreError::NotFound {
                     id: r.batch_id.clone(),
@@ -552,9 +373,10 @@ impl Store {
                     grant_id,
                     config
                 ],
-            )?;
+            )
+            .map_err(db)?;
         }
-        tx.commit()?;
+        tx.commit().map_err(db)?;
         Ok(ids)
     }
 
@@ -571,7 +393,8 @@ impl Store {
                 params![batch_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?;
+            .optional()
+            .map_err(db)?;
         let Some((grant_id, configuration)) = row else {
             return Err(StoreError::NotFound {
                 id: batch_id.to_owned(),
@@ -587,7 +410,8 @@ impl Store {
                 params![grant_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?;
+            .optional()
+            .map_err(db)?;
         let Some((issuer, Some(sealed))) = grant else {
             return Ok(None);
         };
@@ -618,10 +442,13 @@ impl Store {
         token: Option<&str>,
     ) -> Result<(), StoreError> {
         let sealed = token.map(|t| self.seal(t.as_bytes(), &grant_aad(grant_id)));
-        let n = self.conn.execute(
-            "UPDATE grants SET refresh_token = ?2, updated_at = ?3 WHERE id = ?1",
-            params![grant_id, sealed, now()],
-        )?;
+        let n = self
+            .conn
+            .execute(
+                "UPDATE grants SET refresh_token = ?2, updated_at = ?3 WHERE id = ?1",
+                params![grant_id, sealed, now()],
+            )
+            .map_err(db)?;
         if n == 0 {
             return Err(StoreError::NotFound {
                 id: grant_id.to_owned(),
@@ -676,9 +503,12 @@ impl Store {
             .prepare(
                 "SELECT DISTINCT c.batch_id FROM credentials c JOIN grants g ON g.id = c.grant_id
                  WHERE g.refresh_token IS NOT NULL",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+            )
+            .map_err(db)?
+            .query_map([], |r| r.get(0))
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
         for b in &mut out {
             b.refreshable = refreshable.contains(&b.batch_id);
         }
@@ -700,24 +530,27 @@ impl Store {
                     last_shown_at
              FROM credentials WHERE {filter} ORDER BY received_at, batch_id, copy_index"
         );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(args, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, Option<i64>>(9)?,
-            ))
-        })?;
+        let mut stmt = self.conn.prepare(&sql).map_err(db)?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                    r.get::<_, i64>(8)?,
+                    r.get::<_, Option<i64>>(9)?,
+                ))
+            })
+            .map_err(db)?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, batch_id, copy, issuer, vct, level, format, shown, received_at, last) = row?;
+            let (id, batch_id, copy, issuer, vct, level, format, shown, received_at, last) =
+                row.map_err(db)?;
             let corrupted = || StoreError::Corrupted { id: id.clone() };
             let level = match level {
                 None => None,
@@ -747,16 +580,34 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Corrupted`] when it does not decrypt or decode.
     pub fn open_copy(&self, id: &str) -> Result<OpenedCredential, StoreError> {
+        let (info, sd_jwt, handle) = self.open_sealed_copy(id)?;
+        let holder_key =
+            software_key(&handle).map_err(|_| StoreError::Corrupted { id: id.to_owned() })?;
+        Ok(OpenedCredential {
+            info,
+            sd_jwt,
+            holder_key,
+        })
+    }
+
+    /// One copy unsealed: its listing, credential and holder-key handle.
+    fn open_sealed_copy(
+        &self,
+        id: &str,
+    ) -> Result<(CredentialInfo, Zeroizing<String>, KeyHandle), StoreError> {
         let info = self
             .query_info("id = ?1", params![id])?
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::NotFound { id: id.to_owned() })?;
-        let (sd_jwt, key): (Vec<u8>, Vec<u8>) = self.conn.query_row(
-            "SELECT sd_jwt, holder_key FROM credentials WHERE id = ?1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (sd_jwt, key): (Vec<u8>, Vec<u8>) = self
+            .conn
+            .query_row(
+                "SELECT sd_jwt, holder_key FROM credentials WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db)?;
         let corrupted = || StoreError::Corrupted { id: id.to_owned() };
         let sd_jwt = self
             .open_sealed(&sd_jwt, &format!("{id}:sd_jwt"))
@@ -768,13 +619,8 @@ impl Store {
             e.into_bytes().zeroize();
             corrupted()
         })?);
-        let key_text = std::str::from_utf8(&key).map_err(|_| corrupted())?;
-        let holder_key = SigningKey::from_private_jwk(key_text).map_err(|_| corrupted())?;
-        Ok(OpenedCredential {
-            info,
-            sd_jwt,
-            holder_key,
-        })
+        let handle = KeyHandle::new(std::str::from_utf8(&key).map_err(|_| corrupted())?);
+        Ok((info, sd_jwt, handle))
     }
 
     /// Records that a copy was shown at `at` (Unix seconds).
@@ -782,14 +628,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Database`].
     pub fn mark_shown(&mut self, id: &str, at: i64) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "UPDATE credentials SET shown_count = shown_count + 1, last_shown_at = ?2 WHERE id = ?1",
-            params![id, at],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound { id: id.to_owned() });
-        }
-        Ok(())
+        RecordStore::mark_shown(self, &[id.to_owned()], at)
     }
 
     /// Deletes a batch (by batch id) or one copy (by copy id); returns how many copies went.
@@ -797,11 +636,13 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when nothing has this id.
     pub fn delete(&mut self, id: &str) -> Result<usize, StoreError> {
-        let tx = self.conn.transaction()?;
-        let n = tx.execute(
-            "DELETE FROM credentials WHERE batch_id = ?1 OR id = ?1",
-            params![id],
-        )?;
+        let tx = self.conn.transaction().map_err(db)?;
+        let n = tx
+            .execute(
+                "DELETE FROM credentials WHERE batch_id = ?1 OR id = ?1",
+                params![id],
+            )
+            .map_err(db)?;
         if n == 0 {
             return Err(StoreError::NotFound { id: id.to_owned() });
         }
@@ -810,8 +651,9 @@ impl Store {
             "DELETE FROM grants WHERE id NOT IN
                (SELECT grant_id FROM credentials WHERE grant_id IS NOT NULL)",
             [],
-        )?;
-        tx.commit()?;
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
         Ok(n)
     }
 
@@ -824,6 +666,66 @@ impl Store {
     #[cfg(test)]
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// The core's storage interface over this SQLite store: each method is one transaction.
+impl RecordStore for Store {
+    fn insert_granted(
+        &mut self,
+        grant: Option<NewGrant>,
+        batches: Vec<(Option<String>, Vec<NewCopy>)>,
+    ) -> Result<Vec<String>, StoreError> {
+        Store::insert_granted(self, grant, batches)
+    }
+
+    fn batches(&self) -> Result<Vec<BatchInfo>, StoreError> {
+        Store::batches(self)
+    }
+
+    fn copies(&self, batch_id: &str) -> Result<Vec<CredentialInfo>, StoreError> {
+        Store::copies(self, batch_id)
+    }
+
+    fn open_copy(&self, id: &str) -> Result<OpenedCopy, StoreError> {
+        let (info, sd_jwt, holder_key) = self.open_sealed_copy(id)?;
+        Ok(OpenedCopy {
+            info,
+            sd_jwt,
+            holder_key,
+        })
+    }
+
+    fn mark_shown(&mut self, ids: &[String], at: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        for id in ids {
+            let n = tx
+                .execute(
+                    "UPDATE credentials SET shown_count = shown_count + 1, last_shown_at = ?2 WHERE id = ?1",
+                    params![id, at],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::NotFound { id: id.clone() });
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn refresh_grant(&self, batch_id: &str) -> Result<Option<RefreshGrant>, StoreError> {
+        Store::refresh_grant(self, batch_id)
+    }
+
+    fn set_refresh_token(&mut self, grant_id: &str, token: Option<&str>) -> Result<(), StoreError> {
+        Store::set_refresh_token(self, grant_id, token)
+    }
+
+    fn replace_batch(
+        &mut self,
+        grant: &RefreshGrant,
+        copies: Vec<NewCopy>,
+    ) -> Result<usize, StoreError> {
+        Store::replace_batch(self, grant, copies)
     }
 }
 
@@ -858,7 +760,10 @@ mod tests {
             level: Some(Level::Basic),
             format: Format::DcSdJwt,
             sd_jwt: format!("eyJhbGciOiJFUzI1NiJ9.e30.c2ln~d{n}~"),
-            holder_key: SigningKey::generate(Alg::Es256, &mut OsRng),
+            holder_key: wallet_core::signer::software_handle(&SigningKey::generate(
+                Alg::Es256,
+                &mut OsRng,
+            )),
         }
     }
 
@@ -867,7 +772,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path(), &key(1)).unwrap();
         let holder = copy(0);
-        let public = holder.holder_key.public_jwk().clone();
+        let public = software_key(&holder.holder_key)
+            .unwrap()
+            .public_jwk()
+            .clone();
         let batch = store.insert_batch(vec![holder, copy(1)]).unwrap();
         drop(store);
         let mut store = Store::open(dir.path(), &key(1)).unwrap();
@@ -1061,7 +969,7 @@ mod tests {
             let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
             let store = Store {
                 conn,
-                cipher: k.cipher(),
+                sealer: k.sealer(),
                 path: dir.path().join(DB_FILE),
             };
             let key_check = store.seal(KEY_CHECK, "meta:key_check");

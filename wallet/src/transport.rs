@@ -1,21 +1,14 @@
-//! What the wallet asks of every URL it contacts and of the HTTP client it is given.
+//! The desktop host's HTTP: a reqwest client that follows no redirect, as the core's
+//! [`Transport`]. The rules every URL and answer must meet (https off loopback, no `3xx`, size
+//! limits) are the core's ([`wallet_core::transport`]); this client only moves the bytes.
 //!
-//! - **TLS off loopback.** Every URL the wallet contacts (the issuer, `credential_offer_uri`,
-//!   the metadata, token, nonce and credential endpoints, `request_uri`, `response_uri`) must be
-//!   `https://`; plain `http://` is accepted only for a loopback host (`127.0.0.0/8`, `::1`,
-//!   `localhost`), where a test or a local bridge runs. A pre-authorized code, a `tx_code`, an
-//!   access or refresh token or disclosed claims therefore never travel in clear.
-//! - **No redirects.** [`http_client`] follows none. A `3xx` answer is an error (a redirected
-//!   `direct_post` would post the disclosed claims to wherever the verifier points, and a
-//!   redirected token request would re-send the pre-authorized code). When the host passes a
-//!   client of its own that does follow redirects, the wallet still reports the answer as
-//!   redirected, but cannot take back what that client re-sent: hosts pass [`http_client`] or a
-//!   client built with `reqwest::redirect::Policy::none()`.
-//!
-//! The checks report the URL's origin (`scheme://host[:port]`), never its path or query, which
-//! may carry an offer id or a code.
+//! A host that passes a client of its own that does follow redirects still gets the answer
+//! reported as redirected, but the core cannot take back what that client re-sent: hosts pass
+//! [`http_client`] or a client built with `reqwest::redirect::Policy::none()`.
 
-use std::net::IpAddr;
+pub use wallet_core::transport::{
+    check_url, is_loopback, HttpRequest, HttpResponse, Method, Transport, TransportError, MAX_BODY,
+};
 
 /// The timeout of [`http_client`] for one whole request.
 pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -31,75 +24,60 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// Whether `url` may be contacted: `https://`, or `http://` on a loopback host.
-///
-/// # Errors
-/// The URL's origin (`scheme://host[:port]`, or `(not a url)`), for the caller's error.
-pub fn check_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| "(not a url)".to_owned())?;
-    let origin = origin(&parsed);
-    match parsed.scheme() {
-        "https" if parsed.host().is_some() => Ok(()),
-        "http" if is_loopback(&parsed) => Ok(()),
-        _ => Err(origin),
-    }
-}
+/// A reqwest client as the core's transport.
+#[derive(Debug, Clone, Copy)]
+pub struct Reqwest<'a>(pub &'a reqwest::Client);
 
-/// Whether a parsed URL's host is loopback: `127.0.0.0/8`, `::1`, or the name `localhost`.
-pub fn is_loopback(url: &reqwest::Url) -> bool {
-    // The URL parser has already normalised IPv4 forms (`127.1`) and bracketed IPv6.
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn origin(url: &reqwest::Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{}://{host}:{port}", url.scheme()),
-        None => format!("{}://{host}", url.scheme()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn https_anywhere_and_http_only_on_loopback() {
-        for ok in [
-            "https://bureau.example/offers/1",
-            "http://127.0.0.1:8080/x",
-            "http://127.8.9.10/",
-            "http://[::1]:9/",
-            "http://localhost:3000/",
-            "http://LOCALHOST/",
-        ] {
-            assert_eq!(check_url(ok), Ok(()), "{ok}");
+impl Transport for Reqwest<'_> {
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut builder = self.0.request(method, request.url.as_str());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
-        for (bad, origin) in [
-            (
-                "http://bureau.example/offers/1?code=1",
-                "http://bureau.example",
-            ),
-            ("http://10.0.0.1:8080/token", "http://10.0.0.1:8080"),
-            ("http://[2001:db8::1]/", "http://[2001:db8::1]"),
-            (
-                "http://localhost.evil.example/",
-                "http://localhost.evil.example",
-            ),
-            ("http://127.0.0.1.nip.io/", "http://127.0.0.1.nip.io"),
-            ("ftp://bureau.example/", "ftp://bureau.example"),
-            ("bureau.example", "(not a url)"),
-        ] {
-            assert_eq!(check_url(bad), Err(origin.to_owned()), "{bad}");
+        if !request.body.is_empty() {
+            builder = builder.body(request.body.to_vec());
         }
+        let mut response = builder.send().await.map_err(|e| transport_error(&e))?;
+        let status = response.status().as_u16();
+        let url = Some(response.url().to_string());
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let limit = request.max_response_bytes;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(TransportError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+            url,
+        })
+    }
+}
+
+/// What failed, without reqwest's message (which carries the URL, and an offer URL may carry
+/// a code).
+fn transport_error(e: &reqwest::Error) -> TransportError {
+    if e.is_timeout() {
+        TransportError::Timeout
+    } else if e.is_connect() {
+        TransportError::Connect
+    } else if e.is_redirect() {
+        TransportError::TooManyRedirects
+    } else if e.is_body() || e.is_decode() {
+        TransportError::Body
+    } else {
+        TransportError::Failed
     }
 }

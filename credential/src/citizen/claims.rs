@@ -33,7 +33,7 @@ use super::value::{
     format_date, is_country_code, is_text, parse_date, parse_json_strict, JsonError,
     COUNTRY_EXPECTED, DATE_EXPECTED, TEXT_EXPECTED,
 };
-use super::{ClaimsError, IdNumber, Level, Portrait};
+use super::{ClaimsError, IdNumber, Level, Portrait, Sex};
 
 /// The `age_equal_or_over` thresholds the issuer computes: 16 (labour and civil capacity by own
 /// income), 18 (majority), 60 (senior concessions).
@@ -79,46 +79,6 @@ const ID_NUMBER_EXPECTED: &str = "an 18-character resident identity number as a 
 const SEX_EXPECTED: &str = "the iso/iec 5218 code 1 (male) or 2 (female) as a json integer";
 const OBJECT_EXPECTED: &str = "a json object";
 const VALIDITY_EXPECTED: &str = "a calendar date YYYY-MM-DD or \"long-term\"";
-
-/// Sex as ISO/IEC 5218 codes (the same codes as GB/T 2261.1 and the EU PID `sex` claim):
-/// serialised as the JSON integers `1` (male) and `2` (female).
-///
-/// Only those two occur: the resident identity number encodes one of them in the parity of its
-/// 17th character, and [`CitizenClaims`] requires `sex` to agree with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Sex {
-    /// ISO/IEC 5218 code 1.
-    Male,
-    /// ISO/IEC 5218 code 2.
-    Female,
-}
-
-impl Sex {
-    /// The ISO/IEC 5218 code: 1 or 2.
-    pub fn iso5218(self) -> u8 {
-        match self {
-            Sex::Male => 1,
-            Sex::Female => 2,
-        }
-    }
-
-    /// The sex an ISO/IEC 5218 code names; `None` for 0 (not known), 9 (not applicable) and
-    /// anything else, none of which a resident identity number can carry.
-    pub fn from_iso5218(code: u64) -> Option<Sex> {
-        match code {
-            1 => Some(Sex::Male),
-            2 => Some(Sex::Female),
-            _ => None,
-        }
-    }
-}
-
-impl Serialize for Sex {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u8(self.iso5218())
-    }
-}
 
 /// Whether an ID card has an end date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -553,14 +513,21 @@ fn unknown(prefix: &str, key: &str) -> ClaimsError {
     }
 }
 
-fn text(value: &Value, name: &'static str) -> Result<String, ClaimsError> {
+/// A JSON string that passes `rule`, or `InvalidClaimValue` naming `expected`.
+fn string_with(
+    value: &Value,
+    name: &'static str,
+    rule: fn(&str) -> bool,
+    expected: &'static str,
+) -> Result<String, ClaimsError> {
     match value {
-        Value::String(s) if is_text(s) => Ok(s.clone()),
-        _ => Err(ClaimsError::InvalidClaimValue {
-            name,
-            expected: TEXT_EXPECTED,
-        }),
+        Value::String(s) if rule(s) => Ok(s.clone()),
+        _ => Err(ClaimsError::InvalidClaimValue { name, expected }),
     }
+}
+
+fn text(value: &Value, name: &'static str) -> Result<String, ClaimsError> {
+    string_with(value, name, is_text, TEXT_EXPECTED)
 }
 
 fn optional_text(
@@ -582,13 +549,7 @@ fn date(value: &Value, name: &'static str) -> Result<Date, ClaimsError> {
 }
 
 fn country(value: &Value, name: &'static str) -> Result<String, ClaimsError> {
-    match value {
-        Value::String(s) if is_country_code(s) => Ok(s.clone()),
-        _ => Err(ClaimsError::InvalidClaimValue {
-            name,
-            expected: COUNTRY_EXPECTED,
-        }),
-    }
+    string_with(value, name, is_country_code, COUNTRY_EXPECTED)
 }
 
 fn object<'a>(value: &'a Value, name: &'static str) -> Result<&'a Map<String, Value>, ClaimsError> {

@@ -78,7 +78,7 @@ pub enum ClaimsError {
     /// `sex` differs from the parity of the 17th character of `id_number`.
     #[error("sex does not match the sex digit of id_number")]
     SexMismatch,
-    /// The portrait is larger than [`Portrait::MAX_BYTES`](super::Portrait::MAX_BYTES).
+    /// The portrait is larger than `Portrait::MAX_BYTES`.
     #[error("portrait of about {bytes} bytes exceeds the limit of {max}")]
     PortraitTooLarge {
         /// The JPEG size, estimated from the base64 length when that alone is over the limit.

@@ -36,7 +36,45 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, Month};
 
-use super::Sex;
+/// Sex as ISO/IEC 5218 codes (the same codes as GB/T 2261.1 and the EU PID `sex` claim):
+/// serialised as the JSON integers `1` (male) and `2` (female).
+///
+/// Only those two occur: the resident identity number encodes one of them in the parity of its
+/// 17th character, and `CitizenClaims` requires `sex` to agree with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Sex {
+    /// ISO/IEC 5218 code 1.
+    Male,
+    /// ISO/IEC 5218 code 2.
+    Female,
+}
+
+impl Sex {
+    /// The ISO/IEC 5218 code: 1 or 2.
+    pub fn iso5218(self) -> u8 {
+        match self {
+            Sex::Male => 1,
+            Sex::Female => 2,
+        }
+    }
+
+    /// The sex an ISO/IEC 5218 code names; `None` for 0 (not known), 9 (not applicable) and
+    /// anything else, none of which a resident identity number can carry.
+    pub fn from_iso5218(code: u64) -> Option<Sex> {
+        match code {
+            1 => Some(Sex::Male),
+            2 => Some(Sex::Female),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Sex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.iso5218())
+    }
+}
 
 /// Number of characters in a resident identity number.
 pub const ID_NUMBER_LEN: usize = 18;
@@ -339,67 +377,68 @@ mod tests {
         assert_eq!(IdNumber::check_character_for("1101051949123100A"), None);
     }
 
+    /// `IdNumber::parse` refuses each input with its error.
+    fn refuses(cases: &[(&str, IdNumberError)]) {
+        for (input, error) in cases {
+            assert_eq!(IdNumber::parse(input).as_ref(), Err(error), "{input}");
+        }
+    }
+
     #[test]
     fn wrong_length() {
-        assert_eq!(
-            IdNumber::parse(""),
-            Err(IdNumberError::WrongLength { length: 0 })
-        );
-        assert_eq!(
-            IdNumber::parse("11010519491231002"),
-            Err(IdNumberError::WrongLength { length: 17 })
-        );
-        assert_eq!(
-            IdNumber::parse("11010519491231002X0"),
-            Err(IdNumberError::WrongLength { length: 19 })
-        );
-        // The old 15-digit numbers are not accepted.
-        assert_eq!(
-            IdNumber::parse("110105491231002"),
-            Err(IdNumberError::WrongLength { length: 15 })
-        );
-        // Length counts characters: 18 multi-byte characters are not mistaken for bytes.
-        assert_eq!(
-            IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ"),
-            Err(IdNumberError::NonDigit { position: 1 })
-        );
+        refuses(&[
+            ("", IdNumberError::WrongLength { length: 0 }),
+            (
+                "11010519491231002",
+                IdNumberError::WrongLength { length: 17 },
+            ),
+            (
+                "11010519491231002X0",
+                IdNumberError::WrongLength { length: 19 },
+            ),
+            // The old 15-digit numbers are not accepted.
+            ("110105491231002", IdNumberError::WrongLength { length: 15 }),
+            // Length counts characters: 18 multi-byte characters are not mistaken for bytes.
+            (
+                "１１０１０５１９４９１２３１００２Ｘ",
+                IdNumberError::NonDigit { position: 1 },
+            ),
+        ]);
     }
 
     #[test]
     fn non_digit_reports_position() {
-        assert_eq!(
-            IdNumber::parse("A1010519491231002X"),
-            Err(IdNumberError::NonDigit { position: 1 })
-        );
-        assert_eq!(
-            IdNumber::parse("1101051949123100 X"),
-            Err(IdNumberError::NonDigit { position: 17 })
-        );
-        assert_eq!(
-            IdNumber::parse("11010519491231X02X"),
-            Err(IdNumberError::NonDigit { position: 15 })
-        );
-        // A multi-byte character in the middle: 18 characters, position 10.
-        assert_eq!(
-            IdNumber::parse("110105194é231002X"),
-            Err(IdNumberError::WrongLength { length: 17 })
-        );
-        assert_eq!(
-            IdNumber::parse("110105194é1231002X"),
-            Err(IdNumberError::NonDigit { position: 10 })
-        );
+        refuses(&[
+            (
+                "A1010519491231002X",
+                IdNumberError::NonDigit { position: 1 },
+            ),
+            (
+                "1101051949123100 X",
+                IdNumberError::NonDigit { position: 17 },
+            ),
+            (
+                "11010519491231X02X",
+                IdNumberError::NonDigit { position: 15 },
+            ),
+            // A multi-byte character in the middle: 18 characters, position 10.
+            (
+                "110105194é231002X",
+                IdNumberError::WrongLength { length: 17 },
+            ),
+            (
+                "110105194é1231002X",
+                IdNumberError::NonDigit { position: 10 },
+            ),
+        ]);
     }
 
     #[test]
     fn invalid_check_character() {
-        assert_eq!(
-            IdNumber::parse("11010519491231002Y"),
-            Err(IdNumberError::InvalidCheckCharacter)
-        );
-        assert_eq!(
-            IdNumber::parse("11010519491231002é"),
-            Err(IdNumberError::InvalidCheckCharacter)
-        );
+        refuses(&[
+            ("11010519491231002Y", IdNumberError::InvalidCheckCharacter),
+            ("11010519491231002é", IdNumberError::InvalidCheckCharacter),
+        ]);
     }
 
     #[test]
@@ -457,20 +496,11 @@ mod tests {
 
     #[test]
     fn check_digit_mismatch() {
-        assert_eq!(
-            IdNumber::parse("110105194912310020"),
-            Err(IdNumberError::CheckDigitMismatch {
-                expected: 'X',
-                found: '0'
-            })
-        );
-        assert_eq!(
-            IdNumber::parse("44052418800101001X"),
-            Err(IdNumberError::CheckDigitMismatch {
-                expected: '4',
-                found: 'X'
-            })
-        );
+        let mismatch = |expected, found| IdNumberError::CheckDigitMismatch { expected, found };
+        refuses(&[
+            ("110105194912310020", mismatch('X', '0')),
+            ("44052418800101001X", mismatch('4', 'X')),
+        ]);
         // A single transposed digit pair is caught.
         assert!(matches!(
             IdNumber::parse("11010591491231002X"),

@@ -29,12 +29,12 @@ mod portrait;
 mod value;
 
 pub use claims::{
-    age_in_years, Address, CardValidity, CitizenClaims, HighClaims, IdCard, Sex, ADDRESS_MEMBERS,
+    age_in_years, Address, CardValidity, CitizenClaims, HighClaims, IdCard, ADDRESS_MEMBERS,
     AGE_THRESHOLDS, BASIC_CLAIMS, HIGH_ONLY_CLAIMS, ID_CARD_MEMBERS, LONG_TERM,
     MAX_CLAIMS_JSON_BYTES,
 };
 pub use error::ClaimsError;
-pub use id_number::{IdNumber, IdNumberError, ID_NUMBER_LEN};
+pub use id_number::{IdNumber, IdNumberError, Sex, ID_NUMBER_LEN};
 pub use issue::{issue, Format, IssueError, IssueRequest};
 pub use level::{Level, LevelError, VCT_BASIC, VCT_HIGH};
 pub use portrait::Portrait;

@@ -1,3 +1,5 @@
+use super::Alg;
+
 /// An error from key handling or JWS processing. Messages name the failed check and never
 /// contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,7 +18,7 @@ pub enum JoseError {
     #[error("alg {alg} does not match the key type")]
     AlgKeyMismatch {
         /// The algorithm in the header.
-        alg: super::Alg,
+        alg: Alg,
     },
     /// The JWK is malformed, of an unsupported type or curve, or its point is invalid.
     #[error("invalid jwk: {reason}")]
@@ -45,4 +47,55 @@ pub enum JoseError {
     /// The signature does not verify with the given key.
     #[error("signature does not verify")]
     BadSignature,
+}
+
+impl Alg {
+    /// Parses an `alg` header value.
+    ///
+    /// # Errors
+    /// [`JoseError::AlgNone`] for `none`, [`JoseError::UnsupportedAlg`] for every other value
+    /// (HMAC algorithms included).
+    pub fn parse(value: &str) -> Result<Alg, JoseError> {
+        match value {
+            "ES256" => Ok(Alg::Es256),
+            "EdDSA" => Ok(Alg::EdDsa),
+            v if v.eq_ignore_ascii_case("none") => Err(JoseError::AlgNone),
+            other => Err(JoseError::UnsupportedAlg {
+                alg: truncate(other),
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for Alg {
+    type Err = JoseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Alg::parse(s)
+    }
+}
+
+/// Peer-supplied names go into errors; bound their length.
+fn truncate(s: &str) -> String {
+    s.chars().take(32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_set() {
+        assert_eq!(Alg::parse("ES256"), Ok(Alg::Es256));
+        assert_eq!(Alg::parse("EdDSA"), Ok(Alg::EdDsa));
+        assert_eq!(Alg::parse("none"), Err(JoseError::AlgNone));
+        assert_eq!(Alg::parse("NONE"), Err(JoseError::AlgNone));
+        assert!(matches!(
+            Alg::parse("HS256"),
+            Err(JoseError::UnsupportedAlg { .. })
+        ));
+        assert!(matches!(
+            Alg::parse("es256"),
+            Err(JoseError::UnsupportedAlg { .. })
+        ));
+    }
 }

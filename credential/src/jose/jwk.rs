@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Alg, JoseError};
 use crate::b64;
+use crate::json::optional_string;
 
 /// A validated public key of one of the two supported types.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -64,15 +65,13 @@ impl PublicJwk {
             return Err(JoseError::PrivateMaterialInPublicJwk);
         }
         let key = parse_public_members(obj)?;
-        let kid = match obj.get("kid") {
-            None => None,
-            Some(Value::String(kid)) => Some(kid.clone()),
-            Some(_) => {
-                return Err(JoseError::InvalidJwk {
-                    reason: "kid is not a string",
-                })
-            }
-        };
+        let kid = optional_string(
+            obj,
+            "kid",
+            JoseError::InvalidJwk {
+                reason: "kid is not a string",
+            },
+        )?;
         if let Some(alg) = obj.get("alg") {
             let alg = alg.as_str().ok_or(JoseError::InvalidJwk {
                 reason: "alg is not a string",

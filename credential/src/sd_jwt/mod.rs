@@ -14,6 +14,7 @@
 mod disclosure;
 mod error;
 mod issue;
+mod limits;
 mod parse;
 mod path;
 mod present;
@@ -23,10 +24,11 @@ mod verify;
 pub use disclosure::{Disclosure, DisclosureKind, SdAlg};
 pub use error::{IssueError, VerifyError};
 pub use issue::{Issued, RngSalts, SaltSource, SdJwtBuilder};
+pub use limits::Limits;
 pub use parse::{SdJwt, Serialization};
 pub use path::{ClaimPath, PathSegment};
 pub use present::{add_key_binding, HolderView};
 pub use verify::{
-    IssuerKeys, KbClaims, KeyBinding, Limits, TypPolicy, VerifiedSdJwt, VerifyOptions,
-    OTHER_JWT_KINDS, SD_JWT_VC_RESERVED,
+    IssuerKeys, KbClaims, KeyBinding, TypPolicy, VerifiedSdJwt, VerifyOptions, OTHER_JWT_KINDS,
+    SD_JWT_VC_RESERVED,
 };

@@ -2,6 +2,7 @@ use serde_json::{Map, Value};
 
 use super::{Disclosure, Limits, SdAlg, VerifyError};
 use crate::jose::{JoseError, Jws};
+use crate::json::optional_string;
 
 /// How an SD-JWT was serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,15 +174,13 @@ impl SdJwt {
                 limit: limits.max_disclosures,
             });
         }
-        let kb_jwt = match header.get("kb_jwt") {
-            None => None,
-            Some(Value::String(kb)) => Some(kb.clone()),
-            Some(_) => {
-                return Err(VerifyError::Malformed {
-                    reason: "kb_jwt is not a string",
-                })
-            }
-        };
+        let kb_jwt = optional_string(
+            &header,
+            "kb_jwt",
+            VerifyError::Malformed {
+                reason: "kb_jwt is not a string",
+            },
+        )?;
         let signatures = entries
             .iter()
             .map(|(protected, signature, unprotected)| {
@@ -326,15 +325,24 @@ fn check_depth(bytes: &[u8], limit: usize) -> Result<(), VerifyError> {
                 }
                 i += 1; // the escaped byte
             },
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > limit {
-                    return Err(VerifyError::TooDeep { limit });
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+            _ => step_depth(&mut depth, b, limit)?,
         }
+    }
+    Ok(())
+}
+
+/// One byte outside strings: `{` or `[` goes a level deeper (refused past `limit`), `}` or `]`
+/// a level up, anything else leaves the depth.
+fn step_depth(depth: &mut usize, b: u8, limit: usize) -> Result<(), VerifyError> {
+    match b {
+        b'{' | b'[' => {
+            *depth += 1;
+            if *depth > limit {
+                return Err(VerifyError::TooDeep { limit });
+            }
+        }
+        b'}' | b']' => *depth = depth.saturating_sub(1),
+        _ => {}
     }
     Ok(())
 }
@@ -353,7 +361,8 @@ mod tests {
 
     use super::*;
 
-    /// The byte-at-a-time scan `check_depth` replaced.
+    /// The byte-at-a-time scan `check_depth` replaced (the string skipping differs; the
+    /// bracket counting is the same `step_depth`).
     fn check_depth_reference(bytes: &[u8], limit: usize) -> Result<(), VerifyError> {
         let mut depth = 0usize;
         let mut in_string = false;
@@ -370,14 +379,7 @@ mod tests {
             }
             match b {
                 b'"' => in_string = true,
-                b'{' | b'[' => {
-                    depth += 1;
-                    if depth > limit {
-                        return Err(VerifyError::TooDeep { limit });
-                    }
-                }
-                b'}' | b']' => depth = depth.saturating_sub(1),
-                _ => {}
+                _ => step_depth(&mut depth, b, limit)?,
             }
         }
         Ok(())

@@ -2,31 +2,9 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::process::process;
-use super::{ClaimPath, SdAlg, SdJwt, VerifyError};
+use super::{ClaimPath, Limits, SdAlg, SdJwt, VerifyError};
 use crate::jose::{Alg, Header, JoseError, Jws, PublicJwk};
 use crate::sha256::Sha256;
-
-/// Size limits checked before any parsing cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Maximum length of the whole serialization, in bytes.
-    pub max_bytes: usize,
-    /// Maximum number of disclosures.
-    pub max_disclosures: usize,
-    /// Maximum JSON nesting depth of the payload and of any disclosed value.
-    pub max_depth: usize,
-}
-
-impl Default for Limits {
-    /// 256 KiB (a high-level credential with its portrait fits), 256 disclosures, depth 16.
-    fn default() -> Limits {
-        Limits {
-            max_bytes: 256 * 1024,
-            max_disclosures: 256,
-            max_depth: 16,
-        }
-    }
-}
 
 /// Which `typ` values of the issuer-signed JWT are accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -439,16 +417,17 @@ fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<(), V
             .map(Some)
             .ok_or(VerifyError::InvalidTimeClaim { name }),
     };
-    if let Some(exp) = time("exp")? {
-        if now > exp.saturating_add(skew) {
-            return Err(VerifyError::Expired);
-        }
-    }
-    if let Some(nbf) = time("nbf")? {
-        if now.saturating_add(skew) < nbf {
-            return Err(VerifyError::NotYetValid);
-        }
-    }
+    // The end and the start of validity, each with the skew.
+    let ends = |end: Option<i64>| match end {
+        Some(end) if now > end.saturating_add(skew) => Err(VerifyError::Expired),
+        _ => Ok(()),
+    };
+    let starts = |start: Option<i64>| match start {
+        Some(start) if now.saturating_add(skew) < start => Err(VerifyError::NotYetValid),
+        _ => Ok(()),
+    };
+    ends(time("exp")?)?;
+    starts(time("nbf")?)?;
     if let Some(iat) = time("iat")? {
         if iat > now.saturating_add(skew) {
             return Err(VerifyError::IssuedInFuture);
@@ -464,15 +443,6 @@ fn check_times(claims: &Map<String, Value>, now: i64, skew: i64) -> Result<(), V
         }
         Some(_) => Err(VerifyError::InvalidTimeClaim { name }),
     };
-    if let Some(until) = datetime("validUntil")? {
-        if now > until.saturating_add(skew) {
-            return Err(VerifyError::Expired);
-        }
-    }
-    if let Some(from) = datetime("validFrom")? {
-        if now.saturating_add(skew) < from {
-            return Err(VerifyError::NotYetValid);
-        }
-    }
-    Ok(())
+    ends(datetime("validUntil")?)?;
+    starts(datetime("validFrom")?)
 }

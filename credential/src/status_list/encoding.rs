@@ -5,40 +5,9 @@ use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use serde_json::{Map, Value};
 
-use super::{Bits, StatusList, StatusListError};
+use super::{Bits, Limits, StatusList, StatusListError};
 use crate::b64;
-
-/// Size limits applied before and during decoding, so hostile input costs bounded memory and
-/// time (draft-ietf-oauth-status-list section 11.1; STYLE: limits before parsing).
-///
-/// Start from [`Limits::default`] and change fields as needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// The largest compact Status List Token accepted, in bytes. Default 8 MiB.
-    pub max_token_bytes: usize,
-    /// The largest compressed byte array (`lst` after base64url decoding) accepted, in bytes.
-    /// Checked from the text length before decoding. Default 4 MiB.
-    pub max_compressed_bytes: usize,
-    /// The largest uncompressed byte array accepted, in bytes. Inflation stops as soon as the
-    /// output would exceed it. Default 16 MiB (2^27 one-bit entries, 2^26 two-bit entries).
-    pub max_decompressed_bytes: usize,
-}
-
-impl Limits {
-    /// The default limits, as a constant.
-    pub const DEFAULT: Limits = Limits {
-        max_token_bytes: 8 << 20,
-        max_compressed_bytes: 4 << 20,
-        max_decompressed_bytes: 16 << 20,
-    };
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits::DEFAULT
-    }
-}
+use crate::json::optional_string;
 
 impl StatusList {
     /// The JSON Status List of section 4.2: `{"bits": N, "lst": "...", "aggregation_uri": "..."}`
@@ -98,36 +67,20 @@ impl StatusList {
         let obj = value.as_object().ok_or(StatusListError::MalformedList {
             reason: "status list is not a json object",
         })?;
-        let bits = match obj.get("bits") {
-            None => {
-                return Err(StatusListError::MalformedList {
-                    reason: "bits is missing",
-                })
-            }
-            Some(bits) => bits.as_u64().ok_or(StatusListError::MalformedList {
-                reason: "bits is not a non-negative integer",
-            })?,
-        };
+        let malformed = |reason| StatusListError::MalformedList { reason };
+        let member = |key, missing| obj.get(key).ok_or(malformed(missing));
+        let bits = member("bits", "bits is missing")?
+            .as_u64()
+            .ok_or(malformed("bits is not a non-negative integer"))?;
         let bits = Bits::from_u64(bits)?;
-        let lst = match obj.get("lst") {
-            None => {
-                return Err(StatusListError::MalformedList {
-                    reason: "lst is missing",
-                })
-            }
-            Some(lst) => lst.as_str().ok_or(StatusListError::MalformedList {
-                reason: "lst is not a string",
-            })?,
-        };
-        let aggregation_uri = match obj.get("aggregation_uri") {
-            None => None,
-            Some(Value::String(uri)) => Some(uri.clone()),
-            Some(_) => {
-                return Err(StatusListError::MalformedList {
-                    reason: "aggregation_uri is not a string",
-                })
-            }
-        };
+        let lst = member("lst", "lst is missing")?
+            .as_str()
+            .ok_or(malformed("lst is not a string"))?;
+        let aggregation_uri = optional_string(
+            obj,
+            "aggregation_uri",
+            malformed("aggregation_uri is not a string"),
+        )?;
         let mut list = StatusList::from_lst(bits, lst, limits)?;
         list.set_aggregation_uri(aggregation_uri);
         Ok(list)

@@ -31,13 +31,15 @@
 
 mod encoding;
 mod error;
+mod limits;
 mod list;
 mod reference;
 mod status;
 mod token;
 
-pub use encoding::{inflate_bounded, zlib_compress, Limits};
+pub use encoding::{inflate_bounded, zlib_compress};
 pub use error::StatusListError;
+pub use limits::Limits;
 pub use list::StatusList;
 pub use reference::StatusReference;
 pub use status::{Bits, Status};

@@ -7,6 +7,7 @@
 mod citizen_issue;
 mod fuzz_regressions;
 mod mutations;
+mod oid4vci_examples;
 mod rejections;
 mod rfc9901_examples;
 mod schemas;

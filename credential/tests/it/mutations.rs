@@ -1,5 +1,5 @@
 //! Property tests: `SdJwt::parse` + `verify` never panic on damaged or hostile input, and never
-//! accept a mutated presentation (issue 2, "random garbage").
+//! accept a mutated presentation: garbage is refused with a typed error.
 //!
 //! - `mutated_compact_presentations_are_rejected`: a valid SD-JWT+KB with byte flips, inserts,
 //!   deletes, replaced bytes, swapped, duplicated or dropped `~` segments and truncation. Only

@@ -1,4 +1,4 @@
-//! One test per rejection path of `SdJwt::parse` + `SdJwt::verify` (issue 2, "Bad input"), each
+//! One test per rejection path of `SdJwt::parse` + `SdJwt::verify` (each bad input its own), each
 //! asserting the exact [`VerifyError`] variant and its [`VerifyError::code`].
 //!
 //! Every input is built here from real credentials issued with real keys (seeded ChaCha20), and

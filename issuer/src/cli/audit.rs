@@ -2,7 +2,7 @@ use clap::Args;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use issuer::audit::{AuditEntry, AuditFilter};
+use issuer::domain::audit::{AuditEntry, AuditFilter};
 
 use super::DataArg;
 

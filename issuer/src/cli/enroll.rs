@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use credential::citizen::Level;
-use issuer::model::Role;
+use issuer::domain::Role;
 use issuer::service::{Issuer, Officer};
 
 use super::{cli_actor, DataArg};
@@ -53,7 +53,7 @@ async fn enrol_one(
     level: Level,
     claims: &serde_json::Value,
     attestation: Option<&str>,
-) -> anyhow::Result<issuer::enrol::Offer> {
+) -> anyhow::Result<issuer::service::enrol::Offer> {
     Ok(match level {
         Level::Basic => {
             let att =

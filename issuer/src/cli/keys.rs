@@ -68,7 +68,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             let withdrawals = issuer.keys.withdrawals();
             let root = issuer.root_fingerprint();
             issuer.close();
-            let list = issuer::withdraw::keys_json(&keys, &withdrawals);
+            let list = issuer::service::withdraw::keys_json(&keys, &withdrawals);
             if json {
                 println!("{}", serde_json::json!({"root": root, "keys": list}));
             } else {

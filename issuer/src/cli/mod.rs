@@ -124,7 +124,7 @@ fn cli_actor() -> String {
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    use issuer::model::StatusAction;
+    use issuer::domain::StatusAction;
     match cli.command {
         Command::Serve(a) => serve::run(a).await,
         Command::Officers(a) => officers::run(a).await,

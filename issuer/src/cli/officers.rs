@@ -1,6 +1,6 @@
 use clap::{Args, Subcommand};
 
-use issuer::model::Role;
+use issuer::domain::Role;
 
 use super::{cli_actor, DataArg};
 

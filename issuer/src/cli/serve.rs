@@ -116,7 +116,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Housekeeping beside the server; over PostgreSQL one replica at a time sweeps.
     let sweeper = (issuer.config.sweep_interval > 0).then(|| {
         let every = std::time::Duration::from_secs(issuer.config.sweep_interval);
-        tokio::spawn(issuer::sweep::run_periodically(issuer.clone(), every))
+        tokio::spawn(issuer::service::sweep::run_periodically(
+            issuer.clone(),
+            every,
+        ))
     });
     let served = server::run(listener, issuer.clone(), shutdown_signal()).await;
     if let Some(task) = sweeper {

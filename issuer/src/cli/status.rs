@@ -1,7 +1,7 @@
 use clap::Args;
 
-use issuer::model::{Status, StatusAction};
-use issuer::status::Target;
+use issuer::domain::{Status, StatusAction};
+use issuer::service::status::Target;
 use issuer::ApiError;
 
 use super::{cli_actor, DataArg};

@@ -21,6 +21,8 @@ mod extract;
 mod listen;
 pub mod parse;
 mod spawn;
+#[cfg(test)]
+mod wire_tests;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,12 +42,15 @@ pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes}
 pub use listen::ConnLimits;
 pub use spawn::{spawn, ServerHandle};
 
-use crate::enrol::PRE_AUTH_GRANT;
+use credential::oid4vci::{
+    AuthorizationServerMetadata, CredentialIssuerMetadata, CredentialRequest, CredentialResponse,
+    ErrorResponse, Grant, NonceResponse, Secret, TokenRequest, TokenResponse,
+};
+
+use crate::domain::{Role, StatusAction};
 use crate::error::ApiError;
-use crate::model::{Role, StatusAction};
-use crate::oid4vci::CredentialRequest;
+use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
-use crate::status::Target;
 
 type AppState = State<Arc<Issuer>>;
 
@@ -99,9 +104,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         .method_not_allowed_fallback(|| async {
             (
                 StatusCode::METHOD_NOT_ALLOWED,
-                Json(
-                    json!({"error": "invalid_request", "error_description": "method not allowed"}),
-                ),
+                Json(ErrorResponse::new("invalid_request", "method not allowed")),
             )
         })
         .layer(DefaultBodyLimit::max(limit))
@@ -207,11 +210,11 @@ async fn officer(issuer: &Issuer, bearer: &Bearer, needed: Role) -> Result<Offic
     Ok(officer)
 }
 
-async fn issuer_metadata(State(issuer): AppState) -> Json<Value> {
+async fn issuer_metadata(State(issuer): AppState) -> Json<CredentialIssuerMetadata> {
     Json(issuer.issuer_metadata())
 }
 
-async fn as_metadata(State(issuer): AppState) -> Json<Value> {
+async fn as_metadata(State(issuer): AppState) -> Json<AuthorizationServerMetadata> {
     Json(issuer.as_metadata())
 }
 
@@ -225,52 +228,29 @@ async fn did_json(State(issuer): AppState) -> Json<Value> {
 
 /// The token request (RFC 6749 section 4.1.3; OpenID4VCI section 6.1). Unknown parameters are
 /// ignored, as RFC 6749 section 3.2 requires.
-#[derive(Deserialize)]
-struct TokenForm {
-    grant_type: Option<String>,
-    #[serde(rename = "pre-authorized_code")]
-    pre_authorized_code: Option<String>,
-    tx_code: Option<String>,
-    refresh_token: Option<String>,
-}
-
-/// `grant_type` of the refresh grant (RFC 6749 section 6).
-pub const REFRESH_GRANT: &str = "refresh_token";
-
 async fn token(
     State(issuer): AppState,
-    ApiForm(form): ApiForm<TokenForm>,
+    ApiForm(form): ApiForm<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let grant = match form.grant_type.as_deref() {
-        None => return Err(ApiError::invalid_request("grant_type missing")),
-        Some(PRE_AUTH_GRANT) => {
-            let code = form
-                .pre_authorized_code
-                .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing"))?;
-            issuer.token(&code, form.tx_code.as_deref()).await?
+    let grant = match form.grant().map_err(parse::grant_refused)? {
+        Grant::PreAuthorized { code, tx_code } => {
+            issuer
+                .token(code.expose(), tx_code.map(Secret::expose))
+                .await?
         }
-        Some(REFRESH_GRANT) => {
-            let refresh = form
-                .refresh_token
-                .ok_or_else(|| ApiError::invalid_request("refresh_token missing"))?;
-            issuer.refresh(&refresh).await?
-        }
-        Some(_) => return Err(ApiError::UnsupportedGrantType),
+        Grant::Refresh { refresh_token } => issuer.refresh(refresh_token.expose()).await?,
     };
-    Ok(no_store(
-        Json(json!({
-            "access_token": *grant.access_token,
-            "token_type": "Bearer",
-            "expires_in": grant.expires_in,
-            "refresh_token": *grant.refresh_token,
-        }))
-        .into_response(),
-    ))
+    let answer = TokenResponse::bearer(
+        grant.access_token.into(),
+        grant.expires_in,
+        Some(grant.refresh_token.into()),
+    );
+    Ok(no_store(Json(answer).into_response()))
 }
 
 async fn nonce(State(issuer): AppState) -> Result<Response, ApiError> {
     let c_nonce = issuer.c_nonce().await?;
-    Ok(no_store(Json(json!({"c_nonce": c_nonce})).into_response()))
+    Ok(no_store(Json(NonceResponse { c_nonce }).into_response()))
 }
 
 async fn credential(
@@ -281,11 +261,8 @@ async fn credential(
     let req: CredentialRequest = extract::parse_json(&body)
         .map_err(|reason| ApiError::InvalidCredentialRequest { reason })?;
     let credentials = issuer.credential(&bearer.0, req).await?;
-    let list: Vec<Value> = credentials
-        .into_iter()
-        .map(|c| json!({"credential": c}))
-        .collect();
-    Ok(no_store(Json(json!({"credentials": list})).into_response()))
+    let answer = CredentialResponse::issued(credentials);
+    Ok(no_store(Json(answer).into_response()))
 }
 
 #[derive(Deserialize)]
@@ -301,7 +278,10 @@ async fn offer(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid_request("unknown query parameter"))?;
     let offer = issuer.offer(&id).await?;
-    let uri = crate::enrol::offer_uri("credential_offer", &offer.to_string());
+    let uri = crate::service::enrol::offer_uri(
+        "credential_offer",
+        &crate::service::enrol::offer_json(&offer)?,
+    );
     let qr_failed = |_| ApiError::Internal("qr code".into());
     let resp = match query.format.as_deref() {
         None | Some("json") => Json(offer).into_response(),
@@ -350,7 +330,7 @@ async fn bitstring_list(
         what: "status list",
     };
     let shard: i64 = shard.parse().map_err(|_| not_found())?;
-    let purpose = crate::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
+    let purpose = crate::service::status::Purpose::parse(&purpose).ok_or_else(not_found)?;
     let credential = issuer.bitstring_credential(shard, purpose).await?;
     let max_age = format!("public, max-age={}", issuer.config.status_ttl);
     Ok((

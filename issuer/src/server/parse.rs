@@ -12,32 +12,28 @@ use credential::citizen::{CitizenClaims, Level};
 use credential::jose::{Jws, PublicJwk};
 use serde::de::DeserializeOwned;
 
-use super::{
-    extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody, TokenForm, REFRESH_GRANT,
-};
-use crate::enrol::PRE_AUTH_GRANT;
+use credential::oid4vci::{CredentialRequest, TokenRequest, TokenRequestError};
+
+use super::{extract, BasicEnrolment, CitizenTarget, HighEnrolment, RotateBody};
+use crate::domain::{ConfigId, StatusAction};
 use crate::error::ApiError;
-use crate::model::{ConfigId, StatusAction};
-use crate::oid4vci::CredentialRequest;
 
 /// `POST /token` (`application/x-www-form-urlencoded`): the form, then the grant's parameters.
 ///
 /// # Errors
 /// As the endpoint: `invalid_request`, `unsupported_grant_type`.
 pub fn token_form(body: &[u8]) -> Result<(), ApiError> {
-    let form: TokenForm = serde_urlencoded::from_bytes(body)
+    let form: TokenRequest = serde_urlencoded::from_bytes(body)
         .map_err(|_| ApiError::invalid_request("malformed form body"))?;
-    match form.grant_type.as_deref() {
-        None => Err(ApiError::invalid_request("grant_type missing")),
-        Some(PRE_AUTH_GRANT) => form
-            .pre_authorized_code
-            .map(|_| ())
-            .ok_or_else(|| ApiError::invalid_request("pre-authorized_code missing")),
-        Some(REFRESH_GRANT) => form
-            .refresh_token
-            .map(|_| ())
-            .ok_or_else(|| ApiError::invalid_request("refresh_token missing")),
-        Some(_) => Err(ApiError::UnsupportedGrantType),
+    form.grant().map(|_| ()).map_err(grant_refused)
+}
+
+/// The token endpoint's answer to a form that names no usable grant: `unsupported_grant_type`
+/// for an unknown grant type, else `invalid_request` naming the missing parameter.
+pub fn grant_refused(e: TokenRequestError) -> ApiError {
+    match e {
+        TokenRequestError::UnsupportedGrantType => ApiError::UnsupportedGrantType,
+        missing => ApiError::invalid_request(missing.to_string()),
     }
 }
 

@@ -21,6 +21,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rand_chacha::ChaCha20Rng;
 use serde_json::json;
@@ -29,20 +30,22 @@ use tokio_postgres::NoTls;
 
 use credential::citizen::Level;
 
+use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
 use super::pg_tls::{DatabaseTls, PgTls, SslMode};
-use super::{
+use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
-    RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
+    RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
-use crate::audit::{AuditEntry, AuditFilter};
+use super::rules::{self, RefreshRow, RefreshStep};
 use crate::config::DatabaseUrl;
 use crate::db::DbError;
+use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
+use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
+use crate::domain::StatusAction;
 use crate::error::ApiError;
-use crate::model::StatusAction;
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{LogBounds, LoggedChange, ShardSizes};
 
 /// Attempts of one transaction that meets serialization failures, deadlocks or unique races.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -61,225 +64,8 @@ const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
 /// an issuance for one citizen serialise.
 const CITIZEN_LOCK: i32 = 0x6973_7363;
 
-/// The newest schema version; equal to SQLite's [`crate::db::SCHEMA_VERSION`].
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
-
-const MIGRATIONS: &[&str] = &[
-    // 1: initial schema (SQLite migration 1 in PostgreSQL's dialect).
-    r#"
-CREATE TABLE officers (
-    id          TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    role        TEXT NOT NULL CHECK (role IN ('officer', 'admin')),
-    token_hash  BYTEA NOT NULL,
-    created_at  BIGINT NOT NULL,
-    removed_at  BIGINT
-);
-CREATE TABLE platforms (
-    id          TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    kid         TEXT NOT NULL UNIQUE,
-    jwk         TEXT NOT NULL,
-    created_at  BIGINT NOT NULL,
-    removed_at  BIGINT
-);
-CREATE TABLE attestation_nonces (
-    nonce_hash  BYTEA PRIMARY KEY,
-    expires_at  BIGINT NOT NULL
-);
-CREATE TABLE enrolments (
-    id          TEXT PRIMARY KEY,
-    citizen_id  TEXT NOT NULL,
-    level       TEXT NOT NULL CHECK (level IN ('basic', 'high')),
-    evidence    TEXT NOT NULL,
-    claims      BYTEA,
-    actor       TEXT NOT NULL,
-    created_at  BIGINT NOT NULL
-);
-CREATE INDEX enrolments_citizen ON enrolments (citizen_id);
-CREATE TABLE offers (
-    id            TEXT PRIMARY KEY,
-    enrolment_id  TEXT NOT NULL REFERENCES enrolments (id),
-    config_ids    TEXT NOT NULL,
-    code_hash     BYTEA NOT NULL,
-    code_sealed   BYTEA,
-    tx_code_hash  BYTEA NOT NULL,
-    attempts      BIGINT NOT NULL DEFAULT 0,
-    state         TEXT NOT NULL CHECK (state IN ('open', 'redeemed', 'dead')),
-    created_at    BIGINT NOT NULL,
-    expires_at    BIGINT NOT NULL
-);
-CREATE TABLE access_tokens (
-    id          TEXT PRIMARY KEY,
-    token_hash  BYTEA NOT NULL,
-    offer_id    TEXT NOT NULL UNIQUE REFERENCES offers (id),
-    expires_at  BIGINT NOT NULL
-);
-CREATE TABLE token_issuances (
-    token_id   TEXT NOT NULL REFERENCES access_tokens (id),
-    config_id  TEXT NOT NULL,
-    PRIMARY KEY (token_id, config_id)
-);
-CREATE TABLE c_nonces (
-    nonce_hash  BYTEA PRIMARY KEY,
-    expires_at  BIGINT NOT NULL
-);
-CREATE TABLE used_proofs (
-    proof_hash  BYTEA PRIMARY KEY,
-    expires_at  BIGINT NOT NULL
-);
-CREATE TABLE signing_keys (
-    kid                     TEXT PRIMARY KEY,
-    alg                     TEXT NOT NULL CHECK (alg IN ('ES256', 'EdDSA')),
-    purpose                 TEXT NOT NULL CHECK (purpose IN ('credential', 'root')),
-    state                   TEXT NOT NULL CHECK (state IN ('active', 'retired')),
-    file                    TEXT NOT NULL,
-    not_before              BIGINT NOT NULL,
-    not_after               BIGINT,
-    last_credential_expiry  BIGINT
-);
-CREATE UNIQUE INDEX one_active_key ON signing_keys (purpose) WHERE state = 'active';
-CREATE TABLE status_shards (
-    shard      BIGINT PRIMARY KEY,
-    size       BIGINT NOT NULL,
-    allocated  BIGINT NOT NULL DEFAULT 0,
-    state      TEXT NOT NULL CHECK (state IN ('open', 'full'))
-);
-CREATE TABLE credentials (
-    id                 TEXT PRIMARY KEY,
-    enrolment_id       TEXT NOT NULL REFERENCES enrolments (id),
-    citizen_id         TEXT NOT NULL,
-    batch_id           TEXT NOT NULL,
-    config_id          TEXT NOT NULL,
-    level              TEXT NOT NULL,
-    format             TEXT NOT NULL,
-    status_shard       BIGINT NOT NULL REFERENCES status_shards (shard),
-    status_idx         BIGINT NOT NULL CHECK (status_idx >= 0),
-    status             BIGINT NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),
-    kid                TEXT NOT NULL,
-    holder_thumbprint  TEXT NOT NULL,
-    issued_at          BIGINT NOT NULL,
-    expires_at         BIGINT NOT NULL,
-    UNIQUE (status_shard, status_idx)
-);
-CREATE INDEX credentials_citizen ON credentials (citizen_id);
-CREATE INDEX credentials_batch ON credentials (batch_id);
-CREATE INDEX credentials_kid ON credentials (kid, expires_at);
-CREATE INDEX credentials_shard_status ON credentials (status_shard, status) WHERE status <> 0;
-CREATE TABLE audit (
-    seq      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at       BIGINT NOT NULL,
-    actor    TEXT NOT NULL,
-    event    TEXT NOT NULL,
-    subject  TEXT,
-    detail   TEXT
-);
-CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'audit is append-only'; END $$;
-CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
-    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
-CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-"#,
-    // 2: the status-change log (trust-bundle deltas; SQLite migration 2). Appends are
-    // serialised by an advisory lock in `change_status`, so `seq` order is commit order.
-    r#"
-CREATE TABLE status_changes (
-    seq     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at      BIGINT NOT NULL,
-    shard   BIGINT NOT NULL,
-    idx     BIGINT NOT NULL CHECK (idx >= 0),
-    status  BIGINT NOT NULL CHECK (status IN (0, 1, 2))
-);
-CREATE FUNCTION status_changes_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'status_changes is append-only'; END $$;
-CREATE TRIGGER status_changes_no_update BEFORE UPDATE ON status_changes
-    FOR EACH ROW EXECUTE FUNCTION status_changes_append_only();
-"#,
-    // 3: refresh tokens and the access tokens they grant (SQLite migration 3).
-    r#"
-CREATE TABLE refresh_tokens (
-    id            TEXT PRIMARY KEY,
-    token_hash    BYTEA NOT NULL,
-    family_id     TEXT NOT NULL,
-    enrolment_id  TEXT NOT NULL REFERENCES enrolments (id),
-    config_ids    TEXT NOT NULL,
-    state         TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked')),
-    created_at    BIGINT NOT NULL,
-    expires_at    BIGINT NOT NULL
-);
-CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
-CREATE TABLE refreshed_access_tokens (
-    id          TEXT PRIMARY KEY,
-    token_hash  BYTEA NOT NULL,
-    refresh_id  TEXT NOT NULL UNIQUE REFERENCES refresh_tokens (id),
-    expires_at  BIGINT NOT NULL
-);
-CREATE TABLE refreshed_issuances (
-    token_id   TEXT NOT NULL REFERENCES refreshed_access_tokens (id),
-    config_id  TEXT NOT NULL,
-    PRIMARY KEY (token_id, config_id)
-);
-CREATE INDEX credentials_enrolment ON credentials (enrolment_id, status);
-"#,
-    // 4: signing keys sealed in the database (shared by replicas); shard versions (status-list
-    // caches of every replica see a change at once).
-    r#"
-ALTER TABLE signing_keys ADD COLUMN sealed_jwk BYTEA;
-ALTER TABLE status_shards ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
-"#,
-    // 5: the refresh-token reuse grace window (SQLite migration 5): when a token was spent,
-    // its live successor, and whether a retry of its predecessor superseded it.
-    r#"
-ALTER TABLE refresh_tokens ADD COLUMN used_at BIGINT;
-ALTER TABLE refresh_tokens ADD COLUMN next_id TEXT;
-ALTER TABLE refresh_tokens ADD COLUMN superseded_at BIGINT;
-"#,
-    // 6: expiry indexes for the housekeeping sweep (SQLite migration 6).
-    r#"
-CREATE INDEX c_nonces_expiry ON c_nonces (expires_at);
-CREATE INDEX attestation_nonces_expiry ON attestation_nonces (expires_at);
-CREATE INDEX used_proofs_expiry ON used_proofs (expires_at);
-CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
-CREATE INDEX refreshed_access_tokens_expiry ON refreshed_access_tokens (expires_at);
-CREATE INDEX offers_expiry ON offers (expires_at);
-CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
-"#,
-    // 7: one holder key per credential (SQLite migration 7).
-    r#"
-UPDATE credentials SET holder_thumbprint = 'simulated:' || id WHERE holder_thumbprint = 'simulated';
-CREATE UNIQUE INDEX credentials_holder ON credentials (holder_thumbprint);
-"#,
-    // 8: citizen holds (SQLite migration 8).
-    r#"
-CREATE TABLE citizen_holds (
-    citizen_id  TEXT PRIMARY KEY,
-    status      BIGINT NOT NULL CHECK (status IN (1, 2)),
-    changed_at  BIGINT NOT NULL,
-    actor       TEXT NOT NULL
-);
-"#,
-    // 9: keyed tx_code digests; open offers (unkeyed digests) are closed (SQLite migration 9).
-    r#"
-UPDATE offers SET state = 'dead', code_sealed = NULL WHERE state = 'open';
-"#,
-    // 10: key withdrawals in their own table, filled from the `key.withdrawn` audit events
-    // (SQLite migration 10).
-    r#"
-CREATE TABLE key_withdrawals (
-    kid           TEXT PRIMARY KEY,
-    since         BIGINT,
-    withdrawn_at  BIGINT NOT NULL
-);
-INSERT INTO key_withdrawals (kid, since, withdrawn_at)
-SELECT subject, CASE WHEN COUNT(*) > COUNT(since) THEN NULL ELSE MIN(since) END, MIN(at)
-FROM (SELECT subject, at,
-             CASE WHEN jsonb_typeof(detail::jsonb -> 'since') = 'number'
-                  THEN (detail::jsonb ->> 'since')::BIGINT END AS since
-      FROM audit WHERE event = 'key.withdrawn' AND subject IS NOT NULL) AS w
-GROUP BY subject;
-"#,
-];
+use super::migrations::POSTGRES as MIGRATIONS;
+pub use super::migrations::SCHEMA_VERSION;
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> DbError {
@@ -353,7 +139,7 @@ async fn audit(
     tx: &deadpool_postgres::Transaction<'_>,
     at: i64,
     actor: &str,
-    event: &str,
+    event: AuditEvent,
     subject: Option<&str>,
     detail: &serde_json::Value,
 ) -> Result<(), ApiError> {
@@ -362,12 +148,15 @@ async fn audit(
             "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, $4, $5)",
         )
         .await?;
-    tx.execute(&stmt, &[&at, &actor, &event, &subject, &detail.to_string()])
-        .await?;
+    tx.execute(
+        &stmt,
+        &[&at, &actor, &event.as_str(), &subject, &detail.to_string()],
+    )
+    .await?;
     Ok(())
 }
 
-/// [`super::ACCESS_GRANT_SQLITE`] in PostgreSQL's dialect.
+/// [`rules::ACCESS_GRANT_SQLITE`] in PostgreSQL's dialect.
 const ACCESS_GRANT: &str =
     "SELECT g.token_hash, g.expires_at, g.config_ids, g.enrolment_id, e.level, e.citizen_id, e.claims, g.refreshed
      FROM (SELECT a.token_hash, a.expires_at, o.config_ids, o.enrolment_id, 0 AS refreshed
@@ -414,7 +203,7 @@ async fn insert_refresh_token(
 async fn enrolment_block(
     tx: &deadpool_postgres::Transaction<'_>,
     enrolment_id: &str,
-) -> Result<Option<crate::model::Status>, ApiError> {
+) -> Result<Option<crate::domain::Status>, ApiError> {
     let citizen: Option<String> = tx
         .query_opt(
             "SELECT citizen_id FROM enrolments WHERE id = $1",
@@ -431,12 +220,12 @@ async fn enrolment_block(
     }
     let worst: Option<i64> = tx
         .query_one(
-            &super::ENROLMENT_WORST_SQLITE.replace("?1", "$1"),
+            &rules::ENROLMENT_WORST_SQLITE.replace("?1", "$1"),
             &[&enrolment_id],
         )
         .await?
         .get(0);
-    super::block_of(worst)
+    rules::block_of(worst)
 }
 
 /// Takes, shared, the lock of the citizen that `citizen_of` (one `$1` parameter, `key`) finds,
@@ -480,7 +269,7 @@ async fn lock_citizens(
 async fn apply_hold(
     tx: &deadpool_postgres::Transaction<'_>,
     citizen: &str,
-    hold: Option<super::HoldChange>,
+    hold: Option<rules::HoldChange>,
     action: StatusAction,
     actor: &str,
     now: i64,
@@ -492,15 +281,15 @@ async fn apply_hold(
             .replace("?4", "$4")
     };
     match hold {
-        Some(super::HoldChange::Set(status)) => {
+        Some(rules::HoldChange::Set(status)) => {
             tx.execute(
-                &pg(super::SET_HOLD_SQLITE),
+                &pg(rules::SET_HOLD_SQLITE),
                 &[&citizen, &i64::from(status.bits()), &now, &actor],
             )
             .await?;
         }
-        Some(super::HoldChange::Clear) => {
-            tx.execute(&pg(super::CLEAR_HOLD_SQLITE), &[&citizen])
+        Some(rules::HoldChange::Clear) => {
+            tx.execute(&pg(rules::CLEAR_HOLD_SQLITE), &[&citizen])
                 .await?;
         }
         None => {}
@@ -508,10 +297,10 @@ async fn apply_hold(
     let (mut offers, mut tokens) = (0, 0);
     if action == StatusAction::Revoke {
         offers = tx
-            .execute(&pg(super::KILL_OFFERS_SQLITE), &[&citizen])
+            .execute(&pg(rules::KILL_OFFERS_SQLITE), &[&citizen])
             .await?;
         tokens = tx
-            .execute(&pg(super::REVOKE_REFRESH_SQLITE), &[&citizen])
+            .execute(&pg(rules::REVOKE_REFRESH_SQLITE), &[&citizen])
             .await?;
     }
     if hold.is_some() || offers + tokens > 0 {
@@ -519,7 +308,7 @@ async fn apply_hold(
             tx,
             now,
             actor,
-            &format!("citizen.{}", action.as_str()),
+            AuditEvent::Citizen(action),
             Some(citizen),
             &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
         )
@@ -659,16 +448,12 @@ impl PgStore {
         result
     }
 
-    pub(super) fn close(&self) {
-        self.pool.close();
-    }
-
     fn draw(&self, size: u32) -> u32 {
         let mut rng = match self.rng.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        crate::status::draw_index(&mut *rng, size)
+        crate::domain::status::draw_index(&mut *rng, size)
     }
 
     /// A random free index in the open shard, opening one if needed. Holds the shard row's lock
@@ -738,7 +523,7 @@ impl PgStore {
                 break idx;
             }
         };
-        let full = crate::status::closes_shard(allocated, size);
+        let full = crate::domain::status::closes_shard(allocated, size);
         let update = tx
             .prepare_cached(
                 "UPDATE status_shards SET allocated = allocated + 1,
@@ -749,15 +534,7 @@ impl PgStore {
         Ok((shard, idx))
     }
 
-    pub(super) async fn schema_version(&self) -> Result<i64, ApiError> {
-        let client = self.client().await?;
-        Ok(client
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
-            .await?
-            .get(0))
-    }
-
-    pub(super) async fn insert_nonce(
+    async fn insert_nonce(
         &self,
         table: &'static str,
         digest: SecretDigest,
@@ -775,10 +552,123 @@ impl PgStore {
         Ok(())
     }
 
-    pub(super) async fn platform_key(
+    async fn insert_key(
+        tx: &deadpool_postgres::Transaction<'_>,
+        row: &KeyRow,
+    ) -> Result<(), ApiError> {
+        tx.execute(
+            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
+             VALUES ($1, $2, $3, 'active', $4, $5, $6)",
+            &[
+                &row.kid,
+                &row.alg.as_str(),
+                &row.purpose.as_str(),
+                &row.file,
+                &row.sealed,
+                &row.not_before,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn ensure_sim_enrolment(
+        tx: &deadpool_postgres::Transaction<'_>,
+        level: Level,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        tx.execute(
+            "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
+             VALUES ($1, $1, $2, 'simulated', NULL, 'simulate', $3) ON CONFLICT (id) DO NOTHING",
+            &[&SIM_ENROLMENT, &level.as_str(), &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn count_sql(&self, sql: String) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client.query_one(&sql, &[]).await?.get(0))
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
+
+    async fn insert_attestation_nonce(
         &self,
-        kid: &str,
-    ) -> Result<Option<(String, String)>, ApiError> {
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        self.insert_nonce("attestation_nonces", digest, expires_at)
+            .await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64) -> Result<(), ApiError> {
+        self.insert_nonce("c_nonces", digest, expires_at).await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn count_rows(&self, what: &str) -> Result<i64, ApiError> {
+        self.count_sql(rules::count_sql(what)).await
+    }
+
+    /// Takes the sweep's session advisory lock on a connection of its own; `None` when
+    /// another session (replica) holds it.
+    async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+        let client = self.client().await?;
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK])
+            .await?
+            .get(0);
+        let session = SweepSession(Some(client));
+        Ok(got.then(|| SweepLock::held(Box::new(session))))
+    }
+
+    async fn sweep_chunk(
+        &self,
+        lock: &SweepLock,
+        step: SweepStep,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, ApiError> {
+        match lock.session() {
+            Some(session) => session.chunk(step, cutoff, limit).await,
+            None => Err(mismatched_lock()),
+        }
+    }
+
+    async fn sweep_audit(
+        &self,
+        lock: &SweepLock,
+        at: i64,
+        actor: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        match lock.session() {
+            Some(session) => session.audit(at, actor, &detail).await,
+            None => Err(mismatched_lock()),
+        }
+    }
+
+    async fn schema_version(&self) -> Result<i64, ApiError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+            .await?
+            .get(0))
+    }
+
+    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, ApiError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -789,7 +679,7 @@ impl PgStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+    async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         transaction!(self, |tx| {
             // Serialised with a status change of this citizen: either it committed (its hold
             // is seen here) or it waits and then closes this offer too.
@@ -805,7 +695,7 @@ impl PgStore {
                 )
                 .await?
                 .map(|r| r.get(0));
-            super::judge_enrol_hold(hold)?;
+            rules::judge_enrol_hold(hold)?;
             if let Some(nonce) = e.attestation_nonce {
                 let n = tx
                     .execute(
@@ -835,7 +725,7 @@ impl PgStore {
                 &tx,
                 e.created_at,
                 &e.actor,
-                super::enrolment_event(e.level),
+                AuditEvent::enrolment(e.level),
                 Some(&e.id),
                 // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
                 &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
@@ -844,11 +734,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn open_offer(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn open_offer(&self, id: &str, now: i64) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -862,9 +748,9 @@ impl PgStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+    async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
-            let t = crate::model::now();
+            let t = crate::domain::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
             // closes the citizen's offers.
             lock_citizen_shared(
@@ -884,7 +770,7 @@ impl PgStore {
             let row = tx
                 .query_opt(&select, &[&r.offer_id])
                 .await?
-                .map(|row| super::OfferRow {
+                .map(|row| rules::OfferRow {
                     code_hash: row.get(0),
                     tx_code_hash: row.get(1),
                     attempts: row.get(2),
@@ -893,8 +779,8 @@ impl PgStore {
                     enrolment_id: row.get(5),
                     config_ids: row.get(6),
                 });
-            match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                (super::Judgement::WrongTxCode { attempts, dead }, row) => {
+            match (rules::judge_redemption(&r, row.as_ref(), t)?, row) {
+                (rules::Judgement::WrongTxCode { attempts, dead }, row) => {
                     tx.execute(
                         "UPDATE offers SET attempts = $2,
                            state = CASE WHEN $3 THEN 'dead' ELSE state END,
@@ -910,7 +796,7 @@ impl PgStore {
                             &tx,
                             t,
                             "wallet",
-                            "offer.dead",
+                            AuditEvent::OfferDead,
                             enrolment.as_deref(),
                             &json!({"attempts": attempts}),
                         )
@@ -920,10 +806,10 @@ impl PgStore {
                         reason: "tx_code is wrong",
                     })
                 }
-                (super::Judgement::Redeem, None) => Err(super::CODE_UNKNOWN),
-                (super::Judgement::Redeem, Some(offer)) => {
+                (rules::Judgement::Redeem, None) => Err(rules::CODE_UNKNOWN),
+                (rules::Judgement::Redeem, Some(offer)) => {
                     // A revoked or suspended citizen's offer is not redeemable.
-                    super::judge_redeem_block(enrolment_block(&tx, &offer.enrolment_id).await?)?;
+                    rules::judge_redeem_block(enrolment_block(&tx, &offer.enrolment_id).await?)?;
                     let n = tx
                         .execute(
                             "UPDATE offers SET state = 'redeemed', code_sealed = NULL
@@ -932,7 +818,7 @@ impl PgStore {
                         )
                         .await?;
                     if n != 1 {
-                        return Err(super::CODE_USED);
+                        return Err(rules::CODE_USED);
                     }
                     let insert = tx
                         .prepare_cached(
@@ -962,7 +848,7 @@ impl PgStore {
                         &tx,
                         t,
                         "wallet",
-                        "offer.redeemed",
+                        AuditEvent::OfferRedeemed,
                         Some(&offer.enrolment_id),
                         &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}),
                     )
@@ -974,9 +860,9 @@ impl PgStore {
         outcome
     }
 
-    pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = transaction!(self, |tx| {
-            let t = crate::model::now();
+            let t = crate::domain::now();
             // Lock order citizen, then rows: a revocation holds the citizen's lock while it
             // revokes the citizen's refresh tokens.
             lock_citizen_shared(
@@ -992,7 +878,7 @@ impl PgStore {
                 .query_opt(
                     &format!(
                         "SELECT {} FROM refresh_tokens WHERE id = $1 FOR UPDATE",
-                        super::REFRESH_ROW_COLUMNS
+                        rules::REFRESH_ROW_COLUMNS
                     ),
                     &[&r.presented_id],
                 )
@@ -1008,9 +894,9 @@ impl PgStore {
                     next_id: row.get(7),
                     superseded: row.get(8),
                 });
-            let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
+            let mut step = rules::judge_refresh(&r, row.as_ref(), t)?;
             let Some(row) = row else {
-                return Err(super::REFRESH_UNKNOWN);
+                return Err(rules::REFRESH_UNKNOWN);
             };
             if let RefreshStep::Retry { successor, .. } = &step {
                 // Lock order: presented token, successor, successor's access token. A use of
@@ -1041,11 +927,11 @@ impl PgStore {
                         .get(0),
                     None => false,
                 };
-                let next = state.map(|state| super::SuccessorRow { state, access_used });
-                step = super::judge_retry(step, next.as_ref());
+                let next = state.map(|state| rules::SuccessorRow { state, access_used });
+                step = rules::judge_retry(step, next.as_ref());
             }
-            if super::grants(&step) {
-                step = super::with_enrolment(step, enrolment_block(&tx, &row.enrolment_id).await?);
+            if rules::grants(&step) {
+                step = rules::with_enrolment(step, enrolment_block(&tx, &row.enrolment_id).await?);
             }
             if matches!(step, RefreshStep::Proceed) && r.min_interval > 0 {
                 // The family's one active token is locked above, so no other refresh of the
@@ -1057,7 +943,7 @@ impl PgStore {
                     )
                     .await?
                     .get(0);
-                step = super::judge_rate(step, last, r.min_interval, t);
+                step = rules::judge_rate(step, last, r.min_interval, t);
             }
             let grace = match step {
                 RefreshStep::TooSoon { retry_after } => {
@@ -1065,9 +951,9 @@ impl PgStore {
                         &tx,
                         t,
                         "wallet",
-                        "refresh.refused",
+                        AuditEvent::RefreshRefused,
                         Some(&row.family_id),
-                        &super::too_soon_audit(&r, retry_after),
+                        &rules::too_soon_audit(&r, retry_after),
                     )
                     .await?;
                     // Committed: the audit event; the token is untouched.
@@ -1095,7 +981,7 @@ impl PgStore {
                         &tx,
                         t,
                         "wallet",
-                        "refresh.refused",
+                        AuditEvent::RefreshRefused,
                         Some(&row.family_id),
                         &json!({"token": r.presented_id, "reason": reason}),
                     )
@@ -1164,21 +1050,21 @@ impl PgStore {
                 ],
             )
             .await?;
-            let (event, detail) = super::refresh_audit(&r, &row, grace.as_ref(), t);
+            let (event, detail) = rules::refresh_audit(&r, &row, grace.as_ref(), t);
             audit(&tx, t, "wallet", event, Some(&row.family_id), &detail).await?;
             Ok(())
         })?;
         outcome
     }
 
-    pub(super) async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+    async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
         transaction!(self, |tx| {
             let t = r.now;
             let select = tx.prepare_cached(ACCESS_GRANT).await?;
             let row = tx
                 .query_opt(&select, &[&r.token_id])
                 .await?
-                .map(|row| super::TokenRow {
+                .map(|row| rules::TokenRow {
                     token_hash: row.get(0),
                     expires_at: row.get(1),
                     config_ids: row.get(2),
@@ -1188,8 +1074,8 @@ impl PgStore {
                     claims: row.get(6),
                     refreshed: row.get::<_, i32>(7) == 1,
                 });
-            let (token, level, claims) = super::judge_token(&r, row)?;
-            super::judge_holders(&r)?;
+            let (token, level, claims) = rules::judge_token(&r, row)?;
+            rules::judge_holders(&r)?;
             if token.refreshed {
                 // A retry of the refresh that granted this token locks its row FOR UPDATE and
                 // expires it (reuse grace): take it FOR SHARE and read it again, so either this
@@ -1211,7 +1097,7 @@ impl PgStore {
             // token was granted gets nothing more from it. The citizen lock (shared) is held
             // until this issuance commits.
             if enrolment_block(&tx, &token.enrolment_id).await?.is_some() {
-                return Err(super::BLOCKED);
+                return Err(rules::BLOCKED);
             }
             let once = tx
                 .prepare_cached(match token.refreshed {
@@ -1224,7 +1110,7 @@ impl PgStore {
                 .await?
                 != 1
             {
-                return Err(super::ALREADY_ISSUED);
+                return Err(rules::ALREADY_ISSUED);
             }
             // A c_nonce is stateless until used: using it records it, once across replicas
             // (primary key; a concurrent use waits for the other's commit, then inserts nothing).
@@ -1307,15 +1193,15 @@ impl PgStore {
                     )
                     .await?;
                 if n != 1 {
-                    return Err(super::holder_reused(i));
+                    return Err(rules::holder_reused(i));
                 }
                 audit(
                     &tx,
                     t,
                     "wallet",
-                    "credential.issued",
+                    AuditEvent::CredentialIssued,
                     Some(id),
-                    &super::issued_detail(
+                    &rules::issued_detail(
                         &token.enrolment_id,
                         &batch_id,
                         r.config,
@@ -1337,7 +1223,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn change_status(
+    async fn change_status(
         &self,
         key: StatusKey,
         action: StatusAction,
@@ -1430,9 +1316,9 @@ impl PgStore {
                         )
                         .await?
                         .map(|r| r.get(0));
-                    super::plan_citizen_change(rows, action, super::block_of(hold)?, known)?
+                    rules::plan_citizen_change(rows, action, rules::block_of(hold)?, known)?
                 }
-                _ => super::plan_status_change(rows, action)?,
+                _ => rules::plan_status_change(rows, action)?,
             };
             if let StatusKey::Citizen(citizen) = &key {
                 apply_hold(&tx, citizen, plan.hold, action, actor, now).await?;
@@ -1454,7 +1340,7 @@ impl PgStore {
                     &tx,
                     now,
                     actor,
-                    &format!("status.{}", action.as_str()),
+                    AuditEvent::Status(action),
                     Some(id),
                     &json!({"from": from.as_str(), "to": to.as_str()}),
                 )
@@ -1472,7 +1358,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT version FROM status_shards WHERE shard = $1")
@@ -1480,7 +1366,7 @@ impl PgStore {
         Ok(client.query_opt(&stmt, &[&shard]).await?.map(|r| r.get(0)))
     }
 
-    pub(super) async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
         let mut client = self.client().await?;
         // One snapshot, so size, version and entries agree.
         let tx = client
@@ -1518,7 +1404,7 @@ impl PgStore {
         }))
     }
 
-    pub(super) async fn status_high_water(&self) -> Result<i64, ApiError> {
+    async fn status_high_water(&self) -> Result<i64, ApiError> {
         let client = self.client().await?;
         Ok(client
             .query_one("SELECT COALESCE(MAX(seq), 0) FROM status_changes", &[])
@@ -1526,7 +1412,7 @@ impl PgStore {
             .get(0))
     }
 
-    pub(super) async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
         let client = self.client().await?;
         let r = client
             .query_one(
@@ -1543,7 +1429,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn status_log_between(
+    async fn status_log_between(
         &self,
         after: i64,
         upto: i64,
@@ -1571,7 +1457,7 @@ impl PgStore {
         Ok((changes, sizes))
     }
 
-    pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+    async fn shards(&self) -> Result<Vec<i64>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query("SELECT shard FROM status_shards ORDER BY shard", &[])
@@ -1579,7 +1465,7 @@ impl PgStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
-    pub(super) async fn add_officer(
+    async fn add_officer(
         &self,
         actor: &str,
         info: OfficerInfo,
@@ -1595,7 +1481,7 @@ impl PgStore {
                 &tx,
                 info.created_at,
                 actor,
-                "officer.added",
+                AuditEvent::OfficerAdded,
                 Some(&info.id),
                 &json!({"role": info.role}),
             )
@@ -1603,7 +1489,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1616,19 +1502,14 @@ impl PgStore {
                 Ok(OfficerInfo {
                     id: r.get(0),
                     name: r.get(1),
-                    role: super::officer_role(r.get::<_, &str>(2))?.as_str(),
+                    role: rules::officer_role(r.get::<_, &str>(2))?.as_str(),
                     created_at: r.get(3),
                 })
             })
             .collect()
     }
 
-    pub(super) async fn remove_officer(
-        &self,
-        actor: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<(), ApiError> {
+    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
         transaction!(self, |tx| {
             let n = tx
                 .execute(
@@ -1639,14 +1520,19 @@ impl PgStore {
             if n == 0 {
                 return Err(ApiError::NotFound { what: "officer" });
             }
-            audit(&tx, now, actor, "officer.removed", Some(id), &json!({})).await?;
+            audit(
+                &tx,
+                now,
+                actor,
+                AuditEvent::OfficerRemoved,
+                Some(id),
+                &json!({}),
+            )
+            .await?;
         })
     }
 
-    pub(super) async fn officer_secret(
-        &self,
-        id: &str,
-    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
@@ -1659,7 +1545,7 @@ impl PgStore {
             .map(|r| (r.get(0), r.get(1))))
     }
 
-    pub(super) async fn add_platform(
+    async fn add_platform(
         &self,
         actor: &str,
         row: PlatformInfo,
@@ -1687,7 +1573,7 @@ impl PgStore {
                 &tx,
                 row.created_at,
                 actor,
-                "platform.added",
+                AuditEvent::PlatformAdded,
                 Some(&row.id),
                 &json!({"kid": row.kid}),
             )
@@ -1695,7 +1581,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1714,12 +1600,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn remove_platform(
-        &self,
-        actor: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<(), ApiError> {
+    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
         transaction!(self, |tx| {
             let n = tx
                 .execute(
@@ -1730,74 +1611,64 @@ impl PgStore {
             if n == 0 {
                 return Err(ApiError::NotFound { what: "platform" });
             }
-            audit(&tx, now, actor, "platform.removed", Some(id), &json!({})).await?;
+            audit(
+                &tx,
+                now,
+                actor,
+                AuditEvent::PlatformRemoved,
+                Some(id),
+                &json!({}),
+            )
+            .await?;
         })
     }
 
-    pub(super) async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+    async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry
-                 FROM signing_keys ORDER BY not_before, kid",
+                &format!(
+                    "SELECT {} FROM signing_keys ORDER BY not_before, kid",
+                    rules::KEY_ROW_COLUMNS
+                ),
                 &[],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| KeyRow {
-                kid: r.get(0),
-                alg: r.get(1),
-                purpose: r.get(2),
-                state: r.get(3),
-                file: r.get(4),
-                sealed: r.get(5),
-                not_before: r.get(6),
-                not_after: r.get(7),
-                last_credential_expiry: r.get(8),
-            })
-            .collect())
+        let decoded = rows.iter().map(|r| {
+            rules::decode_key_row((
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+                r.get(7),
+                r.get(8),
+            ))
+        });
+        Ok(decoded.collect::<Result<Vec<_>, DbError>>()?)
     }
 
-    pub(super) async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError> {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached("SELECT kid FROM signing_keys WHERE purpose = $1 AND state = 'active'")
             .await?;
         Ok(client
-            .query_opt(&stmt, &[&purpose])
+            .query_opt(&stmt, &[&purpose.as_str()])
             .await?
             .map(|r| r.get(0)))
     }
 
-    async fn insert_key(
-        tx: &deadpool_postgres::Transaction<'_>,
-        row: &KeyRow,
-    ) -> Result<(), ApiError> {
-        tx.execute(
-            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
-             VALUES ($1, $2, $3, 'active', $4, $5, $6)",
-            &[
-                &row.kid,
-                &row.alg,
-                &row.purpose,
-                &row.file,
-                &row.sealed,
-                &row.not_before,
-            ],
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+    async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
         transaction!(self, |tx| {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_LOCK])
                 .await?;
             let exists = tx
                 .query_opt(
                     "SELECT 1 FROM signing_keys WHERE purpose = $1 AND state = 'active'",
-                    &[&row.purpose],
+                    &[&row.purpose.as_str()],
                 )
                 .await?
                 .is_some();
@@ -1807,9 +1678,9 @@ impl PgStore {
                     &tx,
                     row.not_before,
                     "system",
-                    "key.created",
+                    AuditEvent::KeyCreated,
                     Some(&row.kid),
-                    &json!({"purpose": row.purpose, "alg": row.alg}),
+                    &json!({"purpose": row.purpose.as_str(), "alg": row.alg.as_str()}),
                 )
                 .await?;
             }
@@ -1817,7 +1688,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn rotate_key(
+    async fn rotate_key(
         &self,
         actor: &str,
         row: KeyRow,
@@ -1854,30 +1725,16 @@ impl PgStore {
                 &tx,
                 now,
                 actor,
-                "key.rotated",
+                AuditEvent::KeyRotated,
                 Some(&row.kid),
-                &json!({"retired": old, "alg": row.alg}),
+                &json!({"retired": old, "alg": row.alg.as_str()}),
             )
             .await?;
             old
         })
     }
 
-    async fn ensure_sim_enrolment(
-        tx: &deadpool_postgres::Transaction<'_>,
-        level: Level,
-        now: i64,
-    ) -> Result<(), ApiError> {
-        tx.execute(
-            "INSERT INTO enrolments (id, citizen_id, level, evidence, claims, actor, created_at)
-             VALUES ($1, $1, $2, 'simulated', NULL, 'simulate', $3) ON CONFLICT (id) DO NOTHING",
-            &[&SIM_ENROLMENT, &level.as_str(), &now],
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
         transaction!(self, |tx| {
             Self::ensure_sim_enrolment(&tx, r.level, r.now).await?;
             let (shard, idx) = self.allocate(&tx, r.shard_size).await?;
@@ -1893,7 +1750,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn simulate(
+    async fn simulate(
         &self,
         n: u64,
         base: u64,
@@ -1952,7 +1809,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -1973,61 +1830,11 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
-        let client = self.client().await?;
-        Ok(client.query_one(&sql, &[]).await?.get(0))
-    }
-
-    // Housekeeping and audit listing (crate::sweep, crate::audit).
-
-    /// Takes the sweep's session advisory lock on a connection of its own; `None` when
-    /// another session (replica) holds it.
-    pub(super) async fn sweep_lock(&self) -> Result<Option<SweepSession>, ApiError> {
-        let client = self.client().await?;
-        let got: bool = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&SWEEP_LOCK])
-            .await?
-            .get(0);
-        let session = SweepSession(Some(client));
-        Ok(got.then_some(session))
-    }
-
-    pub(super) async fn sweep_chunk(
-        session: &SweepSession,
-        sql: &'static str,
-        cutoff: i64,
-        limit: i64,
-    ) -> Result<u64, ApiError> {
-        // One statement: its own transaction. Run on the lock's session, so a sweep needs no
-        // second pooled connection (a pool of one would otherwise wait on itself).
-        let client = session.client()?;
-        let stmt = client
-            .prepare_cached(&sql.replace("?1", "$1").replace("?2", "$2"))
-            .await?;
-        Ok(client.execute(&stmt, &[&cutoff, &limit]).await?)
-    }
-
-    pub(super) async fn sweep_audit(
-        session: &SweepSession,
-        at: i64,
-        actor: &str,
-        detail: &serde_json::Value,
-    ) -> Result<(), ApiError> {
-        session
-            .client()?
-            .execute(
-                "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
-                &[&at, &actor, &crate::sweep::SWEEP_EVENT, &detail.to_string()],
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub(super) async fn append_audit(
+    async fn append_audit(
         &self,
         at: i64,
         actor: &str,
-        event: &str,
+        event: AuditEvent,
         subject: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<(), ApiError> {
@@ -2036,7 +1843,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn lift_citizen_hold(
+    async fn lift_citizen_hold(
         &self,
         citizen: &str,
         actor: &str,
@@ -2049,18 +1856,18 @@ impl PgStore {
             lock_citizens(&tx, vec![citizen.to_owned()]).await?;
             let known: bool = tx
                 .query_one(
-                    &super::CITIZEN_KNOWN_SQLITE.replace("?1", "$1"),
+                    &rules::CITIZEN_KNOWN_SQLITE.replace("?1", "$1"),
                     &[&citizen],
                 )
                 .await?
                 .get(0);
             let hold: Option<i64> = tx
-                .query_opt(&super::CITIZEN_HOLD_SQLITE.replace("?1", "$1"), &[&citizen])
+                .query_opt(&rules::CITIZEN_HOLD_SQLITE.replace("?1", "$1"), &[&citizen])
                 .await?
                 .map(|r| r.get(0));
-            super::judge_lift_hold(known, hold)?;
+            rules::judge_lift_hold(known, hold)?;
             tx.execute(
-                &super::LIFT_REVOCATION_HOLD_SQLITE.replace("?1", "$1"),
+                &rules::LIFT_REVOCATION_HOLD_SQLITE.replace("?1", "$1"),
                 &[&citizen],
             )
             .await?;
@@ -2068,7 +1875,7 @@ impl PgStore {
                 &tx,
                 now,
                 actor,
-                super::LIFT_HOLD_EVENT,
+                AuditEvent::CitizenLiftHold,
                 Some(citizen),
                 &json!({"reason": reason, "was": "revoked"}),
             )
@@ -2076,7 +1883,7 @@ impl PgStore {
         })
     }
 
-    pub(super) async fn record_key_withdrawal(
+    async fn record_key_withdrawal(
         &self,
         at: i64,
         actor: &str,
@@ -2094,22 +1901,11 @@ impl PgStore {
                 &[&kid, &since, &at],
             )
             .await?;
-            audit(
-                &tx,
-                at,
-                actor,
-                crate::withdraw::WITHDRAW_EVENT,
-                Some(kid),
-                &detail,
-            )
-            .await?;
+            audit(&tx, at, actor, AuditEvent::KeyWithdrawn, Some(kid), &detail).await?;
         })
     }
 
-    pub(super) async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -2120,7 +1916,7 @@ impl PgStore {
             .await?;
         Ok(rows
             .iter()
-            .map(|r| crate::withdraw::KeyWithdrawal {
+            .map(|r| KeyWithdrawal {
                 kid: r.get(0),
                 since: r.get(1),
                 withdrawn_at: r.get(2),
@@ -2128,7 +1924,7 @@ impl PgStore {
             .collect())
     }
 
-    pub(super) async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_list(&self, f: AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -2161,21 +1957,49 @@ impl PgStore {
 pub struct SweepSession(Option<deadpool_postgres::Object>);
 
 impl SweepSession {
-    /// Releases the lock at once (closing the session alone releases it only once the server
-    /// has noticed), then closes the session.
-    pub(super) async fn release(self) {
-        if let Ok(client) = self.client() {
-            let _ = client
-                .execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK])
-                .await;
-        }
-    }
-
     fn client(&self) -> Result<&deadpool_postgres::Object, ApiError> {
         // Only `Drop` empties it.
         self.0
             .as_ref()
             .ok_or_else(|| ApiError::Internal("sweep session already closed".into()))
+    }
+}
+
+#[async_trait]
+impl super::interface::SweepSession for SweepSession {
+    async fn chunk(&self, step: SweepStep, cutoff: i64, limit: i64) -> Result<u64, ApiError> {
+        // One statement: its own transaction. Run on the lock's session, so a sweep needs no
+        // second pooled connection (a pool of one would otherwise wait on itself).
+        let client = self.client()?;
+        let stmt = client
+            .prepare_cached(&step.sql().replace("?1", "$1").replace("?2", "$2"))
+            .await?;
+        Ok(client.execute(&stmt, &[&cutoff, &limit]).await?)
+    }
+
+    async fn audit(
+        &self,
+        at: i64,
+        actor: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.client()?
+            .execute(
+                "INSERT INTO audit (at, actor, event, subject, detail) VALUES ($1, $2, $3, NULL, $4)",
+                &[&at, &actor, &AuditEvent::HousekeepingSweep.as_str(), &detail.to_string()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Releases the lock at once (closing the session alone releases it only once the server
+    /// has noticed), then closes the session.
+    async fn release(self: Box<Self>) {
+        if let Ok(client) = self.client() {
+            let _ = client
+                .execute("SELECT pg_advisory_unlock($1)", &[&SWEEP_LOCK])
+                .await;
+        }
     }
 }
 

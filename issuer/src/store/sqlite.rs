@@ -2,24 +2,29 @@
 //! ([`Db::write`]) or a read on the pooled read-only connections ([`Db::read`]). The single
 //! writer makes every write transaction serial, so the checks below need no row locks.
 
+use async_trait::async_trait;
 use rand_core::RngCore as _;
 use rusqlite::{params, Connection, OptionalExtension as _};
 use serde_json::json;
 
 use credential::citizen::Level;
 
-use super::{
+use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
+use super::rows::{
     DirectRecord, Issuance, IssueRecord, KeyRow, NewEnrolment, NewRefresh, Redemption,
-    RefreshGrant, RefreshRow, RefreshStep, ShardEntries, StatusKey, SIM_ENROLMENT,
+    RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
-use crate::audit::{self, AuditEntry};
+use super::rules::{self, RefreshRow, RefreshStep};
+use crate::audit;
 use crate::db::{Db, DbError, WriteCtx};
+use crate::domain::audit::{AuditEntry, AuditEvent};
+use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
+use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
+use crate::domain::{Status, StatusAction};
 use crate::error::ApiError;
-use crate::model::{Status, StatusAction};
 use crate::secret::SecretDigest;
-use crate::service::{OfficerInfo, PlatformInfo};
-use crate::status::StatusChange;
-use crate::status_changes::{self, LogBounds, LoggedChange, ShardSizes};
+use crate::status_changes;
 
 /// Allocates a random free index in the open shard (opening one if needed).
 fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbError> {
@@ -47,7 +52,7 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
     };
     let size_u32 = u32::try_from(size).map_err(|_| DbError::Corrupt { what: "shard size" })?;
     let idx = loop {
-        let idx = crate::status::draw_index(ctx.rng, size_u32);
+        let idx = crate::domain::status::draw_index(ctx.rng, size_u32);
         let taken: bool = ctx
             .conn
             .prepare_cached(
@@ -58,7 +63,7 @@ fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbErr
             break idx;
         }
     };
-    let full = crate::status::closes_shard(allocated, size);
+    let full = crate::domain::status::closes_shard(allocated, size);
     ctx.conn
         .prepare_cached(
             "UPDATE status_shards SET allocated = allocated + 1,
@@ -95,9 +100,9 @@ fn insert_refresh_token(
 /// The worst status among the enrolment's credentials when it is revoked or suspended.
 fn enrolment_block(c: &Connection, enrolment_id: &str) -> Result<Option<Status>, ApiError> {
     let worst: Option<i64> = c
-        .prepare_cached(super::ENROLMENT_WORST_SQLITE)?
+        .prepare_cached(rules::ENROLMENT_WORST_SQLITE)?
         .query_row([enrolment_id], |r| r.get(0))?;
-    super::block_of(worst)
+    rules::block_of(worst)
 }
 
 /// Applies a citizen's hold change; on revocation also kills their open offers and revokes
@@ -105,21 +110,21 @@ fn enrolment_block(c: &Connection, enrolment_id: &str) -> Result<Option<Status>,
 fn apply_hold(
     c: &Connection,
     citizen: &str,
-    hold: Option<super::HoldChange>,
+    hold: Option<rules::HoldChange>,
     action: StatusAction,
     actor: &str,
     now: i64,
 ) -> Result<(), ApiError> {
     match hold {
-        Some(super::HoldChange::Set(status)) => {
+        Some(rules::HoldChange::Set(status)) => {
             c.execute(
-                super::SET_HOLD_SQLITE,
+                rules::SET_HOLD_SQLITE,
                 params![citizen, status.bits(), now, actor],
             )
             .map_err(DbError::from)?;
         }
-        Some(super::HoldChange::Clear) => {
-            c.execute(super::CLEAR_HOLD_SQLITE, [citizen])
+        Some(rules::HoldChange::Clear) => {
+            c.execute(rules::CLEAR_HOLD_SQLITE, [citizen])
                 .map_err(DbError::from)?;
         }
         None => {}
@@ -127,10 +132,10 @@ fn apply_hold(
     let (mut offers, mut tokens) = (0, 0);
     if action == StatusAction::Revoke {
         offers = c
-            .execute(super::KILL_OFFERS_SQLITE, [citizen])
+            .execute(rules::KILL_OFFERS_SQLITE, [citizen])
             .map_err(DbError::from)?;
         tokens = c
-            .execute(super::REVOKE_REFRESH_SQLITE, [citizen])
+            .execute(rules::REVOKE_REFRESH_SQLITE, [citizen])
             .map_err(DbError::from)?;
     }
     if hold.is_some() || offers + tokens > 0 {
@@ -138,7 +143,7 @@ fn apply_hold(
             c,
             now,
             actor,
-            &format!("citizen.{}", action.as_str()),
+            AuditEvent::Citizen(action).as_str(),
             Some(citizen),
             &json!({"offers_closed": offers, "refresh_tokens_revoked": tokens}),
         )?;
@@ -155,18 +160,18 @@ fn ensure_sim_enrolment(conn: &Connection, level: Level, now: i64) -> Result<(),
     Ok(())
 }
 
-fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok(KeyRow {
-        kid: r.get(0)?,
-        alg: r.get(1)?,
-        purpose: r.get(2)?,
-        state: r.get(3)?,
-        file: r.get(4)?,
-        sealed: r.get(5)?,
-        not_before: r.get(6)?,
-        not_after: r.get(7)?,
-        last_credential_expiry: r.get(8)?,
-    })
+fn key_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<rules::KeyColumns> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
 }
 
 fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
@@ -175,8 +180,8 @@ fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
          VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)",
         params![
             row.kid,
-            row.alg,
-            row.purpose,
+            row.alg.as_str(),
+            row.purpose.as_str(),
             row.file,
             row.sealed,
             row.not_before
@@ -185,8 +190,69 @@ fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
     Ok(())
 }
 
-impl Db {
-    pub(super) async fn schema_version(&self) -> Result<i64, ApiError> {
+#[async_trait]
+impl Store for Db {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn close(&self) {
+        Db::close(self);
+    }
+
+    async fn insert_attestation_nonce(
+        &self,
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        self.insert_nonce("attestation_nonces", digest, expires_at)
+            .await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn insert_c_nonce(&self, digest: SecretDigest, expires_at: i64) -> Result<(), ApiError> {
+        self.insert_nonce("c_nonces", digest, expires_at).await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn count_rows(&self, what: &str) -> Result<i64, ApiError> {
+        self.count_sql(rules::count_sql(what)).await
+    }
+
+    async fn sweep_lock(&self) -> Result<Option<SweepLock>, ApiError> {
+        Ok(Some(SweepLock::unheld()))
+    }
+
+    async fn sweep_chunk(
+        &self,
+        lock: &SweepLock,
+        step: SweepStep,
+        cutoff: i64,
+        limit: i64,
+    ) -> Result<u64, ApiError> {
+        match lock.session() {
+            None => self.sweep_sql(step.sql(), cutoff, limit).await,
+            Some(_) => Err(mismatched_lock()),
+        }
+    }
+
+    async fn sweep_audit(
+        &self,
+        lock: &SweepLock,
+        at: i64,
+        actor: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        match lock.session() {
+            None => {
+                self.append_audit(at, actor, AuditEvent::HousekeepingSweep, None, detail)
+                    .await
+            }
+            Some(_) => Err(mismatched_lock()),
+        }
+    }
+
+    async fn schema_version(&self) -> Result<i64, ApiError> {
         self.read(|c| {
             Ok::<_, DbError>(c.query_row(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_version",
@@ -198,27 +264,7 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn insert_nonce(
-        &self,
-        table: &'static str,
-        digest: SecretDigest,
-        expires_at: i64,
-    ) -> Result<(), ApiError> {
-        self.write(move |ctx| {
-            ctx.conn
-                .prepare_cached(&format!(
-                    "INSERT INTO {table} (nonce_hash, expires_at) VALUES (?1, ?2)"
-                ))?
-                .execute(params![digest.0.as_slice(), expires_at])?;
-            Ok::<_, ApiError>(())
-        })
-        .await
-    }
-
-    pub(super) async fn platform_key(
-        &self,
-        kid: &str,
-    ) -> Result<Option<(String, String)>, ApiError> {
+    async fn platform_key(&self, kid: &str) -> Result<Option<(String, String)>, ApiError> {
         let kid = kid.to_owned();
         self.read(move |c| {
             c.query_row(
@@ -233,16 +279,16 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
+    async fn enrol(&self, e: NewEnrolment) -> Result<(), ApiError> {
         self.write(move |ctx| {
             let c = ctx.conn;
             let hold: Option<i64> = c
-                .prepare_cached(super::CITIZEN_HOLD_SQLITE)
+                .prepare_cached(rules::CITIZEN_HOLD_SQLITE)
                 .map_err(DbError::from)?
                 .query_row([&e.citizen_id], |r| r.get(0))
                 .optional()
                 .map_err(DbError::from)?;
-            super::judge_enrol_hold(hold)?;
+            rules::judge_enrol_hold(hold)?;
             if let Some(nonce) = e.attestation_nonce {
                 let n = c
                     .execute(
@@ -272,7 +318,7 @@ impl Db {
                 c,
                 e.created_at,
                 &e.actor,
-                super::enrolment_event(e.level),
+                AuditEvent::enrolment(e.level).as_str(),
                 Some(&e.id),
                 // No offer id: it fetches the pre-authorized code from GET /offers/{id}.
                 &json!({"citizen": e.citizen_id, "evidence": e.evidence}),
@@ -282,11 +328,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn open_offer(
-        &self,
-        id: &str,
-        now: i64,
-    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn open_offer(&self, id: &str, now: i64) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let key = id.to_owned();
         self.read(move |c| {
             c.query_row(
@@ -304,18 +346,18 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
+    async fn redeem_offer(&self, r: Redemption) -> Result<(), ApiError> {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
-                let t = crate::model::now();
+                let t = crate::domain::now();
                 let row = c
                     .prepare_cached(
                         "SELECT code_hash, tx_code_hash, attempts, state, expires_at, enrolment_id, config_ids
                          FROM offers WHERE id = ?1",
                     )?
                     .query_row([&r.offer_id], |row| {
-                        Ok(super::OfferRow {
+                        Ok(rules::OfferRow {
                             code_hash: row.get(0)?,
                             tx_code_hash: row.get(1)?,
                             attempts: row.get(2)?,
@@ -326,8 +368,8 @@ impl Db {
                         })
                     })
                     .optional()?;
-                let offer = match (super::judge_redemption(&r, row.as_ref(), t)?, row) {
-                    (super::Judgement::WrongTxCode { attempts, dead }, row) => {
+                let offer = match (rules::judge_redemption(&r, row.as_ref(), t)?, row) {
+                    (rules::Judgement::WrongTxCode { attempts, dead }, row) => {
                         // A wrong PIN is a state change on purpose: it counts, and kills the
                         // code at the limit. The job succeeds so that this is committed.
                         c.execute(
@@ -340,30 +382,30 @@ impl Db {
                         if dead {
                             // Audited by enrolment: the offer id fetches the code.
                             let enrolment = row.map(|o| o.enrolment_id);
-                            audit::append(c, t, "wallet", "offer.dead", enrolment.as_deref(), &json!({"attempts": attempts}))?;
+                            audit::append(c, t, "wallet", AuditEvent::OfferDead.as_str(), enrolment.as_deref(), &json!({"attempts": attempts}))?;
                         }
                         return Ok(Err(ApiError::InvalidGrant { reason: "tx_code is wrong" }));
                     }
-                    (super::Judgement::Redeem, Some(offer)) => offer,
-                    (super::Judgement::Redeem, None) => return Err(super::CODE_UNKNOWN),
+                    (rules::Judgement::Redeem, Some(offer)) => offer,
+                    (rules::Judgement::Redeem, None) => return Err(rules::CODE_UNKNOWN),
                 };
                 // A revoked or suspended citizen's offer is not redeemable (the single writer
                 // makes this check and the redemption one serial step).
-                super::judge_redeem_block(enrolment_block(c, &offer.enrolment_id)?)?;
+                rules::judge_redeem_block(enrolment_block(c, &offer.enrolment_id)?)?;
                 let n = c.execute(
                     "UPDATE offers SET state = 'redeemed', code_sealed = NULL
                      WHERE id = ?1 AND state = 'open' AND expires_at > ?2",
                     params![r.offer_id, t],
                 )?;
                 if n != 1 {
-                    return Err(super::CODE_USED);
+                    return Err(rules::CODE_USED);
                 }
                 c.prepare_cached(
                     "INSERT INTO access_tokens (id, token_hash, offer_id, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![r.token_id, r.token_hash.0.as_slice(), r.offer_id, t + r.token_ttl])?;
                 insert_refresh_token(c, &r.refresh, &r.refresh.family_id, &offer.enrolment_id, &offer.config_ids, t)?;
-                audit::append(c, t, "wallet", "offer.redeemed", Some(&offer.enrolment_id),
+                audit::append(c, t, "wallet", AuditEvent::OfferRedeemed.as_str(), Some(&offer.enrolment_id),
                     &json!({"token": r.token_id, "refresh_family": r.refresh.family_id}))?;
                 Ok(Ok(()))
             })
@@ -371,15 +413,15 @@ impl Db {
         outcome
     }
 
-    pub(super) async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
+    async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), ApiError> {
         let outcome = self
             .write(move |ctx| {
                 let c = ctx.conn;
-                let t = crate::model::now();
+                let t = crate::domain::now();
                 let row = c
                     .prepare_cached(&format!(
                         "SELECT {} FROM refresh_tokens WHERE id = ?1",
-                        super::REFRESH_ROW_COLUMNS
+                        rules::REFRESH_ROW_COLUMNS
                     ))?
                     .query_row([&r.presented_id], |row| {
                         Ok(RefreshRow {
@@ -395,8 +437,8 @@ impl Db {
                         })
                     })
                     .optional()?;
-                let mut step = super::judge_refresh(&r, row.as_ref(), t)?;
-                let Some(row) = row else { return Err(super::REFRESH_UNKNOWN) };
+                let mut step = rules::judge_refresh(&r, row.as_ref(), t)?;
+                let Some(row) = row else { return Err(rules::REFRESH_UNKNOWN) };
                 if let RefreshStep::Retry { successor, .. } = &step {
                     // The single writer makes this read and the writes below one serial step.
                     let next = c
@@ -406,24 +448,24 @@ impl Db {
                              FROM refresh_tokens r WHERE r.id = ?1",
                         )?
                         .query_row([successor], |row| {
-                            Ok(super::SuccessorRow { state: row.get(0)?, access_used: row.get(1)? })
+                            Ok(rules::SuccessorRow { state: row.get(0)?, access_used: row.get(1)? })
                         })
                         .optional()?;
-                    step = super::judge_retry(step, next.as_ref());
+                    step = rules::judge_retry(step, next.as_ref());
                 }
-                if super::grants(&step) {
-                    step = super::with_enrolment(step, enrolment_block(c, &row.enrolment_id)?);
+                if rules::grants(&step) {
+                    step = rules::with_enrolment(step, enrolment_block(c, &row.enrolment_id)?);
                 }
                 if matches!(step, RefreshStep::Proceed) && r.min_interval > 0 {
                     let last: Option<i64> = c
-                        .prepare_cached(super::FAMILY_LAST_REFRESH_SQLITE)?
+                        .prepare_cached(rules::FAMILY_LAST_REFRESH_SQLITE)?
                         .query_row([&row.family_id], |row| row.get(0))?;
-                    step = super::judge_rate(step, last, r.min_interval, t);
+                    step = rules::judge_rate(step, last, r.min_interval, t);
                 }
                 let grace = match step {
                     RefreshStep::TooSoon { retry_after } => {
-                        audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
-                            &super::too_soon_audit(&r, retry_after))?;
+                        audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
+                            &rules::too_soon_audit(&r, retry_after))?;
                         // Committed: the audit event; the token is untouched.
                         return Ok(Err(ApiError::RefreshTooSoon { retry_after }));
                     }
@@ -437,7 +479,7 @@ impl Db {
                             )?
                             .execute([&row.family_id])?;
                         }
-                        audit::append(c, t, "wallet", "refresh.refused", Some(&row.family_id),
+                        audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &json!({"token": r.presented_id, "reason": reason}))?;
                         // Committed: the refusal (and a family revocation) must stick.
                         return Ok(Err(ApiError::InvalidGrant { reason }));
@@ -476,22 +518,22 @@ impl Db {
                      VALUES (?1, ?2, ?3, ?4)",
                 )?
                 .execute(params![r.access_id, r.access_hash.0.as_slice(), r.next.id, t + r.access_ttl])?;
-                let (event, detail) = super::refresh_audit(&r, &row, grace.as_ref(), t);
-                audit::append(c, t, "wallet", event, Some(&row.family_id), &detail)?;
+                let (event, detail) = rules::refresh_audit(&r, &row, grace.as_ref(), t);
+                audit::append(c, t, "wallet", event.as_str(), Some(&row.family_id), &detail)?;
                 Ok(Ok(()))
             })
             .await?;
         outcome
     }
 
-    pub(super) async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
+    async fn issue(&self, r: IssueRecord) -> Result<Issuance, ApiError> {
         self.write(move |ctx| {
             let t = r.now;
             let row = ctx
                 .conn
-                .prepare_cached(super::ACCESS_GRANT_SQLITE)?
+                .prepare_cached(rules::ACCESS_GRANT_SQLITE)?
                 .query_row([&r.token_id], |row| {
-                    Ok(super::TokenRow {
+                    Ok(rules::TokenRow {
                         token_hash: row.get(0)?,
                         expires_at: row.get(1)?,
                         config_ids: row.get(2)?,
@@ -503,12 +545,12 @@ impl Db {
                     })
                 })
                 .optional()?;
-            let (token, level, claims) = super::judge_token(&r, row)?;
-            super::judge_holders(&r)?;
+            let (token, level, claims) = rules::judge_token(&r, row)?;
+            rules::judge_holders(&r)?;
             // Every access token, refreshed or not: a citizen revoked or suspended after the
             // token was granted gets nothing more from it.
             if enrolment_block(ctx.conn, &token.enrolment_id)?.is_some() {
-                return Err(super::BLOCKED);
+                return Err(rules::BLOCKED);
             }
             let sql = match token.refreshed {
                 false => "INSERT OR IGNORE INTO token_issuances (token_id, config_id) VALUES (?1, ?2)",
@@ -516,7 +558,7 @@ impl Db {
             };
             let n = ctx.conn.prepare_cached(sql)?.execute(params![r.token_id, r.config.as_str()])?;
             if n != 1 {
-                return Err(super::ALREADY_ISSUED);
+                return Err(rules::ALREADY_ISSUED);
             }
             // A c_nonce is stateless until used: using it records it, once (primary key).
             for (nonce, expires_at) in &r.nonces {
@@ -543,7 +585,7 @@ impl Db {
             let lineage = match token.refreshed {
                 true => ctx
                     .conn
-                    .prepare_cached(super::LINEAGE_SQLITE)?
+                    .prepare_cached(rules::LINEAGE_SQLITE)?
                     .query_row(params![token.enrolment_id, r.config.as_str()], |row| row.get(0))
                     .optional()?,
                 false => None,
@@ -567,11 +609,11 @@ impl Db {
                         r.config.format.as_str(), shard, idx, r.kid, holder, t, t + r.validity
                     ])?;
                 if n != 1 {
-                    return Err(super::holder_reused(i));
+                    return Err(rules::holder_reused(i));
                 }
                 audit::append(
-                    ctx.conn, t, "wallet", "credential.issued", Some(id),
-                    &super::issued_detail(&token.enrolment_id, &batch_id, r.config, shard, idx, &r.kid),
+                    ctx.conn, t, "wallet", AuditEvent::CredentialIssued.as_str(), Some(id),
+                    &rules::issued_detail(&token.enrolment_id, &batch_id, r.config, shard, idx, &r.kid),
                 )?;
                 entries.push((id.clone(), shard, idx));
             }
@@ -580,7 +622,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn change_status(
+    async fn change_status(
         &self,
         key: StatusKey,
         action: StatusAction,
@@ -623,15 +665,15 @@ impl Db {
             let plan = match &key {
                 StatusKey::Citizen(citizen) => {
                     let known: bool = c
-                        .query_row(super::CITIZEN_KNOWN_SQLITE, [citizen], |r| r.get(0))
+                        .query_row(rules::CITIZEN_KNOWN_SQLITE, [citizen], |r| r.get(0))
                         .map_err(DbError::from)?;
                     let hold: Option<i64> = c
-                        .query_row(super::CITIZEN_HOLD_SQLITE, [citizen], |r| r.get(0))
+                        .query_row(rules::CITIZEN_HOLD_SQLITE, [citizen], |r| r.get(0))
                         .optional()
                         .map_err(DbError::from)?;
-                    super::plan_citizen_change(rows, action, super::block_of(hold)?, known)?
+                    rules::plan_citizen_change(rows, action, rules::block_of(hold)?, known)?
                 }
-                _ => super::plan_status_change(rows, action)?,
+                _ => rules::plan_status_change(rows, action)?,
             };
             if let StatusKey::Citizen(citizen) = &key {
                 apply_hold(c, citizen, plan.hold, action, &actor, now)?;
@@ -645,7 +687,7 @@ impl Db {
                     c,
                     now,
                     &actor,
-                    &format!("status.{}", action.as_str()),
+                    AuditEvent::Status(action).as_str(),
                     Some(id),
                     &json!({"from": from.as_str(), "to": to.as_str()}),
                 )?;
@@ -659,7 +701,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
+    async fn shard_version(&self, shard: i64) -> Result<Option<i64>, ApiError> {
         self.read(move |c| {
             c.prepare_cached("SELECT version FROM status_shards WHERE shard = ?1")?
                 .query_row([shard], |r| r.get(0))
@@ -670,7 +712,7 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
+    async fn shard_entries(&self, shard: i64) -> Result<Option<ShardEntries>, ApiError> {
         self.read(move |c| {
             // One read transaction, so size, version and entries agree.
             c.execute_batch("BEGIN")?;
@@ -700,19 +742,19 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn status_high_water(&self) -> Result<i64, ApiError> {
+    async fn status_high_water(&self) -> Result<i64, ApiError> {
         self.read(status_changes::high_water)
             .await
             .map_err(ApiError::from)
     }
 
-    pub(super) async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
+    async fn status_log_bounds(&self, since: i64) -> Result<LogBounds, ApiError> {
         self.read(move |c| status_changes::bounds(c, since))
             .await
             .map_err(ApiError::from)
     }
 
-    pub(super) async fn status_log_between(
+    async fn status_log_between(
         &self,
         after: i64,
         upto: i64,
@@ -722,7 +764,7 @@ impl Db {
             .map_err(ApiError::from)
     }
 
-    pub(super) async fn shards(&self) -> Result<Vec<i64>, ApiError> {
+    async fn shards(&self) -> Result<Vec<i64>, ApiError> {
         self.read(|c| {
             let mut s = c.prepare("SELECT shard FROM status_shards ORDER BY shard")?;
             let v = s
@@ -734,7 +776,7 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn add_officer(
+    async fn add_officer(
         &self,
         actor: &str,
         info: OfficerInfo,
@@ -746,13 +788,13 @@ impl Db {
                 "INSERT INTO officers (id, name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![info.id, info.name, info.role, token_hash.0.as_slice(), info.created_at],
             )?;
-            audit::append(ctx.conn, info.created_at, &actor, "officer.added", Some(&info.id), &json!({"role": info.role}))?;
+            audit::append(ctx.conn, info.created_at, &actor, AuditEvent::OfficerAdded.as_str(), Some(&info.id), &json!({"role": info.role}))?;
             Ok::<_, ApiError>(())
         })
         .await
     }
 
-    pub(super) async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
+    async fn list_officers(&self) -> Result<Vec<OfficerInfo>, ApiError> {
         self.read(|c| {
             let mut s = c.prepare(
                 "SELECT id, name, role, created_at FROM officers WHERE removed_at IS NULL ORDER BY created_at, id",
@@ -772,7 +814,7 @@ impl Db {
                     Ok(OfficerInfo {
                         id,
                         name,
-                        role: super::officer_role(&role)?.as_str(),
+                        role: rules::officer_role(&role)?.as_str(),
                         created_at,
                     })
                 })
@@ -782,12 +824,7 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn remove_officer(
-        &self,
-        actor: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<(), ApiError> {
+    async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
         let (actor, id) = (actor.to_owned(), id.to_owned());
         self.write(move |ctx| {
             let n = ctx.conn.execute(
@@ -801,7 +838,7 @@ impl Db {
                 ctx.conn,
                 now,
                 &actor,
-                "officer.removed",
+                AuditEvent::OfficerRemoved.as_str(),
                 Some(&id),
                 &json!({}),
             )?;
@@ -810,10 +847,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn officer_secret(
-        &self,
-        id: &str,
-    ) -> Result<Option<(String, Vec<u8>)>, ApiError> {
+    async fn officer_secret(&self, id: &str) -> Result<Option<(String, Vec<u8>)>, ApiError> {
         let id = id.to_owned();
         self.read(move |c| {
             c.prepare_cached(
@@ -829,7 +863,7 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn add_platform(
+    async fn add_platform(
         &self,
         actor: &str,
         row: PlatformInfo,
@@ -855,13 +889,13 @@ impl Db {
                 "INSERT INTO platforms (id, name, kid, jwk, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![row.id, row.name, row.kid, jwk, row.created_at],
             ).map_err(DbError::from)?;
-            audit::append(ctx.conn, row.created_at, &actor, "platform.added", Some(&row.id), &json!({"kid": row.kid}))?;
+            audit::append(ctx.conn, row.created_at, &actor, AuditEvent::PlatformAdded.as_str(), Some(&row.id), &json!({"kid": row.kid}))?;
             Ok(())
         })
         .await
     }
 
-    pub(super) async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
+    async fn list_platforms(&self) -> Result<Vec<PlatformInfo>, ApiError> {
         self.read(|c| {
             let mut s = c.prepare(
                 "SELECT id, name, kid, created_at FROM platforms WHERE removed_at IS NULL ORDER BY created_at, id",
@@ -882,12 +916,7 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn remove_platform(
-        &self,
-        actor: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<(), ApiError> {
+    async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), ApiError> {
         let (actor, id) = (actor.to_owned(), id.to_owned());
         self.write(move |ctx| {
             let n = ctx.conn.execute(
@@ -897,32 +926,35 @@ impl Db {
             if n == 0 {
                 return Err(ApiError::NotFound { what: "platform" });
             }
-            audit::append(ctx.conn, now, &actor, "platform.removed", Some(&id), &json!({}))?;
+            audit::append(ctx.conn, now, &actor, AuditEvent::PlatformRemoved.as_str(), Some(&id), &json!({}))?;
             Ok(())
         })
         .await
     }
 
-    pub(super) async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
+    async fn key_rows(&self) -> Result<Vec<KeyRow>, ApiError> {
         self.read(|c| {
-            let mut s = c.prepare(
-                "SELECT kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry
-                 FROM signing_keys ORDER BY not_before, kid",
-            )?;
-            let rows = s.query_map([], key_row)?.collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, DbError>(rows)
+            let mut s = c.prepare(&format!(
+                "SELECT {} FROM signing_keys ORDER BY not_before, kid",
+                rules::KEY_ROW_COLUMNS
+            ))?;
+            let rows = s
+                .query_map([], key_columns)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(rules::decode_key_row)
+                .collect::<Result<Vec<_>, _>>()
         })
         .await
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn active_kid(&self, purpose: &str) -> Result<Option<String>, ApiError> {
-        let purpose = purpose.to_owned();
+    async fn active_kid(&self, purpose: KeyPurpose) -> Result<Option<String>, ApiError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid FROM signing_keys WHERE purpose = ?1 AND state = 'active'",
             )?
-            .query_row([&purpose], |r| r.get(0))
+            .query_row([purpose.as_str()], |r| r.get(0))
             .optional()
             .map_err(DbError::from)
         })
@@ -930,11 +962,11 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
+    async fn create_first_key(&self, row: KeyRow) -> Result<bool, ApiError> {
         self.write(move |ctx| {
             let exists: bool = ctx.conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM signing_keys WHERE purpose = ?1 AND state = 'active')",
-                [&row.purpose],
+                [row.purpose.as_str()],
                 |r| r.get(0),
             )?;
             if exists {
@@ -945,16 +977,16 @@ impl Db {
                 ctx.conn,
                 row.not_before,
                 "system",
-                "key.created",
+                AuditEvent::KeyCreated.as_str(),
                 Some(&row.kid),
-                &json!({"purpose": row.purpose, "alg": row.alg}),
+                &json!({"purpose": row.purpose.as_str(), "alg": row.alg.as_str()}),
             )?;
             Ok::<_, ApiError>(true)
         })
         .await
     }
 
-    pub(super) async fn rotate_key(
+    async fn rotate_key(
         &self,
         actor: &str,
         row: KeyRow,
@@ -979,13 +1011,13 @@ impl Db {
                 params![old, now, last],
             )?;
             insert_key(ctx.conn, &row)?;
-            audit::append(ctx.conn, now, &actor, "key.rotated", Some(&row.kid), &json!({"retired": old, "alg": row.alg}))?;
+            audit::append(ctx.conn, now, &actor, AuditEvent::KeyRotated.as_str(), Some(&row.kid), &json!({"retired": old, "alg": row.alg.as_str()}))?;
             Ok::<_, ApiError>(old)
         })
         .await
     }
 
-    pub(super) async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
+    async fn record_direct(&self, r: DirectRecord) -> Result<(i64, u32), ApiError> {
         self.write(move |ctx| {
             ensure_sim_enrolment(ctx.conn, r.level, r.now)?;
             let (shard, idx) = allocate(ctx, r.shard_size)?;
@@ -1001,7 +1033,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn simulate(
+    async fn simulate(
         &self,
         n: u64,
         base: u64,
@@ -1040,57 +1072,36 @@ impl Db {
         .await
     }
 
-    pub(super) async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
+    async fn audit_recent(&self, limit: i64) -> Result<Vec<AuditEntry>, ApiError> {
         self.read(move |c| audit::recent(c, limit))
             .await
             .map_err(ApiError::from)
     }
 
-    pub(super) async fn count_rows(&self, sql: String) -> Result<i64, ApiError> {
-        self.read(move |c| Ok::<_, DbError>(c.query_row(&sql, [], |r| r.get(0))?))
-            .await
-            .map_err(ApiError::from)
-    }
-
-    // Housekeeping and audit listing (crate::sweep, crate::audit).
-
-    pub(super) async fn sweep_chunk(
-        &self,
-        sql: &'static str,
-        cutoff: i64,
-        limit: i64,
-    ) -> Result<u64, ApiError> {
-        self.write(move |ctx| {
-            let n = ctx
-                .conn
-                .prepare_cached(sql)?
-                .execute(params![cutoff, limit])?;
-            Ok::<_, ApiError>(n as u64)
-        })
-        .await
-    }
-
-    pub(super) async fn append_audit(
+    async fn append_audit(
         &self,
         at: i64,
         actor: &str,
-        event: &str,
+        event: AuditEvent,
         subject: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<(), ApiError> {
-        let (actor, event, subject) = (
-            actor.to_owned(),
-            event.to_owned(),
-            subject.map(str::to_owned),
-        );
+        let (actor, subject) = (actor.to_owned(), subject.map(str::to_owned));
         self.write(move |ctx| {
-            audit::append(ctx.conn, at, &actor, &event, subject.as_deref(), &detail)?;
+            audit::append(
+                ctx.conn,
+                at,
+                &actor,
+                event.as_str(),
+                subject.as_deref(),
+                &detail,
+            )?;
             Ok::<_, ApiError>(())
         })
         .await
     }
 
-    pub(super) async fn lift_citizen_hold(
+    async fn lift_citizen_hold(
         &self,
         citizen: &str,
         actor: &str,
@@ -1101,20 +1112,20 @@ impl Db {
         self.write(move |ctx| {
             let c = ctx.conn;
             let known: bool = c
-                .query_row(super::CITIZEN_KNOWN_SQLITE, [&citizen], |r| r.get(0))
+                .query_row(rules::CITIZEN_KNOWN_SQLITE, [&citizen], |r| r.get(0))
                 .map_err(DbError::from)?;
             let hold: Option<i64> = c
-                .query_row(super::CITIZEN_HOLD_SQLITE, [&citizen], |r| r.get(0))
+                .query_row(rules::CITIZEN_HOLD_SQLITE, [&citizen], |r| r.get(0))
                 .optional()
                 .map_err(DbError::from)?;
-            super::judge_lift_hold(known, hold)?;
-            c.execute(super::LIFT_REVOCATION_HOLD_SQLITE, [&citizen])
+            rules::judge_lift_hold(known, hold)?;
+            c.execute(rules::LIFT_REVOCATION_HOLD_SQLITE, [&citizen])
                 .map_err(DbError::from)?;
             audit::append(
                 c,
                 now,
                 &actor,
-                super::LIFT_HOLD_EVENT,
+                AuditEvent::CitizenLiftHold.as_str(),
                 Some(&citizen),
                 &json!({"reason": reason, "was": "revoked"}),
             )?;
@@ -1123,7 +1134,7 @@ impl Db {
         .await
     }
 
-    pub(super) async fn record_key_withdrawal(
+    async fn record_key_withdrawal(
         &self,
         at: i64,
         actor: &str,
@@ -1146,7 +1157,7 @@ impl Db {
                 ctx.conn,
                 at,
                 &actor,
-                crate::withdraw::WITHDRAW_EVENT,
+                AuditEvent::KeyWithdrawn.as_str(),
                 Some(&kid),
                 &detail,
             )?;
@@ -1155,17 +1166,14 @@ impl Db {
         .await
     }
 
-    pub(super) async fn key_withdrawals(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<crate::withdraw::KeyWithdrawal>, ApiError> {
+    async fn key_withdrawals(&self, limit: i64) -> Result<Vec<KeyWithdrawal>, ApiError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT kid, since, withdrawn_at FROM key_withdrawals
                  ORDER BY withdrawn_at, kid LIMIT ?1",
             )?
             .query_map([limit], |r| {
-                Ok(crate::withdraw::KeyWithdrawal {
+                Ok(KeyWithdrawal {
                     kid: r.get(0)?,
                     since: r.get(1)?,
                     withdrawn_at: r.get(2)?,
@@ -1178,12 +1186,49 @@ impl Db {
         .map_err(ApiError::from)
     }
 
-    pub(super) async fn audit_list(
+    async fn audit_list(
         &self,
-        filter: super::AuditFilter,
+        filter: crate::domain::audit::AuditFilter,
     ) -> Result<Vec<AuditEntry>, ApiError> {
         self.read(move |c| audit::list(c, &filter))
             .await
             .map_err(ApiError::from)
+    }
+}
+
+impl Db {
+    async fn insert_nonce(
+        &self,
+        table: &'static str,
+        digest: SecretDigest,
+        expires_at: i64,
+    ) -> Result<(), ApiError> {
+        self.write(move |ctx| {
+            ctx.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO {table} (nonce_hash, expires_at) VALUES (?1, ?2)"
+                ))?
+                .execute(params![digest.0.as_slice(), expires_at])?;
+            Ok::<_, ApiError>(())
+        })
+        .await
+    }
+
+    #[cfg(feature = "test-util")]
+    async fn count_sql(&self, sql: String) -> Result<i64, ApiError> {
+        self.read(move |c| Ok::<_, DbError>(c.query_row(&sql, [], |r| r.get(0))?))
+            .await
+            .map_err(ApiError::from)
+    }
+
+    async fn sweep_sql(&self, sql: &'static str, cutoff: i64, limit: i64) -> Result<u64, ApiError> {
+        self.write(move |ctx| {
+            let n = ctx
+                .conn
+                .prepare_cached(sql)?
+                .execute(params![cutoff, limit])?;
+            Ok::<_, ApiError>(n as u64)
+        })
+        .await
     }
 }

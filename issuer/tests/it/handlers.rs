@@ -313,8 +313,8 @@ async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
             .issuer
             .change_status(
                 "test",
-                issuer::status::Target::Credential(format!("sim-{i}")),
-                issuer::model::StatusAction::Suspend,
+                issuer::service::status::Target::Credential(format!("sim-{i}")),
+                issuer::domain::StatusAction::Suspend,
             )
             .await;
         if r.is_ok() {

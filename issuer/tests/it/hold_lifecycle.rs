@@ -1,4 +1,4 @@
-//! The operator cases of a citizen's hold (docs/issuer.md, "Revoking a citizen"): a lost phone
+//! The operator cases of a citizen's hold (docs/issuer/operating.md, "Drills"): a lost phone
 //! is handled by revoking the batch on it, which leaves no hold, so the citizen enrols again on
 //! a new phone; a revoked citizen can be enrolled again only after an admin lifts the
 //! revocation hold with a reason (audited), and their old credentials stay revoked; a
@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use issuer::audit::AuditFilter;
+use issuer::domain::audit::AuditFilter;
 
 use crate::client::*;
 

@@ -1,4 +1,4 @@
-//! One holder key per credential (docs/issuer.md, "Holder keys"): a key repeated in a request,
+//! One holder key per credential (docs/issuer/http.md, "Holder keys"): a key repeated in a request,
 //! reused from an earlier batch, or raced by two requests is refused with `invalid_proof`, and
 //! a refused request issues nothing.
 

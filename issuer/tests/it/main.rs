@@ -22,4 +22,5 @@ mod refresh;
 mod replicas;
 mod restart;
 mod sign;
+mod store_suite;
 mod withdraw;

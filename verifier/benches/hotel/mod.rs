@@ -7,8 +7,10 @@
 //! KB-JWT, and a status-list token for the credential's shard in the verifier's status store.
 
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
-use credential::jose::{Alg, PublicJwk, SigningKey};
-use credential::sd_jwt::{add_key_binding, ClaimPath, SdJwt};
+use credential::jose::{Alg, Jws, PublicJwk, SigningKey};
+use credential::sd_jwt::{
+    add_key_binding, ClaimPath, KeyBinding, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED,
+};
 use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
 use rand_chacha::rand_core::SeedableRng;
 use verifier::{Policy, StatusStore, TrustStore, TrustedKey, Verifier};
@@ -118,4 +120,37 @@ pub fn fixture_at(level: Level) -> Fixture {
         selected,
         status_token: token,
     }
+}
+
+/// The `SdJwt::verify` options the verifier uses for this presentation: both citizen-ID `typ`
+/// values, the SD-JWT VC reserved claims, and key binding to the hotel's nonce and audience.
+pub fn sd_jwt_options() -> VerifyOptions {
+    VerifyOptions {
+        typ: TypPolicy::OneOf(vec!["dc+sd-jwt".into(), "vc+sd-jwt".into()]),
+        reserved_claims: SD_JWT_VC_RESERVED.iter().map(|s| (*s).to_owned()).collect(),
+        ..VerifyOptions::new(
+            NOW,
+            KeyBinding::Required {
+                nonce: NONCE.into(),
+                aud: AUD.into(),
+                max_age: 300,
+            },
+        )
+    }
+}
+
+/// The two signed parts of the parsed presentation: the issuer's JWS and the KB-JWT.
+pub fn signed_parts(parsed: &SdJwt) -> (Jws, Jws) {
+    let kb = Jws::parse(parsed.kb_jwt().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    (parsed.jws().clone(), kb)
+}
+
+/// The two raw ES256 signature verifications the presentation contains.
+pub fn verify_raw_pair(f: &Fixture, (issuer_jws, kb): &(Jws, Jws)) {
+    std::hint::black_box(issuer_jws)
+        .verify(&f.issuer)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::hint::black_box(kb)
+        .verify(&f.holder)
+        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -373,11 +373,7 @@ fn apply_delta(
     let chain = stored.chain;
     let mut next = stored.state;
     // The same state again within the same second (nothing changed): already current.
-    let unchanged = delta.issued_at == next.issued_at
-        && delta.changes.is_empty()
-        && next.status_seq == Some(delta.base_status_seq)
-        && delta.status_seq == delta.base_status_seq
-        && delta.keys == next.keys;
+    let unchanged = next.already_holds(&delta);
     if !unchanged {
         next.apply(&delta).map_err(refused)?;
         // The delta's key list replaced the stored one: stored withdrawals again on top.

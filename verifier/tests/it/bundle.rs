@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use credential::jose::{sign_compact, Alg, SigningKey};
 use credential::status_list::{Bits, StatusList, StatusListError, StatusListToken};
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Map, Value};

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use credential::jose::{Alg, SigningKey};
-use issuer::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
-use issuer::model::StatusAction;
-use issuer::status::Target;
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::domain::StatusAction;
+use issuer::service::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
+use issuer::service::status::Target;
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::Value;
@@ -348,7 +348,7 @@ async fn bad_deltas_each_refused_and_state_kept() {
     // Root-signed, but a list whose size differs from the stored one.
     let resized = signed(vec![
         serde_json::json!({"shard": 0, "uri": bureau.issuer.status_uri(0),
-        "size": 2048, "bits": 2, "set": issuer::delta::encode_set(&[(1, 1)])}),
+        "size": 2048, "bits": 2, "set": issuer::service::delta::encode_set(&[(1, 1)])}),
     ]);
     refused(&state, &resized, work.path(), "delta_invalid_change");
 
@@ -493,7 +493,7 @@ fn each_structural_delta_check_has_its_code() {
     few.max_shards = 1;
     let change = |shard: i64| {
         serde_json::json!({"shard": shard, "uri": format!("https://i/status/{shard}"),
-            "size": 16, "bits": 2, "set": issuer::delta::encode_set(&[(1, 1)])})
+            "size": 16, "bits": 2, "set": issuer::service::delta::encode_set(&[(1, 1)])})
     };
     let mut v = base();
     v["changes"] = serde_json::json!([change(0), change(1)]);

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
-use issuer::trust::{sign_trust_bundle, BundleContents};
-use issuer::withdraw::{sign_key_withdrawals, KeyWithdrawal};
+use issuer::domain::keys::KeyWithdrawal;
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::withdraw::sign_key_withdrawals;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::json;
@@ -60,7 +61,7 @@ async fn issued_and_synced(
     tempfile::TempDir,
     PathBuf,
     SigningKey,
-    issuer::simulate::DirectCredential,
+    issuer::service::simulate::DirectCredential,
     String,
 ) {
     let work = tempfile::tempdir().unwrap();

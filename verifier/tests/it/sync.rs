@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
-use issuer::status::Target;
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::status::Target;
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -167,7 +167,7 @@ async fn pin_sync_verify_offline_revoke_and_rotate() {
         .change_status(
             "test",
             Target::Credential(other.id.clone()),
-            issuer::model::StatusAction::Revoke,
+            issuer::domain::StatusAction::Revoke,
         )
         .await
         .unwrap();

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use issuer::model::StatusAction;
-use issuer::status::Target;
+use issuer::domain::StatusAction;
+use issuer::service::status::Target;
 use serde_json::json;
 use wallet::consent::Preparation;
 use wallet::{RefreshError, Reuse, Store};

@@ -269,13 +269,8 @@ impl Desk {
             }
             .into());
         };
-        // The same state again within the same second (nothing changed): already current, as
-        // `verifier sync` decides.
-        let unchanged = delta.issued_at == state.issued_at
-            && delta.changes.is_empty()
-            && state.status_seq == Some(delta.base_status_seq)
-            && delta.status_seq == delta.base_status_seq
-            && delta.keys == state.keys;
+        // The same state again within the same second (nothing changed): already current.
+        let unchanged = state.already_holds(&delta);
         if !unchanged {
             let mut next = state.clone();
             next.apply(&delta)?;

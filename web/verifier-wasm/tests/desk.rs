@@ -8,7 +8,7 @@ use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
 use credential::status_list::StatusReference;
-use issuer::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};

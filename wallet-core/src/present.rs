@@ -1,0 +1,913 @@
+//! Making a presentation: selecting disclosures and binding them to the verifier's nonce.
+
+use credential::jose::{PublicJwk, SigningKey};
+use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdAlg, SdJwt, VerifyError};
+
+/// Why a presentation could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PresentError {
+    /// The stored credential does not parse or its disclosures do not process.
+    #[error("credential: {0}")]
+    Credential(#[from] VerifyError),
+    /// The credential carries no holder key (`cnf.jwk`), so it cannot be key-bound.
+    #[error("credential has no holder key (cnf.jwk)")]
+    NoHolderKey,
+    /// The given holder key is not the credential's `cnf` key.
+    #[error("holder key does not match the credential's cnf key")]
+    WrongHolderKey,
+    /// A key-bound presentation was completed without its KB-JWT signature.
+    #[error("a key binding was not signed")]
+    Unsigned,
+    /// A requested claim is not in the credential.
+    #[error("claim {path} is not in the credential")]
+    ClaimNotFound {
+        /// The claim path.
+        path: String,
+    },
+}
+
+/// Presents `credential` disclosing the claims at `disclose` (and what lies beneath them),
+/// with a KB-JWT signed by `holder_key` for `nonce` and `aud` at time `iat`.
+///
+/// # Errors
+/// [`PresentError`] when the credential is malformed, the key is not its holder key, or a
+/// requested claim is absent.
+pub fn present(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+    nonce: &str,
+    aud: &str,
+    iat: i64,
+) -> Result<String, PresentError> {
+    let selected = select(credential, holder_key, disclose)?;
+    Ok(add_key_binding(&selected, holder_key, nonce, aud, iat))
+}
+
+/// Presents `credential` disclosing the claims at `disclose`, without a KB-JWT (`<jwt>~<d>~`),
+/// for a credential query with `require_cryptographic_holder_binding: false`. Anyone holding
+/// the result can show it again; prefer [`present`].
+///
+/// # Errors
+/// As [`present`].
+pub fn present_unbound(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+) -> Result<String, PresentError> {
+    select(credential, holder_key, disclose)
+}
+
+fn select(
+    credential: &str,
+    holder_key: &SigningKey,
+    disclose: &[ClaimPath],
+) -> Result<String, PresentError> {
+    let (selected, cnf) = select_disclosures(credential, disclose)?;
+    if &cnf != holder_key.public_jwk() {
+        return Err(PresentError::WrongHolderKey);
+    }
+    Ok(selected)
+}
+
+/// The credential with only the disclosures of `disclose` (and what lies beneath them), and
+/// its holder key (`cnf.jwk`).
+fn select_disclosures(
+    credential: &str,
+    disclose: &[ClaimPath],
+) -> Result<(String, PublicJwk), PresentError> {
+    let sd_jwt = SdJwt::parse(credential, &Limits::default())?;
+    let view = sd_jwt.holder_view()?;
+    let cnf = view
+        .claims
+        .get("cnf")
+        .and_then(|c| c.get("jwk"))
+        .ok_or(PresentError::NoHolderKey)?;
+    let cnf = PublicJwk::from_value(cnf).map_err(|_| PresentError::NoHolderKey)?;
+    let all = serde_json::Value::Object(view.claims.clone());
+    for path in disclose {
+        if path.lookup(&all).is_empty() {
+            return Err(PresentError::ClaimNotFound {
+                path: path.to_string(),
+            });
+        }
+    }
+    Ok((sd_jwt.select(disclose)?, cnf))
+}
+
+/// The KB-JWT (RFC 9901 section 4.3) over `presentation` for `nonce` and `aud` at `iat`,
+/// waiting for the holder key's signature.
+fn key_binding(
+    presentation: &str,
+    handle: KeyHandle,
+    alg: credential::jose::Alg,
+    nonce: &str,
+    aud: &str,
+    iat: i64,
+) -> ToSign {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::String("kb+jwt".into()));
+    let claims = serde_json::json!({
+        "iat": iat,
+        "aud": aud,
+        "nonce": nonce,
+        "sd_hash": SdAlg::Sha256.digest(presentation),
+    });
+    ToSign::new(handle, alg, header, claims.to_string().as_bytes())
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenID4VP 1.0: requests, answers and direct_post.
+
+/// The public key a `did:jwk` DID holds (`did:jwk:<base64url of a JWK>`), or `None`.
+fn did_jwk_key(did: &str) -> Option<PublicJwk> {
+    let encoded = did.strip_prefix("did:jwk:")?;
+    if encoded.len() > 1024 {
+        return None;
+    }
+    let bytes = credential::b64::decode(encoded).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    // A private key in a DID would be a mistake the wallet does not build on.
+    if value.get("d").is_some() {
+        return None;
+    }
+    credential::jose::PublicJwk::from_value(&value).ok()
+}
+
+use serde_json::{Map, Value};
+
+use crate::consent::Prepared;
+use crate::dcql::{DcqlError, DcqlQuery};
+use crate::signer::{software_key, HolderSigner, KeyHandle, SignerError, ToSign};
+use crate::store::{RecordStore, StoreError};
+use crate::transport::{checked_exchange, ExchangeError, HttpRequest, Transport};
+
+/// The largest request text (URI or fetched request object) accepted.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// Where the answer goes (OpenID4VP 1.0 section 8.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// `direct_post`: form POST to `response_uri`.
+    DirectPost {
+        /// The verifier's endpoint.
+        response_uri: String,
+    },
+    /// No `response_mode`: the answer is shown (a QR code) for a verifier offline.
+    Offline,
+}
+
+/// The `typ` a signed request object must carry (OpenID4VP 1.0 section 5; RFC 9101).
+pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
+
+/// How far past a signed request's `exp` the wallet still answers, for clocks that disagree.
+pub const REQUEST_CLOCK_SKEW: i64 = 60;
+
+/// The `aud` a request object may carry for a wallet found by static discovery (section 5.8).
+pub const SELF_ISSUED_AUD: &str = "https://self-issued.me/v2";
+
+/// Who the verifier is, as far as the wallet could check (OpenID4VP 1.0 section 5.9), for the
+/// consent screen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientIdentity {
+    /// An unsigned request: the client id is only what the request says.
+    Unverified,
+    /// `redirect_uri:` prefix (unsigned): the client id is the `response_uri` the answer is
+    /// posted to, so whoever receives the answer is that URI's owner.
+    RedirectUri {
+        /// The response URI.
+        uri: String,
+    },
+    /// A signed request (`decentralized_identifier:` prefix) whose signature verified with the
+    /// key of this DID. For `did:jwk` the DID is the key: it proves the request comes from its
+    /// holder, not who that is.
+    Did {
+        /// The DID (`did:jwk:...`).
+        did: String,
+        /// The RFC 7638 thumbprint of the key, short enough to compare by eye.
+        key_thumbprint: String,
+    },
+}
+
+/// An OpenID4VP authorization request (section 5) as this wallet accepts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationRequest {
+    /// The verifier's client id, prefix included; also the KB-JWT `aud`.
+    pub client_id: String,
+    /// What the wallet could verify about `client_id`.
+    pub client_identity: ClientIdentity,
+    /// The nonce for the KB-JWT.
+    pub nonce: String,
+    /// `state`, echoed in a `direct_post`.
+    pub state: Option<String>,
+    /// Where the answer goes.
+    pub response_mode: ResponseMode,
+    /// What is asked.
+    pub dcql_query: DcqlQuery,
+    /// `exp` of a signed request object (seconds since the epoch): [`answer`] refuses to
+    /// answer after it. `None` for an unsigned request, which has no expiry of its own (its
+    /// nonce is what the verifier expires).
+    pub expires_at: Option<i64>,
+}
+
+/// Why a request could not be understood or answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PresentationError {
+    /// The request text is not an OpenID4VP request this wallet accepts.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signed request object (JAR) failed a check.
+    #[error("request object: {reason}")]
+    InvalidRequestObject {
+        /// Which check failed.
+        reason: &'static str,
+    },
+    /// The client id's prefix names a way to authenticate the verifier this wallet does not
+    /// implement (X.509, OpenID Federation, verifier attestations, DID methods other than
+    /// `did:jwk`, pre-registration).
+    #[error("client id prefix {prefix} is not supported for signed requests")]
+    UnsupportedClientIdPrefix {
+        /// The prefix (`x509_hash`, `decentralized_identifier:did:web`, `pre-registered`, ...).
+        prefix: String,
+    },
+    /// The DCQL query is invalid.
+    #[error(transparent)]
+    Dcql(#[from] DcqlError),
+    /// The request carries `transaction_data`, which this wallet does not support: OpenID4VP
+    /// 1.0 section 5.1 says such a wallet must refuse the request rather than answer without
+    /// the transaction's authorization.
+    #[error("the request carries transaction_data, which this wallet does not support")]
+    TransactionDataUnsupported,
+    /// `request_uri` returned a plain JSON object: a request fetched by reference must be a
+    /// signed request object (`typ: oauth-authz-req+jwt`; RFC 9101, OpenID4VP 1.0 section 5).
+    #[error("request_uri returned an unsigned request object; only signed ones (oauth-authz-req+jwt) are accepted by reference")]
+    UnsignedRequestObject,
+    /// `request_uri` or `response_uri` is not `https://` (plain `http://` only on loopback;
+    /// [`crate::transport`]). Nothing was sent to it.
+    #[error("{endpoint} {origin} is not https (plain http is accepted only on loopback)")]
+    InsecureUrl {
+        /// `request_uri` or `response_uri`.
+        endpoint: &'static str,
+        /// Its origin (`scheme://host[:port]`), without path or query.
+        origin: String,
+    },
+    /// `request_uri` or `response_uri` answered with a redirect, which the wallet does not
+    /// follow (OpenID4VP 1.0 section 8.2: a wallet should not follow a redirect of its
+    /// `direct_post`); the answer was not re-sent.
+    #[error("{endpoint} answered a redirect (http {status}); the wallet follows none")]
+    Redirected {
+        /// `request_uri` or `response_uri`.
+        endpoint: &'static str,
+        /// The HTTP status (3xx).
+        status: u16,
+    },
+    /// The signed request object's `exp` has passed: the verifier no longer waits for this
+    /// answer, and a stale request may be a replayed one.
+    #[error("the request expired at {expired_at}; ask the verifier for a new one")]
+    RequestExpired {
+        /// The request's `exp`.
+        expired_at: i64,
+    },
+    /// Every copy of a credential was shown before and the host did not allow reuse.
+    #[error("every copy of credential {batch_id} was shown before; refresh it or allow reuse")]
+    AllCopiesShown {
+        /// The batch.
+        batch_id: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Making the presentation failed.
+    #[error(transparent)]
+    Present(#[from] PresentError),
+    /// The holder-key signer failed.
+    #[error("holder key: {0}")]
+    Signer(#[from] SignerError),
+    /// The network failed, or `request_uri` answered an error.
+    #[error("{endpoint}: {reason}")]
+    Http {
+        /// `request_uri` or `response_uri`.
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The verifier's `response_uri` refused the answer.
+    #[error("verifier refused the answer: http {status}{}", error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default())]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The `error` code, when the body had one.
+        error: Option<String>,
+    },
+}
+
+fn invalid(reason: impl Into<String>) -> PresentationError {
+    PresentationError::InvalidRequest {
+        reason: reason.into(),
+    }
+}
+
+/// A request URI's content: the request, or where to fetch it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestRef {
+    /// Parameters by value.
+    ByValue(Box<AuthorizationRequest>),
+    /// `request_uri` (section 5.7; JAR RFC 9101).
+    ByReference {
+        /// `client_id` given beside `request_uri`, which the request object must repeat.
+        client_id: Option<String>,
+        /// Where to fetch the request object.
+        request_uri: String,
+    },
+}
+
+impl AuthorizationRequest {
+    /// Builds a request from its parameters (by value, or a fetched JSON request object).
+    ///
+    /// # Errors
+    /// [`PresentationError::InvalidRequest`], [`PresentationError::Dcql`].
+    pub fn from_params(
+        params: &Map<String, Value>,
+    ) -> Result<AuthorizationRequest, PresentationError> {
+        let text = |name: &str| -> Result<Option<String>, PresentationError> {
+            match params.get(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(invalid(format!("{name} is not a string"))),
+            }
+        };
+        if params.contains_key("transaction_data") {
+            return Err(PresentationError::TransactionDataUnsupported);
+        }
+        let client_id = text("client_id")?.ok_or_else(|| invalid("no client_id"))?;
+        let nonce = text("nonce")?.ok_or_else(|| invalid("no nonce"))?;
+        if client_id.is_empty() || nonce.is_empty() {
+            return Err(invalid("empty client_id or nonce"));
+        }
+        match text("response_type")?.as_deref() {
+            Some("vp_token") => {}
+            Some(_) => return Err(invalid("response_type is not vp_token")),
+            None => return Err(invalid("no response_type")),
+        }
+        let response_mode = match text("response_mode")?.as_deref() {
+            None => ResponseMode::Offline,
+            Some("direct_post") => {
+                let uri = text("response_uri")?
+                    .ok_or_else(|| invalid("direct_post without response_uri"))?;
+                crate::transport::check_url(&uri).map_err(|origin| {
+                    PresentationError::InsecureUrl {
+                        endpoint: "response_uri",
+                        origin,
+                    }
+                })?;
+                ResponseMode::DirectPost { response_uri: uri }
+            }
+            Some(_) => return Err(invalid("unsupported response_mode")),
+        };
+        let dcql_query = match params.get("dcql_query") {
+            Some(Value::String(s)) => DcqlQuery::from_json(s)?,
+            Some(v @ Value::Object(_)) => DcqlQuery::from_value(v)?,
+            Some(_) => return Err(invalid("dcql_query is not an object")),
+            None => {
+                return Err(if params.contains_key("presentation_definition") {
+                    invalid("presentation_definition is not supported; use dcql_query")
+                } else {
+                    invalid("no dcql_query")
+                })
+            }
+        };
+        let client_identity = match client_id.strip_prefix("redirect_uri:") {
+            Some(uri) => match &response_mode {
+                ResponseMode::DirectPost { response_uri } if response_uri == uri => {
+                    ClientIdentity::RedirectUri {
+                        uri: uri.to_owned(),
+                    }
+                }
+                _ => {
+                    return Err(invalid(
+                        "a redirect_uri client id must equal the response_uri",
+                    ))
+                }
+            },
+            None => ClientIdentity::Unverified,
+        };
+        Ok(AuthorizationRequest {
+            client_id,
+            client_identity,
+            nonce,
+            state: text("state")?,
+            response_mode,
+            dcql_query,
+            expires_at: None,
+        })
+    }
+
+    /// Parses `openid4vp://?...` (any authority/path, or `https://...?` with the same query).
+    ///
+    /// # Errors
+    /// [`PresentationError::InvalidRequest`], [`PresentationError::Dcql`].
+    pub fn parse_uri(uri: &str) -> Result<RequestRef, PresentationError> {
+        let uri = uri.trim();
+        if uri.len() > MAX_REQUEST_BYTES {
+            return Err(invalid("request is too large"));
+        }
+        let known = [
+            "openid4vp://",
+            "https://",
+            "http://",
+            "haip://",
+            "mdoc-openid4vp://",
+        ];
+        if !known.iter().any(|s| uri.starts_with(s)) {
+            return Err(invalid("scheme is not openid4vp"));
+        }
+        let query = uri
+            .split_once('?')
+            .map(|(_, q)| q)
+            .ok_or_else(|| invalid("no query"))?;
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query).map_err(|_| invalid("query is not form-encoded"))?;
+        let mut params = Map::new();
+        for (k, v) in pairs {
+            if params.insert(k.clone(), Value::String(v)).is_some() {
+                return Err(invalid(format!("{k} given twice")));
+            }
+        }
+        if let Some(Value::String(request_uri)) = params.get("request_uri") {
+            crate::transport::check_url(request_uri).map_err(|origin| {
+                PresentationError::InsecureUrl {
+                    endpoint: "request_uri",
+                    origin,
+                }
+            })?;
+            return Ok(RequestRef::ByReference {
+                client_id: params
+                    .get("client_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                request_uri: request_uri.clone(),
+            });
+        }
+        if let Some(Value::String(jwt)) = params.get("request") {
+            let outer = params.get("client_id").and_then(Value::as_str);
+            return Ok(RequestRef::ByValue(Box::new(
+                AuthorizationRequest::from_request_object(jwt, outer)?,
+            )));
+        }
+        Ok(RequestRef::ByValue(Box::new(
+            AuthorizationRequest::from_params(&params)?,
+        )))
+    }
+
+    /// Verifies a signed request object (JAR, RFC 9101; OpenID4VP 1.0 section 5) and builds the
+    /// request from its claims. `outer_client_id` is the `client_id` given beside it, which
+    /// must be present and equal the object's.
+    ///
+    /// Checks: size; compact JWS with an allowed `alg` (ES256, EdDSA; anything else does not
+    /// parse); `typ` exactly `oauth-authz-req+jwt`; `client_id` equal inside and out; the
+    /// prefix `decentralized_identifier:did:jwk:` (the key is read from the DID, offline; `kid`,
+    /// when present, must be its `#0` method); the signature; `aud`, when present,
+    /// [`SELF_ISSUED_AUD`]. Other prefixes are [`PresentationError::UnsupportedClientIdPrefix`];
+    /// `redirect_uri:` may not sign.
+    ///
+    /// # Errors
+    /// [`PresentationError::InvalidRequestObject`] naming the check,
+    /// [`PresentationError::UnsupportedClientIdPrefix`], and the errors of the parameters.
+    pub fn from_request_object(
+        jwt: &str,
+        outer_client_id: Option<&str>,
+    ) -> Result<AuthorizationRequest, PresentationError> {
+        let bad = |reason| PresentationError::InvalidRequestObject { reason };
+        if jwt.len() > MAX_REQUEST_BYTES {
+            return Err(invalid("request is too large"));
+        }
+        let jws = credential::jose::Jws::parse(jwt.trim())
+            .map_err(|_| bad("not a JWS with an allowed alg"))?;
+        if jws.header().typ.as_deref() != Some(REQUEST_OBJECT_TYP) {
+            return Err(bad("typ must be oauth-authz-req+jwt"));
+        }
+        let claims = jws
+            .payload_object()
+            .map_err(|_| bad("payload is not a JSON object"))?;
+        let client_id = claims
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or(bad("no client_id"))?;
+        match outer_client_id {
+            Some(outer) if outer == client_id => {}
+            Some(_) => return Err(bad("client_id differs from the one beside the request")),
+            None => return Err(bad("client_id must be given beside the request")),
+        }
+        let did = match client_id.split_once(':') {
+            Some(("decentralized_identifier", did)) if did.starts_with("did:jwk:") => did,
+            Some(("decentralized_identifier", did)) => {
+                let method = did.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
+                return Err(PresentationError::UnsupportedClientIdPrefix {
+                    prefix: format!("decentralized_identifier:{method}"),
+                });
+            }
+            Some(("redirect_uri", _)) => return Err(bad("a redirect_uri client id cannot sign")),
+            Some((
+                prefix @ ("x509_san_dns"
+                | "x509_hash"
+                | "verifier_attestation"
+                | "openid_federation"
+                | "origin"),
+                _,
+            )) => {
+                return Err(PresentationError::UnsupportedClientIdPrefix {
+                    prefix: prefix.to_owned(),
+                })
+            }
+            _ => {
+                return Err(PresentationError::UnsupportedClientIdPrefix {
+                    prefix: "pre-registered".into(),
+                })
+            }
+        };
+        let key = did_jwk_key(did).ok_or(bad("did:jwk does not hold a public key"))?;
+        if let Some(kid) = &jws.header().kid {
+            if *kid != format!("{did}#0") {
+                return Err(bad("kid is not the did:jwk verification method"));
+            }
+        }
+        jws.verify(&key)
+            .map_err(|_| bad("signature does not verify"))?;
+        let aud_ok = match claims.get("aud") {
+            None => true,
+            Some(Value::String(a)) => a == SELF_ISSUED_AUD,
+            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(SELF_ISSUED_AUD)),
+            Some(_) => false,
+        };
+        if !aud_ok {
+            return Err(bad("aud is not https://self-issued.me/v2"));
+        }
+        let expires_at = match claims.get("exp") {
+            None => None,
+            Some(exp) => Some(exp.as_i64().ok_or(bad("exp is not a number of seconds"))?),
+        };
+        let mut request = AuthorizationRequest::from_params(&claims)?;
+        request.expires_at = expires_at;
+        request.client_identity = ClientIdentity::Did {
+            did: did.to_owned(),
+            key_thumbprint: key.thumbprint().to_owned(),
+        };
+        Ok(request)
+    }
+}
+
+/// Parses a request URI and fetches the request object when it is by reference. A fetched
+/// request object must be signed (`typ: oauth-authz-req+jwt`, verified by
+/// [`AuthorizationRequest::from_request_object`]): a plain JSON object is
+/// [`PresentationError::UnsignedRequestObject`]. An unsigned request (the `redirect_uri:`
+/// prefix, which may not sign) comes by value.
+///
+/// # Errors
+/// [`PresentationError`]; [`PresentationError::InsecureUrl`] for a plain-http `request_uri`
+/// off loopback, [`PresentationError::Redirected`] for a redirect.
+pub async fn resolve_request<T: Transport>(
+    http: &T,
+    uri: &str,
+) -> Result<AuthorizationRequest, PresentationError> {
+    match AuthorizationRequest::parse_uri(uri)? {
+        RequestRef::ByValue(r) => Ok(*r),
+        RequestRef::ByReference {
+            client_id,
+            request_uri,
+        } => {
+            let http_err = |reason: String| PresentationError::Http {
+                endpoint: "request_uri".into(),
+                reason,
+            };
+            let (response, _) = checked_exchange(http, HttpRequest::get(&request_uri))
+                .await
+                .map_err(|e| exchange_error("request_uri", e))?;
+            if !(200..300).contains(&response.status) {
+                return Err(http_err(format!("http status {}", response.status)));
+            }
+            let body = response.body;
+            if body.len() > MAX_REQUEST_BYTES {
+                return Err(invalid("request object is too large"));
+            }
+            let text =
+                String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
+            let text = text.trim();
+            if text.starts_with('{') {
+                return Err(PresentationError::UnsignedRequestObject);
+            }
+            AuthorizationRequest::from_request_object(text, client_id.as_deref())
+        }
+    }
+}
+
+/// The transport rules' refusals as this protocol's errors.
+fn exchange_error(endpoint: &'static str, e: ExchangeError) -> PresentationError {
+    match e {
+        ExchangeError::Insecure(origin) => PresentationError::InsecureUrl { endpoint, origin },
+        ExchangeError::Redirected(status) => PresentationError::Redirected { endpoint, status },
+        ExchangeError::Transport { reason, .. } => PresentationError::Http {
+            endpoint: endpoint.into(),
+            reason,
+        },
+    }
+}
+
+/// What the host allows when every copy of a credential was shown before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Refuse with [`PresentationError::AllCopiesShown`].
+    Refuse,
+    /// Reuse the least-shown copy (the citizen was told verifiers could link it).
+    Allow,
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// `vp_token`: `{"<credential query id>": ["<sd-jwt+kb>"]}` (section 8.1).
+    pub vp_token: Value,
+    /// The request's `state`, echoed.
+    pub state: Option<String>,
+    /// Where it goes.
+    pub response_mode: ResponseMode,
+    /// Copies used (`<batch>-<index>`), now marked shown.
+    pub copies_used: Vec<String>,
+    /// Batches whose copy was reused (every copy had been shown).
+    pub reused: Vec<String>,
+}
+
+impl Answer {
+    /// The answer as text for a QR code (offline): the compact form of the `vp_token` JSON
+    /// (`VP1:` + base45 of deflated records, [`credential::compact`]), which a QR code carries
+    /// in alphanumeric mode. The verifier reads it and the plain JSON alike.
+    pub fn to_text(&self) -> String {
+        credential::compact::encode(&self.to_json_text())
+    }
+
+    /// The `vp_token` JSON, compact (what `direct_post` sends; larger as a QR code).
+    pub fn to_json_text(&self) -> String {
+        self.vp_token.to_string()
+    }
+}
+
+/// An answer built but not yet signed (sans-IO): each key-bound presentation waits for its
+/// KB-JWT signature by the copy's holder key. [`answer_with`] signs it with a
+/// [`HolderSigner`]; a host may also sign [`UnsignedAnswer::to_sign`] itself and call
+/// [`UnsignedAnswer::finish`].
+#[derive(Debug)]
+pub struct UnsignedAnswer {
+    parts: Vec<UnsignedPart>,
+    state: Option<String>,
+    response_mode: ResponseMode,
+    reused: Vec<String>,
+}
+
+#[derive(Debug)]
+struct UnsignedPart {
+    query_id: String,
+    copy_id: String,
+    presentation: String,
+    /// The KB-JWT to sign and the key the credential is bound to (`cnf.jwk`).
+    binding: Option<(ToSign, PublicJwk)>,
+}
+
+/// Picks one copy per credential of a consented request (a fresh one when left), selects
+/// exactly the consented claims and prepares each KB-JWT with the request's nonce and `aud` =
+/// `client_id` at time `now`. Nothing is marked shown yet.
+///
+/// # Errors
+/// [`PresentationError::RequestExpired`] past a signed request's `exp`;
+/// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
+/// presentation errors.
+pub fn begin_answer(
+    store: &impl RecordStore,
+    prepared: &Prepared,
+    reuse: Reuse,
+    now: i64,
+) -> Result<UnsignedAnswer, PresentationError> {
+    let request = &prepared.request;
+    if let Some(exp) = request.expires_at {
+        if now > exp.saturating_add(REQUEST_CLOCK_SKEW) {
+            return Err(PresentationError::RequestExpired { expired_at: exp });
+        }
+    }
+    let mut parts = Vec::new();
+    let mut reused = Vec::new();
+    for s in &prepared.selections {
+        let copies = store.copies(&s.batch_id)?;
+        let copy = match copies.iter().find(|c| c.shown_count == 0) {
+            Some(c) => c,
+            None => {
+                if reuse == Reuse::Refuse {
+                    return Err(PresentationError::AllCopiesShown {
+                        batch_id: s.batch_id.clone(),
+                    });
+                }
+                reused.push(s.batch_id.clone());
+                copies
+                    .iter()
+                    .min_by_key(|c| (c.shown_count, c.copy_index))
+                    .ok_or_else(|| StoreError::NotFound {
+                        id: s.batch_id.clone(),
+                    })?
+            }
+        };
+        let opened = store.open_copy(&copy.id)?;
+        let (presentation, cnf) = select_disclosures(&opened.sd_jwt, &s.claims)?;
+        let binding = s.key_binding.then(|| {
+            let kb = key_binding(
+                &presentation,
+                opened.holder_key,
+                cnf.alg(),
+                &request.nonce,
+                &request.client_id,
+                now,
+            );
+            (kb, cnf)
+        });
+        parts.push(UnsignedPart {
+            query_id: s.query_id.clone(),
+            copy_id: copy.id.clone(),
+            presentation,
+            binding,
+        });
+    }
+    Ok(UnsignedAnswer {
+        parts,
+        state: request.state.clone(),
+        response_mode: request.response_mode.clone(),
+        reused,
+    })
+}
+
+impl UnsignedAnswer {
+    /// The KB-JWTs to sign, in order.
+    pub fn to_sign(&self) -> impl Iterator<Item = &ToSign> {
+        self.parts
+            .iter()
+            .filter_map(|p| p.binding.as_ref().map(|(kb, _)| kb))
+    }
+
+    /// Completes the answer with the signatures of [`UnsignedAnswer::to_sign`], in order, and
+    /// marks every copy used shown at `now`, in one change, before the answer is returned
+    /// (single use).
+    ///
+    /// # Errors
+    /// [`PresentError::Unsigned`] when a signature is missing; the store's errors (then
+    /// nothing is marked).
+    pub fn finish(
+        self,
+        store: &mut impl RecordStore,
+        signatures: Vec<Vec<u8>>,
+        now: i64,
+    ) -> Result<Answer, PresentationError> {
+        let mut signatures = signatures.into_iter();
+        let mut vp_token = Map::new();
+        let mut used = Vec::new();
+        for part in self.parts {
+            let presentation = match part.binding {
+                None => part.presentation,
+                Some((kb, _)) => {
+                    let signature = signatures.next().ok_or(PresentError::Unsigned)?;
+                    format!("{}{}", part.presentation, kb.finish(&signature))
+                }
+            };
+            // One array per credential query; several entries when it allows `multiple`.
+            match vp_token
+                .entry(part.query_id)
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(items) => items.push(Value::String(presentation)),
+                other => *other = Value::Array(vec![Value::String(presentation)]),
+            }
+            used.push(part.copy_id);
+        }
+        // Single use: every copy of this answer is marked shown in one change, before the
+        // answer leaves the core.
+        store.mark_shown(&used, now)?;
+        Ok(Answer {
+            vp_token: Value::Object(vp_token),
+            state: self.state,
+            response_mode: self.response_mode,
+            copies_used: used,
+            reused: self.reused,
+        })
+    }
+}
+
+/// Builds, signs (with `signer`, the holder keys' keeper) and completes the answer to a
+/// consented request: [`begin_answer`], each KB-JWT signed after checking that the signer's key
+/// is the credential's `cnf` key, then [`UnsignedAnswer::finish`].
+///
+/// # Errors
+/// As [`begin_answer`]; [`PresentError::WrongHolderKey`] when the handle's key is not the
+/// credential's; [`PresentationError::Signer`]. Nothing is marked shown on error.
+pub async fn answer_with<S: HolderSigner>(
+    store: &mut impl RecordStore,
+    signer: &S,
+    prepared: &Prepared,
+    reuse: Reuse,
+    now: i64,
+) -> Result<Answer, PresentationError> {
+    let unsigned = begin_answer(store, prepared, reuse, now)?;
+    let mut signatures = Vec::new();
+    for (kb, cnf) in unsigned.parts.iter().filter_map(|p| p.binding.as_ref()) {
+        if signer.public_jwk(&kb.handle).await? != *cnf {
+            return Err(PresentError::WrongHolderKey.into());
+        }
+        signatures.push(signer.sign(&kb.handle, kb.signing_input.as_bytes()).await?);
+    }
+    unsigned.finish(store, signatures, now)
+}
+
+/// Builds the `vp_token` for a consented request with software holder keys (the desktop host,
+/// whose handles are private JWKs): one fresh copy per credential (marked shown), disclosing
+/// exactly the consented claims, KB-JWT with the request's nonce and `aud` = `client_id` at
+/// time `now`. [`answer_with`] is the same for any [`HolderSigner`].
+///
+/// # Errors
+/// [`PresentationError::RequestExpired`] past a signed request's `exp`;
+/// [`PresentationError::AllCopiesShown`] when reuse is refused and needed; store and
+/// presentation errors. Nothing is marked shown on error.
+pub fn answer(
+    store: &mut impl RecordStore,
+    prepared: &Prepared,
+    reuse: Reuse,
+    now: i64,
+) -> Result<Answer, PresentationError> {
+    let unsigned = begin_answer(store, prepared, reuse, now)?;
+    let mut signatures = Vec::new();
+    for (kb, cnf) in unsigned.parts.iter().filter_map(|p| p.binding.as_ref()) {
+        let key = software_key(&kb.handle)?;
+        if key.public_jwk() != cnf {
+            return Err(PresentError::WrongHolderKey.into());
+        }
+        signatures.push(key.sign(kb.signing_input.as_bytes()));
+    }
+    unsigned.finish(store, signatures, now)
+}
+
+/// What the verifier said to a `direct_post`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectPostOutcome {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// `redirect_uri` from the JSON answer, when given (section 8.2).
+    pub redirect_uri: Option<String>,
+}
+
+/// Sends an online answer: `vp_token` (and `state`) form-encoded to `response_uri`, once.
+///
+/// `http` must follow no redirect: a `3xx` is
+/// [`PresentationError::Redirected`] and the answer is not re-sent anywhere (OpenID4VP 1.0
+/// section 8.2).
+///
+/// # Errors
+/// [`PresentationError::InvalidRequest`] for an offline answer,
+/// [`PresentationError::InsecureUrl`] for plain http off loopback (nothing sent),
+/// [`PresentationError::Redirected`], [`PresentationError::Http`],
+/// [`PresentationError::Rejected`].
+pub async fn send<T: Transport>(
+    http: &T,
+    answer: &Answer,
+) -> Result<DirectPostOutcome, PresentationError> {
+    let ResponseMode::DirectPost { response_uri } = &answer.response_mode else {
+        return Err(invalid("offline answers are shown, not sent"));
+    };
+    let vp_token = answer.vp_token.to_string();
+    let mut form = vec![("vp_token", vp_token.as_str())];
+    if let Some(state) = &answer.state {
+        form.push(("state", state.as_str()));
+    }
+    let (response, _) = checked_exchange(http, HttpRequest::post(response_uri).form(&form))
+        .await
+        .map_err(|e| exchange_error("response_uri", e))?;
+    let status = response.status;
+    let json: Option<Value> = serde_json::from_slice(&response.body).ok();
+    if !(200..300).contains(&status) {
+        return Err(PresentationError::Rejected {
+            status,
+            error: json
+                .as_ref()
+                .and_then(|j| j.get("error"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+    Ok(DirectPostOutcome {
+        status,
+        redirect_uri: json
+            .as_ref()
+            .and_then(|j| j.get("redirect_uri"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
