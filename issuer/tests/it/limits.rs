@@ -174,3 +174,13 @@ async fn a_declared_10_gb_body_is_refused_before_it_is_read() {
     }
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_server_answers_on_its_url_and_stops_listening_on_shutdown() {
+    let mut t = TestIssuer::start().await;
+    assert_eq!(t.url, format!("http://{}", t.addr));
+    assert_eq!(t.get_text("/health").await, "ok");
+    t.stop_server().await;
+    assert!(tokio::net::TcpStream::connect(t.addr).await.is_err());
+    t.stop().await;
+}
