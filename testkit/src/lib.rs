@@ -14,7 +14,9 @@
 //! - [`http`]: GET and POST helpers that fail the test on a transport error;
 //! - [`now`]: the current time in Unix seconds.
 //!
-//! Test code: a failed setup step panics and so fails the test.
+//! Test code: a failed setup step panics and so fails the test. The issuer on loopback and
+//! the PostgreSQL databases are the default feature `issuer`; the demo, a normal build, uses
+//! the fixtures without it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,14 +25,18 @@ pub mod cli;
 pub mod http;
 mod oid4vci;
 mod platform;
+#[cfg(feature = "issuer")]
 pub mod postgres;
+#[cfg(feature = "issuer")]
 mod server;
 mod status;
 
 pub use claims::{basic_claims, high_claims, id_number, BASIC_EXAMPLE, HIGH_EXAMPLE};
 pub use oid4vci::{parse_offer_uri, pre_authorized_code, proof, Redeemed, Wallet, PRE_AUTH};
 pub use platform::Platform;
+#[cfg(feature = "issuer")]
 pub use postgres::Backend;
+#[cfg(feature = "issuer")]
 pub use server::{config, Builder, TestIssuer};
 pub use status::status_token;
 
