@@ -299,6 +299,8 @@ impl DemoWallet {
                     _ => WalletError::NoMatchingCredential,
                 })
             }
+            // `MatchOutcome` may be `#[non_exhaustive]` (wallet-core keeps it so on main).
+            #[allow(unreachable_patterns)]
             _ => return Err(WalletError::NoMatchingCredential),
         };
         self.answer_selections(request, selections)

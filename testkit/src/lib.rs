@@ -7,27 +7,38 @@
 //! - [`postgres`]: the PostgreSQL test server, one fresh database per test;
 //! - [`Platform`]: the messaging platform's key and its face-match attestations;
 //! - [`id_number`], [`basic_claims`], [`high_claims`]: claims fixtures;
+//! - [`status_token`]: a signed Token Status List with one entry set or not;
 //! - [`Wallet`]: the OpenID4VCI 1.0 client steps (offer, token, nonce, credential, refresh),
 //!   written from the specification, independent of the `wallet` crate;
+//! - [`cli`]: the command-line tools' shared checks (key generation);
 //! - [`http`]: GET and POST helpers that fail the test on a transport error;
 //! - [`now`]: the current time in Unix seconds.
 //!
-//! Test code: a failed setup step panics and so fails the test.
+//! Test code: a failed setup step panics and so fails the test. The issuer on loopback and
+//! the PostgreSQL databases are the default feature `issuer`; the demo, a normal build, uses
+//! the fixtures without it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod claims;
+pub mod cli;
 pub mod http;
 mod oid4vci;
 mod platform;
+#[cfg(feature = "issuer")]
 pub mod postgres;
+#[cfg(feature = "issuer")]
 mod server;
+mod status;
 
 pub use claims::{basic_claims, high_claims, id_number, BASIC_EXAMPLE, HIGH_EXAMPLE};
-pub use oid4vci::{parse_offer_uri, proof, Redeemed, Wallet, PRE_AUTH};
+pub use oid4vci::{parse_offer_uri, pre_authorized_code, proof, Redeemed, Wallet, PRE_AUTH};
 pub use platform::Platform;
+#[cfg(feature = "issuer")]
 pub use postgres::Backend;
+#[cfg(feature = "issuer")]
 pub use server::{config, Builder, TestIssuer};
+pub use status::status_token;
 
 /// The JWT payload of an issued SD-JWT (`<jwt>~<disclosures>~`), unverified.
 pub fn credential_payload(sd_jwt: &str) -> serde_json::Value {

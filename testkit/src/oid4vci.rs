@@ -23,6 +23,15 @@ pub fn parse_offer_uri(uri: &str) -> Value {
     serde_json::from_str(value).unwrap()
 }
 
+/// The pre-authorized code of an enrolment answer's offer (by value).
+pub fn pre_authorized_code(enrolment: &Value) -> String {
+    let offer = parse_offer_uri(enrolment["offer_uri"].as_str().unwrap());
+    offer["grants"][PRE_AUTH]["pre-authorized_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A key proof JWT (appendix F.1).
 pub fn proof(holder: &SigningKey, aud: &str, nonce: &str, iat: i64) -> String {
     let mut header = Map::new();

@@ -220,24 +220,17 @@ impl TestIssuer {
 
     /// `POST path` with the officer's token; the status and JSON body.
     pub async fn post_as_officer(&self, path: &str, body: &Value) -> (u16, Value) {
-        post_json(
-            &self.http,
-            &format!("{}{path}", self.url),
-            &self.officer_token,
-            body,
-        )
-        .await
+        self.post_as(&self.officer_token, path, body).await
     }
 
     /// `POST path` with the admin's token; the status and JSON body.
     pub async fn post_as_admin(&self, path: &str, body: &Value) -> (u16, Value) {
-        post_json(
-            &self.http,
-            &format!("{}{path}", self.url),
-            &self.admin_token,
-            body,
-        )
-        .await
+        self.post_as(&self.admin_token, path, body).await
+    }
+
+    /// `POST path` with bearer `token`; the status and JSON body.
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        post_json(&self.http, &format!("{}{path}", self.url), token, body).await
     }
 
     /// The status of `GET /offers/{id}` for an enrolment answer's offer.
@@ -250,6 +243,25 @@ impl TestIssuer {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    /// `POST /admin/status/{shard}/{idx}/{action}` (no body) with bearer `token`: the status
+    /// and JSON body.
+    pub async fn entry_action(
+        &self,
+        token: &str,
+        shard: impl std::fmt::Display,
+        idx: impl std::fmt::Display,
+        action: &str,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/admin/status/{shard}/{idx}/{action}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
     }
 
     /// `POST /admin/citizens/{action}` (`suspend`, `reinstate`, `revoke`) for citizen

@@ -10,11 +10,11 @@ use std::process::{Command, Output};
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
-use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
+use credential::status_list::StatusReference;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::Value;
-use testkit::now;
+use testkit::{now, status_token};
 use verifier::request::PresentationRequest;
 
 const ISSUER: &str = "https://bureau.example.cn";
@@ -53,19 +53,7 @@ impl Setup {
             &mut rng,
         )
         .unwrap();
-        let mut list = StatusList::new(Bits::Two, 1024).unwrap();
-        if revoked {
-            list.set(77, 1).unwrap();
-        }
-        let token = StatusListToken {
-            sub: STATUS_URI.into(),
-            iat: t,
-            exp: Some(t + 3600),
-            ttl: None,
-            iss: Some(ISSUER.into()),
-            status_list: list,
-        }
-        .sign(&bureau);
+        let token = status_token(&bureau, (STATUS_URI, ISSUER), (t, t + 3600), 77, revoked);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("trust.json"),

@@ -42,7 +42,7 @@ use tokio::net::TcpListener;
 
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
-pub use spawn::{spawn, ServerHandle};
+pub use spawn::{ServerHandle, Stopped};
 
 use credential::oid4vci::{
     AuthorizationServerMetadata, CredentialIssuerMetadata, CredentialRequest, CredentialResponse,
@@ -145,6 +145,20 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let limits = ConnLimits::of(&issuer.config);
     listen::serve(listener, app(issuer), limits, shutdown).await
+}
+
+/// [`run`] in a new task of the current tokio runtime; the [`ServerHandle`] gives its address,
+/// URL and a graceful shutdown.
+///
+/// # Errors
+/// The listener's local address cannot be read.
+///
+/// # Panics
+/// Outside a tokio runtime (as `tokio::spawn`).
+pub fn spawn(listener: TcpListener, issuer: Arc<Issuer>) -> std::io::Result<ServerHandle> {
+    ServerHandle::start(listener, move |listener, stopped| {
+        run(listener, issuer, stopped)
+    })
 }
 
 /// The body size limit and read deadline of every request.

@@ -1,17 +1,20 @@
-//! The service started in the background on a bound listener: [`spawn`] returns a
-//! [`ServerHandle`] with the address, the URL and a graceful shutdown. Used by the tests, the
-//! test kit and the demo; `issuer serve` runs [`super::run`] in the foreground instead.
+//! A service started in the background on a bound listener, and its [`ServerHandle`]: the
+//! address, the URL and a graceful shutdown. [`super::spawn`] starts the issuer's service with
+//! it (used by the tests, the test kit and the demo); `issuer serve` runs [`super::run`] in the
+//! foreground instead. This file knows nothing of the issuer: it runs whatever serving future
+//! it is given.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::service::Issuer;
+/// The future that resolves when a spawned service is to stop.
+pub type Stopped = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A running service started by [`spawn`].
+/// A running service started by [`ServerHandle::start`].
 ///
 /// Dropping the handle without [`ServerHandle::shutdown`] also stops the service gracefully,
 /// in the background, without waiting for it.
@@ -22,29 +25,36 @@ pub struct ServerHandle {
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-/// Serves `issuer` on `listener` in a new task of the current tokio runtime, with the same
-/// connection limits and routes as [`super::run`].
-///
-/// # Errors
-/// The listener's local address cannot be read.
-///
-/// # Panics
-/// Outside a tokio runtime (as `tokio::spawn`).
-pub fn spawn(listener: TcpListener, issuer: Arc<Issuer>) -> std::io::Result<ServerHandle> {
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(super::run(listener, issuer, async {
-        // A dropped sender stops the service too.
-        let _ = stopped.await;
-    }));
-    Ok(ServerHandle {
-        addr,
-        stop: Some(stop),
-        task: Some(task),
-    })
-}
-
 impl ServerHandle {
+    /// Runs `serve(listener, stopped)` in a new task of the current tokio runtime; `stopped`
+    /// resolves when the handle is shut down or dropped.
+    ///
+    /// # Errors
+    /// The listener's local address cannot be read.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (as `tokio::spawn`).
+    pub fn start<F>(
+        listener: TcpListener,
+        serve: impl FnOnce(TcpListener, Stopped) -> F,
+    ) -> std::io::Result<ServerHandle>
+    where
+        F: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stopped: Stopped = Box::pin(async {
+            // A dropped sender stops the service too.
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, stopped));
+        Ok(ServerHandle {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
     /// The address the service listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -57,7 +67,7 @@ impl ServerHandle {
     }
 
     /// Stops accepting connections, lets in-flight requests finish and waits for the service
-    /// to end. The issuer itself stays open (close it with [`Issuer::close`]).
+    /// to end. The issuer itself stays open (close it with `Issuer::close`).
     ///
     /// # Errors
     /// The service's listener error, or the service task panicked.

@@ -20,13 +20,6 @@ fn assert_error(status: u16, body: &Value, code: &str, text: &str) {
     );
 }
 
-fn code_of(offer: &Value) -> String {
-    parse_offer_uri(offer["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(60);
@@ -38,7 +31,11 @@ async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backen
     assert_eq!(body["status"], "revoked");
     assert_eq!(t.offer_status(&offer).await, 404);
     let (status, body) = wallet
-        .token(&t.url, &code_of(&offer), offer["tx_code"].as_str().unwrap())
+        .token(
+            &t.url,
+            &pre_authorized_code(&offer),
+            offer["tx_code"].as_str().unwrap(),
+        )
         .await;
     assert_error(status, &body, "invalid_grant", "");
     assert_eq!(t.count("access_tokens").await, 0);
@@ -56,12 +53,16 @@ async fn a_suspended_citizens_offer_waits_until_reinstated(backend: Backend) {
     t.citizen_ok("suspend", 61).await;
     assert_eq!(t.offer_status(&offer).await, 404);
     let tx_code = offer["tx_code"].as_str().unwrap();
-    let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
+    let (status, body) = wallet
+        .token(&t.url, &pre_authorized_code(&offer), tx_code)
+        .await;
     assert_error(status, &body, "invalid_grant", "suspended");
     // The refusal did not spend the code.
     t.citizen_ok("reinstate", 61).await;
     assert_eq!(t.offer_status(&offer).await, 200);
-    let (status, body) = wallet.token(&t.url, &code_of(&offer), tx_code).await;
+    let (status, body) = wallet
+        .token(&t.url, &pre_authorized_code(&offer), tx_code)
+        .await;
     assert_eq!(status, 200, "{body}");
     t.stop().await;
 }

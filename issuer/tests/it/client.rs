@@ -11,6 +11,24 @@ use sha2::{Digest, Sha256};
 pub use testkit::postgres::{fresh_postgres_database, postgres_base_url, PG_GATE};
 pub use testkit::*;
 
+/// The URL in the first line `issuer serve` prints (`issuer listening on URL`).
+pub fn listening_url(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
+    let first = lines.next().unwrap().unwrap();
+    first
+        .strip_prefix("issuer listening on ")
+        .unwrap()
+        .to_owned()
+}
+
+/// Runs the `issuer` binary with `args`, logging warnings only.
+pub fn issuer_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
 /// Verifies an issued SD-JWT against the issuer's published keys; returns the JWT payload and
 /// the disclosed claims by name.
 pub async fn verify_sd_jwt(

@@ -170,29 +170,14 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it(backend: B
     }
     let shard = entries[0].0.rsplit('/').next().unwrap().to_owned();
     // An officer may not revoke.
-    let r = t
-        .http
-        .post(format!(
-            "{}/admin/status/{shard}/{}/suspend",
-            t.url, entries[0].1
-        ))
-        .bearer_auth(&t.officer_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = t
-        .http
-        .post(format!(
-            "{}/admin/status/{shard}/{}/suspend",
-            t.url, entries[0].1
-        ))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let (status, _) = t
+        .entry_action(&t.officer_token, &shard, entries[0].1, "suspend")
+        .await;
+    assert_eq!(status, 403);
+    let (status, v) = t
+        .entry_action(&t.admin_token, &shard, entries[0].1, "suspend")
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(v["changed"].as_array().unwrap().len(), 3);
     for (uri, idx) in &entries {
         assert_eq!(status_bits(&t.http, uri, *idx).await, 2);
@@ -202,17 +187,10 @@ async fn revoking_one_copy_revokes_the_batch_and_status_lists_show_it(backend: B
         assert_eq!(status_bits(&t.http, uri, *idx).await, 1);
     }
     // Revocation is final.
-    let r = t
-        .http
-        .post(format!(
-            "{}/admin/status/{shard}/{}/reinstate",
-            t.url, entries[1].1
-        ))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
+    let (status, _) = t
+        .entry_action(&t.admin_token, &shard, entries[1].1, "reinstate")
+        .await;
+    assert_eq!(status, 409);
     // Audit: one row per credential per change.
     assert!(t.count("audit WHERE event = 'status.revoke'").await == 3);
     t.stop().await;
@@ -319,11 +297,7 @@ async fn bitstring_status_lists_project_revocation_and_suspension(backend: Backe
 async fn concurrent_redemption_of_one_code_yields_exactly_one_token(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(4)).await;
-    let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
-    let code = parsed["grants"][PRE_AUTH]["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = pre_authorized_code(&offer);
     let tx = offer["tx_code"].as_str().unwrap().to_owned();
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -349,10 +323,7 @@ async fn concurrent_redemption_of_one_code_yields_exactly_one_token(backend: Bac
 async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let offer = t.enrol_high(&high_claims(5)).await;
-    let parsed = parse_offer_uri(offer["offer_uri"].as_str().unwrap());
-    let code = parsed["grants"][PRE_AUTH]["pre-authorized_code"]
-        .as_str()
-        .unwrap();
+    let code = &pre_authorized_code(&offer);
     let right = offer["tx_code"].as_str().unwrap();
     let wrong = wrong_tx_code(right);
     let w = Wallet::new(1);

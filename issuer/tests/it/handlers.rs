@@ -20,12 +20,7 @@ async fn raw_call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Vec<u8>) {
 }
 
 async fn call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = issuer::server::app(t.issuer.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let (status, bytes) = raw_call(t, req).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -35,6 +30,19 @@ async fn call(t: &TestIssuer, req: Request<Body>) -> (StatusCode, Value) {
 fn post(uri: &str, ctype: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post(uri)
         .header(header::CONTENT_TYPE, ctype)
+        .body(body.into())
+        .unwrap()
+}
+
+fn get(uri: impl AsRef<str>) -> Request<Body> {
+    Request::get(uri.as_ref()).body(Body::empty()).unwrap()
+}
+
+/// A JSON POST with an `Authorization` header.
+fn authed_json(uri: &str, authorization: impl AsRef<str>, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri)
+        .header(header::AUTHORIZATION, authorization.as_ref())
+        .header(header::CONTENT_TYPE, "application/json")
         .body(body.into())
         .unwrap()
 }
@@ -61,11 +69,7 @@ async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
         .await
         .unwrap();
     let offer = t.enrol_high(&high_claims(20)).await;
-    let code = parse_offer_uri(offer["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]
-        ["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = pre_authorized_code(&offer);
     let mut bad_id = high_claims(21);
     bad_id["id_number"] = json!("110105199001010031");
     let before = snapshot(&t).await;
@@ -118,102 +122,78 @@ async fn bad_requests_get_spec_errors_and_change_nothing(backend: Backend) {
             "invalid_token",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{not json"))
-                .unwrap(),
+            authed_json("/credential", "Bearer a.b", "{not json"),
             StatusCode::BAD_REQUEST,
             "invalid_credential_request",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(r#"{"credential_configuration_id": 5}"#))
-                .unwrap(),
+            authed_json(
+                "/credential",
+                "Bearer a.b",
+                r#"{"credential_configuration_id": 5}"#,
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_credential_request",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(
-                    r#"{"credential_configuration_id": "nope", "proofs": {"jwt": ["a"]}}"#,
-                ))
-                .unwrap(),
+            authed_json(
+                "/credential",
+                "Bearer a.b",
+                r#"{"credential_configuration_id": "nope", "proofs": {"jwt": ["a"]}}"#,
+            ),
             StatusCode::BAD_REQUEST,
             "unknown_credential_configuration",
         ),
         (
-            Request::post("/credential")
-                .header(header::AUTHORIZATION, "Bearer a.b")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("x".repeat(10_000)))
-                .unwrap(),
+            authed_json("/credential", "Bearer a.b", "x".repeat(10_000)),
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, "Bearer nope.nope")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{}"))
-                .unwrap(),
+            authed_json("/enrol/high", "Bearer nope.nope", "{}"),
             StatusCode::UNAUTHORIZED,
             "invalid_token",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(
-                    json!({"claims": {"family_name": 1}}).to_string(),
-                ))
-                .unwrap(),
+            authed_json(
+                "/enrol/high",
+                format!("Bearer {}", t.officer_token),
+                json!({"claims": {"family_name": 1}}).to_string(),
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(json!({"claims": bad_id}).to_string()))
-                .unwrap(),
+            authed_json(
+                "/enrol/high",
+                format!("Bearer {}", t.officer_token),
+                json!({"claims": bad_id}).to_string(),
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
         (
-            Request::post("/enrol/high")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(json!({"claims": basic_claims(22)}).to_string()))
-                .unwrap(),
+            authed_json(
+                "/enrol/high",
+                format!("Bearer {}", t.officer_token),
+                json!({"claims": basic_claims(22)}).to_string(),
+            ),
             StatusCode::BAD_REQUEST,
             "invalid_claims",
         ),
+        (get("/nope"), StatusCode::NOT_FOUND, "not_found"),
+        (get("/status/999"), StatusCode::NOT_FOUND, "not_found"),
         (
-            Request::get("/nope").body(Body::empty()).unwrap(),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            Request::get("/status/999").body(Body::empty()).unwrap(),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            Request::get("/token").body(Body::empty()).unwrap(),
+            get("/token"),
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
         ),
         (
-            Request::post("/admin/keys/rotate")
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.officer_token))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from("{}"))
-                .unwrap(),
+            authed_json(
+                "/admin/keys/rotate",
+                format!("Bearer {}", t.officer_token),
+                "{}",
+            ),
             StatusCode::FORBIDDEN,
             "insufficient_scope",
         ),
@@ -237,52 +217,24 @@ fn urlenc(s: &str) -> String {
 
 async fn metadata_and_offer_qr(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    let (s, asm) = call(
-        &t,
-        Request::get("/.well-known/oauth-authorization-server")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (s, asm) = call(&t, get("/.well-known/oauth-authorization-server")).await;
     assert_eq!(s, 200);
     assert_eq!(asm["pre-authorized_grant_anonymous_access_supported"], true);
-    let (_, did) = call(
-        &t,
-        Request::get("/.well-known/did.json")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (_, did) = call(&t, get("/.well-known/did.json")).await;
     assert!(did["id"]
         .as_str()
         .unwrap()
         .starts_with("did:web:127.0.0.1%3A"));
-    let (_, jwks) = call(
-        &t,
-        Request::get("/.well-known/jwt-vc-issuer")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (_, jwks) = call(&t, get("/.well-known/jwt-vc-issuer")).await;
     assert_eq!(jwks["jwks"]["keys"].as_array().unwrap().len(), 1);
     let offer = t.enrol_high(&high_claims(30)).await;
     let id = offer["offer_id"].as_str().unwrap();
-    let (s, by_ref) = call(
-        &t,
-        Request::get(format!("/offers/{id}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let (s, by_ref) = call(&t, get(format!("/offers/{id}"))).await;
     assert_eq!(s, 200);
     assert_eq!(by_ref, offer["credential_offer"]);
     for (fmt, ctype) in [("png", "image/png"), ("svg", "image/svg+xml")] {
         let resp = issuer::server::app(t.issuer.clone())
-            .oneshot(
-                Request::get(format!("/offers/{id}?format={fmt}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
+            .oneshot(get(format!("/offers/{id}?format={fmt}")))
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
@@ -290,7 +242,7 @@ async fn metadata_and_offer_qr(backend: Backend) {
     }
     // Trust bundle: root-signed, lists the key.
     let resp = issuer::server::app(t.issuer.clone())
-        .oneshot(Request::get("/trust-bundle").body(Body::empty()).unwrap())
+        .oneshot(get("/trust-bundle"))
         .await
         .unwrap();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
@@ -328,7 +280,7 @@ async fn status_changes_are_logged_and_served_as_deltas(backend: Backend) {
     let revoked = t.issuer.simulate_credentials(40, 0.5).await.unwrap();
     assert!(revoked > 0);
     assert_eq!(t.count("status_changes").await, revoked as i64);
-    let get = |uri: String| Request::get(uri).body(Body::empty()).unwrap();
+    let get = |uri: String| get(uri);
     let payload_of = |bytes: &[u8], typ: &str| -> Value {
         let jws = credential::jose::Jws::parse(std::str::from_utf8(bytes).unwrap()).unwrap();
         assert_eq!(jws.header().typ.as_deref(), Some(typ));
@@ -405,7 +357,7 @@ async fn trust_bundle_is_readable_by_any_web_page(backend: Backend) {
         "/trust-bundle/delta?since=-1",
     ] {
         let resp = issuer::server::app(t.issuer.clone())
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .oneshot(get(uri))
             .await
             .unwrap();
         assert_eq!(
@@ -419,7 +371,7 @@ async fn trust_bundle_is_readable_by_any_web_page(backend: Backend) {
     }
     for uri in ["/.well-known/openid-credential-issuer", "/status/0"] {
         let resp = issuer::server::app(t.issuer.clone())
-            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .oneshot(get(uri))
             .await
             .unwrap();
         assert!(

@@ -15,8 +15,7 @@ const CLAIMS: &[&str] = &["family_name", "given_name", "id_number"];
 
 /// `POST /admin/citizens/lift-hold` with `body` and bearer `token`; status and body.
 async fn lift(t: &TestIssuer, token: &str, body: Value) -> (u16, Value) {
-    let url = format!("{}/admin/citizens/lift-hold", t.url);
-    testkit::http::post_json(&t.http, &url, token, &body).await
+    t.post_as(token, "/admin/citizens/lift-hold", &body).await
 }
 
 fn lift_body(serial: u32, reason: &str) -> Value {
@@ -65,14 +64,8 @@ async fn a_lost_phone_is_revoked_by_its_batch_and_the_citizen_enrols_again(backe
     let (grant, old_keys, old) = credentials_of(&t, &mut lost, 80, 2).await;
     // The officer revokes the batch on the lost phone, not the citizen.
     let (shard, idx) = status_entry(&old[0]);
-    let r = t
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/revoke", t.url))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = t.entry_action(&t.admin_token, shard, idx, "revoke").await;
+    assert_eq!(status, 200);
     assert_eq!(
         t.count("citizen_holds").await,
         0,
@@ -233,14 +226,6 @@ crate::on_both_backends!(
     lifting_a_hold_needs_a_reason,
     lifting_needs_a_revoked_citizen,
 );
-
-fn issuer_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn lift_hold_from_the_command_line_lets_a_revoked_citizen_enrol_again() {

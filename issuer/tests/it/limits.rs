@@ -53,15 +53,20 @@ async fn health(t: &TestIssuer) -> Duration {
     start.elapsed()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_answers_while_one_peer_holds_hundreds_of_half_sent_requests() {
-    let t = TestIssuer::start_on_with(Backend::Sqlite, |c| {
-        c.header_read_timeout = 2;
-        c.max_connections = 200;
-        c.max_connections_per_ip = 50;
+/// An issuer on SQLite with these connection limits: header read timeout (seconds), most
+/// connections, most connections from one IP address.
+async fn limited(header_read_timeout: u64, max: usize, per_ip: usize) -> TestIssuer {
+    TestIssuer::start_with(|c| {
+        c.header_read_timeout = header_read_timeout;
+        c.max_connections = max;
+        c.max_connections_per_ip = per_ip;
     })
     .await
-    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_while_one_peer_holds_hundreds_of_half_sent_requests() {
+    let t = limited(2, 200, 50).await;
     let server = addr(&t);
     let mut half_sent = Vec::new();
     for _ in 0..300 {
@@ -93,13 +98,7 @@ async fn health_answers_while_one_peer_holds_hundreds_of_half_sent_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_max_connections_are_closed_at_once() {
-    let t = TestIssuer::start_on_with(Backend::Sqlite, |c| {
-        c.header_read_timeout = 30;
-        c.max_connections = 40;
-        c.max_connections_per_ip = 10;
-    })
-    .await
-    .unwrap();
+    let t = limited(30, 40, 10).await;
     let server = addr(&t);
     // Ten peers, ten idle connections each: 100 asked for, 40 allowed.
     let mut idle = Vec::new();
@@ -173,5 +172,15 @@ async fn a_declared_10_gb_body_is_refused_before_it_is_read() {
         assert!(closed, "{path}");
         assert!(took < Duration::from_secs(2), "{path}: {took:?}");
     }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spawned_server_answers_on_its_url_and_stops_listening_on_shutdown() {
+    let mut t = TestIssuer::start().await;
+    assert_eq!(t.url, format!("http://{}", t.addr));
+    assert_eq!(t.get_text("/health").await, "ok");
+    t.stop_server().await;
+    assert!(tokio::net::TcpStream::connect(t.addr).await.is_err());
     t.stop().await;
 }

@@ -14,11 +14,7 @@ async fn offer_id_appears_in_no_log_and_no_audit_row(backend: Backend) {
     let redeemed = t.enrol_high(&high_claims(81)).await;
     wallet.redeem_offer(&redeemed).await;
     let killed = t.enrol_high(&high_claims(82)).await;
-    let code = parse_offer_uri(killed["offer_uri"].as_str().unwrap())["grants"][PRE_AUTH]
-        ["pre-authorized_code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = pre_authorized_code(&killed);
     for _ in 0..5 {
         let (status, body) = wallet.token(&t.url, &code, "000000x").await;
         assert_eq!(status, 400, "{body}");
@@ -47,19 +43,6 @@ async fn offer_id_appears_in_no_log_and_no_audit_row(backend: Backend) {
     t.stop().await;
 }
 
-/// Posts `body` as JSON to `path` with `token`; returns status and answer.
-async fn post_json(t: &TestIssuer, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let r = t
-        .http
-        .post(format!("{}{path}", t.url))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 fn assert_no_echo(status: u16, body: &Value, code: &str, secret: &str) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], code, "{body}");
@@ -76,13 +59,9 @@ async fn wrongly_typed_values_are_not_echoed(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     // An id number sent as a number (admin endpoint).
     let id_number: u64 = 110_105_199_001_017_771;
-    let (status, body) = post_json(
-        &t,
-        "/admin/citizens/revoke",
-        &t.admin_token,
-        &json!({"id_number": id_number}),
-    )
-    .await;
+    let (status, body) = t
+        .post_as_admin("/admin/citizens/revoke", &json!({"id_number": id_number}))
+        .await;
     assert_no_echo(status, &body, "invalid_request", &id_number.to_string());
     assert!(
         body["error_description"]
@@ -94,22 +73,17 @@ async fn wrongly_typed_values_are_not_echoed(backend: Backend) {
     // The same in the claims of an enrolment.
     let mut claims = high_claims(83);
     claims["id_number"] = json!(id_number);
-    let (status, body) = post_json(
-        &t,
-        "/enrol/high",
-        &t.officer_token,
-        &json!({"claims": claims}),
-    )
-    .await;
+    let (status, body) = t
+        .post_as_officer("/enrol/high", &json!({"claims": claims}))
+        .await;
     assert_no_echo(status, &body, "invalid_claims", &id_number.to_string());
     // A number where the attestation JWS goes.
-    let (status, body) = post_json(
-        &t,
-        "/enrol/basic",
-        &t.officer_token,
-        &json!({"claims": basic_claims(84), "attestation": 424_242_424_242_u64}),
-    )
-    .await;
+    let (status, body) = t
+        .post_as_officer(
+            "/enrol/basic",
+            &json!({"claims": basic_claims(84), "attestation": 424_242_424_242_u64}),
+        )
+        .await;
     assert_no_echo(status, &body, "invalid_request", "424242424242");
     // A whole proof JWT where an array of them goes.
     let wallet = Wallet::new(85);
@@ -153,13 +127,9 @@ async fn wrongly_typed_values_are_not_echoed(backend: Backend) {
         "extra_secret_field_x9",
     );
     // The key-rotation body: alg as a number.
-    let (status, body) = post_json(
-        &t,
-        "/admin/keys/rotate",
-        &t.admin_token,
-        &json!({"alg": 987_654_321}),
-    )
-    .await;
+    let (status, body) = t
+        .post_as_admin("/admin/keys/rotate", &json!({"alg": 987_654_321}))
+        .await;
     assert_no_echo(status, &body, "invalid_request", "987654321");
     // The token endpoint's form: a repeated parameter is described, not echoed.
     let r = t

@@ -17,6 +17,19 @@ fn assert_invalid_nonce(status: u16, body: &Value) {
     assert_eq!(body["error"], "invalid_nonce", "{body}");
 }
 
+/// A copy proved over `nonce` is refused with `invalid_nonce` and nothing is issued; stops `t`.
+async fn refused_and_nothing_issued(
+    t: TestIssuer,
+    wallet: &mut Wallet,
+    grant: &Redeemed,
+    nonce: &str,
+) {
+    let (status, body) = wallet.one_copy_with_nonce(grant, CONFIG, nonce).await;
+    assert_invalid_nonce(status, &body);
+    assert_eq!(t.count("credentials").await, 0);
+    t.stop().await;
+}
+
 async fn many_nonce_calls_store_nothing(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let wallet = Wallet::new(90);
@@ -54,10 +67,7 @@ async fn a_forged_nonce_is_invalid_nonce(backend: Backend) {
     let mut wallet = Wallet::new(92);
     let grant = redeemed(&t, &wallet, 92).await;
     let forged = credential::b64::encode([1u8; 41]);
-    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &forged).await;
-    assert_invalid_nonce(status, &body);
-    assert_eq!(t.count("credentials").await, 0);
-    t.stop().await;
+    refused_and_nothing_issued(t, &mut wallet, &grant, &forged).await;
 }
 
 async fn an_altered_nonce_is_invalid_nonce(backend: Backend) {
@@ -69,10 +79,7 @@ async fn an_altered_nonce_is_invalid_nonce(backend: Backend) {
     let mut bytes = credential::b64::decode(&nonce).unwrap();
     bytes[8] ^= 1;
     let altered = credential::b64::encode(&bytes);
-    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &altered).await;
-    assert_invalid_nonce(status, &body);
-    assert_eq!(t.count("credentials").await, 0);
-    t.stop().await;
+    refused_and_nothing_issued(t, &mut wallet, &grant, &altered).await;
 }
 
 async fn an_expired_nonce_is_invalid_nonce(backend: Backend) {
@@ -83,10 +90,7 @@ async fn an_expired_nonce_is_invalid_nonce(backend: Backend) {
     let grant = redeemed(&t, &wallet, 94).await;
     let nonce = wallet.nonce(&grant.metadata).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &nonce).await;
-    assert_invalid_nonce(status, &body);
-    assert_eq!(t.count("credentials").await, 0);
-    t.stop().await;
+    refused_and_nothing_issued(t, &mut wallet, &grant, &nonce).await;
 }
 
 async fn a_nonce_of_another_issuer_is_invalid_nonce(backend: Backend) {

@@ -462,46 +462,16 @@ crate::on_both_backends!(
 
 /// Runs `issuer keygen` with `args` (no data directory).
 fn keygen(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_issuer"))
-        .arg("keygen")
-        .args(args)
-        .output()
-        .unwrap()
+    testkit::cli::keygen(env!("CARGO_BIN_EXE_issuer"), args)
 }
 
 #[test]
 fn keygen_checks_both_outputs_before_writing_anything() {
-    let dir = tempfile::tempdir().unwrap();
-    let private = dir.path().join("issuer.jwk");
-    let public = dir.path().join("issuer.pub.jwk");
-    let (p, q) = (private.to_str().unwrap(), public.to_str().unwrap());
-    // The algorithm flag is `--alg`, any case.
-    let out = keygen(&["--alg", "EdDSA", "--out", p, "--public-out", q]);
-    assert!(out.status.success(), "{out:?}");
-    let pub_jwk: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&public).unwrap()).unwrap();
-    assert_eq!(pub_jwk["kty"], "OKP");
-    assert!(pub_jwk.get("d").is_none());
-    let private_before = std::fs::read(&private).unwrap();
-    // The private key exists: refused, and the public-key file is left as it was.
-    std::fs::write(&public, "keep me").unwrap();
-    let other = dir.path().join("other.pub.jwk");
-    let out = keygen(&["--out", p, "--public-out", q]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("exists already"),
-        "{out:?}"
+    let dir = testkit::cli::keygen_checks_both_outputs_before_writing_anything(
+        env!("CARGO_BIN_EXE_issuer"),
+        1,
     );
-    assert_eq!(std::fs::read_to_string(&public).unwrap(), "keep me");
-    assert_eq!(std::fs::read(&private).unwrap(), private_before);
-    let out = keygen(&["--out", p, "--public-out", other.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(!other.exists());
-    // The public-key file exists: refused before the private key is written.
     let fresh = dir.path().join("fresh.jwk");
-    let out = keygen(&["--out", fresh.to_str().unwrap(), "--public-out", q]);
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(!fresh.exists());
     // `es256` and `ES256` both name P-256.
     for (n, alg) in ["es256", "ES256"].iter().enumerate() {
         let key = dir.path().join(format!("p256-{n}.jwk"));

@@ -118,11 +118,7 @@ impl Cluster {
 
     fn wait_ready(mut child: Child) -> Replica {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().unwrap().unwrap();
-        let url = first
-            .strip_prefix("issuer listening on ")
-            .unwrap()
-            .to_owned();
+        let url = listening_url(&mut lines);
         for line in lines.by_ref() {
             if line.unwrap().starts_with("root key fingerprint: ") {
                 break;
@@ -146,6 +142,22 @@ impl Cluster {
     }
 
     /// Enrols a citizen at the high level on replica `at`; returns (code, tx_code).
+    /// `POST /admin/status/{shard}/{idx}/{action}` as admin at replica `at`; the status.
+    async fn entry_action(&self, at: usize, shard: i64, idx: i64, action: &str) -> u16 {
+        let url = format!("{}/admin/status/{shard}/{idx}/{action}", self.url(at));
+        let r = self.http.post(url).bearer_auth(&self.admin).send().await;
+        r.unwrap().status().as_u16()
+    }
+
+    /// `n` offers, the i-th enrolled at replica i (round robin) for citizen `first + i`.
+    async fn offers(&self, n: usize, first: u32) -> Vec<(String, String)> {
+        let mut offers = Vec::new();
+        for i in 0..n {
+            offers.push(self.offer(i, first + i as u32).await);
+        }
+        offers
+    }
+
     async fn offer(&self, at: usize, serial: u32) -> (String, String) {
         let r = self
             .http
@@ -316,10 +328,7 @@ async fn a_code_is_redeemed_once_across_replicas() {
     let Some(c) = Cluster::start(2, 1024).await else {
         return;
     };
-    let mut codes = Vec::new();
-    for i in 0..8 {
-        codes.push(c.offer(i, 300 + i as u32).await);
-    }
+    let codes = c.offers(8, 300).await;
     let mut tasks = Vec::new();
     for (code, tx) in &codes {
         // Six wallets (or one wallet retrying) race with the same code on both replicas.
@@ -398,10 +407,7 @@ async fn no_status_index_is_handed_out_twice_across_replicas() {
     let Some(c) = Cluster::start(2, 32).await else {
         return;
     };
-    let mut offers = Vec::new();
-    for i in 0..24 {
-        offers.push(c.offer(i, 600 + i as u32).await);
-    }
+    let offers = c.offers(24, 600).await;
     let mut tasks = Vec::new();
     for (i, (code, tx)) in offers.into_iter().enumerate() {
         let http = c.http.clone();
@@ -449,35 +455,14 @@ async fn a_revocation_shows_on_every_replica() {
     for i in 0..2 {
         assert_eq!(status_at(&c.http, c.url(i), shard, idx).await, 0);
     }
-    let r = c
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/suspend", c.url(0)))
-        .bearer_auth(&c.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(c.entry_action(0, shard, idx, "suspend").await, 200);
     assert_eq!(status_at(&c.http, c.url(1), shard, idx).await, 2);
-    let r = c
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/revoke", c.url(1)))
-        .bearer_auth(&c.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(c.entry_action(1, shard, idx, "revoke").await, 200);
     for i in 0..2 {
         assert_eq!(status_at(&c.http, c.url(i), shard, idx).await, 1);
     }
     // Revocation is final on every replica.
-    let r = c
-        .http
-        .post(format!("{}/admin/status/{shard}/{idx}/reinstate", c.url(0)))
-        .bearer_auth(&c.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 409);
+    assert_eq!(c.entry_action(0, shard, idx, "reinstate").await, 409);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -657,10 +642,7 @@ async fn a_postgres_restart_gives_server_error_then_replicas_recover() {
     let Some(c) = Cluster::start(2, 1024).await else {
         return;
     };
-    let mut offers = Vec::new();
-    for i in 0..30 {
-        offers.push(c.offer(i, 3000 + i as u32).await);
-    }
+    let offers = c.offers(30, 3000).await;
     let offers = Arc::new(Mutex::new(offers));
     let seen = Arc::new(Mutex::new(Vec::<(u16, String)>::new()));
     let received = Arc::new(Mutex::new(Vec::<(i64, i64)>::new()));

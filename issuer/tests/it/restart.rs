@@ -28,11 +28,7 @@ fn serve(dir: &std::path::Path) -> Served {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("issuer listening on ")
-        .unwrap()
-        .to_owned();
+    let url = listening_url(&mut lines);
     let second = lines.next().unwrap().unwrap();
     assert_eq!(second, format!("issuer url: {url}"));
     assert!(lines
@@ -151,13 +147,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
     let s2 = serve(dir.path());
     let db = rusqlite::Connection::open(dir.path().join("issuer.sqlite3")).unwrap();
     for (shard, idx) in received.iter().chain(&revoked) {
-        let found: i64 = db
-            .query_row(
-                "SELECT COUNT(*) FROM credentials WHERE status_shard = ?1 AND status_idx = ?2",
-                [shard, idx],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let found = credential_column(&db, "COUNT(*)", *shard, *idx);
         assert_eq!(found, 1, "issued credential at {shard}:{idx} is recorded");
     }
     let dupes: i64 = db
@@ -170,13 +160,7 @@ async fn kill_9_mid_load_loses_nothing_and_keeps_revocations() {
         .unwrap();
     assert_eq!(dupes, 0);
     for (shard, idx) in &revoked {
-        let status: i64 = db
-            .query_row(
-                "SELECT status FROM credentials WHERE status_shard = ?1 AND status_idx = ?2",
-                [shard, idx],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let status = credential_column(&db, "status", *shard, *idx);
         assert_eq!(status, 1, "revocation kept across the crash");
     }
     // The restarted service still serves and issues.
@@ -256,4 +240,14 @@ async fn legacy_key_files_still_load_after_migration_4() {
         issuer::db::SCHEMA_VERSION
     );
     issuer.close();
+}
+
+/// `SELECT what FROM credentials` for the credential at status entry `(shard, idx)`.
+fn credential_column(db: &rusqlite::Connection, what: &str, shard: i64, idx: i64) -> i64 {
+    db.query_row(
+        &format!("SELECT {what} FROM credentials WHERE status_shard = ?1 AND status_idx = ?2"),
+        [shard, idx],
+        |r| r.get(0),
+    )
+    .unwrap()
 }

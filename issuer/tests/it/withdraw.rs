@@ -1,8 +1,6 @@
 //! Emergency key withdrawal on the issuer: the admin API (both backends) and the command line.
 //! Each rejection path asserts its status and error code.
 
-use std::process::Command;
-
 use serde_json::{json, Value};
 
 use crate::client::*;
@@ -123,16 +121,8 @@ async fn admin_withdraws_a_key_at_once(backend: Backend) {
 
 crate::on_both_backends!(admin_withdraws_a_key_at_once);
 
-fn issuer(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_issuer"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
 fn keys(dir: &str) -> Vec<Value> {
-    let o = issuer(&["keys", "list", "--data", dir, "--json"]);
+    let o = issuer_cli(&["keys", "list", "--data", dir, "--json"]);
     assert!(o.status.success(), "{o:?}");
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     v["keys"].as_array().unwrap().clone()
@@ -144,7 +134,7 @@ fn keys_withdraw_from_the_command_line_is_listed_and_audited() {
     let data = dir.path().to_str().unwrap();
     let before = keys(data);
     let kid = before[0]["kid"].as_str().unwrap().to_owned();
-    let o = issuer(&["keys", "withdraw", &kid, "--data", data]);
+    let o = issuer_cli(&["keys", "withdraw", &kid, "--data", data]);
     assert!(o.status.success(), "{o:?}");
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -158,7 +148,7 @@ fn keys_withdraw_from_the_command_line_is_listed_and_audited() {
     assert!(after
         .iter()
         .any(|k| k["state"] == "active" && k["kid"] != kid.as_str()));
-    let o = issuer(&[
+    let o = issuer_cli(&[
         "audit",
         "--data",
         data,
@@ -169,7 +159,7 @@ fn keys_withdraw_from_the_command_line_is_listed_and_audited() {
     assert!(o.status.success(), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stdout).contains(&kid));
     // An unknown key: exit 1, one line naming it.
-    let o = issuer(&["keys", "withdraw", &"A".repeat(43), "--data", data]);
+    let o = issuer_cli(&["keys", "withdraw", &"A".repeat(43), "--data", data]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("not found"));
 }

@@ -408,18 +408,9 @@ fn generic_verifies_the_rfc9901_simple_example() {
         )
         .unwrap();
         let verify = |extra: &[&str], input: &str, stdin: Option<&str>| {
-            let mut args = vec![
-                "verify",
-                "--trust",
-                &jwk,
-                "--nonce",
-                "1234567890",
-                "--aud",
-                "https://verifier.example.org",
-                "--now",
-                "1748537243",
-                "--json",
-            ];
+            let mut args = vec!["verify", "--trust", &jwk];
+            args.extend(KB);
+            args.extend(["--now", "1748537243", "--json"]);
             args.extend_from_slice(extra);
             args.push(input);
             run(&args, stdin)
@@ -463,22 +454,10 @@ fn generic_verifies_the_rfc9901_simple_example() {
     }
     // The compact presentation given inline as the argument.
     let inline = std::fs::read_to_string(rfc9901("simple", "sd_jwt_presentation.txt")).unwrap();
-    let out = run(
-        &[
-            "verify",
-            "--trust",
-            &jwk,
-            "--generic",
-            "--nonce",
-            "1234567890",
-            "--aud",
-            "https://verifier.example.org",
-            "--now",
-            "1748537243",
-            inline.trim(),
-        ],
-        None,
-    );
+    let mut args = vec!["verify", "--trust", &jwk, "--generic"];
+    args.extend(KB);
+    args.extend(["--now", "1748537243", inline.trim()]);
+    let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("accepted\n"));
 }
@@ -659,10 +638,8 @@ fn batch_prints_one_result_per_line_in_order() {
     // A blank line after the tenth entry is skipped; `line` stays the file's line number.
     let text = format!("{}\n\n{}\n", lines[..10].join("\n"), lines[10..].join("\n"));
     let file = desk.write("batch.jsonl", &text);
-    let mut args = desk.verify_args("hotel.toml");
     // --nonce and --aud come from each line.
-    args.drain(7..11);
-    args.extend(["--batch".to_owned(), file]);
+    let args = batch_args(&desk, file);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
     assert_eq!(out.code, 1, "{}", out.stderr);
@@ -700,9 +677,7 @@ fn batch_prints_one_result_per_line_in_order() {
         "good.jsonl",
         &[batch_line(&good, NONCE), batch_line(&vc, NONCE)].join("\n"),
     );
-    let mut args = desk.verify_args("hotel.toml");
-    args.drain(7..11);
-    args.extend(["--batch".to_owned(), all_good]);
+    let args = batch_args(&desk, all_good);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -798,9 +773,7 @@ fn batch_into_a_closed_pipe_stops_without_panicking() {
     // Far more output than a pipe buffers.
     let lines = vec![batch_line(&good, NONCE); 400].join("\n");
     let file = desk.write("many.jsonl", &lines);
-    let mut args = desk.verify_args("hotel.toml");
-    args.drain(7..11);
-    args.extend(["--batch".to_owned(), file]);
+    let args = batch_args(&desk, file);
     let mut child = Command::new(env!("CARGO_BIN_EXE_verifier"))
         .args(&args)
         .stdin(Stdio::null())

@@ -104,6 +104,12 @@ fn verify(
     )
 }
 
+/// `credential`, verified after the sync, is refused: its key was withdrawn.
+fn withdrawn_key_refused(state: &Path, work: &Path, credential: &str, holder: &SigningKey) {
+    let o = verify(state, work, "after", credential, holder, now());
+    refused_with(&o, "issuer_key_withdrawn");
+}
+
 fn refused_with(o: &std::process::Output, code: &str) {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
     assert!(
@@ -208,15 +214,7 @@ async fn a_withdrawn_key_is_refused_after_the_next_sync() {
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["withdrawals"]["newly_withdrawn"], 1, "{report}");
-    let o = verify(
-        &hotel,
-        work.path(),
-        "after",
-        &credential.sd_jwt,
-        &alice,
-        now(),
-    );
-    refused_with(&o, "issuer_key_withdrawn");
+    withdrawn_key_refused(&hotel, work.path(), &credential.sd_jwt, &alice);
     // `trust show` says so.
     let o = run_in(&hotel, &["trust", "show", "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -451,14 +449,6 @@ async fn a_withdrawal_is_applied_first_even_when_the_delta_fails() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("stored key-withdrawal notice"), "{out}");
     assert!(stderr(&o).contains("refused: delta_"), "{}", stderr(&o));
-    let o = verify(
-        &hotel,
-        work.path(),
-        "after",
-        &credential.sd_jwt,
-        &alice,
-        now(),
-    );
-    refused_with(&o, "issuer_key_withdrawn");
+    withdrawn_key_refused(&hotel, work.path(), &credential.sd_jwt, &alice);
     bureau.stop_server().await;
 }

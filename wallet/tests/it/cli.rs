@@ -81,16 +81,7 @@ async fn cli_journey() {
 
     let dcql = json!({"credentials": [{"id": "hotel", "format": "dc+sd-jwt",
         "claims": [{"path": ["given_name"]}, {"path": ["id_number"]}]}]});
-    let request = format!(
-        "openid4vp://?{}",
-        serde_urlencoded::to_string([
-            ("client_id", "hotel.example".to_owned()),
-            ("nonce", "n-cli".to_owned()),
-            ("response_type", "vp_token".to_owned()),
-            ("dcql_query", dcql.to_string()),
-        ])
-        .unwrap()
-    );
+    let request = vp_request("hotel.example", "n-cli", &dcql);
     // No terminal and no --yes: no consent, nothing shown.
     let o = wallet(&dir, pass, &["present", &request]);
     assert_eq!(o.status.code(), Some(1));
@@ -159,40 +150,16 @@ async fn cli_journey() {
 
 /// Runs `wallet keygen` with `args` (no data directory).
 fn keygen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wallet"))
-        .arg("keygen")
-        .args(args)
-        .output()
-        .unwrap()
+    testkit::cli::keygen(env!("CARGO_BIN_EXE_wallet"), args)
 }
 
 #[test]
 fn keygen_checks_both_outputs_before_writing_anything() {
-    let tmp = tempfile::tempdir().unwrap();
-    let private = tmp.path().join("holder.jwk");
-    let public = tmp.path().join("holder.pub.jwk");
-    let (p, q) = (private.to_str().unwrap(), public.to_str().unwrap());
-    // The algorithm flag is `--alg`, any case.
-    let o = keygen(&["--alg", "EdDSA", "--out", p, "--public-out", q]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let jwk: Value = serde_json::from_str(&std::fs::read_to_string(&public).unwrap()).unwrap();
-    assert_eq!(jwk["crv"], "Ed25519");
-    assert!(jwk.get("d").is_none());
-    // The private key exists: refused, and the public-key file is left as it was.
-    std::fs::write(&public, "keep me").unwrap();
-    let o = keygen(&["--out", p, "--public-out", q]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("exists already"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(&public).unwrap(), "keep me");
-    let other = tmp.path().join("other.pub.jwk");
-    let o = keygen(&["--out", p, "--public-out", other.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(!other.exists());
-    // The public-key file exists: refused before the private key is written.
+    let tmp = testkit::cli::keygen_checks_both_outputs_before_writing_anything(
+        env!("CARGO_BIN_EXE_wallet"),
+        2,
+    );
     let fresh = tmp.path().join("fresh.jwk");
-    let o = keygen(&["--out", fresh.to_str().unwrap(), "--public-out", q]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(!fresh.exists());
     // Public key to stdout; `es256` is P-256.
     let o = keygen(&["--alg", "es256", "--out", fresh.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

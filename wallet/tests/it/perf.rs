@@ -20,9 +20,7 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
     let mut last = None;
     for serial in 0..5 {
         let offer = t.enrol_high(&high_claims(100 + serial)).await;
-        let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-            .await
-            .unwrap();
+        let parsed = resolve(&http, &offer).await;
         let started = Instant::now();
         let received = receive_with(
             &http,
@@ -74,16 +72,7 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
         "meta": {"vct_values": ["urn:cn:citizen-id:basic:1", "urn:cn:citizen-id:high:1"]},
         "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}, {"path": ["id_number"]}]
     }]});
-    let uri = format!(
-        "openid4vp://?{}",
-        serde_urlencoded::to_string([
-            ("client_id", "x509_san_dns:hotel.example".to_owned()),
-            ("nonce", "n-perf".to_owned()),
-            ("response_type", "vp_token".to_owned()),
-            ("dcql_query", dcql.to_string()),
-        ])
-        .unwrap()
-    );
+    let uri = vp_request("x509_san_dns:hotel.example", "n-perf", &dcql);
     let mut times = Vec::new();
     let mut text = String::new();
     for _ in 0..5 {
@@ -105,28 +94,26 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
         "answer a hotel request with 1,000 credentials in the store: median {:?} (min {:?}, max {:?}, 5 runs)",
         times[2], times[0], times[4]
     );
-    let version =
-        match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
-            .unwrap()
-            .version()
-        {
-            qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-        };
+    let version = qr_version(&text);
     eprintln!(
         "hotel answer (high credential, 3 claims), compact VP2: form: {} bytes, QR version {version} (EC level L)",
         text.len()
     );
     let plain = credential::compact::decode(&text, 1 << 20).unwrap();
-    let plain_version =
-        match qrcode::QrCode::with_error_correction_level(plain.as_bytes(), qrcode::EcLevel::L)
-            .unwrap()
-            .version()
-        {
-            qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-        };
+    let plain_version = qr_version(&plain);
     eprintln!(
         "the same as vp_token JSON: {} bytes, QR version {plain_version} (EC level L)",
         plain.len()
     );
     t.stop().await;
+}
+
+/// The QR code version `text` needs at error correction level L.
+fn qr_version(text: &str) -> i16 {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
+        .unwrap()
+        .version()
+    {
+        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
+    }
 }

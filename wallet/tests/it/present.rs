@@ -39,13 +39,6 @@ fn hotel_query() -> Value {
     }]})
 }
 
-fn request_uri(params: &[(&str, String)]) -> String {
-    format!(
-        "openid4vp://?{}",
-        serde_urlencoded::to_string(params).unwrap()
-    )
-}
-
 fn verify(presentation: &str, jwks: &str, nonce: &str, aud: &str) -> Vec<String> {
     let trust = verifier::TrustStore::from_json(jwks).unwrap();
     let v = SdJwt::parse(presentation, &Limits::default())
@@ -267,40 +260,34 @@ async fn direct_post_by_value() {
 fn request_parsing_rejections() {
     let bad = |params: &[(&str, String)]| AuthorizationRequest::parse_uri(&request_uri(params));
     let q = hotel_query().to_string();
+    let request = |client_id: Option<&str>, response_type: &str, mode: Option<&str>, dcql: &str| {
+        let mut params = Vec::new();
+        if let Some(c) = client_id {
+            params.push(("client_id", c.to_owned()));
+        }
+        params.push(("nonce", "n".to_owned()));
+        params.push(("response_type", response_type.to_owned()));
+        if let Some(m) = mode {
+            params.push(("response_mode", m.to_owned()));
+        }
+        params.push(("dcql_query", dcql.to_owned()));
+        bad(&params)
+    };
+    for (what, result) in [
+        ("no client_id", request(None, "vp_token", None, &q)),
+        ("id_token", request(Some("c"), "id_token", None, &q)),
+        (
+            "direct_post",
+            request(Some("c"), "vp_token", Some("direct_post"), &q),
+        ),
+    ] {
+        assert!(
+            matches!(result, Err(PresentationError::InvalidRequest { .. })),
+            "{what}"
+        );
+    }
     assert!(matches!(
-        bad(&[
-            ("nonce", "n".into()),
-            ("response_type", "vp_token".into()),
-            ("dcql_query", q.clone())
-        ]),
-        Err(PresentationError::InvalidRequest { .. })
-    ));
-    assert!(matches!(
-        bad(&[
-            ("client_id", "c".into()),
-            ("nonce", "n".into()),
-            ("response_type", "id_token".into()),
-            ("dcql_query", q.clone())
-        ]),
-        Err(PresentationError::InvalidRequest { .. })
-    ));
-    assert!(matches!(
-        bad(&[
-            ("client_id", "c".into()),
-            ("nonce", "n".into()),
-            ("response_type", "vp_token".into()),
-            ("response_mode", "direct_post".into()),
-            ("dcql_query", q.clone())
-        ]),
-        Err(PresentationError::InvalidRequest { .. })
-    ));
-    assert!(matches!(
-        bad(&[
-            ("client_id", "c".into()),
-            ("nonce", "n".into()),
-            ("response_type", "vp_token".into()),
-            ("dcql_query", "{}".into())
-        ]),
+        request(Some("c"), "vp_token", None, "{}"),
         Err(PresentationError::Dcql(_))
     ));
     assert!(matches!(

@@ -10,9 +10,7 @@ async fn receives_a_verified_batch_of_ten() {
     let t = start_issuer().await;
     let offer = t.enrol_high(&high_claims(1)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
+    let parsed = resolve(&http, &offer).await;
     assert_eq!(parsed.credential_issuer, t.url);
     assert_eq!(parsed.tx_code.as_ref().unwrap().length, Some(6));
     let options = receive_options(
@@ -79,9 +77,7 @@ async fn wrong_tx_code_is_refused_with_the_oauth_error() {
     let t = start_issuer().await;
     let offer = t.enrol_high(&high_claims(3)).await;
     let http = reqwest::Client::new();
-    let parsed = wallet::resolve_offer(&http, offer["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
+    let parsed = resolve(&http, &offer).await;
     let wrong = wrong_tx_code(offer["tx_code"].as_str().unwrap());
     let err = receive_with(&http, &parsed, Some(wrong), &ReceiveOptions::default())
         .await

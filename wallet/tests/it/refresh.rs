@@ -37,21 +37,9 @@ async fn received(
 }
 
 fn hotel_request() -> wallet::AuthorizationRequest {
-    let uri = format!(
-        "openid4vp://?{}",
-        serde_urlencoded::to_string([
-            ("client_id", "x509_san_dns:hotel.example".to_owned()),
-            ("nonce", "n-refresh".to_owned()),
-            ("response_type", "vp_token".to_owned()),
-            (
-                "dcql_query",
-                json!({"credentials": [{"id": "hotel", "format": "dc+sd-jwt",
-                    "claims": [{"path": ["family_name"]}, {"path": ["id_number"]}]}]})
-                .to_string()
-            ),
-        ])
-        .unwrap()
-    );
+    let dcql = json!({"credentials": [{"id": "hotel", "format": "dc+sd-jwt",
+        "claims": [{"path": ["family_name"]}, {"path": ["id_number"]}]}]});
+    let uri = vp_request("x509_san_dns:hotel.example", "n-refresh", &dcql);
     match wallet::AuthorizationRequest::parse_uri(&uri).unwrap() {
         wallet::present::RequestRef::ByValue(r) => *r,
         _ => panic!("by value"),

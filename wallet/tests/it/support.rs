@@ -65,18 +65,41 @@ pub async fn receive_with(
     .await
 }
 
+/// Resolves an enrolment answer's offer (by value).
+pub async fn resolve(http: &reqwest::Client, enrolment: &Value) -> CredentialOffer {
+    wallet::resolve_offer(http, enrolment["offer_uri"].as_str().unwrap())
+        .await
+        .unwrap()
+}
+
 /// Resolves an enrolment answer's offer (by value) and receives it with its tx_code.
 pub async fn receive_offer(
     http: &reqwest::Client,
     enrolment: &Value,
     options: &ReceiveOptions,
 ) -> Received {
-    let parsed = wallet::resolve_offer(http, enrolment["offer_uri"].as_str().unwrap())
-        .await
-        .unwrap();
+    let parsed = resolve(http, enrolment).await;
     receive_with(http, &parsed, enrolment["tx_code"].as_str(), options)
         .await
         .unwrap()
+}
+
+/// An OpenID4VP request by value (`openid4vp://?...`) with these parameters.
+pub fn request_uri(params: &[(&str, String)]) -> String {
+    format!(
+        "openid4vp://?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    )
+}
+
+/// A `vp_token` request by value from `client_id` with `nonce` and a DCQL query.
+pub fn vp_request(client_id: &str, nonce: &str, dcql: &Value) -> String {
+    request_uri(&[
+        ("client_id", client_id.to_owned()),
+        ("nonce", nonce.to_owned()),
+        ("response_type", "vp_token".to_owned()),
+        ("dcql_query", dcql.to_string()),
+    ])
 }
 
 /// An offer by value from the issuer at `url` for `config`, with this pre-authorized code and

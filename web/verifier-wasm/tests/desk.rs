@@ -7,12 +7,12 @@
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
-use credential::status_list::{Bits, StatusList, StatusListToken, StatusReference};
+use credential::status_list::StatusReference;
 use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};
-use testkit::now;
+use testkit::{now, status_token};
 use verifier::request::PresentationRequest;
 use verifier_wasm::desk::{self, Desk, DeskError, Pending};
 
@@ -67,19 +67,13 @@ impl Bureau {
 
     /// A bundle issued at `issued_at`, entry 77 revoked or not.
     fn bundle(&self, issued_at: i64, revoked: bool) -> String {
-        let mut list = StatusList::new(Bits::Two, 1024).unwrap();
-        if revoked {
-            list.set(77, 1).unwrap();
-        }
-        let token = StatusListToken {
-            sub: STATUS_URI.into(),
-            iat: issued_at,
-            exp: Some(issued_at + 86_400),
-            ttl: None,
-            iss: Some(ISS.into()),
-            status_list: list,
-        }
-        .sign(&self.key);
+        let token = status_token(
+            &self.key,
+            (STATUS_URI, ISS),
+            (issued_at, issued_at + 86_400),
+            77,
+            revoked,
+        );
         let keys = [
             json!({"kid": self.key.kid(), "alg": "ES256", "state": "active",
             "not_before": issued_at - 86_400, "not_after": null, "last_credential_expiry": null,
