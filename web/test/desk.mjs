@@ -42,10 +42,10 @@ const rootJwk = readFileSync(join(WORK, "root.jwk"), "utf8");
 run(env("WALLET_BIN"), ["init", "--data", walletData], { env: walletEnv });
 run(env("WALLET_BIN"), ["receive", offer.offer_uri, "--tx-code", offer.tx_code, "--data", walletData, "--json"], { env: walletEnv });
 
-/** The wallet answers a request: returns the VP1: text and writes its QR code PNG. */
+/** The wallet answers a request: returns the VP2: text and writes its QR code PNG. */
 function present(uri, png) {
   const out = JSON.parse(run(env("WALLET_BIN"), ["present", uri, "--yes", "--png", png, "--json", "--data", walletData], { env: walletEnv }));
-  assert.match(out.answer, /^VP1:/);
+  assert.match(out.answer, /^VP2:/);
   return out.answer;
 }
 
