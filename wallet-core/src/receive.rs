@@ -53,6 +53,14 @@ pub enum ReceiveError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A member of the offer is missing or has the wrong type. Only the member's path is kept,
+    /// never the value sent.
+    #[error("invalid credential offer: member {path} is missing or malformed (OpenID4VCI 1.0 section 4.1.1)")]
+    InvalidOfferMember {
+        /// Where, as serde names it (`grants.urn:...:pre-authorized_code.tx_code.length`, `.`
+        /// for the offer itself), at most 120 characters.
+        path: String,
+    },
     /// A URL the wallet would contact is not `https://` (plain `http://` is accepted only on
     /// loopback; [`crate::transport`]): nothing was sent to it.
     #[error("{endpoint} {origin} is not https (plain http is accepted only on loopback)")]
@@ -214,11 +222,16 @@ impl CredentialOffer {
     /// Parses an offer object.
     ///
     /// # Errors
-    /// [`ReceiveError::InvalidOffer`], [`ReceiveError::UnsupportedGrant`].
+    /// [`ReceiveError::InvalidOffer`], [`ReceiveError::InvalidOfferMember`],
+    /// [`ReceiveError::UnsupportedGrant`].
     pub fn from_value(value: &Value) -> Result<CredentialOffer, ReceiveError> {
         let bad = |reason| ReceiveError::InvalidOffer { reason };
-        let offer = oid4vci::CredentialOffer::deserialize(value)
-            .map_err(|_| bad("not a credential offer object (OpenID4VCI 1.0 section 4.1.1)"))?;
+        let offer: oid4vci::CredentialOffer =
+            serde_path_to_error::deserialize(value).map_err(|e| {
+                ReceiveError::InvalidOfferMember {
+                    path: e.path().to_string().chars().take(120).collect(),
+                }
+            })?;
         let issuer = offer.credential_issuer.as_str();
         crate::transport::check_url(issuer).map_err(|origin| ReceiveError::InsecureUrl {
             endpoint: "credential_issuer".into(),
@@ -1019,5 +1032,60 @@ pub(crate) async fn send_json<T: Transport>(
             Some(&url),
             "answer is not a json object",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::{CredentialOffer, ReceiveError};
+
+    fn offer(ids: serde_json::Value, length: serde_json::Value) -> serde_json::Value {
+        json!({
+            "credential_issuer": "https://id.example.cn",
+            "credential_configuration_ids": ids,
+            "grants": {
+                "urn:ietf:params:oauth:grant-type:pre-authorized_code": {
+                    "pre-authorized_code": "code.secret-value",
+                    "tx_code": { "length": length, "input_mode": "numeric" }
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_well_formed_offer_reads() {
+        let read = CredentialOffer::from_value(&offer(json!(["citizen_basic"]), json!(6))).unwrap();
+        assert_eq!(read.credential_configuration_ids, ["citizen_basic"]);
+        assert_eq!(read.tx_code.unwrap().length, Some(6));
+    }
+
+    #[test]
+    fn a_malformed_member_is_named_by_its_path_and_its_value_is_not_echoed() {
+        let err =
+            CredentialOffer::from_value(&offer(json!("secret-id-110105"), json!(6))).unwrap_err();
+        assert_eq!(
+            err,
+            ReceiveError::InvalidOfferMember {
+                path: "credential_configuration_ids".into()
+            }
+        );
+        assert!(!err.to_string().contains("secret-id-110105"), "{err}");
+
+        let err = CredentialOffer::from_value(&offer(json!(["citizen_basic"]), json!("six")))
+            .unwrap_err();
+        let ReceiveError::InvalidOfferMember { path } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(path.ends_with("tx_code.length"), "{path}");
+        assert!(!err.to_string().contains("six"), "{err}");
+    }
+
+    #[test]
+    fn an_offer_that_is_not_an_object_is_refused_at_the_root() {
+        let err = CredentialOffer::from_value(&json!("an offer id, not an offer")).unwrap_err();
+        assert_eq!(err, ReceiveError::InvalidOfferMember { path: ".".into() });
     }
 }
