@@ -112,8 +112,13 @@ fn offer_uri_parsing() {
         parse_offer_uri("openid4vp://?x=1").unwrap_err(),
         ReceiveError::InvalidOfferUri { .. }
     ));
-    assert!(matches!(
+    // `{}`: the required members are missing; the error names where, at the offer's root.
+    assert_eq!(
         parse_offer_uri("openid-credential-offer://?credential_offer=%7B%7D").unwrap_err(),
+        ReceiveError::InvalidOfferMember { path: ".".into() }
+    );
+    assert!(matches!(
+        parse_offer_uri("openid-credential-offer://?credential_offer=not-json").unwrap_err(),
         ReceiveError::InvalidOffer { .. }
     ));
     let no_grant = "openid-credential-offer://?credential_offer=%7B%22credential_issuer%22%3A%22https%3A%2F%2Fa.cn%22%2C%22credential_configuration_ids%22%3A%5B%22x%22%5D%7D";
