@@ -49,3 +49,45 @@ impl From<StoreError> for IssuerError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_of_the_store_is_the_same_refusal_of_the_issuer() {
+        let refusals = [
+            Refusal::RefreshTooSoon { retry_after: 42 },
+            Refusal::InvalidNonce,
+            Refusal::proof(2, "holder key already bound"),
+            Refusal::StatusTransition {
+                action: "revoke",
+                from: "revoked",
+            },
+        ];
+        for refusal in refusals {
+            let converted = IssuerError::from(StoreError::Refused(refusal.clone()));
+            assert!(
+                matches!(&converted, IssuerError::Refused(r) if *r == refusal),
+                "{converted:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_storage_failure_of_the_store_stays_a_storage_failure() {
+        let converted = IssuerError::from(StoreError::Storage(DbError::Corrupt { what: "status" }));
+        assert!(
+            matches!(
+                converted,
+                IssuerError::Storage(DbError::Corrupt { what: "status" })
+            ),
+            "{converted:?}"
+        );
+        let converted = IssuerError::from(StoreError::Internal("caller bug".into()));
+        assert!(
+            matches!(&converted, IssuerError::Internal(what) if what == "caller bug"),
+            "{converted:?}"
+        );
+    }
+}
