@@ -13,6 +13,8 @@ use super::rows::{
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
+#[cfg(doc)]
+use crate::domain::refusal::Refusal;
 use crate::domain::status::StatusChange;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
 use crate::domain::StatusAction;
@@ -68,7 +70,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// audit event.
     ///
     /// # Errors
-    /// [`StoreError::InvalidAttestation`] when the nonce is unknown, used or expired.
+    /// [`Refusal::InvalidAttestation`] when the nonce is unknown, used or expired.
     async fn enrol(&self, e: NewEnrolment) -> Result<(), StoreError>;
 
     /// `(config_ids JSON, sealed code)` of an open, unexpired offer.
@@ -81,7 +83,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Redeems a pre-authorized code once, across every replica, and records the access token.
     ///
     /// # Errors
-    /// [`StoreError::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
+    /// [`Refusal::InvalidGrant`] for an unknown, used, dead or expired code or a wrong
     /// `tx_code` (whose attempt is committed first).
     async fn redeem_offer(&self, r: Redemption) -> Result<(), StoreError>;
 
@@ -99,14 +101,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// Rate limit: an `active` token presented less than [`RefreshGrant::min_interval`]
     /// seconds after the family's previous successful refresh (its newest `used_at`) is refused
-    /// with [`StoreError::RefreshTooSoon`] and left `active` (audit `refresh.refused`). A grace
+    /// with [`Refusal::RefreshTooSoon`] and left `active` (audit `refresh.refused`). A grace
     /// retry is not a new refresh and is not limited. The first refresh after the token request
     /// is never limited.
     ///
     /// # Errors
-    /// [`StoreError::InvalidGrant`] for an unknown, expired or revoked token, a used one outside
+    /// [`Refusal::InvalidGrant`] for an unknown, expired or revoked token, a used one outside
     /// the grace (which revokes its family, committed first), a superseded one (also revokes
-    /// the family), or a revoked or suspended enrolment; [`StoreError::RefreshTooSoon`] under the
+    /// the family), or a revoked or suspended enrolment; [`Refusal::RefreshTooSoon`] under the
     /// rate limit.
     async fn refresh_grant(&self, r: RefreshGrant) -> Result<(), StoreError>;
 
@@ -116,7 +118,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ///
     /// Holder keys: each credential ever recorded has its own holder key (`credentials`'
     /// unique `holder_thumbprint`, migration 7). A key repeated in `r.holders` or already
-    /// bound to a credential refuses the whole request with [`StoreError::InvalidProof`]; two
+    /// bound to a credential refuses the whole request with [`Refusal::InvalidProof`]; two
     /// concurrent requests with one key cannot both succeed (the unique index decides).
     ///
     /// # Errors
@@ -127,7 +129,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// version bump of each touched shard. Returns the change and the touched shards.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`], [`StoreError::StatusTransition`]; storage errors.
+    /// [`Refusal::NotFound`], [`Refusal::StatusTransition`]; storage errors.
     async fn change_status(
         &self,
         key: StatusKey,
@@ -141,7 +143,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// are: a revoked credential stays revoked.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for a citizen never enrolled; [`StoreError::NoRevocationHold`]
+    /// [`Refusal::NotFound`] for a citizen never enrolled; [`Refusal::NoRevocationHold`]
     /// when the citizen is suspended or not on hold; storage errors.
     async fn lift_citizen_hold(
         &self,
@@ -211,7 +213,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Removes an officer.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`]; storage errors.
+    /// [`Refusal::NotFound`]; storage errors.
     async fn remove_officer(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError>;
 
     /// `(role, token digest)` of an officer not removed.
@@ -223,7 +225,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Registers a platform key.
     ///
     /// # Errors
-    /// [`StoreError::InvalidRequest`] when the key is already registered; storage errors.
+    /// [`Refusal::InvalidRequest`] when the key is already registered; storage errors.
     async fn add_platform(
         &self,
         actor: &str,
@@ -240,7 +242,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Removes a platform by id or kid.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`]; storage errors.
+    /// [`Refusal::NotFound`]; storage errors.
     async fn remove_platform(&self, actor: &str, id: &str, now: i64) -> Result<(), StoreError>;
 
     /// Every signing key row, oldest first.

@@ -43,6 +43,7 @@ use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::refusal::Refusal;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::StatusAction;
 use crate::secret::SecretDigest;
@@ -702,9 +703,9 @@ impl Store for PgStore {
                     )
                     .await?;
                 if n != 1 {
-                    return Err(StoreError::InvalidAttestation {
+                    return Err(StoreError::Refused(Refusal::InvalidAttestation {
                         reason: "nonce unknown, used or expired",
-                    });
+                    }));
                 }
             }
             tx.execute(
@@ -804,9 +805,9 @@ impl Store for PgStore {
                         )
                         .await?;
                     }
-                    Err(StoreError::InvalidGrant {
+                    Err(StoreError::Refused(Refusal::InvalidGrant {
                         reason: "tx_code is wrong",
-                    })
+                    }))
                 }
                 (rules::Judgement::Redeem, None) => Err(rules::CODE_UNKNOWN),
                 (rules::Judgement::Redeem, Some(offer)) => {
@@ -960,7 +961,9 @@ impl Store for PgStore {
                     .await?;
                     // Committed: the audit event; the token is untouched.
                     tx.commit().await?;
-                    return Ok(Err(StoreError::RefreshTooSoon { retry_after }));
+                    return Ok(Err(StoreError::Refused(Refusal::RefreshTooSoon {
+                        retry_after,
+                    })));
                 }
                 RefreshStep::Refuse {
                     reason,
@@ -990,7 +993,7 @@ impl Store for PgStore {
                     .await?;
                     // Committed: the refusal (and a family revocation) must stick.
                     tx.commit().await?;
-                    return Ok(Err(StoreError::InvalidGrant { reason }));
+                    return Ok(Err(StoreError::Refused(Refusal::InvalidGrant { reason })));
                 }
                 RefreshStep::Grace { successor, used_at } => Some((successor, used_at)),
                 RefreshStep::Proceed | RefreshStep::Retry { .. } => None,
@@ -1004,9 +1007,9 @@ impl Store for PgStore {
                     )
                     .await?;
                 if n != 1 {
-                    return Err(StoreError::InvalidGrant {
+                    return Err(StoreError::Refused(Refusal::InvalidGrant {
                         reason: "refresh token already used",
-                    });
+                    }));
                 }
                 tx.execute(
                     "UPDATE refreshed_access_tokens SET expires_at = 0 WHERE refresh_id = $1",
@@ -1027,9 +1030,9 @@ impl Store for PgStore {
                     )
                     .await?;
                 if spent != 1 {
-                    return Err(StoreError::InvalidGrant {
+                    return Err(StoreError::Refused(Refusal::InvalidGrant {
                         reason: "refresh token already used",
-                    });
+                    }));
                 }
             }
             insert_refresh_token(
@@ -1090,9 +1093,9 @@ impl Store for PgStore {
                     .await?
                     .map(|row| row.get(0));
                 if expires_at.is_none_or(|e| e <= t) {
-                    return Err(StoreError::InvalidToken {
+                    return Err(StoreError::Refused(Refusal::InvalidToken {
                         reason: "access token expired",
-                    });
+                    }));
                 }
             }
             // Every access token, refreshed or not: a citizen revoked or suspended after the
@@ -1127,7 +1130,7 @@ impl Store for PgStore {
                     .await?
                     != 1
                 {
-                    return Err(StoreError::InvalidNonce);
+                    return Err(StoreError::Refused(Refusal::InvalidNonce));
                 }
             }
             let used = tx
@@ -1520,7 +1523,7 @@ impl Store for PgStore {
                 )
                 .await?;
             if n == 0 {
-                return Err(StoreError::NotFound { what: "officer" });
+                return Err(StoreError::Refused(Refusal::NotFound { what: "officer" }));
             }
             audit(
                 &tx,
@@ -1613,7 +1616,7 @@ impl Store for PgStore {
                 )
                 .await?;
             if n == 0 {
-                return Err(StoreError::NotFound { what: "platform" });
+                return Err(StoreError::Refused(Refusal::NotFound { what: "platform" }));
             }
             audit(
                 &tx,

@@ -120,7 +120,7 @@ pub struct IssueRecord {
     /// Requested configuration.
     pub config: ConfigId,
     /// Digests of the `c_nonce`s the proofs carry, with their expiry: each is recorded as used,
-    /// once; a nonce already recorded refuses the request with [`crate::store::StoreError::InvalidNonce`].
+    /// once; a nonce already recorded refuses the request with [`crate::domain::refusal::Refusal::InvalidNonce`].
     pub nonces: Vec<([u8; 32], i64)>,
     /// Replay digests of the proofs.
     pub replays: Vec<SecretDigest>,

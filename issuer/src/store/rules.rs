@@ -11,6 +11,7 @@ use super::rows::{IssueRecord, KeyRow, Redemption, RefreshGrant};
 use crate::db::DbError;
 use crate::domain::audit::AuditEvent;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState};
+use crate::domain::refusal::Refusal;
 use crate::domain::status::StatusChange;
 use crate::domain::{ConfigId, Status, StatusAction};
 
@@ -21,15 +22,16 @@ pub(crate) fn officer_role(text: &str) -> Result<crate::domain::Role, DbError> {
     })
 }
 
-pub(crate) const CODE_UNKNOWN: StoreError = StoreError::InvalidGrant {
+pub(crate) const CODE_UNKNOWN: StoreError = StoreError::Refused(Refusal::InvalidGrant {
     reason: "pre-authorized code unknown",
-};
-pub(crate) const CODE_USED: StoreError = StoreError::InvalidGrant {
+});
+pub(crate) const CODE_USED: StoreError = StoreError::Refused(Refusal::InvalidGrant {
     reason: "pre-authorized code already used or dead",
-};
-pub(crate) const ALREADY_ISSUED: StoreError = StoreError::CredentialRequestDenied {
-    reason: "this credential was already issued for this access token",
-};
+});
+pub(crate) const ALREADY_ISSUED: StoreError =
+    StoreError::Refused(Refusal::CredentialRequestDenied {
+        reason: "this credential was already issued for this access token",
+    });
 
 /// An offer as the token endpoint reads it.
 pub(crate) struct OfferRow {
@@ -65,9 +67,9 @@ pub(crate) fn judge_redemption(
         return Err(CODE_USED);
     }
     if row.expires_at <= now {
-        return Err(StoreError::InvalidGrant {
+        return Err(StoreError::Refused(Refusal::InvalidGrant {
             reason: "pre-authorized code expired",
-        });
+        }));
     }
     if !r.tx_code.matches(&row.tx_code_hash) {
         let attempts = row.attempts + 1;
@@ -175,9 +177,9 @@ pub(crate) fn judge_holders(r: &IssueRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) const REFRESH_UNKNOWN: StoreError = StoreError::InvalidGrant {
+pub(crate) const REFRESH_UNKNOWN: StoreError = StoreError::Refused(Refusal::InvalidGrant {
     reason: "refresh token unknown",
-};
+});
 
 /// The refresh-grant rules on the token row.
 pub(crate) fn judge_refresh(
@@ -311,9 +313,9 @@ pub(crate) fn block_of(worst: Option<i64>) -> Result<Option<Status>, StoreError>
     }
 }
 
-pub(crate) const BLOCKED: StoreError = StoreError::CredentialRequestDenied {
+pub(crate) const BLOCKED: StoreError = StoreError::Refused(Refusal::CredentialRequestDenied {
     reason: "the credentials of this enrolment are revoked or suspended",
-};
+});
 
 /// The access grant of a token id: from a pre-authorized code (`refreshed` 0) or a refresh
 /// (1), joined with the enrolment. `?1`/`$1` is the token id.
@@ -372,13 +374,13 @@ pub(crate) const LIFT_REVOCATION_HOLD_SQLITE: &str =
 pub(crate) fn judge_lift_hold(known: bool, hold: Option<i64>) -> Result<(), StoreError> {
     match (known, block_of(hold)?) {
         (_, Some(Status::Revoked)) => Ok(()),
-        (_, Some(status)) => Err(StoreError::NoRevocationHold {
+        (_, Some(status)) => Err(StoreError::Refused(Refusal::NoRevocationHold {
             status: status.as_str(),
-        }),
-        (false, None) => Err(StoreError::NotFound { what: "citizen" }),
-        (true, None) => Err(StoreError::NoRevocationHold {
+        })),
+        (false, None) => Err(StoreError::Refused(Refusal::NotFound { what: "citizen" })),
+        (true, None) => Err(StoreError::Refused(Refusal::NoRevocationHold {
             status: "not on hold",
-        }),
+        })),
     }
 }
 
@@ -390,7 +392,9 @@ pub(crate) const CITIZEN_KNOWN_SQLITE: &str =
 /// suspended (checked after the code and `tx_code`, in the redeeming transaction).
 pub(crate) fn judge_redeem_block(block: Option<Status>) -> Result<(), StoreError> {
     match judge_enrolment(block) {
-        RefreshStep::Refuse { reason, .. } => Err(StoreError::InvalidGrant { reason }),
+        RefreshStep::Refuse { reason, .. } => {
+            Err(StoreError::Refused(Refusal::InvalidGrant { reason }))
+        }
         _ => Ok(()),
     }
 }
@@ -399,9 +403,9 @@ pub(crate) fn judge_redeem_block(block: Option<Status>) -> Result<(), StoreError
 pub(crate) fn judge_enrol_hold(hold: Option<i64>) -> Result<(), StoreError> {
     match block_of(hold)? {
         None => Ok(()),
-        Some(status) => Err(StoreError::CitizenOnHold {
+        Some(status) => Err(StoreError::Refused(Refusal::CitizenOnHold {
             status: status.as_str(),
-        }),
+        })),
     }
 }
 
@@ -424,35 +428,35 @@ pub(crate) fn judge_token(
     row: Option<TokenRow>,
 ) -> Result<(TokenRow, Level, Vec<u8>), StoreError> {
     let Some(mut row) = row else {
-        return Err(StoreError::InvalidToken {
+        return Err(StoreError::Refused(Refusal::InvalidToken {
             reason: "access token unknown",
-        });
+        }));
     };
     if !r.token_hash.matches(&row.token_hash) {
-        return Err(StoreError::InvalidToken {
+        return Err(StoreError::Refused(Refusal::InvalidToken {
             reason: "access token unknown",
-        });
+        }));
     }
     if row.expires_at <= r.now {
-        return Err(StoreError::InvalidToken {
+        return Err(StoreError::Refused(Refusal::InvalidToken {
             reason: "access token expired",
-        });
+        }));
     }
     let covered: Vec<String> =
         serde_json::from_str(&row.config_ids).map_err(|_| DbError::Corrupt {
             what: "offer config ids",
         })?;
     if !covered.iter().any(|c| c == r.config.as_str()) {
-        return Err(StoreError::CredentialRequestDenied {
+        return Err(StoreError::Refused(Refusal::CredentialRequestDenied {
             reason: "the access token does not cover this credential configuration",
-        });
+        }));
     }
-    let claims = row
-        .claims
-        .take()
-        .ok_or(StoreError::CredentialRequestDenied {
-            reason: "enrolment claims were purged",
-        })?;
+    let claims =
+        row.claims
+            .take()
+            .ok_or(StoreError::Refused(Refusal::CredentialRequestDenied {
+                reason: "enrolment claims were purged",
+            }))?;
     let level = Level::parse(&row.level).map_err(|_| DbError::Corrupt { what: "level" })?;
     Ok((row, level, claims))
 }
@@ -513,14 +517,16 @@ pub(crate) fn plan_status_change(
     action: StatusAction,
 ) -> Result<StatusPlan, StoreError> {
     if rows.is_empty() {
-        return Err(StoreError::NotFound { what: "credential" });
+        return Err(StoreError::Refused(Refusal::NotFound {
+            what: "credential",
+        }));
     }
     let (changes, shards, first_from) = collect_changes(rows, action)?;
     if changes.is_empty() {
-        return Err(StoreError::StatusTransition {
+        return Err(StoreError::Refused(Refusal::StatusTransition {
             action: action.as_str(),
             from: first_from.unwrap_or(Status::Valid).as_str(),
-        });
+        }));
     }
     Ok(StatusPlan {
         changes,
@@ -536,8 +542,8 @@ pub(crate) fn plan_status_change(
 /// (only a pending offer) is changed through the hold alone.
 ///
 /// # Errors
-/// [`crate::store::StoreError::NotFound`] for a citizen with neither an enrolment nor a credential;
-/// [`crate::store::StoreError::StatusTransition`] when neither a credential nor the hold changes.
+/// [`Refusal::NotFound`] for a citizen with neither an enrolment nor a credential;
+/// [`Refusal::StatusTransition`] when neither a credential nor the hold changes.
 pub(crate) fn plan_citizen_change(
     rows: Vec<(String, i64, i64, i64)>,
     action: StatusAction,
@@ -545,7 +551,7 @@ pub(crate) fn plan_citizen_change(
     known: bool,
 ) -> Result<StatusPlan, StoreError> {
     if !known && rows.is_empty() {
-        return Err(StoreError::NotFound { what: "citizen" });
+        return Err(StoreError::Refused(Refusal::NotFound { what: "citizen" }));
     }
     let hold_change = match (action, hold) {
         (_, Some(Status::Revoked)) => None,
@@ -557,10 +563,10 @@ pub(crate) fn plan_citizen_change(
     };
     let (changes, shards, first_from) = collect_changes(rows, action)?;
     if changes.is_empty() && hold_change.is_none() {
-        return Err(StoreError::StatusTransition {
+        return Err(StoreError::Refused(Refusal::StatusTransition {
             action: action.as_str(),
             from: hold.or(first_from).unwrap_or(Status::Valid).as_str(),
-        });
+        }));
     }
     Ok(StatusPlan {
         changes,
@@ -821,7 +827,7 @@ mod tests {
         let err = judge_holders(&record(&["a", "b", "a"])).err();
         assert!(matches!(
             err,
-            Some(StoreError::InvalidProof { index: 2, .. })
+            Some(StoreError::Refused(Refusal::InvalidProof { index: 2, .. }))
         ));
     }
 
@@ -843,14 +849,14 @@ mod tests {
             .unwrap();
         assert!(matches!(
             err,
-            StoreError::StatusTransition {
+            StoreError::Refused(Refusal::StatusTransition {
                 from: "revoked",
                 ..
-            }
+            })
         ));
         assert!(matches!(
             plan_status_change(Vec::new(), StatusAction::Revoke),
-            Err(StoreError::NotFound { .. })
+            Err(StoreError::Refused(Refusal::NotFound { .. }))
         ));
     }
 }

@@ -21,6 +21,7 @@ use crate::db::{Db, DbError, WriteCtx};
 use crate::domain::audit::{AuditEntry, AuditEvent};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
+use crate::domain::refusal::Refusal;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::{Status, StatusAction};
 use crate::secret::SecretDigest;
@@ -301,9 +302,9 @@ impl Store for Db {
                     )
                     .map_err(DbError::from)?;
                 if n != 1 {
-                    return Err(StoreError::InvalidAttestation {
+                    return Err(StoreError::Refused(Refusal::InvalidAttestation {
                         reason: "nonce unknown, used or expired",
-                    });
+                    }));
                 }
             }
             c.execute(
@@ -392,7 +393,7 @@ impl Store for Db {
                             let enrolment = row.map(|o| o.enrolment_id);
                             audit::append(c, t, "wallet", AuditEvent::OfferDead.as_str(), enrolment.as_deref(), &json!({"attempts": attempts}))?;
                         }
-                        return Ok(Err(StoreError::InvalidGrant { reason: "tx_code is wrong" }));
+                        return Ok(Err(StoreError::Refused(Refusal::InvalidGrant { reason: "tx_code is wrong" })));
                     }
                     (rules::Judgement::Redeem, Some(offer)) => offer,
                     (rules::Judgement::Redeem, None) => return Err(rules::CODE_UNKNOWN),
@@ -475,7 +476,7 @@ impl Store for Db {
                         audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &rules::too_soon_audit(&r, retry_after))?;
                         // Committed: the audit event; the token is untouched.
-                        return Ok(Err(StoreError::RefreshTooSoon { retry_after }));
+                        return Ok(Err(StoreError::Refused(Refusal::RefreshTooSoon { retry_after })));
                     }
                     RefreshStep::Refuse { reason, revoke_family } => {
                         if revoke_family {
@@ -490,7 +491,7 @@ impl Store for Db {
                         audit::append(c, t, "wallet", AuditEvent::RefreshRefused.as_str(), Some(&row.family_id),
                             &json!({"token": r.presented_id, "reason": reason}))?;
                         // Committed: the refusal (and a family revocation) must stick.
-                        return Ok(Err(StoreError::InvalidGrant { reason }));
+                        return Ok(Err(StoreError::Refused(Refusal::InvalidGrant { reason })));
                     }
                     RefreshStep::Grace { successor, used_at } => Some((successor, used_at)),
                     RefreshStep::Proceed | RefreshStep::Retry { .. } => None,
@@ -503,7 +504,7 @@ impl Store for Db {
                         )?
                         .execute(params![successor, t])?;
                     if n != 1 {
-                        return Err(StoreError::InvalidGrant { reason: "refresh token already used" });
+                        return Err(StoreError::Refused(Refusal::InvalidGrant { reason: "refresh token already used" }));
                     }
                     c.prepare_cached("UPDATE refreshed_access_tokens SET expires_at = 0 WHERE refresh_id = ?1")?
                         .execute([successor])?;
@@ -517,7 +518,7 @@ impl Store for Db {
                         )?
                         .execute(params![r.presented_id, t, r.next.id])?;
                     if spent != 1 {
-                        return Err(StoreError::InvalidGrant { reason: "refresh token already used" });
+                        return Err(StoreError::Refused(Refusal::InvalidGrant { reason: "refresh token already used" }));
                     }
                 }
                 insert_refresh_token(c, &r.next, &row.family_id, &row.enrolment_id, &row.config_ids, t)?;
@@ -575,7 +576,7 @@ impl Store for Db {
                     .prepare_cached("INSERT OR IGNORE INTO c_nonces (nonce_hash, expires_at) VALUES (?1, ?2)")?
                     .execute(params![nonce.as_slice(), expires_at])?;
                 if n != 1 {
-                    return Err(StoreError::InvalidNonce);
+                    return Err(StoreError::Refused(Refusal::InvalidNonce));
                 }
             }
             for (i, replay) in r.replays.iter().enumerate() {
@@ -840,7 +841,7 @@ impl Store for Db {
                 params![id, now],
             )?;
             if n == 0 {
-                return Err(StoreError::NotFound { what: "officer" });
+                return Err(StoreError::Refused(Refusal::NotFound { what: "officer" }));
             }
             audit::append(
                 ctx.conn,
@@ -932,7 +933,7 @@ impl Store for Db {
                 params![id, now],
             )?;
             if n == 0 {
-                return Err(StoreError::NotFound { what: "platform" });
+                return Err(StoreError::Refused(Refusal::NotFound { what: "platform" }));
             }
             audit::append(ctx.conn, now, &actor, AuditEvent::PlatformRemoved.as_str(), Some(&id), &json!({}))?;
             Ok(())

@@ -15,6 +15,7 @@ use issuer::config::DatabaseUrl;
 use issuer::domain::audit::{AuditEvent, AuditFilter};
 use issuer::domain::keys::{KeyPurpose, KeyState};
 use issuer::domain::people::{OfficerInfo, PlatformInfo};
+use issuer::domain::refusal::Refusal;
 use issuer::domain::{ConfigId, StatusAction};
 use issuer::secret::{domain, SecretDigest};
 use issuer::store::{
@@ -209,7 +210,7 @@ async fn a_pre_authorized_code_is_redeemed_once(s: &dyn Store) {
     redeemed(s, "o1", "citizen-1").await;
     let again = s.redeem_offer(redemption("o1", "tx-o1", "token-2")).await;
     assert!(
-        matches!(again, Err(StoreError::InvalidGrant { reason }) if reason.contains("already used")),
+        matches!(again, Err(StoreError::Refused(Refusal::InvalidGrant { reason })) if reason.contains("already used")),
         "{again:?}"
     );
     assert_eq!(count(s, "access_tokens").await, 1);
@@ -218,7 +219,7 @@ async fn a_pre_authorized_code_is_redeemed_once(s: &dyn Store) {
         .redeem_offer(redemption("nope", "tx-nope", "token-3"))
         .await;
     assert!(
-        matches!(unknown, Err(StoreError::InvalidGrant { reason }) if reason.contains("unknown")),
+        matches!(unknown, Err(StoreError::Refused(Refusal::InvalidGrant { reason })) if reason.contains("unknown")),
         "{unknown:?}"
     );
 }
@@ -230,9 +231,9 @@ async fn a_wrong_tx_code_is_counted_and_kills_the_code_at_the_limit(s: &dyn Stor
         assert!(
             matches!(
                 wrong,
-                Err(StoreError::InvalidGrant {
+                Err(StoreError::Refused(Refusal::InvalidGrant {
                     reason: "tx_code is wrong"
-                })
+                }))
             ),
             "{wrong:?}"
         );
@@ -245,7 +246,7 @@ async fn a_wrong_tx_code_is_counted_and_kills_the_code_at_the_limit(s: &dyn Stor
     // Dead: the right tx_code no longer helps.
     let right = s.redeem_offer(redemption("o1", "tx-o1", "t")).await;
     assert!(
-        matches!(right, Err(StoreError::InvalidGrant { reason }) if reason.contains("dead")),
+        matches!(right, Err(StoreError::Refused(Refusal::InvalidGrant { reason })) if reason.contains("dead")),
         "{right:?}"
     );
     assert_eq!(count(s, "access_tokens").await, 0);
@@ -261,7 +262,10 @@ async fn an_attestation_nonce_is_consumed_once(s: &dyn Store) {
         .unwrap();
     let again = s.enrol(enrolment("e2", "citizen-2", Some(nonce))).await;
     assert!(
-        matches!(again, Err(StoreError::InvalidAttestation { .. })),
+        matches!(
+            again,
+            Err(StoreError::Refused(Refusal::InvalidAttestation { .. }))
+        ),
         "{again:?}"
     );
     // The refused enrolment left nothing behind.
@@ -281,21 +285,27 @@ async fn a_c_nonce_a_proof_and_a_configuration_are_used_once(s: &dyn Store) {
     // The same configuration again on this token.
     let again = s.issue(record("token-o1", HIGH, 2, "p2", "h2")).await;
     assert!(
-        matches!(again, Err(StoreError::CredentialRequestDenied { reason }) if reason.contains("already issued")),
+        matches!(again, Err(StoreError::Refused(Refusal::CredentialRequestDenied { reason })) if reason.contains("already issued")),
         "{again:?}"
     );
     // The other configuration with a used c_nonce, then with a used proof.
     let nonce = s.issue(record("token-o1", HIGH_VC, 1, "p3", "h3")).await;
-    assert!(matches!(nonce, Err(StoreError::InvalidNonce)), "{nonce:?}");
+    assert!(
+        matches!(nonce, Err(StoreError::Refused(Refusal::InvalidNonce))),
+        "{nonce:?}"
+    );
     let proof = s.issue(record("token-o1", HIGH_VC, 4, "p1", "h4")).await;
     assert!(
-        matches!(proof, Err(StoreError::InvalidProof { index: 0, .. })),
+        matches!(
+            proof,
+            Err(StoreError::Refused(Refusal::InvalidProof { index: 0, .. }))
+        ),
         "{proof:?}"
     );
     // A holder key already bound to a credential.
     let holder = s.issue(record("token-o1", HIGH_VC, 5, "p5", "h1")).await;
     assert!(
-        matches!(&holder, Err(StoreError::InvalidProof { index: 0, reason }) if reason.contains("holder key")),
+        matches!(&holder, Err(StoreError::Refused(Refusal::InvalidProof { index: 0, reason })) if reason.contains("holder key")),
         "{holder:?}"
     );
     // Each refusal rolled back whole: nothing used, nothing issued.
@@ -308,7 +318,10 @@ async fn a_c_nonce_a_proof_and_a_configuration_are_used_once(s: &dyn Store) {
     assert_eq!(count(s, "credentials").await, 2);
     let unknown = s.issue(record("token-nope", HIGH, 7, "p7", "h7")).await;
     assert!(
-        matches!(unknown, Err(StoreError::InvalidToken { .. })),
+        matches!(
+            unknown,
+            Err(StoreError::Refused(Refusal::InvalidToken { .. }))
+        ),
         "{unknown:?}"
     );
 }
@@ -404,10 +417,10 @@ async fn a_status_change_reaches_the_batch_and_revocation_is_final(s: &dyn Store
         assert!(
             matches!(
                 refused,
-                Err(StoreError::StatusTransition {
+                Err(StoreError::Refused(Refusal::StatusTransition {
                     from: "revoked",
                     ..
-                })
+                }))
             ),
             "{refused:?}"
         );
@@ -421,7 +434,7 @@ async fn a_status_change_reaches_the_batch_and_revocation_is_final(s: &dyn Store
         )
         .await;
     assert!(
-        matches!(unknown, Err(StoreError::NotFound { .. })),
+        matches!(unknown, Err(StoreError::Refused(Refusal::NotFound { .. }))),
         "{unknown:?}"
     );
     assert_eq!(
@@ -445,12 +458,20 @@ async fn a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted(s: 
     assert!(change.changed.is_empty());
     let pending = s.redeem_offer(redemption("o1", "tx-o1", "t1")).await;
     assert!(
-        matches!(pending, Err(StoreError::InvalidGrant { .. })),
+        matches!(
+            pending,
+            Err(StoreError::Refused(Refusal::InvalidGrant { .. }))
+        ),
         "{pending:?}"
     );
     let held = s.enrol(enrolment("o2", "citizen-1", None)).await;
     assert!(
-        matches!(held, Err(StoreError::CitizenOnHold { status: "revoked" })),
+        matches!(
+            held,
+            Err(StoreError::Refused(Refusal::CitizenOnHold {
+                status: "revoked"
+            }))
+        ),
         "{held:?}"
     );
     s.lift_citizen_hold("citizen-1", "admin", "investigated", now())
@@ -463,15 +484,15 @@ async fn a_citizen_hold_stops_new_enrolments_and_pending_offers_until_lifted(s: 
     assert!(
         matches!(
             again,
-            Err(StoreError::NoRevocationHold {
+            Err(StoreError::Refused(Refusal::NoRevocationHold {
                 status: "not on hold"
-            })
+            }))
         ),
         "{again:?}"
     );
     let unknown = s.lift_citizen_hold("nobody", "admin", "x", now()).await;
     assert!(
-        matches!(unknown, Err(StoreError::NotFound { .. })),
+        matches!(unknown, Err(StoreError::Refused(Refusal::NotFound { .. }))),
         "{unknown:?}"
     );
     assert_eq!(
@@ -502,13 +523,13 @@ async fn a_refresh_token_is_spent_once_and_its_reuse_revokes_the_family(s: &dyn 
         .unwrap();
     let reuse = s.refresh_grant(grant("refresh-token-o1", "r3")).await;
     assert!(
-        matches!(reuse, Err(StoreError::InvalidGrant { reason }) if reason.contains("already used")),
+        matches!(reuse, Err(StoreError::Refused(Refusal::InvalidGrant { reason })) if reason.contains("already used")),
         "{reuse:?}"
     );
     // The reuse revoked the family, the live successor included (committed first).
     let successor = s.refresh_grant(grant("r2", "r4")).await;
     assert!(
-        matches!(successor, Err(StoreError::InvalidGrant { reason }) if reason.contains("revoked")),
+        matches!(successor, Err(StoreError::Refused(Refusal::InvalidGrant { reason })) if reason.contains("revoked")),
         "{successor:?}"
     );
     assert_eq!(
@@ -622,7 +643,7 @@ async fn officers_and_platforms_are_added_listed_and_removed(s: &dyn Store) {
     assert!(s.list_officers().await.unwrap().is_empty());
     let twice = s.remove_officer("cli:test", "off-1", t).await;
     assert!(
-        matches!(twice, Err(StoreError::NotFound { .. })),
+        matches!(twice, Err(StoreError::Refused(Refusal::NotFound { .. }))),
         "{twice:?}"
     );
 
@@ -639,7 +660,10 @@ async fn officers_and_platforms_are_added_listed_and_removed(s: &dyn Store) {
         .add_platform("cli:test", platform(), r#"{"kty":"EC"}"#.into())
         .await;
     assert!(
-        matches!(duplicate, Err(StoreError::InvalidRequest { .. })),
+        matches!(
+            duplicate,
+            Err(StoreError::Refused(Refusal::InvalidRequest { .. }))
+        ),
         "{duplicate:?}"
     );
     assert_eq!(
