@@ -74,16 +74,7 @@ pub fn encode_set(set: &[(u64, u8)]) -> String {
     let mut bytes = Vec::with_capacity(set.len() * 3);
     let mut next = 0u64;
     for &(idx, value) in set {
-        let mut gap = idx.saturating_sub(next);
-        loop {
-            let low = (gap & 0x7f) as u8;
-            gap >>= 7;
-            if gap == 0 {
-                bytes.push(low);
-                break;
-            }
-            bytes.push(low | 0x80);
-        }
+        credential::compact::push_varint(&mut bytes, idx.saturating_sub(next));
         bytes.push(value);
         next = idx.saturating_add(1);
     }
