@@ -33,7 +33,7 @@ mod dictionary;
 mod error;
 pub mod v2;
 
-use codec::{base45_decode, base45_encode, is_b64url, read_varint};
+use codec::{base45_decode, base45_encode, exact_b64url, is_b64url, read_varint};
 
 pub use codec::push_varint;
 pub use error::CompactError;
@@ -42,9 +42,6 @@ pub use v2::encode as encode_v2;
 
 /// The prefix of the compact form, version 1.
 pub const PREFIX: &str = "VP1:";
-
-/// Base64url runs shorter than this stay literal (a record costs 2–3 bytes).
-const MIN_RUN: usize = 8;
 
 /// Whether `text` (leading whitespace ignored) starts with a compact form's `VP<n>:` prefix,
 /// of any version ([`decode`] names an unknown one).
@@ -81,10 +78,7 @@ pub fn encode(text: &str) -> String {
             i += 1;
         }
         let run = &text[start..i];
-        let decoded = (run.len() >= MIN_RUN)
-            .then(|| b64::decode(run).ok())
-            .flatten()
-            .filter(|raw| b64::encode(raw) == run);
+        let decoded = exact_b64url(run);
         if let Some(raw) = decoded {
             push_record(&mut records, 0, &bytes[literal_start..start]);
             push_record(&mut records, 1, &raw);

@@ -2,6 +2,7 @@
 //! base64url alphabet test.
 
 use super::error::CompactError;
+use crate::b64;
 
 /// The RFC 9285 alphabet.
 pub(super) const ALPHABET: &[u8; 45] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
@@ -86,4 +87,16 @@ pub(super) fn base45_decode(text: &str) -> Result<Vec<u8>, CompactError> {
         }
     }
     Ok(out)
+}
+
+/// Base64url runs shorter than this stay literal (a record or a raw part costs 2–3 bytes).
+const MIN_RUN: usize = 8;
+
+/// The bytes of a base64url run, when storing them decoded is worth it (at least [`MIN_RUN`]
+/// characters) and lossless (encoding them gives back the same characters).
+pub(super) fn exact_b64url(run: &str) -> Option<Vec<u8>> {
+    if run.len() < MIN_RUN {
+        return None;
+    }
+    b64::decode(run).ok().filter(|raw| b64::encode(raw) == run)
 }

@@ -29,7 +29,9 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use super::codec::{base45_decode, base45_encode, is_b64url, push_varint, read_varint};
+use super::codec::{
+    base45_decode, base45_encode, exact_b64url, is_b64url, push_varint, read_varint,
+};
 use super::error::CompactError;
 use crate::b64;
 
@@ -43,9 +45,6 @@ pub const DICTIONARY_ID: u8 = 1;
 /// How deep base64url texts nest: the answer (0), a JWT part or disclosure inside it (1), and
 /// one level more.
 pub const MAX_DEPTH: usize = 2;
-
-/// Base64url runs shorter than this stay literal.
-const MIN_RUN: usize = 8;
 
 const RAW: u8 = 0x01;
 const OPEN: u8 = 0x02;
@@ -113,10 +112,7 @@ fn split(text: &str, depth: usize, structure: &mut Vec<u8>, raw: &mut Vec<u8>) {
             i += 1;
         }
         let run = &text[start..i];
-        let decoded = (run.len() >= MIN_RUN)
-            .then(|| b64::decode(run).ok())
-            .flatten()
-            .filter(|d| b64::encode(d) == run);
+        let decoded = exact_b64url(run);
         let Some(decoded) = decoded else {
             structure.extend_from_slice(run.as_bytes());
             continue;
