@@ -19,7 +19,6 @@
 //! [`server`], which alone maps errors to HTTP. The `issuer` binary (`src/cli`) parses
 //! arguments and calls the same operations.
 
-pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -29,7 +28,6 @@ pub mod qr;
 pub mod secret;
 pub mod server;
 pub mod service;
-pub mod status_changes;
 pub mod store;
 
 pub use error::IssuerError;

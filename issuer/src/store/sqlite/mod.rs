@@ -2,7 +2,9 @@
 //! ([`Db::write`]) or a read on the pooled read-only connections ([`Db::read`]). The single
 //! writer makes every write transaction serial, so the checks below need no row locks.
 
+mod audit;
 pub(crate) mod db;
+mod status_changes;
 
 use async_trait::async_trait;
 use rand_core::RngCore as _;
@@ -19,7 +21,6 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
-use crate::audit;
 use crate::domain::audit::{AuditEntry, AuditEvent};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
@@ -27,7 +28,6 @@ use crate::domain::refusal::Refusal;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::{Status, StatusAction};
 use crate::secret::SecretDigest;
-use crate::status_changes;
 use db::{Db, WriteCtx};
 
 /// Allocates a random free index in the open shard (opening one if needed).

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use crate::domain::audit::{AuditEntry, AuditFilter};
-use crate::store::DbError;
+use crate::store::error::DbError;
 
 /// Appends one event.
 ///

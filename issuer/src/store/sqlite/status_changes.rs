@@ -19,7 +19,7 @@
 use rusqlite::{params, Connection, OptionalExtension as _};
 
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
-use crate::store::DbError;
+use crate::store::error::DbError;
 
 /// Appends one change (inside the caller's write transaction).
 ///
