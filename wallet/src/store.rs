@@ -900,37 +900,31 @@ mod tests {
             )
             .unwrap();
         sealed[30] ^= 1;
-        store
-            .conn()
-            .execute(
-                "UPDATE credentials SET sd_jwt = ?2 WHERE id = ?1",
-                params![id0, sealed],
-            )
-            .unwrap();
+        let change = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+            store.conn().execute(sql, params).unwrap();
+        };
+        change(
+            "UPDATE credentials SET sd_jwt = ?2 WHERE id = ?1",
+            params![id0, sealed],
+        );
         assert_eq!(
             store.open_copy(&id0).unwrap_err(),
             StoreError::Corrupted { id: id0.clone() }
         );
         // A sealed value moved to another row does not open either.
-        store
-            .conn()
-            .execute(
-                "UPDATE credentials SET holder_key = (SELECT holder_key FROM credentials WHERE id = ?1) WHERE id = ?2",
-                params![id0, id1],
-            )
-            .unwrap();
+        change(
+            "UPDATE credentials SET holder_key = (SELECT holder_key FROM credentials WHERE id = ?1) WHERE id = ?2",
+            params![id0, id1],
+        );
         assert_eq!(
             store.open_copy(&id1).unwrap_err(),
             StoreError::Corrupted { id: id1.clone() }
         );
         // A clear column that does not decode.
-        store
-            .conn()
-            .execute(
-                "UPDATE credentials SET level = 'ultra' WHERE id = ?1",
-                params![id1],
-            )
-            .unwrap();
+        change(
+            "UPDATE credentials SET level = 'ultra' WHERE id = ?1",
+            params![id1],
+        );
         assert_eq!(store.list().unwrap_err(), StoreError::Corrupted { id: id1 });
     }
 
