@@ -394,22 +394,24 @@ fn missing_claims() {
         check(&basic(), Level::High),
         Err(ClaimsError::MissingClaim { name: "address" })
     );
-    for (object, member, name) in [
-        ("address", "street_address", "address.street_address"),
-        ("address", "locality", "address.locality"),
-        ("address", "region", "address.region"),
-        ("address", "country", "address.country"),
-        ("id_card", "issuing_authority", "id_card.issuing_authority"),
-        ("id_card", "valid_until", "id_card.valid_until"),
+    for (object, members) in [
+        (
+            "address",
+            &["street_address", "locality", "region", "country"][..],
+        ),
+        ("id_card", &["issuing_authority", "valid_until"][..]),
     ] {
-        let v = with(high(), |o| {
-            o[object].as_object_mut().unwrap().remove(member);
-        });
-        assert_eq!(
-            check(&v, Level::High),
-            Err(ClaimsError::MissingClaim { name }),
-            "{name}"
-        );
+        for member in members {
+            let v = with(high(), |o| {
+                o[object].as_object_mut().unwrap().remove(*member);
+            });
+            let name = format!("{object}.{member}");
+            let got = check(&v, Level::High);
+            assert!(
+                matches!(got, Err(ClaimsError::MissingClaim { name: n }) if n == name),
+                "{name}: {got:?}"
+            );
+        }
     }
     // formatted and postal_code are optional.
     let v = with(high(), |o| {
