@@ -596,20 +596,28 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// Loads the configuration of the data directory `dir` whose `issuer.toml` is `toml`.
+    fn load_file(dir: &Path, toml: &str) -> Result<Config, ConfigError> {
+        std::fs::write(dir.join("issuer.toml"), toml).unwrap();
+        load(dir, &Overrides::default())
+    }
+
+    /// Each of the `issuer.toml` lines `bad` is refused as an invalid `name`.
+    fn assert_invalid(dir: &Path, name: &str, bad: &[&str]) {
+        for line in bad {
+            match load_file(dir, &format!("{line}\n")) {
+                Err(ConfigError::Invalid { name: got, .. }) => assert_eq!(got, name, "{line}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn refresh_token_ttl_from_the_file_and_its_lower_bound() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("issuer.toml"), "refresh_token_ttl = 3600\n").unwrap();
-        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        let cfg = load_file(dir.path(), "refresh_token_ttl = 3600\n").unwrap();
         assert_eq!(cfg.refresh_token_ttl, 3600);
-        std::fs::write(dir.path().join("issuer.toml"), "refresh_token_ttl = 10\n").unwrap();
-        assert!(matches!(
-            load(dir.path(), &Overrides::default()),
-            Err(ConfigError::Invalid {
-                name: "refresh_token_ttl",
-                ..
-            })
-        ));
+        assert_invalid(dir.path(), "refresh_token_ttl", &["refresh_token_ttl = 10"]);
     }
 
     #[test]
@@ -617,21 +625,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = load(dir.path(), &Overrides::default()).unwrap();
         assert_eq!((cfg.sweep_interval, cfg.sweep_chunk), (600, 1000));
-        std::fs::write(
-            dir.path().join("issuer.toml"),
-            "sweep_interval = 0\nsweep_chunk = 50\n",
-        )
-        .unwrap();
-        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        let cfg = load_file(dir.path(), "sweep_interval = 0\nsweep_chunk = 50\n").unwrap();
         assert_eq!((cfg.sweep_interval, cfg.sweep_chunk), (0, 50));
-        std::fs::write(dir.path().join("issuer.toml"), "sweep_chunk = 0\n").unwrap();
-        assert!(matches!(
-            load(dir.path(), &Overrides::default()),
-            Err(ConfigError::Invalid {
-                name: "sweep_chunk",
-                ..
-            })
-        ));
+        assert_invalid(dir.path(), "sweep_chunk", &["sweep_chunk = 0"]);
     }
 
     #[test]
@@ -639,96 +635,67 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = load(dir.path(), &Overrides::default()).unwrap();
         assert_eq!(cfg.refresh_min_interval, 3600);
-        std::fs::write(dir.path().join("issuer.toml"), "refresh_min_interval = 0\n").unwrap();
-        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        let cfg = load_file(dir.path(), "refresh_min_interval = 0\n").unwrap();
         assert_eq!(cfg.refresh_min_interval, 0);
-        for bad in ["-1", "2592001"] {
-            std::fs::write(
-                dir.path().join("issuer.toml"),
-                format!("refresh_min_interval = {bad}\n"),
-            )
-            .unwrap();
-            assert!(matches!(
-                load(dir.path(), &Overrides::default()),
-                Err(ConfigError::Invalid {
-                    name: "refresh_min_interval",
-                    ..
-                })
-            ));
-        }
+        assert_invalid(
+            dir.path(),
+            "refresh_min_interval",
+            &[
+                "refresh_min_interval = -1",
+                "refresh_min_interval = 2592001",
+            ],
+        );
     }
 
     #[test]
     fn refresh_reuse_grace_defaults_to_a_minute_and_is_bounded() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            load(dir.path(), &Overrides::default())
-                .unwrap()
-                .refresh_reuse_grace,
-            60
-        );
-        std::fs::write(dir.path().join("issuer.toml"), "refresh_reuse_grace = 0\n").unwrap();
         let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(cfg.refresh_reuse_grace, 60);
+        let cfg = load_file(dir.path(), "refresh_reuse_grace = 0\n").unwrap();
         assert_eq!(cfg.refresh_reuse_grace, 0);
-        for bad in ["-1", "601"] {
-            std::fs::write(
-                dir.path().join("issuer.toml"),
-                format!("refresh_reuse_grace = {bad}\n"),
-            )
-            .unwrap();
-            assert!(matches!(
-                load(dir.path(), &Overrides::default()),
-                Err(ConfigError::Invalid {
-                    name: "refresh_reuse_grace",
-                    ..
-                })
-            ));
-        }
+        assert_invalid(
+            dir.path(),
+            "refresh_reuse_grace",
+            &["refresh_reuse_grace = -1", "refresh_reuse_grace = 601"],
+        );
     }
 
     #[test]
     fn slow_client_limits_have_defaults_come_from_the_file_and_are_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = load(dir.path(), &Overrides::default()).unwrap();
-        assert_eq!(
+        let limits = |cfg: Config| {
             (
                 cfg.header_read_timeout,
                 cfg.body_read_timeout,
                 cfg.max_connections,
-                cfg.max_connections_per_ip
-            ),
-            (10, 30, 512, 64)
-        );
-        std::fs::write(
-            dir.path().join("issuer.toml"),
+                cfg.max_connections_per_ip,
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = load(dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(limits(cfg), (10, 30, 512, 64));
+        let cfg = load_file(
+            dir.path(),
             "header_read_timeout = 2\nbody_read_timeout = 3\nmax_connections = 40\nmax_connections_per_ip = 4\n",
         )
         .unwrap();
-        let cfg = load(dir.path(), &Overrides::default()).unwrap();
-        assert_eq!(
-            (
-                cfg.header_read_timeout,
-                cfg.body_read_timeout,
-                cfg.max_connections,
-                cfg.max_connections_per_ip
-            ),
-            (2, 3, 40, 4)
+        assert_eq!(limits(cfg), (2, 3, 40, 4));
+        assert_invalid(
+            dir.path(),
+            "header_read_timeout",
+            &["header_read_timeout = 0"],
         );
-        for (bad, name) in [
-            ("header_read_timeout = 0", "header_read_timeout"),
-            ("body_read_timeout = 601", "body_read_timeout"),
-            ("max_connections = 0", "max_connections"),
-            (
-                "max_connections = 10\nmax_connections_per_ip = 11",
-                "max_connections_per_ip",
-            ),
-        ] {
-            std::fs::write(dir.path().join("issuer.toml"), format!("{bad}\n")).unwrap();
-            match load(dir.path(), &Overrides::default()) {
-                Err(ConfigError::Invalid { name: got, .. }) => assert_eq!(got, name),
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
+        assert_invalid(
+            dir.path(),
+            "body_read_timeout",
+            &["body_read_timeout = 601"],
+        );
+        assert_invalid(dir.path(), "max_connections", &["max_connections = 0"]);
+        assert_invalid(
+            dir.path(),
+            "max_connections_per_ip",
+            &["max_connections = 10\nmax_connections_per_ip = 11"],
+        );
     }
 
     #[test]
@@ -801,24 +768,18 @@ mod tests {
     #[test]
     fn database_tls_settings_from_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("issuer.toml"),
+        let cfg = load_file(
+            dir.path(),
             "database_sslmode = \"verify-full\"\ndatabase_sslrootcert = \"/etc/issuer/pg-ca.pem\"\n",
         )
         .unwrap();
-        let cfg = load(dir.path(), &Overrides::default()).unwrap();
         assert_eq!(cfg.database_tls.sslmode, Some(SslMode::VerifyFull));
         assert_eq!(
             cfg.database_tls.sslrootcert.as_deref(),
             Some(Path::new("/etc/issuer/pg-ca.pem"))
         );
-        std::fs::write(
-            dir.path().join("issuer.toml"),
-            "database_sslmode = \"allow\"\n",
-        )
-        .unwrap();
         assert!(matches!(
-            load(dir.path(), &Overrides::default()),
+            load_file(dir.path(), "database_sslmode = \"allow\"\n"),
             Err(ConfigError::Parse { .. })
         ));
     }

@@ -9,6 +9,7 @@ mod keygen;
 mod keys;
 mod officers;
 mod platforms;
+mod roster;
 mod serve;
 mod sign;
 mod status;

@@ -3,6 +3,7 @@ use clap::{Args, Subcommand};
 use issuer::domain::Role;
 
 use super::args::{cli_actor, DataArg};
+use super::roster::{ListArgs, Roster};
 
 /// Manage officers. Tokens are shown once, at `add`, and stored only as SHA-256 digests.
 #[derive(Debug, Args)]
@@ -31,19 +32,13 @@ enum OfficersCommand {
         json: bool,
     },
     /// List officers.
-    List {
-        #[command(flatten)]
-        data: DataArg,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Remove an officer; its token stops working.
     Remove {
-        #[command(flatten)]
-        data: DataArg,
         /// Officer id.
         id: String,
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 
@@ -70,25 +65,8 @@ pub async fn run(args: OfficersArgs) -> anyhow::Result<()> {
                 println!("token (shown once): {}", *token);
             }
         }
-        OfficersCommand::List { data, json } => {
-            let issuer = data.open().await?;
-            let list = issuer.list_officers().await?;
-            issuer.close();
-            if json {
-                println!("{}", serde_json::to_string(&list)?);
-            } else {
-                for o in list {
-                    println!("{}\t{}\t{}", o.id, o.role, o.name);
-                }
-            }
-        }
-        OfficersCommand::Remove { data, id } => {
-            let issuer = data.open().await?;
-            let r = issuer.remove_officer(&cli_actor(), &id).await;
-            issuer.close();
-            r?;
-            println!("removed {id}");
-        }
+        OfficersCommand::List(args) => Roster::Officers.list(args).await?,
+        OfficersCommand::Remove { data, id } => Roster::Officers.remove(data, id).await?,
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::args::{cli_actor, DataArg};
+use super::roster::{ListArgs, Roster};
 
 /// Manage messaging platforms whose face-match attestations enrol citizens at the basic level.
 #[derive(Debug, Args)]
@@ -32,19 +33,13 @@ enum PlatformsCommand {
         json: bool,
     },
     /// List platforms.
-    List {
-        #[command(flatten)]
-        data: DataArg,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Remove a platform (by id or kid).
     Remove {
-        #[command(flatten)]
-        data: DataArg,
         /// Platform id or kid.
         id: String,
+        #[command(flatten)]
+        data: DataArg,
     },
 }
 
@@ -68,25 +63,8 @@ pub async fn run(args: PlatformsArgs) -> anyhow::Result<()> {
                 println!("platform id: {}\nkid: {}", info.id, info.kid);
             }
         }
-        PlatformsCommand::List { data, json } => {
-            let issuer = data.open().await?;
-            let list = issuer.list_platforms().await?;
-            issuer.close();
-            if json {
-                println!("{}", serde_json::to_string(&list)?);
-            } else {
-                for p in list {
-                    println!("{}\t{}\t{}", p.id, p.kid, p.name);
-                }
-            }
-        }
-        PlatformsCommand::Remove { data, id } => {
-            let issuer = data.open().await?;
-            let r = issuer.remove_platform(&cli_actor(), &id).await;
-            issuer.close();
-            r?;
-            println!("removed {id}");
-        }
+        PlatformsCommand::List(args) => Roster::Platforms.list(args).await?,
+        PlatformsCommand::Remove { data, id } => Roster::Platforms.remove(data, id).await?,
     }
     Ok(())
 }

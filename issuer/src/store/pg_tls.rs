@@ -377,8 +377,9 @@ impl PgTls {
         }
         let provider = provider();
         let verifier: Arc<dyn ServerCertVerifier> = match (mode, &rootcert) {
-            (SslMode::Prefer, _) | (SslMode::Require, None) => Arc::new(NoCertificateCheck {
+            (SslMode::Prefer, _) | (SslMode::Require, None) => Arc::new(Relaxed {
                 provider: provider.clone(),
+                webpki: None,
             }),
             _ => {
                 let webpki = WebPkiServerVerifier::builder_with_provider(
@@ -390,7 +391,10 @@ impl PgTls {
                 if mode == SslMode::VerifyFull {
                     webpki
                 } else {
-                    Arc::new(AnyHostName { inner: webpki })
+                    Arc::new(Relaxed {
+                        provider: provider.clone(),
+                        webpki: Some(webpki),
+                    })
                 }
             }
         };
@@ -493,68 +497,38 @@ impl PgTls {
     }
 }
 
-/// `prefer`, and `require` without `sslrootcert`: any certificate (libpq does the same); the
-/// handshake signatures are still checked, so the channel binding is the server's key's.
+/// The server certificate checks short of libpq's `verify-full`. The handshake signatures are
+/// always checked (with the provider's algorithms, as webpki does), so the channel binding is
+/// the server's key's.
 #[derive(Debug)]
-struct NoCertificateCheck {
+struct Relaxed {
     provider: Arc<CryptoProvider>,
+    /// `verify-ca`: the full WebPKI check (chain, validity, key usage) except the host name,
+    /// which webpki checks last, after the chain. `None` (`prefer`, and `require` without
+    /// `sslrootcert`): any certificate, as libpq does.
+    webpki: Option<Arc<WebPkiServerVerifier>>,
 }
 
-impl ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
+/// A handshake signature check of [`ServerCertVerifier`], by the provider's algorithms.
+macro_rules! signature_check {
+    ($name:ident, $check:path) => {
+        fn $name(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            $check(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+    };
 }
 
-/// `verify-ca`: the full WebPKI check (chain, validity, key usage) except the host name, which
-/// webpki checks last, after the chain.
-#[derive(Debug)]
-struct AnyHostName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for AnyHostName {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -563,13 +537,11 @@ impl ServerCertVerifier for AnyHostName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -577,26 +549,19 @@ impl ServerCertVerifier for AnyHostName {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
+    signature_check!(
+        verify_tls12_signature,
+        rustls::crypto::verify_tls12_signature
+    );
+    signature_check!(
+        verify_tls13_signature,
+        rustls::crypto::verify_tls13_signature
+    );
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -612,58 +577,57 @@ mod tests {
         PgTls::resolve(&url(text), tls).unwrap().0.mode()
     }
 
+    /// Each URL of `cases` resolves to its mode under the file's settings `tls`.
+    fn assert_modes(tls: &DatabaseTls, cases: &[(&str, SslMode)]) {
+        for (text, mode) in cases {
+            assert_eq!(mode_of(text, tls), *mode, "{text}");
+        }
+    }
+
     #[test]
     fn default_is_verify_full_off_loopback_and_prefer_on_it() {
-        let none = DatabaseTls::default();
-        assert_eq!(
-            mode_of("postgres://u:p@db.example/x", &none),
-            SslMode::VerifyFull
-        );
-        assert_eq!(
-            mode_of("postgres://u:p@10.0.0.5/x", &none),
-            SslMode::VerifyFull
-        );
-        assert_eq!(
-            mode_of("postgres://u:p@127.0.0.1/x", &none),
-            SslMode::Prefer
-        );
-        assert_eq!(
-            mode_of("postgres://u:p@localhost/x", &none),
-            SslMode::Prefer
-        );
-        assert_eq!(mode_of("postgres://u:p@[::1]/x", &none), SslMode::Prefer);
-        assert_eq!(
-            mode_of("postgres://u:p@db.example/x?hostaddr=127.0.0.1", &none),
-            SslMode::Prefer
-        );
-        assert_eq!(
-            mode_of("postgres://u:p@localhost,db.example/x", &none),
-            SslMode::VerifyFull
+        assert_modes(
+            &DatabaseTls::default(),
+            &[
+                ("postgres://u:p@db.example/x", SslMode::VerifyFull),
+                ("postgres://u:p@10.0.0.5/x", SslMode::VerifyFull),
+                ("postgres://u:p@127.0.0.1/x", SslMode::Prefer),
+                ("postgres://u:p@localhost/x", SslMode::Prefer),
+                ("postgres://u:p@[::1]/x", SslMode::Prefer),
+                (
+                    "postgres://u:p@db.example/x?hostaddr=127.0.0.1",
+                    SslMode::Prefer,
+                ),
+                ("postgres://u:p@localhost,db.example/x", SslMode::VerifyFull),
+            ],
         );
     }
 
     #[test]
     fn mode_from_url_or_config() {
-        let none = DatabaseTls::default();
-        assert_eq!(
-            mode_of("postgres://u:p@db.example/x?sslmode=disable", &none),
-            SslMode::Disable
-        );
-        assert_eq!(
-            mode_of(
-                "postgres://u:p@h/x?application_name=a&sslmode=require",
-                &none
-            ),
-            SslMode::Require
+        assert_modes(
+            &DatabaseTls::default(),
+            &[
+                (
+                    "postgres://u:p@db.example/x?sslmode=disable",
+                    SslMode::Disable,
+                ),
+                (
+                    "postgres://u:p@h/x?application_name=a&sslmode=require",
+                    SslMode::Require,
+                ),
+            ],
         );
         let cfg = DatabaseTls {
             sslmode: Some(SslMode::Require),
             ..DatabaseTls::default()
         };
-        assert_eq!(mode_of("postgres://u:p@h/x", &cfg), SslMode::Require);
-        assert_eq!(
-            mode_of("postgres://u:p@h/x?sslmode=require", &cfg),
-            SslMode::Require
+        assert_modes(
+            &cfg,
+            &[
+                ("postgres://u:p@h/x", SslMode::Require),
+                ("postgres://u:p@h/x?sslmode=require", SslMode::Require),
+            ],
         );
     }
 

@@ -65,8 +65,8 @@ const KEY_LOCK: i64 = 0x6973_7375_6572_2d6b;
 /// an issuance for one citizen serialise.
 const CITIZEN_LOCK: i32 = 0x6973_7363;
 
-use super::migrations::POSTGRES as MIGRATIONS;
 pub use super::migrations::SCHEMA_VERSION;
+use super::migrations::{self, Dialect};
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> DbError {
@@ -420,7 +420,11 @@ impl PgStore {
                 });
             }
             let skip = usize::try_from(current).unwrap_or(0);
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(skip) {
+            for (i, sql) in migrations::sql(Dialect::Postgres)
+                .iter()
+                .enumerate()
+                .skip(skip)
+            {
                 let version = i as i64 + 1;
                 let tx = client.transaction().await?;
                 tx.batch_execute(sql).await?;

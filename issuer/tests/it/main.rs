@@ -21,6 +21,7 @@ mod pg_tls;
 mod refresh;
 mod replicas;
 mod restart;
+mod schema;
 mod sign;
 mod store_suite;
 mod withdraw;

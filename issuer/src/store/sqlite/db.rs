@@ -27,7 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::store::error::DbError;
 pub use crate::store::migrations::SCHEMA_VERSION;
-use crate::store::migrations::SQLITE as MIGRATIONS;
+use crate::store::migrations::{self, Dialect};
 
 /// Most jobs committed in one transaction.
 const MAX_GROUP: usize = 512;
@@ -292,7 +292,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, mut rng: ChaCha20Rng) 
     }
 }
 
-/// The SQLite migration runner: applies [`crate::store::migrations::SQLITE`] in order, each
+/// The SQLite migration runner: applies [`crate::store::migrations::sql`] in order, each
 /// once, in its own transaction, recording its number in `schema_version`: brings the database
 /// to [`SCHEMA_VERSION`].
 ///
@@ -316,7 +316,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in migrations::sql(Dialect::Sqlite)
+        .iter()
+        .enumerate()
+        .skip(current as usize)
+    {
         let version = i as i64 + 1;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another process may have migrated between our read and our lock.

@@ -1,10 +1,4 @@
--- 10: key withdrawals in their own table, filled from the `key.withdrawn` audit events
--- (SQLite migration 10).
-CREATE TABLE key_withdrawals (
-    kid           TEXT PRIMARY KEY,
-    since         BIGINT,
-    withdrawn_at  BIGINT NOT NULL
-);
+-- 10, PostgreSQL's part (after common/0010_key_withdrawals.sql):
 INSERT INTO key_withdrawals (kid, since, withdrawn_at)
 SELECT subject, CASE WHEN COUNT(*) > COUNT(since) THEN NULL ELSE MIN(since) END, MIN(at)
 FROM (SELECT subject, at,

@@ -1,13 +1,4 @@
--- 10: key withdrawals in their own table (docs/issuer.md, "Withdrawing a compromised key"),
--- so loading the keys does not scan the audit trail. One row per key, the strictest
--- withdrawal: `since` NULL (every credential) beats any time, else the earliest; written
--- in the same transaction as the `key.withdrawn` audit event, and filled here from the
--- events recorded before this migration.
-CREATE TABLE key_withdrawals (
-    kid           TEXT PRIMARY KEY,
-    since         INTEGER,
-    withdrawn_at  INTEGER NOT NULL
-);
+-- 10, SQLite's part (after common/0010_key_withdrawals.sql):
 INSERT INTO key_withdrawals (kid, since, withdrawn_at)
 SELECT subject, CASE WHEN COUNT(*) > COUNT(since) THEN NULL ELSE MIN(since) END, MIN(at)
 FROM (SELECT subject, at,

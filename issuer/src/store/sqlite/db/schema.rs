@@ -1,10 +1,10 @@
-//! Tests of the SQLite migrations ([`crate::store::migrations::SQLITE`]) and their runner
+//! Tests of the SQLite migrations ([`crate::store::migrations::sql`]) and their runner
 //! ([`super::migrate`]).
 
 use rusqlite::Connection;
 
 use super::{migrate, SCHEMA_VERSION};
-use crate::store::migrations::SQLITE as MIGRATIONS;
+use crate::store::migrations::{self, Dialect};
 
 #[cfg(test)]
 mod tests {
@@ -19,7 +19,7 @@ mod tests {
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
         .unwrap();
-        for (i, sql) in MIGRATIONS.iter().take(6).enumerate() {
+        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(6).enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
@@ -74,7 +74,7 @@ mod tests {
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
         .unwrap();
-        for (i, sql) in MIGRATIONS.iter().take(8).enumerate() {
+        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(8).enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
@@ -114,7 +114,7 @@ mod tests {
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
         .unwrap();
-        for (i, sql) in MIGRATIONS.iter().take(9).enumerate() {
+        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(9).enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",

@@ -4,20 +4,20 @@
 -- configurations.
 CREATE TABLE refresh_tokens (
     id            TEXT PRIMARY KEY,
-    token_hash    BLOB NOT NULL,
+    token_hash    {bytes} NOT NULL,
     family_id     TEXT NOT NULL,
     enrolment_id  TEXT NOT NULL REFERENCES enrolments (id),
     config_ids    TEXT NOT NULL,
     state         TEXT NOT NULL CHECK (state IN ('active', 'used', 'revoked')),
-    created_at    INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL
+    created_at    {int} NOT NULL,
+    expires_at    {int} NOT NULL
 );
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 CREATE TABLE refreshed_access_tokens (
     id          TEXT PRIMARY KEY,
-    token_hash  BLOB NOT NULL,
+    token_hash  {bytes} NOT NULL,
     refresh_id  TEXT NOT NULL UNIQUE REFERENCES refresh_tokens (id),
-    expires_at  INTEGER NOT NULL
+    expires_at  {int} NOT NULL
 );
 CREATE TABLE refreshed_issuances (
     token_id   TEXT NOT NULL REFERENCES refreshed_access_tokens (id),

@@ -3,7 +3,7 @@
 -- the status-list bits (1 revoked, final; 2 suspended, lifted by reinstate).
 CREATE TABLE citizen_holds (
     citizen_id  TEXT PRIMARY KEY,
-    status      INTEGER NOT NULL CHECK (status IN (1, 2)),
-    changed_at  INTEGER NOT NULL,
+    status      {int} NOT NULL CHECK (status IN (1, 2)),
+    changed_at  {int} NOT NULL,
     actor       TEXT NOT NULL
 );

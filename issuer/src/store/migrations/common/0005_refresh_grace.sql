@@ -3,6 +3,6 @@
 -- predecessor replaced before it was ever used is revoked with `superseded_at` set, so
 -- presenting it later is reuse. Tokens spent before this migration have no `used_at` and
 -- get no grace.
-ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER;
+ALTER TABLE refresh_tokens ADD COLUMN used_at {int};
 ALTER TABLE refresh_tokens ADD COLUMN next_id TEXT;
-ALTER TABLE refresh_tokens ADD COLUMN superseded_at INTEGER;
+ALTER TABLE refresh_tokens ADD COLUMN superseded_at {int};
