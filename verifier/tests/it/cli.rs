@@ -45,14 +45,15 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
 
 /// Exit 1 with exactly one stderr line, starting `rejected: <code>: `.
 fn assert_rejected(out: &Output, code: &str) {
+    assert_rejected_with(out, &format!("rejected: {code}: "));
+}
+
+/// Exit 1 with exactly one stderr line, starting with `start`.
+fn assert_rejected_with(out: &Output, start: &str) {
     assert_eq!(out.code, 1, "stdout: {} stderr: {}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "stderr: {:?}", out.stderr);
-    assert!(
-        lines[0].starts_with(&format!("rejected: {code}: ")),
-        "stderr: {:?}",
-        out.stderr
-    );
+    assert!(lines[0].starts_with(start), "stderr: {:?}", out.stderr);
 }
 
 /// A temporary directory with the hotel's files: the issuer's JWKS, the shard's status token
@@ -642,13 +643,7 @@ fn batch_prints_one_result_per_line_in_order() {
     let args = batch_args(&desk, file);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr.starts_with("rejected: 24 of 40"),
-        "{}",
-        out.stderr
-    );
+    assert_rejected_with(&out, "rejected: 24 of 40");
     let results: Vec<Value> = out
         .stdout
         .lines()
@@ -906,13 +901,7 @@ fn status_rejects_out_of_range_and_malformed_lists() {
     ] {
         let file = desk.write(name, text);
         let out = status_cmd(&file, 0, &[]);
-        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
-        assert_eq!(out.stderr.lines().count(), 1, "{name}: {}", out.stderr);
-        assert!(
-            out.stderr.starts_with("rejected: "),
-            "{name}: {}",
-            out.stderr
-        );
+        assert_rejected_with(&out, "rejected: ");
         assert!(
             out.stderr.contains(code),
             "{name}: expected {code}, got {}",
