@@ -567,25 +567,20 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
     let t = now();
 
     // Revoke, sync; revoke again, sync at once: both deltas stamped with the same second.
-    revoke(&bureau, &creds[0].id).await;
-    let real = bureau.issuer.trust_bundle_delta(seq0).await.unwrap();
-    let o = sync_file(
-        &hotel,
-        work.path(),
-        "d1.jwt",
-        &delta_in_second(&bureau, seq0, t, &real),
-    );
+    // The delta from `seq` after revoking `id`, re-stamped with second `t`, synced from a file.
+    let revoke_and_sync = |id: String, seq: i64, name: &'static str| {
+        let (bureau, hotel, work) = (&bureau, &hotel, work.path());
+        async move {
+            revoke(bureau, &id).await;
+            let real = bureau.issuer.trust_bundle_delta(seq).await.unwrap();
+            sync_file(hotel, work, name, &delta_in_second(bureau, seq, t, &real))
+        }
+    };
+    let o = revoke_and_sync(creds[0].id.clone(), seq0, "d1.jwt").await;
     assert!(o.status.success(), "{}", stderr(&o));
     let seq1 = show(&hotel)["status_seq"].as_i64().unwrap();
     assert!(seq1 > seq0);
-    revoke(&bureau, &creds[1].id).await;
-    let real = bureau.issuer.trust_bundle_delta(seq1).await.unwrap();
-    let o = sync_file(
-        &hotel,
-        work.path(),
-        "d2.jwt",
-        &delta_in_second(&bureau, seq1, t, &real),
-    );
+    let o = revoke_and_sync(creds[1].id.clone(), seq1, "d2.jwt").await;
     assert!(
         o.status.success(),
         "same-second delta refused: {}",
