@@ -34,3 +34,4 @@ pub mod qr;
 pub mod sd_jwt;
 mod sha256;
 pub mod status_list;
+pub mod timestamp;
