@@ -29,6 +29,9 @@ pub mod compact;
 pub mod jose;
 mod json;
 pub mod oid4vci;
+#[cfg(feature = "qr")]
+pub mod qr;
 pub mod sd_jwt;
 mod sha256;
 pub mod status_list;
+pub mod timestamp;

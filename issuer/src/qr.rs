@@ -1,73 +1,14 @@
 //! QR codes of credential offer URIs: SVG, PNG (grayscale, 8 pixels a module) and text for a
-//! terminal.
+//! terminal, drawn by [`credential::qr`].
 
-use qrcode::render::{svg, unicode};
-use qrcode::{EcLevel, QrCode};
+pub use credential::qr::{svg, terminal, QrError};
 
-/// The text does not fit a QR code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("text does not fit a qr code")]
-pub struct QrError;
-
-fn code(text: &str) -> Result<QrCode, QrError> {
-    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L).map_err(|_| QrError)
-}
-
-/// An SVG image.
-///
-/// # Errors
-/// [`QrError`] when the text is too long.
-pub fn svg(text: &str) -> Result<String, QrError> {
-    Ok(code(text)?
-        .render::<svg::Color<'_>>()
-        .min_dimensions(256, 256)
-        .build())
-}
-
-/// A PNG image.
+/// A PNG image, 8 pixels a module.
 ///
 /// # Errors
 /// [`QrError`] when the text is too long or encoding fails.
 pub fn png(text: &str) -> Result<Vec<u8>, QrError> {
-    const SCALE: usize = 8;
-    const QUIET: usize = 4;
-    let code = code(text)?;
-    let n = code.width();
-    let side = (n + 2 * QUIET) * SCALE;
-    let colors = code.to_colors();
-    let mut pixels = vec![255u8; side * side];
-    for y in 0..n {
-        for x in 0..n {
-            if colors[y * n + x] == qrcode::Color::Dark {
-                for dy in 0..SCALE {
-                    let row = (y + QUIET) * SCALE + dy;
-                    let start = row * side + (x + QUIET) * SCALE;
-                    pixels[start..start + SCALE].fill(0);
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let side32 = u32::try_from(side).map_err(|_| QrError)?;
-    let mut enc = png::Encoder::new(&mut out, side32, side32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(|_| QrError)?;
-    writer.write_image_data(&pixels).map_err(|_| QrError)?;
-    writer.finish().map_err(|_| QrError)?;
-    Ok(out)
-}
-
-/// Text for a terminal (two modules per character cell).
-///
-/// # Errors
-/// [`QrError`] when the text is too long.
-pub fn terminal(text: &str) -> Result<String, QrError> {
-    Ok(code(text)?
-        .render::<unicode::Dense1x2>()
-        .dark_color(unicode::Dense1x2::Light)
-        .light_color(unicode::Dense1x2::Dark)
-        .build())
+    credential::qr::png(text, 8)
 }
 
 #[cfg(test)]

@@ -293,12 +293,7 @@ fn bitmap_bundle(
         left -= n;
         shard += 1;
     }
-    let keys: Vec<serde_json::Value> = issuer
-        .keys
-        .published(now)
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
+    let keys = published_keys(issuer, now);
     let bundle = issuer::service::trust::sign_trust_bundle(
         &issuer.keys.root(),
         &issuer::service::trust::BundleContents {
@@ -312,6 +307,16 @@ fn bitmap_bundle(
         },
     );
     Ok((bundle, revoked))
+}
+
+/// The keys `issuer` publishes at `at`, as a bundle or a delta lists them.
+fn published_keys(issuer: &issuer::Issuer, at: i64) -> Vec<serde_json::Value> {
+    issuer
+        .keys
+        .published(at)
+        .iter()
+        .map(|r| r.to_json())
+        .collect()
 }
 
 /// A day of changes on the bitmap shards: `changed_fraction` of the credentials, each at a
@@ -344,12 +349,7 @@ fn bitmap_delta(
             set: set.into_iter().collect(),
         })
         .collect();
-    let keys: Vec<serde_json::Value> = issuer
-        .keys
-        .published(issued_at)
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
+    let keys = published_keys(issuer, issued_at);
     let delta = sign_trust_bundle_delta(
         &issuer.keys.root(),
         &DeltaContents {

@@ -134,14 +134,11 @@ impl Bureau {
         let nonce = nonce["nonce"].as_str().unwrap_or_default();
         let id_number = claims["id_number"].as_str().unwrap_or_default();
         let attestation = self.attestation(id_number, nonce, score);
-        let v = self
-            .post(
-                "/enrol/basic",
-                &self.officer_token,
-                &json!({"claims": claims, "attestation": attestation}),
-            )
-            .await?;
-        Bureau::offer(&v)
+        self.enrol(
+            "/enrol/basic",
+            &json!({"claims": claims, "attestation": attestation}),
+        )
+        .await
     }
 
     /// In-person enrolment at high by the counter officer.
@@ -149,13 +146,12 @@ impl Bureau {
     /// # Errors
     /// The issuer's error.
     pub async fn enrol_high(&self, claims: &Value) -> anyhow::Result<Offer> {
-        let v = self
-            .post(
-                "/enrol/high",
-                &self.officer_token,
-                &json!({"claims": claims}),
-            )
-            .await?;
+        self.enrol("/enrol/high", &json!({"claims": claims})).await
+    }
+
+    /// Posts an enrolment as the counter officer and reads the offer from the answer.
+    async fn enrol(&self, path: &str, body: &Value) -> anyhow::Result<Offer> {
+        let v = self.post(path, &self.officer_token, body).await?;
         Bureau::offer(&v)
     }
 

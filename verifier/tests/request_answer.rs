@@ -122,6 +122,26 @@ impl Setup {
         self.verify_with_aud(None, answer)
     }
 
+    /// The wallet's answer to a new request of the hotel's profile.
+    fn hotel_answer(&self) -> String {
+        let (uri, _, _) = self.request("hotel");
+        self.answer(&uri)
+    }
+
+    /// [`Setup::verify`], which must accept (exit 0): its JSON.
+    fn accepted(&self, answer: &str) -> Value {
+        let (code, json, err) = self.verify(answer);
+        assert_eq!(code, 0, "{err}");
+        json
+    }
+
+    /// [`Setup::verify`], which must refuse (exit 1): its JSON.
+    fn refused(&self, answer: &str) -> Value {
+        let (code, json, err) = self.verify(answer);
+        assert_eq!(code, 1, "{err}");
+        json
+    }
+
     fn verify_with_aud(&self, aud: Option<&str>, answer: &str) -> (i32, Value, String) {
         let state = self.path("state");
         let trust = self.path("trust.json");
@@ -189,8 +209,7 @@ fn request_answer_as_vp_token_is_accepted_once() {
     );
     let presentation = s.answer(&uri);
     let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
-    let (code, json, err) = s.verify(&vp_token);
-    assert_eq!(code, 0, "{err}");
+    let json = s.accepted(&vp_token);
     assert_eq!(json["accepted"], true);
     assert_eq!(json["profile"], "hotel");
     assert_eq!(json["claims"]["family_name"], "李");
@@ -205,20 +224,17 @@ fn request_answer_as_vp_token_is_accepted_once() {
 #[test]
 fn answer_from_a_png_of_its_qr_code() {
     let s = Setup::new(false);
-    let (uri, _, _) = s.request("hotel");
-    let presentation = s.answer(&uri);
+    let presentation = s.hotel_answer();
     let png = s.dir.path().join("answer.png");
     write_qr_png(&presentation, &png);
-    let (code, json, err) = s.verify(&png.to_string_lossy());
-    assert_eq!(code, 0, "{err}");
+    let json = s.accepted(&png.to_string_lossy());
     assert_eq!(json["level"], "basic");
 }
 
 #[test]
 fn a_forged_answer_leaves_the_request_open_for_the_holder() {
     let s = Setup::new(false);
-    let (uri, _, _) = s.request("hotel");
-    let presentation = s.answer(&uri);
+    let presentation = s.hotel_answer();
     // Someone who saw the QR code answers with a key-binding JWT signed by another key.
     let (body, kb) = presentation.rsplit_once('~').unwrap();
     let other = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(9));
@@ -233,11 +249,9 @@ fn a_forged_answer_leaves_the_request_open_for_the_holder() {
         &other,
     );
     let forged = format!("{body}~{forged_kb}");
-    let (code, json, _) = s.verify(&forged);
-    assert_eq!(code, 1);
+    let json = s.refused(&forged);
     assert_eq!(json["error"], "kb_signature");
-    let (code, _, err) = s.verify(&presentation);
-    assert_eq!(code, 0, "{err}");
+    s.accepted(&presentation);
 }
 
 #[test]
@@ -253,8 +267,7 @@ fn policy_rejections_use_the_nonce_up() {
         serde_json::json!(["urn:cn:citizen-id:high:1"])
     );
     let presentation = s.answer(&uri);
-    let (code, json, _) = s.verify(&presentation);
-    assert_eq!(code, 1);
+    let json = s.refused(&presentation);
     assert_eq!(json["error"], "level_too_low");
     let (_, json, _) = s.verify(&presentation);
     assert_eq!(json["error"], "nonce_unknown_or_used");
@@ -272,8 +285,7 @@ fn revoked_and_misaddressed_answers() {
     assert_eq!(code, 1);
     assert_eq!(json["error"], "revoked");
     // An answer to no request at all.
-    let (code, json, _) = s.verify("not an answer");
-    assert_eq!(code, 1);
+    let json = s.refused("not an answer");
     assert_eq!(json["error"], "answer_unknown_form");
 }
 
@@ -306,15 +318,13 @@ fn request_prints_a_qr_code_and_writes_a_png() {
 #[test]
 fn compact_answer_from_a_png_is_accepted() {
     let s = Setup::new(false);
-    let (uri, _, _) = s.request("hotel");
-    let presentation = s.answer(&uri);
+    let presentation = s.hotel_answer();
     let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
     let compact = credential::compact::encode(&vp_token);
     assert!(compact.len() < vp_token.len());
     let png = s.dir.path().join("compact.png");
     write_qr_png(&compact, &png);
-    let (code, json, err) = s.verify(&png.to_string_lossy());
-    assert_eq!(code, 0, "{err}");
+    let json = s.accepted(&png.to_string_lossy());
     assert_eq!(json["claims"]["id_number"].as_str().map(str::len), Some(18));
 }
 
@@ -322,8 +332,7 @@ fn compact_answer_from_a_png_is_accepted() {
 fn vp2_answer_is_accepted_as_text_and_from_a_png() {
     let s = Setup::new(false);
     for as_png in [false, true] {
-        let (uri, _, _) = s.request("hotel");
-        let presentation = s.answer(&uri);
+        let presentation = s.hotel_answer();
         let vp_token = verifier::answer::vp_token("citizen_id", &presentation).to_string();
         let vp2 = credential::compact::encode_v2(&vp_token);
         assert!(vp2.starts_with("VP2:"));
@@ -347,26 +356,22 @@ fn two_presentations_for_a_query_without_multiple_are_refused() {
     let (uri, _, _) = s.request("hotel");
     let p = s.answer(&uri);
     let two = serde_json::json!({"citizen_id": [p.clone(), p]}).to_string();
-    let (code, json, err) = s.verify(&two);
-    assert_eq!(code, 1, "{err}");
+    let json = s.refused(&two);
     assert_eq!(json["error"], "answer_not_multiple");
     // Refused before any holder check: the request stays open for a proper answer.
     let vp_token = verifier::answer::vp_token("citizen_id", &s.answer(&uri)).to_string();
-    let (code, _, err) = s.verify(&vp_token);
-    assert_eq!(code, 0, "{err}");
+    s.accepted(&vp_token);
 }
 
 #[test]
 fn an_answer_without_key_binding_is_refused_when_the_request_required_it() {
     let s = Setup::new(false);
-    let (uri, _, _) = s.request("hotel");
-    let p = s.answer(&uri);
+    let p = s.hotel_answer();
     // Strip the KB-JWT: `<jwt>~<disclosures>~`. Its nonce cannot be read, so the request is
     // not even found; with the nonce the policy and the request both require binding.
     let unbound = format!("{}~", p.rsplit_once('~').unwrap().0);
     let vp_token = verifier::answer::vp_token("citizen_id", &unbound).to_string();
-    let (code, json, _) = s.verify(&vp_token);
-    assert_eq!(code, 1);
+    let json = s.refused(&vp_token);
     assert_eq!(json["error"], "nonce_unknown_or_used");
 }
 
@@ -399,8 +404,7 @@ fn an_answer_to_a_signed_request_verifies_without_retyping_its_client_id() {
         client_id,
     );
     // No --aud: the stored request supplies its client id (and nonce and profile).
-    let (code, json, err) = s.verify(&presentation);
-    assert_eq!(code, 0, "{err}");
+    let json = s.accepted(&presentation);
     assert_eq!(json["key_binding"]["aud"], client_id);
     assert_eq!(json["profile"], "hotel");
 }

@@ -214,36 +214,20 @@ impl DcqlQuery {
             }
             credentials.push(q);
         }
-        let credential_sets = match obj.get("credential_sets") {
+        let credential_sets = match items(obj.get("credential_sets"), "credential_sets")? {
             None => None,
             Some(sets) => {
-                let sets = sets
-                    .as_array()
-                    .ok_or_else(|| malformed("credential_sets is not an array"))?;
-                if sets.is_empty() {
-                    return Err(malformed("credential_sets is empty"));
-                }
-                if sets.len() > MAX_ITEMS {
-                    return Err(DcqlError::TooLarge);
-                }
                 let mut out = Vec::new();
                 for s in sets {
-                    let options = s
-                        .get("options")
-                        .and_then(Value::as_array)
-                        .ok_or_else(|| malformed("credential set has no options"))?;
-                    if options.is_empty() || options.len() > MAX_ITEMS {
-                        return Err(malformed("credential set options count"));
-                    }
-                    let options = options
-                        .iter()
-                        .map(|o| strings(o, "credential set option"))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    for id in options.iter().flatten() {
-                        if !credentials.iter().any(|c| &c.id == id) {
-                            return Err(DcqlError::UnknownId { id: id.clone() });
-                        }
-                    }
+                    let options = id_sets(
+                        s.get("options"),
+                        [
+                            "credential set has no options",
+                            "credential set options count",
+                            "credential set option",
+                        ],
+                        |id| credentials.iter().any(|c| &c.id == id),
+                    )?;
                     let required = match s.get("required") {
                         None => true,
                         Some(Value::Bool(b)) => *b,
@@ -263,6 +247,48 @@ impl DcqlQuery {
             credential_sets,
         })
     }
+}
+
+/// The optional array member `name` (`value`, absent: `None`): an array, not empty, of at most
+/// [`MAX_ITEMS`] items.
+fn items<'a>(value: Option<&'a Value>, name: &str) -> Result<Option<&'a Vec<Value>>, DcqlError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let list = value
+        .as_array()
+        .ok_or_else(|| malformed(format!("{name} is not an array")))?;
+    if list.is_empty() {
+        return Err(malformed(format!("{name} is empty")));
+    }
+    if list.len() > MAX_ITEMS {
+        return Err(DcqlError::TooLarge);
+    }
+    Ok(Some(list))
+}
+
+/// A list of id sets (a credential set's `options`, a query's `claim_sets`): an array of 1 to
+/// [`MAX_ITEMS`] arrays of ids, each id `known`. `reasons` name what failed: not an array, the
+/// count, an entry.
+fn id_sets(
+    value: Option<&Value>,
+    [not_array, count, entry]: [&'static str; 3],
+    known: impl Fn(&String) -> bool,
+) -> Result<Vec<Vec<String>>, DcqlError> {
+    let sets = value
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(not_array))?;
+    if sets.is_empty() || sets.len() > MAX_ITEMS {
+        return Err(malformed(count));
+    }
+    let sets = sets
+        .iter()
+        .map(|s| strings(s, entry))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(id) = sets.iter().flatten().find(|id| !known(id)) {
+        return Err(DcqlError::UnknownId { id: id.clone() });
+    }
+    Ok(sets)
 }
 
 fn parse_credential_query(c: &Value) -> Result<CredentialQuery, DcqlError> {
@@ -332,18 +358,9 @@ fn parse_credential_query(c: &Value) -> Result<CredentialQuery, DcqlError> {
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
-    let claims = match c.get("claims") {
+    let claims = match items(c.get("claims"), "claims")? {
         None => None,
         Some(list) => {
-            let list = list
-                .as_array()
-                .ok_or_else(|| malformed("claims is not an array"))?;
-            if list.is_empty() {
-                return Err(malformed("claims is empty"));
-            }
-            if list.len() > MAX_ITEMS {
-                return Err(DcqlError::TooLarge);
-            }
             let mut out: Vec<ClaimQuery> = Vec::new();
             for cl in list {
                 let path = cl
@@ -382,22 +399,15 @@ fn parse_credential_query(c: &Value) -> Result<CredentialQuery, DcqlError> {
             let claims = claims
                 .as_ref()
                 .ok_or_else(|| malformed("claim_sets without claims"))?;
-            let sets = sets
-                .as_array()
-                .ok_or_else(|| malformed("claim_sets is not an array"))?;
-            if sets.is_empty() || sets.len() > MAX_ITEMS {
-                return Err(malformed("claim_sets count"));
-            }
-            let sets = sets
-                .iter()
-                .map(|s| strings(s, "claim set"))
-                .collect::<Result<Vec<_>, _>>()?;
-            for cid in sets.iter().flatten() {
-                if !claims.iter().any(|c| c.id.as_ref() == Some(cid)) {
-                    return Err(DcqlError::UnknownId { id: cid.clone() });
-                }
-            }
-            Some(sets)
+            Some(id_sets(
+                Some(sets),
+                [
+                    "claim_sets is not an array",
+                    "claim_sets count",
+                    "claim set",
+                ],
+                |cid| claims.iter().any(|c| c.id.as_ref() == Some(cid)),
+            )?)
         }
     };
     Ok(CredentialQuery {
@@ -521,33 +531,29 @@ impl CredentialQuery {
         let Some(claims) = &self.claims else {
             return Ok(Vec::new());
         };
-        let present = |cl: &ClaimQuery| Self::claim_present(cl, c);
-        match &self.claim_sets {
-            None => {
-                let missing: Vec<String> = claims
-                    .iter()
-                    .filter(|cl| !present(cl))
-                    .map(|cl| cl.path.to_string())
-                    .collect();
-                if missing.is_empty() {
-                    Ok(claims.iter().map(|cl| cl.path.clone()).collect())
-                } else {
-                    Err(missing)
-                }
+        // The paths of `chosen` when `c` has them all, else the missing ones.
+        let all_present = |chosen: Vec<&ClaimQuery>| {
+            let missing: Vec<String> = chosen
+                .iter()
+                .filter(|cl| !Self::claim_present(cl, c))
+                .map(|cl| cl.path.to_string())
+                .collect();
+            if missing.is_empty() {
+                Ok(chosen.iter().map(|cl| cl.path.clone()).collect())
+            } else {
+                Err(missing)
             }
+        };
+        match &self.claim_sets {
+            None => all_present(claims.iter().collect()),
             Some(sets) => {
                 let by_id = |id: &String| claims.iter().find(|cl| cl.id.as_ref() == Some(id));
                 let mut fewest: Option<Vec<String>> = None;
                 for set in sets {
-                    let chosen: Vec<&ClaimQuery> = set.iter().filter_map(by_id).collect();
-                    let missing: Vec<String> = chosen
-                        .iter()
-                        .filter(|cl| !present(cl))
-                        .map(|cl| cl.path.to_string())
-                        .collect();
-                    if missing.is_empty() {
-                        return Ok(chosen.iter().map(|cl| cl.path.clone()).collect());
-                    }
+                    let missing = match all_present(set.iter().filter_map(by_id).collect()) {
+                        Ok(paths) => return Ok(paths),
+                        Err(missing) => missing,
+                    };
                     if fewest.as_ref().is_none_or(|f| missing.len() < f.len()) {
                         fewest = Some(missing);
                     }
@@ -729,6 +735,52 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn each_malformed_list_is_refused_with_its_check() {
+        let query = |extra: Value| {
+            let mut q =
+                json!({"id": "a", "format": "dc+sd-jwt", "claims": [{"id": "c", "path": ["x"]}]});
+            q.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            q
+        };
+        let sets =
+            |sets: Value| json!({"credentials": [query(json!({}))], "credential_sets": sets});
+        let claims = |extra: Value| json!({"credentials": [query(extra)]});
+        let bad = |reason: &str| DcqlError::Malformed {
+            reason: reason.into(),
+        };
+        let unknown = |id: &str| DcqlError::UnknownId { id: id.into() };
+        for (value, expected) in [
+            (claims(json!({"claims": {}})), bad("claims is not an array")),
+            (claims(json!({"claims": []})), bad("claims is empty")),
+            (sets(json!({})), bad("credential_sets is not an array")),
+            (sets(json!([])), bad("credential_sets is empty")),
+            (
+                sets(json!([{"options": "a"}])),
+                bad("credential set has no options"),
+            ),
+            (
+                sets(json!([{"options": []}])),
+                bad("credential set options count"),
+            ),
+            (sets(json!([{"options": [["b"]]}])), unknown("b")),
+            (
+                claims(json!({"claim_sets": {}})),
+                bad("claim_sets is not an array"),
+            ),
+            (claims(json!({"claim_sets": []})), bad("claim_sets count")),
+            (claims(json!({"claim_sets": [["z"]]})), unknown("z")),
+        ] {
+            assert_eq!(
+                DcqlQuery::from_value(&value).unwrap_err(),
+                expected,
+                "{value}"
+            );
+        }
+    }
+
     fn basic(batch: &str) -> Candidate {
         Candidate {
             batch_id: batch.into(),
@@ -836,24 +888,20 @@ mod tests {
 
     #[test]
     fn values_constraint() {
-        let q = DcqlQuery::from_value(&json!({"credentials": [{
-            "id": "adult", "format": "dc+sd-jwt",
-            "claims": [{"path": ["age_equal_or_over", "18"], "values": [true]}]
-        }]}))
-        .unwrap();
-        assert!(matches!(
-            q.evaluate(&[basic("b")]),
-            MatchOutcome::Matched { .. }
-        ));
-        let q = DcqlQuery::from_value(&json!({"credentials": [{
-            "id": "senior", "format": "dc+sd-jwt",
-            "claims": [{"path": ["age_equal_or_over", "60"], "values": [true]}]
-        }]}))
-        .unwrap();
-        assert!(matches!(
-            q.evaluate(&[basic("b")]),
-            MatchOutcome::Unsatisfiable { .. }
-        ));
+        // A basic credential says true for 18, not for 60.
+        for (id, age, satisfiable) in [("adult", "18", true), ("senior", "60", false)] {
+            let q = DcqlQuery::from_value(&json!({"credentials": [{
+                "id": id, "format": "dc+sd-jwt",
+                "claims": [{"path": ["age_equal_or_over", age], "values": [true]}]
+            }]}))
+            .unwrap();
+            let outcome = q.evaluate(&[basic("b")]);
+            assert_eq!(
+                matches!(outcome, MatchOutcome::Matched { .. }),
+                satisfiable,
+                "{id}: {outcome:?}"
+            );
+        }
     }
 
     #[test]

@@ -183,13 +183,7 @@ fn dc_payload(
 }
 
 fn rfc3339(t: i64) -> Result<String, IssueError> {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .ok_or(IssueError::InvalidValidity)
+    crate::timestamp::rfc3339(t).ok_or(IssueError::InvalidValidity)
 }
 
 fn vc_payload(

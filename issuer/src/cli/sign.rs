@@ -146,11 +146,5 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
 
 /// A day boundary as `YYYY-MM-DDT00:00:00Z`.
 fn day(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
+    credential::timestamp::rfc3339(t).unwrap_or_else(|| t.to_string())
 }

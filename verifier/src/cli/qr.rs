@@ -1,49 +1,20 @@
 //! QR codes for the relying party's desk: the request as terminal text and PNG, and the
 //! wallet's answer decoded from a PNG (a photo or screenshot of the phone's QR code).
 
-use qrcode::render::unicode;
-use qrcode::{EcLevel, QrCode};
-
-fn code(text: &str) -> anyhow::Result<QrCode> {
-    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L)
-        .map_err(|_| anyhow::anyhow!("text of {} bytes does not fit a qr code", text.len()))
+/// The text does not fit: its size, not its text.
+fn too_long(text: &str) -> anyhow::Error {
+    anyhow::anyhow!("text of {} bytes does not fit a qr code", text.len())
 }
 
-/// Text for a terminal, two modules per character cell.
+/// Text for a terminal, two modules per character cell ([`credential::qr::terminal`]).
 pub fn terminal(text: &str) -> anyhow::Result<String> {
-    Ok(code(text)?
-        .render::<unicode::Dense1x2>()
-        .dark_color(unicode::Dense1x2::Light)
-        .light_color(unicode::Dense1x2::Dark)
-        .build())
+    credential::qr::terminal(text).map_err(|_| too_long(text))
 }
 
-/// A grayscale PNG, `scale` pixels a module, with the 4-module quiet zone.
+/// A grayscale PNG, `scale` pixels a module, with the 4-module quiet zone
+/// ([`credential::qr::png`]).
 pub fn png(text: &str, scale: usize) -> anyhow::Result<Vec<u8>> {
-    const QUIET: usize = 4;
-    let code = code(text)?;
-    let n = code.width();
-    let side = (n + 2 * QUIET) * scale;
-    let colors = code.to_colors();
-    let mut pixels = vec![255u8; side * side];
-    for (i, c) in colors.iter().enumerate() {
-        if *c == qrcode::Color::Dark {
-            let (x, y) = (i % n, i / n);
-            for dy in 0..scale {
-                let start = ((y + QUIET) * scale + dy) * side + (x + QUIET) * scale;
-                pixels[start..start + scale].fill(0);
-            }
-        }
-    }
-    let side32 = u32::try_from(side)?;
-    let mut out = Vec::new();
-    let mut enc = png::Encoder::new(&mut out, side32, side32);
-    enc.set_color(png::ColorType::Grayscale);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header()?;
-    writer.write_image_data(&pixels)?;
-    writer.finish()?;
-    Ok(out)
+    credential::qr::png(text, scale).map_err(|_| too_long(text))
 }
 
 /// Whether `bytes` start with the PNG signature.

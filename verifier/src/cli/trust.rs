@@ -99,13 +99,7 @@ fn pin(state: &State, file: &std::path::Path, force: bool) -> anyhow::Result<()>
 
 /// Unix seconds as RFC 3339.
 pub fn format_time(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
+    credential::timestamp::rfc3339(t).unwrap_or_else(|| t.to_string())
 }
 
 fn age(secs: i64) -> String {

@@ -43,16 +43,24 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
     }
 }
 
+/// Each line of `text` as JSON (`--batch` prints one result a line).
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Exit 1 with exactly one stderr line, starting `rejected: <code>: `.
 fn assert_rejected(out: &Output, code: &str) {
+    assert_rejected_with(out, &format!("rejected: {code}: "));
+}
+
+/// Exit 1 with exactly one stderr line, starting with `start`.
+fn assert_rejected_with(out: &Output, start: &str) {
     assert_eq!(out.code, 1, "stdout: {} stderr: {}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "stderr: {:?}", out.stderr);
-    assert!(
-        lines[0].starts_with(&format!("rejected: {code}: ")),
-        "stderr: {:?}",
-        out.stderr
-    );
+    assert!(lines[0].starts_with(start), "stderr: {:?}", out.stderr);
 }
 
 /// A temporary directory with the hotel's files: the issuer's JWKS, the shard's status token
@@ -642,18 +650,8 @@ fn batch_prints_one_result_per_line_in_order() {
     let args = batch_args(&desk, file);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(
-        out.stderr.starts_with("rejected: 24 of 40"),
-        "{}",
-        out.stderr
-    );
-    let results: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    assert_rejected_with(&out, "rejected: 24 of 40");
+    let results = json_lines(&out.stdout);
     assert_eq!(results.len(), expected.len());
     for (i, (result, (accepted, code))) in results.iter().zip(&expected).enumerate() {
         assert_eq!(result["line"], if i < 10 { i + 1 } else { i + 2 });
@@ -708,11 +706,7 @@ fn batch_streams_a_file_larger_than_the_old_whole_file_limit() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, None);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let results: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let results = json_lines(&out.stdout);
     assert_eq!(results.len(), 20);
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r["line"], i + 1);
@@ -749,11 +743,7 @@ fn batch_answers_an_over_long_line_with_its_own_error_and_goes_on() {
     let out = run(&args, None);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stderr, "rejected: 2 of 5 presentations\n");
-    let results: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let results = json_lines(&out.stdout);
     assert_eq!(results.len(), 5);
     assert_eq!(results[1]["line"], 2);
     assert_eq!(results[1]["error"], "batch_line_too_long");
@@ -906,13 +896,7 @@ fn status_rejects_out_of_range_and_malformed_lists() {
     ] {
         let file = desk.write(name, text);
         let out = status_cmd(&file, 0, &[]);
-        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
-        assert_eq!(out.stderr.lines().count(), 1, "{name}: {}", out.stderr);
-        assert!(
-            out.stderr.starts_with("rejected: "),
-            "{name}: {}",
-            out.stderr
-        );
+        assert_rejected_with(&out, "rejected: ");
         assert!(
             out.stderr.contains(code),
             "{name}: expected {code}, got {}",

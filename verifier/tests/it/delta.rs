@@ -20,7 +20,8 @@ use verifier::delta::{DeltaError, DeltaLimits, VerifiedDelta};
 use verifier::TrustState;
 
 use crate::sync::{
-    pin, present, published_keys, refuse_tampered, run_in, start, stderr, sync_ok, verify_in,
+    pin, pinned_state, present, published_keys, refuse_tampered, run_in, start, stderr, sync_ok,
+    verify_in,
 };
 use testkit::{now, TestIssuer};
 
@@ -255,12 +256,9 @@ fn refused(state: &Path, delta: &str, work: &Path, code: &str) {
 async fn bad_deltas_each_refused_and_state_kept() {
     let mut bureau = start(13).await;
     let mut stranger = start(14).await;
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
+    let (work, state, a) = pinned_state(&bureau, 15).await;
     let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(15));
-    let a = bureau.credential(&holder).await;
     let _ = stranger.credential(&holder).await;
-    pin(&state, &bureau.issuer, work.path());
 
     // A delta needs a base.
     let early = bureau.issuer.trust_bundle_delta(0).await.unwrap();
@@ -387,15 +385,20 @@ fn a_bundle_is_not_a_delta() {
             status_seq: Some(0),
         },
     );
-    let e = VerifiedDelta::verify(
-        &bundle,
+    let e = verify_issued_now(&bundle, &root).unwrap_err();
+    assert!(matches!(e, DeltaError::WrongTyp { .. }), "{e:?}");
+    assert_eq!(e.code(), "delta_wrong_typ");
+}
+
+/// `text` verified against `root` at 1_800_000_000, when the synthetic deltas here are
+/// issued, with the default limits.
+fn verify_issued_now(text: &str, root: &SigningKey) -> Result<VerifiedDelta, DeltaError> {
+    VerifiedDelta::verify(
+        text,
         root.public_jwk(),
         1_800_000_000,
         &DeltaLimits::default(),
     )
-    .unwrap_err();
-    assert!(matches!(e, DeltaError::WrongTyp { .. }), "{e:?}");
-    assert_eq!(e.code(), "delta_wrong_typ");
 }
 
 #[test]
@@ -432,13 +435,7 @@ fn random_change_sets_round_trip_through_the_issuer_encoding() {
                 }],
             },
         );
-        let d = VerifiedDelta::verify(
-            &text,
-            root.public_jwk(),
-            1_800_000_000,
-            &DeltaLimits::default(),
-        )
-        .unwrap();
+        let d = verify_issued_now(&text, &root).unwrap();
         assert_eq!(d.changes.len(), 1);
         assert_eq!(d.changes[0].size, size);
         assert_eq!(d.changes[0].set, set, "round {round}");
@@ -570,25 +567,20 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
     let t = now();
 
     // Revoke, sync; revoke again, sync at once: both deltas stamped with the same second.
-    revoke(&bureau, &creds[0].id).await;
-    let real = bureau.issuer.trust_bundle_delta(seq0).await.unwrap();
-    let o = sync_file(
-        &hotel,
-        work.path(),
-        "d1.jwt",
-        &delta_in_second(&bureau, seq0, t, &real),
-    );
+    // The delta from `seq` after revoking `id`, re-stamped with second `t`, synced from a file.
+    let revoke_and_sync = |id: String, seq: i64, name: &'static str| {
+        let (bureau, hotel, work) = (&bureau, &hotel, work.path());
+        async move {
+            revoke(bureau, &id).await;
+            let real = bureau.issuer.trust_bundle_delta(seq).await.unwrap();
+            sync_file(hotel, work, name, &delta_in_second(bureau, seq, t, &real))
+        }
+    };
+    let o = revoke_and_sync(creds[0].id.clone(), seq0, "d1.jwt").await;
     assert!(o.status.success(), "{}", stderr(&o));
     let seq1 = show(&hotel)["status_seq"].as_i64().unwrap();
     assert!(seq1 > seq0);
-    revoke(&bureau, &creds[1].id).await;
-    let real = bureau.issuer.trust_bundle_delta(seq1).await.unwrap();
-    let o = sync_file(
-        &hotel,
-        work.path(),
-        "d2.jwt",
-        &delta_in_second(&bureau, seq1, t, &real),
-    );
+    let o = revoke_and_sync(creds[1].id.clone(), seq1, "d2.jwt").await;
     assert!(
         o.status.success(),
         "same-second delta refused: {}",

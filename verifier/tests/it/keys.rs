@@ -291,6 +291,14 @@ impl Offline {
         )
     }
 
+    /// A fresh work directory with a `hotel` state pinned to this bureau's root.
+    fn pinned_hotel(&self) -> (tempfile::TempDir, PathBuf) {
+        let work = tempfile::tempdir().unwrap();
+        let hotel = work.path().join("hotel");
+        self.pin(&hotel, work.path());
+        (work, hotel)
+    }
+
     fn pin(&self, state: &Path, work: &Path) {
         let root = work.join("offline-root.jwk");
         std::fs::write(&root, self.root.public_jwk().to_bare_value().to_string()).unwrap();
@@ -308,9 +316,7 @@ fn import(state: &Path, work: &Path, name: &str, text: &str) -> std::process::Ou
 #[test]
 fn a_withdrawal_since_a_day_keeps_what_the_key_signed_before_it() {
     let bureau = Offline::new();
-    let work = tempfile::tempdir().unwrap();
-    let hotel = work.path().join("hotel");
-    bureau.pin(&hotel, work.path());
+    let (work, hotel) = bureau.pinned_hotel();
     let t = now() - now().rem_euclid(DAY);
     let o = import(
         &hotel,
@@ -372,9 +378,7 @@ fn a_withdrawal_since_a_day_keeps_what_the_key_signed_before_it() {
 #[test]
 fn a_bundle_entry_withdrawing_a_key_is_honoured() {
     let bureau = Offline::new();
-    let work = tempfile::tempdir().unwrap();
-    let hotel = work.path().join("hotel");
-    bureau.pin(&hotel, work.path());
+    let (work, hotel) = bureau.pinned_hotel();
     let t = now() - now().rem_euclid(DAY);
     let bundle = bureau.bundle(
         t,

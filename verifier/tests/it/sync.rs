@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
+use issuer::service::simulate::DirectCredential;
 use issuer::service::status::Target;
 use issuer::service::trust::{sign_trust_bundle, BundleContents};
 use issuer::Issuer;
@@ -19,6 +20,20 @@ const AUD: &str = "https://hotel.example";
 /// The bureau: the kit's issuer on loopback, its keys drawn from `seed`.
 pub(crate) async fn start(seed: u64) -> TestIssuer {
     TestIssuer::builder().seed(seed).start().await
+}
+
+/// A fresh work directory with a `state` directory pinned to `bureau`'s root, after the
+/// bureau issued a credential (returned) to a holder key drawn from `seed`.
+pub(crate) async fn pinned_state(
+    bureau: &TestIssuer,
+    seed: u64,
+) -> (tempfile::TempDir, PathBuf, DirectCredential) {
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(seed));
+    let credential = bureau.credential(&holder).await;
+    pin(&state, &bureau.issuer, work.path());
+    (work, state, credential)
 }
 
 /// The keys `issuer` publishes now, as a bundle lists them.
@@ -261,11 +276,7 @@ fn refused(state: &Path, bundle: &str, work: &Path, code: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_show_into_a_closed_pipe_exits_quietly() {
     let mut bureau = start(6).await;
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
-    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(6));
-    let _ = bureau.credential(&holder).await;
-    pin(&state, &bureau.issuer, work.path());
+    let (work, state, _) = pinned_state(&bureau, 6).await;
     let file = work.path().join("bundle.jwt");
     std::fs::write(&file, bureau.issuer.trust_bundle().await.unwrap()).unwrap();
     assert!(run_in(&state, &["sync", "--file", file.to_str().unwrap()])
@@ -289,11 +300,7 @@ async fn trust_show_into_a_closed_pipe_exits_quietly() {
 async fn bad_bundles_each_refused_and_state_kept() {
     let mut bureau = start(3).await;
     let mut stranger = start(4).await;
-    let work = tempfile::tempdir().unwrap();
-    let state = work.path().join("state");
-    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(5));
-    let _ = bureau.credential(&holder).await;
-    pin(&state, &bureau.issuer, work.path());
+    let (work, state, _) = pinned_state(&bureau, 5).await;
 
     let old = bureau.issuer.trust_bundle().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -307,6 +314,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("already have"));
 
+    let holder = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(5));
     let _ = stranger.credential(&holder).await;
     let foreign = stranger.issuer.trust_bundle().await.unwrap();
     refuse_tampered(&current, &foreign, "bundle", |doc, code| {

@@ -47,6 +47,13 @@ fn hotel_query() -> Value {
            "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}, {"path": ["id_number"]}]})
 }
 
+/// The hotel's request with `member` of its credential query set to `value`.
+fn hotel_request_with(member: &str, value: Value) -> PresentationRequest {
+    let mut q = hotel_query();
+    q[member] = value;
+    rp_request(q)
+}
+
 fn wallet_request(rp: &PresentationRequest) -> wallet::AuthorizationRequest {
     match wallet::AuthorizationRequest::parse_uri(&rp.to_uri()).unwrap() {
         wallet::present::RequestRef::ByValue(r) => *r,
@@ -78,9 +85,7 @@ async fn verifier_for(t: &TestIssuer, key_binding: bool) -> Verifier {
 async fn multiple_answers_with_every_matching_credential() {
     let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[50, 51], 2).await;
-    let mut q = hotel_query();
-    q["multiple"] = json!(true);
-    let rp = rp_request(q);
+    let rp = hotel_request_with("multiple", json!(true));
     let (a, prepared) = answer(&mut store, &rp);
     assert_eq!(prepared.consent.items.len(), 2);
     assert_eq!(a.copies_used.len(), 2);
@@ -116,9 +121,7 @@ async fn multiple_answers_with_every_matching_credential() {
 async fn no_key_binding_only_when_the_request_said_so() {
     let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[52], 3).await;
-    let mut q = hotel_query();
-    q["require_cryptographic_holder_binding"] = json!(false);
-    let unbound_rp = rp_request(q);
+    let unbound_rp = hotel_request_with("require_cryptographic_holder_binding", json!(false));
     let (a, prepared) = answer(&mut store, &unbound_rp);
     assert!(
         !prepared.consent.items[0].holder_binding,
@@ -160,9 +163,10 @@ async fn no_key_binding_only_when_the_request_said_so() {
 async fn trusted_authorities_aki_refuses_and_trust_lists_are_flagged() {
     let t = start_issuer().await;
     let (mut store, _dir) = store_with(&t, &[53], 2).await;
-    let mut q = hotel_query();
-    q["trusted_authorities"] = json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]);
-    let rp = rp_request(q);
+    let rp = hotel_request_with(
+        "trusted_authorities",
+        json!([{"type": "aki", "values": ["s9tIpPmhxdiuNkHMEWNpYim8S8Y"]}]),
+    );
     match wallet::prepare(&store, &wallet_request(&rp)).unwrap() {
         Preparation::CannotSatisfy { unmet, .. } => assert_eq!(
             unmet,
@@ -172,9 +176,11 @@ async fn trusted_authorities_aki_refuses_and_trust_lists_are_flagged() {
         ),
         other => panic!("{other:?}"),
     }
-    let mut q = hotel_query();
-    q["trusted_authorities"] = json!([{"type": "etsi_tl", "values": ["https://lotl.example.com"]}]);
-    let (_, prepared) = answer(&mut store, &rp_request(q));
+    let rp = hotel_request_with(
+        "trusted_authorities",
+        json!([{"type": "etsi_tl", "values": ["https://lotl.example.com"]}]),
+    );
+    let (_, prepared) = answer(&mut store, &rp);
     assert!(prepared.consent.items[0].issuer_trust_unchecked);
     t.stop().await;
 }

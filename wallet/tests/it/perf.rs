@@ -110,10 +110,5 @@ async fn perf_receive_batch_of_ten_and_answer_with_1000_in_store() {
 
 /// The QR code version `text` needs at error correction level L.
 fn qr_version(text: &str) -> i16 {
-    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
-        .unwrap()
-        .version()
-    {
-        qrcode::Version::Normal(v) | qrcode::Version::Micro(v) => v,
-    }
+    credential::qr::version(text).unwrap()
 }

@@ -5,11 +5,17 @@ use wallet::receive::{ReceiveError, ReceiveOptions};
 
 use crate::support::*;
 
+/// The test issuer, a high enrolment offer for the sample claims of citizen `n`, and an HTTP
+/// client.
+async fn high_offer(n: u32) -> (TestIssuer, serde_json::Value, reqwest::Client) {
+    let t = start_issuer().await;
+    let offer = t.enrol_high(&high_claims(n)).await;
+    (t, offer, reqwest::Client::new())
+}
+
 #[tokio::test]
 async fn receives_a_verified_batch_of_ten() {
-    let t = start_issuer().await;
-    let offer = t.enrol_high(&high_claims(1)).await;
-    let http = reqwest::Client::new();
+    let (t, offer, http) = high_offer(1).await;
     let parsed = resolve(&http, &offer).await;
     assert_eq!(parsed.credential_issuer, t.url);
     assert_eq!(parsed.tx_code.as_ref().unwrap().length, Some(6));
@@ -52,9 +58,7 @@ async fn receives_a_verified_batch_of_ten() {
 
 #[tokio::test]
 async fn offer_by_reference_and_both_forms() {
-    let t = start_issuer().await;
-    let offer = t.enrol_high(&high_claims(2)).await;
-    let http = reqwest::Client::new();
+    let (t, offer, http) = high_offer(2).await;
     let uri = offer["credential_offer_uri"].as_str().unwrap();
     assert!(uri.contains("credential_offer_uri="));
     let parsed = wallet::resolve_offer(&http, uri).await.unwrap();
@@ -74,9 +78,7 @@ async fn offer_by_reference_and_both_forms() {
 
 #[tokio::test]
 async fn wrong_tx_code_is_refused_with_the_oauth_error() {
-    let t = start_issuer().await;
-    let offer = t.enrol_high(&high_claims(3)).await;
-    let http = reqwest::Client::new();
+    let (t, offer, http) = high_offer(3).await;
     let parsed = resolve(&http, &offer).await;
     let wrong = wrong_tx_code(offer["tx_code"].as_str().unwrap());
     let err = receive_with(&http, &parsed, Some(wrong), &ReceiveOptions::default())
@@ -131,9 +133,7 @@ fn offer_uri_parsing() {
 #[tokio::test]
 async fn import_verifies_against_the_trust_file_and_the_holder_key() {
     use credential::jose::{Alg, SigningKey};
-    let t = start_issuer().await;
-    let offer = t.enrol_high(&high_claims(4)).await;
-    let http = reqwest::Client::new();
+    let (t, offer, http) = high_offer(4).await;
     let received = receive_offer(
         &http,
         &offer,

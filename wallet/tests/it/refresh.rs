@@ -287,6 +287,26 @@ async fn pipe(
     }
 }
 
+/// An issuer behind the lossy proxy of [`behind_lossy_proxy`] with its drop counter, a wallet
+/// (store, directory, batch id) holding one refreshable copy for citizen `serial`, and the
+/// client it refreshes with.
+async fn lossy(
+    drops: usize,
+    grace: i64,
+    serial: u32,
+) -> (
+    TestIssuer,
+    Arc<AtomicUsize>,
+    Store,
+    tempfile::TempDir,
+    String,
+    reqwest::Client,
+) {
+    let (t, dropped) = behind_lossy_proxy(drops, grace).await;
+    let (store, dir, batch) = received(&t, serial, 1).await;
+    (t, dropped, store, dir, batch, reqwest::Client::new())
+}
+
 /// An issuer whose public URL is a [`lossy_proxy`] swallowing `drops` refresh answers.
 async fn behind_lossy_proxy(drops: usize, grace: i64) -> (TestIssuer, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -306,9 +326,7 @@ async fn issuer_count(t: &TestIssuer, what: &str) -> i64 {
 
 #[tokio::test]
 async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_survives() {
-    let (t, dropped) = behind_lossy_proxy(1, 60).await;
-    let (mut store, _dir, batch) = received(&t, 43, 1).await;
-    let http = reqwest::Client::new();
+    let (t, dropped, mut store, _dir, batch, http) = lossy(1, 60, 43).await;
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(98);
     let done = refresh_copies(&http, &mut store, &batch, 2, &mut rng)
         .await
@@ -350,10 +368,8 @@ async fn a_lost_refresh_answer_is_retried_with_the_same_token_and_the_family_sur
 
 #[tokio::test]
 async fn without_the_issuers_grace_window_the_retry_is_reuse() {
-    let (t, dropped) = behind_lossy_proxy(1, 0).await;
-    let (mut store, _dir, batch) = received(&t, 44, 1).await;
+    let (t, dropped, mut store, _dir, batch, http) = lossy(1, 0, 44).await;
     let before = store.copies(&batch).unwrap();
-    let http = reqwest::Client::new();
     let err = refresh_copies(&http, &mut store, &batch, 1, &mut holder_rng())
         .await
         .unwrap_err();
@@ -374,10 +390,8 @@ async fn without_the_issuers_grace_window_the_retry_is_reuse() {
 
 #[tokio::test]
 async fn both_answers_lost_keeps_the_token_for_a_retry_within_the_window() {
-    let (t, dropped) = behind_lossy_proxy(2, 60).await;
-    let (mut store, _dir, batch) = received(&t, 45, 1).await;
+    let (t, dropped, mut store, _dir, batch, http) = lossy(2, 60, 45).await;
     let before = store.copies(&batch).unwrap();
-    let http = reqwest::Client::new();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(97);
     let err = refresh_copies(&http, &mut store, &batch, 1, &mut rng)
         .await
