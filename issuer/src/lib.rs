@@ -25,6 +25,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod hsm;
 pub mod keys;
 pub mod qr;
 pub mod secret;

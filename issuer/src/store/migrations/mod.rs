@@ -10,7 +10,7 @@
 //! access tokens, refresh tokens), `tx_code`s and nonces are stored as SHA-256 digests only.
 
 /// SQLite's migrations, in order (migration `n` at index `n - 1`).
-pub const SQLITE: [&str; 10] = [
+pub const SQLITE: [&str; 11] = [
     include_str!("sqlite/0001_init.sql"),
     include_str!("sqlite/0002_status_changes.sql"),
     include_str!("sqlite/0003_refresh_tokens.sql"),
@@ -21,11 +21,12 @@ pub const SQLITE: [&str; 10] = [
     include_str!("sqlite/0008_citizen_holds.sql"),
     include_str!("sqlite/0009_keyed_tx_codes.sql"),
     include_str!("sqlite/0010_key_withdrawals.sql"),
+    include_str!("sqlite/0011_hsm_keys.sql"),
 ];
 
 /// PostgreSQL's migrations, in order: the same numbers as [`SQLITE`] (the array types keep
 /// the two sets the same length).
-pub const POSTGRES: [&str; 10] = [
+pub const POSTGRES: [&str; 11] = [
     include_str!("postgres/0001_init.sql"),
     include_str!("postgres/0002_status_changes.sql"),
     include_str!("postgres/0003_refresh_tokens.sql"),
@@ -36,6 +37,7 @@ pub const POSTGRES: [&str; 10] = [
     include_str!("postgres/0008_citizen_holds.sql"),
     include_str!("postgres/0009_keyed_tx_codes.sql"),
     include_str!("postgres/0010_key_withdrawals.sql"),
+    include_str!("postgres/0011_hsm_keys.sql"),
 ];
 
 /// The newest schema version this binary knows (both dialects).
