@@ -88,11 +88,10 @@ impl HsmConfig {
                     Zeroizing::new(std::fs::read(path).map_err(|_| HsmError::PinUnavailable {
                         origin: format!("pin_file {}", path.display()),
                     })?);
-                Zeroizing::new(String::from_utf8(bytes.to_vec()).map_err(|_| {
-                    HsmError::PinUnavailable {
-                        origin: format!("pin_file {} (not UTF-8)", path.display()),
-                    }
-                })?)
+                let text = std::str::from_utf8(&bytes).map_err(|_| HsmError::PinUnavailable {
+                    origin: format!("pin_file {} (not UTF-8)", path.display()),
+                })?;
+                Zeroizing::new(text.to_owned())
             }
             (None, Some(var)) => {
                 Zeroizing::new(std::env::var(var).map_err(|_| HsmError::PinUnavailable {

@@ -127,6 +127,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Runs `cmd`, which must fail with exit code 1; returns its stderr and stdout.
+fn refused(cmd: &mut Command) -> (String, String) {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    (
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 /// `issuer serve` on loopback with the keys in the token; its log (debug level) goes to
 /// `log`.
 struct Served {
@@ -250,56 +260,63 @@ fn kid_of(credential: &str) -> String {
     jws.header().kid.clone().unwrap()
 }
 
-/// `(kid, state, purpose, sealed_jwk is null, file, hsm_key, public_jwk)` of every key row.
-type KeyRowView = (
-    String,
-    String,
-    String,
-    bool,
-    String,
-    Option<String>,
-    Option<String>,
-);
+/// A `signing_keys` row as the tests look at it.
+#[derive(Debug)]
+struct KeyRowView {
+    kid: String,
+    state: String,
+    purpose: String,
+    sealed: bool,
+    file: String,
+    hsm_key: Option<String>,
+    public_jwk: Option<String>,
+}
 
 fn key_rows(data: &Path) -> Vec<KeyRowView> {
     let db = rusqlite::Connection::open(data.join("issuer.sqlite3")).unwrap();
     let mut s = db
         .prepare(
-            "SELECT kid, state, purpose, sealed_jwk IS NULL, file, hsm_key, public_jwk
+            "SELECT json_object('kid', kid, 'state', state, 'purpose', purpose,
+                                'sealed', sealed_jwk IS NOT NULL, 'file', file,
+                                'hsm_key', hsm_key, 'public_jwk', public_jwk)
              FROM signing_keys ORDER BY not_before, kid",
         )
         .unwrap();
-    s.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
+    let rows: Vec<String> = s
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.iter()
+        .map(|text| {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let opt = |name: &str| v[name].as_str().map(str::to_owned);
+            KeyRowView {
+                kid: opt("kid").unwrap(),
+                state: opt("state").unwrap(),
+                purpose: opt("purpose").unwrap(),
+                sealed: v["sealed"] == 1,
+                file: opt("file").unwrap(),
+                hsm_key: opt("hsm_key"),
+                public_jwk: opt("public_jwk"),
+            }
+        })
+        .collect()
 }
 
 /// Every row's private key is in the token: a `pkcs11:` reference and a public JWK without
 /// `d`, no sealed JWK, no key file.
 fn assert_rows_hold_no_private_key(rows: &[KeyRowView]) {
     assert!(!rows.is_empty());
-    for (kid, _, _, sealed_null, file, hsm_key, public_jwk) in rows {
-        assert!(sealed_null, "key {kid} has a sealed private key");
-        assert_eq!(file, "", "key {kid} names a key file");
-        let reference = hsm_key.as_deref().unwrap();
+    for row in rows {
+        let kid = &row.kid;
+        assert!(!row.sealed, "key {kid} has a sealed private key");
+        assert_eq!(row.file, "", "key {kid} names a key file");
+        let reference = row.hsm_key.as_deref().unwrap();
         assert!(reference.starts_with("pkcs11:token="), "{reference}");
-        let jwk: Value = serde_json::from_str(public_jwk.as_deref().unwrap()).unwrap();
+        let jwk: Value = serde_json::from_str(row.public_jwk.as_deref().unwrap()).unwrap();
         assert!(jwk.get("d").is_none());
-        assert_eq!(
-            PublicJwk::from_value(&jwk).unwrap().thumbprint(),
-            kid.as_str()
-        );
+        assert_eq!(PublicJwk::from_value(&jwk).unwrap().thumbprint(), kid);
     }
 }
 
@@ -367,7 +384,7 @@ async fn credentials_signed_in_softhsm_verify_against_the_trust_bundle_and_no_pr
     assert_rows_hold_no_private_key(&rows);
     assert!(rows
         .iter()
-        .any(|r| r.0 == kid_of(&credential) && r.2 == "credential"));
+        .any(|r| r.kid == kid_of(&credential) && r.purpose == "credential"));
     assert_eq!(files_with_secrets(data.path(), PIN), Vec::<PathBuf>::new());
     // The log of a whole run at debug level never carries the PIN.
     let logged = std::fs::read_to_string(&log).unwrap();
@@ -386,10 +403,10 @@ async fn the_sealed_key_store_stays_the_default_and_its_rows_fail_the_no_private
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = key_rows(data.path());
     assert_eq!(rows.len(), 2);
-    for (kid, _, _, sealed_null, _, hsm_key, public_jwk) in &rows {
-        assert!(!sealed_null, "key {kid} is sealed in the database");
-        assert_eq!(hsm_key, &None);
-        assert_eq!(public_jwk, &None);
+    for row in &rows {
+        assert!(row.sealed, "key {} is sealed in the database", row.kid);
+        assert_eq!(row.hsm_key, None);
+        assert_eq!(row.public_jwk, None);
     }
     let refused = std::panic::catch_unwind(|| assert_rows_hold_no_private_key(&rows));
     assert!(refused.is_err());
@@ -431,7 +448,10 @@ async fn rotation_in_softhsm_keeps_the_old_key_published_and_both_credentials_ve
     let rows = key_rows(data.path());
     assert_eq!(rows.len(), 3);
     assert_rows_hold_no_private_key(&rows);
-    let states: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    let states: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.kid.as_str(), r.state.as_str()))
+        .collect();
     assert!(states.contains(&(kid_of(&old).as_str(), "retired")));
     assert!(states.contains(&(new_kid.as_str(), "active")));
 }
@@ -443,17 +463,14 @@ fn a_wrong_hsm_pin_is_refused_as_login_failed_and_not_printed() {
     };
     let data = hsm.bureau("bureau", "");
     let wrong = "wrong-pin-0e1f";
-    let out = hsm
-        .issuer(data.path(), &["keys", "list"])
-        .env(PIN_VAR, wrong)
-        .env("RUST_LOG", "trace")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, out) = refused(
+        hsm.issuer(data.path(), &["keys", "list"])
+            .env(PIN_VAR, wrong)
+            .env("RUST_LOG", "trace"),
+    );
     assert!(err.contains("hsm login failed: pin incorrect"), "{err}");
     assert!(!err.contains(wrong) && !err.contains(PIN), "{err}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(wrong));
+    assert!(!out.contains(wrong));
 }
 
 #[test]
@@ -462,13 +479,10 @@ fn an_unset_hsm_pin_variable_is_refused_as_pin_unavailable() {
         return;
     };
     let data = hsm.bureau("bureau", "");
-    let out = hsm
-        .issuer(data.path(), &["keys", "list"])
-        .env_remove(PIN_VAR)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, _) = refused(
+        hsm.issuer(data.path(), &["keys", "list"])
+            .env_remove(PIN_VAR),
+    );
     assert!(
         err.contains(&format!(
             "hsm pin cannot be read from environment variable {PIN_VAR}"
@@ -487,14 +501,12 @@ fn a_missing_pkcs11_module_is_refused_as_module_missing() {
         "bureau",
         "",
     );
-    let out = Command::new(BIN)
-        .args(["keys", "list", "--data"])
-        .arg(data.path())
-        .env(PIN_VAR, PIN)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, _) = refused(
+        Command::new(BIN)
+            .args(["keys", "list", "--data"])
+            .arg(data.path())
+            .env(PIN_VAR, PIN),
+    );
     assert!(
         err.contains("pkcs#11 module /nonexistent/libpkcs11.so cannot be loaded"),
         "{err}"
@@ -507,9 +519,7 @@ fn an_unknown_token_label_is_refused_as_token_not_found() {
         return;
     };
     let data = hsm.bureau("elsewhere", "");
-    let out = hsm.run(data.path(), &["keys", "list"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, _) = refused(&mut hsm.issuer(data.path(), &["keys", "list"]));
     assert!(
         err.contains("hsm token not found: label \"elsewhere\""),
         "{err}"
@@ -526,8 +536,8 @@ fn a_key_missing_from_the_token_is_refused_as_key_not_found() {
     assert!(out.status.success(), "{}", stderr(&out));
     let active: Vec<String> = key_rows(data.path())
         .into_iter()
-        .filter(|r| r.1 == "active")
-        .map(|r| r.0)
+        .filter(|r| r.state == "active")
+        .map(|r| r.kid)
         .collect();
     assert_eq!(active.len(), 2);
     // The same bureau pointed at another token, which holds none of its keys.
@@ -541,9 +551,7 @@ fn a_key_missing_from_the_token_is_refused_as_key_not_found() {
         ),
     )
     .unwrap();
-    let out = hsm.run(data.path(), &["keys", "list"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, _) = refused(&mut hsm.issuer(data.path(), &["keys", "list"]));
     assert!(err.contains("hsm key not found: "), "{err}");
     assert!(active.iter().any(|kid| err.contains(kid.as_str())), "{err}");
 }
@@ -554,8 +562,6 @@ fn an_eddsa_key_in_the_hsm_is_refused_as_mechanism_unsupported() {
         return;
     };
     let data = hsm.bureau("bureau", "key_alg = \"EdDSA\"\n");
-    let out = hsm.run(data.path(), &["keys", "list"]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let (err, _) = refused(&mut hsm.issuer(data.path(), &["keys", "list"]));
     assert!(err.contains("hsm mechanism unsupported: EdDSA"), "{err}");
 }
