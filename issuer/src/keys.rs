@@ -308,9 +308,11 @@ impl KeyStore {
                 jwk: public,
             };
             let purpose = row.purpose;
-            match (purpose, key) {
-                (KeyPurpose::Credential, Some(key)) => active = Some(Arc::new(key)),
-                (KeyPurpose::Root, Some(key)) => root = Some(Arc::new(key)),
+            match (purpose, rec.state, key) {
+                (KeyPurpose::Credential, KeyState::Active, Some(key)) => {
+                    active = Some(Arc::new(key));
+                }
+                (KeyPurpose::Root, KeyState::Active, Some(key)) => root = Some(Arc::new(key)),
                 _ => {}
             }
             if purpose == KeyPurpose::Credential {
@@ -333,8 +335,10 @@ impl KeyStore {
         }
     }
 
-    /// The public key of a row and, when `needed` (an active key), the key that signs: from
-    /// the HSM for an HSM row, else unsealed (or read from its legacy file).
+    /// The public key of a row and the key that signs: a sealed key is always opened (which
+    /// checks the master secret) or read from its legacy file; an HSM key is looked up in the
+    /// token only when `needed` (an active key), a retired one being published from its
+    /// recorded public JWK.
     fn load_key(
         &self,
         row: &KeyRow,
