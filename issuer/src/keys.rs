@@ -27,10 +27,10 @@ use zeroize::Zeroizing;
 
 use credential::jose::{JoseError, JwsSigner, PublicJwk, SigningKey};
 
-use crate::db::DbError;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::IssuerError;
 use crate::hsm::{Hsm, HsmConfig, HsmError, HsmKey};
+use crate::store::DbError;
 use crate::store::{KeyRow, SharedStore};
 
 /// A key as published: public JWK and validity window.
