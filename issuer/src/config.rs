@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use credential::jose::Alg;
 
+pub use crate::hsm::HsmConfig;
 pub use crate::store::DatabaseUrl;
 use crate::store::{DatabaseTls, SslMode};
 
@@ -90,6 +91,9 @@ pub struct Config {
     pub sweep_interval: u64,
     /// Most rows (refresh families) one sweep transaction deletes. 1000 by default.
     pub sweep_chunk: i64,
+    /// `hsm_*` settings: new signing keys are generated in and sign in this PKCS#11 token; `None`
+    /// (the default): sealed in the database under the master secret.
+    pub hsm: Option<HsmConfig>,
 }
 
 impl TryFrom<String> for DatabaseUrl {
@@ -154,6 +158,7 @@ impl Config {
             master_secret_file: None,
             sweep_interval: 600,
             sweep_chunk: 1000,
+            hsm: None,
         }
     }
 }
@@ -194,6 +199,11 @@ pub struct FileConfig {
     master_secret_file: Option<PathBuf>,
     sweep_interval: Option<u64>,
     sweep_chunk: Option<i64>,
+    hsm_module: Option<PathBuf>,
+    hsm_token_label: Option<String>,
+    hsm_slot: Option<u64>,
+    hsm_pin_file: Option<PathBuf>,
+    hsm_pin_env: Option<String>,
 }
 
 /// A configuration value is wrong.
@@ -349,6 +359,32 @@ pub fn record_public_url(data: &Path, url: &str) -> Result<(), ConfigError> {
     file.sync_all().map_err(write)
 }
 
+/// The HSM settings of `issuer.toml` (`hsm_module`, one of `hsm_token_label` and `hsm_slot`,
+/// one of `hsm_pin_file` and `hsm_pin_env`); `None` when none is set.
+fn hsm_config(file: &FileConfig) -> Result<Option<HsmConfig>, ConfigError> {
+    let any = file.hsm_token_label.is_some()
+        || file.hsm_slot.is_some()
+        || file.hsm_pin_file.is_some()
+        || file.hsm_pin_env.is_some();
+    let invalid = ConfigError::Invalid {
+        name: "hsm_module",
+        expected: "hsm_module with one of hsm_token_label and hsm_slot \
+                   and one of hsm_pin_file and hsm_pin_env",
+    };
+    let Some(module) = file.hsm_module.clone() else {
+        return if any { Err(invalid) } else { Ok(None) };
+    };
+    let hsm = HsmConfig {
+        module,
+        token_label: file.hsm_token_label.clone(),
+        slot: file.hsm_slot,
+        pin_file: file.hsm_pin_file.clone(),
+        pin_env: file.hsm_pin_env.clone(),
+    };
+    hsm.check().map_err(|_| invalid)?;
+    Ok(Some(hsm))
+}
+
 /// Resolves the configuration for `data`.
 ///
 /// # Errors
@@ -367,6 +403,7 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
     database_tls(&mut cfg.database_tls, &file)?;
+    cfg.hsm = hsm_config(&file)?;
     let mut key_alg = file.key_alg;
     macro_rules! set {
         ($field:ident) => {

@@ -26,6 +26,9 @@ pub enum IssuerError {
     /// Something that should not happen (logged, not returned in detail).
     #[error("internal: {0}")]
     Internal(String),
+    /// The HSM holding the signing keys cannot be used (logged, not returned in detail).
+    #[error(transparent)]
+    Hsm(#[from] crate::hsm::HsmError),
 }
 
 impl From<ClaimsError> for IssuerError {

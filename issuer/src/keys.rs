@@ -2,14 +2,17 @@
 //! credential they signed expires), the root key that signs the trust bundle, and the data
 //! directory's master secret (from which the hashing pepper and the claims sealing key derive).
 //!
-//! Private keys live in the `signing_keys` table as private JWKs sealed with AES-256-GCM under
-//! the master secret (associated data `signing-key:<kid>`), beside kid, alg, purpose, state and
-//! validity windows; every replica given the same master secret (`master_secret_file`) opens
-//! them. Keys of data directories from before migration 4 stay private JWK files in
+//! By default, private keys live in the `signing_keys` table as private JWKs sealed with
+//! AES-256-GCM under the master secret (associated data `signing-key:<kid>`), beside kid, alg,
+//! purpose, state and validity windows; every replica given the same master secret
+//! (`master_secret_file`) opens them. With `hsm_module` configured, new keys are generated in and
+//! sign in a PKCS#11 token ([`crate::hsm`]); their rows keep only the `pkcs11:` reference and
+//! the public JWK. Keys of data directories from before migration 4 stay private JWK files in
 //! `DATA/keys/` (mode 0600, directory 0700) and still load. The database decides which key is
 //! active (a partial unique index allows one per purpose); a replica re-reads the keys when the
 //! active kid there is not its own ([`KeyStore::refresh`]). Key bytes stay in this module:
-//! everything else signs through [`KeyStore::active`] / [`KeyStore::root`].
+//! everything else signs through [`KeyStore::active`] / [`KeyStore::root`], an [`IssuerKey`]
+//! (a [`JwsSigner`]) whichever store holds it.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
@@ -22,10 +25,11 @@ use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use credential::jose::{PublicJwk, SigningKey};
+use credential::jose::{JoseError, JwsSigner, PublicJwk, SigningKey};
 
 use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::IssuerError;
+use crate::hsm::{Hsm, HsmConfig, HsmError, HsmKey};
 use crate::store::DbError;
 use crate::store::{KeyRow, SharedStore};
 
@@ -63,10 +67,78 @@ impl KeyRecord {
     }
 }
 
+/// A signing key of the issuer: in memory (sealed in the database under the master secret, or
+/// a legacy key file), or held in an HSM. Either signs as a [`JwsSigner`].
+#[derive(Debug)]
+pub enum IssuerKey {
+    /// A private key in memory.
+    Sealed(SigningKey),
+    /// A private key in a PKCS#11 token.
+    Hsm(HsmKey),
+}
+
+impl IssuerKey {
+    /// The key id: the RFC 7638 thumbprint of the public key.
+    pub fn kid(&self) -> &str {
+        self.public_jwk().thumbprint()
+    }
+
+    /// The public half, with `kid` set to its thumbprint.
+    pub fn public_jwk(&self) -> &PublicJwk {
+        match self {
+            IssuerKey::Sealed(k) => k.public_jwk(),
+            IssuerKey::Hsm(k) => k.public_jwk(),
+        }
+    }
+
+    /// Where the private key is: `sealed` or `hsm`.
+    pub fn store(&self) -> &'static str {
+        match self {
+            IssuerKey::Sealed(_) => "sealed",
+            IssuerKey::Hsm(_) => "hsm",
+        }
+    }
+}
+
+impl JwsSigner for IssuerKey {
+    fn alg(&self) -> Alg {
+        self.public_jwk().alg()
+    }
+
+    fn public_jwk(&self) -> &PublicJwk {
+        IssuerKey::public_jwk(self)
+    }
+
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        match self {
+            IssuerKey::Sealed(k) => k.try_sign(message),
+            IssuerKey::Hsm(k) => k.try_sign(message),
+        }
+    }
+}
+
+/// The protected header of a document the root key signs (trust bundle, delta, withdrawal
+/// notice): `typ`, the root's `kid` (RFC 7638 thumbprint) and public `jwk`.
+pub fn root_header(
+    typ: &str,
+    root: &(impl JwsSigner + ?Sized),
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut header = serde_json::Map::new();
+    header.insert("typ".into(), serde_json::json!(typ));
+    header.insert("kid".into(), serde_json::json!(root.kid()));
+    header.insert("jwk".into(), root.public_jwk().to_bare_value());
+    header
+}
+
+/// The issuer error for a key that did not sign (an HSM failure, logged where it happened).
+pub fn signing_failed(e: JoseError) -> IssuerError {
+    IssuerError::Internal(format!("signing: {e}"))
+}
+
 /// The keys in memory; `None` only inside [`KeyStore::open`].
 struct State {
-    active: Arc<SigningKey>,
-    root: Arc<SigningKey>,
+    active: Arc<IssuerKey>,
+    root: Arc<IssuerKey>,
     records: Vec<KeyRecord>,
     /// Emergency withdrawals, from `key_withdrawals` (`crate::service::withdraw`).
     withdrawals: Vec<KeyWithdrawal>,
@@ -77,12 +149,15 @@ pub struct KeyStore {
     dir: PathBuf,
     state: RwLock<Option<State>>,
     master: Zeroizing<[u8; 32]>,
+    /// New keys are made here when set (`hsm_module`); else sealed under the master secret.
+    hsm: Option<Arc<Hsm>>,
 }
 
 impl std::fmt::Debug for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyStore")
             .field("dir", &self.dir)
+            .field("hsm", &self.hsm)
             .finish_non_exhaustive()
     }
 }
@@ -160,17 +235,20 @@ fn sealed_key_context(kid: &str) -> String {
 
 impl KeyStore {
     /// Opens the keys: the master secret from `master_file` (required to exist) or else
-    /// `data/keys/master.secret` (generated on first start), and the signing keys from the
-    /// database, generating a credential key (`alg`) and a root key (ES256) when the database
-    /// has none (valid from `now`). New keys are stored in the database sealed under the
-    /// master secret, so every replica given the same master secret signs with the same keys.
+    /// `data/keys/master.secret` (generated on first start), the HSM when `hsm` is set, and the
+    /// signing keys from the database, generating a credential key (`alg`) and a root key
+    /// (ES256) when the database has none (valid from `now`). New keys are generated in the
+    /// HSM when one is configured, else stored in the database sealed under the master secret,
+    /// so every replica given the same master secret (or HSM token) signs with the same keys.
     ///
     /// # Errors
     /// [`IssuerError::Internal`] when the master secret is missing or wrong (a sealed key does not
-    /// open) or a legacy key file is missing or does not match its row; storage errors.
+    /// open) or a legacy key file is missing or does not match its row; [`IssuerError::Hsm`]
+    /// when the HSM cannot be used or lacks a key the database records; storage errors.
     pub async fn open(
         data: &Path,
         master_file: Option<&Path>,
+        hsm: Option<&HsmConfig>,
         store: &SharedStore,
         alg: Alg,
         now: i64,
@@ -185,10 +263,15 @@ impl KeyStore {
                 load_master(&dir, rng)?
             }
         };
+        let hsm = match hsm {
+            Some(config) => Some(Arc::new(Hsm::open(config)?)),
+            None => None,
+        };
         let mut keys = KeyStore {
             dir,
             state: RwLock::new(None),
             master,
+            hsm,
         };
         for purpose in KeyPurpose::ALL {
             if store.active_kid(purpose).await?.is_none() {
@@ -197,7 +280,7 @@ impl KeyStore {
                 } else {
                     alg
                 };
-                let (_, row) = keys.create_key(alg, purpose, now, rng)?;
+                let row = keys.create_key(alg, purpose, now, rng)?;
                 // Another replica starting at the same time may win; then its key is used.
                 store.create_first_key(row).await?;
             }
@@ -213,45 +296,23 @@ impl KeyStore {
         let mut root = None;
         let mut records = Vec::new();
         for row in rows {
-            let text = match &row.sealed {
-                Some(sealed) => {
-                    let plain = self
-                        .open_sealed(&sealed_key_context(&row.kid), sealed)
-                        .map_err(|_| {
-                            IssuerError::Internal(format!(
-                                "signing key {} does not open: is this the master secret the \
-                                 other replicas use?",
-                                row.kid
-                            ))
-                        })?;
-                    Zeroizing::new(
-                        String::from_utf8(plain.to_vec())
-                            .map_err(|_| DbError::Corrupt { what: "sealed key" })?,
-                    )
-                }
-                None => Zeroizing::new(fs::read_to_string(self.dir.join(&row.file)).map_err(io)?),
-            };
-            let key = SigningKey::from_private_jwk(&text)
-                .map_err(|e| IssuerError::Internal(format!("key {}: {e}", row.kid)))?;
-            if key.kid() != row.kid {
-                return Err(IssuerError::Internal(format!(
-                    "stored key does not hold {}",
-                    row.kid
-                )));
-            }
+            let needed = row.state == KeyState::Active;
+            let (key, public) = self.load_key(&row, needed)?;
             let rec = KeyRecord {
                 kid: row.kid,
-                alg: key.alg(),
+                alg: public.alg(),
                 state: row.state,
                 not_before: row.not_before,
                 not_after: row.not_after,
                 last_credential_expiry: row.last_credential_expiry,
-                jwk: key.public_jwk().clone(),
+                jwk: public,
             };
             let purpose = row.purpose;
-            match (purpose, rec.state) {
-                (KeyPurpose::Credential, KeyState::Active) => active = Some(Arc::new(key)),
-                (KeyPurpose::Root, KeyState::Active) => root = Some(Arc::new(key)),
+            match (purpose, rec.state, key) {
+                (KeyPurpose::Credential, KeyState::Active, Some(key)) => {
+                    active = Some(Arc::new(key));
+                }
+                (KeyPurpose::Root, KeyState::Active, Some(key)) => root = Some(Arc::new(key)),
                 _ => {}
             }
             if purpose == KeyPurpose::Credential {
@@ -274,29 +335,105 @@ impl KeyStore {
         }
     }
 
-    /// Generates a key and its row, the private JWK sealed under the master secret.
+    /// The public key of a row and the key that signs: a sealed key is always opened (which
+    /// checks the master secret) or read from its legacy file; an HSM key is looked up in the
+    /// token only when `needed` (an active key), a retired one being published from its
+    /// recorded public JWK.
+    fn load_key(
+        &self,
+        row: &KeyRow,
+        needed: bool,
+    ) -> Result<(Option<IssuerKey>, PublicJwk), IssuerError> {
+        if let Some(reference) = &row.hsm_key {
+            let public = row
+                .public_jwk
+                .as_deref()
+                .and_then(|text| PublicJwk::from_json(text).ok())
+                .filter(|jwk| jwk.thumbprint() == row.kid)
+                .ok_or(DbError::Corrupt {
+                    what: "public jwk of an hsm key",
+                })?
+                .with_kid(row.kid.clone());
+            if !needed {
+                return Ok((None, public));
+            }
+            let hsm = self.hsm.as_ref().ok_or_else(|| HsmError::NotConfigured {
+                kid: row.kid.clone(),
+            })?;
+            let key = hsm.find(reference, public.clone())?;
+            return Ok((Some(IssuerKey::Hsm(key)), public));
+        }
+        let text = match &row.sealed {
+            Some(sealed) => {
+                let plain = self
+                    .open_sealed(&sealed_key_context(&row.kid), sealed)
+                    .map_err(|_| {
+                        IssuerError::Internal(format!(
+                            "signing key {} does not open: is this the master secret the \
+                             other replicas use?",
+                            row.kid
+                        ))
+                    })?;
+                Zeroizing::new(
+                    String::from_utf8(plain.to_vec())
+                        .map_err(|_| DbError::Corrupt { what: "sealed key" })?,
+                )
+            }
+            None => Zeroizing::new(fs::read_to_string(self.dir.join(&row.file)).map_err(io)?),
+        };
+        let key = SigningKey::from_private_jwk(&text)
+            .map_err(|e| IssuerError::Internal(format!("key {}: {e}", row.kid)))?;
+        if key.kid() != row.kid {
+            return Err(IssuerError::Internal(format!(
+                "stored key does not hold {}",
+                row.kid
+            )));
+        }
+        let public = key.public_jwk().clone();
+        Ok((Some(IssuerKey::Sealed(key)), public))
+    }
+
+    /// Generates a key and its row: in the HSM when one is configured (the row keeps its
+    /// reference and public JWK), else the private JWK sealed under the master secret.
     fn create_key(
         &self,
         alg: Alg,
         purpose: KeyPurpose,
         now: i64,
         rng: &mut impl CryptoRngCore,
-    ) -> Result<(SigningKey, KeyRow), IssuerError> {
-        let key = SigningKey::generate(alg, rng);
-        let private = Zeroizing::new(key.to_private_jwk());
-        let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
-        let row = KeyRow {
-            kid: key.kid().to_owned(),
+    ) -> Result<KeyRow, IssuerError> {
+        let (kid, sealed, hsm_key, public_jwk) = match &self.hsm {
+            Some(hsm) => {
+                let label = format!("citizen-id issuer {} key", purpose.as_str());
+                let key = hsm.generate(alg, &label, rng)?;
+                let public = key.public_jwk();
+                (
+                    public.thumbprint().to_owned(),
+                    None,
+                    Some(key.reference().to_owned()),
+                    Some(public.to_value().to_string()),
+                )
+            }
+            None => {
+                let key = SigningKey::generate(alg, rng);
+                let private = Zeroizing::new(key.to_private_jwk());
+                let sealed = self.seal(&sealed_key_context(key.kid()), private.as_bytes(), rng)?;
+                (key.kid().to_owned(), Some(sealed), None, None)
+            }
+        };
+        Ok(KeyRow {
+            kid,
             alg,
             purpose,
             state: KeyState::Active,
             file: String::new(),
-            sealed: Some(sealed),
+            sealed,
+            hsm_key,
+            public_jwk,
             not_before: now,
             not_after: None,
             last_credential_expiry: None,
-        };
-        Ok((key, row))
+        })
     }
 
     fn read_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
@@ -334,12 +471,12 @@ impl KeyStore {
     }
 
     /// The key that signs credentials and status lists now.
-    pub fn active(&self) -> Arc<SigningKey> {
+    pub fn active(&self) -> Arc<IssuerKey> {
         self.read_state(|s| s.active.clone())
     }
 
     /// The root key (trust bundle).
-    pub fn root(&self) -> Arc<SigningKey> {
+    pub fn root(&self) -> Arc<IssuerKey> {
         self.read_state(|s| s.root.clone())
     }
 
@@ -399,8 +536,8 @@ impl KeyStore {
         now: i64,
         rng: &mut (impl CryptoRngCore + Send),
     ) -> Result<KeyRecord, IssuerError> {
-        let (key, row) = self.create_key(alg, KeyPurpose::Credential, now, rng)?;
-        let kid = key.kid().to_owned();
+        let row = self.create_key(alg, KeyPurpose::Credential, now, rng)?;
+        let kid = row.kid.clone();
         store.rotate_key(actor, row, max_validity).await?;
         let state = self.load_state(store).await?;
         let rec = state

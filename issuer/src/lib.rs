@@ -23,6 +23,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod hsm;
 pub mod keys;
 pub mod qr;
 pub mod secret;

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::claims::{CitizenClaims, AGE_THRESHOLDS};
 use super::level::Level;
-use crate::jose::{PublicJwk, SigningKey};
+use crate::jose::{JwsSigner, PublicJwk};
 use crate::sd_jwt::{ClaimPath, IssueError as SdIssueError, PathSegment, RngSalts, SdJwtBuilder};
 use crate::status_list::StatusReference;
 
@@ -116,7 +116,7 @@ const DAY: i64 = 86_400;
 /// [`IssueError`] when the level does not match the claims or the validity window is empty.
 pub fn issue(
     request: &IssueRequest<'_>,
-    key: &SigningKey,
+    key: &(impl JwsSigner + ?Sized),
     rng: &mut dyn CryptoRngCore,
 ) -> Result<String, IssueError> {
     if request.claims.level() != request.level {

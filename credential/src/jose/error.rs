@@ -47,6 +47,12 @@ pub enum JoseError {
     /// The signature does not verify with the given key.
     #[error("signature does not verify")]
     BadSignature,
+    /// A key held outside this process (an HSM) did not sign.
+    #[error("the signing key did not sign: {reason}")]
+    SignerFailed {
+        /// Which step failed (never key material).
+        reason: &'static str,
+    },
 }
 
 impl Alg {

@@ -197,10 +197,7 @@ impl Jws {
 /// Signs a compact JWS. `alg` is set from the key; the other header members are taken from
 /// `header` (pass `typ`, `kid` and so on there). Returns the compact serialization.
 pub fn sign_compact(header: Map<String, Value>, payload: &[u8], key: &SigningKey) -> String {
-    let mut header = header;
-    header.insert("alg".into(), Value::String(key.alg().as_str().into()));
-    let protected = b64::encode(Value::Object(header).to_string());
-    let signing_input = format!("{protected}.{}", b64::encode(payload));
+    let signing_input = super::signer::signing_input(header, payload, key.alg());
     let signature = key.sign(signing_input.as_bytes());
     format!("{signing_input}.{}", b64::encode(signature))
 }

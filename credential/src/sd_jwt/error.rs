@@ -221,4 +221,7 @@ pub enum IssueError {
         /// The name.
         name: String,
     },
+    /// The issuer's key (held in an HSM) did not sign.
+    #[error("issuer key: {0}")]
+    Signer(JoseError),
 }

@@ -7,7 +7,7 @@ use super::disclosure::{Disclosure, SdAlg};
 use super::error::IssueError;
 use super::path::{ClaimPath, PathSegment};
 use crate::b64;
-use crate::jose::{sign_compact, SigningKey};
+use crate::jose::{try_sign_compact, JwsSigner};
 
 /// Where salts and decoy digests come from. [`RngSalts`] is the production source; tests
 /// inject fixed salts to reproduce published examples.
@@ -148,8 +148,13 @@ impl SdJwtBuilder {
     ///
     /// # Errors
     /// [`IssueError::PathNotFound`] when a marked path is not in the claims;
-    /// [`IssueError::ReservedName`] when the claims use `_sd`, `_sd_alg` or `...`.
-    pub fn issue(self, key: &SigningKey, salts: &mut dyn SaltSource) -> Result<Issued, IssueError> {
+    /// [`IssueError::ReservedName`] when the claims use `_sd`, `_sd_alg` or `...`;
+    /// [`IssueError::Signer`] when the key (held in an HSM) does not sign.
+    pub fn issue(
+        self,
+        key: &(impl JwsSigner + ?Sized),
+        salts: &mut dyn SaltSource,
+    ) -> Result<Issued, IssueError> {
         let mut state = Conceal {
             disclosable: &self.disclosable,
             found: BTreeSet::new(),
@@ -171,7 +176,8 @@ impl SdJwtBuilder {
         );
         let mut header = self.header;
         header.insert("kid".into(), Value::String(key.kid().to_owned()));
-        let jwt = sign_compact(header, Value::Object(payload).to_string().as_bytes(), key);
+        let jwt = try_sign_compact(header, Value::Object(payload).to_string().as_bytes(), key)
+            .map_err(IssueError::Signer)?;
         Ok(Issued {
             jwt,
             disclosures: state.disclosures,

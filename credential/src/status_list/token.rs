@@ -7,7 +7,7 @@ use super::limits::Limits;
 use super::list::StatusList;
 use super::reference::StatusReference;
 use super::status::Status;
-use crate::jose::{sign_compact, Header, Jws, PublicJwk, SigningKey};
+use crate::jose::{sign_compact, try_sign_compact, Header, Jws, JwsSigner, PublicJwk, SigningKey};
 
 /// The JOSE header `typ` of a Status List Token (draft-ietf-oauth-status-list section 5.1).
 pub const TYP: &str = "statuslist+jwt";
@@ -43,9 +43,27 @@ impl StatusListToken {
     /// Signs the token as a compact JWS with header `{"alg", "kid", "typ": "statuslist+jwt"}`;
     /// `kid` is the key's RFC 7638 thumbprint, `alg` follows from the key (section 5.1).
     pub fn sign(&self, key: &SigningKey) -> String {
+        let (header, claims) = self.to_jws_parts(key.kid());
+        sign_compact(header, claims.as_bytes(), key)
+    }
+
+    /// [`StatusListToken::sign`] with any [`JwsSigner`] (a key held in an HSM).
+    ///
+    /// # Errors
+    /// [`crate::jose::JoseError::SignerFailed`] when the signer does not sign.
+    pub fn try_sign(
+        &self,
+        key: &(impl JwsSigner + ?Sized),
+    ) -> Result<String, crate::jose::JoseError> {
+        let (header, claims) = self.to_jws_parts(key.kid());
+        try_sign_compact(header, claims.as_bytes(), key)
+    }
+
+    /// The protected header (without `alg`) and the claims text of the token signed by `kid`.
+    fn to_jws_parts(&self, kid: &str) -> (Map<String, Value>, String) {
         let mut header = Map::new();
         header.insert("typ".into(), Value::String(TYP.into()));
-        header.insert("kid".into(), Value::String(key.kid().into()));
+        header.insert("kid".into(), Value::String(kid.into()));
         let mut claims = Map::new();
         claims.insert("sub".into(), Value::String(self.sub.clone()));
         claims.insert("iat".into(), Value::from(self.iat));
@@ -59,7 +77,7 @@ impl StatusListToken {
             claims.insert("iss".into(), Value::String(iss.clone()));
         }
         claims.insert("status_list".into(), self.status_list.to_json());
-        sign_compact(header, Value::Object(claims).to_string().as_bytes(), key)
+        (header, Value::Object(claims).to_string())
     }
 
     /// Verifies a compact Status List Token (section 5.1, section 8.3 steps 3 to 5), in this

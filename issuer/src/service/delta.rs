@@ -14,14 +14,15 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use credential::jose::{sign_compact, SigningKey};
+use credential::jose::{sign_compact, try_sign_compact, SigningKey};
 
 use crate::store::DbError;
 
 use crate::domain::refusal::Refusal;
 use crate::error::IssuerError;
+use crate::keys::root_header;
 use crate::service::Issuer;
 
 /// The delta's `typ`.
@@ -84,6 +85,15 @@ pub fn encode_set(set: &[(u64, u8)]) -> String {
 /// Signs a delta with the root key: a compact JWS with header `typ: trust-bundle-delta+jwt`,
 /// the root's `kid` and public `jwk`.
 pub fn sign_trust_bundle_delta(root: &SigningKey, c: &DeltaContents<'_>) -> String {
+    sign_compact(
+        root_header(TRUST_BUNDLE_DELTA_TYP, root),
+        delta_payload(c).to_string().as_bytes(),
+        root,
+    )
+}
+
+/// The claims of a delta.
+fn delta_payload(c: &DeltaContents<'_>) -> Value {
     let changes: Vec<Value> = c
         .changes
         .iter()
@@ -92,7 +102,7 @@ pub fn sign_trust_bundle_delta(root: &SigningKey, c: &DeltaContents<'_>) -> Stri
                    "count": s.set.len(), "set": encode_set(&s.set)})
         })
         .collect();
-    let payload = json!({
+    json!({
         "delta_version": DELTA_VERSION,
         "iss": c.iss,
         "base_status_seq": c.base_status_seq,
@@ -103,12 +113,7 @@ pub fn sign_trust_bundle_delta(root: &SigningKey, c: &DeltaContents<'_>) -> Stri
         "status_exp": c.status_exp,
         "keys": c.keys,
         "changes": changes,
-    });
-    let mut header = Map::new();
-    header.insert("typ".into(), json!(TRUST_BUNDLE_DELTA_TYP));
-    header.insert("kid".into(), json!(root.kid()));
-    header.insert("jwk".into(), root.public_jwk().to_bare_value());
-    sign_compact(header, payload.to_string().as_bytes(), root)
+    })
 }
 
 impl Issuer {
@@ -170,19 +175,23 @@ impl Issuer {
         }
         let keys =
             crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
-        Ok(sign_trust_bundle_delta(
-            &self.keys.root(),
-            &DeltaContents {
-                iss: self.url(),
-                base_status_seq: since,
-                status_seq: latest,
-                issued_at: t,
-                next_update: t + self.config.status_ttl,
-                status_exp: t + self.config.status_validity,
-                keys: &keys,
-                changes: &shards,
-            },
-        ))
+        let root = self.keys.root();
+        let payload = delta_payload(&DeltaContents {
+            iss: self.url(),
+            base_status_seq: since,
+            status_seq: latest,
+            issued_at: t,
+            next_update: t + self.config.status_ttl,
+            status_exp: t + self.config.status_validity,
+            keys: &keys,
+            changes: &shards,
+        });
+        try_sign_compact(
+            root_header(TRUST_BUNDLE_DELTA_TYP, &*root),
+            payload.to_string().as_bytes(),
+            &*root,
+        )
+        .map_err(crate::keys::signing_failed)
     }
 }
 

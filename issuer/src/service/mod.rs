@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use credential::jose::{PublicJwk, SigningKey};
+use credential::jose::PublicJwk;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 
@@ -27,7 +27,7 @@ use crate::domain::refusal::Refusal;
 use crate::domain::status::ShardLists;
 use crate::domain::Role;
 use crate::error::IssuerError;
-use crate::keys::KeyStore;
+use crate::keys::{IssuerKey, KeyStore};
 use crate::secret::{domain, random_id, BearerSecret};
 use crate::store::DbError;
 use crate::store::SharedStore;
@@ -197,6 +197,7 @@ impl Issuer {
         let keys = match KeyStore::open(
             &config.data,
             config.master_secret_file.as_deref(),
+            config.hsm.as_ref(),
             &store,
             config.key_alg,
             clock.now(),
@@ -227,7 +228,7 @@ impl Issuer {
     ///
     /// # Errors
     /// Storage errors while checking.
-    pub async fn signer(&self) -> Result<Arc<SigningKey>, IssuerError> {
+    pub async fn signer(&self) -> Result<Arc<IssuerKey>, IssuerError> {
         let t = now_ms();
         let last = self.key_checked_ms.load(Ordering::Relaxed);
         if t - last >= KEY_CHECK_MS

@@ -255,7 +255,8 @@ impl Issuer {
             iss: Some(self.url().to_owned()),
             status_list: list,
         }
-        .sign(&key);
+        .try_sign(&*key)
+        .map_err(crate::keys::signing_failed)?;
         let bitstring = |purpose: Purpose| -> Result<String, IssuerError> {
             let set: Vec<u64> = entries
                 .iter()
@@ -264,7 +265,7 @@ impl Issuer {
                 .collect();
             let encoded = encode_bitstring(size, &set)
                 .map_err(|e| IssuerError::Internal(format!("gzip: {e}")))?;
-            Ok(self.sign_bitstring_credential(shard, purpose, &encoded, t, &key))
+            self.sign_bitstring_credential(shard, purpose, &encoded, t, &key)
         };
         let lists = ShardLists {
             token,
@@ -285,8 +286,8 @@ impl Issuer {
         purpose: Purpose,
         encoded_list: &str,
         t: i64,
-        key: &credential::jose::SigningKey,
-    ) -> String {
+        key: &crate::keys::IssuerKey,
+    ) -> Result<String, IssuerError> {
         let id = format!("{}/{}", self.status_uri(shard), purpose.as_str());
         let rfc3339 = |secs: i64| {
             time::OffsetDateTime::from_unix_timestamp(secs)
@@ -319,7 +320,8 @@ impl Issuer {
         header.insert("typ".into(), json!("vc+jwt"));
         header.insert("cty".into(), json!("vc"));
         header.insert("kid".into(), json!(key.kid()));
-        credential::jose::sign_compact(header, credential.to_string().as_bytes(), key)
+        credential::jose::try_sign_compact(header, credential.to_string().as_bytes(), key)
+            .map_err(crate::keys::signing_failed)
     }
 
     /// Ids of shards that exist.

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::domain::ConfigId;
 use crate::error::IssuerError;
+use crate::keys::root_header;
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
-use credential::jose::{sign_compact, Alg, SigningKey};
+use credential::jose::{sign_compact, try_sign_compact, Alg, SigningKey};
 use credential::oid4vci::{
     AuthorizationServerMetadata, BatchIssuance, ClaimDescription, CredentialConfiguration,
     CredentialDefinition, CredentialIssuerMetadata, CredentialMetadata, Display, ProofTypeMetadata,
@@ -231,17 +232,21 @@ impl Issuer {
         }
         let keys =
             crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
-        Ok(sign_trust_bundle(
-            &self.keys.root(),
-            &BundleContents {
-                iss: self.url(),
-                issued_at: t,
-                next_update: t + self.config.status_ttl,
-                keys: &keys,
-                status_lists: &lists,
-                status_seq: Some(status_seq),
-            },
-        ))
+        let root = self.keys.root();
+        let payload = trust_bundle_payload(&BundleContents {
+            iss: self.url(),
+            issued_at: t,
+            next_update: t + self.config.status_ttl,
+            keys: &keys,
+            status_lists: &lists,
+            status_seq: Some(status_seq),
+        });
+        try_sign_compact(
+            root_header(TRUST_BUNDLE_TYP, &*root),
+            payload.to_string().as_bytes(),
+            &*root,
+        )
+        .map_err(crate::keys::signing_failed)
     }
 }
 
@@ -269,6 +274,15 @@ pub struct BundleContents<'a> {
 /// Signs a trust bundle with the root key: a compact JWS with header `typ: trust-bundle+jwt`,
 /// the root's `kid` (RFC 7638 thumbprint) and public `jwk`.
 pub fn sign_trust_bundle(root: &SigningKey, c: &BundleContents<'_>) -> String {
+    sign_compact(
+        root_header(TRUST_BUNDLE_TYP, root),
+        trust_bundle_payload(c).to_string().as_bytes(),
+        root,
+    )
+}
+
+/// The claims of a trust bundle.
+fn trust_bundle_payload(c: &BundleContents<'_>) -> Value {
     let lists: Vec<Value> = c
         .status_lists
         .iter()
@@ -286,11 +300,7 @@ pub fn sign_trust_bundle(root: &SigningKey, c: &BundleContents<'_>) -> String {
     if let Some(seq) = c.status_seq {
         payload["status_seq"] = json!(seq);
     }
-    let mut header = Map::new();
-    header.insert("typ".into(), json!(TRUST_BUNDLE_TYP));
-    header.insert("kid".into(), json!(root.kid()));
-    header.insert("jwk".into(), root.public_jwk().to_bare_value());
-    sign_compact(header, payload.to_string().as_bytes(), root)
+    payload
 }
 
 #[cfg(test)]

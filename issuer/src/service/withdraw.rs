@@ -18,14 +18,15 @@
 //! `since` is rounded down to its day: credentials carry only the day they were issued
 //! (`iat` at 00:00 UTC), so the day of `since` is refused whole.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use credential::jose::{sign_compact, SigningKey};
+use credential::jose::{sign_compact, try_sign_compact, SigningKey};
 
 use crate::domain::keys::{KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 
 use crate::domain::refusal::Refusal;
 use crate::error::IssuerError;
+use crate::keys::root_header;
 use crate::keys::KeyRecord;
 use crate::service::Issuer;
 
@@ -61,18 +62,24 @@ pub fn sign_key_withdrawals(
     issued_at: i64,
     withdrawals: &[KeyWithdrawal],
 ) -> String {
-    let payload = json!({
+    sign_compact(
+        root_header(KEY_WITHDRAWALS_TYP, root),
+        withdrawals_payload(iss, issued_at, withdrawals)
+            .to_string()
+            .as_bytes(),
+        root,
+    )
+}
+
+/// The claims of a withdrawal notice.
+fn withdrawals_payload(iss: &str, issued_at: i64, withdrawals: &[KeyWithdrawal]) -> Value {
+    json!({
         "withdrawals_version": WITHDRAWALS_VERSION,
         "iss": iss,
         "issued_at": issued_at,
         "iat": issued_at,
         "withdrawals": withdrawals.iter().map(KeyWithdrawal::to_json).collect::<Vec<_>>(),
-    });
-    let mut header = Map::new();
-    header.insert("typ".into(), json!(KEY_WITHDRAWALS_TYP));
-    header.insert("kid".into(), json!(root.kid()));
-    header.insert("jwk".into(), root.public_jwk().to_bare_value());
-    sign_compact(header, payload.to_string().as_bytes(), root)
+    })
 }
 
 impl Issuer {
@@ -148,11 +155,13 @@ impl Issuer {
         // Picks up a withdrawal made on another replica (it rotated the active key).
         self.signer().await?;
         let withdrawals = self.keys.withdrawals();
-        Ok(sign_key_withdrawals(
-            &self.keys.root(),
-            self.url(),
-            self.now(),
-            &withdrawals,
-        ))
+        let root = self.keys.root();
+        let payload = withdrawals_payload(self.url(), self.now(), &withdrawals);
+        try_sign_compact(
+            root_header(KEY_WITHDRAWALS_TYP, &*root),
+            payload.to_string().as_bytes(),
+            &*root,
+        )
+        .map_err(crate::keys::signing_failed)
     }
 }

@@ -556,8 +556,9 @@ impl PgStore {
         row: &KeyRow,
     ) -> Result<(), StoreError> {
         tx.execute(
-            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
-             VALUES ($1, $2, $3, 'active', $4, $5, $6)",
+            "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before,
+                                       hsm_key, public_jwk)
+             VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8)",
             &[
                 &row.kid,
                 &row.alg.as_str(),
@@ -565,6 +566,8 @@ impl PgStore {
                 &row.file,
                 &row.sealed,
                 &row.not_before,
+                &row.hsm_key,
+                &row.public_jwk,
             ],
         )
         .await?;
@@ -1656,6 +1659,8 @@ impl Store for PgStore {
                 r.get(6),
                 r.get(7),
                 r.get(8),
+                r.get(9),
+                r.get(10),
             ))
         });
         Ok(decoded.collect::<Result<Vec<_>, DbError>>()?)

@@ -200,6 +200,10 @@ pub struct KeyRow {
     pub file: String,
     /// Private JWK sealed under the master secret (context `signing-key:<kid>`).
     pub sealed: Option<Vec<u8>>,
+    /// The `pkcs11:` reference of a private key held in an HSM ([`crate::hsm`]).
+    pub hsm_key: Option<String>,
+    /// The public JWK (JSON) of a key held in an HSM.
+    pub public_jwk: Option<String>,
     /// Start of the signing window.
     pub not_before: i64,
     /// End of the signing window.

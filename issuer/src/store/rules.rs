@@ -617,8 +617,8 @@ pub(crate) fn count_sql(what: &str) -> String {
 }
 
 /// A `signing_keys` row as both dialects read it (`kid, alg, purpose, state, file,
-/// sealed_jwk, not_before, not_after, last_credential_expiry`), before its vocabulary columns
-/// are checked.
+/// sealed_jwk, not_before, not_after, last_credential_expiry, hsm_key, public_jwk`), before its
+/// vocabulary columns are checked.
 pub(crate) type KeyColumns = (
     String,
     String,
@@ -629,15 +629,30 @@ pub(crate) type KeyColumns = (
     i64,
     Option<i64>,
     Option<i64>,
+    Option<String>,
+    Option<String>,
 );
 
 /// The selected columns of [`KeyColumns`], in order (both dialects).
 pub(crate) const KEY_ROW_COLUMNS: &str =
-    "kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry";
+    "kid, alg, purpose, state, file, sealed_jwk, not_before, not_after, last_credential_expiry, \
+     hsm_key, public_jwk";
 
 /// A typed [`KeyRow`] from its stored columns; a value outside a vocabulary is corruption.
 pub(crate) fn decode_key_row(c: KeyColumns) -> Result<KeyRow, DbError> {
-    let (kid, alg, purpose, state, file, sealed, not_before, not_after, last_credential_expiry) = c;
+    let (
+        kid,
+        alg,
+        purpose,
+        state,
+        file,
+        sealed,
+        not_before,
+        not_after,
+        last_credential_expiry,
+        hsm_key,
+        public_jwk,
+    ) = c;
     Ok(KeyRow {
         kid,
         alg: Alg::parse(&alg).map_err(|_| DbError::Corrupt { what: "key alg" })?,
@@ -647,6 +662,8 @@ pub(crate) fn decode_key_row(c: KeyColumns) -> Result<KeyRow, DbError> {
         state: KeyState::parse(&state).ok_or(DbError::Corrupt { what: "key state" })?,
         file,
         sealed,
+        hsm_key,
+        public_jwk,
         not_before,
         not_after,
         last_credential_expiry,

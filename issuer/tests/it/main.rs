@@ -12,6 +12,7 @@ mod flows;
 mod handlers;
 mod hold_lifecycle;
 mod holder;
+mod hsm;
 mod limits;
 mod logs;
 mod no_echo;

@@ -179,6 +179,8 @@ fn key(kid: &str, purpose: KeyPurpose, not_before: i64) -> KeyRow {
         state: KeyState::Active,
         file: String::new(),
         sealed: Some(b"sealed jwk".to_vec()),
+        hsm_key: None,
+        public_jwk: None,
         not_before,
         not_after: None,
         last_credential_expiry: None,

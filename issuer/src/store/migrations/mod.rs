@@ -61,7 +61,7 @@ const fn shared(common: &'static str) -> Migration {
 }
 
 /// The migrations, in order (migration `n` at index `n - 1`).
-const MIGRATIONS: [Migration; 10] = [
+const MIGRATIONS: [Migration; 11] = [
     Migration {
         common: include_str!("common/0001_init.sql"),
         sqlite: include_str!("sqlite/0001_init.sql"),
@@ -84,6 +84,7 @@ const MIGRATIONS: [Migration; 10] = [
         sqlite: include_str!("sqlite/0010_key_withdrawals.sql"),
         postgres: include_str!("postgres/0010_key_withdrawals.sql"),
     },
+    shared(include_str!("common/0011_hsm_keys.sql")),
 ];
 
 /// The newest schema version this binary knows (both dialects).

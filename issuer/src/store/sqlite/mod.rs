@@ -175,20 +175,25 @@ fn key_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<rules::KeyColumns> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
     ))
 }
 
 fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), DbError> {
     conn.execute(
-        "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before)
-         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6)",
+        "INSERT INTO signing_keys (kid, alg, purpose, state, file, sealed_jwk, not_before,
+                                   hsm_key, public_jwk)
+         VALUES (?1, ?2, ?3, 'active', ?4, ?5, ?6, ?7, ?8)",
         params![
             row.kid,
             row.alg.as_str(),
             row.purpose.as_str(),
             row.file,
             row.sealed,
-            row.not_before
+            row.not_before,
+            row.hsm_key,
+            row.public_jwk
         ],
     )?;
     Ok(())
