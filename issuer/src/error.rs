@@ -26,6 +26,9 @@ pub enum IssuerError {
     /// Something that should not happen (logged, not returned in detail).
     #[error("internal: {0}")]
     Internal(String),
+    /// The metrics setup failed (the token file).
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 impl From<ClaimsError> for IssuerError {

@@ -26,6 +26,7 @@ pub mod domain;
 pub mod error;
 pub mod files;
 pub mod keys;
+pub mod metrics;
 pub mod qr;
 pub mod secret;
 pub mod server;
