@@ -49,7 +49,10 @@ pub(super) async fn public_metrics(
     bearer: Result<Bearer, ApiError>,
 ) -> Result<Response, ApiError> {
     let Some(token) = issuer.metrics.token() else {
-        return Err(Refusal::NotFound { what: "route" }.into());
+        return Err(Refusal::NotFound {
+            what: "metrics on the public listener",
+        }
+        .into());
     };
     if !token.matches(&bearer?.0) {
         return Err(Refusal::InvalidToken {

@@ -16,6 +16,7 @@ mod limits;
 mod logs;
 mod no_echo;
 mod nonce;
+mod openapi;
 mod ops;
 mod pg_tls;
 mod refresh;
