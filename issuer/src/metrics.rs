@@ -19,6 +19,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus::{
@@ -350,10 +351,14 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// A storage write waited `queued` before it ran and answered after `total`.
-    pub fn storage_write(&self, queued: Duration, total: Duration) {
-        self.storage_queue.observe(queued.as_secs_f64());
-        self.storage_write.observe(total.as_secs_f64());
+    /// What the storage calls with each write's queue wait and latency
+    /// ([`crate::store::Store::observe_writes`]).
+    pub fn storage_observer(&self) -> Arc<dyn Fn(Duration, Duration) + Send + Sync> {
+        let (queue, write) = (self.storage_queue.clone(), self.storage_write.clone());
+        Arc::new(move |queued: Duration, total: Duration| {
+            queue.observe(queued.as_secs_f64());
+            write.observe(total.as_secs_f64());
+        })
     }
 
     /// Every series in the Prometheus text exposition format ([`CONTENT_TYPE`]).

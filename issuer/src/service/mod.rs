@@ -215,6 +215,7 @@ impl Issuer {
                 return Err(e);
             }
         };
+        store.observe_writes(metrics.storage_observer());
         tracing::debug!(backend = store.backend(), "storage open");
         Ok(Arc::new(Issuer {
             config,

@@ -41,6 +41,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stops background work (the SQLite writer) after queued jobs; closes pooled connections.
     fn close(&self);
 
+    /// Sets the observer told each write's queue wait and latency (the SQLite writer's; the
+    /// PostgreSQL backend has no writer queue and reports nothing).
+    fn observe_writes(
+        &self,
+        observer: std::sync::Arc<dyn Fn(std::time::Duration, std::time::Duration) + Send + Sync>,
+    ) {
+        let _ = observer;
+    }
+
     /// Stores a single-use face-match attestation nonce.
     ///
     /// # Errors

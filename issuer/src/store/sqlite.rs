@@ -201,6 +201,10 @@ impl Store for Db {
         Db::close(self);
     }
 
+    fn observe_writes(&self, observer: crate::db::WriteObserver) {
+        self.set_write_observer(observer);
+    }
+
     async fn insert_attestation_nonce(
         &self,
         digest: SecretDigest,

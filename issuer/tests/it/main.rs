@@ -14,6 +14,7 @@ mod hold_lifecycle;
 mod holder;
 mod limits;
 mod logs;
+mod metrics;
 mod no_echo;
 mod nonce;
 mod openapi;
