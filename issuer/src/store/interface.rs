@@ -41,14 +41,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stops background work (the SQLite writer) after queued jobs; closes pooled connections.
     fn close(&self);
 
-    /// Sets the observer told each write's queue wait and latency (the SQLite writer's; the
-    /// PostgreSQL backend has no writer queue and reports nothing).
-    fn observe_writes(
-        &self,
-        observer: std::sync::Arc<dyn Fn(std::time::Duration, std::time::Duration) + Send + Sync>,
-    ) {
-        let _ = observer;
-    }
+    /// Sets the observer told each write's queue wait and latency: on SQLite the wait in the
+    /// writer thread's queue, on PostgreSQL the wait for a pooled connection (of the first
+    /// attempt); the latency runs until the commit answered, retries included.
+    fn observe_writes(&self, observer: crate::db::WriteObserver);
 
     /// Stores a single-use face-match attestation nonce.
     ///

@@ -381,3 +381,25 @@ fn issuer_serve_serves_metrics_on_a_loopback_listener_of_their_own_by_default() 
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Each write of the storage is timed: the queue wait (SQLite's writer queue, PostgreSQL's
+/// wait for a pooled connection) and its latency, one observation per write.
+async fn the_storage_times_each_write(backend: Backend) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let count = |text: &str, name: &str| value(&parse_exposition(text), name, &[]);
+    let before = t.issuer.metrics.render().unwrap();
+    t.enrol_high(&high_claims(71)).await;
+    t.enrol_high(&high_claims(72)).await;
+    let after = t.issuer.metrics.render().unwrap();
+    for name in [
+        "issuer_storage_queue_wait_seconds_count",
+        "issuer_storage_write_duration_seconds_count",
+    ] {
+        assert_eq!(count(&after, name) - count(&before, name), 2.0, "{name}");
+    }
+    let sum = |text: &str| count(text, "issuer_storage_write_duration_seconds_sum");
+    assert!(sum(&after) > sum(&before));
+    t.stop().await;
+}
+
+crate::on_both_backends!(the_storage_times_each_write);
