@@ -33,7 +33,7 @@ mod dictionary;
 mod error;
 pub mod v2;
 
-use codec::{base45_decode, base45_encode, exact_b64url, is_b64url, read_varint};
+use codec::{b64url_runs, base45_decode, base45_encode, exact_b64url, read_varint};
 
 pub use codec::push_varint;
 pub use error::CompactError;
@@ -67,22 +67,11 @@ pub fn encode(text: &str) -> String {
     let mut records = Vec::with_capacity(text.len());
     let bytes = text.as_bytes();
     let mut literal_start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if !is_b64url(bytes[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_b64url(bytes[i]) {
-            i += 1;
-        }
-        let run = &text[start..i];
-        let decoded = exact_b64url(run);
-        if let Some(raw) = decoded {
+    for (start, run) in b64url_runs(text) {
+        if let Some(raw) = exact_b64url(run) {
             push_record(&mut records, 0, &bytes[literal_start..start]);
             push_record(&mut records, 1, &raw);
-            literal_start = i;
+            literal_start = start + run.len();
         }
     }
     push_record(&mut records, 0, &bytes[literal_start..]);

@@ -30,3 +30,13 @@ pub fn signed(typ: &str, payload: &[u8]) -> String {
 
 /// The verification time of the trust targets.
 pub const NOW: i64 = 1_760_000_000;
+
+/// The text a trust target verifies: with an even `mode`, `rest` itself (when UTF-8); with an
+/// odd one, `rest` as a payload signed by the root with `typ`.
+pub fn text(mode: u8, typ: &str, rest: &[u8]) -> Option<String> {
+    if mode % 2 == 0 {
+        std::str::from_utf8(rest).ok().map(str::to_owned)
+    } else {
+        Some(signed(typ, rest))
+    }
+}

@@ -1,5 +1,6 @@
-//! What the two compact-form targets (`compact_decode`, `compact_v2_decode`) share: base45 and
-//! the checks every decoded or encoded answer must pass.
+//! What the two compact-form targets (`compact_decode`, `compact_v2_decode`) share: the three
+//! modes picked by the first byte, base45, and the checks every decoded or encoded answer must
+//! pass.
 
 /// The verifier's limit for a decoded answer.
 pub const LIMIT: usize = 256 * 1024;
@@ -49,4 +50,33 @@ pub fn round_trip(text: &str, encode: fn(&str) -> String) {
         Ok(text),
         "encode then decode gives back the exact text"
     );
+}
+
+/// One fuzz input of a compact-form target; the first byte picks the mode:
+/// - 0: the rest is the text given to `credential::compact::decode`;
+/// - 1: the rest is given to `pack`, which builds the form's text around it (so the parser
+///   behind the compression is reached), and that text is checked;
+/// - other: the rest is an answer, encoded with `encode` and decoded back.
+pub fn run(data: &[u8], encode: fn(&str) -> String, pack: fn(&[u8]) -> Option<String>) {
+    let Some((mode, rest)) = data.split_first() else {
+        return;
+    };
+    match mode {
+        0 => {
+            if let Ok(text) = std::str::from_utf8(rest) {
+                let _ = credential::compact::is_compact(text);
+                check(text, encode);
+            }
+        }
+        1 => {
+            if let Some(text) = pack(rest) {
+                check(&text, encode);
+            }
+        }
+        _ => {
+            if let Ok(text) = std::str::from_utf8(rest) {
+                round_trip(text, encode);
+            }
+        }
+    }
 }

@@ -14,13 +14,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let limits = BundleLimits::default();
-    let text = if mode % 2 == 0 {
-        match std::str::from_utf8(rest) {
-            Ok(t) => t.to_owned(),
-            Err(_) => return,
-        }
-    } else {
-        common::signed(verifier::bundle::TYP, rest)
+    let Some(text) = common::text(*mode, verifier::bundle::TYP, rest) else {
+        return;
     };
     if let Ok(bundle) = VerifiedBundle::verify(&text, common::root_public(), common::NOW, &limits) {
         let _ = bundle.check_newer(None);

@@ -39,13 +39,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((mode, rest)) = data.split_first() else {
         return;
     };
-    let text = if mode % 2 == 0 {
-        match std::str::from_utf8(rest) {
-            Ok(t) => t.to_owned(),
-            Err(_) => return,
-        }
-    } else {
-        common::signed(verifier::delta::TYP, rest)
+    let Some(text) = common::text(*mode, verifier::delta::TYP, rest) else {
+        return;
     };
     let _ = verifier::delta::peek_typ(&text);
     if let Ok(delta) = VerifiedDelta::verify(

@@ -9,8 +9,8 @@
 
 use credential::citizen::ClaimsError;
 
-use crate::db::DbError;
 use crate::domain::refusal::Refusal;
+use crate::store::DbError;
 use crate::store::StoreError;
 
 /// An issuer operation failed.

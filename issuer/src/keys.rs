@@ -24,9 +24,9 @@ use zeroize::Zeroizing;
 
 use credential::jose::{PublicJwk, SigningKey};
 
-use crate::db::DbError;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState, KeyWithdrawal, MAX_WITHDRAWALS};
 use crate::error::IssuerError;
+use crate::store::DbError;
 use crate::store::{KeyRow, SharedStore};
 
 /// A key as published: public JWK and validity window.

@@ -12,16 +12,14 @@
 //!
 //! The library is in layers that import one way (`docs/architecture.md`): [`domain`] (records,
 //! vocabularies, rules, [`domain::refusal::Refusal`], the clock), storage ([`store`]: a trait
-//! with two backends, SQLite over [`db`] with one writer thread committing in durable groups,
+//! with two backends, SQLite over `store::sqlite::db` with one writer thread committing in durable groups,
 //! and PostgreSQL, [`store::postgres`], with a connection pool, row locks and unique keys so
 //! that replicas behave as one issuer), [`service`] ([`service::Issuer`] and its `impl` blocks
 //! in `service::enrol`, `service::oid4vci`, `service::status`, `service::trust`, ...), and
 //! [`server`], which alone maps errors to HTTP. The `issuer` binary (`src/cli`) parses
 //! arguments and calls the same operations.
 
-pub mod audit;
 pub mod config;
-pub mod db;
 pub mod domain;
 pub mod error;
 pub mod files;
@@ -31,7 +29,6 @@ pub mod qr;
 pub mod secret;
 pub mod server;
 pub mod service;
-pub mod status_changes;
 pub mod store;
 
 pub use error::IssuerError;

@@ -18,7 +18,7 @@ use credential::status_list::{Limits, StatusListError, StatusListToken, Validati
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::envelope::{self, refusals_into, Envelope};
+use crate::envelope::{self, envelope_codes, refusals_into, Envelope};
 use crate::status::{CompressedList, KnownList, ListId, StatusStore};
 use crate::trust::{TrustStore, TrustedKey, Withdrawal};
 
@@ -178,15 +178,7 @@ refusals_into!(BundleError);
 impl BundleError {
     /// A stable snake_case name of the failed check.
     pub fn code(&self) -> &'static str {
-        match self {
-            BundleError::TooLarge { .. } => "bundle_too_large",
-            BundleError::Truncated => "bundle_truncated",
-            BundleError::Malformed { .. } => "bundle_malformed",
-            BundleError::WrongTyp { .. } => "bundle_wrong_typ",
-            BundleError::WrongRoot { .. } => "bundle_wrong_root",
-            BundleError::BadSignature => "bundle_bad_signature",
-            BundleError::UnsupportedVersion { .. } => "bundle_unsupported_version",
-            BundleError::IssuedInFuture { .. } => "bundle_issued_in_future",
+        envelope_codes!(self, BundleError, "bundle", {
             BundleError::Replayed { .. } => "bundle_replayed",
             BundleError::Conflicting { .. } => "bundle_conflicting",
             BundleError::InvalidKey { .. } => "bundle_invalid_key",
@@ -198,7 +190,7 @@ impl BundleError {
                 StatusListError::DecompressionLimit { .. } => "status_list_decompression_limit",
                 _ => "status_list_invalid",
             },
-        }
+        })
     }
 }
 

@@ -21,7 +21,7 @@ use credential::status_list::{Bits, StatusListError};
 use serde::Deserialize;
 
 use crate::bundle::{parse_key, BundleError, BundleKey, RawKey};
-use crate::envelope::{self, refusals_into, Envelope};
+use crate::envelope::{self, envelope_codes, refusals_into, Envelope};
 
 /// The delta's `typ`.
 pub const TYP: &str = "trust-bundle-delta+jwt";
@@ -175,15 +175,7 @@ refusals_into!(DeltaError);
 impl DeltaError {
     /// A stable snake_case name of the failed check.
     pub fn code(&self) -> &'static str {
-        match self {
-            DeltaError::TooLarge { .. } => "delta_too_large",
-            DeltaError::Truncated => "delta_truncated",
-            DeltaError::Malformed { .. } => "delta_malformed",
-            DeltaError::WrongTyp { .. } => "delta_wrong_typ",
-            DeltaError::WrongRoot { .. } => "delta_wrong_root",
-            DeltaError::BadSignature => "delta_bad_signature",
-            DeltaError::UnsupportedVersion { .. } => "delta_unsupported_version",
-            DeltaError::IssuedInFuture { .. } => "delta_issued_in_future",
+        envelope_codes!(self, DeltaError, "delta", {
             DeltaError::InvalidKey { .. } => "delta_invalid_key",
             DeltaError::TooMany { .. } => "delta_too_many_entries",
             DeltaError::DecompressionLimit { .. } => "delta_decompression_limit",
@@ -191,7 +183,7 @@ impl DeltaError {
             DeltaError::BaseMismatch { .. } => "delta_base_mismatch",
             DeltaError::Replayed { .. } => "delta_replayed",
             DeltaError::IssuerMismatch => "delta_issuer_mismatch",
-        }
+        })
     }
 }
 

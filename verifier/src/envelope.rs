@@ -6,7 +6,8 @@
 //! `kid`, signature with the pinned key, payload) and [`check_stamp`] the version and
 //! `issued_at`; each document then checks its own members. A failure is a [`Refused`], which
 //! [`refusals_into!`] turns into the document's error variant of the same name, so every
-//! document keeps its own error type and codes.
+//! document keeps its own error type and codes; [`envelope_codes!`] names those variants' codes
+//! once for the three documents (`<document>_<check>`).
 
 use credential::jose::{Jws, PublicJwk};
 use serde::de::DeserializeOwned;
@@ -128,3 +129,84 @@ macro_rules! refusals_into {
     };
 }
 pub(crate) use refusals_into;
+
+/// The `code()` match of a document error with the envelope's variants: each is coded
+/// `<prefix>_<check>` (`bundle_bad_signature`), then the document's own arms follow. A document
+/// without a `Truncated` variant starts with `no Truncated:`.
+macro_rules! envelope_codes {
+    ($value:expr, $err:ident, $prefix:literal, { $($own:tt)* }) => {
+        $crate::envelope::envelope_codes!(no Truncated: $value, $err, $prefix, {
+            $err::Truncated => concat!($prefix, "_truncated"),
+            $($own)*
+        })
+    };
+    (no Truncated: $value:expr, $err:ident, $prefix:literal, { $($own:tt)* }) => {
+        match $value {
+            $err::TooLarge { .. } => concat!($prefix, "_too_large"),
+            $err::Malformed { .. } => concat!($prefix, "_malformed"),
+            $err::WrongTyp { .. } => concat!($prefix, "_wrong_typ"),
+            $err::WrongRoot { .. } => concat!($prefix, "_wrong_root"),
+            $err::BadSignature => concat!($prefix, "_bad_signature"),
+            $err::UnsupportedVersion { .. } => concat!($prefix, "_unsupported_version"),
+            $err::IssuedInFuture { .. } => concat!($prefix, "_issued_in_future"),
+            $($own)*
+        }
+    };
+}
+pub(crate) use envelope_codes;
+
+#[cfg(test)]
+mod tests {
+    use super::Refused;
+    use crate::bundle::BundleError;
+    use crate::delta::DeltaError;
+    use crate::withdrawal::WithdrawalError;
+
+    fn refusals() -> Vec<(Refused, &'static str)> {
+        vec![
+            (Refused::TooLarge { len: 2, max: 1 }, "too_large"),
+            (Refused::Truncated, "truncated"),
+            (Refused::Malformed { reason: "jws" }, "malformed"),
+            (Refused::WrongTyp { found: None }, "wrong_typ"),
+            (
+                Refused::WrongRoot {
+                    expected: "a".into(),
+                    found: "b".into(),
+                },
+                "wrong_root",
+            ),
+            (Refused::BadSignature, "bad_signature"),
+            (
+                Refused::UnsupportedVersion { found: 9 },
+                "unsupported_version",
+            ),
+            (
+                Refused::IssuedInFuture {
+                    issued_at: 2,
+                    now: 1,
+                },
+                "issued_in_future",
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_envelope_refusal_is_coded_with_its_document_prefix() {
+        for (refused, check) in refusals() {
+            assert_eq!(BundleError::from(refused).code(), format!("bundle_{check}"));
+        }
+        for (refused, check) in refusals() {
+            assert_eq!(DeltaError::from(refused).code(), format!("delta_{check}"));
+        }
+        for (refused, check) in refusals() {
+            // The notice's envelope never checks truncation: a truncated text is malformed.
+            let check = if check == "truncated" {
+                "malformed"
+            } else {
+                check
+            };
+            let code = WithdrawalError::from(refused).code();
+            assert_eq!(code, format!("withdrawals_{check}"));
+        }
+    }
+}

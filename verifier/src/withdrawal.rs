@@ -20,7 +20,7 @@ use credential::jose::PublicJwk;
 use serde::Deserialize;
 
 use crate::bundle::KeyState;
-use crate::envelope::{self, refusals_into, Envelope};
+use crate::envelope::{self, envelope_codes, refusals_into, Envelope};
 use crate::TrustState;
 
 /// The notice's `typ`.
@@ -121,18 +121,11 @@ refusals_into!(WithdrawalError, Truncated => WithdrawalError::Malformed { reason
 impl WithdrawalError {
     /// A stable snake_case name of the failed check.
     pub fn code(&self) -> &'static str {
-        match self {
-            WithdrawalError::TooLarge { .. } => "withdrawals_too_large",
-            WithdrawalError::Malformed { .. } => "withdrawals_malformed",
-            WithdrawalError::WrongTyp { .. } => "withdrawals_wrong_typ",
-            WithdrawalError::WrongRoot { .. } => "withdrawals_wrong_root",
-            WithdrawalError::BadSignature => "withdrawals_bad_signature",
-            WithdrawalError::UnsupportedVersion { .. } => "withdrawals_unsupported_version",
-            WithdrawalError::IssuedInFuture { .. } => "withdrawals_issued_in_future",
+        envelope_codes!(no Truncated: self, WithdrawalError, "withdrawals", {
             WithdrawalError::TooMany => "withdrawals_too_many_entries",
             WithdrawalError::InvalidEntry { .. } => "withdrawals_invalid_entry",
             WithdrawalError::IssuerMismatch => "withdrawals_issuer_mismatch",
-        }
+        })
     }
 }
 

@@ -146,30 +146,9 @@ fn candidates_where(
             })
         };
         let sd_jwt = SdJwt::parse(&opened.sd_jwt, &Limits::default()).map_err(|_| corrupted())?;
-        let x5c = sd_jwt
-            .jws()
-            .header()
-            .members
-            .get("x5c")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let x5c = strings(sd_jwt.jws().header().members.get("x5c"));
         let claims = sd_jwt.holder_view().map_err(|_| corrupted())?.claims;
-        let types = claims
-            .get("type")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let types = strings(claims.get("type"));
         out.push(Candidate {
             batch_id: batch.batch_id,
             format: batch.format,
@@ -180,6 +159,19 @@ fn candidates_where(
         });
     }
     Ok(out)
+}
+
+/// The strings of a JSON array (other items skipped); empty when `value` is no array.
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Matches `request` against the store and builds the consent summary.

@@ -245,35 +245,20 @@ mod tests {
     }
 
     #[test]
-    fn a_memory_cost_past_u32_is_out_of_bounds_not_missing() {
-        assert!(matches!(
-            KdfParams::from_json(&file(1 << 40, 2, 1)),
-            Err(KdfError::OutOfBounds { name: "m_cost", .. })
-        ));
-    }
-
-    #[test]
-    fn a_huge_time_cost_is_refused() {
-        assert!(matches!(
-            KdfParams::from_json(&file(19456, 4_000_000_000, 1)),
-            Err(KdfError::OutOfBounds { name: "t_cost", .. })
-        ));
-    }
-
-    #[test]
-    fn a_huge_parallelism_is_refused() {
-        assert!(matches!(
-            KdfParams::from_json(&file(19456, 2, 16_777_215)),
-            Err(KdfError::OutOfBounds { name: "p_cost", .. })
-        ));
-    }
-
-    #[test]
-    fn a_zero_cost_is_refused() {
-        assert!(matches!(
-            KdfParams::from_json(&file(19456, 0, 1)),
-            Err(KdfError::OutOfBounds { name: "t_cost", .. })
-        ));
+    fn each_cost_out_of_its_bounds_is_refused_by_name() {
+        for ((m, t, p), name) in [
+            // Past u32: out of bounds, not missing.
+            ((1 << 40, 2, 1), "m_cost"),
+            ((19456, 4_000_000_000, 1), "t_cost"),
+            ((19456, 2, 16_777_215), "p_cost"),
+            ((19456, 0, 1), "t_cost"),
+        ] {
+            let got = KdfParams::from_json(&file(m, t, p));
+            assert!(
+                matches!(got, Err(KdfError::OutOfBounds { name: n, .. }) if n == name),
+                "{name}: {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -890,7 +890,6 @@ mod tests {
         let batch = store.insert_batch(vec![copy(0), copy(1)]).unwrap();
         let id0 = format!("{batch}-0");
         let id1 = format!("{batch}-1");
-        // Flip a ciphertext byte.
         let mut sealed: Vec<u8> = store
             .conn()
             .query_row(
@@ -900,37 +899,31 @@ mod tests {
             )
             .unwrap();
         sealed[30] ^= 1;
-        store
-            .conn()
-            .execute(
+        let change = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+            store.conn().execute(sql, params).unwrap();
+        };
+        // A flipped ciphertext byte; a sealed value moved to another row: neither opens.
+        for (sql, params, id) in [
+            (
                 "UPDATE credentials SET sd_jwt = ?2 WHERE id = ?1",
                 params![id0, sealed],
-            )
-            .unwrap();
-        assert_eq!(
-            store.open_copy(&id0).unwrap_err(),
-            StoreError::Corrupted { id: id0.clone() }
-        );
-        // A sealed value moved to another row does not open either.
-        store
-            .conn()
-            .execute(
+                &id0,
+            ),
+            (
                 "UPDATE credentials SET holder_key = (SELECT holder_key FROM credentials WHERE id = ?1) WHERE id = ?2",
                 params![id0, id1],
-            )
-            .unwrap();
-        assert_eq!(
-            store.open_copy(&id1).unwrap_err(),
-            StoreError::Corrupted { id: id1.clone() }
-        );
+                &id1,
+            ),
+        ] {
+            change(sql, params);
+            let err = store.open_copy(id).unwrap_err();
+            assert_eq!(err, StoreError::Corrupted { id: id.clone() });
+        }
         // A clear column that does not decode.
-        store
-            .conn()
-            .execute(
-                "UPDATE credentials SET level = 'ultra' WHERE id = ?1",
-                params![id1],
-            )
-            .unwrap();
+        change(
+            "UPDATE credentials SET level = 'ultra' WHERE id = ?1",
+            params![id1],
+        );
         assert_eq!(store.list().unwrap_err(), StoreError::Corrupted { id: id1 });
     }
 

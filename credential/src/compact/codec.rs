@@ -11,6 +11,24 @@ pub(super) fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
+/// The maximal runs of base64url characters in `text`, each with its byte offset, in order.
+/// Both forms look for encoded values in these runs; the bytes between them are plain text.
+pub(super) fn b64url_runs(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() && !is_b64url(bytes[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && is_b64url(bytes[i]) {
+            i += 1;
+        }
+        // The characters are ASCII, so the run's ends are character boundaries.
+        (i > start).then(|| (start, &text[start..i]))
+    })
+}
+
 /// Appends `n` as an unsigned LEB128 varint: seven bits a byte, low bits first, the high bit set
 /// on every byte but the last. The compact form's record lengths use it, and so do the gaps of a
 /// trust-bundle delta's change sets (`docs/scale.md`).

@@ -30,7 +30,7 @@
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::codec::{
-    base45_decode, base45_encode, exact_b64url, is_b64url, push_varint, read_varint,
+    b64url_runs, base45_decode, base45_encode, exact_b64url, push_varint, read_varint,
 };
 use super::error::CompactError;
 use crate::b64;
@@ -96,24 +96,11 @@ pub(super) fn decode(body: &str, limit: usize) -> Result<String, CompactError> {
 /// Appends the structure of `text` at nesting `depth`, the raw parts to `raw`.
 fn split(text: &str, depth: usize, structure: &mut Vec<u8>, raw: &mut Vec<u8>) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if !is_b64url(b) {
-            if b <= ESCAPE {
-                structure.push(ESCAPE);
-            }
-            structure.push(b);
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && is_b64url(bytes[i]) {
-            i += 1;
-        }
-        let run = &text[start..i];
-        let decoded = exact_b64url(run);
-        let Some(decoded) = decoded else {
+    let mut plain_start = 0;
+    for (start, run) in b64url_runs(text) {
+        escape_into(structure, &bytes[plain_start..start]);
+        plain_start = start + run.len();
+        let Some(decoded) = exact_b64url(run) else {
             structure.extend_from_slice(run.as_bytes());
             continue;
         };
@@ -134,6 +121,18 @@ fn split(text: &str, depth: usize, structure: &mut Vec<u8>, raw: &mut Vec<u8>) {
                 }
             }
         }
+    }
+    escape_into(structure, &bytes[plain_start..]);
+}
+
+/// Appends plain text bytes to the structure, each byte that could be read as a marker
+/// (`ESCAPE` or below) after an `ESCAPE`.
+fn escape_into(structure: &mut Vec<u8>, plain: &[u8]) {
+    for &b in plain {
+        if b <= ESCAPE {
+            structure.push(ESCAPE);
+        }
+        structure.push(b);
     }
 }
 

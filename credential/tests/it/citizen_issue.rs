@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use credential::citizen::{issue, CitizenClaims, Format, IssueError, IssueRequest, Level};
+use credential::citizen::{issue, Format, IssueError, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{
     add_key_binding, ClaimPath, KeyBinding, SdJwt, TypPolicy, VerifyOptions, SD_JWT_VC_RESERVED,
@@ -12,21 +12,10 @@ use credential::status_list::StatusReference;
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::Value;
 
-const ISSUER: &str = "https://bureau.example.cn";
-const IAT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-const EXP: i64 = 1_924_992_000; // 2031-01-01T00:00:00Z
+use crate::support::{issue_request, sample_claims, IAT, ISSUER};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn claims(level: Level) -> CitizenClaims {
-    let file = match level {
-        Level::Basic => "examples/claims/citizen-basic.json",
-        _ => "examples/claims/citizen-high.json",
-    };
-    let text = std::fs::read_to_string(root().join(file)).unwrap();
-    CitizenClaims::from_json(&text, level).unwrap()
 }
 
 fn validator(name: &str) -> jsonschema::Validator {
@@ -53,21 +42,15 @@ fn issued_credentials_verify_and_match_their_schemas() {
         let issuer = SigningKey::generate(alg, &mut rng);
         let holder = SigningKey::generate(alg, &mut rng);
         for level in Level::ALL {
-            let claims = claims(level);
+            let claims = sample_claims(level);
             for format in [Format::DcSdJwt, Format::VcSdJwt] {
                 let status = StatusReference {
                     idx: 412_771,
                     uri: format!("{ISSUER}/status/3"),
                 };
                 let request = IssueRequest {
-                    claims: &claims,
-                    level,
-                    format,
-                    issuer: ISSUER,
-                    holder: holder.public_jwk(),
-                    status: Some(&status),
                     issued_at: IAT + 3_600,
-                    expires_at: EXP,
+                    ..issue_request(&claims, level, format, holder.public_jwk(), Some(&status))
                 };
                 let credential = issue(&request, &issuer, &mut rng).unwrap();
                 let sd_jwt = SdJwt::parse(&credential, &Default::default()).unwrap();
@@ -154,18 +137,9 @@ fn every_credential_of_a_type_has_the_same_shape_and_no_more_digests_than_it_can
     // The subject's `_sd` holds one digest per claim the level can carry: six claims and
     // `age_equal_or_over` at basic, four more at high; nested objects one per possible member.
     for (level, subject_len) in [(Level::Basic, 7), (Level::High, 11)] {
-        let claims = claims(level);
+        let claims = sample_claims(level);
         for format in [Format::DcSdJwt, Format::VcSdJwt] {
-            let request = IssueRequest {
-                claims: &claims,
-                level,
-                format,
-                issuer: ISSUER,
-                holder: holder.public_jwk(),
-                status: None,
-                issued_at: IAT,
-                expires_at: EXP,
-            };
+            let request = issue_request(&claims, level, format, holder.public_jwk(), None);
             let credential = issue(&request, &issuer, &mut rng).unwrap();
             let sd_jwt = SdJwt::parse(&credential, &Default::default()).unwrap();
             let sd_len = |v: &Value| v["_sd"].as_array().map(Vec::len);
@@ -197,17 +171,14 @@ fn every_credential_of_a_type_has_the_same_shape_and_no_more_digests_than_it_can
 fn refuses_a_level_mismatch_and_an_empty_window() {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
     let issuer = SigningKey::generate(Alg::Es256, &mut rng);
-    let claims = claims(Level::Basic);
-    let mut request = IssueRequest {
-        claims: &claims,
-        level: Level::High,
-        format: Format::DcSdJwt,
-        issuer: ISSUER,
-        holder: issuer.public_jwk(),
-        status: None,
-        issued_at: IAT,
-        expires_at: EXP,
-    };
+    let claims = sample_claims(Level::Basic);
+    let mut request = issue_request(
+        &claims,
+        Level::High,
+        Format::DcSdJwt,
+        issuer.public_jwk(),
+        None,
+    );
     assert_eq!(
         issue(&request, &issuer, &mut rng),
         Err(IssueError::LevelMismatch {

@@ -1,7 +1,7 @@
 //! The `VP2:` compact form on real answers: credentials issued at both levels with both
 //! algorithms, presented with key binding, packed, unpacked byte for byte and verified.
 
-use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
+use credential::citizen::{issue, Format, Level};
 use credential::compact::{self, CompactError};
 
 use credential::jose::{Alg, SigningKey};
@@ -9,9 +9,8 @@ use credential::sd_jwt::{add_key_binding, ClaimPath, KeyBinding, SdJwt, TypPolic
 use credential::status_list::StatusReference;
 use rand_chacha::rand_core::SeedableRng;
 
-const ISSUER: &str = "https://bureau.example.cn";
-const IAT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-const EXP: i64 = 1_924_992_000; // 2031-01-01T00:00:00Z
+use crate::support::{issue_request, sample_claims, IAT, ISSUER};
+
 const NONCE: &str = "q6Jv3nE0Yx1sR8bT2mLk9w";
 const HOTEL: &str = "x509_san_dns:hotel.example.cn";
 
@@ -24,17 +23,6 @@ const BANK_CLAIMS: [&str; 5] = [
     "address",
 ];
 
-fn claims(level: Level) -> CitizenClaims {
-    let file = match level {
-        Level::Basic => "citizen-basic.json",
-        _ => "citizen-high.json",
-    };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/claims")
-        .join(file);
-    CitizenClaims::from_json(&std::fs::read_to_string(path).unwrap(), level).unwrap()
-}
-
 /// One answer as the wallet sends it: `{"citizen_id":["<sd-jwt+kb>"]}`, with what verifies it.
 struct Answer {
     vp_token: String,
@@ -46,22 +34,13 @@ fn answer(alg: Alg, level: Level, format: Format, wanted: &[&str], seed: u64) ->
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let issuer = SigningKey::generate(alg, &mut rng);
     let holder = SigningKey::generate(alg, &mut rng);
-    let claims = claims(level);
+    let claims = sample_claims(level);
     let status = StatusReference {
         idx: 412_771,
         uri: format!("{ISSUER}/status/3"),
     };
     let credential = issue(
-        &IssueRequest {
-            claims: &claims,
-            level,
-            format,
-            issuer: ISSUER,
-            holder: holder.public_jwk(),
-            status: Some(&status),
-            issued_at: IAT,
-            expires_at: EXP,
-        },
+        &issue_request(&claims, level, format, holder.public_jwk(), Some(&status)),
         &issuer,
         &mut rng,
     )

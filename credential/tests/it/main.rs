@@ -13,3 +13,4 @@ mod rejections;
 mod rfc9901_examples;
 mod schemas;
 mod status_list;
+mod support;

@@ -7,14 +7,16 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use credential::citizen::{
-    CitizenClaims, Level, ADDRESS_MEMBERS, AGE_THRESHOLDS, BASIC_CLAIMS, HIGH_ONLY_CLAIMS,
-    ID_CARD_MEMBERS, VCDM_V2_CONTEXT, VCT_BASIC, VCT_HIGH, VC_TYPE,
+    Level, ADDRESS_MEMBERS, AGE_THRESHOLDS, BASIC_CLAIMS, HIGH_ONLY_CLAIMS, ID_CARD_MEMBERS,
+    VCDM_V2_CONTEXT, VCT_BASIC, VCT_HIGH, VC_TYPE,
 };
 use credential::jose::{Alg, SigningKey};
 use rand_chacha::rand_core::SeedableRng;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use time::macros::date;
+
+use crate::support::sample_claims;
 
 const ISSUER: &str = "https://citizen-id.example";
 const IAT: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -75,14 +77,6 @@ fn vc_schema() -> Schema {
     Schema::new("vcdm-citizen-id.schema.json")
 }
 
-fn claims(level: Level) -> CitizenClaims {
-    let file = match level {
-        Level::Basic => "examples/claims/citizen-basic.json",
-        _ => "examples/claims/citizen-high.json",
-    };
-    CitizenClaims::from_json(&read(file), level).unwrap()
-}
-
 fn holder_jwk(alg: Alg) -> Value {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     SigningKey::generate(alg, &mut rng)
@@ -102,7 +96,7 @@ fn dc_payload(level: Level) -> Value {
         "status".into(),
         json!({"status_list": {"idx": 412_771, "uri": "https://citizen-id.example/status/3"}}),
     );
-    payload.extend(claims(level).disclosable_claims(date!(2026 - 01 - 01)));
+    payload.extend(sample_claims(level).disclosable_claims(date!(2026 - 01 - 01)));
     Value::Object(payload)
 }
 
@@ -118,7 +112,7 @@ fn vc_payload(level: Level) -> Value {
         "issuer": ISSUER,
         "validFrom": "2026-01-01T00:00:00Z",
         "validUntil": "2031-01-01T00:00:00Z",
-        "credentialSubject": claims(level).disclosable_claims(date!(2026 - 01 - 01)),
+        "credentialSubject": sample_claims(level).disclosable_claims(date!(2026 - 01 - 01)),
         "credentialStatus": [
             {
                 "type": "BitstringStatusListEntry",
@@ -900,7 +894,7 @@ fn format_document_examples_validate() {
         // A fully disclosed high example carries exactly what the Rust claims produce on the
         // issuance day.
         if subject.get("portrait").is_some() {
-            let issued = claims(Level::High).disclosable_claims(date!(2026 - 01 - 01));
+            let issued = sample_claims(Level::High).disclosable_claims(date!(2026 - 01 - 01));
             for (name, value) in &issued {
                 assert_eq!(
                     subject.get(name),

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 
 use credential::jose::{sign_compact, SigningKey};
 
-use crate::db::DbError;
+use crate::store::DbError;
 
 use crate::domain::refusal::Refusal;
 use crate::error::IssuerError;

@@ -19,12 +19,12 @@ use credential::b64;
 use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialOffer, Grants, PreAuthorizedCodeGrant, Secret, TxCodeSpec};
 
-use crate::db::DbError;
 use crate::domain::refusal::Refusal;
 use crate::domain::ConfigId;
 use crate::error::IssuerError;
 use crate::secret::{domain, random_id, random_nonce, BearerSecret, SecretDigest, TxCode};
 use crate::service::{Issuer, Officer};
+use crate::store::DbError;
 use crate::store::NewEnrolment;
 use credential::citizen::{CitizenClaims, Level};
 

@@ -21,7 +21,6 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 
 use crate::config::Config;
-use crate::db::DbError;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
 use crate::domain::refusal::Refusal;
@@ -31,6 +30,7 @@ use crate::error::IssuerError;
 use crate::keys::KeyStore;
 use crate::metrics::{Metrics, MetricsToken};
 use crate::secret::{domain, random_id, BearerSecret};
+use crate::store::DbError;
 use crate::store::SharedStore;
 
 /// How often a replica checks the database for another replica's key rotation, milliseconds.

@@ -38,7 +38,6 @@ use zeroize::Zeroizing;
 use credential::jose::{Jws, PublicJwk};
 use credential::oid4vci::{CredentialRequest, PROOF_TYP};
 
-use crate::db::DbError;
 use crate::domain::refusal::Refusal;
 use crate::domain::ConfigId;
 use crate::error::IssuerError;
@@ -46,6 +45,7 @@ use crate::secret::{
     domain, open_c_nonce, random_id, seal_c_nonce, BearerSecret, SecretDigest, TxCode,
 };
 use crate::service::Issuer;
+use crate::store::DbError;
 use crate::store::{IssueRecord, NewRefresh, Redemption, RefreshGrant};
 use credential::citizen::{issue, CitizenClaims, IssueRequest};
 use credential::status_list::StatusReference;

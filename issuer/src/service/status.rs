@@ -12,12 +12,12 @@
 
 use serde_json::json;
 
-use crate::db::DbError;
 use crate::domain::refusal::Refusal;
 use crate::domain::status::{ShardLists, StatusChange};
 use crate::domain::{Status, StatusAction};
 use crate::error::IssuerError;
 use crate::service::Issuer;
+use crate::store::DbError;
 use crate::store::{ShardEntries, StatusKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
 

@@ -176,7 +176,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Storage errors.
     async fn status_high_water(&self) -> Result<i64, StoreError>;
 
-    /// The log's bounds and the time of change `since` ([`crate::status_changes::bounds`]).
+    /// The log's bounds and the time of change `since` (`store/sqlite/status_changes.rs`).
     ///
     /// # Errors
     /// Storage errors.

@@ -8,7 +8,7 @@
 //!              ┌─────────────────────────────────────────┴──────────────────────────┐
 //!   sqlite.rs (default, embedded)                              postgres.rs (database_url)
 //!   one group-committing writer thread + read pool            deadpool-postgres pool, one
-//!   (crate::db); single writer = serial transactions           transaction per operation, row
+//!   (sqlite/db.rs); single writer = serial transactions           transaction per operation, row
 //!                                                              locks / ON CONFLICT / conditional
 //!                                                              UPDATE; retried on serialization
 //!                                                              failure, deadlock, unique race
@@ -38,9 +38,9 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha20Rng;
 
-use crate::db::{Db, DbError};
+use sqlite::db::Db;
 
-pub use error::StoreError;
+pub use error::{DbError, StoreError};
 pub use interface::{Store, SweepLock, SweepStep};
 pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};
 pub use postgres::PgStore;

@@ -30,6 +30,7 @@ use tokio_postgres::NoTls;
 
 use credential::citizen::Level;
 
+use super::error::DbError;
 use super::error::StoreError;
 use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
 use super::pg_tls::{DatabaseTls, PgTls, SslMode};
@@ -39,7 +40,6 @@ use super::rows::{
 };
 use super::rules::{self, RefreshRow, RefreshStep};
 use super::settings::DatabaseUrl;
-use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditEvent, AuditFilter};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};

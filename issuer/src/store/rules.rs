@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use credential::citizen::Level;
 
+use super::error::DbError;
 use super::error::StoreError;
 use super::rows::{IssueRecord, KeyRow, Redemption, RefreshGrant};
-use crate::db::DbError;
 use crate::domain::audit::AuditEvent;
 use crate::domain::keys::{Alg, KeyPurpose, KeyState};
 use crate::domain::refusal::Refusal;

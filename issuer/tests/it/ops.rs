@@ -5,12 +5,12 @@ use credential::citizen::Level;
 use credential::jose::{Alg, SigningKey};
 use serde_json::json;
 
-use issuer::db::DbError;
 use issuer::domain::audit::{AuditEvent, AuditFilter};
 use issuer::domain::refusal::Refusal;
 use issuer::secret::SecretDigest;
 use issuer::service::delta::DELTA_MAX_BASE_AGE;
 use issuer::service::sweep::SWEEP_GRACE;
+use issuer::store::DbError;
 use issuer::IssuerError;
 
 use crate::client::*;

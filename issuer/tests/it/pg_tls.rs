@@ -9,7 +9,7 @@
 //! under `CI_REQUIRE_POSTGRES=1`.
 
 use issuer::config::DatabaseUrl;
-use issuer::db::DbError;
+use issuer::store::DbError;
 use issuer::store::{DatabaseTls, PgStore, PgTlsError, SslMode};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;

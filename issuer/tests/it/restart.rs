@@ -237,7 +237,7 @@ async fn legacy_key_files_still_load_after_migration_4() {
     assert_eq!(issuer.signer().await.unwrap().kid(), rec.kid);
     assert_eq!(
         issuer.store.schema_version().await.unwrap(),
-        issuer::db::SCHEMA_VERSION
+        issuer::store::migrations::SCHEMA_VERSION
     );
     issuer.close();
 }

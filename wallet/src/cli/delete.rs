@@ -1,6 +1,6 @@
 //! `wallet delete ID`: removes a batch (every copy) or one copy.
 
-use super::{finish, open, DataDir, Failure};
+use super::{with_store, DataDir};
 
 /// Delete a credential: a batch id removes every copy, `<batch>-<n>` one copy.
 #[derive(clap::Args)]
@@ -13,10 +13,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> std::process::ExitCode {
-    finish((|| -> Result<(), Failure> {
-        let mut store = open(&args.data)?;
+    with_store(&args.data, |mut store| {
         let n = store.delete(&args.id)?;
         println!("deleted {n} cop{}", if n == 1 { "y" } else { "ies" });
         Ok(())
-    })())
+    })
 }

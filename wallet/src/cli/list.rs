@@ -1,6 +1,6 @@
 //! `wallet list`: the stored credentials, one line per batch.
 
-use super::{date, finish, open, DataDir, Failure};
+use super::{date, with_store, DataDir};
 
 /// List stored credentials (one line per batch of copies).
 #[derive(clap::Args)]
@@ -14,8 +14,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> std::process::ExitCode {
-    finish((|| -> Result<(), Failure> {
-        let store = open(&args.data)?;
+    with_store(&args.data, |store| {
         let batches = store.batches()?;
         if args.json {
             println!(
@@ -42,5 +41,5 @@ pub fn run(args: Args) -> std::process::ExitCode {
             );
         }
         Ok(())
-    })())
+    })
 }

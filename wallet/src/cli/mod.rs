@@ -133,6 +133,12 @@ pub fn open(data: &DataDir) -> Result<Store, Failure> {
     Ok(Store::open(&data.dir, &key)?)
 }
 
+/// Runs a command on the opened wallet in `data` and turns its result into the exit code
+/// ([`open`], then [`finish`]).
+pub fn with_store(data: &DataDir, f: impl FnOnce(Store) -> Result<(), Failure>) -> ExitCode {
+    finish(open(data).and_then(f))
+}
+
 /// A tokio runtime for one command.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()

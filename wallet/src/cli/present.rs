@@ -145,21 +145,20 @@ fn ask() -> Result<bool, Failure> {
             "no consent: stdin is not a terminal (pass --yes to consent)".into(),
         ));
     }
-    eprint!("share these claims? [y/N] ");
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(anyhow::Error::from)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    yes_or_no("share these claims? [y/N] ")
 }
 
 /// Asks whether to refresh exhausted batches (interactive `present` without `--refresh`).
 fn ask_refresh() -> Result<bool, Failure> {
-    eprint!(
+    yes_or_no(
         "every copy of a requested credential was shown before; ask its issuer for a fresh batch \
-         now (new keys; nothing is shared with the verifier yet)? [y/N] "
-    );
+         now (new keys; nothing is shared with the verifier yet)? [y/N] ",
+    )
+}
+
+/// Prints `question` on stderr and reads one answer line from stdin: yes is `y`, `Y` or `yes`.
+fn yes_or_no(question: &str) -> Result<bool, Failure> {
+    eprint!("{question}");
     let mut line = String::new();
     std::io::stdin()
         .lock()

@@ -3,7 +3,7 @@
 use credential::sd_jwt::{Limits, SdJwt};
 use serde_json::Value;
 
-use super::{date, finish, open, short_value, DataDir, Failure};
+use super::{date, short_value, with_store, DataDir};
 
 /// Show a credential's claims as a card, with its assurance level.
 #[derive(clap::Args)]
@@ -19,8 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> std::process::ExitCode {
-    finish((|| -> Result<(), Failure> {
-        let store = open(&args.data)?;
+    with_store(&args.data, |store| {
         let copies = store.copies(&args.id)?;
         let copy_id = copies
             .first()
@@ -82,5 +81,5 @@ pub fn run(args: Args) -> std::process::ExitCode {
             date(info.received_at)
         );
         Ok(())
-    })())
+    })
 }

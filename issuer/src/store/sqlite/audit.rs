@@ -10,8 +10,8 @@
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use crate::db::DbError;
 use crate::domain::audit::{AuditEntry, AuditFilter};
+use crate::store::error::DbError;
 
 /// Appends one event.
 ///

@@ -2,6 +2,10 @@
 //! ([`Db::write`]) or a read on the pooled read-only connections ([`Db::read`]). The single
 //! writer makes every write transaction serial, so the checks below need no row locks.
 
+mod audit;
+pub(crate) mod db;
+mod status_changes;
+
 use async_trait::async_trait;
 use rand_core::RngCore as _;
 use rusqlite::{params, Connection, OptionalExtension as _};
@@ -9,6 +13,7 @@ use serde_json::json;
 
 use credential::citizen::Level;
 
+use super::error::DbError;
 use super::error::StoreError;
 use super::interface::{mismatched_lock, Store, SweepLock, SweepStep};
 use super::rows::{
@@ -16,8 +21,6 @@ use super::rows::{
     RefreshGrant, ShardEntries, StatusKey, SIM_ENROLMENT,
 };
 use super::rules::{self, RefreshRow, RefreshStep};
-use crate::audit;
-use crate::db::{Db, DbError, WriteCtx};
 use crate::domain::audit::{AuditEntry, AuditEvent};
 use crate::domain::keys::{KeyPurpose, KeyWithdrawal};
 use crate::domain::people::{OfficerInfo, PlatformInfo};
@@ -25,7 +28,7 @@ use crate::domain::refusal::Refusal;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes, StatusChange};
 use crate::domain::{Status, StatusAction};
 use crate::secret::SecretDigest;
-use crate::status_changes;
+use db::{Db, WriteCtx};
 
 /// Allocates a random free index in the open shard (opening one if needed).
 fn allocate(ctx: &mut WriteCtx<'_>, shard_size: u32) -> Result<(i64, u32), DbError> {

@@ -18,8 +18,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension as _};
 
-use crate::db::DbError;
 use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
+use crate::store::error::DbError;
 
 /// Appends one change (inside the caller's write transaction).
 ///
