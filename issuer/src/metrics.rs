@@ -353,7 +353,7 @@ impl Metrics {
 
     /// What the storage calls with each write's queue wait and latency
     /// ([`crate::store::Store::observe_writes`]).
-    pub fn storage_observer(&self) -> Arc<dyn Fn(Duration, Duration) + Send + Sync> {
+    pub fn storage_observer(&self) -> crate::store::WriteObserver {
         let (queue, write) = (self.storage_queue.clone(), self.storage_write.clone());
         Arc::new(move |queued: Duration, total: Duration| {
             queue.observe(queued.as_secs_f64());

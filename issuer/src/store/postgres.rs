@@ -128,7 +128,7 @@ pub struct PgStore {
     tls: Arc<PgTls>,
     rng: Arc<Mutex<ChaCha20Rng>>,
     /// Told each transaction's wait for a pooled connection and its latency (the metrics).
-    observer: Arc<std::sync::OnceLock<crate::db::WriteObserver>>,
+    observer: Arc<std::sync::OnceLock<super::interface::WriteObserver>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -608,7 +608,7 @@ impl Store for PgStore {
         self.pool.close();
     }
 
-    fn observe_writes(&self, observer: crate::db::WriteObserver) {
+    fn observe_writes(&self, observer: super::interface::WriteObserver) {
         let _ = self.observer.set(observer);
     }
 

@@ -21,12 +21,13 @@ mod schema;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::store::error::DbError;
+use crate::store::interface::WriteObserver;
 pub use crate::store::migrations::SCHEMA_VERSION;
 use crate::store::migrations::SQLITE as MIGRATIONS;
 
@@ -64,10 +65,6 @@ struct Inner {
     /// Told each write's queue wait and latency (the metrics).
     observer: OnceLock<WriteObserver>,
 }
-
-/// Told each write's timings: the time it waited in the writer's queue before it ran, and the
-/// time from submitting it until its commit answered (queue included).
-pub type WriteObserver = Arc<dyn Fn(Duration, Duration) + Send + Sync>;
 
 fn open(path: &Path, read_only: bool) -> Result<Connection, DbError> {
     let flags = if read_only {

@@ -204,7 +204,7 @@ impl Store for Db {
         Db::close(self);
     }
 
-    fn observe_writes(&self, observer: crate::db::WriteObserver) {
+    fn observe_writes(&self, observer: super::interface::WriteObserver) {
         self.set_write_observer(observer);
     }
 
