@@ -9,6 +9,7 @@ use serde::Deserialize;
 use credential::jose::Alg;
 
 pub use crate::hsm::HsmConfig;
+pub use crate::metrics::MetricsListen;
 pub use crate::store::DatabaseUrl;
 use crate::store::{DatabaseTls, SslMode};
 
@@ -94,6 +95,12 @@ pub struct Config {
     /// `hsm_*` settings: new signing keys are generated in and sign in this PKCS#11 token; `None`
     /// (the default): sealed in the database under the master secret.
     pub hsm: Option<HsmConfig>,
+    /// Where `issuer serve` serves `/metrics` on a listener of its own (`off`: nowhere but the
+    /// public listener with `metrics_token_file`).
+    pub metrics_listen: MetricsListen,
+    /// A file holding the bearer token that opens `/metrics` on the public listener; `None`:
+    /// the public listener does not serve it.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 impl TryFrom<String> for DatabaseUrl {
@@ -159,6 +166,8 @@ impl Config {
             sweep_interval: 600,
             sweep_chunk: 1000,
             hsm: None,
+            metrics_listen: MetricsListen::Default,
+            metrics_token_file: None,
         }
     }
 }
@@ -204,6 +213,8 @@ pub struct FileConfig {
     hsm_slot: Option<u64>,
     hsm_pin_file: Option<PathBuf>,
     hsm_pin_env: Option<String>,
+    metrics_listen: Option<MetricsListen>,
+    metrics_token_file: Option<PathBuf>,
 }
 
 /// A configuration value is wrong.
@@ -281,6 +292,10 @@ pub struct Overrides {
     pub database_url: Option<DatabaseUrl>,
     /// `--master-secret-file`.
     pub master_secret_file: Option<PathBuf>,
+    /// `issuer serve --metrics-listen`.
+    pub metrics_listen: Option<MetricsListen>,
+    /// `issuer serve --metrics-token-file`.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -439,6 +454,10 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     set!(database_pool);
     set!(sweep_interval);
     set!(sweep_chunk);
+    set!(metrics_listen);
+    if file.metrics_token_file.is_some() {
+        cfg.metrics_token_file = file.metrics_token_file;
+    }
     let mut database_url = file.database_url;
     if file.master_secret_file.is_some() {
         cfg.master_secret_file = file.master_secret_file;
@@ -474,6 +493,12 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     if let Some(v) = parse_env("ISSUER_SWEEP_INTERVAL")? {
         cfg.sweep_interval = v;
     }
+    if let Some(v) = parse_env("ISSUER_METRICS_LISTEN")? {
+        cfg.metrics_listen = v;
+    }
+    if let Some(v) = env("ISSUER_METRICS_TOKEN_FILE") {
+        cfg.metrics_token_file = Some(PathBuf::from(v));
+    }
 
     if let Some(v) = flags.listen {
         cfg.listen = v;
@@ -489,6 +514,12 @@ pub fn load(data: &Path, flags: &Overrides) -> Result<Config, ConfigError> {
     }
     if let Some(v) = &flags.master_secret_file {
         cfg.master_secret_file = Some(v.clone());
+    }
+    if let Some(v) = flags.metrics_listen {
+        cfg.metrics_listen = v;
+    }
+    if let Some(v) = &flags.metrics_token_file {
+        cfg.metrics_token_file = Some(v.clone());
     }
     cfg.database_url = database_url;
     if let Some(alg) = key_alg {

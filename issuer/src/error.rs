@@ -29,6 +29,9 @@ pub enum IssuerError {
     /// The HSM holding the signing keys cannot be used (logged, not returned in detail).
     #[error(transparent)]
     Hsm(#[from] crate::hsm::HsmError),
+    /// The metrics setup failed (the token file).
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 impl From<ClaimsError> for IssuerError {

@@ -25,6 +25,7 @@ pub mod error;
 pub mod files;
 pub mod hsm;
 pub mod keys;
+pub mod metrics;
 pub mod qr;
 pub mod secret;
 pub mod server;

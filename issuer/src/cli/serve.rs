@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use issuer::config::{self, DatabaseUrl, Overrides};
+use issuer::config::{self, DatabaseUrl, MetricsListen, Overrides};
 use issuer::{server, Issuer};
 
 use super::args::AlgArg;
@@ -13,7 +13,7 @@ use super::args::AlgArg;
 /// Run the HTTP service until SIGINT or SIGTERM.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  issuer serve --data ./issuer-data --listen 127.0.0.1:8080 --public-url https://id.example.cn\n\nReplica over PostgreSQL:\n  issuer serve --data ./replica-1 --listen 127.0.0.1:8081 --public-url https://id.example.cn \\\n    --database-url postgres://issuer:PASSWORD@db:5432/issuer --master-secret-file /etc/issuer/master.secret\n\nEnvironment: ISSUER_DATA, ISSUER_LISTEN, ISSUER_PUBLIC_URL, ISSUER_KEY_ALG, ISSUER_BATCH_SIZE,\nISSUER_MIN_FACE_MATCH_SCORE, ISSUER_SHARD_SIZE, ISSUER_DATABASE_URL, ISSUER_DATABASE_POOL,\nISSUER_MASTER_SECRET_FILE, ISSUER_SWEEP_INTERVAL, RUST_LOG."
+    after_help = "Example:\n  issuer serve --data ./issuer-data --listen 127.0.0.1:8080 --public-url https://id.example.cn\n\nReplica over PostgreSQL:\n  issuer serve --data ./replica-1 --listen 127.0.0.1:8081 --public-url https://id.example.cn \\\n    --database-url postgres://issuer:PASSWORD@db:5432/issuer --master-secret-file /etc/issuer/master.secret\n\nEnvironment: ISSUER_DATA, ISSUER_LISTEN, ISSUER_PUBLIC_URL, ISSUER_KEY_ALG, ISSUER_BATCH_SIZE,\nISSUER_MIN_FACE_MATCH_SCORE, ISSUER_SHARD_SIZE, ISSUER_DATABASE_URL, ISSUER_DATABASE_POOL,\nISSUER_MASTER_SECRET_FILE, ISSUER_SWEEP_INTERVAL, ISSUER_METRICS_LISTEN,\nISSUER_METRICS_TOKEN_FILE, RUST_LOG.\n\nMetrics: GET /metrics on 127.0.0.1:9464 by default (its own listener, no token: keep it on\nthe scraper's network); --metrics-listen off and --metrics-token-file FILE serve it on the\npublic listener to bearers of that token instead."
 )]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -40,6 +40,16 @@ pub struct ServeArgs {
     /// else DATA/keys/master.secret].
     #[arg(long, value_name = "FILE")]
     master_secret_file: Option<PathBuf>,
+    /// Where to serve GET /metrics (Prometheus text) to the scraper, on a listener of its own
+    /// without a token; `off` for none [default: $ISSUER_METRICS_LISTEN, else 127.0.0.1:9464,
+    /// or an ephemeral loopback port when --listen has port 0].
+    #[arg(long, value_name = "ADDR|off", value_parser = MetricsListen::parse)]
+    metrics_listen: Option<MetricsListen>,
+    /// A file holding a bearer token (at least 32 visible characters) that opens GET /metrics
+    /// on the public listener too [default: $ISSUER_METRICS_TOKEN_FILE, else the public
+    /// listener does not serve /metrics].
+    #[arg(long, value_name = "FILE")]
+    metrics_token_file: Option<PathBuf>,
 }
 
 async fn shutdown_signal() {
@@ -82,12 +92,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         key_alg: args.alg.map(|a| a.alg().as_str().to_owned()),
         database_url: args.database_url,
         master_secret_file: args.master_secret_file,
+        metrics_listen: args.metrics_listen,
+        metrics_token_file: args.metrics_token_file,
     };
     let mut cfg = config::load(&dir, &overrides)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let local = listener.local_addr()?;
+    let metrics_listener =
+        match cfg.metrics_listen.resolve(cfg.listen) {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen for metrics on {addr} (metrics_listen)")
+            })?),
+            None => None,
+        };
     if !cfg.public_url_set {
         cfg.public_url = format!("http://{local}");
     }
@@ -109,6 +128,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "issuer listening on http://{local}")?;
         writeln!(out, "issuer url: {}", issuer.url())?;
+        if let Some(l) = &metrics_listener {
+            writeln!(out, "metrics on http://{}/metrics", l.local_addr()?)?;
+        }
         writeln!(out, "root key fingerprint: {}", issuer.root_fingerprint())?;
         out.flush()?;
     }
@@ -121,9 +143,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             every,
         ))
     });
-    let served = server::run(listener, issuer.clone(), shutdown_signal()).await;
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let metrics_server = metrics_listener.map(|l| {
+        let mut stopped = stopped.clone();
+        tokio::spawn(server::run_metrics(l, issuer.clone(), async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }))
+    });
+    let served = server::run(listener, issuer.clone(), async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await;
     if let Some(task) = sweeper {
         task.abort();
+    }
+    if let Some(task) = metrics_server {
+        task.await??;
     }
     served?;
     issuer.close();

@@ -29,6 +29,11 @@ pub enum ApiError {
     },
 }
 
+/// The OAuth 2.0 / OpenID4VCI error code a response refused with, left in the response's
+/// extensions for the request metrics (`issuer_refusals_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused(pub &'static str);
+
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> ApiError {
         ApiError::Issuer(IssuerError::Refused(r))
@@ -110,6 +115,7 @@ impl IntoResponse for ApiError {
             axum::Json(credential::oid4vci::ErrorResponse::new(code, description)),
         )
             .into_response();
+        resp.extensions_mut().insert(Refused(code));
         let headers = resp.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(Refusal::RefreshTooSoon { retry_after }) = self.refusal() {

@@ -16,11 +16,18 @@
 //! | `POST /enrol/nonce`, `/enrol/basic`, `/enrol/high` | officer | enrolment |
 //! | `POST /admin/...`, `GET /admin/keys` | admin | status changes, keys |
 //! | `POST /admin/citizens/lift-hold` | admin | lift a citizen's revocation hold (audited with its reason) |
+//! | `GET /health` | anyone | liveness |
+//! | `GET /openapi.json` | anyone | the OpenAPI 3.1 description of these routes |
+//! | `GET /metrics` | scraper with the metrics token | Prometheus text (off unless `metrics_token_file` is set; the metrics listener serves it without a token) |
+//!
+//! [`routes`] is the one list of these routes: [`app`] builds the router from it, and the
+//! OpenAPI test checks `docs/issuer/openapi.json` against it.
 
 mod bodies;
 pub mod error;
 mod extract;
 mod listen;
+mod metrics;
 pub mod parse;
 mod spawn;
 #[cfg(test)]
@@ -31,10 +38,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -42,6 +50,7 @@ use tokio::net::TcpListener;
 
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
+pub use metrics::{metrics_app, run_metrics, spawn_metrics};
 pub use spawn::{ServerHandle, Stopped};
 
 use credential::oid4vci::{
@@ -52,7 +61,7 @@ use credential::oid4vci::{
 use crate::domain::refusal::Refusal;
 use crate::domain::{Role, StatusAction};
 use crate::error::IssuerError;
-use crate::server::error::ApiError;
+use crate::server::error::{ApiError, Refused};
 use crate::service::status::Target;
 use crate::service::{Issuer, Officer};
 use bodies::{
@@ -62,63 +71,149 @@ use parse::{action, grant_refused};
 
 type AppState = State<Arc<Issuer>>;
 
-/// The router with every route, the body limit and deadline, and request logging.
+/// An HTTP method of a [`Route`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl Verb {
+    /// The method's name, as in HTTP.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// One route of the public listener: method, path template (axum's `{param}` syntax, as in
+/// OpenAPI) and handler.
+pub struct Route {
+    /// The method.
+    pub verb: Verb,
+    /// The path template.
+    pub path: &'static str,
+    service: MethodRouter<Arc<Issuer>>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.verb.as_str(), self.path)
+    }
+}
+
+impl Route {
+    fn new<H, T>(verb: Verb, path: &'static str, handler: H) -> Route
+    where
+        H: Handler<T, Arc<Issuer>>,
+        T: 'static,
+    {
+        Route {
+            verb,
+            path,
+            service: on(verb.filter(), handler),
+        }
+    }
+
+    /// Public and signed by the root: any web page may read it (the hotel desk page syncs
+    /// from the bureau's URL), errors included so it can fall back to the bundle.
+    fn readable_by_any_page(mut self) -> Route {
+        self.service = self
+            .service
+            .layer(middleware::map_response(readable_by_any_page));
+        self
+    }
+}
+
+/// The OpenAPI 3.1 description of the HTTP API (`docs/issuer/openapi.json`), served at
+/// `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../../docs/issuer/openapi.json");
+
+/// Every route of the public listener, the one list [`app`] builds its router from
+/// (`/metrics` answers there only when a metrics token is configured).
+pub fn routes() -> Vec<Route> {
+    use Verb::{Get, Post};
+    vec![
+        Route::new(
+            Get,
+            "/.well-known/openid-credential-issuer",
+            issuer_metadata,
+        ),
+        Route::new(Get, "/.well-known/oauth-authorization-server", as_metadata),
+        Route::new(Get, "/.well-known/jwt-vc-issuer", jwt_vc_issuer),
+        Route::new(Get, "/.well-known/did.json", did_json),
+        Route::new(Post, "/token", token),
+        Route::new(Post, "/nonce", nonce),
+        Route::new(Post, "/credential", credential),
+        Route::new(Get, "/offers/{id}", offer),
+        Route::new(Get, "/status/{shard}", status_list),
+        Route::new(Get, "/status/{shard}/{purpose}", bitstring_list),
+        Route::new(Get, "/trust-bundle", trust_bundle).readable_by_any_page(),
+        Route::new(Get, "/trust-bundle/delta", trust_bundle_delta).readable_by_any_page(),
+        Route::new(Get, "/trust-bundle/withdrawals", key_withdrawals).readable_by_any_page(),
+        Route::new(Post, "/enrol/nonce", enrol_nonce),
+        Route::new(Post, "/enrol/basic", enrol_basic),
+        Route::new(Post, "/enrol/high", enrol_high),
+        Route::new(Post, "/admin/credentials/{id}/{action}", admin_credential),
+        Route::new(Post, "/admin/status/{shard}/{idx}/{action}", admin_entry),
+        Route::new(Post, "/admin/citizens/lift-hold", admin_lift_hold),
+        Route::new(Post, "/admin/citizens/{action}", admin_citizen),
+        Route::new(Get, "/admin/keys", admin_keys),
+        Route::new(Post, "/admin/keys/rotate", admin_rotate),
+        Route::new(Post, "/admin/keys/withdraw", admin_withdraw),
+        Route::new(Get, "/health", || async { "ok" }),
+        Route::new(Get, "/openapi.json", openapi),
+        Route::new(Get, "/metrics", metrics::public_metrics),
+    ]
+}
+
+/// The router with every route of [`routes`], the body limit and deadline, and request
+/// logging and metrics.
 pub fn app(issuer: Arc<Issuer>) -> Router {
     let limit = issuer.config.body_limit;
     let body = BodyRules {
         limit,
         deadline: Duration::from_secs(issuer.config.body_read_timeout),
     };
-    Router::new()
-        .route(
-            "/.well-known/openid-credential-issuer",
-            get(issuer_metadata),
-        )
-        .route("/.well-known/oauth-authorization-server", get(as_metadata))
-        .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer))
-        .route("/.well-known/did.json", get(did_json))
-        .route("/token", post(token))
-        .route("/nonce", post(nonce))
-        .route("/credential", post(credential))
-        .route("/offers/{id}", get(offer))
-        .route("/status/{shard}", get(status_list))
-        .route("/status/{shard}/{purpose}", get(bitstring_list))
-        // Public and signed by the root: any web page may read them (the hotel desk page
-        // syncs from the bureau's URL), errors included so it can fall back to the bundle.
-        .route(
-            "/trust-bundle",
-            get(trust_bundle).layer(middleware::map_response(readable_by_any_page)),
-        )
-        .route(
-            "/trust-bundle/delta",
-            get(trust_bundle_delta).layer(middleware::map_response(readable_by_any_page)),
-        )
-        .route(
-            "/trust-bundle/withdrawals",
-            get(key_withdrawals).layer(middleware::map_response(readable_by_any_page)),
-        )
-        .route("/enrol/nonce", post(enrol_nonce))
-        .route("/enrol/basic", post(enrol_basic))
-        .route("/enrol/high", post(enrol_high))
-        .route("/admin/credentials/{id}/{action}", post(admin_credential))
-        .route("/admin/status/{shard}/{idx}/{action}", post(admin_entry))
-        .route("/admin/citizens/lift-hold", post(admin_lift_hold))
-        .route("/admin/citizens/{action}", post(admin_citizen))
-        .route("/admin/keys", get(admin_keys))
-        .route("/admin/keys/rotate", post(admin_rotate))
-        .route("/admin/keys/withdraw", post(admin_withdraw))
-        .route("/health", get(|| async { "ok" }))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.service))
         .fallback(|| async { ApiError::from(Refusal::NotFound { what: "route" }) })
         .method_not_allowed_fallback(|| async {
-            (
+            let mut resp = (
                 StatusCode::METHOD_NOT_ALLOWED,
                 Json(ErrorResponse::new("invalid_request", "method not allowed")),
             )
+                .into_response();
+            resp.extensions_mut().insert(Refused("invalid_request"));
+            resp
         })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(body, read_body))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(issuer.clone(), log_request))
         .with_state(issuer)
+}
+
+async fn openapi() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// `Access-Control-Allow-Origin: *`: a response any web page may read (CORS). Only for public,
@@ -202,8 +297,8 @@ async fn read_body(State(rules): State<BodyRules>, req: Request, next: Next) -> 
 }
 
 /// Logs method, route template (never the concrete path: it may hold an offer id), status and
-/// latency.
-async fn log_request(req: Request, next: Next) -> Response {
+/// latency, and records them in the request metrics with the refusal's error code.
+async fn log_request(State(issuer): AppState, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let route = req
@@ -212,7 +307,13 @@ async fn log_request(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
     let resp = next.run(req).await;
-    tracing::debug!(%method, %route, status = resp.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
+    let elapsed = start.elapsed();
+    tracing::debug!(%method, %route, status = resp.status().as_u16(), micros = elapsed.as_micros() as u64, "request");
+    let metrics = &issuer.metrics;
+    metrics.request(method.as_str(), &route, resp.status().as_u16(), elapsed);
+    if let Some(Refused(code)) = resp.extensions().get::<Refused>() {
+        metrics.refused(code);
+    }
     resp
 }
 

@@ -28,6 +28,7 @@ use crate::domain::status::ShardLists;
 use crate::domain::Role;
 use crate::error::IssuerError;
 use crate::keys::{IssuerKey, KeyStore};
+use crate::metrics::{Metrics, MetricsToken};
 use crate::secret::{domain, random_id, BearerSecret};
 use crate::store::DbError;
 use crate::store::SharedStore;
@@ -43,6 +44,8 @@ pub struct Issuer {
     pub store: SharedStore,
     /// Keys.
     pub keys: KeyStore,
+    /// Counters and histograms served at `/metrics`.
+    pub metrics: Metrics,
     rng: Mutex<ChaCha20Rng>,
     clock: Arc<dyn Clock>,
     pub(crate) status_cache: StatusCache,
@@ -184,6 +187,8 @@ impl Issuer {
     ) -> Result<Arc<Issuer>, IssuerError> {
         crate::files::private_dir(&config.data)
             .map_err(|e| IssuerError::Internal(format!("data dir: {e}")))?;
+        let metrics_token = config.metrics_token_file.as_deref();
+        let metrics = Metrics::new(metrics_token.map(MetricsToken::read).transpose()?)?;
         let db_rng =
             ChaCha20Rng::from_rng(&mut rng).map_err(|_| IssuerError::Internal("rng".into()))?;
         let store = crate::store::open(
@@ -211,11 +216,13 @@ impl Issuer {
                 return Err(e);
             }
         };
+        store.observe_writes(metrics.storage_observer());
         tracing::debug!(backend = store.backend(), "storage open");
         Ok(Arc::new(Issuer {
             config,
             store,
             keys,
+            metrics,
             rng: Mutex::new(rng),
             clock,
             status_cache: StatusCache::default(),

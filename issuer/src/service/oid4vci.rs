@@ -114,6 +114,7 @@ impl Issuer {
                 refresh: NewRefresh::of(&refresh, family, self.config.refresh_token_ttl),
             })
             .await?;
+        self.metrics.offer_redeemed();
         Ok(TokenGrant {
             access_token: access.expose(),
             expires_in: ttl,
@@ -376,6 +377,8 @@ impl Issuer {
             out.push(sd_jwt);
         }
         tracing::info!(batch = %issuance.batch_id, enrolment = %issuance.enrolment_id, config = config.as_str(), count = out.len(), "credentials issued");
+        self.metrics
+            .issued(config.as_str(), issuance.level.as_str(), out.len());
         Ok(out)
     }
 }

@@ -136,6 +136,7 @@ impl Issuer {
             .await?;
         self.status_cache.invalidate(&shards);
         tracing::info!(action = action.as_str(), count = change.changed.len(), actor = %actor, "status changed");
+        self.metrics.status_changed(action, change.changed.len());
         Ok(change)
     }
 

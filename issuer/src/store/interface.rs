@@ -20,6 +20,11 @@ use crate::domain::status::{LogBounds, LoggedChange, ShardSizes};
 use crate::domain::StatusAction;
 use crate::secret::SecretDigest;
 
+/// Told each write's timings ([`Store::observe_writes`]): the time it waited before it ran,
+/// and the time from submitting it until its commit answered (the wait included).
+pub type WriteObserver =
+    std::sync::Arc<dyn Fn(std::time::Duration, std::time::Duration) + Send + Sync>;
+
 /// The issuer's storage: SQLite in the data directory, or a PostgreSQL database shared by
 /// several replicas. The service holds it as `Arc<dyn Store>` ([`crate::store::open`]).
 ///
@@ -40,6 +45,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Stops background work (the SQLite writer) after queued jobs; closes pooled connections.
     fn close(&self);
+
+    /// Sets the observer told each write's queue wait and latency: on SQLite the wait in the
+    /// writer thread's queue, on PostgreSQL the wait for a pooled connection (of the first
+    /// attempt); the latency runs until the commit answered, retries included.
+    fn observe_writes(&self, observer: WriteObserver);
 
     /// Stores a single-use face-match attestation nonce.
     ///

@@ -41,7 +41,7 @@ use rand_chacha::ChaCha20Rng;
 use sqlite::db::Db;
 
 pub use error::{DbError, StoreError};
-pub use interface::{Store, SweepLock, SweepStep};
+pub use interface::{Store, SweepLock, SweepStep, WriteObserver};
 pub use pg_tls::{DatabaseTls, PgTlsError, SslMode};
 pub use postgres::PgStore;
 pub use rows::{

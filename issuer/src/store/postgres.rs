@@ -93,10 +93,13 @@ fn retryable(e: &StoreError) -> bool {
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let mut attempt = 0u32;
-        loop {
+        let submitted = std::time::Instant::now();
+        let mut waited = None;
+        let result = loop {
             attempt += 1;
             let result: Result<_, StoreError> = async {
                 let mut client = $store.client().await?;
+                waited.get_or_insert_with(|| submitted.elapsed());
                 let $tx = client.transaction().await?;
                 let value = $body;
                 $tx.commit().await?;
@@ -110,7 +113,11 @@ macro_rules! transaction {
                 }
                 other => break other,
             }
+        };
+        if let (Some(observe), Some(waited)) = ($store.observer.get(), waited) {
+            observe(waited, submitted.elapsed());
         }
+        result
     }};
 }
 
@@ -120,6 +127,8 @@ pub struct PgStore {
     pool: Pool,
     tls: Arc<PgTls>,
     rng: Arc<Mutex<ChaCha20Rng>>,
+    /// Told each transaction's wait for a pooled connection and its latency (the metrics).
+    observer: Arc<std::sync::OnceLock<super::interface::WriteObserver>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -359,6 +368,7 @@ impl PgStore {
             pool,
             tls: Arc::new(tls),
             rng: Arc::new(Mutex::new(rng)),
+            observer: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -603,6 +613,10 @@ impl Store for PgStore {
 
     fn close(&self) {
         self.pool.close();
+    }
+
+    fn observe_writes(&self, observer: super::interface::WriteObserver) {
+        let _ = self.observer.set(observer);
     }
 
     async fn insert_attestation_nonce(

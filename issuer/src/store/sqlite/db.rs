@@ -19,13 +19,15 @@
 mod schema;
 
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
+use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::store::error::DbError;
+use crate::store::interface::WriteObserver;
 pub use crate::store::migrations::SCHEMA_VERSION;
 use crate::store::migrations::{self, Dialect};
 
@@ -60,6 +62,8 @@ struct Inner {
     writer: Mutex<Option<thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
+    /// Told each write's queue wait and latency (the metrics).
+    observer: OnceLock<WriteObserver>,
 }
 
 fn open(path: &Path, read_only: bool) -> Result<Connection, DbError> {
@@ -108,8 +112,14 @@ impl Db {
                 writer: Mutex::new(Some(writer)),
                 readers: Mutex::new(Vec::new()),
                 path,
+                observer: OnceLock::new(),
             }),
         })
+    }
+
+    /// Sets the observer told each [`Db::write`]'s timings (once; later calls are ignored).
+    pub fn set_write_observer(&self, observer: WriteObserver) {
+        let _ = self.inner.observer.set(observer);
     }
 
     fn submit(&self, job: Job) -> Result<(), DbError> {
@@ -167,11 +177,22 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let submitted = Instant::now();
+        let waited = Arc::new(OnceLock::new());
+        let ran = Arc::clone(&waited);
+        let f = move |ctx: &mut WriteCtx<'_>| {
+            let _ = ran.set(submitted.elapsed());
+            f(ctx)
+        };
         self.submit(Db::job(f, move |r| {
             let _ = tx.send(r);
         }))
         .map_err(E::from)?;
-        rx.await.map_err(|_| E::from(DbError::WriterGone))?
+        let answer = rx.await.map_err(|_| E::from(DbError::WriterGone))?;
+        if let (Some(observe), Some(waited)) = (self.inner.observer.get(), waited.get()) {
+            observe(*waited, submitted.elapsed());
+        }
+        answer
     }
 
     /// [`Db::write`] for callers outside an async runtime (the unit tests below).

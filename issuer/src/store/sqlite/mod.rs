@@ -209,6 +209,10 @@ impl Store for Db {
         Db::close(self);
     }
 
+    fn observe_writes(&self, observer: super::interface::WriteObserver) {
+        self.set_write_observer(observer);
+    }
+
     async fn insert_attestation_nonce(
         &self,
         digest: SecretDigest,
