@@ -176,7 +176,12 @@ fn write_qr_png(text: &str, path: &Path) {
 fn request_answer_as_vp_token_is_accepted_once() {
     let s = Setup::new(false);
     let (uri, nonce, client_id) = s.request("hotel");
-    assert_eq!(client_id, "https://hotel.example");
+    // An unsigned offline request: the redirect_uri: client id of the desk's offline
+    // response_uri (OpenID4VP 1.0 section 5.9.3).
+    assert_eq!(
+        client_id,
+        "redirect_uri:https://offline.invalid/hotel.example"
+    );
     // The request the binary printed reads back with its nonce and the hotel's DCQL.
     let request = PresentationRequest::from_uri(&uri).unwrap();
     assert_eq!(request.nonce, nonce);
@@ -246,7 +251,10 @@ fn policy_rejections_use_the_nonce_up() {
     // The bank's profile requires high; it asks for address, which a basic credential lacks,
     // so the wallet here answers with what it has.
     let (uri, _, client_id) = s.request("bank");
-    assert_eq!(client_id, "https://bank.example");
+    assert_eq!(
+        client_id,
+        "redirect_uri:https://offline.invalid/bank.example"
+    );
     let request = PresentationRequest::from_uri(&uri).unwrap();
     assert_eq!(
         request.dcql_query["credentials"][0]["meta"]["vct_values"],
