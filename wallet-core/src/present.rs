@@ -407,6 +407,15 @@ impl AuthorizationRequest {
         };
         let client_identity = match client_id.strip_prefix("redirect_uri:") {
             Some(uri) => match &response_uri {
+                // Offline, the answer is shown to whoever scans it, not sent to that address:
+                // nothing about the verifier is verified.
+                Some(response_uri)
+                    if response_uri == uri
+                        && response_mode == ResponseMode::Offline
+                        && text("response_mode")?.is_some() =>
+                {
+                    ClientIdentity::Unverified
+                }
                 Some(response_uri) if response_uri == uri && text("response_mode")?.is_some() => {
                     ClientIdentity::RedirectUri {
                         uri: uri.to_owned(),
@@ -674,10 +683,8 @@ mod offline_profile_tests {
         ]))
         .unwrap();
         assert_eq!(request.response_mode, ResponseMode::Offline);
-        assert_eq!(
-            request.client_identity,
-            ClientIdentity::RedirectUri { uri: uri.into() }
-        );
+        // Shown, not sent to that address: the redirect_uri prefix proves nothing offline.
+        assert_eq!(request.client_identity, ClientIdentity::Unverified);
         assert_eq!(request.state.as_deref(), Some("s"));
         // A look-alike host is an online endpoint.
         let online = AuthorizationRequest::from_params(&params(&[
