@@ -28,6 +28,7 @@ import { setGlobalConfig } from '@openid4vc/utils';
 import { Openid4vpClient, Openid4vpVerifier } from '@openid4vc/openid4vp';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { digest, generateSalt } from '@sd-jwt/crypto-nodejs';
+import { parseArgs, usage } from './cli_args.mjs';
 
 // The test servers are plain http on loopback.
 setGlobalConfig({ allowInsecureUrls: true });
@@ -230,28 +231,15 @@ async function rp(opts) {
   return outcome.accepted ? 0 : 1;
 }
 
-function parseArgs(argv) {
-  const [command, ...rest] = argv;
-  const opts = {};
-  for (let i = 0; i < rest.length; i += 2) {
-    if (!rest[i].startsWith('--') || rest[i + 1] === undefined) usage();
-    opts[rest[i].slice(2)] = rest[i + 1];
-  }
-  return { command, opts };
-}
+const USAGE = 'usage: openid4vp_interop.mjs wallet --request URI --credential FILE --holder-jwk FILE [--request-object FILE] [--submit yes]\n'
+  + '       openid4vp_interop.mjs rp --issuer-jwk FILE\n';
 
-function usage() {
-  process.stderr.write('usage: openid4vp_interop.mjs wallet --request URI --credential FILE --holder-jwk FILE [--request-object FILE] [--submit yes]\n'
-    + '       openid4vp_interop.mjs rp --issuer-jwk FILE\n');
-  process.exit(2);
-}
-
-const { command, opts } = parseArgs(process.argv.slice(2));
+const { command, opts } = parseArgs(process.argv.slice(2), USAGE);
 let code;
 try {
   if (command === 'wallet' && opts.request && opts.credential && opts['holder-jwk']) code = await wallet(opts);
   else if (command === 'rp' && opts['issuer-jwk']) code = await rp(opts);
-  else usage();
+  else usage(USAGE);
 } catch (e) {
   const detail = e?.errorResponse ? JSON.stringify(e.errorResponse) : '';
   process.stderr.write(`refused: ${e?.message ?? e} ${detail}\n`);

@@ -21,7 +21,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use rp_support::Fixture;
+use rp_support::{Fixture, Status};
 use serde_json::{json, Value};
 
 const LIBRARY: &str = "@openid4vc/openid4vp";
@@ -134,7 +134,7 @@ fn their_wallet_accepts_the_offline_desk_request_and_we_accept_its_answer() {
     if !installed() {
         return;
     }
-    let f = Fixture::new(false);
+    let f = Fixture::new(Status::None);
     let made = request(&f, &[]);
     let theirs = their_wallet(&f, made["request_uri"].as_str().unwrap(), &[]);
     assert_eq!(theirs["client_prefix"], "redirect_uri");
@@ -160,7 +160,7 @@ fn their_wallet_refuses_the_older_request_form() {
     }
     // What `verifier request` wrote before: no response_mode, no response_uri, and a client
     // id without a 1.0 prefix. The library refuses it, which is why the form changed.
-    let f = Fixture::new(false);
+    let f = Fixture::new(Status::None);
     let dcql = r#"{"credentials":[{"id":"citizen_id","format":"dc+sd-jwt"}]}"#;
     let old = format!(
         "openid4vp://?{}",
@@ -186,7 +186,7 @@ fn their_wallet_accepts_signed_requests_by_value_and_by_reference() {
     if !installed() {
         return;
     }
-    let f = Fixture::new(false);
+    let f = Fixture::new(Status::None);
     let (_, key) = f.rp_key();
     let made = request(&f, &["--sign-key", &key]);
     let theirs = their_wallet(&f, made["request_uri"].as_str().unwrap(), &[]);
@@ -218,7 +218,7 @@ async fn their_wallet_answers_verifier_serve_by_direct_post() {
     if !installed() {
         return;
     }
-    let f = Fixture::new(true);
+    let f = Fixture::new(Status::Valid);
     for signed in [true, false] {
         let server = f.serve(signed);
         let created = server.create(json!({"profile": "hotel"})).await;
@@ -245,7 +245,7 @@ async fn their_relying_party_accepts_our_wallets_direct_post_answer() {
     if !installed() {
         return;
     }
-    let f = Fixture::new(false);
+    let f = Fixture::new(Status::None);
     let issuer_jwk = f.file(
         "issuer.jwk.json",
         &f.bureau.public_jwk().to_bare_value().to_string(),

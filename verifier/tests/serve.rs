@@ -7,7 +7,7 @@
 
 mod rp_support;
 
-use rp_support::{Fixture, API_TOKEN};
+use rp_support::{Fixture, Status, API_TOKEN};
 use serde_json::{json, Value};
 
 /// Posts a raw body to the request's response_uri: (status, JSON).
@@ -40,9 +40,58 @@ fn form(answer: &wallet::Answer, state: Option<&str>) -> Vec<u8> {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// An unsigned `verifier serve` with one open request, and our wallet's answer to it (not sent).
+struct Opened {
+    server: rp_support::Server,
+    created: Value,
+    request: wallet::AuthorizationRequest,
+    answer: wallet::Answer,
+    _fixture: Fixture,
+}
+
+async fn opened() -> Opened {
+    let fixture = Fixture::new(Status::Valid);
+    let server = fixture.serve(false);
+    let created = server.create(json!({})).await;
+    let uri = created["request_uri"].as_str().unwrap();
+    let (request, answer) = fixture.wallet_answer(uri).await;
+    Opened {
+        server,
+        created,
+        request,
+        answer,
+        _fixture: fixture,
+    }
+}
+
+impl Opened {
+    /// Posts `body` with `content_type` to the request's response_uri.
+    async fn post(&self, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        post_raw(&response_uri(&self.request), content_type, body).await
+    }
+
+    /// The answer as a form with this `state`.
+    fn form(&self, state: Option<&str>) -> Vec<u8> {
+        form(&self.answer, state)
+    }
+
+    fn state(&self) -> Option<&str> {
+        self.request.state.as_deref()
+    }
+}
+
+/// Asserts a refusal's status and error code.
+fn refused((status, body): (u16, Value), expected: u16, code: &str) {
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (expected, Some(code)),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn the_bank_flow_runs_end_to_end_with_a_signed_request_by_reference() {
-    let fixture = Fixture::new(true);
+    let fixture = Fixture::new(Status::Valid);
     let server = fixture.serve(true);
     let created = server
         .create(json!({"profile": "hotel", "redirect_uri": "https://bank.example/done"}))
@@ -68,10 +117,10 @@ async fn the_bank_flow_runs_end_to_end_with_a_signed_request_by_reference() {
         .unwrap();
 
     // Without the response code the redirect carried, no result (section 8.2).
-    let (status, body) = server.result(&created, Some(secret), None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (403, Some("response_code_wrong"))
+    refused(
+        server.result(&created, Some(secret), None).await,
+        403,
+        "response_code_wrong",
     );
     let (status, result) = server.result(&created, Some(secret), Some(code)).await;
     assert_eq!(status, 200, "{result}");
@@ -89,16 +138,16 @@ async fn the_bank_flow_runs_end_to_end_with_a_signed_request_by_reference() {
     assert_eq!(disclosed, ["family_name", "given_name", "id_number"]);
     assert!(presentation["claims"]["family_name"].is_string());
     // The result is given once; then the request is gone.
-    let (status, body) = server.result(&created, Some(secret), Some(code)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("request_unknown"))
+    refused(
+        server.result(&created, Some(secret), Some(code)).await,
+        404,
+        "request_unknown",
     );
 }
 
 #[tokio::test]
 async fn an_unsigned_request_goes_by_value_with_a_redirect_uri_client_id() {
-    let fixture = Fixture::new(true);
+    let fixture = Fixture::new(Status::Valid);
     let server = fixture.serve(false);
     let created = server.create(json!({})).await;
     // The first --profile is the default.
@@ -125,161 +174,106 @@ async fn an_unsigned_request_goes_by_value_with_a_redirect_uri_client_id() {
 
 #[tokio::test]
 async fn the_same_answer_twice_is_refused() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let created = server.create(json!({})).await;
-    let (request, answer) = fixture
-        .wallet_answer(created["request_uri"].as_str().unwrap())
-        .await;
-    let uri = response_uri(&request);
-    let body = form(&answer, request.state.as_deref());
-    assert_eq!(post_raw(&uri, FORM, body.clone()).await.0, 200);
-    let (status, again) = post_raw(&uri, FORM, body).await;
-    assert_eq!(
-        (status, again["error"].as_str()),
-        (409, Some("request_answered"))
+    let o = opened().await;
+    assert_eq!(o.post(FORM, o.form(o.state())).await.0, 200);
+    refused(
+        o.post(FORM, o.form(o.state())).await,
+        409,
+        "request_answered",
     );
 }
 
 #[tokio::test]
 async fn an_answer_for_another_nonce_is_refused_and_the_request_stays_open() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let created = server.create(json!({})).await;
-    let (request, _) = fixture
-        .wallet_answer(created["request_uri"].as_str().unwrap())
-        .await;
-    let other = server.create(json!({})).await;
-    // A valid answer, but to the other request (its nonce and client id).
-    let (_, other_answer) = fixture
-        .wallet_answer(other["request_uri"].as_str().unwrap())
-        .await;
-    let (status, body) = post_raw(
-        &response_uri(&request),
-        FORM,
-        form(&other_answer, request.state.as_deref()),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("nonce_mismatch"))
+    let o = opened().await;
+    // A valid answer, but to another request (its nonce and client id).
+    let other = opened().await;
+    refused(
+        o.post(FORM, form(&other.answer, o.state())).await,
+        400,
+        "nonce_mismatch",
     );
-    let secret = created["transaction_secret"].as_str();
+    let secret = o.created["transaction_secret"].as_str();
     assert_eq!(
-        server.result(&created, secret, None).await,
+        o.server.result(&o.created, secret, None).await,
         (200, json!({"status": "pending"}))
     );
 }
 
 #[tokio::test]
 async fn an_answer_with_a_wrong_or_missing_state_is_refused() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let created = server.create(json!({})).await;
-    let (request, answer) = fixture
-        .wallet_answer(created["request_uri"].as_str().unwrap())
-        .await;
-    let uri = response_uri(&request);
-    let (status, body) = post_raw(&uri, FORM, form(&answer, Some("another-state"))).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("state_mismatch"))
+    let o = opened().await;
+    refused(
+        o.post(FORM, o.form(Some("another"))).await,
+        400,
+        "state_mismatch",
     );
-    let (status, body) = post_raw(&uri, FORM, form(&answer, None)).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("state_mismatch"))
-    );
+    refused(o.post(FORM, o.form(None)).await, 400, "state_mismatch");
     // The real answer still gets through.
-    let (status, _) = post_raw(&uri, FORM, form(&answer, request.state.as_deref())).await;
-    assert_eq!(status, 200);
+    assert_eq!(o.post(FORM, o.form(o.state())).await.0, 200);
 }
 
 #[tokio::test]
 async fn an_unknown_request_id_is_refused() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let uri = format!("{}/requests/no-such-request/response", server.base);
-    let (status, body) = post_raw(&uri, FORM, b"vp_token=%7B%7D&state=s".to_vec()).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (404, Some("request_unknown"))
-    );
+    let o = opened().await;
+    let uri = format!("{}/requests/no-such-request/response", o.server.base);
+    let got = post_raw(&uri, FORM, o.form(o.state())).await;
+    refused(got, 404, "request_unknown");
 }
 
 #[tokio::test]
 async fn an_oversized_answer_is_refused_before_it_is_read() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let created = server.create(json!({})).await;
-    let (request, _) = fixture
-        .wallet_answer(created["request_uri"].as_str().unwrap())
-        .await;
+    let o = opened().await;
     let body = vec![b'a'; 1024 * 1024 + 1];
-    let (status, body) = post_raw(&response_uri(&request), FORM, body).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (413, Some("body_too_large"))
-    );
+    refused(o.post(FORM, body).await, 413, "body_too_large");
 }
 
 #[tokio::test]
 async fn an_answer_that_is_not_a_form_is_refused() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let created = server.create(json!({})).await;
-    let (request, answer) = fixture
-        .wallet_answer(created["request_uri"].as_str().unwrap())
-        .await;
-    let json_body = json!({"vp_token": answer.vp_token, "state": request.state}).to_string();
-    let (status, body) = post_raw(
-        &response_uri(&request),
-        "application/json",
-        json_body.into_bytes(),
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (415, Some("content_type"))
-    );
+    let o = opened().await;
+    let json_body = json!({"vp_token": o.answer.vp_token, "state": o.state()}).to_string();
+    let got = o.post("application/json", json_body.into_bytes()).await;
+    refused(got, 415, "content_type");
 }
 
 #[tokio::test]
 async fn the_result_is_given_only_with_the_transaction_secret() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let created = server.create(json!({})).await;
-    let (status, body) = server.result(&created, None, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("token_missing"))
+    let o = opened().await;
+    refused(
+        o.server.result(&o.created, None, None).await,
+        401,
+        "token_missing",
     );
-    let (status, body) = server.result(&created, Some("not-the-secret"), None).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("token_wrong")));
+    let wrong = o
+        .server
+        .result(&o.created, Some("not-the-secret"), None)
+        .await;
+    refused(wrong, 403, "token_wrong");
 }
 
 #[tokio::test]
 async fn requests_are_made_only_with_the_api_token() {
-    let fixture = Fixture::new(true);
-    let server = fixture.serve(false);
-    let url = format!("{}/requests", server.base);
-    let response = reqwest::Client::new()
-        .post(&url)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "token_missing");
-    let response = reqwest::Client::new()
-        .post(&url)
-        .bearer_auth(API_TOKEN)
-        .json(&json!({"profile": "casino"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "profile_unknown");
+    let o = opened().await;
+    let url = format!("{}/requests", o.server.base);
+    let post = |token: Option<&str>, body: Value| {
+        let mut req = reqwest::Client::new().post(&url).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move {
+            let response = req.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    refused(post(None, json!({})).await, 401, "token_missing");
+    refused(
+        post(Some("wrong-token-0123456789"), json!({})).await,
+        403,
+        "token_wrong",
+    );
+    let casino = post(Some(API_TOKEN), json!({"profile": "casino"})).await;
+    refused(casino, 400, "profile_unknown");
 }

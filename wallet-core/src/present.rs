@@ -656,9 +656,13 @@ mod offline_profile_tests {
 
     use super::*;
 
-    fn params(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    /// A request with these parameters besides `response_type`, `nonce` and a DCQL query.
+    fn parse(pairs: &[(&str, &str)]) -> Result<AuthorizationRequest, PresentationError> {
         let mut p = Map::new();
-        for (k, v) in pairs {
+        for (k, v) in [("response_type", "vp_token"), ("nonce", "n")]
+            .iter()
+            .chain(pairs)
+        {
             p.insert((*k).into(), Value::String((*v).into()));
         }
         p.insert(
@@ -666,38 +670,31 @@ mod offline_profile_tests {
             serde_json::json!({"credentials": [{"id": "q", "format": "dc+sd-jwt",
                 "meta": {"vct_values": ["urn:cn:citizen-id:basic:1"]}}]}),
         );
-        p
+        AuthorizationRequest::from_params(&p)
+    }
+
+    /// An unsigned `direct_post` request to `uri` with the client id `redirect_uri:<uri>`.
+    fn direct_post(uri: &str) -> AuthorizationRequest {
+        let client_id = format!("redirect_uri:{uri}");
+        let mode = ("response_mode", "direct_post");
+        parse(&[
+            ("client_id", &client_id),
+            mode,
+            ("response_uri", uri),
+            ("state", "s"),
+        ])
+        .unwrap()
     }
 
     #[test]
     fn a_direct_post_request_to_offline_invalid_is_answered_offline() {
-        let uri = "https://offline.invalid/hotel.example";
-        let client_id = format!("redirect_uri:{uri}");
-        let request = AuthorizationRequest::from_params(&params(&[
-            ("client_id", &client_id),
-            ("response_type", "vp_token"),
-            ("response_mode", "direct_post"),
-            ("response_uri", uri),
-            ("nonce", "n"),
-            ("state", "s"),
-        ]))
-        .unwrap();
+        let request = direct_post("https://offline.invalid/hotel.example");
         assert_eq!(request.response_mode, ResponseMode::Offline);
         // Shown, not sent to that address: the redirect_uri prefix proves nothing offline.
         assert_eq!(request.client_identity, ClientIdentity::Unverified);
         assert_eq!(request.state.as_deref(), Some("s"));
         // A look-alike host is an online endpoint.
-        let online = AuthorizationRequest::from_params(&params(&[
-            (
-                "client_id",
-                "redirect_uri:https://offline.invalid.example/x",
-            ),
-            ("response_type", "vp_token"),
-            ("response_mode", "direct_post"),
-            ("response_uri", "https://offline.invalid.example/x"),
-            ("nonce", "n"),
-        ]))
-        .unwrap();
+        let online = direct_post("https://offline.invalid.example/x");
         assert!(matches!(
             online.response_mode,
             ResponseMode::DirectPost { .. }
@@ -708,13 +705,7 @@ mod offline_profile_tests {
     fn a_redirect_uri_client_id_without_response_mode_is_refused() {
         let uri = "https://offline.invalid/hotel.example";
         let client_id = format!("redirect_uri:{uri}");
-        let err = AuthorizationRequest::from_params(&params(&[
-            ("client_id", &client_id),
-            ("response_type", "vp_token"),
-            ("response_uri", uri),
-            ("nonce", "n"),
-        ]))
-        .unwrap_err();
+        let err = parse(&[("client_id", &client_id), ("response_uri", uri)]).unwrap_err();
         assert!(matches!(err, PresentationError::InvalidRequest { .. }));
     }
 }

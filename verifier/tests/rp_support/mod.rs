@@ -23,7 +23,19 @@ const STATUS_URI: &str = "https://bureau.example.cn/status/0";
 /// The bank backend's token for `POST /requests`.
 pub const API_TOKEN: &str = "bank-backend-token-0123456789";
 
-/// A holder, their basic credential and the verifier's trust files, in a temporary directory.
+/// The credential's status reference, and its entry in the status token beside it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// No status reference (the hotel accepts a short-lived credential without one).
+    None,
+    /// Referenced, and valid in `status.jwt`.
+    Valid,
+    /// Referenced, and revoked in `status.jwt`.
+    Revoked,
+}
+
+/// A holder, their basic credential and the verifier's trust files (`trust.json`, and
+/// `status.jwt` with a status reference), in a temporary directory.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub holder: SigningKey,
@@ -34,10 +46,8 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// A basic credential valid for 24 hours; with `status`, it carries a status reference
-    /// (valid in the status token written beside it), else none (the hotel accepts a
-    /// short-lived credential without one).
-    pub fn new(status: bool) -> Fixture {
+    /// A basic credential valid for 24 hours, with `status`.
+    pub fn new(status: Status) -> Fixture {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let bureau = SigningKey::generate(Alg::Es256, &mut rng);
         let holder = SigningKey::generate(Alg::Es256, &mut rng);
@@ -54,7 +64,7 @@ impl Fixture {
                 format: Format::DcSdJwt,
                 issuer: ISSUER,
                 holder: holder.public_jwk(),
-                status: status.then_some(&reference),
+                status: (status != Status::None).then_some(&reference),
                 issued_at: t,
                 expires_at: t + 86_400,
             },
@@ -75,13 +85,14 @@ impl Fixture {
             &fixture.bureau.public_jwk().to_bare_value().to_string(),
         );
         fixture.trust_args = vec!["--trust".into(), trust];
-        if status {
+        if status != Status::None {
+            let revoked = status == Status::Revoked;
             let token = status_token(
                 &fixture.bureau,
                 (STATUS_URI, ISSUER),
                 (t, t + 3600),
                 5,
-                false,
+                revoked,
             );
             let status = fixture.file("status.jwt", &token);
             fixture.trust_args.extend(["--status".into(), status]);
