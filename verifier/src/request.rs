@@ -330,9 +330,24 @@ impl PresentationRequest {
     /// parameter plus `aud` ([`SELF_ISSUED_AUD`]), `iat` and `exp` (`iat` + `validity`).
     /// `client_id` should be [`did_jwk_client_id`] of `key`.
     pub fn to_request_object(&self, key: &SigningKey, iat: i64, validity: i64) -> String {
+        self.to_request_object_for(key, iat, validity, None)
+    }
+
+    /// [`PresentationRequest::to_request_object`] for a wallet that posted its `wallet_nonce`
+    /// to the request URI (`request_uri_method=post`, section 5.10): the object carries it.
+    pub fn to_request_object_for(
+        &self,
+        key: &SigningKey,
+        iat: i64,
+        validity: i64,
+        wallet_nonce: Option<&str>,
+    ) -> String {
         let mut payload = Map::new();
         for (name, value) in self.parameters() {
             payload.insert(name.into(), value);
+        }
+        if let Some(nonce) = wallet_nonce {
+            payload.insert("wallet_nonce".into(), json!(nonce));
         }
         payload.insert("aud".into(), json!(SELF_ISSUED_AUD));
         payload.insert("iat".into(), json!(iat));
@@ -362,14 +377,18 @@ impl PresentationRequest {
 
     /// The request passed by reference (OpenID4VP 1.0 section 5.10; RFC 9101):
     /// `openid4vp://?client_id=..&request_uri=..`; the wallet fetches the request object (from
-    /// [`PresentationRequest::to_request_object`]) with `GET`.
-    pub fn to_reference_uri(&self, request_uri: &str) -> String {
-        // Serializing a list of string pairs cannot fail.
-        let query = serde_urlencoded::to_string([
+    /// [`PresentationRequest::to_request_object`]) with `GET`, or, with `post`
+    /// (`&request_uri_method=post`), may post its metadata and `wallet_nonce` there instead.
+    pub fn to_reference_uri(&self, request_uri: &str, post: bool) -> String {
+        let mut pairs = vec![
             ("client_id", self.client_id.as_str()),
             ("request_uri", request_uri),
-        ])
-        .unwrap_or_default();
+        ];
+        if post {
+            pairs.push(("request_uri_method", "post"));
+        }
+        // Serializing a list of string pairs cannot fail.
+        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
         format!("{SCHEME}?{query}")
     }
 
@@ -631,9 +650,12 @@ mod tests {
         let policy = Policy::from_toml(BANK).unwrap();
         let req = PresentationRequest::for_policy(&policy, "c", "n", ResponseMode::Shown);
         assert_eq!(
-            req.to_reference_uri("https://bank.example/requests/1"),
+            req.to_reference_uri("https://bank.example/requests/1", false),
             "openid4vp://?client_id=c&request_uri=https%3A%2F%2Fbank.example%2Frequests%2F1"
         );
+        assert!(req
+            .to_reference_uri("https://bank.example/requests/1", true)
+            .ends_with("&request_uri_method=post"));
     }
 
     #[test]

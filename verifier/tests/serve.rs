@@ -277,3 +277,101 @@ async fn requests_are_made_only_with_the_api_token() {
     let casino = post(Some(API_TOKEN), json!({"profile": "casino"})).await;
     refused(casino, 400, "profile_unknown");
 }
+
+#[tokio::test]
+async fn an_answer_after_the_request_expired_is_refused() {
+    let fixture = Fixture::new(Status::Valid);
+    // The hotel's profile, answerable for one second.
+    let quick = include_str!("../profiles/hotel.toml")
+        .replace("name = \"hotel\"", "name = \"quick\"")
+        .replace("validity_seconds = 600", "validity_seconds = 1");
+    let profile = fixture.file("quick.toml", &quick);
+    let server = fixture.serve_with(&["--profile".into(), profile]);
+    let created = server.create(json!({"profile": "quick"})).await;
+    let uri = created["request_uri"].as_str().unwrap();
+    let (request, answer) = fixture.wallet_answer(uri).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let got = post_raw(
+        &response_uri(&request),
+        FORM,
+        form(&answer, request.state.as_deref()),
+    )
+    .await;
+    refused(got, 400, "request_expired");
+}
+
+#[tokio::test]
+async fn a_redirect_uri_that_is_not_https_is_refused() {
+    let o = opened().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/requests", o.server.base))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"redirect_uri": "http://bank.example/done"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    refused(
+        (status, response.json().await.unwrap()),
+        400,
+        "redirect_uri_invalid",
+    );
+}
+
+/// The `request_uri` and `client_id` of a request by reference.
+fn reference(created: &Value) -> (String, String) {
+    let uri = created["request_uri"].as_str().unwrap();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.split_once('?').unwrap().1).unwrap();
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    assert_eq!(get("request_uri_method"), "post");
+    (get("request_uri"), get("client_id"))
+}
+
+async fn post_form(url: &str, pairs: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .form(pairs)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_wallet_posting_to_the_request_uri_gets_its_wallet_nonce_in_the_signed_object() {
+    let fixture = Fixture::new(Status::Valid);
+    let server = fixture.serve(true);
+    let created = server.create(json!({})).await;
+    let (request_uri, client_id) = reference(&created);
+    let metadata = r#"{"vp_formats_supported":{"dc+sd-jwt":{}}}"#;
+    let form = [("wallet_metadata", metadata), ("wallet_nonce", "wn-1")];
+    let response = post_form(&request_uri, &form).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/oauth-authz-req+jwt"
+    );
+    let jwt = response.text().await.unwrap();
+    // Our wallet's checks of a request object: typ, client id, did:jwk signature, aud.
+    wallet::AuthorizationRequest::from_request_object(&jwt, Some(&client_id)).unwrap();
+    let payload = credential::jose::Jws::parse(&jwt)
+        .unwrap()
+        .payload_object()
+        .unwrap();
+    assert_eq!(payload["wallet_nonce"], "wn-1");
+}
+
+#[tokio::test]
+async fn wallet_metadata_that_is_not_a_json_object_is_refused() {
+    let fixture = Fixture::new(Status::Valid);
+    let server = fixture.serve(true);
+    let created = server.create(json!({})).await;
+    let (request_uri, _) = reference(&created);
+    let response = post_form(&request_uri, &[("wallet_metadata", "[1]")]).await;
+    let status = response.status().as_u16();
+    refused(
+        (status, response.json().await.unwrap()),
+        400,
+        "body_malformed",
+    );
+}

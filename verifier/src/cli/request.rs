@@ -145,7 +145,7 @@ fn make(args: &Args) -> anyhow::Result<()> {
             }
             std::fs::write(file, request.to_request_object(key, t, validity))
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-            request.to_reference_uri(request_uri)
+            request.to_reference_uri(request_uri, false)
         }
         (Some(key), _, _) => request.to_signed_uri(key, t, validity),
         (None, _, _) => request.to_uri(),

@@ -121,16 +121,34 @@ impl Fixture {
 
     /// Starts `verifier serve` for the hotel and bank profiles (`--sign-key` when `signed`).
     pub fn serve(&self, signed: bool) -> Server {
+        let mut args = vec![
+            "--profile".to_owned(),
+            "hotel".into(),
+            "--profile".into(),
+            "bank".into(),
+        ];
+        if signed {
+            args.extend(["--sign-key".into(), self.rp_key().1]);
+        }
+        self.serve_with(&args)
+    }
+
+    /// Starts `verifier serve` with these arguments besides the listener, API token, trust and
+    /// data directory.
+    pub fn serve_with(&self, args: &[String]) -> Server {
         let token = self.file("api-token", API_TOKEN);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_verifier"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--profile", "hotel"])
-            .args(["--profile", "bank", "--api-token-file", &token])
-            .args(&self.trust_args)
-            .arg("--data")
-            .arg(self.data());
-        if signed {
-            cmd.args(["--sign-key", &self.rp_key().1]);
-        }
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--api-token-file",
+            &token,
+        ])
+        .args(&self.trust_args)
+        .args(args)
+        .arg("--data")
+        .arg(self.data());
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -16,6 +16,10 @@ use crate::cli::now;
 
 /// The largest `POST /requests` body.
 pub const MAX_CREATE_BODY: usize = 16 * 1024;
+/// The largest body a wallet posts to the request URI (its metadata and `wallet_nonce`).
+pub const MAX_WALLET_METADATA_BODY: usize = 64 * 1024;
+/// The longest `wallet_nonce` accepted.
+pub const MAX_WALLET_NONCE: usize = 256;
 /// The largest `direct_post` body: a presentation is at most 256 KiB, form-encoded up to about
 /// three times that.
 pub const MAX_ANSWER_BODY: usize = 1024 * 1024;
@@ -46,7 +50,10 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/requests", post(create))
-        .route("/requests/{id}/request", get(request_object))
+        .route(
+            "/requests/{id}/request",
+            get(request_object).post(request_object_post),
+        )
         .route("/requests/{id}/response", post(response))
         .route("/requests/{id}/result", get(result))
         .with_state(app)
@@ -134,7 +141,52 @@ async fn request_object(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Response, ServeError> {
-    let jwt = app.request_object(&id, now())?;
+    jwt_response(app.request_object(&id, None, now())?)
+}
+
+/// `request_uri_method=post`: the wallet posts `wallet_metadata` (a JSON object, not used) and
+/// `wallet_nonce` (put into the request object) form-encoded.
+async fn request_object_post(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ServeError> {
+    check_content_type(&headers, FORM)?;
+    let form = read_body(&headers, body, MAX_WALLET_METADATA_BODY).await?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&form).map_err(|_| ServeError::MalformedBody {
+            reason: "not form-urlencoded",
+        })?;
+    let field = |name: &str| -> Result<Option<&str>, ServeError> {
+        let mut values = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        match (values.next(), values.next()) {
+            (value, None) => Ok(value),
+            _ => Err(ServeError::MalformedBody {
+                reason: "a parameter is given twice",
+            }),
+        }
+    };
+    let nonce = field("wallet_nonce")?;
+    if nonce.is_some_and(|n| n.is_empty() || n.len() > MAX_WALLET_NONCE) {
+        return Err(ServeError::MalformedBody {
+            reason: "wallet_nonce is empty or too long",
+        });
+    }
+    if let Some(metadata) = field("wallet_metadata")? {
+        if !serde_json::from_str::<Value>(metadata).is_ok_and(|v| v.is_object()) {
+            return Err(ServeError::MalformedBody {
+                reason: "wallet_metadata is not a JSON object",
+            });
+        }
+    }
+    jwt_response(app.request_object(&id, nonce, now())?)
+}
+
+fn jwt_response(jwt: String) -> Result<Response, ServeError> {
     let mut response = jwt.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

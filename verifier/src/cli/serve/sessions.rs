@@ -188,6 +188,8 @@ struct Session {
     policy: Policy,
     request: PresentationRequest,
     request_object: Option<String>,
+    /// `iat` and validity of the request object, to sign it again with a `wallet_nonce`.
+    signed: (i64, i64),
     secret_hash: [u8; 32],
     redirect_uri: Option<String>,
     expires_at: i64,
@@ -333,7 +335,7 @@ impl App {
         let expires_at = now + validity;
         let (uri, request_object) = match &self.config.sign_key {
             Some(key) => (
-                request.to_reference_uri(&request_uri),
+                request.to_reference_uri(&request_uri, true),
                 Some(request.to_request_object(key, now, validity)),
             ),
             None => (request.to_uri(), None),
@@ -359,6 +361,7 @@ impl App {
                 policy,
                 request,
                 request_object,
+                signed: (now, validity),
                 secret_hash: hash(&secret),
                 redirect_uri: asked.redirect_uri,
                 expires_at,
@@ -368,12 +371,18 @@ impl App {
         Ok((id, answer))
     }
 
-    /// The signed request object of an open request.
+    /// The signed request object of an open request; signed again with the wallet's
+    /// `wallet_nonce` when it posted one (`request_uri_method=post`, section 5.10).
     ///
     /// # Errors
     /// [`ServeError::UnknownRequest`], [`ServeError::RequestExpired`],
     /// [`ServeError::AlreadyAnswered`], [`ServeError::NoRequestObject`].
-    pub fn request_object(&self, id: &str, now: i64) -> Result<String, ServeError> {
+    pub fn request_object(
+        &self,
+        id: &str,
+        wallet_nonce: Option<&str>,
+        now: i64,
+    ) -> Result<String, ServeError> {
         let sessions = self.lock();
         let session = sessions.get(id).ok_or(ServeError::UnknownRequest)?;
         if session.expires_at < now {
@@ -382,10 +391,18 @@ impl App {
         if !matches!(session.outcome, Outcome::Pending) {
             return Err(ServeError::AlreadyAnswered);
         }
-        session
-            .request_object
-            .clone()
-            .ok_or(ServeError::NoRequestObject)
+        match (wallet_nonce, &self.config.sign_key) {
+            (Some(nonce), Some(key)) => {
+                let (iat, validity) = session.signed;
+                Ok(session
+                    .request
+                    .to_request_object_for(key, iat, validity, Some(nonce)))
+            }
+            _ => session
+                .request_object
+                .clone()
+                .ok_or(ServeError::NoRequestObject),
+        }
     }
 
     /// Receives a `direct_post` form body: verifies it and, once the holder answered, closes the
