@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
 import { ES256, digest, generateSalt } from '@sd-jwt/crypto-nodejs';
+import { parseArgs, usage as usageAndExit } from './cli_args.mjs';
 
 const ISSUER = 'https://issuer.node.example';
 
@@ -178,23 +179,11 @@ async function verify(opts) {
   }
 }
 
-function parseArgs(argv) {
-  const [command, ...rest] = argv;
-  const opts = {};
-  for (let i = 0; i < rest.length; i += 2) {
-    if (!rest[i].startsWith('--') || rest[i + 1] === undefined) usage();
-    opts[rest[i].slice(2)] = rest[i + 1];
-  }
-  return { command, opts };
-}
+const USAGE = 'usage: sdjwt_interop.mjs issue --alg ES256|EdDSA --out DIR --nonce N --aud A\n'
+  + '       sdjwt_interop.mjs verify --issuer-jwk FILE --nonce N --aud A [--presentation FILE|-]\n';
+const usage = () => usageAndExit(USAGE);
 
-function usage() {
-  process.stderr.write('usage: sdjwt_interop.mjs issue --alg ES256|EdDSA --out DIR --nonce N --aud A\n'
-    + '       sdjwt_interop.mjs verify --issuer-jwk FILE --nonce N --aud A [--presentation FILE|-]\n');
-  process.exit(2);
-}
-
-const { command, opts } = parseArgs(process.argv.slice(2));
+const { command, opts } = parseArgs(process.argv.slice(2), USAGE);
 if (command === 'issue') {
   if (!['ES256', 'EdDSA'].includes(opts.alg) || !opts.out || !opts.nonce || !opts.aud) usage();
   await issue(opts);

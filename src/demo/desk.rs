@@ -45,17 +45,21 @@ pub struct Desk {
 }
 
 impl Desk {
-    /// A desk with a policy file's text; the client id is the profile's `[request] client_id`.
+    /// A desk with a policy file's text; the client id is the `redirect_uri:` of the offline
+    /// response URI the profile's `[request] client_id` names (`docs/relying-party.md`).
     ///
     /// # Errors
     /// A malformed policy or one without a client id.
     pub fn new(profile: &str) -> anyhow::Result<Desk> {
         let policy = Policy::from_toml(profile)?;
-        let client_id = policy
+        let desk = policy
             .request
             .client_id
             .clone()
             .context("profile has no [request] client_id")?;
+        let client_id = verifier::request::redirect_uri_client_id(
+            &verifier::request::offline_response_uri(&desk),
+        );
         Ok(Desk {
             client_id,
             verifier: Verifier::new(TrustStore::new(), StatusStore::new(), policy),

@@ -23,6 +23,9 @@ struct Cli {
 enum Command {
     /// Make an OpenID4VP request for a profile (URI and QR code) and remember its nonce.
     Request(cli::request::Args),
+    /// Serve requests online and receive their direct_post answers (a bank's web flow).
+    #[cfg(feature = "serve")]
+    Serve(cli::serve::Args),
     /// Verify a presentation (SD-JWT+KB, compact or JSON serialization) or a wallet's answer.
     Verify(cli::verify::Args),
     /// Print the status value at an index of a status list.
@@ -38,6 +41,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Request(args) => cli::request::run(args),
         Command::Verify(args) => cli::verify::run(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => cli::serve::run(args),
         Command::Status(args) => cli::status::run(args),
         Command::Sync(args) => cli::sync::run(args),
         Command::Trust(args) => cli::trust::run(args),

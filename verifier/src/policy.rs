@@ -51,7 +51,8 @@ pub struct Policy {
 /// request for this relying party. Every field has a default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestProfile {
-    /// The `client_id` (and expected KB-JWT `aud`) when the command line gives none.
+    /// The desk's name (`https://hotel.example`): its host names an offline request's
+    /// `response_uri`; the client id carries a 1.0 prefix (`docs/relying-party.md`).
     pub client_id: Option<String>,
     /// The `response_uri` for `direct_post` when the command line gives none.
     pub response_uri: Option<String>,

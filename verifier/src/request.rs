@@ -15,6 +15,13 @@
 //!
 //! The nonce comes from a caller-supplied CSPRNG ([`new_nonce`]); remembering it (single use,
 //! with an expiry) is the caller's job, as is showing the QR code.
+//!
+//! Every request written is in the OpenID4VP 1.0 form any 1.0 wallet parses: `response_mode`
+//! is always `direct_post` with a `response_uri`, `client_metadata.vp_formats_supported` is
+//! always present, and `state` when the caller set one. A desk that is offline (the answer is
+//! shown as a QR code) names an [`offline_response_uri`] under the reserved name
+//! `offline.invalid` (RFC 6761: it never resolves, so no wallet can deliver the answer to
+//! anyone); this project's wallet recognises it and shows the answer instead of posting it.
 
 use rand_core::CryptoRngCore;
 use serde_json::{json, Map, Value};
@@ -59,11 +66,57 @@ pub use crate::policy::DEFAULT_QUERY_ID;
 /// The credential format requested: IETF SD-JWT VC (OpenID4VP 1.0 appendix B.3).
 pub const FORMAT: &str = "dc+sd-jwt";
 
+/// The host of an offline desk's `response_uri`: a name under `.invalid`, which RFC 6761
+/// reserves so that it never resolves. A 1.0 wallet that does not know the offline profile
+/// fails to post there (the answer goes nowhere); this project's wallet shows the answer as a
+/// QR code instead.
+pub const OFFLINE_HOST: &str = "offline.invalid";
+
+/// The signature algorithms of `vp_formats_supported` (OpenID4VP 1.0 appendix B.3.4): what the
+/// verifier accepts for the issuer's signature and the KB-JWT.
+pub const ALGS: [&str; 2] = ["ES256", "EdDSA"];
+
+/// `client_metadata` of every request (OpenID4VP 1.0 section 5.1, 11.1): the formats and
+/// algorithms the verifier accepts.
+pub fn client_metadata() -> Value {
+    json!({"vp_formats_supported": {FORMAT: {"sd-jwt_alg_values": ALGS, "kb-jwt_alg_values": ALGS}}})
+}
+
+/// The `response_uri` of an offline desk: `https://offline.invalid/<desk>`, where `<desk>` is
+/// the host of an `http(s)://` client id (`hotel.example`), else empty. A `redirect_uri:` client
+/// id that already names an offline URI keeps it.
+pub fn offline_response_uri(client_id: &str) -> String {
+    if let Some(uri) = client_id.strip_prefix("redirect_uri:") {
+        if is_offline_uri(uri) {
+            return uri.to_owned();
+        }
+    }
+    let desk = client_id
+        .strip_prefix("https://")
+        .or_else(|| client_id.strip_prefix("http://"))
+        .and_then(|rest| rest.split(['/', '?', '#', ':']).next())
+        .filter(|host| {
+            host.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        })
+        .unwrap_or_default();
+    format!("https://{OFFLINE_HOST}/{desk}")
+}
+
+/// Whether `uri` is an offline desk's `response_uri` (host [`OFFLINE_HOST`]).
+pub fn is_offline_uri(uri: &str) -> bool {
+    uri.strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .is_some_and(|host| host.eq_ignore_ascii_case(OFFLINE_HOST))
+}
+
 /// Where the wallet sends its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResponseMode {
-    /// No `response_mode`: the wallet shows the answer (a QR code at a desk, offline).
+    /// The wallet shows the answer (a QR code at a desk, offline). Written as
+    /// `response_mode=direct_post` with the [`offline_response_uri`] of the client id; read
+    /// also from the older form without `response_mode`.
     Shown,
     /// `response_mode=direct_post` to `response_uri` (section 8.2).
     DirectPost {
@@ -83,7 +136,8 @@ pub struct PresentationRequest {
     pub dcql_query: Value,
     /// `response_mode` and `response_uri`.
     pub response_mode: ResponseMode,
-    /// `state`, when the relying party uses one (direct_post sessions).
+    /// `state`: `verifier request` and `verifier serve` always set one (a fresh random value);
+    /// the answer echoes it.
     pub state: Option<String>,
 }
 
@@ -228,45 +282,72 @@ impl PresentationRequest {
         }
     }
 
-    /// The request as `openid4vp://?client_id=..&response_type=vp_token&nonce=..&dcql_query=..`
-    /// (parameters form-urlencoded; `dcql_query` is compact JSON).
-    pub fn to_uri(&self) -> String {
-        let dcql = self.dcql_query.to_string();
-        let mut pairs: Vec<(&str, &str)> = vec![
-            ("client_id", &self.client_id),
-            ("response_type", "vp_token"),
-            ("nonce", &self.nonce),
-            ("dcql_query", &dcql),
+    /// The `response_uri` the request names: the online endpoint, or for [`ResponseMode::Shown`]
+    /// the [`offline_response_uri`] of the client id.
+    pub fn response_uri(&self) -> String {
+        match &self.response_mode {
+            ResponseMode::DirectPost { response_uri } => response_uri.clone(),
+            ResponseMode::Shown => offline_response_uri(&self.client_id),
+        }
+    }
+
+    /// The request's parameters as JSON values, in the order they are written.
+    fn parameters(&self) -> Vec<(&'static str, Value)> {
+        let mut params = vec![
+            ("client_id", json!(self.client_id)),
+            ("response_type", json!("vp_token")),
+            ("response_mode", json!("direct_post")),
+            ("response_uri", json!(self.response_uri())),
+            ("nonce", json!(self.nonce)),
+            ("dcql_query", self.dcql_query.clone()),
+            ("client_metadata", client_metadata()),
         ];
-        if let ResponseMode::DirectPost { response_uri } = &self.response_mode {
-            pairs.push(("response_mode", "direct_post"));
-            pairs.push(("response_uri", response_uri));
-        }
         if let Some(state) = &self.state {
-            pairs.push(("state", state));
+            params.push(("state", json!(state)));
         }
+        params
+    }
+
+    /// The request by value as `openid4vp://?client_id=..&response_type=vp_token&
+    /// response_mode=direct_post&response_uri=..&nonce=..&dcql_query=..&client_metadata=..
+    /// [&state=..]` (parameters form-urlencoded; JSON values compact).
+    pub fn to_uri(&self) -> String {
+        let pairs: Vec<(&str, String)> = self
+            .parameters()
+            .into_iter()
+            .map(|(name, value)| match value {
+                Value::String(s) => (name, s),
+                other => (name, other.to_string()),
+            })
+            .collect();
         // Serializing a list of string pairs cannot fail.
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         format!("{SCHEME}?{query}")
     }
 
-    /// The request as a signed request object (JAR, RFC 9101; OpenID4VP 1.0 section 5), passed
-    /// by value: `openid4vp://?client_id=..&request=<JWT>`. The JWT has `typ:
-    /// oauth-authz-req+jwt`, `kid` = the `did:jwk` verification method, and carries every
+    /// The signed request object (JAR, RFC 9101; OpenID4VP 1.0 section 5): a JWT with `typ:
+    /// oauth-authz-req+jwt`, `kid` = the `did:jwk` verification method, carrying every
     /// parameter plus `aud` ([`SELF_ISSUED_AUD`]), `iat` and `exp` (`iat` + `validity`).
     /// `client_id` should be [`did_jwk_client_id`] of `key`.
-    pub fn to_signed_uri(&self, key: &SigningKey, iat: i64, validity: i64) -> String {
+    pub fn to_request_object(&self, key: &SigningKey, iat: i64, validity: i64) -> String {
+        self.to_request_object_for(key, iat, validity, None)
+    }
+
+    /// [`PresentationRequest::to_request_object`] for a wallet that posted its `wallet_nonce`
+    /// to the request URI (`request_uri_method=post`, section 5.10): the object carries it.
+    pub fn to_request_object_for(
+        &self,
+        key: &SigningKey,
+        iat: i64,
+        validity: i64,
+        wallet_nonce: Option<&str>,
+    ) -> String {
         let mut payload = Map::new();
-        payload.insert("client_id".into(), json!(self.client_id));
-        payload.insert("response_type".into(), json!("vp_token"));
-        payload.insert("nonce".into(), json!(self.nonce));
-        payload.insert("dcql_query".into(), self.dcql_query.clone());
-        if let ResponseMode::DirectPost { response_uri } = &self.response_mode {
-            payload.insert("response_mode".into(), json!("direct_post"));
-            payload.insert("response_uri".into(), json!(response_uri));
+        for (name, value) in self.parameters() {
+            payload.insert(name.into(), value);
         }
-        if let Some(state) = &self.state {
-            payload.insert("state".into(), json!(state));
+        if let Some(nonce) = wallet_nonce {
+            payload.insert("wallet_nonce".into(), json!(nonce));
         }
         payload.insert("aud".into(), json!(SELF_ISSUED_AUD));
         payload.insert("iat".into(), json!(iat));
@@ -278,13 +359,36 @@ impl PresentationRequest {
         let mut header = Map::new();
         header.insert("typ".into(), json!(REQUEST_OBJECT_TYP));
         header.insert("kid".into(), json!(format!("{did}#0")));
-        let jwt = sign_compact(header, Value::Object(payload).to_string().as_bytes(), key);
+        sign_compact(header, Value::Object(payload).to_string().as_bytes(), key)
+    }
+
+    /// The request as a signed request object passed by value:
+    /// `openid4vp://?client_id=..&request=<JWT>` ([`PresentationRequest::to_request_object`]).
+    pub fn to_signed_uri(&self, key: &SigningKey, iat: i64, validity: i64) -> String {
+        let jwt = self.to_request_object(key, iat, validity);
         // Serializing a list of string pairs cannot fail.
         let query = serde_urlencoded::to_string([
             ("client_id", self.client_id.as_str()),
             ("request", jwt.as_str()),
         ])
         .unwrap_or_default();
+        format!("{SCHEME}?{query}")
+    }
+
+    /// The request passed by reference (OpenID4VP 1.0 section 5.10; RFC 9101):
+    /// `openid4vp://?client_id=..&request_uri=..`; the wallet fetches the request object (from
+    /// [`PresentationRequest::to_request_object`]) with `GET`, or, with `post`
+    /// (`&request_uri_method=post`), may post its metadata and `wallet_nonce` there instead.
+    pub fn to_reference_uri(&self, request_uri: &str, post: bool) -> String {
+        let mut pairs = vec![
+            ("client_id", self.client_id.as_str()),
+            ("request_uri", request_uri),
+        ];
+        if post {
+            pairs.push(("request_uri_method", "post"));
+        }
+        // Serializing a list of string pairs cannot fail.
+        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
         format!("{SCHEME}?{query}")
     }
 
@@ -320,8 +424,11 @@ impl PresentationRequest {
             .ok_or(RequestError::Invalid { name: "dcql_query" })?;
         let response_mode = match get("response_mode") {
             None => ResponseMode::Shown,
-            Some("direct_post") => ResponseMode::DirectPost {
-                response_uri: required("response_uri")?.to_owned(),
+            Some("direct_post") => match required("response_uri")? {
+                uri if is_offline_uri(uri) => ResponseMode::Shown,
+                uri => ResponseMode::DirectPost {
+                    response_uri: uri.to_owned(),
+                },
             },
             Some(_) => {
                 return Err(RequestError::Invalid {
@@ -444,7 +551,10 @@ mod tests {
         assert_eq!(claims["aud"], json!(SELF_ISSUED_AUD));
         assert_eq!(claims["exp"], json!(1_600));
         assert_eq!(claims["dcql_query"], req.dcql_query);
-        assert!(claims.get("response_mode").is_none());
+        // The offline desk inside 1.0: direct_post to an offline.invalid response uri.
+        assert_eq!(claims["response_mode"], json!("direct_post"));
+        assert_eq!(claims["response_uri"], json!("https://offline.invalid/"));
+        assert_eq!(claims["client_metadata"], client_metadata());
         // The DID holds exactly the public key.
         let jwk = credential::b64::decode(did.strip_prefix("did:jwk:").unwrap()).unwrap();
         let jwk: Value = serde_json::from_slice(&jwk).unwrap();
@@ -468,10 +578,84 @@ mod tests {
                 PresentationRequest::for_policy(&policy, "https://hotel.example", "n-1+/=", mode);
             let uri = req.to_uri();
             assert!(uri.starts_with(
-                "openid4vp://?client_id=https%3A%2F%2Fhotel.example&response_type=vp_token&nonce="
+                "openid4vp://?client_id=https%3A%2F%2Fhotel.example&response_type=vp_token\
+                 &response_mode=direct_post&response_uri=https%3A%2F%2F"
             ));
             assert_eq!(PresentationRequest::from_uri(&uri).unwrap(), req);
         }
+    }
+
+    #[test]
+    fn every_request_has_the_parameters_a_1_0_wallet_requires() {
+        let policy = Policy::from_toml(HOTEL).unwrap();
+        let client_id = redirect_uri_client_id(&offline_response_uri("https://hotel.example"));
+        assert_eq!(
+            client_id,
+            "redirect_uri:https://offline.invalid/hotel.example"
+        );
+        let mut req =
+            PresentationRequest::for_policy(&policy, &client_id, "n-1", ResponseMode::Shown);
+        req.state = Some("s-1".into());
+        let uri = req.to_uri();
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(uri.strip_prefix("openid4vp://?").unwrap()).unwrap();
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("response_mode"), Some("direct_post"));
+        // An unsigned redirect_uri: client id equals the response_uri (section 5.9.3).
+        assert_eq!(
+            get("response_uri"),
+            Some("https://offline.invalid/hotel.example")
+        );
+        assert_eq!(get("state"), Some("s-1"));
+        let metadata: Value = serde_json::from_str(get("client_metadata").unwrap()).unwrap();
+        assert_eq!(
+            metadata["vp_formats_supported"]["dc+sd-jwt"]["kb-jwt_alg_values"],
+            json!(["ES256", "EdDSA"])
+        );
+        assert_eq!(PresentationRequest::from_uri(&uri).unwrap(), req);
+    }
+
+    #[test]
+    fn offline_response_uris_name_the_desk_under_a_name_that_never_resolves() {
+        assert_eq!(
+            offline_response_uri("https://hotel.example/desk?x=1"),
+            "https://offline.invalid/hotel.example"
+        );
+        assert_eq!(
+            offline_response_uri("decentralized_identifier:did:jwk:eyJ"),
+            "https://offline.invalid/"
+        );
+        assert_eq!(
+            offline_response_uri("redirect_uri:https://offline.invalid/bank.example"),
+            "https://offline.invalid/bank.example"
+        );
+        assert!(is_offline_uri("https://OFFLINE.invalid/x"));
+        assert!(!is_offline_uri("https://offline.invalid.example/x"));
+        assert!(!is_offline_uri("http://offline.invalid/x"));
+        // The older form without response_mode is still read as shown.
+        let old = "openid4vp://?client_id=a&response_type=vp_token&nonce=n&dcql_query=%7B%7D";
+        assert_eq!(
+            PresentationRequest::from_uri(old).unwrap().response_mode,
+            ResponseMode::Shown
+        );
+    }
+
+    #[test]
+    fn a_request_by_reference_names_only_client_id_and_request_uri() {
+        let policy = Policy::from_toml(BANK).unwrap();
+        let req = PresentationRequest::for_policy(&policy, "c", "n", ResponseMode::Shown);
+        assert_eq!(
+            req.to_reference_uri("https://bank.example/requests/1", false),
+            "openid4vp://?client_id=c&request_uri=https%3A%2F%2Fbank.example%2Frequests%2F1"
+        );
+        assert!(req
+            .to_reference_uri("https://bank.example/requests/1", true)
+            .ends_with("&request_uri_method=post"));
     }
 
     #[test]

@@ -7,19 +7,17 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
-use credential::status_list::StatusReference;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::Value;
-use testkit::{now, status_token};
+use testkit::now;
 use verifier::request::PresentationRequest;
 
-const ISSUER: &str = "https://bureau.example.cn";
-const BASIC: &str = include_str!("../../examples/claims/citizen-basic.json");
-const STATUS_URI: &str = "https://bureau.example.cn/status/0";
+mod rp_support;
+
+use rp_support::{Fixture, Status};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -29,42 +27,16 @@ struct Setup {
 
 impl Setup {
     fn new(revoked: bool) -> Setup {
-        let mut rng = ChaCha20Rng::seed_from_u64(42);
-        let bureau = SigningKey::generate(Alg::Es256, &mut rng);
-        let holder = SigningKey::generate(Alg::Es256, &mut rng);
-        let claims = CitizenClaims::from_json(BASIC, Level::Basic).unwrap();
-        let t = now();
-        let reference = StatusReference {
-            idx: 77,
-            uri: STATUS_URI.into(),
+        let status = if revoked {
+            Status::Revoked
+        } else {
+            Status::Valid
         };
-        let credential = issue(
-            &IssueRequest {
-                claims: &claims,
-                level: Level::Basic,
-                format: Format::DcSdJwt,
-                issuer: ISSUER,
-                holder: holder.public_jwk(),
-                status: Some(&reference),
-                issued_at: t,
-                expires_at: t + 86_400,
-            },
-            &bureau,
-            &mut rng,
-        )
-        .unwrap();
-        let token = status_token(&bureau, (STATUS_URI, ISSUER), (t, t + 3600), 77, revoked);
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("trust.json"),
-            bureau.public_jwk().to_bare_value().to_string(),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("status.jwt"), token).unwrap();
+        let f = Fixture::new(status);
         Setup {
-            dir,
-            holder,
-            credential,
+            dir: f.dir,
+            holder: f.holder,
+            credential: f.credential,
         }
     }
 
@@ -196,7 +168,12 @@ fn write_qr_png(text: &str, path: &Path) {
 fn request_answer_as_vp_token_is_accepted_once() {
     let s = Setup::new(false);
     let (uri, nonce, client_id) = s.request("hotel");
-    assert_eq!(client_id, "https://hotel.example");
+    // An unsigned offline request: the redirect_uri: client id of the desk's offline
+    // response_uri (OpenID4VP 1.0 section 5.9.3).
+    assert_eq!(
+        client_id,
+        "redirect_uri:https://offline.invalid/hotel.example"
+    );
     // The request the binary printed reads back with its nonce and the hotel's DCQL.
     let request = PresentationRequest::from_uri(&uri).unwrap();
     assert_eq!(request.nonce, nonce);
@@ -260,7 +237,10 @@ fn policy_rejections_use_the_nonce_up() {
     // The bank's profile requires high; it asks for address, which a basic credential lacks,
     // so the wallet here answers with what it has.
     let (uri, _, client_id) = s.request("bank");
-    assert_eq!(client_id, "https://bank.example");
+    assert_eq!(
+        client_id,
+        "redirect_uri:https://offline.invalid/bank.example"
+    );
     let request = PresentationRequest::from_uri(&uri).unwrap();
     assert_eq!(
         request.dcql_query["credentials"][0]["meta"]["vct_values"],

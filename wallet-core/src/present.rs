@@ -154,8 +154,23 @@ pub enum ResponseMode {
         /// The verifier's endpoint.
         response_uri: String,
     },
-    /// No `response_mode`: the answer is shown (a QR code) for a verifier offline.
+    /// The answer is shown (a QR code) for a verifier offline: `direct_post` to an
+    /// [`OFFLINE_HOST`] `response_uri`, or (the older form) no `response_mode`.
     Offline,
+}
+
+/// The host of an offline desk's `response_uri` (`https://offline.invalid/<desk>`): a name
+/// under `.invalid`, which never resolves (RFC 6761). A `direct_post` request naming it is
+/// answered offline: the answer is shown as a QR code, never posted.
+pub const OFFLINE_HOST: &str = "offline.invalid";
+
+/// Whether `uri` is an offline desk's `response_uri` (`https://` and host [`OFFLINE_HOST`]).
+pub fn is_offline_uri(uri: &str) -> bool {
+    url::Url::parse(uri).is_ok_and(|u| {
+        u.scheme() == "https"
+            && u.host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case(OFFLINE_HOST))
+    })
 }
 
 /// The `typ` a signed request object must carry (OpenID4VP 1.0 section 5; RFC 9101).
@@ -356,18 +371,25 @@ impl AuthorizationRequest {
             Some(_) => return Err(invalid("response_type is not vp_token")),
             None => return Err(invalid("no response_type")),
         }
+        // The older form of this project's desks names no response_mode: shown offline.
+        let response_uri = text("response_uri")?;
         let response_mode = match text("response_mode")?.as_deref() {
             None => ResponseMode::Offline,
             Some("direct_post") => {
-                let uri = text("response_uri")?
+                let uri = response_uri
+                    .clone()
                     .ok_or_else(|| invalid("direct_post without response_uri"))?;
-                crate::transport::check_url(&uri).map_err(|origin| {
-                    PresentationError::InsecureUrl {
-                        endpoint: "response_uri",
-                        origin,
-                    }
-                })?;
-                ResponseMode::DirectPost { response_uri: uri }
+                if is_offline_uri(&uri) {
+                    ResponseMode::Offline
+                } else {
+                    crate::transport::check_url(&uri).map_err(|origin| {
+                        PresentationError::InsecureUrl {
+                            endpoint: "response_uri",
+                            origin,
+                        }
+                    })?;
+                    ResponseMode::DirectPost { response_uri: uri }
+                }
             }
             Some(_) => return Err(invalid("unsupported response_mode")),
         };
@@ -384,8 +406,17 @@ impl AuthorizationRequest {
             }
         };
         let client_identity = match client_id.strip_prefix("redirect_uri:") {
-            Some(uri) => match &response_mode {
-                ResponseMode::DirectPost { response_uri } if response_uri == uri => {
+            Some(uri) => match &response_uri {
+                // Offline, the answer is shown to whoever scans it, not sent to that address:
+                // nothing about the verifier is verified.
+                Some(response_uri)
+                    if response_uri == uri
+                        && response_mode == ResponseMode::Offline
+                        && text("response_mode")?.is_some() =>
+                {
+                    ClientIdentity::Unverified
+                }
+                Some(response_uri) if response_uri == uri && text("response_mode")?.is_some() => {
                     ClientIdentity::RedirectUri {
                         uri: uri.to_owned(),
                     }
@@ -616,5 +647,65 @@ pub(crate) fn exchange_error(endpoint: &'static str, e: ExchangeError) -> Presen
             endpoint: endpoint.into(),
             reason,
         },
+    }
+}
+
+#[cfg(test)]
+mod offline_profile_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A request with these parameters besides `response_type`, `nonce` and a DCQL query.
+    fn parse(pairs: &[(&str, &str)]) -> Result<AuthorizationRequest, PresentationError> {
+        let mut p = Map::new();
+        for (k, v) in [("response_type", "vp_token"), ("nonce", "n")]
+            .iter()
+            .chain(pairs)
+        {
+            p.insert((*k).into(), Value::String((*v).into()));
+        }
+        p.insert(
+            "dcql_query".into(),
+            serde_json::json!({"credentials": [{"id": "q", "format": "dc+sd-jwt",
+                "meta": {"vct_values": ["urn:cn:citizen-id:basic:1"]}}]}),
+        );
+        AuthorizationRequest::from_params(&p)
+    }
+
+    /// An unsigned `direct_post` request to `uri` with the client id `redirect_uri:<uri>`.
+    fn direct_post(uri: &str) -> AuthorizationRequest {
+        let client_id = format!("redirect_uri:{uri}");
+        let mode = ("response_mode", "direct_post");
+        parse(&[
+            ("client_id", &client_id),
+            mode,
+            ("response_uri", uri),
+            ("state", "s"),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_direct_post_request_to_offline_invalid_is_answered_offline() {
+        let request = direct_post("https://offline.invalid/hotel.example");
+        assert_eq!(request.response_mode, ResponseMode::Offline);
+        // Shown, not sent to that address: the redirect_uri prefix proves nothing offline.
+        assert_eq!(request.client_identity, ClientIdentity::Unverified);
+        assert_eq!(request.state.as_deref(), Some("s"));
+        // A look-alike host is an online endpoint.
+        let online = direct_post("https://offline.invalid.example/x");
+        assert!(matches!(
+            online.response_mode,
+            ResponseMode::DirectPost { .. }
+        ));
+    }
+
+    #[test]
+    fn a_redirect_uri_client_id_without_response_mode_is_refused() {
+        let uri = "https://offline.invalid/hotel.example";
+        let client_id = format!("redirect_uri:{uri}");
+        let err = parse(&[("client_id", &client_id), ("response_uri", uri)]).unwrap_err();
+        assert!(matches!(err, PresentationError::InvalidRequest { .. }));
     }
 }

@@ -8,6 +8,8 @@ pub mod cache;
 pub mod qr;
 pub mod request;
 pub mod requests;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod state;
 pub mod status;
 pub mod sync;

@@ -564,7 +564,7 @@ mod answer {
     }
 }
 
-fn accepted_json(v: &VerifiedPresentation) -> Value {
+pub(crate) fn accepted_json(v: &VerifiedPresentation) -> Value {
     json!({
         "accepted": true,
         "issuer": v.issuer,

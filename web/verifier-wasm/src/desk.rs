@@ -315,11 +315,16 @@ impl Desk {
     /// [`DeskError::UnknownProfile`], [`DeskError::QrTooLong`].
     pub fn request(profile: &str, now: i64) -> Result<MadeRequest, DeskError> {
         let policy = profile_policy(profile)?;
-        let client_id = policy
+        let desk = policy
             .request
             .client_id
             .clone()
             .ok_or(DeskError::UnknownProfile)?;
+        // OpenID4VP 1.0's offline desk: direct_post to https://offline.invalid/<desk>, the
+        // client id its redirect_uri: (docs/relying-party.md).
+        let client_id = verifier::request::redirect_uri_client_id(
+            &verifier::request::offline_response_uri(&desk),
+        );
         let nonce = new_nonce(&mut OsRng);
         let request =
             PresentationRequest::for_policy(&policy, &client_id, &nonce, ResponseMode::Shown);
