@@ -32,6 +32,7 @@
 pub mod answer;
 pub mod consent;
 pub mod dcql;
+pub mod kdf;
 pub mod memory;
 pub mod present;
 pub mod receive;
