@@ -52,7 +52,7 @@ pub enum StoreError {
 }
 
 /// What the wallet lists about a stored copy, without decrypting it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CredentialInfo {
     /// `<batch id>-<copy index>`.
     pub id: String,
