@@ -155,7 +155,7 @@ impl<R: CryptoRngCore> MemoryStore<R> {
     /// # Errors
     /// [`StoreError::WrongKey`] when `key` does not open the key check (nothing else is read),
     /// [`StoreError::Corrupted`] for a record that does not open or decode, an unknown key, or
-    /// a set of records without a key check, [`StoreError::Io`] past [`MAX_RECORDS`] or
+    /// a set of records without a key check, [`StoreError::TooLarge`] past [`MAX_RECORDS`] or
     /// [`MAX_RECORD_BYTES`].
     pub fn from_records(
         key: &StorageKey,
@@ -168,12 +168,12 @@ impl<R: CryptoRngCore> MemoryStore<R> {
             return Ok(store);
         }
         if records.len() > MAX_RECORDS {
-            return Err(StoreError::Io {
+            return Err(StoreError::TooLarge {
                 reason: format!("more than {MAX_RECORDS} records"),
             });
         }
         if let Some((id, _)) = records.iter().find(|(_, v)| v.len() > MAX_RECORD_BYTES) {
-            return Err(StoreError::Io {
+            return Err(StoreError::TooLarge {
                 reason: format!("record {id} is larger than {MAX_RECORD_BYTES} bytes"),
             });
         }

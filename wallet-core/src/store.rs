@@ -43,6 +43,12 @@ pub enum StoreError {
         /// What failed (no secret inside).
         reason: String,
     },
+    /// The host's records exceed the limits read before opening them.
+    #[error("records refused: {reason}")]
+    TooLarge {
+        /// Which limit (no record content).
+        reason: String,
+    },
     /// SQLite failed.
     #[error("database: {reason}")]
     Database {
