@@ -29,7 +29,6 @@ const claimsFile = join(here, "..", "..", "examples", "claims", "citizen-high.js
 const familyName = JSON.parse(readFileSync(claimsFile, "utf8")).family_name;
 const enroll = () =>
   JSON.parse(run(env("ISSUER_BIN"), ["enroll", "--data", env("ISSUER_DATA"), "--level", "high", "--claims", claimsFile, "--json"]));
-run(env("ISSUER_BIN"), ["trust-bundle", "--data", env("ISSUER_DATA"), "--root-jwk", join(WORK, "pkg-root.jwk"), "--out", join(WORK, "pkg-bundle.jwt")]);
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A host over fetch (no redirect followed) and an in-memory record map. */
@@ -94,8 +93,10 @@ async function rejects(promiseOrFn, code) {
   assert.fail(`expected code ${code}`);
 }
 
-/** A desk synced with the bureau's bundle, and the verdict of `answer` for `pending`. */
+/** A desk synced with the bureau's bundle (as of now), and the verdict of `answer` for
+ *  `pending`. */
 function verdict(answer, pending) {
+  run(env("ISSUER_BIN"), ["trust-bundle", "--data", env("ISSUER_DATA"), "--root-jwk", join(WORK, "pkg-root.jwk"), "--out", join(WORK, "pkg-bundle.jwt")]);
   const d = desk.Desk.pin(readFileSync(join(WORK, "pkg-root.jwk"), "utf8"));
   d.sync(readFileSync(join(WORK, "pkg-bundle.jwt"), "utf8"), now());
   return d.verify(answer, [pending], now());
@@ -171,8 +172,8 @@ const signer = webCryptoKeys();
 const hostWallet = wasm.Wallet.open(host(new Map(), signer), key, [], { signer: "host" });
 const second = enroll();
 const got = await hostWallet.receive(second.offer_uri, second.tx_code, { copies: 2 });
-assert.equal(got.batches[0].copies, 2);
-assert.equal(signer.keys.size, 2, "one WebCrypto key per copy");
+assert.ok(got.batches.every((b) => b.copies === 2));
+assert.equal(signer.keys.size, got.batches.length * 2, "one WebCrypto key per copy");
 const made2 = desk.makeRequest("hotel", now());
 await hostWallet.openRequest(made2.uri);
 const answered2 = await hostWallet.answer({});
