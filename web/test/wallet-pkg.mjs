@@ -219,7 +219,11 @@ failing.persist = host(failing.records).persist.bind(failing);
 await flaky.resolveOffer(enroll().offer_uri);
 assert.ok(failing.records.size > 1, "the pending changes were written with the next call");
 // One call at a time on a wallet.
-const slow = wallet.resolveOffer(enroll().offer_uri);
-await rejects(wallet.resolveOffer(enroll().offer_uri), "busy");
+const fifth = enroll();
+const sixth = enroll();
+const slow = wallet.receive(fifth.offer_uri, fifth.tx_code);
+await rejects(wallet.receive(sixth.offer_uri, sixth.tx_code), "busy");
+await rejects(() => wallet.list(), "busy");
 await slow;
+assert.ok(wallet.list().length > 1, "the first call went through");
 console.log("wallet-pkg: every mapped error code checked");
