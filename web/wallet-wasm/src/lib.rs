@@ -543,6 +543,9 @@ where
 {
     let host = wallet.host.clone();
     let inner = wallet.inner.clone();
+    // Deliberate: the borrow is held for the whole call, so that a second call made before
+    // this one settles finds it taken (`busy`) instead of interleaving with it.
+    #[allow(clippy::await_holding_refcell_ref)]
     wasm_bindgen_futures::future_to_promise(async move {
         let Ok(mut session) = inner.try_borrow_mut() else {
             return Err(js_error(&WalletError::Busy, None));
