@@ -57,4 +57,4 @@ pub use refresh::{refresh, RefreshError, Refreshed};
 pub use seal::{Sealer, StorageKey};
 pub use signer::{HolderSigner, KeyHandle, SignerError, SoftwareSigner, ToSign};
 pub use store::{RecordStore, StoreError};
-pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+pub use transport::{Expect, HttpRequest, HttpResponse, Method, Transport, TransportError};
