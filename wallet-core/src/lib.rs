@@ -34,6 +34,8 @@ pub mod consent;
 pub mod dcql;
 pub mod memory;
 pub mod present;
+#[cfg(test)]
+mod ready;
 pub mod receive;
 pub mod refresh;
 pub mod seal;
