@@ -33,5 +33,6 @@ pub mod oid4vci;
 pub mod qr;
 pub mod sd_jwt;
 mod sha256;
+pub mod size;
 pub mod status_list;
 pub mod timestamp;

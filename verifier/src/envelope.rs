@@ -10,6 +10,7 @@
 //! once for the three documents (`<document>_<check>`).
 
 use credential::jose::{Jws, PublicJwk};
+use credential::size::at_most;
 use serde::de::DeserializeOwned;
 
 /// Length in bytes of a signature under either allowed algorithm (ES256 r||s, Ed25519).
@@ -48,12 +49,9 @@ pub(crate) fn open<T: DeserializeOwned>(
     root: &PublicJwk,
     envelope: &Envelope,
 ) -> Result<T, Refused> {
-    if text.len() > envelope.max_bytes {
-        return Err(Refused::TooLarge {
-            len: text.len(),
-            max: envelope.max_bytes,
-        });
-    }
+    at_most(text.len(), envelope.max_bytes, |len, max| {
+        Refused::TooLarge { len, max }
+    })?;
     if envelope.truncation {
         let parts: Vec<&str> = text.split('.').collect();
         if parts.len() < 3 || parts.iter().any(|p| p.is_empty()) {

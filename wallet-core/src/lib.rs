@@ -35,6 +35,8 @@ pub mod dcql;
 pub mod kdf;
 pub mod memory;
 pub mod present;
+#[cfg(test)]
+mod ready;
 pub mod receive;
 pub mod refresh;
 pub mod report;

@@ -523,14 +523,7 @@ mod tests {
     const NOW: i64 = 1_760_000_000;
     const ISSUER: &str = "https://id.example.cn";
 
-    fn run<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(out) => out,
-            std::task::Poll::Pending => panic!("nothing here waits"),
-        }
-    }
+    use crate::ready::run;
 
     /// A citizen-ID credential signed by a real issuer key, bound to `holder`.
     fn credential(holder: &SigningKey, rng: &mut ChaCha20Rng) -> String {

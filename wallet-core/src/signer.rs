@@ -180,15 +180,7 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng as _;
     use rand_chacha::ChaCha20Rng;
 
-    /// Runs a future that does not wait (the software signer answers at once).
-    fn run<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(out) => out,
-            std::task::Poll::Pending => panic!("the software signer does not wait"),
-        }
-    }
+    use crate::ready::run;
 
     #[test]
     fn software_signer_creates_keys_whose_signatures_verify_under_their_public_jwk() {

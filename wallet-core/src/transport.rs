@@ -402,15 +402,7 @@ mod tests {
         }
     }
 
-    /// Runs a future that does not wait (the replayed transport answers at once).
-    fn run<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(out) => out,
-            std::task::Poll::Pending => panic!("the replayed exchange does not wait"),
-        }
-    }
+    use crate::ready::run;
 
     const OFFER_URL: &str = "https://bureau.example/offers/1";
 

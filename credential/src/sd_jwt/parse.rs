@@ -5,6 +5,7 @@ use super::error::VerifyError;
 use super::limits::Limits;
 use crate::jose::{JoseError, Jws};
 use crate::json::optional_string;
+use crate::size::at_most;
 
 /// How an SD-JWT was serialized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,12 +44,9 @@ impl SdJwt {
     /// [`VerifyError::PayloadNotObject`], [`VerifyError::UnsupportedSdAlg`] and disclosure
     /// errors.
     pub fn parse(text: &str, limits: &Limits) -> Result<SdJwt, VerifyError> {
-        if text.len() > limits.max_bytes {
-            return Err(VerifyError::TooLarge {
-                size: text.len(),
-                limit: limits.max_bytes,
-            });
-        }
+        at_most(text.len(), limits.max_bytes, |size, limit| {
+            VerifyError::TooLarge { size, limit }
+        })?;
         // Tolerate the ASCII whitespace (a trailing newline) that files and pipes add; nothing else.
         let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if text.starts_with('{') {
@@ -170,12 +168,9 @@ impl SdJwt {
                 })
             }
         };
-        if disclosures.len() > limits.max_disclosures {
-            return Err(VerifyError::TooManyDisclosures {
-                count: disclosures.len(),
-                limit: limits.max_disclosures,
-            });
-        }
+        at_most(disclosures.len(), limits.max_disclosures, |count, limit| {
+            VerifyError::TooManyDisclosures { count, limit }
+        })?;
         let kb_jwt = optional_string(
             &header,
             "kb_jwt",
@@ -237,12 +232,9 @@ impl SdJwt {
                     reason: "empty disclosure",
                 });
             }
-            if e.len() > limits.max_bytes {
-                return Err(VerifyError::TooLarge {
-                    size: e.len(),
-                    limit: limits.max_bytes,
-                });
-            }
+            at_most(e.len(), limits.max_bytes, |size, limit| {
+                VerifyError::TooLarge { size, limit }
+            })?;
             let d = Disclosure::parse(e, sd_alg)?;
             if json_depth(d.value()) > limits.max_depth {
                 return Err(VerifyError::TooDeep {

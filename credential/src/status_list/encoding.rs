@@ -11,6 +11,7 @@ use super::list::StatusList;
 use super::status::Bits;
 use crate::b64;
 use crate::json::optional_string;
+use crate::size::at_most;
 
 impl StatusList {
     /// The JSON Status List of section 4.2: `{"bits": N, "lst": "...", "aggregation_uri": "..."}`
@@ -50,12 +51,9 @@ impl StatusList {
         compressed: &[u8],
         limits: &Limits,
     ) -> Result<StatusList, StatusListError> {
-        if compressed.len() > limits.max_compressed_bytes {
-            return Err(StatusListError::CompressedTooLarge {
-                len: compressed.len(),
-                max: limits.max_compressed_bytes,
-            });
-        }
+        at_most(compressed.len(), limits.max_compressed_bytes, |len, max| {
+            StatusListError::CompressedTooLarge { len, max }
+        })?;
         let bytes = inflate_bounded(compressed, limits.max_decompressed_bytes)?;
         StatusList::from_bytes(bits, bytes)
     }

@@ -8,6 +8,7 @@ use super::list::StatusList;
 use super::reference::StatusReference;
 use super::status::Status;
 use crate::jose::{sign_compact, try_sign_compact, Header, Jws, JwsSigner, PublicJwk, SigningKey};
+use crate::size::at_most;
 
 /// The JOSE header `typ` of a Status List Token (draft-ietf-oauth-status-list section 5.1).
 pub const TYP: &str = "statuslist+jwt";
@@ -156,12 +157,9 @@ impl StatusListToken {
 
 /// Size check, JWS parse (closed `alg` set, no `crit`), then `typ`.
 fn parse_jws(compact: &str, limits: &Limits) -> Result<Jws, StatusListError> {
-    if compact.len() > limits.max_token_bytes {
-        return Err(StatusListError::TokenTooLarge {
-            len: compact.len(),
-            max: limits.max_token_bytes,
-        });
-    }
+    at_most(compact.len(), limits.max_token_bytes, |len, max| {
+        StatusListError::TokenTooLarge { len, max }
+    })?;
     let jws = Jws::parse(compact).map_err(StatusListError::from_jose)?;
     // Exact, case-sensitive comparison: the type is registered in this one spelling, and the
     // stack's other JWTs (`kb+jwt`, `dc+sd-jwt`) must never pass for a status list.
