@@ -18,6 +18,7 @@
 //! | `POST /admin/citizens/lift-hold` | admin | lift a citizen's revocation hold (audited with its reason) |
 
 mod bodies;
+mod cors;
 pub mod error;
 mod extract;
 mod listen;
@@ -117,6 +118,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(body, read_body))
+        .layer(middleware::from_fn(cors::wallet_cors))
         .layer(middleware::from_fn(log_request))
         .with_state(issuer)
 }
