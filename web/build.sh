@@ -37,6 +37,10 @@ mv "$out/pkg/verifier_wasm_bg.opt.wasm" "$out/pkg/verifier_wasm_bg.wasm"
 echo "build: desk page"
 cp web/desk/index.html web/desk/desk.js web/desk/desk.css "$out/desk/"
 
+echo "build: wallet page"
+mkdir -p "$out/wallet"
+cp web/wallet/index.html web/wallet/wallet.js web/wallet/wallet.css "$out/wallet/"
+
 raw=$(stat -c %s "$out/pkg/verifier_wasm_bg.wasm")
 brotli -q 11 -f -k -o "$out/pkg/verifier_wasm_bg.wasm.br" "$out/pkg/verifier_wasm_bg.wasm"
 br=$(stat -c %s "$out/pkg/verifier_wasm_bg.wasm.br")
