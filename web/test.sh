@@ -5,7 +5,9 @@
 # present`. web/test/wallet.mjs: the wallet page receives a batch from a real offer, answers
 # the desk page with a QR code (the desk's fake camera reads it) and a bank by direct_post.
 # Screenshots go to web/test-output/. WEB_MEASURE=1 also times the wallet page's answer with
-# 50 and 1,000 credentials stored (web/test-output/wallet-report.json).
+# 50 and 1,000 credentials stored (web/test-output/wallet-report.json) and the desk page taking
+# and loading a trust bundle for SCALE_CREDENTIALS credentials (default 10^8; made by `scale`;
+# web/test-output/measure-report.json).
 # Needs what .ci/install installs (chromium, node packages in web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,3 +77,8 @@ echo "test: issuer on $ISSUER_PUBLIC_URL (root $ISSUER_FINGERPRINT)"
 
 node web/test/desk.mjs
 node web/test/wallet.mjs
+if [ "${WEB_MEASURE:-}" = 1 ]; then
+  $NICE cargo build --quiet -p citizen-id --bin scale
+  export SCALE_BIN="$target_dir/debug/scale"
+  node web/test/measure.mjs
+fi

@@ -9,8 +9,9 @@
 //            browser's stand-in for a secure element; the private key never leaves WebCrypto)
 //   meta     "lock" -> how the storage key is kept: {mode: "device", wrapKey (non-extractable
 //            AES-GCM CryptoKey), iv, wrapped} or {mode: "passphrase", salt}
-import init, { Wallet, deriveStorageKey } from "../wallet-pkg/wallet_wasm.js";
-import initQr, { qrSvg, decodeQr } from "../pkg/verifier_wasm.js";
+import init, { Wallet, deriveStorageKey, qrSvg } from "../wallet-pkg/wallet_wasm.js";
+// The camera's QR decoder (rqrr), shared with the desk page.
+import initQr, { decodeQr } from "../pkg/verifier_wasm.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
@@ -78,7 +79,7 @@ const WORDS = {
     level_long: { basic: "基础级（远程人脸核验）", high: "高级（现场核验身份证）" },
     copies: (u, c) => `${c} 份副本，还有 ${u} 份未出示过。`,
     received_at: (d) => `领取于 ${d}`,
-    card_type: (vct) => (/citizen-id/.test(vct) ? "居民身份凭证" : vct),
+    card_type: (t) => (/citizen[-_]id/.test(t) ? "居民身份凭证" : t),
     claims: {
       family_name: "姓", given_name: "名", id_number: "公民身份号码", birthdate: "出生日期",
       address: "住址", nationality: "国籍", sex: "性别", age_over_18: "年满 18 岁",
@@ -87,20 +88,29 @@ const WORDS = {
     sex: { 1: "男", 2: "女" },
     errors: {
       tx_code_required: "需要领证码，请输入。",
-      tx_code_invalid: "领证码不对，请核对后重试。",
-      invalid_grant: "领证码不对，或领取码已用过、已过期。请向公安机关重新领取。",
-      offer_expired: "领取码已过期。请向公安机关重新领取。",
+      issuer_refused: "发证机关拒绝了：领证码不对，或领取码已用过、已过期。请核对领证码，或向公安机关重新领取。",
+      unsupported_grant: "这个领取码不能在本钱包使用。",
       invalid_offer: "这不是有效的领取码。",
       invalid_offer_uri: "这不是有效的领取码。",
+      insecure_url: "对方地址不安全（不是 https），没有发送任何信息。",
+      redirected: "对方服务器把请求转到了别处，为安全起见已停止。",
+      http: "无法连接对方服务器，或对方回复有误。请检查网络后重试。",
+      issuer_metadata: "发证机关的服务信息有误，请稍后再试。",
+      issuer_keys: "发证机关的公钥有误，请稍后再试。",
+      credential_not_verified: "收到的证件无法核验，没有保存。",
       invalid_request: "这不是有效的请求码。",
+      invalid_request_object: "这不是有效的请求码。",
+      unsigned_request_object: "这不是有效的请求码。",
+      unsupported_client_id_prefix: "无法识别请求方的身份类型，不能出示。",
+      invalid_dcql_query: "这不是有效的请求码。",
       request_expired: "请求码已过期。请让对方重新生成。",
       cannot_satisfy: "您的证件里没有对方需要的信息。",
-      no_match: "您的证件里没有对方需要的信息。",
+      all_copies_shown: "这张证件的副本都已出示过。请先更新证件。",
+      verifier_rejected: "对方拒绝了您的答复。",
+      no_open_request: "请求已经答复过了。请重新扫码。",
       wrong_key: "口令不对，请重试。",
-      store_locked: "口令不对，请重试。",
-      network: "无法连接网络。请检查网络后重试。",
-      http: "对方服务器出错，请稍后再试。",
-      rejected: "对方拒绝了答复。",
+      corrupted: "本机保存的证件已损坏，无法打开。",
+      busy: "正在处理上一个操作，请稍候。",
     },
     error_code: (c) => `出错了（${c}）。请重试，或联系发证机关。`,
   },
@@ -167,7 +177,7 @@ const WORDS = {
     level_long: { basic: "basic (remote face match)", high: "high (ID card checked in person)" },
     copies: (u, c) => `${c} copies, ${u} never shown.`,
     received_at: (d) => `Received ${d}`,
-    card_type: (vct) => (/citizen-id/.test(vct) ? "Citizen ID" : vct),
+    card_type: (t) => (/citizen[-_]id/.test(t) ? "Citizen ID" : t),
     claims: {
       family_name: "Family name", given_name: "Given name", id_number: "ID number",
       birthdate: "Date of birth", address: "Address", nationality: "Nationality", sex: "Sex",
@@ -176,20 +186,29 @@ const WORDS = {
     sex: { 1: "male", 2: "female" },
     errors: {
       tx_code_required: "A collection code is needed; enter it.",
-      tx_code_invalid: "Wrong collection code; check it and try again.",
-      invalid_grant: "Wrong collection code, or the code was used or has expired. Ask the bureau for a new one.",
-      offer_expired: "The collection code has expired. Ask the bureau for a new one.",
+      issuer_refused: "The issuer refused: wrong collection code, or the code was used or has expired. Check the code, or ask the bureau for a new one.",
+      unsupported_grant: "This collection code cannot be used with this wallet.",
       invalid_offer: "This is not a valid collection code.",
       invalid_offer_uri: "This is not a valid collection code.",
+      insecure_url: "The other side's address is not secure (not https); nothing was sent.",
+      redirected: "The other side's server sent the request elsewhere; stopped for safety.",
+      http: "Cannot reach the other side's server, or its answer was wrong. Check the network and try again.",
+      issuer_metadata: "The issuer's service information is wrong; try again later.",
+      issuer_keys: "The issuer's public keys are wrong; try again later.",
+      credential_not_verified: "The card received does not verify; it was not stored.",
       invalid_request: "This is not a valid request code.",
+      invalid_request_object: "This is not a valid request code.",
+      unsigned_request_object: "This is not a valid request code.",
+      unsupported_client_id_prefix: "The asker's kind of identity is not known; the card cannot be shown.",
+      invalid_dcql_query: "This is not a valid request code.",
       request_expired: "The request code has expired. Ask for a new one.",
       cannot_satisfy: "Your ID cards do not hold what is asked for.",
-      no_match: "Your ID cards do not hold what is asked for.",
+      all_copies_shown: "Every copy of this card was shown before. Renew the card first.",
+      verifier_rejected: "The other side refused your answer.",
+      no_open_request: "This request was already answered. Scan again.",
       wrong_key: "Wrong passphrase; try again.",
-      store_locked: "Wrong passphrase; try again.",
-      network: "Cannot reach the network. Check it and try again.",
-      http: "The other side's server failed; try again later.",
-      rejected: "The other side refused the answer.",
+      corrupted: "The cards stored on this phone are damaged and cannot be opened.",
+      busy: "Still working on the previous step; please wait.",
     },
     error_code: (c) => `Something went wrong (${c}). Try again, or contact the issuer.`,
   },
@@ -346,7 +365,8 @@ const host = {
         credentials: "omit",
       });
     } catch (e) {
-      throw Object.assign(new Error("network"), { code: "network" });
+      // No answer: the core reports it (a TypeError is "cannot connect").
+      throw e;
     }
     // A redirect is opaque to a page ("manual"): report it as one so the core refuses it.
     const status = resp.type === "opaqueredirect" ? 302 : resp.status;
@@ -479,9 +499,12 @@ async function resolveOffer() {
   $("offer-summary").hidden = true;
   const s = await busy("offer-error", () => wallet.resolveOffer(offerText));
   if (!s) return;
-  $("offer-issuer").textContent = s.issuer_name || s.issuer;
-  const types = (s.credential_types || s.types || s.configurations || []).map((t) => w().card_type(t.vct || t));
-  $("offer-types").textContent = w().offer_types([...new Set(types)].join(", "));
+  $("offer-issuer").textContent = s.credential_issuer;
+  const types = s.credential_configuration_ids.map((id) => {
+    const level = /high/.test(id) ? "high" : /basic/.test(id) ? "basic" : null;
+    return `${w().card_type(id)}${level ? `（${w().level_long[level]}）` : ""}`;
+  });
+  $("offer-types").textContent = w().offer_types([...new Set(types)].join(lang === "zh" ? "、" : ", "));
   const tx = s.tx_code;
   $("tx-box").hidden = !tx;
   if (tx) {
