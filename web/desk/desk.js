@@ -2,6 +2,7 @@
 // shows screens, stores the desk's state in IndexedDB, fetches from the bureau and reads the
 // camera. Each request's nonce is kept here until an answer uses it (once) or it expires.
 import init, { Desk, makeRequest, decodeQr } from "../pkg/verifier_wasm.js";
+import { scanQr } from "../shared/camera.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
@@ -478,61 +479,27 @@ async function verifyAnswer(text) {
 
 // ---------------------------------------------------------------- camera
 
-let stream = null;
-let scanTimer = null;
+let stopScan = null;
 
 async function startCamera() {
   setText("camera-note", w().camera_looking);
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch {
-    setText("camera-note", w().camera_failed);
-    $("paste-box").open = true;
-    return;
-  }
   const video = $("video");
-  video.srcObject = stream;
   video.hidden = false;
   $("camera").hidden = true;
   $("camera-stop").hidden = false;
-  await video.play();
-  const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const scan = () => {
-    if (!stream) return;
-    const width = video.videoWidth, height = video.videoHeight;
-    if (width && height) {
-      canvas.width = width;
-      canvas.height = height;
-      ctx.drawImage(video, 0, 0, width, height);
-      const rgba = ctx.getImageData(0, 0, width, height).data;
-      const gray = new Uint8Array(width * height);
-      for (let i = 0, j = 0; j < gray.length; i += 4, j++) {
-        gray[j] = (299 * rgba[i] + 587 * rgba[i + 1] + 114 * rgba[i + 2]) / 1000;
-      }
-      let text;
-      try {
-        text = decodeQr(gray, width, height);
-      } catch {
-        text = undefined;
-      }
-      if (text) {
-        verifyAnswer(text);
-        return;
-      }
-    }
-    scanTimer = setTimeout(scan, 150);
-  };
-  scan();
+  try {
+    stopScan = await scanQr(video, decodeQr, (text) => verifyAnswer(text));
+  } catch {
+    stopCamera();
+    setText("camera-note", w().camera_failed);
+    $("paste-box").open = true;
+  }
 }
 
 function stopCamera() {
-  clearTimeout(scanTimer);
-  if (stream) for (const track of stream.getTracks()) track.stop();
-  stream = null;
-  const video = $("video");
-  video.srcObject = null;
-  video.hidden = true;
+  if (stopScan) stopScan();
+  stopScan = null;
+  $("video").hidden = true;
   $("camera").hidden = false;
   $("camera-stop").hidden = true;
   $("camera-note").hidden = true;

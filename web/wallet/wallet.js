@@ -12,6 +12,7 @@
 import init, { Wallet, deriveStorageKey, qrSvg } from "../wallet-pkg/wallet_wasm.js";
 // The camera's QR decoder (rqrr), shared with the desk page.
 import initQr, { decodeQr } from "../pkg/verifier_wasm.js";
+import { scanQr } from "../shared/camera.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
@@ -84,6 +85,7 @@ const WORDS = {
       family_name: "姓", given_name: "名", id_number: "公民身份号码", birthdate: "出生日期",
       address: "住址", nationality: "国籍", sex: "性别", age_over_18: "年满 18 岁",
       "address.formatted": "住址", "address.locality": "住址（城市）",
+      ethnicity: "民族", id_card: "身份证", portrait: "照片",
     },
     sex: { 1: "男", 2: "女" },
     errors: {
@@ -182,6 +184,7 @@ const WORDS = {
       family_name: "Family name", given_name: "Given name", id_number: "ID number",
       birthdate: "Date of birth", address: "Address", nationality: "Nationality", sex: "Sex",
       age_over_18: "18 or older", "address.formatted": "Address", "address.locality": "Address (city)",
+      ethnicity: "Ethnic group", id_card: "ID card", portrait: "Photo",
     },
     sex: { 1: "male", 2: "female" },
     errors: {
@@ -473,7 +476,7 @@ async function showCards() {
 
 function subjectClaims(claims) {
   const subject = claims && typeof claims.credentialSubject === "object" ? claims.credentialSubject : claims || {};
-  const skip = new Set(["iss", "iat", "exp", "nbf", "vct", "cnf", "status", "_sd", "_sd_alg", "level", "sub"]);
+  const skip = new Set(["iss", "iat", "exp", "nbf", "vct", "cnf", "status", "_sd", "_sd_alg", "level", "sub", "portrait"]);
   return Object.entries(subject).filter(([k]) => !skip.has(k));
 }
 
@@ -485,6 +488,9 @@ function showCard(b) {
   $("card-head").children[0].textContent = w().card_type(info.vct || b.vct);
   $("card-head").children[1].textContent = `${info.issuer || b.issuer}${level ? ` · ${level}` : ""}`;
   fillTable($("card-claims"), subjectClaims(card.claims).map(([k, v]) => [label(k), value(k, v)]));
+  const photo = card.claims && card.claims.portrait;
+  $("card-photo").hidden = !(typeof photo === "string" && photo.startsWith("data:image/"));
+  if (!$("card-photo").hidden) $("card-photo").src = photo;
   $("card-copies").textContent = `${w().copies(b.unused, b.copies)} ${w().received_at(when(b.received_at))}`;
   $("card-head").dataset.batch = b.batch_id;
   show("card");
@@ -537,8 +543,10 @@ let consent = null;
 
 async function openRequest() {
   const text = $("request-text").value.trim();
+  const t0 = performance.now();
   const c = await busy("request-error", () => wallet.openRequest(text));
   if (!c) return;
+  document.body.dataset.openMs = (performance.now() - t0).toFixed(1);
   consent = c;
   showConsent();
 }
@@ -614,60 +622,25 @@ async function agree() {
 
 // ---------------------------------------------------------------- camera
 
-let stream = null;
-let scanTimer = null;
+let stopCamera = null;
 
 async function startScan(targetId, then) {
-  const note = $("scanner-note");
-  note.hidden = true;
   $("scanner").hidden = false;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    stopCamera = await scanQr($("video"), decodeQr, (text) => {
+      stopScan();
+      $(targetId).value = text;
+      then();
+    });
   } catch {
     stopScan();
     setText(`${targetId.split("-")[0]}-error`, w().camera_failed);
-    return;
   }
-  const video = $("video");
-  video.srcObject = stream;
-  await video.play();
-  const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const scan = () => {
-    if (!stream) return;
-    const width = video.videoWidth, height = video.videoHeight;
-    if (width && height) {
-      canvas.width = width;
-      canvas.height = height;
-      ctx.drawImage(video, 0, 0, width, height);
-      const rgba = ctx.getImageData(0, 0, width, height).data;
-      const gray = new Uint8Array(width * height);
-      for (let i = 0, j = 0; j < gray.length; i += 4, j++) {
-        gray[j] = (299 * rgba[i] + 587 * rgba[i + 1] + 114 * rgba[i + 2]) / 1000;
-      }
-      let text;
-      try {
-        text = decodeQr(gray, width, height);
-      } catch {
-        text = undefined;
-      }
-      if (text) {
-        stopScan();
-        $(targetId).value = text;
-        then();
-        return;
-      }
-    }
-    scanTimer = setTimeout(scan, 150);
-  };
-  scan();
 }
 
 function stopScan() {
-  clearTimeout(scanTimer);
-  if (stream) for (const t of stream.getTracks()) t.stop();
-  stream = null;
-  $("video").srcObject = null;
+  if (stopCamera) stopCamera();
+  stopCamera = null;
   $("scanner").hidden = true;
 }
 
