@@ -46,7 +46,7 @@ const WORDS = {
     offer_help: "扫描公安机关给您的领取码，或粘贴领取链接。",
     offer_from: "发证机关",
     offer_types: (n) => `将领取：${n}`,
-    tx_label: (len, desc) => `请输入领证码${len ? `（${len} 位）` : ""}${desc ? `：${desc}` : ""}`,
+    tx_label: (len) => `请输入领证码${len ? `（${len} 位）` : ""}`,
     tx_missing: "请先输入领证码。",
     receive: "领取",
     received: (n) => `已领取 ${n} 张证件。`,
@@ -60,7 +60,7 @@ const WORDS = {
     },
     what_goes: "将提供以下信息",
     nothing_personal: "不提供个人信息，只证明证件类型和核验等级。",
-    from_card: (type, level) => `来自您的证件：${type}${level ? `（${level}）` : ""}`,
+    from_card: (type, level) => `来自您的证件：${type}${level ? `，核验等级：${level}` : ""}。`,
     how_qr: "同意后，手机上会显示答复码，请让前台用摄像头扫描。",
     how_post: (u) => `同意后，信息将通过网络直接发送给：${u}`,
     warn_reuse: (n) => `注意：这张证件的 ${n} 份副本都已出示过。再次出示同一份副本，不同机构可以把您的记录关联起来。`,
@@ -71,7 +71,7 @@ const WORDS = {
     agree: "同意并出示",
     decline: "拒绝",
     qr_help: "请把此码对准前台的摄像头",
-    qr_to: (c) => `给：${c}。此码只能使用一次。`,
+    qr_to: (c) => `出示给：${c}。此码只能使用一次。`,
     done: "完成",
     sent_word: "✓ 已发送",
     sent_to: (u, s) => `已发送给 ${u}（对方回复 ${s}）`,
@@ -80,14 +80,16 @@ const WORDS = {
     level_long: { basic: "基础级（远程人脸核验）", high: "高级（现场核验身份证）" },
     copies: (u, c) => `${c} 份副本，还有 ${u} 份未出示过。`,
     received_at: (d) => `领取于 ${d}`,
+    format: (f) => (f === "vc+sd-jwt" ? "格式：vc+sd-jwt（供旧系统使用）" : `格式：${f}`),
     card_type: (t) => (/citizen[-_]id/.test(t) ? "居民身份凭证" : t),
     claims: {
       family_name: "姓", given_name: "名", id_number: "公民身份号码", birthdate: "出生日期",
       address: "住址", nationality: "国籍", sex: "性别", age_over_18: "年满 18 岁",
       "address.formatted": "住址", "address.locality": "住址（城市）",
-      ethnicity: "民族", id_card: "身份证", portrait: "照片",
+      ethnicity: "民族", id_card: "身份证", portrait: "照片", age_equal_or_over: "年龄",
     },
     sex: { 1: "男", 2: "女" },
+    age_over: (ages) => `已满 ${ages.join("、")} 周岁`,
     errors: {
       tx_code_required: "需要领证码，请输入。",
       issuer_refused: "发证机关拒绝了：领证码不对，或领取码已用过、已过期。请核对领证码，或向公安机关重新领取。",
@@ -145,7 +147,7 @@ const WORDS = {
     offer_help: "Scan the code the bureau gave you, or paste the link.",
     offer_from: "Issued by",
     offer_types: (n) => `You will receive: ${n}`,
-    tx_label: (len, desc) => `Enter the collection code${len ? ` (${len} characters)` : ""}${desc ? `: ${desc}` : ""}`,
+    tx_label: (len) => `Enter the collection code${len ? ` (${len} characters)` : ""}`,
     tx_missing: "Enter the collection code first.",
     receive: "Receive",
     received: (n) => `Received ${n} ID card(s).`,
@@ -159,7 +161,7 @@ const WORDS = {
     },
     what_goes: "These details will be shared",
     nothing_personal: "No personal details: only the kind of ID and its assurance level.",
-    from_card: (type, level) => `From your ID card: ${type}${level ? ` (${level})` : ""}`,
+    from_card: (type, level) => `From your ID card: ${type}${level ? `, assurance level ${level}` : ""}.`,
     how_qr: "If you agree, your phone shows an answer code for the desk's camera.",
     how_post: (u) => `If you agree, the details are sent over the network to: ${u}`,
     warn_reuse: (n) => `Note: all ${n} copies of this card were shown before. Showing a copy again lets organisations link your visits.`,
@@ -179,14 +181,16 @@ const WORDS = {
     level_long: { basic: "basic (remote face match)", high: "high (ID card checked in person)" },
     copies: (u, c) => `${c} copies, ${u} never shown.`,
     received_at: (d) => `Received ${d}`,
+    format: (f) => (f === "vc+sd-jwt" ? "Format: vc+sd-jwt (for older systems)" : `Format: ${f}`),
     card_type: (t) => (/citizen[-_]id/.test(t) ? "Citizen ID" : t),
     claims: {
       family_name: "Family name", given_name: "Given name", id_number: "ID number",
       birthdate: "Date of birth", address: "Address", nationality: "Nationality", sex: "Sex",
       age_over_18: "18 or older", "address.formatted": "Address", "address.locality": "Address (city)",
-      ethnicity: "Ethnic group", id_card: "ID card", portrait: "Photo",
+      ethnicity: "Ethnic group", id_card: "ID card", portrait: "Photo", age_equal_or_over: "Age",
     },
     sex: { 1: "male", 2: "female" },
+    age_over: (ages) => `${ages.join(", ")} or over`,
     errors: {
       tx_code_required: "A collection code is needed; enter it.",
       issuer_refused: "The issuer refused: wrong collection code, or the code was used or has expired. Check the code, or ask the bureau for a new one.",
@@ -250,6 +254,7 @@ async function busy(errorId, job) {
     return await job();
   } catch (e) {
     el.dataset.code = (e && e.code) || "error";
+    el.dataset.detail = (e && e.message) || ""; // the failed check, without personal data
     setText(errorId, errorText(e));
     return undefined;
   } finally {
@@ -271,6 +276,10 @@ function label(path, zh, en) {
 
 function value(path, v) {
   if (path === "sex" && w().sex[v]) return w().sex[v];
+  if (path === "age_equal_or_over" && v && typeof v === "object") {
+    const ages = Object.keys(v).filter((k) => v[k] === true);
+    return ages.length ? w().age_over(ages) : "✗";
+  }
   if (v === true) return "✓";
   if (v === false) return "✗";
   if (v && typeof v === "object") {
@@ -463,10 +472,11 @@ async function showCards() {
     li.className = "card";
     li.dataset.batch = b.batch_id;
     const level = b.level ? w().levels[b.level] || b.level : "";
-    li.innerHTML = `<div class="card-title"></div><div class="card-line"></div><div class="card-line"></div>`;
+    li.innerHTML = `<div class="card-title"></div><div class="card-line"></div><div class="card-line"></div><div class="card-line"></div>`;
     li.children[0].textContent = `${w().card_type(b.vct)}${level ? ` · ${level}` : ""}`;
     li.children[1].textContent = b.issuer;
     li.children[2].textContent = `${w().received_at(when(b.received_at))} · ${w().copies(b.unused, b.copies)}`;
+    li.children[3].textContent = w().format(b.format);
     li.onclick = () => showCard(b);
     ul.append(li);
   }
@@ -477,7 +487,9 @@ async function showCards() {
 function subjectClaims(claims) {
   const subject = claims && typeof claims.credentialSubject === "object" ? claims.credentialSubject : claims || {};
   const skip = new Set(["iss", "iat", "exp", "nbf", "vct", "cnf", "status", "_sd", "_sd_alg", "level", "sub", "portrait"]);
-  return Object.entries(subject).filter(([k]) => !skip.has(k));
+  const order = ["family_name", "given_name", "id_number", "birthdate", "sex", "nationality", "ethnicity", "address", "id_card", "age_equal_or_over"];
+  const rank = (k) => (order.includes(k) ? order.indexOf(k) : order.length);
+  return Object.entries(subject).filter(([k]) => !skip.has(k)).sort(([a], [b]) => rank(a) - rank(b));
 }
 
 function showCard(b) {
@@ -508,13 +520,14 @@ async function resolveOffer() {
   $("offer-issuer").textContent = s.credential_issuer;
   const types = s.credential_configuration_ids.map((id) => {
     const level = /high/.test(id) ? "high" : /basic/.test(id) ? "basic" : null;
-    return `${w().card_type(id)}${level ? `（${w().level_long[level]}）` : ""}`;
+    return `${w().card_type(id)}${level ? ` · ${w().levels[level]}` : ""}`;
   });
   $("offer-types").textContent = w().offer_types([...new Set(types)].join(lang === "zh" ? "、" : ", "));
   const tx = s.tx_code;
   $("tx-box").hidden = !tx;
   if (tx) {
-    $("tx-label").textContent = w().tx_label(tx.length, tx.description);
+    $("tx-label").textContent = w().tx_label(tx.length);
+    setText("tx-desc", tx.description || "");
     $("tx-code").inputMode = tx.input_mode === "text" ? "text" : "numeric";
     $("tx-code").value = "";
   }
@@ -685,6 +698,7 @@ async function main() {
   $("to-request").onclick = () => show("request");
   $("resolve").onclick = () => resolveOffer();
   $("receive").onclick = () => receive();
+  $("tx-code").oninput = () => { $("offer-error").hidden = true; };
   $("open-request").onclick = () => openRequest();
   $("agree").onclick = () => agree();
   $("decline").onclick = () => { consent = null; showCards(); };

@@ -1,5 +1,5 @@
-//! CORS for the routes a wallet calls (OpenID4VCI: the offer, both metadata documents, token,
-//! nonce, credential), so that the wallet page (`web/wallet/`, what a messaging app's
+//! CORS for the routes a wallet calls (OpenID4VCI: the offer, the issuer and authorization
+//! server metadata, the issuer's published keys, token, nonce, credential), so that the wallet page (`web/wallet/`, what a messaging app's
 //! mini-program shows, or a browser page served from another origin than the bureau) can read
 //! the answers. `Access-Control-Allow-Origin: *` without credentials: these routes use no
 //! cookies or ambient authority (the pre-authorized code, tx_code and access token are sent
@@ -17,6 +17,8 @@ fn wallet_route(path: &str) -> bool {
         path,
         "/.well-known/openid-credential-issuer"
             | "/.well-known/oauth-authorization-server"
+            | "/.well-known/jwt-vc-issuer"
+            | "/.well-known/did.json"
             | "/token"
             | "/nonce"
             | "/credential"
@@ -108,10 +110,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wallet_page_may_read_the_metadata_and_the_token_endpoints_errors() {
-        let meta = call(Method::GET, "/.well-known/openid-credential-issuer", false).await;
-        assert_eq!(meta.status(), StatusCode::OK);
-        assert_eq!(allow_origin(&meta), Some("*"));
+    async fn a_wallet_page_may_read_the_metadata_the_keys_and_the_token_endpoints_errors() {
+        for path in [
+            "/.well-known/openid-credential-issuer",
+            "/.well-known/jwt-vc-issuer",
+        ] {
+            let meta = call(Method::GET, path, false).await;
+            assert_eq!(meta.status(), StatusCode::OK, "{path}");
+            assert_eq!(allow_origin(&meta), Some("*"), "{path}");
+        }
         let token = call(Method::POST, "/token", false).await;
         assert!(token.status().is_client_error());
         assert_eq!(allow_origin(&token), Some("*"));
