@@ -67,6 +67,7 @@ const WORDS = {
     warn_reuse_refresh: "建议先到有网络的地方更新证件，再出示。",
     warn_no_binding: "注意：对方要求不带手机签名的答复。收到的人可以把它转给别人使用。",
     warn_trust: "对方只接受它自己信任名单上的发证机关，可能不接受这张证件。",
+    warn_elsewhere: (name, to) => `注意：请求方自称 ${name}，但信息将发送到另一个地址（${to}）。如果不认识这个地址，请拒绝。`,
     offline_post: "现在没有网络。此请求需要联网发送，请连上网络后再试。",
     agree: "同意并出示",
     decline: "拒绝",
@@ -168,6 +169,7 @@ const WORDS = {
     warn_reuse_refresh: "Better: renew the card where you have a network, then show it.",
     warn_no_binding: "Note: the asker wants an answer without your phone's signature. Whoever receives it could pass it on.",
     warn_trust: "The asker accepts only issuers on its own trust list; it may refuse this card.",
+    warn_elsewhere: (name, to) => `Note: the asker calls itself ${name}, but your details go to another address (${to}). Decline if you do not know it.`,
     offline_post: "No network now. This request must be sent online; connect, then try again.",
     agree: "Agree and show",
     decline: "Decline",
@@ -599,8 +601,20 @@ function showConsent() {
     if (i.holder_binding === false) addWarn("no_binding", w().warn_no_binding);
     if (i.issuer_trust_unchecked) addWarn("trust", w().warn_trust);
   }
+  if (c.response_uri && id.kind !== "redirect_uri" && hostName(c.response_uri) !== hostName(c.client_id)) {
+    addWarn("elsewhere", w().warn_elsewhere(hostName(c.client_id) || c.client_id, hostName(c.response_uri)));
+  }
   $("consent-how").textContent = c.response_uri ? w().how_post(c.response_uri) : w().how_qr;
   show("consent");
+}
+
+/** The host name of a URL (or of a client id that is one), else "". */
+function hostName(u) {
+  try {
+    return new URL(u).hostname;
+  } catch {
+    return "";
+  }
 }
 
 function needsReuse(c) {
