@@ -75,7 +75,7 @@ const WORDS = {
     qr_to: (c) => `出示给：${c}。此码只能使用一次。`,
     done: "完成",
     sent_word: "✓ 已发送",
-    sent_to: (u, s) => `已发送给 ${u}（对方回复 ${s}）`,
+    sent_to: (u) => `您的信息已发送给 ${u}，对方已收到。`,
     busy: "请稍候……",
     levels: { basic: "基础级", high: "高级" },
     level_long: { basic: "基础级（远程人脸核验）", high: "高级（现场核验身份证）" },
@@ -177,7 +177,7 @@ const WORDS = {
     qr_to: (c) => `For: ${c}. This code works once.`,
     done: "Done",
     sent_word: "✓ Sent",
-    sent_to: (u, s) => `Sent to ${u} (it answered ${s})`,
+    sent_to: (u) => `Your details were sent to ${u}, and it confirmed receipt.`,
     busy: "Please wait…",
     levels: { basic: "basic", high: "high" },
     level_long: { basic: "basic (remote face match)", high: "high (ID card checked in person)" },
@@ -641,7 +641,7 @@ async function agree() {
     $("qr-to").textContent = w().qr_to(to);
     show("qr");
   } else {
-    $("sent-to").textContent = w().sent_to(out.sent_to, out.status);
+    $("sent-to").textContent = w().sent_to(hostName(out.sent_to) || out.sent_to);
     $("sent-box").dataset.status = String(out.status);
     show("sent");
   }
