@@ -3,6 +3,7 @@
 // camera. Each request's nonce is kept here until an answer uses it (once) or it expires.
 import init, { Desk, makeRequest, decodeQr } from "../pkg/verifier_wasm.js";
 import { scanQr } from "../shared/camera.js";
+import { fillTable } from "../shared/table.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
@@ -527,23 +528,13 @@ function showVerdict(v, ms) {
   $("verdict-word").textContent = v.accepted ? `✓ ${w().accept}` : `✗ ${w().reject}`;
   $("verdict-reason").textContent = v.accepted ? w().accept_reason : reason(v.error);
   $("next").textContent = v.accepted ? w().next_guest : w().try_again;
-  const body = $("claims").querySelector("tbody");
-  body.replaceChildren();
+  const rows = [];
   if (v.accepted) {
-    const rows = v.claims.map((c) => [w().claims[c.path] || c.path, claimValue(c.path, c.value)]);
+    rows.push(...v.claims.map((c) => [w().claims[c.path] || c.path, claimValue(c.path, c.value)]));
     const level = v.credentials[0] && v.credentials[0].level;
     if (level) rows.push([w().level_label, w().level[level] || level]);
-    for (const [k, val] of rows) {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
-      const td = document.createElement("td");
-      th.textContent = k;
-      td.textContent = val;
-      tr.append(th, td);
-      body.append(tr);
-    }
   }
-  $("claims").hidden = !v.accepted;
+  fillTable($("claims"), rows);
   const fresh = v.revocation_age_seconds != null && v.state_issued_at != null
     ? w().freshness(age(v.revocation_age_seconds), when(now() - v.revocation_age_seconds))
     : "";

@@ -13,6 +13,7 @@ import init, { Wallet, deriveStorageKey, qrSvg } from "../wallet-pkg/wallet_wasm
 // The camera's QR decoder (rqrr), shared with the desk page.
 import initQr, { decodeQr } from "../pkg/verifier_wasm.js";
 import { scanQr } from "../shared/camera.js";
+import { fillTable } from "../shared/table.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
@@ -291,20 +292,6 @@ function value(path, v) {
   return String(v ?? "");
 }
 
-function fillTable(table, rows) {
-  const body = table.querySelector("tbody");
-  body.replaceChildren();
-  for (const [k, v] of rows) {
-    const tr = document.createElement("tr");
-    const th = document.createElement("th");
-    const td = document.createElement("td");
-    th.textContent = k;
-    td.textContent = v;
-    tr.append(th, td);
-    body.append(tr);
-  }
-  table.hidden = rows.length === 0;
-}
 
 // ---------------------------------------------------------------- IndexedDB
 
