@@ -277,6 +277,32 @@ try {
   await shot(page, "cards-en");
   await page.click("#lang");
 
+  // A passphrase instead of the device key: Argon2id (deriveStorageKey) over it and a salt;
+  // a later visit asks for it, a wrong one is refused (wrong_key), the right one opens.
+  const pb = await browser(join(WORK, "wallet-test-passphrase"), null, phone);
+  const pp = (await open(pb, `${PAGES}/wallet/`, ISSUER)).page;
+  await pp.click("#use-passphrase");
+  await pp.type("#new-pass", "correct horse battery staple");
+  await pp.type("#new-pass2", "correct horse battery staple");
+  await pp.click("#set-pass");
+  await expectScreen(pp, "cards", "setup-error");
+  await receiveOffer(pp, enroll(2));
+  await pp.reload();
+  await pp.waitForSelector("body[data-ready=true]");
+  assert.equal(await screen(pp), "unlock");
+  await pp.type("#pass", "wrong horse battery staple");
+  await pp.click("#unlock");
+  await pp.waitForFunction(() => !document.getElementById("unlock-error").hidden && document.getElementById("busy").hidden, { timeout: 60000 });
+  assert.equal(await pp.$eval("#unlock-error", (e) => e.dataset.code), "wrong_key");
+  await shot(pp, "unlock-wrong-passphrase-zh");
+  await pp.$eval("#pass", (e) => { e.value = ""; });
+  await pp.type("#pass", "correct horse battery staple");
+  await pp.click("#unlock");
+  await expectScreen(pp, "cards", "unlock-error");
+  assert.ok((await pp.$$eval("#cards li", (ls) => ls.length)) >= 1);
+  await pb.close();
+  step("a passphrase wallet: reopened with the right passphrase; a wrong one is refused (wrong_key)");
+
   if (MEASURE) report.answer_ms = await measure(page);
   await wb.close();
   writeFileSync(join(shots, "wallet-report.json"), JSON.stringify(report, null, 2));
