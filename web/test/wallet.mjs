@@ -272,7 +272,25 @@ try {
   await page.click("#sent-done");
   step("answered the bank's direct_post request online; `verifier verify` accepts what the bank received");
 
-  // The same card again: every copy gets used; the consent screen warns before a reuse.
+  // Declining shares nothing and uses no copy. The request screen and its camera first.
+  const unused = () => page.$$eval("#cards li", (ls) => ls.map((l) => l.textContent).join("|"));
+  const before = await unused();
+  const declined = JSON.parse(run(env("VERIFIER_BIN"), ["request", "--profile", "hotel", "--data", vdata, "--json"]));
+  await page.click("#to-request");
+  await waitScreen(page, "request");
+  await page.click("#screen-request button.scan");
+  await page.waitForFunction(() => !document.getElementById("scanner").hidden && document.getElementById("video").readyState >= 2, { timeout: 30000 });
+  await shot(page, "scanning-zh");
+  await page.click("#scan-stop");
+  await page.$eval("#request-text", (e, v) => { e.value = v; }, declined.request_uri);
+  await shot(page, "request-pasted-zh");
+  await page.click("#open-request");
+  await expectScreen(page, "consent", "request-error");
+  await page.click("#decline");
+  await waitScreen(page, "cards");
+  assert.equal(await unused(), before, "declining used no copy");
+  step("declining a request shares nothing and uses no copy");
+
   await page.click("#lang");
   await shot(page, "cards-en");
   await page.click("#lang");
