@@ -62,3 +62,8 @@ build_pkg wallet-wasm "$out/wallet-pkg" $((2 * 1024 * 1024))
 echo "build: desk page"
 cp web/desk/index.html web/desk/desk.js web/desk/desk.css "$out/desk/"
 
+echo "build: wallet page"
+mkdir -p "$out/wallet"
+cp web/wallet/index.html web/wallet/wallet.js web/wallet/wallet.css "$out/wallet/"
+mkdir -p "$out/shared"
+cp web/shared/base.css web/shared/camera.js web/shared/table.js "$out/shared/"

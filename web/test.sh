@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Drives the hotel desk page (web/dist, built by web/build.sh) in Debian's headless Chromium
-# against a real `issuer serve` on loopback: a citizen is enrolled and receives a credential
-# with the Rust `wallet` CLI, and answers the page's requests with `wallet present`. The steps
-# and checks are in web/test/desk.mjs; screenshots go to web/test-output/.
+# Drives both pages (web/dist, built by web/build.sh) in Debian's headless Chromium against a
+# real `issuer serve` on loopback. web/test/desk.mjs: a citizen is enrolled and receives a
+# credential with the Rust `wallet` CLI, and answers the desk page's requests with `wallet
+# present`. web/test/wallet.mjs: the wallet page receives a batch from a real offer, answers
+# the desk page with a QR code (the desk's fake camera reads it) and a bank by direct_post.
+# Screenshots go to web/test-output/. WEB_MEASURE=1 also times the wallet page's answer with
+# 50 and 1,000 credentials stored (web/test-output/wallet-report.json) and the desk page taking
+# and loading a trust bundle for SCALE_CREDENTIALS credentials (default 10^8; made by `scale`;
+# web/test-output/measure-report.json).
 # Needs what .ci/install installs (chromium, node packages in web/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NICE=${NICE:-nice -n 15}
 
-if [ ! -f web/dist/desk/index.html ] || [ ! -f web/dist/pkg/verifier_wasm_bg.wasm ]; then
+if [ ! -f web/dist/desk/index.html ] || [ ! -f web/dist/pkg/verifier_wasm_bg.wasm ] ||
+  [ ! -f web/dist/wallet/index.html ] || [ ! -f web/dist/wallet-pkg/wallet_wasm_bg.wasm ]; then
   echo "test: web/dist is missing; run web/build.sh first" >&2
   exit 2
 fi
@@ -22,8 +28,8 @@ if [ ! -d web/node_modules/puppeteer-core ]; then
   exit 2
 fi
 
-echo "test: building the issuer and wallet binaries"
-$NICE cargo build --quiet -p issuer -p wallet
+echo "test: building the issuer, wallet and verifier binaries"
+$NICE cargo build --quiet -p issuer -p wallet -p verifier
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/desk-test.XXXXXX")
@@ -39,6 +45,7 @@ trap cleanup EXIT
 
 export ISSUER_BIN="$target_dir/debug/issuer"
 export WALLET_BIN="$target_dir/debug/wallet"
+export VERIFIER_BIN="$target_dir/debug/verifier"
 export CHROMIUM="$chromium_bin"
 export WORK="$work"
 
@@ -77,3 +84,9 @@ else
 fi
 
 node web/test/desk.mjs
+node web/test/wallet.mjs
+if [ "${WEB_MEASURE:-}" = 1 ]; then
+  $NICE cargo build --quiet -p citizen-id --bin scale
+  export SCALE_BIN="$target_dir/debug/scale"
+  node web/test/measure.mjs
+fi

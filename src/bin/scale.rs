@@ -71,6 +71,10 @@ struct Args {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Only write the root's public JWK (`root.jwk`) and the signed bundle (`bundle.jwt`)
+    /// into this directory and stop (for timing other verifiers, e.g. the desk page).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 const CLAIMS: &str = include_str!("../../examples/claims/citizen-basic.json");
@@ -133,6 +137,17 @@ fn run(args: Args) -> anyhow::Result<()> {
     let build = build_start.elapsed();
 
     let root = issuer.keys.root().public_jwk().clone();
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("root.jwk"), root.to_bare_value().to_string())?;
+        std::fs::write(out.join("bundle.jwt"), &bundle)?;
+        println!(
+            "{}",
+            serde_json::json!({"credentials": args.credentials, "revoked": revoked,
+                               "bundle_bytes": bundle.len(), "fill_seconds": fill.as_secs_f64()})
+        );
+        return Ok(());
+    }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let sync_start = Instant::now();
     let verified = VerifiedBundle::verify(&bundle, &root, now, &BundleLimits::default())

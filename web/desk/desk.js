@@ -2,6 +2,8 @@
 // shows screens, stores the desk's state in IndexedDB, fetches from the bureau and reads the
 // camera. Each request's nonce is kept here until an answer uses it (once) or it expires.
 import init, { Desk, makeRequest, decodeQr } from "../pkg/verifier_wasm.js";
+import { scanQr } from "../shared/camera.js";
+import { fillTable } from "../shared/table.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
@@ -48,6 +50,8 @@ const WORDS = {
     rejected_code: (c) => `拒绝原因代码：${c}`,
     sync_failed: (c) => `同步失败（${c}）。原有状态保留不变。`,
     fetch_failed: "无法连接公安机关地址，原有状态保留不变。请检查网络，或从文件同步。",
+    withdrawn: (keys) => `⚠ 公安机关已紧急撤销签发密钥：${keys}。由这些密钥签发的凭证一律拒绝。`,
+    withdrawn_key: (kid, since) => (since ? `${kid}…（${since} 起签发的凭证）` : `${kid}…（全部凭证）`),
     claims: {
       family_name: "姓", given_name: "名", id_number: "公民身份号码", birthdate: "出生日期",
       address: "住址", nationality: "国籍", sex: "性别", age_over_18: "年满 18 岁",
@@ -64,6 +68,7 @@ const WORDS = {
       status_list_expired: "本台的吊销状态已过期。请先同步。",
       status_unknown: "本台没有此凭证的吊销状态。请先同步。",
       unknown_issuer_key: "签发密钥未知，可能是新密钥。请先同步后重试。",
+      issuer_key_withdrawn: "签发此凭证的密钥已被公安机关紧急撤销，凭证不能接受。请客人重新领取凭证。",
       no_trust_state: "尚未同步公安机关的密钥和吊销状态。请先同步。",
       issuer_signature: "签发机关签名无效：凭证可能被篡改或伪造。",
       kb_signature: "客人手机的签名无效：答复可能是伪造的。",
@@ -94,6 +99,8 @@ const WORDS = {
       bundle_replayed: "收到的信任包比本台已有的旧。",
       delta_bad_signature: "更新包签名无效：不是此根密钥签发的。",
       delta_base_mismatch: "更新包与本台状态不衔接。请完整同步。",
+      withdrawals_bad_signature: "密钥撤销通知签名无效：不是此根密钥签发的。",
+      withdrawals_wrong_root: "密钥撤销通知由其他根密钥签发。",
     },
     malformed: "答复格式错误或被篡改，不能接受。",
   },
@@ -139,6 +146,8 @@ const WORDS = {
     rejected_code: (c) => `Reason code: ${c}`,
     sync_failed: (c) => `Sync failed (${c}). The previous state is kept.`,
     fetch_failed: "Cannot reach the bureau's address; the previous state is kept. Check the network, or sync from a file.",
+    withdrawn: (keys) => `⚠ The bureau has withdrawn signing keys in an emergency: ${keys}. Credentials they signed are refused.`,
+    withdrawn_key: (kid, since) => (since ? `${kid}… (credentials issued from ${since})` : `${kid}… (every credential)`),
     claims: {
       family_name: "Family name", given_name: "Given name", id_number: "ID number",
       birthdate: "Date of birth", address: "Address", nationality: "Nationality", sex: "Sex",
@@ -156,6 +165,7 @@ const WORDS = {
       status_list_expired: "This desk's revocation state has expired. Sync first.",
       status_unknown: "This desk has no revocation state for this credential. Sync first.",
       unknown_issuer_key: "Unknown issuing key; it may be new. Sync, then try again.",
+      issuer_key_withdrawn: "The key that signed this credential was withdrawn by the bureau in an emergency; it cannot be accepted. The guest must receive the credential again.",
       no_trust_state: "The bureau's keys and revocation state are not synced yet. Sync first.",
       issuer_signature: "The bureau's signature is invalid: the credential may be altered or forged.",
       kb_signature: "The phone's signature is invalid: the answer may be forged.",
@@ -186,6 +196,8 @@ const WORDS = {
       bundle_replayed: "The trust bundle received is older than the one this desk has.",
       delta_bad_signature: "The update's signature is invalid: not signed by this root key.",
       delta_base_mismatch: "The update does not follow this desk's state. Do a full sync.",
+      withdrawals_bad_signature: "The key-withdrawal notice's signature is invalid: not signed by this root key.",
+      withdrawals_wrong_root: "The key-withdrawal notice is signed by another root key.",
     },
     malformed: "The answer is malformed or altered; it cannot be accepted.",
   },
@@ -215,6 +227,8 @@ function applyWords() {
   $("lang").textContent = other;
   $("lang").lang = lang === "zh" ? "en" : "zh-CN";
   refreshStateLine();
+  showWithdrawn();
+  if (desk && !$("sync-result").hidden) showSynced();
   if (lastVerdict) showVerdict(lastVerdict.v, lastVerdict.ms);
   if (current) showRequestExpiry();
 }
@@ -337,6 +351,7 @@ async function pin(text) {
 
 function toSync() {
   $("fingerprint").textContent = grouped(desk.fingerprint);
+  showWithdrawn();
   $("to-check").disabled = !desk.info(now()).synced;
   refreshStateLine();
   show("sync");
@@ -344,10 +359,24 @@ function toSync() {
 
 // ---------------------------------------------------------------- 2. sync
 
-/** Fetches the delta since the stored state (or the full bundle) from the bureau. */
+/** Fetches the bureau's key-withdrawal notice first (applied and kept even when what follows
+ *  fails), then the delta since the stored state (or the full bundle). */
 async function syncFromUrl(base) {
   base = base.trim().replace(/\/+$/, "");
   localStorage.setItem("desk-bureau-url", base);
+  let refusedNotice = null;
+  try {
+    const r = await fetch(`${base}/trust-bundle/withdrawals`, { cache: "no-store" });
+    if (r.ok) await takeSynced([await r.text()]);
+  } catch (e) {
+    // Unreachable: the bundle fetch below reports it. A refused notice is reported after it.
+    if (!(e instanceof TypeError)) refusedNotice = e;
+  }
+  await syncBundleFromUrl(base);
+  if (refusedNotice) throw refusedNotice;
+}
+
+async function syncBundleFromUrl(base) {
   const seq = desk.statusSeq;
   if (seq !== undefined) {
     let r = null;
@@ -377,15 +406,32 @@ async function runSync(job) {
   $("sync").disabled = true;
   try {
     await job();
-    const info = desk.info(now());
-    setText("sync-result", w().synced({ issuer: info.issuer, when: when(info.issued_at), age: age(info.age_seconds) }));
+    showSynced();
   } catch (e) {
     if (e instanceof TypeError) setText("sync-error", w().fetch_failed);
     else setText("sync-error", w().sync_failed(e.code || "error") + (w().errors[e.code] ? " " + w().errors[e.code] : ""));
   } finally {
     $("sync").disabled = false;
     refreshStateLine();
+    showWithdrawn();
   }
+}
+
+/** Says what the last sync brought, in the current language. */
+function showSynced() {
+  const info = desk.info(now());
+  setText("sync-result", w().synced({ issuer: info.issuer, when: when(info.issued_at), age: age(info.age_seconds) }));
+}
+
+/** Says which of the bureau's signing keys are withdrawn: their credentials are refused. */
+function showWithdrawn() {
+  const keys = (desk && desk.info(now()).withdrawn_keys) || [];
+  const el = $("withdrawn-note");
+  el.hidden = keys.length === 0;
+  el.dataset.count = String(keys.length);
+  el.textContent = keys.length
+    ? w().withdrawn(keys.map((k) => w().withdrawn_key(k.kid.slice(0, 8), k.since == null ? null : when(k.since))).join("；"))
+    : "";
 }
 
 // ---------------------------------------------------------------- 3. request and answer
@@ -434,61 +480,27 @@ async function verifyAnswer(text) {
 
 // ---------------------------------------------------------------- camera
 
-let stream = null;
-let scanTimer = null;
+let stopScan = null;
 
 async function startCamera() {
   setText("camera-note", w().camera_looking);
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch {
-    setText("camera-note", w().camera_failed);
-    $("paste-box").open = true;
-    return;
-  }
   const video = $("video");
-  video.srcObject = stream;
   video.hidden = false;
   $("camera").hidden = true;
   $("camera-stop").hidden = false;
-  await video.play();
-  const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const scan = () => {
-    if (!stream) return;
-    const width = video.videoWidth, height = video.videoHeight;
-    if (width && height) {
-      canvas.width = width;
-      canvas.height = height;
-      ctx.drawImage(video, 0, 0, width, height);
-      const rgba = ctx.getImageData(0, 0, width, height).data;
-      const gray = new Uint8Array(width * height);
-      for (let i = 0, j = 0; j < gray.length; i += 4, j++) {
-        gray[j] = (299 * rgba[i] + 587 * rgba[i + 1] + 114 * rgba[i + 2]) / 1000;
-      }
-      let text;
-      try {
-        text = decodeQr(gray, width, height);
-      } catch {
-        text = undefined;
-      }
-      if (text) {
-        verifyAnswer(text);
-        return;
-      }
-    }
-    scanTimer = setTimeout(scan, 150);
-  };
-  scan();
+  try {
+    stopScan = await scanQr(video, decodeQr, (text) => verifyAnswer(text));
+  } catch {
+    stopCamera();
+    setText("camera-note", w().camera_failed);
+    $("paste-box").open = true;
+  }
 }
 
 function stopCamera() {
-  clearTimeout(scanTimer);
-  if (stream) for (const track of stream.getTracks()) track.stop();
-  stream = null;
-  const video = $("video");
-  video.srcObject = null;
-  video.hidden = true;
+  if (stopScan) stopScan();
+  stopScan = null;
+  $("video").hidden = true;
   $("camera").hidden = false;
   $("camera-stop").hidden = true;
   $("camera-note").hidden = true;
@@ -516,23 +528,13 @@ function showVerdict(v, ms) {
   $("verdict-word").textContent = v.accepted ? `✓ ${w().accept}` : `✗ ${w().reject}`;
   $("verdict-reason").textContent = v.accepted ? w().accept_reason : reason(v.error);
   $("next").textContent = v.accepted ? w().next_guest : w().try_again;
-  const body = $("claims").querySelector("tbody");
-  body.replaceChildren();
+  const rows = [];
   if (v.accepted) {
-    const rows = v.claims.map((c) => [w().claims[c.path] || c.path, claimValue(c.path, c.value)]);
+    rows.push(...v.claims.map((c) => [w().claims[c.path] || c.path, claimValue(c.path, c.value)]));
     const level = v.credentials[0] && v.credentials[0].level;
     if (level) rows.push([w().level_label, w().level[level] || level]);
-    for (const [k, val] of rows) {
-      const tr = document.createElement("tr");
-      const th = document.createElement("th");
-      const td = document.createElement("td");
-      th.textContent = k;
-      td.textContent = val;
-      tr.append(th, td);
-      body.append(tr);
-    }
   }
-  $("claims").hidden = !v.accepted;
+  fillTable($("claims"), rows);
   const fresh = v.revocation_age_seconds != null && v.state_issued_at != null
     ? w().freshness(age(v.revocation_age_seconds), when(now() - v.revocation_age_seconds))
     : "";

@@ -2,35 +2,23 @@
 // which exports ISSUER_BIN, WALLET_BIN, ISSUER_DATA, ISSUER_PUBLIC_URL, ISSUER_FINGERPRINT,
 // CHROMIUM and WORK). Each step asserts what the clerk sees; every screen is screenshotted
 // into web/test-output/. Exits non-zero on the first failed check.
-import { execFileSync } from "node:child_process";
-import { createServer } from "node:http";
-import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
-import { dirname, extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import assert from "node:assert/strict";
-import puppeteer from "puppeteer-core";
 import { pngToY4m } from "./y4m.mjs";
+import {
+  here, shots, env, run, serveDist, browser as launch, shooter, open as openPage, text, screen,
+  deskVerdict as verdict, deskNewRequest as newRequest, deskPaste as paste, deskSync, deskPinAndSync,
+} from "./common.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, "..", "dist");
-const shots = join(here, "..", "test-output");
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (run web/test.sh)`);
-  return v;
-};
 const WORK = env("WORK");
 const ISSUER = env("ISSUER_PUBLIC_URL");
 const FINGERPRINT = env("ISSUER_FINGERPRINT");
 const walletData = join(WORK, "wallet-data");
 const walletEnv = { ...process.env, WALLET_PASSPHRASE: "desk test passphrase, long enough" };
-
-function run(bin, args, opts = {}) {
-  return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...opts });
-}
 
 // ---------------------------------------------------------------- the citizen and her wallet
 
@@ -49,99 +37,16 @@ function present(uri, png) {
   return out.answer;
 }
 
-// ---------------------------------------------------------------- the page's web server
+// ---------------------------------------------------------------- the page and the browser
 
-const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".ts": "text/plain" };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-  const file = join(dist, path.endsWith("/") ? join(path, "index.html") : path);
-  if (!file.startsWith(dist) || !existsSync(file)) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { "content-type": types[extname(file)] || "application/octet-stream", "cache-control": "no-store" });
-  res.end(readFileSync(file));
-});
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const server = await serveDist();
 const PAGE = `http://127.0.0.1:${server.address().port}/desk/`;
-
-// ---------------------------------------------------------------- the browser
-
 const profile = join(WORK, "chromium-profile");
-mkdirSync(profile, { recursive: true });
 const y4m = join(WORK, "answer.y4m");
-
-/** A browser on the same profile (so IndexedDB persists), its fake camera showing `y4m`. */
-async function browser(camera) {
-  const args = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-  ];
-  if (camera) args.push(`--use-file-for-fake-video-capture=${camera}`);
-  return puppeteer.launch({ executablePath: env("CHROMIUM"), userDataDir: profile, args, headless: true, defaultViewport: { width: 1100, height: 1000 } });
-}
-
-let shotNo = 0;
-async function shot(page, name) {
-  shotNo += 1;
-  await page.screenshot({ path: join(shots, `${String(shotNo).padStart(2, "0")}-${name}.png`), fullPage: true });
-}
-
-async function open(b, { cutBureau = false } = {}) {
-  const page = await b.newPage();
-  const blocked = [];
-  const fetched = [];
-  page.on("pageerror", (e) => console.error("page error:", e.message));
-  page.on("requestfinished", (r) => {
-    if (r.url().startsWith(ISSUER)) fetched.push(`${r.response()?.status()} ${r.url().slice(ISSUER.length)}`);
-  });
-  if (cutBureau) {
-    await page.setRequestInterception(true);
-    page.on("request", (r) => {
-      if (r.url().startsWith(ISSUER)) {
-        blocked.push(r.url());
-        r.abort("internetdisconnected");
-      } else r.continue();
-    });
-  }
-  await page.goto(PAGE);
-  await page.waitForSelector("body[data-ready=true]", { timeout: 30000 });
-  return { page, blocked, fetched };
-}
-
-const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
-const screen = (page) => page.$eval("body", (e) => e.dataset.screen);
-
-async function verdict(page) {
-  await page.waitForSelector("body[data-screen=result]", { timeout: 30000 });
-  return page.$eval("#verdict", (e) => ({
-    accepted: e.dataset.accepted === "true",
-    code: e.dataset.code,
-    ms: Number(e.dataset.verifyMs),
-    word: e.querySelector("#verdict-word").textContent,
-    reason: e.querySelector("#verdict-reason").textContent,
-  }));
-}
-
-async function newRequest(page) {
-  const before = await page.$eval("#request-qr", (e) => e.dataset.uri || "");
-  await page.click((await screen(page)) === "result" ? "#next" : "#new-hotel");
-  await page.waitForFunction((b) => {
-    const e = document.getElementById("request-qr");
-    return e.dataset.uri && e.dataset.uri !== b && e.querySelector("svg");
-  }, { timeout: 30000 }, before);
-  const uri = await page.$eval("#request-qr", (e) => e.dataset.uri);
-  assert.match(uri, /^openid4vp:\/\//);
-  return uri;
-}
-
-async function paste(page, answer) {
-  await page.evaluate(() => { document.getElementById("paste-box").open = true; });
-  await page.$eval("#answer-text", (e, v) => { e.value = v; }, answer);
-  await page.click("#verify");
-  return verdict(page);
-}
+/** A browser on the same profile (so IndexedDB persists), its fake camera showing `camera`. */
+const browser = (camera) => launch(profile, camera);
+const shot = shooter("desk-");
+const open = (b, opts) => openPage(b, PAGE, ISSUER, opts);
 
 const timings = [];
 const steps = [];
@@ -157,16 +62,8 @@ try {
   await page.click("#pin");
   assert.match(await text(page, "#setup-error"), /根密钥/);
   await shot(page, "setup-bad-root");
-  await page.$eval("#root-text", (e, v) => { e.value = v; }, rootJwk);
-  await page.click("#pin");
-  await page.waitForSelector("body[data-screen=sync]");
-  const fp = (await text(page, "#fingerprint")).replace(/\s+/g, "");
-  assert.equal(fp, FINGERPRINT, "the page shows the root's RFC 7638 fingerprint");
+  await deskPinAndSync(page, rootJwk, FINGERPRINT, ISSUER);
   step("pinned the root; fingerprint matches the issuer's");
-  await page.type("#bureau-url", ISSUER);
-  await page.click("#sync");
-  await page.waitForFunction(() => !document.getElementById("sync-result").hidden || !document.getElementById("sync-error").hidden, { timeout: 30000 });
-  assert.equal(await page.$eval("#sync-error", (e) => e.hidden), true, await text(page, "#sync-error"));
   assert.match(await text(page, "#sync-result"), /已同步/);
   await shot(page, "synced-zh");
   step("synced the trust bundle from the bureau's URL");
@@ -234,9 +131,7 @@ try {
   const uri3 = await newRequest(page);
   const answer3 = present(uri3, join(WORK, "answer3.png"));
   await page.click("#to-sync");
-  await page.click("#sync");
-  await page.waitForFunction(() => !document.getElementById("sync-result").hidden || !document.getElementById("sync-error").hidden, { timeout: 30000 });
-  assert.equal(await page.$eval("#sync-error", (e) => e.hidden), true, await text(page, "#sync-error"));
+  await deskSync(page);
   assert.ok(fetched.some((f) => /^200 \/trust-bundle\/delta\?since=\d+$/.test(f)), `synced by a delta: ${fetched}`);
   await b.close();
   b = await browser(null);
@@ -251,6 +146,36 @@ try {
   await shot(page, "refused-revoked-en");
   assert.equal(blocked.length, 0, "verifying needs no network");
   step("after the revocation and a sync (delta), the answer is refused (revoked), offline");
+  await b.close();
+
+  // 5. The bureau withdraws the signing key in an emergency: the desk fetches the notice when
+  //    it syncs, says so on screen, and refuses the key's credentials.
+  const keys = JSON.parse(run(env("ISSUER_BIN"), ["keys", "list", "--data", env("ISSUER_DATA"), "--json"])).keys;
+  const signing = keys.find((k) => k.state === "active");
+  assert.ok(signing, `an active key: ${JSON.stringify(keys)}`);
+  run(env("ISSUER_BIN"), ["keys", "withdraw", signing.kid, "--data", env("ISSUER_DATA")]);
+  b = await browser(null);
+  ({ page, fetched } = await open(b));
+  const uri4 = await newRequest(page);
+  const answer4 = present(uri4, join(WORK, "answer4.png"));
+  await page.click("#to-sync");
+  assert.equal(await page.$eval("#withdrawn-note", (e) => e.hidden), true, "no key withdrawn before the sync");
+  await deskSync(page);
+  assert.ok(fetched.some((f) => f === "200 /trust-bundle/withdrawals"), `fetched the withdrawal notice: ${fetched}`);
+  assert.equal(await page.$eval("#withdrawn-note", (e) => e.hidden), false, "the withdrawal is on screen");
+  // The language chosen last (English, step 4) is kept.
+  assert.match(await text(page, "#withdrawn-note"), new RegExp(`withdrawn.*${signing.kid.slice(0, 8)}`));
+  await shot(page, "key-withdrawn-en");
+  await page.click("#lang");
+  assert.match(await text(page, "#withdrawn-note"), new RegExp(`撤销.*${signing.kid.slice(0, 8)}`));
+  await shot(page, "key-withdrawn-zh");
+  await page.click("#to-check");
+  v = await paste(page, answer4);
+  assert.equal(v.accepted, false);
+  assert.equal(v.code, "issuer_key_withdrawn");
+  assert.match(v.reason, /紧急撤销/);
+  await shot(page, "refused-key-withdrawn-zh");
+  step("after an emergency key withdrawal and a sync, the desk shows it and refuses the key's credentials (issuer_key_withdrawn)");
   await b.close();
 
   const report = { steps, verify_ms: timings };

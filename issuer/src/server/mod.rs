@@ -24,6 +24,7 @@
 //! OpenAPI test checks `docs/issuer/openapi.json` against it.
 
 mod bodies;
+mod cors;
 pub mod error;
 mod extract;
 mod listen;
@@ -201,6 +202,7 @@ pub fn app(issuer: Arc<Issuer>) -> Router {
         })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(body, read_body))
+        .layer(middleware::from_fn(cors::wallet_cors))
         .layer(middleware::from_fn_with_state(issuer.clone(), log_request))
         .with_state(issuer)
 }

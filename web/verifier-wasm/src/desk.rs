@@ -8,9 +8,11 @@ use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use verifier::answer::{self, AnswerError};
+use verifier::bundle::KeyState;
 use verifier::bundle::{BundleError, BundleLimits, VerifiedBundle};
 use verifier::delta::{self, DeltaError, DeltaLimits, VerifiedDelta};
 use verifier::request::{new_nonce, query_ids, PresentationRequest, ResponseMode};
+use verifier::withdrawal::{self, VerifiedWithdrawals, WithdrawalError, WithdrawalLimits};
 use verifier::{Policy, StatusOutcome, TrustState, VerifiedPresentation, Verifier, VerifierError};
 
 /// The built-in hotel profile (the same file the `verifier` CLI uses).
@@ -49,6 +51,9 @@ pub enum DeskError {
     /// A trust-bundle delta was refused.
     #[error(transparent)]
     Delta(#[from] DeltaError),
+    /// A key-withdrawal notice was refused (or a stored one does not fit the state).
+    #[error(transparent)]
+    Withdrawals(#[from] WithdrawalError),
     /// Nothing synced yet: no issuer keys, no revocation state.
     #[error("no trust bundle synced yet")]
     NoTrustState,
@@ -85,6 +90,7 @@ impl DeskError {
             DeskError::SavedOtherRoot => "saved_state_other_root",
             DeskError::Bundle(e) => e.code(),
             DeskError::Delta(e) => e.code(),
+            DeskError::Withdrawals(e) => e.code(),
             DeskError::NoTrustState => "no_trust_state",
             DeskError::UnknownProfile => "unknown_profile",
             DeskError::QrTooLong { .. } => "qr_too_long",
@@ -113,6 +119,9 @@ struct Saved {
     root: Value,
     bundle: Option<String>,
     deltas: Vec<String>,
+    /// Key-withdrawal notices (absent in states saved before the desk read them).
+    #[serde(default)]
+    withdrawals: Vec<String>,
 }
 
 /// The desk: a pinned root and, once synced, the verified trust state.
@@ -120,6 +129,8 @@ pub struct Desk {
     root: PublicJwk,
     bundle: Option<String>,
     deltas: Vec<String>,
+    /// The bureau's key-withdrawal notices, applied on top of every state (never undone).
+    withdrawals: Vec<VerifiedWithdrawals>,
     state: Option<TrustState>,
 }
 
@@ -154,6 +165,7 @@ impl Desk {
             root,
             bundle: None,
             deltas: Vec::new(),
+            withdrawals: Vec::new(),
             state: None,
         }
     }
@@ -178,6 +190,9 @@ impl Desk {
         }
         let root = PublicJwk::from_value(&saved.root).map_err(|_| DeskError::SavedMalformed)?;
         let mut desk = Desk::pin(root);
+        for w in &saved.withdrawals {
+            desk.sync_withdrawals(w, now)?;
+        }
         if let Some(bundle) = &saved.bundle {
             desk.sync(bundle, now)?;
             for d in &saved.deltas {
@@ -194,6 +209,7 @@ impl Desk {
             "root": self.root.to_bare_value(),
             "bundle": self.bundle,
             "deltas": self.deltas,
+            "withdrawals": self.withdrawals.iter().map(VerifiedWithdrawals::as_str).collect::<Vec<_>>(),
         })
         .to_string()
     }
@@ -204,19 +220,56 @@ impl Desk {
         self.state.as_ref().and_then(|s| s.status_seq)
     }
 
-    /// Takes a trust bundle or a delta (told apart by its `typ`), verified against the pinned
-    /// root as of `now`. A bundle must be newer than the state (or the same bytes); a delta
-    /// must apply on the state. On error the state is unchanged.
+    /// Takes a trust bundle, a delta or a key-withdrawal notice (told apart by its `typ`),
+    /// verified against the pinned root as of `now`. A bundle must be newer than the state (or
+    /// the same bytes); a delta must apply on the state; a notice is kept and applied on top
+    /// of every state from now on. On error the state is unchanged.
     ///
     /// # Errors
-    /// [`DeskError::Bundle`], [`DeskError::Delta`].
+    /// [`DeskError::Bundle`], [`DeskError::Delta`], [`DeskError::Withdrawals`].
     pub fn sync(&mut self, text: &str, now: i64) -> Result<Value, DeskError> {
         let text = text.trim();
-        if delta::peek_typ(text).as_deref() == Some(delta::TYP) {
-            self.sync_delta(text, now)
-        } else {
-            self.sync_bundle(text, now)
+        match delta::peek_typ(text).as_deref() {
+            Some(delta::TYP) => self.sync_delta(text, now),
+            Some(withdrawal::TYP) => self.sync_withdrawals(text, now),
+            _ => self.sync_bundle(text, now),
         }
+    }
+
+    /// Verifies a key-withdrawal notice, applies it to the state (if any) and keeps it, so it
+    /// is applied again on top of every bundle and delta taken later. A kept notice the new
+    /// one covers is dropped; a notice that adds nothing is not kept twice.
+    fn sync_withdrawals(&mut self, text: &str, now: i64) -> Result<Value, DeskError> {
+        let notice =
+            VerifiedWithdrawals::verify(text, &self.root, now, &WithdrawalLimits::default())?;
+        let mut changed = 0;
+        if let Some(state) = &self.state {
+            let mut next = state.clone();
+            changed = next.apply_withdrawals(&notice)?;
+            self.state = Some(next);
+        }
+        let report = json!({
+            "kind": "withdrawals",
+            "unchanged": changed == 0,
+            "issuer": notice.iss,
+            "issued_at": notice.issued_at,
+            "withdrawn_keys": notice.withdrawals.len(),
+            "newly_withdrawn": changed,
+        });
+        if !self.withdrawals.iter().any(|old| old.covers(&notice)) {
+            self.withdrawals.retain(|old| !notice.covers(old));
+            self.withdrawals.push(notice);
+        }
+        Ok(report)
+    }
+
+    /// `state` with every kept withdrawal notice applied (a withdrawal is never undone by an
+    /// older bundle or a delta).
+    fn with_withdrawals(&self, mut state: TrustState) -> Result<TrustState, DeskError> {
+        for notice in &self.withdrawals {
+            state.apply_withdrawals(notice)?;
+        }
+        Ok(state)
     }
 
     fn sync_bundle(&mut self, text: &str, now: i64) -> Result<Value, DeskError> {
@@ -253,9 +306,10 @@ impl Desk {
             "status_lists": bundle.lists.len(),
         });
         if !unchanged {
+            let state = self.with_withdrawals(TrustState::from_bundle(bundle))?;
             self.bundle = Some(text.to_owned());
             self.deltas.clear();
-            self.state = Some(TrustState::from_bundle(bundle));
+            self.state = Some(state);
         }
         Ok(report)
     }
@@ -274,7 +328,7 @@ impl Desk {
         if !unchanged {
             let mut next = state.clone();
             next.apply(&delta)?;
-            self.state = Some(next);
+            self.state = Some(self.with_withdrawals(next)?);
             self.deltas.push(text.to_owned());
         }
         Ok(json!({
@@ -294,6 +348,9 @@ impl Desk {
         match &self.state {
             None => json!({"fingerprint": self.fingerprint(), "synced": false}),
             Some(s) => json!({
+                "withdrawn_keys": s.keys.iter().filter(|k| k.state == KeyState::Withdrawn)
+                    .map(|k| json!({"kid": k.kid, "since": k.withdrawn_since}))
+                    .collect::<Vec<_>>(),
                 "fingerprint": self.fingerprint(),
                 "synced": true,
                 "issuer": s.iss,

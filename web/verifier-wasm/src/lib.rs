@@ -35,15 +35,25 @@ export interface MadeRequest {
 
 /** What a sync took. */
 export interface SyncReport {
-  kind: "full" | "delta";
+  kind: "full" | "delta" | "withdrawals";
   unchanged: boolean;
   issuer: string;
   issued_at: number;
-  next_update: number;
+  next_update?: number;
   keys?: number;
   status_lists?: number;
   status_seq?: number;
   entries?: number;
+  /** Key-withdrawal notice: keys it lists, and how many became withdrawn here. */
+  withdrawn_keys?: number;
+  newly_withdrawn?: number;
+}
+
+/** A credential signing key the bureau withdrew. */
+export interface WithdrawnKey {
+  kid: string;
+  /** Credentials issued from this time on are refused; null: all of them. */
+  since: number | null;
 }
 
 /** What the desk holds. */
@@ -59,6 +69,7 @@ export interface DeskInfo {
   keys?: number;
   status_lists?: number;
   deltas?: number;
+  withdrawn_keys?: WithdrawnKey[];
 }
 
 /** One disclosed claim. */
@@ -193,11 +204,12 @@ impl Desk {
         self.inner.status_seq().map(|s| s as f64)
     }
 
-    /// Takes a trust bundle or delta (text as served by the bureau), verified against the
-    /// pinned root as of `now`. On error the state is unchanged.
+    /// Takes a trust bundle, delta or key-withdrawal notice (text as served by the bureau),
+    /// verified against the pinned root as of `now`. On error the state is unchanged.
     ///
     /// # Errors
-    /// The bundle's or delta's code (`bundle_bad_signature`, `delta_base_mismatch`, ...).
+    /// The bundle's, delta's or notice's code (`bundle_bad_signature`, `delta_base_mismatch`,
+    /// `withdrawals_bad_signature`, ...).
     #[wasm_bindgen(unchecked_return_type = "SyncReport")]
     pub fn sync(&mut self, text: &str, now: f64) -> Result<JsValue, JsValue> {
         self.inner

@@ -8,7 +8,9 @@ use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
 use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::{add_key_binding, ClaimPath, Limits, SdJwt};
 use credential::status_list::StatusReference;
+use issuer::domain::keys::KeyWithdrawal;
 use issuer::service::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::withdraw::sign_key_withdrawals;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{json, Value};
@@ -90,6 +92,16 @@ impl Bureau {
                 status_seq: None,
             },
         )
+    }
+
+    /// The root-signed notice withdrawing the credential key (every credential it signed).
+    fn withdrawal(&self, issued_at: i64) -> String {
+        let entry = KeyWithdrawal {
+            kid: self.key.kid().to_owned(),
+            since: None,
+            withdrawn_at: issued_at,
+        };
+        sign_key_withdrawals(&self.root, ISS, issued_at, &[entry])
     }
 
     /// The wallet's answer to `uri`: the requested claims with a KB-JWT for it.
@@ -318,5 +330,58 @@ fn a_frame_whose_pixels_do_not_match_its_size_is_refused() {
     assert_eq!(
         desk::decode_qr(&[], 1 << 13, 1 << 13).err(),
         Some(DeskError::FrameTooLarge)
+    );
+}
+
+#[test]
+fn a_synced_key_withdrawal_refuses_the_keys_credentials_and_is_shown() {
+    let b = Bureau::new();
+    let mut desk = synced(&b, false);
+    let report = desk.sync(&b.withdrawal(now() - 10), now()).unwrap();
+    assert_eq!(report["kind"], "withdrawals");
+    assert_eq!(report["newly_withdrawn"], 1);
+    let info = desk.info(now());
+    assert_eq!(info["withdrawn_keys"][0]["kid"], b.key.kid());
+    let made = Desk::request("hotel", now()).unwrap();
+    let v = desk.verify(&b.answer(&made.uri), &[made.pending], now());
+    assert!(!v.accepted);
+    assert_eq!(v.error.as_deref(), Some("issuer_key_withdrawn"));
+}
+
+#[test]
+fn a_key_withdrawal_outlives_a_later_bundle_and_a_restore() {
+    let b = Bureau::new();
+    let mut desk = Desk::pin(desk::parse_root(&b.root_jwk()).unwrap());
+    // Received before any bundle: kept, and applied to the bundle that comes after.
+    desk.sync(&b.withdrawal(now() - 100), now()).unwrap();
+    desk.sync(&b.bundle(now() - 60, false), now()).unwrap();
+    assert_eq!(desk.info(now())["withdrawn_keys"][0]["kid"], b.key.kid());
+    // A newer bundle that still lists the key as active does not bring it back.
+    desk.sync(&b.bundle(now() - 30, false), now()).unwrap();
+    let restored = Desk::restore(&desk.save(), now()).unwrap();
+    let made = Desk::request("hotel", now()).unwrap();
+    let v = restored.verify(&b.answer(&made.uri), &[made.pending], now());
+    assert_eq!(v.error.as_deref(), Some("issuer_key_withdrawn"));
+}
+
+#[test]
+fn a_key_withdrawal_signed_by_another_root_is_refused_and_nothing_kept() {
+    let b = Bureau::new();
+    let mut desk = synced(&b, false);
+    let before = desk.save();
+    let stranger = SigningKey::generate(Alg::Es256, &mut ChaCha20Rng::seed_from_u64(98));
+    let entry = KeyWithdrawal {
+        kid: b.key.kid().to_owned(),
+        since: None,
+        withdrawn_at: now(),
+    };
+    let forged = sign_key_withdrawals(&stranger, ISS, now(), &[entry]);
+    let err = desk.sync(&forged, now()).unwrap_err();
+    assert_eq!(err.code(), "withdrawals_wrong_root");
+    assert_eq!(desk.save(), before);
+    let made = Desk::request("hotel", now()).unwrap();
+    assert!(
+        desk.verify(&b.answer(&made.uri), &[made.pending], now())
+            .accepted
     );
 }
