@@ -7,8 +7,9 @@
 //!   signed one by reference (`--request-uri`); our `verifier verify` accepts their answers;
 //! - their wallet against `verifier serve`: it fetches the signed request object, posts by
 //!   direct_post, and the bank's result shows the verified claims;
-//! - their relying party against our wallet (`wallet::resolve_request`, `wallet::present`,
-//!   `wallet::send`, the code the `wallet` CLI runs): it accepts our direct_post answer.
+//! - their relying party against our wallet: the `wallet` CLI (`init`, `import`, `present`),
+//!   and the wallet library (`wallet::resolve_request`, `wallet::present`, `wallet::send`); it
+//!   accepts our direct_post answer.
 //!
 //! When node or the pinned packages are missing, each test prints one line saying what is
 //! missing and passes without running; with `CI_REQUIRE_INTEROP=1` it fails instead.
@@ -240,27 +241,59 @@ async fn their_wallet_answers_verifier_serve_by_direct_post() {
     }
 }
 
+/// Their relying party, started: it printed its request URI and waits for one answer.
+struct TheirRp {
+    child: std::process::Child,
+    stdout: BufReader<std::process::ChildStdout>,
+    uri: String,
+}
+
+impl TheirRp {
+    /// Starts it, trusting the fixture's issuer key.
+    fn start(f: &Fixture) -> TheirRp {
+        let issuer_jwk = f.file(
+            "issuer.jwk.json",
+            &f.bureau.public_jwk().to_bare_value().to_string(),
+        );
+        let mut child = harness()
+            .args(["rp", "--issuer-jwk", &issuer_jwk])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut uri = String::new();
+        stdout.read_line(&mut uri).unwrap();
+        assert!(uri.starts_with("openid4vp://"), "their rp printed {uri:?}");
+        TheirRp {
+            child,
+            stdout,
+            uri: uri.trim().to_owned(),
+        }
+    }
+
+    /// What it decided about the answer it received; checks it accepted exactly what it asked.
+    fn accepted(mut self) {
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).unwrap();
+        let status = self.child.wait().unwrap();
+        let result: Value = serde_json::from_str(rest.trim()).unwrap();
+        assert!(status.success(), "{result}");
+        assert_eq!(result["accepted"], true);
+        assert!(result["claims"]["family_name"].is_string());
+        // Only what was asked: the DCQL query named family_name and given_name.
+        assert!(result["claims"].get("id_number").is_none());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn their_relying_party_accepts_our_wallets_direct_post_answer() {
     if !installed() {
         return;
     }
     let f = Fixture::new(Status::None);
-    let issuer_jwk = f.file(
-        "issuer.jwk.json",
-        &f.bureau.public_jwk().to_bare_value().to_string(),
-    );
-    let mut child = harness()
-        .args(["rp", "--issuer-jwk", &issuer_jwk])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut uri = String::new();
-    stdout.read_line(&mut uri).unwrap();
-    assert!(uri.starts_with("openid4vp://"), "their rp printed {uri:?}");
-    let (request, answer) = f.wallet_answer(uri.trim()).await;
+    let rp = TheirRp::start(&f);
+    let (request, answer) = f.wallet_answer(&rp.uri).await;
     // Their request: an unsigned redirect_uri: client id, answered online.
     assert!(matches!(
         request.client_identity,
@@ -269,13 +302,98 @@ async fn their_relying_party_accepts_our_wallets_direct_post_answer() {
     let http = wallet::http_client().unwrap();
     let outcome = wallet::send(&http, &answer).await.unwrap();
     assert_eq!(outcome.status, 200);
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
-    let result: Value = serde_json::from_str(rest.trim()).unwrap();
-    assert!(status.success(), "{result}");
-    assert_eq!(result["accepted"], true);
-    assert!(result["claims"]["family_name"].is_string());
-    // Only what was asked: the DCQL query named family_name and given_name.
-    assert!(result["claims"].get("id_number").is_none());
+    rp.accepted();
+}
+
+/// The `wallet` binary `cargo test --workspace` builds beside this test (as `tests/readme.rs`
+/// finds it), or why it cannot be used.
+fn wallet_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("wallet");
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .map_err(|_| format!("{} is not built", path.display()))?;
+    let newest = ["wallet/src", "wallet-core/src"]
+        .iter()
+        .flat_map(|d| walk(&root().join(d)))
+        .max()
+        .unwrap();
+    if built < newest {
+        return Err(format!("{} is older than its sources", path.display()));
+    }
+    Ok(path)
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::time::SystemTime> {
+    let mut times = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            times.extend(walk(&path));
+        } else {
+            times.push(entry.metadata().unwrap().modified().unwrap());
+        }
+    }
+    times
+}
+
+#[test]
+fn their_relying_party_accepts_the_wallet_clis_direct_post_answer() {
+    if !installed() {
+        return;
+    }
+    let wallet = match wallet_binary() {
+        Ok(path) => path,
+        Err(why) => {
+            let hint = "build it with `cargo build -p wallet` (cargo test --workspace does)";
+            assert!(
+                std::env::var("CI_REQUIRE_INTEROP").as_deref() != Ok("1"),
+                "{why}; {hint}"
+            );
+            eprintln!("skipped: the wallet CLI interop test: {why}; {hint}");
+            return;
+        }
+    };
+    let f = Fixture::new(Status::None);
+    let data = f.dir.path().join("wallet-data");
+    let run = |args: &[&str]| {
+        let out = Command::new(&wallet)
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .env("WALLET_PASSPHRASE", "correct horse battery staple")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "wallet {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    run(&["init"]);
+    let credential = f.file("credential.txt", &f.credential);
+    let trust = f.file(
+        "trust.json",
+        &f.bureau.public_jwk().to_bare_value().to_string(),
+    );
+    let holder = f.file("holder.jwk", &f.holder.to_private_jwk());
+    run(&[
+        "import",
+        &credential,
+        "--trust",
+        &trust,
+        "--holder-key",
+        &holder,
+    ]);
+    let rp = TheirRp::start(&f);
+    let out = run(&["present", &rp.uri, "--yes", "--json"]);
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(printed.to_string().contains("/response"), "{printed}");
+    rp.accepted();
 }

@@ -375,3 +375,25 @@ async fn wallet_metadata_that_is_not_a_json_object_is_refused() {
         "body_malformed",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_answer_have_exactly_one_winner() {
+    let o = opened().await;
+    let uri = response_uri(&o.request);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (uri, body) = (uri.clone(), o.form(o.state()));
+            tokio::spawn(async move { post_raw(&uri, FORM, body).await.0 })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let winners = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(winners, 1, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+}

@@ -472,14 +472,29 @@ impl App {
                 Some(e.clone()),
             ),
         };
+        let reply = self.close(id, result, refused.is_none())?;
+        match refused {
+            Some(e) => Err(ServeError::Verifier(e)),
+            None => Ok(reply),
+        }
+    }
+
+    /// Closes an open request with its result (the holder answered): the JSON reply for the
+    /// wallet, with a redirect and a fresh response code when the answer was `accepted` and the
+    /// request asked for one. Verification runs outside the lock, so two answers to one request
+    /// can both get here: only the first closes it.
+    ///
+    /// # Errors
+    /// [`ServeError::UnknownRequest`], [`ServeError::AlreadyAnswered`].
+    fn close(&self, id: &str, result: Value, accepted: bool) -> Result<Value, ServeError> {
         let mut sessions = self.lock();
         let session = sessions.get_mut(id).ok_or(ServeError::UnknownRequest)?;
         if !matches!(session.outcome, Outcome::Pending) {
             // Another answer to the same request won the race.
             return Err(ServeError::AlreadyAnswered);
         }
-        let response_code = match (&refused, &session.redirect_uri) {
-            (None, Some(_)) => Some(Zeroizing::new(random_text(16))),
+        let response_code = match (accepted, &session.redirect_uri) {
+            (true, Some(_)) => Some(Zeroizing::new(random_text(16))),
             _ => None,
         };
         let reply = match (&response_code, &session.redirect_uri) {
@@ -492,11 +507,7 @@ impl App {
             result,
             response_code,
         };
-        drop(sessions);
-        match refused {
-            Some(e) => Err(ServeError::Verifier(e)),
-            None => Ok(reply),
-        }
+        Ok(reply)
     }
 
     /// The result for the bank: `pending`, or the final result (then the request is gone).
@@ -536,5 +547,53 @@ impl App {
                 _ => Err(ServeError::UnknownRequest),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn app() -> App {
+        let config = Config {
+            profiles: vec![Policy::from_toml(super::super::super::request::HOTEL).unwrap()],
+            sign_key: None,
+            api_token: None,
+            trust: TrustSource::Files {
+                keys: vec![],
+                status: vec![],
+            },
+        };
+        App::new(config, "http://127.0.0.1:1".into(), 10)
+    }
+
+    #[test]
+    fn of_two_answers_verified_at_once_only_the_first_closes_the_request() {
+        let app = app();
+        let asked = NewRequest {
+            profile: None,
+            redirect_uri: Some("https://bank.example/done".into()),
+        };
+        let (id, _) = app.create(asked, 100).unwrap();
+        // Both answers passed verification outside the lock; both now try to close.
+        let first = app.close(&id, json!({"status": "accepted"}), true).unwrap();
+        assert!(first["redirect_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://bank.example/done#response_code="));
+        let second = app.close(&id, json!({"status": "accepted"}), true);
+        assert!(matches!(second, Err(ServeError::AlreadyAnswered)));
+    }
+
+    #[test]
+    fn only_https_or_loopback_redirects_are_accepted() {
+        assert!(redirect_ok("https://bank.example/done"));
+        assert!(redirect_ok("http://127.0.0.1:8080/done"));
+        assert!(redirect_ok("http://localhost/done"));
+        assert!(!redirect_ok("http://bank.example/done"));
+        assert!(!redirect_ok("http://localhost.bank.example/done"));
+        assert!(!redirect_ok("javascript:alert(1)"));
     }
 }
