@@ -125,13 +125,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "issuer listening on http://{local}")?;
-        writeln!(out, "issuer url: {}", issuer.url())?;
+        // One write of the whole banner: a reader that stops after the lines it wants (the
+        // tests read up to the fingerprint) must not make a later line fail the start.
+        let mut banner = format!(
+            "issuer listening on http://{local}\nissuer url: {}\nroot key fingerprint: {}\n",
+            issuer.url(),
+            issuer.root_fingerprint()
+        );
         if let Some(l) = &metrics_listener {
-            writeln!(out, "metrics on http://{}/metrics", l.local_addr()?)?;
+            banner.push_str(&format!("metrics on http://{}/metrics\n", l.local_addr()?));
         }
-        writeln!(out, "root key fingerprint: {}", issuer.root_fingerprint())?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(banner.as_bytes())?;
         out.flush()?;
     }
     tracing::info!(%local, url = issuer.url(), storage = issuer.store.backend(), "serving");
@@ -143,24 +148,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             every,
         ))
     });
-    // One signal stops both listeners.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let metrics_server = metrics_listener.map(|l| {
-        let mut stopped = stopped.clone();
-        tokio::spawn(server::run_metrics(l, issuer.clone(), async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }))
-    });
-    let served = server::run(listener, issuer.clone(), async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    })
-    .await;
+    let metrics_server = metrics_listener
+        .map(|l| server::spawn_metrics(l, issuer.clone()))
+        .transpose()?;
+    let served = server::run(listener, issuer.clone(), shutdown_signal()).await;
     if let Some(task) = sweeper {
         task.abort();
     }
-    if let Some(task) = metrics_server {
-        task.await??;
+    if let Some(metrics) = metrics_server {
+        metrics.shutdown().await?;
     }
     served?;
     issuer.close();

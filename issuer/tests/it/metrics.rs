@@ -352,17 +352,10 @@ fn issuer_serve_serves_metrics_on_a_loopback_listener_of_their_own_by_default() 
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let public = listening_url(&mut lines);
-    let mut metrics = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(url) = line.strip_prefix("metrics on ") {
-            metrics = Some(url.to_owned());
-        }
-        if line.starts_with("root key fingerprint: ") {
-            break;
-        }
-    }
-    let metrics = metrics.expect("issuer serve names its metrics listener");
+    // The metrics listener is named last, after the lines other tools read.
+    let metrics = lines
+        .find_map(|line| line.unwrap().strip_prefix("metrics on ").map(str::to_owned))
+        .expect("issuer serve names its metrics listener");
     assert!(metrics.starts_with("http://127.0.0.1:"), "{metrics}");
     assert_ne!(metrics, format!("{public}/metrics"));
     let rt = tokio::runtime::Builder::new_current_thread()
