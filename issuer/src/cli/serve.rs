@@ -100,13 +100,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let local = listener.local_addr()?;
-    let metrics_listener =
-        match cfg.metrics_listen.resolve(cfg.listen) {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot listen for metrics on {addr} (metrics_listen)")
-            })?),
-            None => None,
-        };
+    // A configured metrics address must work; the default one may be taken (another service
+    // or replica on the host): then the service runs without a metrics listener and says so.
+    let metrics_listener = match cfg.metrics_listen.resolve(cfg.listen) {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) if cfg.metrics_listen == MetricsListen::Default => {
+                tracing::warn!(%addr, error = %e, "metrics not served: the default metrics address is taken; set metrics_listen");
+                None
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot listen for metrics on {addr} (metrics_listen)")
+                })
+            }
+        },
+    };
     if !cfg.public_url_set {
         cfg.public_url = format!("http://{local}");
     }
