@@ -41,8 +41,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     master_secret_file: Option<PathBuf>,
     /// Where to serve GET /metrics (Prometheus text) to the scraper, on a listener of its own
-    /// without a token; `off` for none [default: $ISSUER_METRICS_LISTEN, else 127.0.0.1:9464,
-    /// or an ephemeral loopback port when --listen has port 0].
+    /// without a token; `off` for none; a given address that is taken stops the start
+    /// [default: $ISSUER_METRICS_LISTEN, else 127.0.0.1:9464 (skipped with a warning when
+    /// taken), or an ephemeral loopback port when --listen has port 0].
     #[arg(long, value_name = "ADDR|off", value_parser = MetricsListen::parse)]
     metrics_listen: Option<MetricsListen>,
     /// A file holding a bearer token (at least 32 visible characters) that opens GET /metrics
