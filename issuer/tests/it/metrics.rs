@@ -342,15 +342,7 @@ async fn with_a_token_file_the_public_listener_serves_metrics_only_to_that_token
 #[test]
 fn issuer_serve_serves_metrics_on_a_loopback_listener_of_their_own_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_issuer"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = serve_with(dir.path(), "127.0.0.1:0", &[]);
     let public = listening_url(&mut lines);
     // The metrics listener is named last, after the lines other tools read.
     let metrics = lines
