@@ -16,8 +16,9 @@
 //! and PostgreSQL, [`store::postgres`], with a connection pool, row locks and unique keys so
 //! that replicas behave as one issuer), [`service`] ([`service::Issuer`] and its `impl` blocks
 //! in `service::enrol`, `service::oid4vci`, `service::status`, `service::trust`, ...), and
-//! [`server`], which alone maps errors to HTTP. The `issuer` binary (`src/cli`) parses
-//! arguments and calls the same operations.
+//! [`server`], which alone maps errors to HTTP. [`metrics`] holds the counters and histograms
+//! `/metrics` serves. The `issuer` binary (`src/cli`) parses arguments and calls the same
+//! operations.
 
 pub mod config;
 pub mod domain;

@@ -41,8 +41,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     master_secret_file: Option<PathBuf>,
     /// Where to serve GET /metrics (Prometheus text) to the scraper, on a listener of its own
-    /// without a token; `off` for none [default: $ISSUER_METRICS_LISTEN, else 127.0.0.1:9464,
-    /// or an ephemeral loopback port when --listen has port 0].
+    /// without a token; `off` for none; a given address that is taken stops the start
+    /// [default: $ISSUER_METRICS_LISTEN, else 127.0.0.1:9464 (skipped with a warning when
+    /// taken), or an ephemeral loopback port when --listen has port 0].
     #[arg(long, value_name = "ADDR|off", value_parser = MetricsListen::parse)]
     metrics_listen: Option<MetricsListen>,
     /// A file holding a bearer token (at least 32 visible characters) that opens GET /metrics
@@ -100,13 +101,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let local = listener.local_addr()?;
-    let metrics_listener =
-        match cfg.metrics_listen.resolve(cfg.listen) {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot listen for metrics on {addr} (metrics_listen)")
-            })?),
-            None => None,
-        };
+    // A configured metrics address must work; the default one may be taken (another service
+    // or replica on the host): then the service runs without a metrics listener and says so.
+    let metrics_listener = match cfg.metrics_listen.resolve(cfg.listen) {
+        None => None,
+        Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => Some(l),
+            Err(e) if cfg.metrics_listen == MetricsListen::Default => {
+                tracing::warn!(%addr, error = %e, "metrics not served: the default metrics address is taken; set metrics_listen");
+                None
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot listen for metrics on {addr} (metrics_listen)")
+                })
+            }
+        },
+    };
     if !cfg.public_url_set {
         cfg.public_url = format!("http://{local}");
     }
@@ -125,13 +136,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "issuer listening on http://{local}")?;
-        writeln!(out, "issuer url: {}", issuer.url())?;
+        // One write of the whole banner: a reader that stops after the lines it wants (the
+        // tests read up to the fingerprint) must not make a later line fail the start.
+        let mut banner = format!(
+            "issuer listening on http://{local}\nissuer url: {}\nroot key fingerprint: {}\n",
+            issuer.url(),
+            issuer.root_fingerprint()
+        );
         if let Some(l) = &metrics_listener {
-            writeln!(out, "metrics on http://{}/metrics", l.local_addr()?)?;
+            banner.push_str(&format!("metrics on http://{}/metrics\n", l.local_addr()?));
         }
-        writeln!(out, "root key fingerprint: {}", issuer.root_fingerprint())?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(banner.as_bytes())?;
         out.flush()?;
     }
     tracing::info!(%local, url = issuer.url(), storage = issuer.store.backend(), "serving");
@@ -143,24 +159,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             every,
         ))
     });
-    // One signal stops both listeners.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let metrics_server = metrics_listener.map(|l| {
-        let mut stopped = stopped.clone();
-        tokio::spawn(server::run_metrics(l, issuer.clone(), async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }))
-    });
-    let served = server::run(listener, issuer.clone(), async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    })
-    .await;
+    let metrics_server = metrics_listener
+        .map(|l| server::spawn_metrics(l, issuer.clone()))
+        .transpose()?;
+    let served = server::run(listener, issuer.clone(), shutdown_signal()).await;
     if let Some(task) = sweeper {
         task.abort();
     }
-    if let Some(task) = metrics_server {
-        task.await??;
+    if let Some(metrics) = metrics_server {
+        metrics.shutdown().await?;
     }
     served?;
     issuer.close();

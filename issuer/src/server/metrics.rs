@@ -8,7 +8,6 @@
 //!                                  └─ Bearer token = file's ──► 200 text/plain; version=0.0.4
 //! ```
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -76,21 +75,8 @@ pub fn metrics_app(issuer: Arc<Issuer>) -> Router {
         .with_state(issuer)
 }
 
-/// Serves [`metrics_app`] on `listener` until `shutdown` resolves, with the public listener's
-/// connection limits.
-///
-/// # Errors
-/// I/O errors from the listener.
-pub async fn run_metrics(
-    listener: TcpListener,
-    issuer: Arc<Issuer>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let limits = ConnLimits::of(&issuer.config);
-    listen::serve(listener, metrics_app(issuer), limits, shutdown).await
-}
-
-/// [`run_metrics`] in a new task of the current tokio runtime.
+/// Serves [`metrics_app`] on `listener`, with the public listener's connection limits, in a
+/// new task of the current tokio runtime, until the handle is shut down.
 ///
 /// # Errors
 /// The listener's local address cannot be read.
@@ -98,7 +84,9 @@ pub async fn run_metrics(
 /// # Panics
 /// Outside a tokio runtime (as `tokio::spawn`).
 pub fn spawn_metrics(listener: TcpListener, issuer: Arc<Issuer>) -> std::io::Result<ServerHandle> {
+    let limits = ConnLimits::of(&issuer.config);
+    let app = metrics_app(issuer);
     ServerHandle::start(listener, move |listener, stopped| {
-        run_metrics(listener, issuer, stopped)
+        listen::serve(listener, app, limits, stopped)
     })
 }

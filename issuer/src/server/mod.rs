@@ -51,7 +51,7 @@ use tokio::net::TcpListener;
 
 pub use extract::{json_problem, parse_json, ApiForm, ApiJson, Bearer, JsonBytes};
 pub use listen::ConnLimits;
-pub use metrics::{metrics_app, run_metrics, spawn_metrics};
+pub use metrics::{metrics_app, spawn_metrics};
 pub use spawn::{ServerHandle, Stopped};
 
 use credential::oid4vci::{

@@ -342,27 +342,12 @@ async fn with_a_token_file_the_public_listener_serves_metrics_only_to_that_token
 #[test]
 fn issuer_serve_serves_metrics_on_a_loopback_listener_of_their_own_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_issuer"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = serve_with(dir.path(), "127.0.0.1:0", &[]);
     let public = listening_url(&mut lines);
-    let mut metrics = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(url) = line.strip_prefix("metrics on ") {
-            metrics = Some(url.to_owned());
-        }
-        if line.starts_with("root key fingerprint: ") {
-            break;
-        }
-    }
-    let metrics = metrics.expect("issuer serve names its metrics listener");
+    // The metrics listener is named last, after the lines other tools read.
+    let metrics = lines
+        .find_map(|line| line.unwrap().strip_prefix("metrics on ").map(str::to_owned))
+        .expect("issuer serve names its metrics listener");
     assert!(metrics.starts_with("http://127.0.0.1:"), "{metrics}");
     assert_ne!(metrics, format!("{public}/metrics"));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -403,3 +388,76 @@ async fn the_storage_times_each_write(backend: Backend) {
 }
 
 crate::on_both_backends!(the_storage_times_each_write);
+
+/// `issuer serve --listen LISTEN` with `extra` arguments; its stdout lines and the process.
+fn serve_with(
+    dir: &std::path::Path,
+    listen: &str,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    impl Iterator<Item = std::io::Result<String>>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_issuer"))
+        .args(["serve", "--listen", listen, "--data"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+#[test]
+fn a_configured_metrics_address_that_is_taken_stops_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _) = serve_with(dir.path(), "127.0.0.1:0", &["--metrics-listen", &addr]);
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot listen for metrics on {addr} (metrics_listen)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn with_the_default_metrics_address_taken_the_service_starts_without_metrics() {
+    // Hold the default address (if another process holds it, it is taken all the same).
+    let _held = std::net::TcpListener::bind("127.0.0.1:9464");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, mut lines) = serve_with(dir.path(), &listen, &[]);
+    let banner: Vec<String> = lines.by_ref().take(3).map(Result::unwrap).collect();
+    assert_eq!(banner[0], format!("issuer listening on http://{listen}"));
+    assert!(
+        banner[2].starts_with("root key fingerprint: "),
+        "{banner:?}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let health = rt.block_on(async {
+        reqwest::get(format!("http://{listen}/health"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert_eq!(health, "ok");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The banner names no metrics listener.
+    assert!(lines.all(|l| !l.unwrap().starts_with("metrics on ")));
+}

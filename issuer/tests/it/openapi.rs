@@ -155,16 +155,16 @@ struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    /// `method path` (an instance of `template`) with bearer `auth`; the status and the body
-    /// as JSON (a string for a non-JSON body).
+    /// `op` (`"METHOD TEMPLATE"`) at `path`, an instance of the template, with bearer `auth`;
+    /// the status and the body as JSON (a string for a non-JSON body).
     async fn send(
         &mut self,
-        method: &'static str,
-        template: &'static str,
+        op: &'static str,
         path: &str,
         auth: Option<&str>,
         send: Send,
     ) -> (u16, Value) {
+        let (method, template) = op.split_once(' ').unwrap();
         let url = format!("{}{path}", self.t.url);
         let mut req = match method {
             "get" => self.t.http.get(url),
@@ -196,9 +196,6 @@ impl Recorder<'_> {
         let body = resp.bytes().await.unwrap().to_vec();
         let value = serde_json::from_slice(&body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-        if std::env::var_os("OPENAPI_DUMP").is_some() {
-            eprintln!("=== {method} {template} {status} {media}\n{value}");
-        }
         self.seen.push(Exchange {
             method,
             template,
@@ -207,6 +204,32 @@ impl Recorder<'_> {
             body,
         });
         (status, value)
+    }
+
+    /// [`Recorder::send`] at `path`, asserting the answer's status; the body.
+    async fn expect_at(
+        &mut self,
+        status: u16,
+        op: &'static str,
+        path: &str,
+        auth: Option<&str>,
+        send: Send,
+    ) -> Value {
+        let (got, body) = self.send(op, path, auth, send).await;
+        assert_eq!(got, status, "{op} at {path}: {body}");
+        body
+    }
+
+    /// [`Recorder::expect_at`] the template's own path (one without parameters).
+    async fn expect(
+        &mut self,
+        status: u16,
+        op: &'static str,
+        auth: Option<&str>,
+        send: Send,
+    ) -> Value {
+        let path = op.split_once(' ').unwrap().1;
+        self.expect_at(status, op, path, auth, send).await
     }
 }
 
@@ -278,87 +301,67 @@ async fn recorded_answers_of_a_real_issuance_validate_against_the_document() {
     let admin = t.admin_token.clone();
 
     // Public documents.
-    for path in [
-        "/.well-known/openid-credential-issuer",
-        "/.well-known/oauth-authorization-server",
-        "/.well-known/jwt-vc-issuer",
-        "/.well-known/did.json",
-        "/health",
-        "/openapi.json",
+    for op in [
+        "get /.well-known/openid-credential-issuer",
+        "get /.well-known/oauth-authorization-server",
+        "get /.well-known/jwt-vc-issuer",
+        "get /.well-known/did.json",
+        "get /health",
+        "get /openapi.json",
     ] {
-        let (status, _) = r.send("get", path, path, None, Send::Nothing).await;
-        assert_eq!(status, 200, "{path}");
+        r.expect(200, op, None, Send::Nothing).await;
     }
 
     // Enrolment: high at the counter, basic with a face-match attestation.
     let claims = high_claims(41);
-    let (status, high) = r
-        .send(
-            "post",
-            "/enrol/high",
-            "/enrol/high",
+    let high = r
+        .expect(
+            201,
+            "post /enrol/high",
             Some(&officer),
             Send::Json(json!({"claims": claims})),
         )
         .await;
-    assert_eq!(status, 201, "{high}");
     let basic_claims = basic_claims(42);
-    let (status, nonce) = r
-        .send(
-            "post",
-            "/enrol/nonce",
-            "/enrol/nonce",
-            Some(&officer),
-            Send::Nothing,
-        )
+    let nonce = r
+        .expect(200, "post /enrol/nonce", Some(&officer), Send::Nothing)
         .await;
-    assert_eq!(status, 200, "{nonce}");
     let attestation = t.attestation(
         basic_claims["id_number"].as_str().unwrap(),
         nonce["nonce"].as_str().unwrap(),
         0.97,
         now(),
     );
-    let (status, basic) = r
-        .send(
-            "post",
-            "/enrol/basic",
-            "/enrol/basic",
-            Some(&officer),
-            Send::Json(json!({"claims": basic_claims, "attestation": attestation})),
-        )
-        .await;
-    assert_eq!(status, 201, "{basic}");
-    let (status, _) = r
-        .send(
-            "post",
-            "/enrol/high",
-            "/enrol/high",
-            Some(&officer),
-            Send::Json(json!({"claims": {"id_number": "not an id"}})),
-        )
-        .await;
-    assert_eq!(status, 400);
+    r.expect(
+        201,
+        "post /enrol/basic",
+        Some(&officer),
+        Send::Json(json!({"claims": basic_claims, "attestation": attestation})),
+    )
+    .await;
+    r.expect(
+        400,
+        "post /enrol/high",
+        Some(&officer),
+        Send::Json(json!({"claims": {"id_number": "not an id"}})),
+    )
+    .await;
 
     // The offer, by reference and as a QR code.
     let offer_id = high["offer_id"].as_str().unwrap();
     for query in ["", "?format=png", "?format=svg"] {
         let path = format!("/offers/{offer_id}{query}");
-        let (status, _) = r
-            .send("get", "/offers/{id}", &path, None, Send::Nothing)
+        r.expect_at(200, "get /offers/{id}", &path, None, Send::Nothing)
             .await;
-        assert_eq!(status, 200, "{path}");
     }
-    let (status, _) = r
-        .send(
-            "get",
-            "/offers/{id}",
-            "/offers/unknown",
-            None,
-            Send::Nothing,
-        )
-        .await;
-    assert_eq!(status, 404);
+    r.expect_at(
+        404,
+        "get /offers/{id}",
+        "/offers/unknown",
+        None,
+        Send::Nothing,
+    )
+    .await;
 
     // Token: a wrong tx_code, then the right one; a refresh.
     let code = pre_authorized_code(&high);
@@ -370,48 +373,23 @@ async fn recorded_answers_of_a_real_issuance_validate_against_the_document() {
             ("tx_code", tx.to_owned()),
         ])
     };
-    let (status, _) = r
-        .send(
-            "post",
-            "/token",
-            "/token",
-            None,
-            form(wrong_tx_code(&tx_code)),
-        )
+    r.expect(400, "post /token", None, form(wrong_tx_code(&tx_code)))
         .await;
-    assert_eq!(status, 400);
-    let (status, token) = r
-        .send("post", "/token", "/token", None, form(&tx_code))
-        .await;
-    assert_eq!(status, 200, "{token}");
+    let token = r.expect(200, "post /token", None, form(&tx_code)).await;
     let access = token["access_token"].as_str().unwrap().to_owned();
-    let (status, _) = r
-        .send(
-            "post",
-            "/token",
-            "/token",
-            None,
-            Send::Form(vec![("grant_type", "password".to_owned())]),
-        )
-        .await;
-    assert_eq!(status, 400);
+    r.expect(
+        400,
+        "post /token",
+        None,
+        Send::Form(vec![("grant_type", "password".to_owned())]),
+    )
+    .await;
 
     // Nonce and credential: a refused request, then a batch of two.
-    let (status, nonce) = r
-        .send("post", "/nonce", "/nonce", None, Send::Nothing)
-        .await;
-    assert_eq!(status, 200);
+    let nonce = r.expect(200, "post /nonce", None, Send::Nothing).await;
     let c_nonce = nonce["c_nonce"].as_str().unwrap();
-    let (status, _) = r
-        .send(
-            "post",
-            "/credential",
-            "/credential",
-            None,
-            Send::Json(json!({})),
-        )
+    r.expect(401, "post /credential", None, Send::Json(json!({})))
         .await;
-    assert_eq!(status, 401);
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     let keys: Vec<SigningKey> = (0..2)
         .map(|_| SigningKey::generate(Alg::Es256, &mut rng))
@@ -420,11 +398,10 @@ async fn recorded_answers_of_a_real_issuance_validate_against_the_document() {
         .iter()
         .map(|k| proof(k, &t.url, c_nonce, now()))
         .collect();
-    let (status, issued) = r
-        .send(
-            "post",
-            "/credential",
-            "/credential",
+    let issued = r
+        .expect(
+            200,
+            "post /credential",
             Some(&access),
             Send::Json(json!({
                 "credential_configuration_id": "citizen_id_high_dc_sd_jwt",
@@ -432,161 +409,134 @@ async fn recorded_answers_of_a_real_issuance_validate_against_the_document() {
             })),
         )
         .await;
-    assert_eq!(status, 200, "{issued}");
     let sd_jwt = issued["credentials"][0]["credential"].as_str().unwrap();
     let (shard, idx) = status_entry(sd_jwt);
     let refresh = token["refresh_token"].as_str().unwrap().to_owned();
-    let (status, _) = r
-        .send(
-            "post",
-            "/token",
-            "/token",
-            None,
-            Send::Form(vec![
-                ("grant_type", "refresh_token".to_owned()),
-                ("refresh_token", refresh),
-            ]),
-        )
-        .await;
-    assert_eq!(status, 200);
+    r.expect(
+        200,
+        "post /token",
+        None,
+        Send::Form(vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh),
+        ]),
+    )
+    .await;
 
     // Status lists and the trust bundle.
-    for (template, path) in [
-        ("/status/{shard}", format!("/status/{shard}")),
+    for (op, path) in [
+        ("get /status/{shard}", format!("/status/{shard}")),
         (
-            "/status/{shard}/{purpose}",
+            "get /status/{shard}/{purpose}",
             format!("/status/{shard}/revocation"),
         ),
         (
-            "/status/{shard}/{purpose}",
+            "get /status/{shard}/{purpose}",
             format!("/status/{shard}/suspension"),
         ),
-        ("/trust-bundle", "/trust-bundle".to_owned()),
+        ("get /trust-bundle", "/trust-bundle".to_owned()),
         (
-            "/trust-bundle/delta",
+            "get /trust-bundle/delta",
             "/trust-bundle/delta?since=0".to_owned(),
         ),
         (
-            "/trust-bundle/withdrawals",
+            "get /trust-bundle/withdrawals",
             "/trust-bundle/withdrawals".to_owned(),
         ),
     ] {
-        let (status, body) = r.send("get", template, &path, None, Send::Nothing).await;
-        assert_eq!(status, 200, "{path}: {body}");
+        r.expect_at(200, op, &path, None, Send::Nothing).await;
     }
-    let (status, _) = r
-        .send("get", "/status/{shard}", "/status/999", None, Send::Nothing)
-        .await;
-    assert_eq!(status, 404);
-    let (status, _) = r
-        .send(
-            "get",
-            "/trust-bundle/delta",
-            "/trust-bundle/delta?since=999999",
-            None,
-            Send::Nothing,
-        )
-        .await;
-    assert_eq!(status, 410);
+    r.expect_at(
+        404,
+        "get /status/{shard}",
+        "/status/999",
+        None,
+        Send::Nothing,
+    )
+    .await;
+    r.expect_at(
+        410,
+        "get /trust-bundle/delta",
+        "/trust-bundle/delta?since=999999",
+        None,
+        Send::Nothing,
+    )
+    .await;
 
     // Admin: status changes by credential, by entry and by citizen; keys.
     let cred_id = {
-        let (status, changed) = r
-            .send(
-                "post",
-                "/admin/status/{shard}/{idx}/{action}",
+        let changed = r
+            .expect_at(
+                200,
+                "post /admin/status/{shard}/{idx}/{action}",
                 &format!("/admin/status/{shard}/{idx}/suspend"),
                 Some(&admin),
                 Send::Nothing,
             )
             .await;
-        assert_eq!(status, 200, "{changed}");
         changed["changed"][0].as_str().unwrap().to_owned()
     };
     {
         let id = cred_id;
-        let (status, body) = r
-            .send(
-                "post",
-                "/admin/credentials/{id}/{action}",
-                &format!("/admin/credentials/{id}/reinstate"),
-                Some(&admin),
-                Send::Nothing,
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        r.expect_at(
+            200,
+            "post /admin/credentials/{id}/{action}",
+            &format!("/admin/credentials/{id}/reinstate"),
+            Some(&admin),
+            Send::Nothing,
+        )
+        .await;
     }
-    let (status, _) = r
-        .send(
-            "post",
-            "/admin/credentials/{id}/{action}",
-            "/admin/credentials/unknown/revoke",
-            Some(&admin),
-            Send::Nothing,
-        )
-        .await;
-    assert_eq!(status, 404);
-    let (status, _) = r
-        .send(
-            "post",
-            "/admin/status/{shard}/{idx}/{action}",
-            &format!("/admin/status/{shard}/{idx}/reinstate"),
-            Some(&admin),
-            Send::Nothing,
-        )
-        .await;
-    assert_eq!(status, 409);
-    let (status, _) = r
-        .send(
-            "post",
-            "/admin/status/{shard}/{idx}/{action}",
-            &format!("/admin/status/{shard}/{idx}/revoke"),
-            Some(&officer),
-            Send::Nothing,
-        )
-        .await;
-    assert_eq!(status, 403);
+    r.expect_at(
+        404,
+        "post /admin/credentials/{id}/{action}",
+        "/admin/credentials/unknown/revoke",
+        Some(&admin),
+        Send::Nothing,
+    )
+    .await;
+    r.expect_at(
+        409,
+        "post /admin/status/{shard}/{idx}/{action}",
+        &format!("/admin/status/{shard}/{idx}/reinstate"),
+        Some(&admin),
+        Send::Nothing,
+    )
+    .await;
+    r.expect_at(
+        403,
+        "post /admin/status/{shard}/{idx}/{action}",
+        &format!("/admin/status/{shard}/{idx}/revoke"),
+        Some(&officer),
+        Send::Nothing,
+    )
+    .await;
     let id_number = basic_claims["id_number"].as_str().unwrap();
-    let (status, body) = r
-        .send(
-            "post",
-            "/admin/citizens/{action}",
-            "/admin/citizens/revoke",
-            Some(&admin),
-            Send::Json(json!({"id_number": id_number})),
-        )
+    r.expect_at(
+        200,
+        "post /admin/citizens/{action}",
+        "/admin/citizens/revoke",
+        Some(&admin),
+        Send::Json(json!({"id_number": id_number})),
+    )
+    .await;
+    r.expect(
+        200,
+        "post /admin/citizens/lift-hold",
+        Some(&admin),
+        Send::Json(json!({"id_number": id_number, "reason": "identity fraud ruled out"})),
+    )
+    .await;
+    let keys_before = r
+        .expect(200, "get /admin/keys", Some(&admin), Send::Nothing)
         .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = r
-        .send(
-            "post",
-            "/admin/citizens/lift-hold",
-            "/admin/citizens/lift-hold",
-            Some(&admin),
-            Send::Json(json!({"id_number": id_number, "reason": "identity fraud ruled out"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, keys_before) = r
-        .send(
-            "get",
-            "/admin/keys",
-            "/admin/keys",
-            Some(&admin),
-            Send::Nothing,
-        )
-        .await;
-    assert_eq!(status, 200, "{keys_before}");
-    let (status, rotated) = r
-        .send(
-            "post",
-            "/admin/keys/rotate",
-            "/admin/keys/rotate",
-            Some(&admin),
-            Send::Json(json!({"alg": "EdDSA"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{rotated}");
+    r.expect(
+        200,
+        "post /admin/keys/rotate",
+        Some(&admin),
+        Send::Json(json!({"alg": "EdDSA"})),
+    )
+    .await;
     let old_kid = keys_before["keys"]
         .as_array()
         .unwrap()
@@ -595,26 +545,17 @@ async fn recorded_answers_of_a_real_issuance_validate_against_the_document() {
         .and_then(|k| k["kid"].as_str())
         .unwrap()
         .to_owned();
-    let (status, body) = r
-        .send(
-            "post",
-            "/admin/keys/withdraw",
-            "/admin/keys/withdraw",
-            Some(&admin),
-            Send::Json(json!({"kid": old_kid})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, _) = r
-        .send("get", "/admin/keys", "/admin/keys", None, Send::Nothing)
-        .await;
-    assert_eq!(status, 401);
+    r.expect(
+        200,
+        "post /admin/keys/withdraw",
+        Some(&admin),
+        Send::Json(json!({"kid": old_kid})),
+    )
+    .await;
+    r.expect(401, "get /admin/keys", None, Send::Nothing).await;
 
     // Metrics: not on the public listener without a token.
-    let (status, _) = r
-        .send("get", "/metrics", "/metrics", None, Send::Nothing)
-        .await;
-    assert_eq!(status, 404);
+    r.expect(404, "get /metrics", None, Send::Nothing).await;
 
     let doc = document();
     let failures: Vec<String> = r
