@@ -55,7 +55,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export ISSUER_PUBLIC_URL="http://127.0.0.1:$port"
 export ISSUER_DATA="$work/issuer-data"
 
-"$ISSUER_BIN" serve --data "$ISSUER_DATA" --listen "127.0.0.1:$port" >"$work/issuer.out" 2>"$work/issuer.err" &
+"$ISSUER_BIN" serve --data "$ISSUER_DATA" --listen "127.0.0.1:$port" --metrics-listen off >"$work/issuer.out" 2>"$work/issuer.err" &
 issuer_pid=$!
 for _ in $(seq 1 100); do
   if grep -q '^root key fingerprint:' "$work/issuer.out" 2>/dev/null; then break; fi
