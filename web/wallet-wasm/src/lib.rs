@@ -206,7 +206,7 @@ fn host_now(host: &Host) -> Result<i64, WalletError> {
 }
 
 /// `crypto.getRandomValues` as the core's random source. A host without it cannot open a
-/// wallet ([`check_random`]), so a failure here means the engine withdrew it.
+/// wallet (`Wallet.open` checks it), so a failure here means the engine withdrew it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsRng;
 
