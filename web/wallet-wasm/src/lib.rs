@@ -650,11 +650,11 @@ impl Wallet {
         &self,
         offer: String,
         #[wasm_bindgen(js_name = txCode)] tx_code: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "ReceiveOptions | undefined")] opts: JsValue,
+        opts: Option<Object>,
     ) -> Promise {
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let args = receive_args(&opts)?;
+                let args = receive_args(opts.as_ref())?;
                 let http = JsTransport(host);
                 Ok(session
                     .receive(&http, &offer, tx_code.as_deref(), &args, now)
@@ -698,11 +698,11 @@ impl Wallet {
     /// before anything is sent), then sends by direct_post (`SentReport`) or returns the
     /// offline answer's text (`OfflineReport`).
     #[wasm_bindgen(unchecked_return_type = "Promise<SentReport | OfflineReport>")]
-    pub fn answer(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ reuse?: boolean } | undefined")] opts: JsValue,
-    ) -> Promise {
-        let reuse = get(&opts, "reuse").as_bool().unwrap_or(false);
+    pub fn answer(&self, opts: Option<Object>) -> Promise {
+        let reuse = opts
+            .as_ref()
+            .and_then(|o| get(o, "reuse").as_bool())
+            .unwrap_or(false);
         call(self, move |host, session, now| {
             Box::pin(async move {
                 let answer = session.answer(reuse, now).await?;
@@ -719,11 +719,11 @@ impl Wallet {
     pub fn refresh(
         &self,
         #[wasm_bindgen(js_name = batchId)] batch_id: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "ReceiveOptions | undefined")] opts: JsValue,
+        opts: Option<Object>,
     ) -> Promise {
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let args = receive_args(&opts)?;
+                let args = receive_args(opts.as_ref())?;
                 let http = JsTransport(host);
                 Ok(session
                     .refresh(&http, batch_id.as_deref(), &args, now)
@@ -733,10 +733,10 @@ impl Wallet {
     }
 }
 
-fn receive_args(opts: &JsValue) -> Result<ReceiveArgs, WalletError> {
-    if opts.is_undefined() || opts.is_null() {
+fn receive_args(opts: Option<&Object>) -> Result<ReceiveArgs, WalletError> {
+    let Some(opts) = opts else {
         return Ok(ReceiveArgs::default());
-    }
+    };
     let value = from_js(opts).ok_or_else(|| WalletError::InvalidArgument {
         name: "opts",
         reason: "not a plain object".into(),
