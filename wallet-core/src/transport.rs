@@ -528,32 +528,33 @@ mod tests {
         }
     }
 
+    /// The offer endpoint's refusal of a `200 {}` answered with `headers`.
+    fn offer_answered_with(headers: &[(&str, &str)]) -> ReceiveError {
+        let replay = Replay::new(200, b"{}".to_vec(), None).with_headers(headers);
+        run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err()
+    }
+
+    fn offer_http_error(reason: &str) -> ReceiveError {
+        ReceiveError::Http {
+            endpoint: "credential_offer_uri".into(),
+            url: Some("https://bureau.example".into()),
+            reason: reason.into(),
+        }
+    }
+
     #[test]
     fn a_json_endpoint_answering_another_content_type_is_refused() {
-        let replay = Replay::new(200, b"{}".to_vec(), None)
-            .with_headers(&[("content-type", "text/html; charset=utf-8")]);
-        let err = run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err();
         assert_eq!(
-            err,
-            ReceiveError::Http {
-                endpoint: "credential_offer_uri".into(),
-                url: Some("https://bureau.example".into()),
-                reason: "answer is not json".into(),
-            }
+            offer_answered_with(&[("content-type", "text/html; charset=utf-8")]),
+            offer_http_error("answer is not json")
         );
     }
 
     #[test]
     fn a_successful_answer_without_a_content_type_is_refused() {
-        let replay = Replay::new(200, b"{}".to_vec(), None).with_headers(&[]);
-        let err = run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err();
         assert_eq!(
-            err,
-            ReceiveError::Http {
-                endpoint: "credential_offer_uri".into(),
-                url: Some("https://bureau.example".into()),
-                reason: "answer has no content type (expected json)".into(),
-            }
+            offer_answered_with(&[]),
+            offer_http_error("answer has no content type (expected json)")
         );
     }
 

@@ -206,7 +206,7 @@ fn host_now(host: &Host) -> Result<i64, WalletError> {
 }
 
 /// `crypto.getRandomValues` as the core's random source. A host without it cannot open a
-/// wallet ([`check_random`]), so a failure here means the engine withdrew it.
+/// wallet (`Wallet.open` checks it), so a failure here means the engine withdrew it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsRng;
 
@@ -529,6 +529,21 @@ impl Wallet {
     }
 }
 
+/// A call's failure: the error, and the details to attach (`cannot_satisfy`'s report).
+struct Failure(WalletError, Option<Value>);
+
+impl From<WalletError> for Failure {
+    fn from(e: WalletError) -> Failure {
+        Failure(e, None)
+    }
+}
+
+impl From<(WalletError, Option<Value>)> for Failure {
+    fn from((e, details): (WalletError, Option<Value>)) -> Failure {
+        Failure(e, details)
+    }
+}
+
 /// Runs an async call on the session, then persists its changes (also after an error: a
 /// late failure may follow stored changes), as a `Promise`.
 fn call<F>(wallet: &Wallet, f: F) -> Promise
@@ -538,7 +553,7 @@ where
             &'a mut Inner,
             i64,
         ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<Value, (WalletError, Option<Value>)>> + 'a>,
+            Box<dyn std::future::Future<Output = Result<Value, Failure>> + 'a>,
         > + 'static,
 {
     let host = wallet.host.clone();
@@ -555,7 +570,7 @@ where
         let persisted = persist(&host, &mut session).await;
         match (result, persisted) {
             (Ok(value), Ok(())) => Ok(to_js(&value)),
-            (Err((e, details)), _) => Err(js_error(&e, details.as_ref())),
+            (Err(Failure(e, details)), _) => Err(js_error(&e, details.as_ref())),
             (Ok(_), Err(e)) => Err(js_error(&e, None)),
         }
     })
@@ -625,12 +640,7 @@ impl Wallet {
     #[wasm_bindgen(js_name = resolveOffer, unchecked_return_type = "Promise<OfferSummary>")]
     pub fn resolve_offer(&self, offer: String) -> Promise {
         call(self, move |host, session, _| {
-            Box::pin(async move {
-                session
-                    .resolve_offer(&JsTransport(host), &offer)
-                    .await
-                    .map_err(|e| (e, None))
-            })
+            Box::pin(async move { Ok(session.resolve_offer(&JsTransport(host), &offer).await?) })
         })
     }
 
@@ -640,15 +650,15 @@ impl Wallet {
         &self,
         offer: String,
         #[wasm_bindgen(js_name = txCode)] tx_code: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "ReceiveOptions | undefined")] opts: JsValue,
+        opts: Option<Object>,
     ) -> Promise {
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let args = receive_args(&opts).map_err(|e| (e, None))?;
-                session
-                    .receive(&JsTransport(host), &offer, tx_code.as_deref(), &args, now)
-                    .await
-                    .map_err(|e| (e, None))
+                let args = receive_args(opts.as_ref())?;
+                let http = JsTransport(host);
+                Ok(session
+                    .receive(&http, &offer, tx_code.as_deref(), &args, now)
+                    .await?)
             })
         })
     }
@@ -680,7 +690,7 @@ impl Wallet {
     #[wasm_bindgen(js_name = openRequest, unchecked_return_type = "Promise<Consent>")]
     pub fn open_request(&self, request: String) -> Promise {
         call(self, move |host, session, _| {
-            Box::pin(async move { session.open_request(&JsTransport(host), &request).await })
+            Box::pin(async move { Ok(session.open_request(&JsTransport(host), &request).await?) })
         })
     }
 
@@ -688,20 +698,17 @@ impl Wallet {
     /// before anything is sent), then sends by direct_post (`SentReport`) or returns the
     /// offline answer's text (`OfflineReport`).
     #[wasm_bindgen(unchecked_return_type = "Promise<SentReport | OfflineReport>")]
-    pub fn answer(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "{ reuse?: boolean } | undefined")] opts: JsValue,
-    ) -> Promise {
-        let reuse = get(&opts, "reuse").as_bool().unwrap_or(false);
+    pub fn answer(&self, opts: Option<Object>) -> Promise {
+        let reuse = opts
+            .as_ref()
+            .and_then(|o| get(o, "reuse").as_bool())
+            .unwrap_or(false);
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let answer = session.answer(reuse, now).await.map_err(|e| (e, None))?;
+                let answer = session.answer(reuse, now).await?;
                 // Single use: the copies are on disk as shown before the verifier sees them.
-                persist(host, session).await.map_err(|e| (e, None))?;
-                session
-                    .deliver(&JsTransport(host), &answer)
-                    .await
-                    .map_err(|e| (e, None))
+                persist(host, session).await?;
+                Ok(session.deliver(&JsTransport(host), &answer).await?)
             })
         })
     }
@@ -712,24 +719,24 @@ impl Wallet {
     pub fn refresh(
         &self,
         #[wasm_bindgen(js_name = batchId)] batch_id: Option<String>,
-        #[wasm_bindgen(unchecked_param_type = "ReceiveOptions | undefined")] opts: JsValue,
+        opts: Option<Object>,
     ) -> Promise {
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let args = receive_args(&opts).map_err(|e| (e, None))?;
-                session
-                    .refresh(&JsTransport(host), batch_id.as_deref(), &args, now)
-                    .await
-                    .map_err(|e| (e, None))
+                let args = receive_args(opts.as_ref())?;
+                let http = JsTransport(host);
+                Ok(session
+                    .refresh(&http, batch_id.as_deref(), &args, now)
+                    .await?)
             })
         })
     }
 }
 
-fn receive_args(opts: &JsValue) -> Result<ReceiveArgs, WalletError> {
-    if opts.is_undefined() || opts.is_null() {
+fn receive_args(opts: Option<&Object>) -> Result<ReceiveArgs, WalletError> {
+    let Some(opts) = opts else {
         return Ok(ReceiveArgs::default());
-    }
+    };
     let value = from_js(opts).ok_or_else(|| WalletError::InvalidArgument {
         name: "opts",
         reason: "not a plain object".into(),
