@@ -456,6 +456,33 @@ async fn rotation_in_softhsm_keeps_the_old_key_published_and_both_credentials_ve
     assert!(states.contains(&(new_kid.as_str(), "active")));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_from_the_command_line_reaches_the_running_service_with_the_key_in_the_hsm() {
+    // Two processes share the token: `issuer keys rotate` generates the key, the running
+    // service finds it there when it next checks its keys, and signs with it.
+    let Some(hsm) = SoftHsm::with_token("bureau") else {
+        return;
+    };
+    let data = hsm.bureau("bureau", "");
+    let logs = tempfile::tempdir().unwrap();
+    let admin = admin_token(&hsm, data.path());
+    let s = serve(&hsm, data.path(), &logs.path().join("serve.log"));
+    let (_, before) = receive(&s, &admin, 4).await;
+    let out = hsm.run(data.path(), &["keys", "rotate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let new_kid = String::from_utf8_lossy(&out.stdout)
+        .strip_prefix("active key: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_kid, kid_of(&before));
+    // The service compares the database's active kid with its own at most once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (holder, after) = receive(&s, &admin, 5).await;
+    assert_eq!(kid_of(&after), new_kid);
+    present(&trust_state(&s).await, &after, &holder).expect("verifies against the bundle");
+}
+
 #[test]
 fn a_wrong_hsm_pin_is_refused_as_login_failed_and_not_printed() {
     let Some(hsm) = SoftHsm::with_token("bureau") else {
