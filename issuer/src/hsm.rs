@@ -251,6 +251,8 @@ fn module(path: &Path) -> Result<Pkcs11, HsmError> {
 pub struct Hsm {
     config: HsmConfig,
     label: String,
+    ctx: Pkcs11,
+    slot: Slot,
     session: Mutex<Session>,
 }
 
@@ -299,27 +301,32 @@ impl Hsm {
             });
         };
         check_mechanisms(&ctx, slot)?;
-        let session = ctx
-            .open_rw_session(slot)
-            .map_err(|e| HsmError::device("open session", &e))?;
-        let pin = config.read_pin()?;
-        match session.login(UserType::User, Some(&AuthPin::from(pin.as_str()))) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(e) => return Err(login_error(&e)),
-        }
-        drop(pin);
+        let session = log_in(&ctx, slot, config)?;
         Ok(Hsm {
             config: config.clone(),
             label,
+            ctx,
+            slot,
             session: Mutex::new(session),
         })
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, Session> {
-        match self.session.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        }
+        lock(&self.session)
+    }
+
+    /// The handle of the private key with `CKA_ID` `id`, when the token holds exactly one.
+    fn find_private(session: &Session, id: &[u8]) -> Result<Option<ObjectHandle>, HsmError> {
+        let handles = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Id(id.to_vec()),
+            ])
+            .map_err(|e| HsmError::device("find key", &e))?;
+        Ok(match handles[..] {
+            [handle] => Some(handle),
+            _ => None,
+        })
     }
 
     /// The `pkcs11:` URI (RFC 7512) of the key with `CKA_ID` `id` in this token.
@@ -404,7 +411,8 @@ impl Hsm {
             })?;
         let key = HsmKey {
             hsm: Arc::clone(self),
-            handle: private,
+            id: id.to_vec(),
+            handle: Mutex::new(private),
             reference: self.reference(&id),
             public: jwk,
         };
@@ -425,19 +433,11 @@ impl Hsm {
             reference: reference.to_owned(),
         };
         let id = reference_id(reference).ok_or_else(not_found)?;
-        let handles = self
-            .session()
-            .find_objects(&[
-                Attribute::Class(ObjectClass::PRIVATE_KEY),
-                Attribute::Id(id),
-            ])
-            .map_err(|e| HsmError::device("find key", &e))?;
-        let [handle] = handles[..] else {
-            return Err(not_found());
-        };
+        let handle = Hsm::find_private(&self.session(), &id)?.ok_or_else(not_found)?;
         let key = HsmKey {
             hsm: Arc::clone(self),
-            handle,
+            id,
+            handle: Mutex::new(handle),
             reference: reference.to_owned(),
             public,
         };
@@ -448,6 +448,27 @@ impl Hsm {
             .map_err(|_| not_found())?;
         key.check_protected()?;
         Ok(key)
+    }
+}
+
+/// Opens a read-write session with the token in `slot` and logs in as the user with the PIN
+/// from its source; the PIN is held only for the call.
+fn log_in(ctx: &Pkcs11, slot: Slot, config: &HsmConfig) -> Result<Session, HsmError> {
+    let session = ctx
+        .open_rw_session(slot)
+        .map_err(|e| HsmError::device("open session", &e))?;
+    let pin = config.read_pin()?;
+    match session.login(UserType::User, Some(&AuthPin::from(pin.as_str()))) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
+        Err(e) => Err(login_error(&e)),
+    }
+}
+
+/// Locks a mutex, a poisoned one included (the values it guards stay valid).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 
@@ -513,7 +534,9 @@ fn public_jwk_of_point(point: &[u8]) -> Option<PublicJwk> {
 /// sends a SHA-256 digest to the token.
 pub struct HsmKey {
     hsm: Arc<Hsm>,
-    handle: ObjectHandle,
+    /// `CKA_ID`: finds the key again after the session is re-established.
+    id: Vec<u8>,
+    handle: Mutex<ObjectHandle>,
     reference: String,
     public: PublicJwk,
 }
@@ -528,6 +551,10 @@ impl fmt::Debug for HsmKey {
 }
 
 impl HsmKey {
+    fn handle(&self) -> ObjectHandle {
+        *lock(&self.handle)
+    }
+
     /// The `pkcs11:` URI the database records.
     pub fn reference(&self) -> &str {
         &self.reference
@@ -541,11 +568,36 @@ impl HsmKey {
     /// `CKM_ECDSA` over SHA-256 of `message`: the 64-byte `r || s`.
     fn sign_digest(&self, message: &[u8]) -> Result<Vec<u8>, HsmError> {
         let digest = Sha256::digest(message);
-        let signature = self
-            .hsm
-            .session()
-            .sign(&Mechanism::Ecdsa, self.handle, &digest)
-            .map_err(|e| HsmError::device("sign", &e))?;
+        let mut session = self.hsm.session();
+        let signature = match session.sign(&Mechanism::Ecdsa, self.handle(), &digest) {
+            Ok(signature) => signature,
+            // The token lost the session or the login (removed and put back, restarted, a
+            // network HSM reconnected): log in again, find the key again by its id, retry once.
+            Err(CkError::Pkcs11(
+                RvError::SessionHandleInvalid
+                | RvError::SessionClosed
+                | RvError::UserNotLoggedIn
+                | RvError::DeviceRemoved
+                | RvError::ObjectHandleInvalid
+                | RvError::KeyHandleInvalid,
+                _,
+            )) => {
+                tracing::warn!(token = %self.hsm.label, kid = %self.public.thumbprint(), "hsm session lost; logging in again");
+                *session = log_in(&self.hsm.ctx, self.hsm.slot, &self.hsm.config)?;
+                let handle = Hsm::find_private(&session, &self.id)?.ok_or_else(|| {
+                    HsmError::KeyNotFound {
+                        kid: self.public.thumbprint().to_owned(),
+                        reference: self.reference.clone(),
+                    }
+                })?;
+                *lock(&self.handle) = handle;
+                session
+                    .sign(&Mechanism::Ecdsa, handle, &digest)
+                    .map_err(|e| HsmError::device("sign", &e))?
+            }
+            Err(e) => return Err(HsmError::device("sign", &e)),
+        };
+        drop(session);
         if signature.len() != 64 {
             return Err(HsmError::Device {
                 step: "sign",
@@ -562,7 +614,7 @@ impl HsmKey {
             .hsm
             .session()
             .get_attributes(
-                self.handle,
+                self.handle(),
                 &[
                     AttributeType::Sensitive,
                     AttributeType::Extractable,
@@ -661,6 +713,74 @@ mod tests {
             }
         );
         assert_eq!(e.code(), "hsm_module_missing");
+    }
+
+    /// The one test of this binary that loads SoftHSM2 (`SOFTHSM2_CONF` is read once per
+    /// process): a token in a temporary directory. `None` when SoftHSM2 is not installed,
+    /// unless `CI_REQUIRE_HSM=1`.
+    fn softhsm_token(dir: &Path, pin: &str) -> Option<HsmConfig> {
+        let module = [
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file());
+        let conf = dir.join("softhsm2.conf");
+        std::fs::create_dir(dir.join("tokens")).unwrap();
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                dir.join("tokens").display()
+            ),
+        )
+        .unwrap();
+        let init = std::process::Command::new("softhsm2-util")
+            .args(["--init-token", "--free", "--label", "unit"])
+            .args(["--so-pin", "so-pin-1", "--pin", pin])
+            .env("SOFTHSM2_CONF", &conf)
+            .output();
+        let (Some(module), Ok(out)) = (module, init) else {
+            assert!(
+                std::env::var("CI_REQUIRE_HSM").as_deref() != Ok("1"),
+                "CI_REQUIRE_HSM=1 but softhsm2 is not installed"
+            );
+            eprintln!("skipping: softhsm2 is not installed (apt-get install softhsm2)");
+            return None;
+        };
+        assert!(out.status.success());
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        std::fs::write(dir.join("pin"), format!("{pin}\n")).unwrap();
+        Some(HsmConfig {
+            module,
+            token_label: Some("unit".into()),
+            slot: None,
+            pin_file: Some(dir.join("pin")),
+            pin_env: None,
+        })
+    }
+
+    #[test]
+    fn a_lost_login_is_restored_and_the_key_signs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(config) = softhsm_token(dir.path(), "unit-pin-77") else {
+            return;
+        };
+        let hsm = Arc::new(Hsm::open(&config).unwrap());
+        let mut rng =
+            <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(8);
+        let key = hsm.generate(Alg::Es256, "unit key", &mut rng).unwrap();
+        // The token forgets the login (as after a restart): the next signature logs in again.
+        hsm.session().logout().unwrap();
+        let signature = key.try_sign(b"after the loss").unwrap();
+        key.public_jwk()
+            .verify(Alg::Es256, b"after the loss", &signature)
+            .unwrap();
+        // And a key found again by its reference signs too.
+        let again = hsm.find(key.reference(), key.public_jwk().clone()).unwrap();
+        assert_eq!(again.public_jwk(), key.public_jwk());
+        assert!(!format!("{hsm:?}{key:?}{config:?}").contains("unit-pin-77"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
 use credential::status_list::{Bits, StatusList, StatusListToken};
 use issuer::domain::StatusAction;
-use issuer::service::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
+use issuer::service::delta::{try_sign_trust_bundle_delta, DeltaContents, ShardChanges};
 use issuer::service::status::Target;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -214,7 +214,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("delta: {e}"))?;
             (d, changed)
         }
-        Mode::Bitmap => bitmap_delta(&issuer, &args, shards, now + 1),
+        Mode::Bitmap => bitmap_delta(&issuer, &args, shards, now + 1)?,
     };
     issuer.close();
     let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2;
@@ -303,13 +303,13 @@ fn bitmap_bundle(
             iss: Some(issuer.url().to_owned()),
             status_list: list,
         }
-        .sign(&key);
+        .try_sign(&key)?;
         lists.push((first + shard, uri, token));
         left -= n;
         shard += 1;
     }
     let keys = published_keys(issuer, now);
-    let bundle = issuer::service::trust::sign_trust_bundle(
+    let bundle = issuer::service::trust::try_sign_trust_bundle(
         &issuer.keys.root(),
         &issuer::service::trust::BundleContents {
             iss: issuer.url(),
@@ -320,7 +320,7 @@ fn bitmap_bundle(
             // The delta below is built on this state.
             status_seq: Some(0),
         },
-    );
+    )?;
     Ok((bundle, revoked))
 }
 
@@ -342,7 +342,7 @@ fn bitmap_delta(
     args: &Args,
     shards: usize,
     issued_at: i64,
-) -> (String, u64) {
+) -> anyhow::Result<(String, u64)> {
     let n = (args.credentials as f64 * args.changed_fraction).round() as u64;
     let mut rng = ChaCha20Rng::seed_from_u64(22);
     let simulated = (shards as u64).saturating_sub(1).max(1);
@@ -365,7 +365,7 @@ fn bitmap_delta(
         })
         .collect();
     let keys = published_keys(issuer, issued_at);
-    let delta = sign_trust_bundle_delta(
+    let delta = try_sign_trust_bundle_delta(
         &issuer.keys.root(),
         &DeltaContents {
             iss: issuer.url(),
@@ -377,8 +377,8 @@ fn bitmap_delta(
             keys: &keys,
             changes: &changes,
         },
-    );
-    (delta, changed)
+    )?;
+    Ok((delta, changed))
 }
 
 /// Runs the real `verifier verify --data` on the stored bundle + delta: cold (no cache: every

@@ -82,3 +82,76 @@ pub fn try_sign_compact(
     let signature = key.try_sign(signing_input.as_bytes())?;
     Ok(format!("{signing_input}.{}", b64::encode(signature)))
 }
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::rand_core::SeedableRng;
+    use serde_json::json;
+
+    use super::*;
+    use crate::jose::Jws;
+    use crate::sd_jwt::{IssueError, RngSalts, SdJwtBuilder};
+
+    /// A key held elsewhere that has stopped signing (a removed token).
+    struct Unplugged(PublicJwk);
+
+    impl JwsSigner for Unplugged {
+        fn alg(&self) -> Alg {
+            Alg::Es256
+        }
+
+        fn public_jwk(&self) -> &PublicJwk {
+            &self.0
+        }
+
+        fn try_sign(&self, _: &[u8]) -> Result<Vec<u8>, JoseError> {
+            Err(JoseError::SignerFailed {
+                reason: "unplugged",
+            })
+        }
+    }
+
+    fn key() -> SigningKey {
+        SigningKey::generate(Alg::Es256, &mut rand_chacha::ChaCha20Rng::seed_from_u64(4))
+    }
+
+    #[test]
+    fn try_sign_compact_signs_as_sign_compact_does() {
+        let key = key();
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("JWT"));
+        let jws = try_sign_compact(header.clone(), b"{}", &key).unwrap();
+        let parsed = Jws::parse(&jws).unwrap();
+        parsed.verify(key.public_jwk()).unwrap();
+        let plain = super::super::sign_compact(header, b"{}", &key);
+        assert_eq!(
+            jws.rsplit_once('.').unwrap().0,
+            plain.rsplit_once('.').unwrap().0
+        );
+    }
+
+    #[test]
+    fn a_signer_that_fails_gives_signer_failed_and_no_token() {
+        let dead = Unplugged(key().public_jwk().clone());
+        assert_eq!(
+            try_sign_compact(Map::new(), b"{}", &dead),
+            Err(JoseError::SignerFailed {
+                reason: "unplugged"
+            })
+        );
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let issued = SdJwtBuilder::new(
+            json!({"iss": "https://id.example"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+        .issue(&dead, &mut RngSalts(&mut rng));
+        assert_eq!(
+            issued.err(),
+            Some(IssueError::Signer(JoseError::SignerFailed {
+                reason: "unplugged"
+            }))
+        );
+    }
+}

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use credential::jose::{sign_compact, try_sign_compact, SigningKey};
+use credential::jose::{sign_compact, try_sign_compact, JoseError, JwsSigner, SigningKey};
 
 use crate::store::DbError;
 
@@ -85,9 +85,27 @@ pub fn encode_set(set: &[(u64, u8)]) -> String {
 /// Signs a delta with the root key: a compact JWS with header `typ: trust-bundle-delta+jwt`,
 /// the root's `kid` and public `jwk`.
 pub fn sign_trust_bundle_delta(root: &SigningKey, c: &DeltaContents<'_>) -> String {
+    let payload = delta_payload(c).to_string();
     sign_compact(
         root_header(TRUST_BUNDLE_DELTA_TYP, root),
-        delta_payload(c).to_string().as_bytes(),
+        payload.as_bytes(),
+        root,
+    )
+}
+
+/// [`sign_trust_bundle_delta`] with any signer, such as the issuer's root key in an HSM
+/// ([`crate::keys::IssuerKey`]).
+///
+/// # Errors
+/// [`JoseError::SignerFailed`] when the key does not sign.
+pub fn try_sign_trust_bundle_delta(
+    root: &(impl JwsSigner + ?Sized),
+    c: &DeltaContents<'_>,
+) -> Result<String, JoseError> {
+    let payload = delta_payload(c).to_string();
+    try_sign_compact(
+        root_header(TRUST_BUNDLE_DELTA_TYP, root),
+        payload.as_bytes(),
         root,
     )
 }
@@ -175,21 +193,18 @@ impl Issuer {
         }
         let keys =
             crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
-        let root = self.keys.root();
-        let payload = delta_payload(&DeltaContents {
-            iss: self.url(),
-            base_status_seq: since,
-            status_seq: latest,
-            issued_at: t,
-            next_update: t + self.config.status_ttl,
-            status_exp: t + self.config.status_validity,
-            keys: &keys,
-            changes: &shards,
-        });
-        try_sign_compact(
-            root_header(TRUST_BUNDLE_DELTA_TYP, &*root),
-            payload.to_string().as_bytes(),
-            &*root,
+        try_sign_trust_bundle_delta(
+            &self.keys.root(),
+            &DeltaContents {
+                iss: self.url(),
+                base_status_seq: since,
+                status_seq: latest,
+                issued_at: t,
+                next_update: t + self.config.status_ttl,
+                status_exp: t + self.config.status_validity,
+                keys: &keys,
+                changes: &shards,
+            },
         )
         .map_err(crate::keys::signing_failed)
     }

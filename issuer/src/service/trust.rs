@@ -11,7 +11,7 @@ use crate::error::IssuerError;
 use crate::keys::root_header;
 use crate::service::Issuer;
 use credential::citizen::{Format, Level};
-use credential::jose::{sign_compact, try_sign_compact, Alg, SigningKey};
+use credential::jose::{sign_compact, try_sign_compact, Alg, JoseError, JwsSigner, SigningKey};
 use credential::oid4vci::{
     AuthorizationServerMetadata, BatchIssuance, ClaimDescription, CredentialConfiguration,
     CredentialDefinition, CredentialIssuerMetadata, CredentialMetadata, Display, ProofTypeMetadata,
@@ -232,19 +232,16 @@ impl Issuer {
         }
         let keys =
             crate::service::withdraw::keys_json(&self.keys.published(t), &self.keys.withdrawals());
-        let root = self.keys.root();
-        let payload = trust_bundle_payload(&BundleContents {
-            iss: self.url(),
-            issued_at: t,
-            next_update: t + self.config.status_ttl,
-            keys: &keys,
-            status_lists: &lists,
-            status_seq: Some(status_seq),
-        });
-        try_sign_compact(
-            root_header(TRUST_BUNDLE_TYP, &*root),
-            payload.to_string().as_bytes(),
-            &*root,
+        try_sign_trust_bundle(
+            &self.keys.root(),
+            &BundleContents {
+                iss: self.url(),
+                issued_at: t,
+                next_update: t + self.config.status_ttl,
+                keys: &keys,
+                status_lists: &lists,
+                status_seq: Some(status_seq),
+            },
         )
         .map_err(crate::keys::signing_failed)
     }
@@ -274,9 +271,27 @@ pub struct BundleContents<'a> {
 /// Signs a trust bundle with the root key: a compact JWS with header `typ: trust-bundle+jwt`,
 /// the root's `kid` (RFC 7638 thumbprint) and public `jwk`.
 pub fn sign_trust_bundle(root: &SigningKey, c: &BundleContents<'_>) -> String {
+    let payload = trust_bundle_payload(c).to_string();
     sign_compact(
         root_header(TRUST_BUNDLE_TYP, root),
-        trust_bundle_payload(c).to_string().as_bytes(),
+        payload.as_bytes(),
+        root,
+    )
+}
+
+/// [`sign_trust_bundle`] with any signer, such as the issuer's root key in an HSM
+/// ([`crate::keys::IssuerKey`]).
+///
+/// # Errors
+/// [`JoseError::SignerFailed`] when the key does not sign.
+pub fn try_sign_trust_bundle(
+    root: &(impl JwsSigner + ?Sized),
+    c: &BundleContents<'_>,
+) -> Result<String, JoseError> {
+    let payload = trust_bundle_payload(c).to_string();
+    try_sign_compact(
+        root_header(TRUST_BUNDLE_TYP, root),
+        payload.as_bytes(),
         root,
     )
 }

@@ -62,11 +62,10 @@ pub fn sign_key_withdrawals(
     issued_at: i64,
     withdrawals: &[KeyWithdrawal],
 ) -> String {
+    let payload = withdrawals_payload(iss, issued_at, withdrawals).to_string();
     sign_compact(
         root_header(KEY_WITHDRAWALS_TYP, root),
-        withdrawals_payload(iss, issued_at, withdrawals)
-            .to_string()
-            .as_bytes(),
+        payload.as_bytes(),
         root,
     )
 }
@@ -156,10 +155,10 @@ impl Issuer {
         self.signer().await?;
         let withdrawals = self.keys.withdrawals();
         let root = self.keys.root();
-        let payload = withdrawals_payload(self.url(), self.now(), &withdrawals);
+        let payload = withdrawals_payload(self.url(), self.now(), &withdrawals).to_string();
         try_sign_compact(
             root_header(KEY_WITHDRAWALS_TYP, &*root),
-            payload.to_string().as_bytes(),
+            payload.as_bytes(),
             &*root,
         )
         .map_err(crate::keys::signing_failed)

@@ -145,11 +145,46 @@ struct Served {
     root_fingerprint: String,
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
+impl Served {
+    /// Kills the service (its files are then complete on disk).
+    fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A bureau served with its keys in a fresh token `bureau`: the service, an admin token, the
+/// service's log, the data directory and the token store.
+struct Bureau {
+    served: Served,
+    admin: String,
+    log: PathBuf,
+    data: tempfile::TempDir,
+    _logs: tempfile::TempDir,
+    hsm: SoftHsm,
+}
+
+fn start_bureau() -> Option<Bureau> {
+    let hsm = SoftHsm::with_token("bureau")?;
+    let data = hsm.bureau("bureau", "");
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("serve.log");
+    let admin = admin_token(&hsm, data.path());
+    let served = serve(&hsm, data.path(), &log);
+    Some(Bureau {
+        served,
+        admin,
+        log,
+        data,
+        _logs: logs,
+        hsm,
+    })
 }
 
 fn serve(hsm: &SoftHsm, data: &Path, log: &Path) -> Served {
@@ -190,11 +225,11 @@ fn admin_token(hsm: &SoftHsm, data: &Path) -> String {
 }
 
 /// Enrols citizen `serial` and receives one copy: the holder key and the credential.
-async fn receive(s: &Served, admin: &str, serial: u32) -> (SigningKey, String) {
+async fn receive(b: &Bureau, serial: u32) -> (SigningKey, String) {
     let http = reqwest::Client::new();
     let r = http
-        .post(format!("{}/enrol/high", s.url))
-        .bearer_auth(admin)
+        .post(format!("{}/enrol/high", b.served.url))
+        .bearer_auth(&b.admin)
         .json(&json!({"claims": high_claims(serial)}))
         .send()
         .await
@@ -357,17 +392,12 @@ fn files_with_secrets(dir: &Path, needle: &str) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_signed_in_softhsm_verify_against_the_trust_bundle_and_no_private_key_is_stored(
 ) {
-    let Some(hsm) = SoftHsm::with_token("bureau") else {
+    let Some(mut b) = start_bureau() else {
         return;
     };
-    let data = hsm.bureau("bureau", "");
-    let logs = tempfile::tempdir().unwrap();
-    let log = logs.path().join("serve.log");
-    let admin = admin_token(&hsm, data.path());
-    let s = serve(&hsm, data.path(), &log);
 
-    let (holder, credential) = receive(&s, &admin, 1).await;
-    let state = trust_state(&s).await;
+    let (holder, credential) = receive(&b, 1).await;
+    let state = trust_state(&b.served).await;
     let verified = present(&state, &credential, &holder).expect("verifies against the bundle");
     assert_eq!(
         verified.claims["family_name"],
@@ -377,17 +407,20 @@ async fn credentials_signed_in_softhsm_verify_against_the_trust_bundle_and_no_pr
         verified.status,
         verifier::StatusOutcome::Valid { .. }
     ));
-    drop(s);
+    b.served.stop();
 
-    let rows = key_rows(data.path());
+    let rows = key_rows(b.data.path());
     assert_eq!(rows.len(), 2, "one credential key and one root key");
     assert_rows_hold_no_private_key(&rows);
     assert!(rows
         .iter()
         .any(|r| r.kid == kid_of(&credential) && r.purpose == "credential"));
-    assert_eq!(files_with_secrets(data.path(), PIN), Vec::<PathBuf>::new());
+    assert_eq!(
+        files_with_secrets(b.data.path(), PIN),
+        Vec::<PathBuf>::new()
+    );
     // The log of a whole run at debug level never carries the PIN.
-    let logged = std::fs::read_to_string(&log).unwrap();
+    let logged = std::fs::read_to_string(&b.log).unwrap();
     assert!(!logged.contains(PIN));
 }
 
@@ -414,18 +447,14 @@ async fn the_sealed_key_store_stays_the_default_and_its_rows_fail_the_no_private
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_in_softhsm_keeps_the_old_key_published_and_both_credentials_verify() {
-    let Some(hsm) = SoftHsm::with_token("bureau") else {
+    let Some(mut b) = start_bureau() else {
         return;
     };
-    let data = hsm.bureau("bureau", "");
-    let logs = tempfile::tempdir().unwrap();
-    let admin = admin_token(&hsm, data.path());
-    let s = serve(&hsm, data.path(), &logs.path().join("serve.log"));
-    let (old_holder, old) = receive(&s, &admin, 2).await;
+    let (old_holder, old) = receive(&b, 2).await;
 
     let r = reqwest::Client::new()
-        .post(format!("{}/admin/keys/rotate", s.url))
-        .bearer_auth(&admin)
+        .post(format!("{}/admin/keys/rotate", b.served.url))
+        .bearer_auth(&b.admin)
         .json(&json!({}))
         .send()
         .await
@@ -435,17 +464,17 @@ async fn rotation_in_softhsm_keeps_the_old_key_published_and_both_credentials_ve
     let new_kid = rotated["kid"].as_str().unwrap().to_owned();
     assert_ne!(new_kid, kid_of(&old));
 
-    let (new_holder, new) = receive(&s, &admin, 3).await;
+    let (new_holder, new) = receive(&b, 3).await;
     assert_eq!(kid_of(&new), new_kid);
-    let state = trust_state(&s).await;
+    let state = trust_state(&b.served).await;
     let published: Vec<&str> = state.keys.iter().map(|k| k.kid.as_str()).collect();
     assert!(published.contains(&new_kid.as_str()));
     assert!(published.contains(&kid_of(&old).as_str()));
     present(&state, &old, &old_holder).expect("the retired key's credential verifies");
     present(&state, &new, &new_holder).expect("the new key's credential verifies");
-    drop(s);
+    b.served.stop();
 
-    let rows = key_rows(data.path());
+    let rows = key_rows(b.data.path());
     assert_eq!(rows.len(), 3);
     assert_rows_hold_no_private_key(&rows);
     let states: Vec<(&str, &str)> = rows
@@ -454,6 +483,29 @@ async fn rotation_in_softhsm_keeps_the_old_key_published_and_both_credentials_ve
         .collect();
     assert!(states.contains(&(kid_of(&old).as_str(), "retired")));
     assert!(states.contains(&(new_kid.as_str(), "active")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_from_the_command_line_reaches_the_running_service_with_the_key_in_the_hsm() {
+    // Two processes share the token: `issuer keys rotate` generates the key, the running
+    // service finds it there when it next checks its keys, and signs with it.
+    let Some(b) = start_bureau() else {
+        return;
+    };
+    let (_, before) = receive(&b, 4).await;
+    let out = b.hsm.run(b.data.path(), &["keys", "rotate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let new_kid = String::from_utf8_lossy(&out.stdout)
+        .strip_prefix("active key: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_kid, kid_of(&before));
+    // The service compares the database's active kid with its own at most once a second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (holder, after) = receive(&b, 5).await;
+    assert_eq!(kid_of(&after), new_kid);
+    present(&trust_state(&b.served).await, &after, &holder).expect("verifies against the bundle");
 }
 
 #[test]

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use credential::jose::{Alg, SigningKey};
 use issuer::domain::StatusAction;
-use issuer::service::delta::{sign_trust_bundle_delta, DeltaContents, ShardChanges};
+use issuer::service::delta::{
+    sign_trust_bundle_delta, try_sign_trust_bundle_delta, DeltaContents, ShardChanges,
+};
 use issuer::service::status::Target;
-use issuer::service::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::trust::{sign_trust_bundle, try_sign_trust_bundle, BundleContents};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::Value;
@@ -200,7 +202,7 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
         bureau.issuer.status_uri(0),
         bureau.issuer.status_token(0).await.unwrap(),
     )];
-    let odd = sign_trust_bundle(
+    let odd = try_sign_trust_bundle(
         &bureau.issuer.keys.root(),
         &BundleContents {
             iss: bureau.issuer.url(),
@@ -210,7 +212,8 @@ async fn delta_sync_revocation_new_shard_fallback_and_cache() {
             status_lists: &lists,
             status_seq: Some(1_000_000),
         },
-    );
+    )
+    .unwrap();
     let file = work.path().join("odd.jwt");
     std::fs::write(&file, odd).unwrap();
     let o = run_in(&hotel, &["sync", "--file", file.to_str().unwrap()]);
@@ -278,7 +281,7 @@ async fn bad_deltas_each_refused_and_state_kept() {
         // Same base as the stored state, issued before it.
         let keys = published_keys(&bureau.issuer);
         let t = show(&state)["issued_at"].as_i64().unwrap() - 10;
-        sign_trust_bundle_delta(
+        try_sign_trust_bundle_delta(
             &bureau.issuer.keys.root(),
             &DeltaContents {
                 iss: bureau.issuer.url(),
@@ -291,6 +294,7 @@ async fn bad_deltas_each_refused_and_state_kept() {
                 changes: &[],
             },
         )
+        .unwrap()
     };
     refused(&state, &empty_old, work.path(), "delta_replayed");
     refused(&state, &stale, work.path(), "delta_base_mismatch");
@@ -312,7 +316,7 @@ async fn bad_deltas_each_refused_and_state_kept() {
         let mut header = serde_json::Map::new();
         header.insert("typ".into(), "trust-bundle-delta+jwt".into());
         header.insert("kid".into(), root.kid().into());
-        credential::jose::sign_compact(header, payload.to_string().as_bytes(), &root)
+        credential::jose::try_sign_compact(header, payload.to_string().as_bytes(), &root).unwrap()
     };
     // Root-signed, with a decompression bomb as a change set.
     let bomb = {
@@ -324,7 +328,7 @@ async fn bad_deltas_each_refused_and_state_kept() {
     };
     refused(&state, &bomb, work.path(), "delta_decompression_limit");
     // Root-signed, changing an entry outside the list.
-    let outside = sign_trust_bundle_delta(
+    let outside = try_sign_trust_bundle_delta(
         &root,
         &DeltaContents {
             iss: bureau.issuer.url(),
@@ -341,7 +345,8 @@ async fn bad_deltas_each_refused_and_state_kept() {
                 set: vec![(5000, 1)],
             }],
         },
-    );
+    )
+    .unwrap();
     refused(&state, &outside, work.path(), "delta_invalid_change");
     // Root-signed, but a list whose size differs from the stored one.
     let resized = signed(vec![
@@ -527,7 +532,7 @@ fn delta_in_second(bureau: &TestIssuer, base: i64, issued_at: i64, real: &str) -
         })
         .collect();
     let keys: Vec<Value> = d.keys.iter().map(|k| k.to_json()).collect();
-    sign_trust_bundle_delta(
+    try_sign_trust_bundle_delta(
         &root,
         &DeltaContents {
             iss: bureau.issuer.url(),
@@ -540,6 +545,7 @@ fn delta_in_second(bureau: &TestIssuer, base: i64, issued_at: i64, real: &str) -
             changes: &changes,
         },
     )
+    .unwrap()
 }
 
 fn sync_file(state: &Path, work: &Path, name: &str, text: &str) -> std::process::Output {
@@ -604,7 +610,7 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
 
     // A delta with no status change from the stored base, issued before the stored state, is
     // an old copy of the state: still a replay.
-    let empty = sign_trust_bundle_delta(
+    let empty = try_sign_trust_bundle_delta(
         &bureau.issuer.keys.root(),
         &DeltaContents {
             iss: bureau.issuer.url(),
@@ -616,7 +622,8 @@ async fn a_second_revocation_synced_in_the_same_second_is_applied() {
             keys: &published_keys(&bureau.issuer),
             changes: &[],
         },
-    );
+    )
+    .unwrap();
     refused(&hotel, &empty, work.path(), "delta_replayed");
 
     // Against the live issuer: revoke, sync, revoke, sync at once.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use credential::citizen::{issue, CitizenClaims, Format, IssueRequest, Level};
-use credential::jose::{Alg, SigningKey};
+use credential::jose::{Alg, JwsSigner, SigningKey};
 use credential::status_list::{Bits, StatusList, StatusListToken};
 use issuer::domain::keys::KeyWithdrawal;
 use issuer::service::trust::{sign_trust_bundle, BundleContents};
@@ -24,7 +24,7 @@ const DAY: i64 = 86_400;
 /// A credential signed with `key` for `holder`, as the issuer would make it but with the
 /// times given (a forgery when `key` is retired or withdrawn).
 fn signed_by(
-    key: &SigningKey,
+    key: &(impl JwsSigner + ?Sized),
     iss: &str,
     holder: &SigningKey,
     issued_at: i64,

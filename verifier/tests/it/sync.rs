@@ -9,7 +9,7 @@ use credential::jose::{Alg, SigningKey};
 use credential::sd_jwt::ClaimPath;
 use issuer::service::simulate::DirectCredential;
 use issuer::service::status::Target;
-use issuer::service::trust::{sign_trust_bundle, BundleContents};
+use issuer::service::trust::{try_sign_trust_bundle, BundleContents};
 use issuer::Issuer;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -68,7 +68,7 @@ fn newer_bundle(
     keys: &[serde_json::Value],
     lists: &[(i64, String, String)],
 ) -> String {
-    sign_trust_bundle(
+    try_sign_trust_bundle(
         &bureau.issuer.keys.root(),
         &BundleContents {
             iss: bureau.issuer.url(),
@@ -79,6 +79,7 @@ fn newer_bundle(
             status_seq: None,
         },
     )
+    .unwrap()
 }
 
 pub(crate) fn verifier(args: &[&str]) -> Output {
@@ -340,7 +341,7 @@ async fn bad_bundles_each_refused_and_state_kept() {
         header.insert("kid".into(), key.kid().into());
         let payload = serde_json::json!({"sub": bureau.issuer.status_uri(0), "iat": now(),
             "status_list": {"bits": 1, "lst": lst}});
-        credential::jose::sign_compact(header, payload.to_string().as_bytes(), &key)
+        credential::jose::try_sign_compact(header, payload.to_string().as_bytes(), &key).unwrap()
     };
     let bombed = newer_bundle(&bureau, &keys, &[(0, bureau.issuer.status_uri(0), bomb)]);
     refused(
