@@ -127,7 +127,7 @@ impl Wallet {
             }
             Some(why) => {
                 say(&format!(
-                    "skipped: the Node half of the wallet journey: {why}"
+                    "skipped: {test} (the wasm wallet under Node): {why}"
                 ));
                 None
             }
