@@ -134,6 +134,26 @@ impl Wallet {
         }
     }
 
+    /// `receive --json` with the right passphrase and tx_code, which must succeed: its JSON.
+    fn receive(&self, cwd: &Path, data: &str, offer: &str, tx_code: &str) -> Value {
+        let args = [
+            "receive",
+            "--data",
+            data,
+            offer,
+            "--tx-code",
+            tx_code,
+            "--json",
+        ];
+        let received = self.run(cwd, PASSPHRASE, &args);
+        assert_eq!(
+            received.code, 0,
+            "{}: receive: {}",
+            self.name, received.stderr
+        );
+        received.json()
+    }
+
     /// Runs `wallet ARGS` with `WALLET_PASSPHRASE=passphrase`, in `cwd`, stdin not a terminal.
     fn run(&self, cwd: &Path, passphrase: &str, args: &[&str]) -> Ran {
         let mut cmd = Command::new(&self.program);
@@ -295,25 +315,7 @@ impl Journey {
         let (offer, tx_code) = self.enrol();
         let init = wallet.run(self.dir(), PASSPHRASE, &["init", "--data", data]);
         assert_eq!(init.code, 0, "{}: init: {}", wallet.name, init.stderr);
-        let received = wallet.run(
-            self.dir(),
-            PASSPHRASE,
-            &[
-                "receive",
-                "--data",
-                data,
-                &offer,
-                "--tx-code",
-                &tx_code,
-                "--json",
-            ],
-        );
-        assert_eq!(
-            received.code, 0,
-            "{}: receive: {}",
-            wallet.name, received.stderr
-        );
-        received.json()
+        wallet.receive(self.dir(), data, &offer, &tx_code)
     }
 }
 
@@ -403,20 +405,7 @@ fn hotel_journey(wallet: &Wallet) {
     );
 
     // Receive with the tx_code: both configurations, every copy verified.
-    let received = w(
-        PASSPHRASE,
-        &[
-            "receive",
-            "--data",
-            data,
-            &offer,
-            "--tx-code",
-            &tx_code,
-            "--json",
-        ],
-    );
-    assert_eq!(received.code, 0, "{name}: receive: {}", received.stderr);
-    let received = received.json();
+    let received = wallet.receive(j.dir(), data, &offer, &tx_code);
     assert_eq!(received["issuer"], j.issuer.url.as_str(), "{name}");
     let batches = received["batches"].as_array().unwrap();
     let formats: Vec<&str> = batches
