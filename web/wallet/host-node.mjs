@@ -89,9 +89,12 @@ async function init(values) {
   const key = pkg.deriveStorageKey(pass, dataDir.salt);
   try {
     const wallet = pkg.Wallet.open(nodeHost(dataDir), key, [], { signer: "software" });
-    // A new wallet's first change is its key check: written now, so that a wrong passphrase
-    // is refused from the first command on.
-    await wallet.flush();
+    // A new wallet's first change is its key check, which the wallet hands to `persist` with
+    // its next call. It is written now, so that a wrong passphrase is refused from the first
+    // command on: `refresh()` of a new wallet has no batch to refresh (no network) and
+    // persists the pending change.
+    const none = await wallet.refresh();
+    if (!Array.isArray(none) || none.length !== 0) throw couldNotRun("a new wallet refreshed a batch");
   } catch (e) {
     throw fromWallet("open", e);
   } finally {
