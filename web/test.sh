@@ -68,4 +68,12 @@ if [ -z "$ISSUER_FINGERPRINT" ]; then
 fi
 echo "test: issuer on $ISSUER_PUBLIC_URL (root $ISSUER_FINGERPRINT)"
 
+# The wallet's WebAssembly package in plain Node: receive and answer against this issuer.
+if [ -f web/dist/wallet-pkg/wallet_wasm_bg.wasm ]; then
+  node web/test/wallet-pkg.mjs
+else
+  echo "test: web/dist/wallet-pkg is missing; run web/build.sh first" >&2
+  exit 2
+fi
+
 node web/test/desk.mjs

@@ -32,10 +32,12 @@
 pub mod answer;
 pub mod consent;
 pub mod dcql;
+pub mod kdf;
 pub mod memory;
 pub mod present;
 pub mod receive;
 pub mod refresh;
+pub mod report;
 pub mod seal;
 pub mod signer;
 pub mod store;
@@ -43,7 +45,7 @@ pub mod transport;
 
 pub use answer::{answer, answer_with, begin_answer, send, Answer, Reuse, UnsignedAnswer};
 pub use consent::{prepare, ConsentSummary, Preparation, Prepared};
-pub use memory::MemoryStore;
+pub use memory::{Changes, MemoryStore};
 pub use present::{
     present, present_unbound, resolve_request, AuthorizationRequest, ClientIdentity, PresentError,
     PresentationError, ResponseMode,

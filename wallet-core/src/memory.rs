@@ -5,29 +5,111 @@
 //! Copy ids are `<batch id>-<copy index>`, batch and grant ids 5 random bytes in hex, as the
 //! desktop store's; sealed values carry `<copy id>:sd_jwt`, `<copy id>:holder_key` and
 //! `grant:<id>:refresh_token` as associated data.
+//!
+//! # Sealed records
+//!
+//! A host that persists the wallet itself (IndexedDB, a mini-program's storage, files) keeps
+//! it as sealed records: opaque bytes by key, nothing in clear. [`MemoryStore::from_records`]
+//! opens them; after each operation [`MemoryStore::take_changes`] gives what to write and
+//! delete, in one [`Changes`] the host applies atomically.
+//!
+//! | key | sealed value (associated data: the key) |
+//! | --- | --- |
+//! | `meta:key_check` | [`crate::seal::KEY_CHECK`]: a wrong key is refused before anything is read |
+//! | `copy:<copy id>` | JSON: the listing data, grant, configuration, and the credential and holder-key handle (each sealed again as above) |
+//! | `grant:<grant id>` | JSON: the issuer and the refresh token (sealed again) |
+
+use std::collections::BTreeSet;
 
 use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::seal::{Sealer, StorageKey};
+use crate::seal::{Sealer, StorageKey, KEY_CHECK};
 use crate::signer::KeyHandle;
 use crate::store::{
     batches_of, BatchInfo, CredentialInfo, NewCopy, NewGrant, OpenedCopy, RecordStore,
     RefreshGrant, StoreError,
 };
 
+#[derive(Serialize, Deserialize)]
 struct CopyRecord {
     info: CredentialInfo,
     grant_id: Option<String>,
     configuration: Option<String>,
+    #[serde(with = "b64_bytes")]
     sd_jwt: Vec<u8>,
+    #[serde(with = "b64_bytes")]
     holder_key: Vec<u8>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct GrantRecord {
     id: String,
+    #[serde(with = "b64_opt_bytes")]
     refresh_token: Option<Vec<u8>>,
     issuer: String,
+}
+
+/// What one operation changed, for the host to persist in one atomic write: sealed records to
+/// put (by key) and keys to delete.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Records to write (key, sealed bytes), replacing any of the same key.
+    pub put: Vec<(String, Vec<u8>)>,
+    /// Keys to delete.
+    pub delete: Vec<String>,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.put.is_empty() && self.delete.is_empty()
+    }
+}
+
+/// The key of the store's key check record.
+pub const KEY_CHECK_RECORD: &str = "meta:key_check";
+/// The most records [`MemoryStore::from_records`] accepts (a wallet of 10,000 credentials of
+/// 10 copies each).
+pub const MAX_RECORDS: usize = 100_000;
+/// The largest record [`MemoryStore::from_records`] accepts, bytes.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+fn copy_key(id: &str) -> String {
+    format!("copy:{id}")
+}
+
+fn grant_key(id: &str) -> String {
+    format!("grant:{id}")
+}
+
+mod b64_bytes {
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&credential::b64::encode(v))
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        credential::b64::decode(&text).map_err(|_| serde::de::Error::custom("not base64url"))
+    }
+}
+
+mod b64_opt_bytes {
+    pub fn serialize<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => super::b64_bytes::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = serde::Deserialize::deserialize(d)?;
+        text.map(|t| {
+            credential::b64::decode(&t).map_err(|_| serde::de::Error::custom("not base64url"))
+        })
+        .transpose()
+    }
 }
 
 /// The wallet's records in memory, sealed. `R` makes the nonces and ids; `now` is the time
@@ -38,6 +120,10 @@ pub struct MemoryStore<R> {
     now: i64,
     copies: Vec<CopyRecord>,
     grants: Vec<GrantRecord>,
+    /// Record keys written since the last [`MemoryStore::take_changes`].
+    changed: BTreeSet<String>,
+    /// Record keys removed since then.
+    removed: BTreeSet<String>,
 }
 
 impl<R> std::fmt::Debug for MemoryStore<R> {
@@ -58,7 +144,118 @@ impl<R: CryptoRngCore> MemoryStore<R> {
             now,
             copies: Vec::new(),
             grants: Vec::new(),
+            changed: BTreeSet::from([KEY_CHECK_RECORD.to_owned()]),
+            removed: BTreeSet::new(),
         }
+    }
+
+    /// Opens the sealed records a host persisted (from [`MemoryStore::take_changes`]). An
+    /// empty set is a new wallet, whose key check is written with the first changes.
+    ///
+    /// # Errors
+    /// [`StoreError::WrongKey`] when `key` does not open the key check (nothing else is read),
+    /// [`StoreError::Corrupted`] for a record that does not open or decode, an unknown key, or
+    /// a set of records without a key check, [`StoreError::TooLarge`] past [`MAX_RECORDS`] or
+    /// [`MAX_RECORD_BYTES`].
+    pub fn from_records(
+        key: &StorageKey,
+        records: Vec<(String, Vec<u8>)>,
+        rng: R,
+        now: i64,
+    ) -> Result<MemoryStore<R>, StoreError> {
+        let mut store = MemoryStore::new(key, rng, now);
+        if records.is_empty() {
+            return Ok(store);
+        }
+        if records.len() > MAX_RECORDS {
+            return Err(StoreError::TooLarge {
+                reason: format!("more than {MAX_RECORDS} records"),
+            });
+        }
+        if let Some((id, _)) = records.iter().find(|(_, v)| v.len() > MAX_RECORD_BYTES) {
+            return Err(StoreError::TooLarge {
+                reason: format!("record {id} is larger than {MAX_RECORD_BYTES} bytes"),
+            });
+        }
+        let check = records
+            .iter()
+            .find(|(k, _)| k == KEY_CHECK_RECORD)
+            .ok_or_else(|| StoreError::Corrupted {
+                id: KEY_CHECK_RECORD.to_owned(),
+            })?;
+        if !store.sealer.opens_key_check(&check.1, KEY_CHECK_RECORD) {
+            return Err(StoreError::WrongKey);
+        }
+        store.changed.clear();
+        for (id, sealed) in &records {
+            let corrupted = || StoreError::Corrupted { id: id.clone() };
+            if id == KEY_CHECK_RECORD {
+                continue;
+            }
+            let plain = store.sealer.open(sealed, id).ok_or_else(corrupted)?;
+            if let Some(copy_id) = id.strip_prefix("copy:") {
+                let record: CopyRecord = serde_json::from_slice(&plain).map_err(|_| corrupted())?;
+                if record.info.id != copy_id {
+                    return Err(corrupted());
+                }
+                store.copies.push(record);
+            } else if let Some(grant_id) = id.strip_prefix("grant:") {
+                let record: GrantRecord =
+                    serde_json::from_slice(&plain).map_err(|_| corrupted())?;
+                if record.id != grant_id {
+                    return Err(corrupted());
+                }
+                store.grants.push(record);
+            } else {
+                return Err(corrupted());
+            }
+        }
+        Ok(store)
+    }
+
+    /// The records changed since the last call (or since [`MemoryStore::new`]), sealed, for
+    /// the host to persist in one atomic write.
+    pub fn take_changes(&mut self) -> Changes {
+        let mut changes = Changes::default();
+        for key in std::mem::take(&mut self.changed) {
+            let plain = if key == KEY_CHECK_RECORD {
+                Some(Zeroizing::new(KEY_CHECK.to_vec()))
+            } else if let Some(id) = key.strip_prefix("copy:") {
+                self.copies
+                    .iter()
+                    .find(|c| c.info.id == id)
+                    .and_then(|c| serde_json::to_vec(c).ok())
+                    .map(Zeroizing::new)
+            } else {
+                let id = key.strip_prefix("grant:").unwrap_or_default();
+                self.grants
+                    .iter()
+                    .find(|g| g.id == id)
+                    .and_then(|g| serde_json::to_vec(g).ok())
+                    .map(Zeroizing::new)
+            };
+            match plain {
+                Some(plain) => {
+                    let sealed = self.sealer.seal(&plain, &key, &mut self.rng);
+                    changes.put.push((key, sealed));
+                }
+                None => changes.delete.push(key),
+            }
+        }
+        for key in std::mem::take(&mut self.removed) {
+            if !changes.put.iter().any(|(k, _)| *k == key) && !changes.delete.contains(&key) {
+                changes.delete.push(key);
+            }
+        }
+        changes
+    }
+
+    /// Gives back changes the host could not persist: the next [`MemoryStore::take_changes`]
+    /// returns them again (sealed afresh).
+    pub fn restore_changes(&mut self, changes: &Changes) {
+        self.changed
+            .extend(changes.put.iter().map(|(key, _)| key.clone()));
+        self.removed.extend(changes.delete.iter().cloned());
     }
 
     /// Sets the time stamped on what is stored next (Unix seconds).
@@ -91,6 +288,7 @@ impl<R: CryptoRngCore> MemoryStore<R> {
                 &format!("{id}:holder_key"),
                 &mut self.rng,
             );
+            self.changed.insert(copy_key(&id));
             self.copies.push(CopyRecord {
                 info: CredentialInfo {
                     id,
@@ -182,6 +380,7 @@ impl<R: CryptoRngCore> RecordStore for MemoryStore<R> {
         for record in &mut self.copies {
             let times = ids.iter().filter(|id| **id == record.info.id).count();
             if times > 0 {
+                self.changed.insert(copy_key(&record.info.id));
                 record.info.shown_count += u32::try_from(times).unwrap_or(u32::MAX);
                 record.info.last_shown_at = Some(at);
             }
@@ -201,6 +400,7 @@ impl<R: CryptoRngCore> RecordStore for MemoryStore<R> {
                 let sealed =
                     self.sealer
                         .seal(g.refresh_token.as_bytes(), &grant_aad(&id), &mut self.rng);
+                self.changed.insert(grant_key(&id));
                 self.grants.push(GrantRecord {
                     id: id.clone(),
                     refresh_token: Some(sealed),
@@ -271,6 +471,7 @@ impl<R: CryptoRngCore> RecordStore for MemoryStore<R> {
                 id: grant_id.to_owned(),
             })?;
         grant.refresh_token = sealed;
+        self.changed.insert(grant_key(grant_id));
         Ok(())
     }
 
@@ -280,6 +481,13 @@ impl<R: CryptoRngCore> RecordStore for MemoryStore<R> {
         copies: Vec<NewCopy>,
     ) -> Result<usize, StoreError> {
         let before = self.copies.len();
+        for c in self
+            .copies
+            .iter()
+            .filter(|c| c.info.batch_id == grant.batch_id)
+        {
+            self.removed.insert(copy_key(&c.info.id));
+        }
         self.copies.retain(|c| c.info.batch_id != grant.batch_id);
         if self.copies.len() == before {
             return Err(StoreError::NotFound {
@@ -509,5 +717,145 @@ mod tests {
                 id: format!("{batch}-1")
             }
         );
+    }
+
+    fn reopen(store: &mut MemoryStore<ChaCha20Rng>, held: &mut Vec<(String, Vec<u8>)>) {
+        let changes = store.take_changes();
+        held.retain(|(k, _)| {
+            !changes.delete.contains(k) && !changes.put.iter().any(|(p, _)| p == k)
+        });
+        held.extend(changes.put);
+    }
+
+    #[test]
+    fn sealed_records_reopen_to_the_same_wallet_and_carry_nothing_in_clear() {
+        let (mut store, batch) = store_with_batch(2);
+        let mut held = Vec::new();
+        reopen(&mut store, &mut held);
+        // The key check and one record per copy.
+        assert_eq!(held.len(), 3);
+        for (_, sealed) in &held {
+            assert!(!sealed.windows(3).any(|w| w == "王".as_bytes()));
+            assert!(!sealed.windows(ISSUER.len()).any(|w| w == ISSUER.as_bytes()));
+        }
+        let key = StorageKey::from_bytes([9; 32]);
+        let mut again =
+            MemoryStore::from_records(&key, held.clone(), ChaCha20Rng::seed_from_u64(3), NOW)
+                .unwrap();
+        assert_eq!(again.batches().unwrap(), store.batches().unwrap());
+        assert_eq!(
+            again.open_copy(&format!("{batch}-1")).unwrap().sd_jwt,
+            store.open_copy(&format!("{batch}-1")).unwrap().sd_jwt
+        );
+        assert!(again.take_changes().is_empty());
+        // Marking one copy shown rewrites that copy's record only.
+        let prepared = ready(&again);
+        let shown = answer(&mut again, &prepared, Reuse::Refuse, NOW).unwrap();
+        let changes = again.take_changes();
+        let keys: Vec<&str> = changes.put.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, [format!("copy:{}", shown.copies_used[0])]);
+        held.retain(|(k, _)| *k != keys[0]);
+        held.extend(changes.put.clone());
+        let third =
+            MemoryStore::from_records(&key, held, ChaCha20Rng::seed_from_u64(4), NOW).unwrap();
+        let counts: Vec<u32> = third
+            .copies(&batch)
+            .unwrap()
+            .iter()
+            .map(|c| c.shown_count)
+            .collect();
+        assert_eq!(counts.iter().sum::<u32>(), 1);
+    }
+
+    #[test]
+    fn sealed_records_under_another_key_are_refused_as_a_wrong_key() {
+        let (mut store, _) = store_with_batch(1);
+        let held = store.take_changes().put;
+        let other = StorageKey::from_bytes([10; 32]);
+        assert_eq!(
+            MemoryStore::from_records(&other, held, ChaCha20Rng::seed_from_u64(1), NOW)
+                .unwrap_err(),
+            StoreError::WrongKey
+        );
+    }
+
+    #[test]
+    fn a_tampered_or_renamed_record_is_refused_as_corrupted() {
+        let (mut store, batch) = store_with_batch(2);
+        let held = store.take_changes().put;
+        let key = StorageKey::from_bytes([9; 32]);
+        let first = format!("copy:{batch}-0");
+        let mut flipped = held.clone();
+        for (k, v) in &mut flipped {
+            if *k == first {
+                v[30] ^= 1;
+            }
+        }
+        assert_eq!(
+            MemoryStore::from_records(&key, flipped, ChaCha20Rng::seed_from_u64(1), NOW)
+                .unwrap_err(),
+            StoreError::Corrupted { id: first.clone() }
+        );
+        // A record moved to another key does not open there.
+        let mut renamed: Vec<(String, Vec<u8>)> =
+            held.iter().filter(|(k, _)| *k != first).cloned().collect();
+        let second = held
+            .iter()
+            .find(|(k, _)| *k == format!("copy:{batch}-1"))
+            .unwrap();
+        renamed.push((first.clone(), second.1.clone()));
+        assert_eq!(
+            MemoryStore::from_records(&key, renamed, ChaCha20Rng::seed_from_u64(1), NOW)
+                .unwrap_err(),
+            StoreError::Corrupted { id: first }
+        );
+        // Records without their key check are refused.
+        let unchecked: Vec<(String, Vec<u8>)> = held
+            .into_iter()
+            .filter(|(k, _)| k != KEY_CHECK_RECORD)
+            .collect();
+        assert_eq!(
+            MemoryStore::from_records(&key, unchecked, ChaCha20Rng::seed_from_u64(1), NOW)
+                .unwrap_err(),
+            StoreError::Corrupted {
+                id: KEY_CHECK_RECORD.into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_replaced_batch_deletes_the_records_of_copies_it_no_longer_has() {
+        let (mut store, batch) = store_with_batch(3);
+        let _ = store.take_changes();
+        let grant = RefreshGrant {
+            batch_id: batch.clone(),
+            grant_id: "g".into(),
+            issuer: ISSUER.into(),
+            configuration: "c".into(),
+            refresh_token: Zeroizing::new("t".into()),
+        };
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let holder = SigningKey::generate(Alg::Es256, &mut rng);
+        let copy = NewCopy {
+            issuer: ISSUER.into(),
+            vct: VCT_HIGH.into(),
+            level: Some(Level::High),
+            format: Format::DcSdJwt,
+            sd_jwt: credential(&holder, &mut rng),
+            holder_key: software_handle(&holder),
+        };
+        assert_eq!(store.replace_batch(&grant, vec![copy]).unwrap(), 1);
+        let changes = store.take_changes();
+        let put: Vec<&str> = changes.put.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(put, [format!("copy:{batch}-0")]);
+        assert_eq!(
+            changes.delete,
+            [format!("copy:{batch}-1"), format!("copy:{batch}-2")]
+        );
+        // Changes the host could not persist come back with the next take.
+        store.restore_changes(&changes);
+        let again = store.take_changes();
+        assert_eq!(again.delete, changes.delete);
+        assert_eq!(again.put.len(), 1);
     }
 }

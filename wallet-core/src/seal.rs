@@ -34,6 +34,13 @@ impl StorageKey {
         StorageKey(bytes)
     }
 
+    /// The key's bytes, for a host that must hand the key across a boundary it owns (the
+    /// WebAssembly package returns a derived key to JavaScript, which passes it back to open
+    /// the wallet). Zeroized on drop.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        self.0.clone()
+    }
+
     /// The sealer for this key.
     pub fn sealer(&self) -> Sealer {
         Sealer(XChaCha20Poly1305::new(self.0.as_ref().into()))

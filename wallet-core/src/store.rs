@@ -43,6 +43,12 @@ pub enum StoreError {
         /// What failed (no secret inside).
         reason: String,
     },
+    /// The host's records exceed the limits read before opening them.
+    #[error("records refused: {reason}")]
+    TooLarge {
+        /// Which limit (no record content).
+        reason: String,
+    },
     /// SQLite failed.
     #[error("database: {reason}")]
     Database {
@@ -52,7 +58,7 @@ pub enum StoreError {
 }
 
 /// What the wallet lists about a stored copy, without decrypting it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CredentialInfo {
     /// `<batch id>-<copy index>`.
     pub id: String,

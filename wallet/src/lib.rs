@@ -113,7 +113,7 @@
 
 pub use wallet_core::consent;
 pub use wallet_core::dcql;
-pub mod kdf;
+pub use wallet_core::kdf;
 pub mod present;
 pub mod receive;
 pub mod refresh;

@@ -267,10 +267,11 @@ fn prepare(
         Preparation::Ready(p) => Ok(p),
         Preparation::CannotSatisfy { client_id, unmet } => {
             if json_out {
-                println!(
-                    "{}",
-                    json!({"client_id": client_id, "cannot_satisfy": unmet})
-                );
+                let report = wallet_core::report::CannotSatisfyReport {
+                    client_id: &client_id,
+                    cannot_satisfy: &unmet,
+                };
+                println!("{}", json!(report));
             }
             let lines: Vec<String> = unmet.iter().map(unmet_line).collect();
             Err(Failure::Refused(format!(
@@ -298,12 +299,13 @@ fn deliver(
                     other => Failure::CouldNotRun(other.into()),
                 })?;
             if args.json {
-                println!(
-                    "{}",
-                    json!({"consent": prepared.consent, "sent_to": response_uri,
-                           "status": outcome.status, "redirect_uri": outcome.redirect_uri,
-                           "copies_used": answer.copies_used})
+                let report = wallet_core::report::SentReport::new(
+                    &prepared.consent,
+                    response_uri,
+                    &outcome,
+                    answer,
                 );
+                println!("{}", json!(report));
             } else {
                 println!("sent to {response_uri} (http {})", outcome.status);
                 if let Some(r) = outcome.redirect_uri {
@@ -319,12 +321,9 @@ fn deliver(
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             }
             if args.json {
-                println!(
-                    "{}",
-                    json!({"consent": prepared.consent, "answer": text, "bytes": text.len(),
-                           "answer_json_bytes": answer.to_json_text().len(),
-                           "qr_version": version, "copies_used": answer.copies_used})
-                );
+                let report =
+                    wallet_core::report::OfflineReport::new(&prepared.consent, answer, |_| version);
+                println!("{}", json!(report));
             } else {
                 if let Ok(code) = qr::terminal(&text) {
                     eprintln!("{code}");

@@ -86,34 +86,19 @@ pub fn run(args: Args) -> std::process::ExitCode {
                 now(),
             ))
             .map_err(refused)?;
-        let summary: Vec<_> = received
-            .batches
-            .iter()
-            .map(|b| {
-                json!({"configuration": b.configuration, "vct": b.vct,
-                       "level": b.level, "format": b.format.as_str(), "copies": b.len()})
-            })
-            .collect();
-        let issuer = received.issuer.clone();
-        let ids = received.store(&mut store)?;
+        let report = wallet_core::report::store_received(received, &mut store)?;
         if args.json {
-            let out: Vec<_> = summary
-                .into_iter()
-                .zip(&ids)
-                .map(|(mut s, id)| {
-                    s["batch_id"] = json!(id);
-                    s
-                })
-                .collect();
-            println!("{}", json!({"issuer": issuer, "batches": out}));
+            println!("{}", json!(report));
         } else {
-            for (s, id) in summary.iter().zip(&ids) {
+            for b in &report.batches {
                 println!(
-                    "stored {id}: {} copies of {} ({}, level {}) from {issuer}, all verified",
-                    s["copies"],
-                    s["vct"].as_str().unwrap_or(""),
-                    s["format"].as_str().unwrap_or(""),
-                    s["level"].as_str().unwrap_or("-")
+                    "stored {}: {} copies of {} ({}, level {}) from {}, all verified",
+                    b.batch_id,
+                    b.copies,
+                    b.vct,
+                    b.format,
+                    b.level.map(|l| l.as_str()).unwrap_or("-"),
+                    report.issuer
                 );
             }
         }

@@ -1,6 +1,5 @@
 //! `wallet show ID`: a credential as a readable card.
 
-use credential::sd_jwt::{Limits, SdJwt};
 use serde_json::Value;
 
 use super::{date, finish, open, short_value, DataDir, Failure};
@@ -21,24 +20,15 @@ pub struct Args {
 pub fn run(args: Args) -> std::process::ExitCode {
     finish((|| -> Result<(), Failure> {
         let store = open(&args.data)?;
-        let copies = store.copies(&args.id)?;
-        let copy_id = copies
-            .first()
-            .map(|c| c.id.clone())
-            .unwrap_or_else(|| args.id.clone());
-        let opened = store.open_copy(&copy_id)?;
-        let sd_jwt = SdJwt::parse(&opened.sd_jwt, &Limits::default())
-            .map_err(|e| anyhow::anyhow!("stored credential does not parse: {e}"))?;
-        let claims = sd_jwt
-            .holder_view()
-            .map_err(|e| anyhow::anyhow!("stored credential does not process: {e}"))?
-            .claims;
-        let info = &opened.info;
+        let shown = wallet_core::report::show(&store, &args.id).map_err(|e| match e {
+            wallet_core::report::ShowError::Store(s) => Failure::from(s),
+            other => Failure::CouldNotRun(other.into()),
+        })?;
+        let (info, claims, copies) = (&shown.credential, &shown.claims, &shown.copies);
         if args.json {
-            let out = serde_json::json!({"credential": info, "claims": claims});
             println!(
                 "{}",
-                serde_json::to_string_pretty(&out).map_err(anyhow::Error::from)?
+                serde_json::to_string_pretty(&shown).map_err(anyhow::Error::from)?
             );
             return Ok(());
         }

@@ -17,7 +17,7 @@
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use crate::store::StorageKey;
+use crate::seal::StorageKey;
 
 /// The file name inside the wallet directory.
 pub const KDF_FILE: &str = "kdf.json";
