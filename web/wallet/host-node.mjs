@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The wasm wallet on the command line (Node 20): `init`, `receive`, `present`, `list`, `show`
-// with the same flags, defaults, exit codes and `--json` output as the Rust `wallet` CLI, so a
-// script that drives one drives the other (tests/wasm_wallet.rs runs the hotel journey with
-// both). The protocols are the wasm wallet's (web/dist/wallet-pkg, built by web/build.sh, or
+// The wasm wallet on the command line (Node 20): `init`, `receive`, `present`, `refresh`,
+// `list`, `show` with the same flags, defaults, exit codes and `--json` output as the Rust
+// `wallet` CLI, so a script that drives one drives the other (tests/wasm_wallet.rs runs the
+// hotel journey with both). The protocols are the wasm wallet's (web/dist/wallet-pkg, built by web/build.sh, or
 // WALLET_PKG); this file is the host: arguments, the passphrase, the data directory
 // (web/wallet/node/datadir.mjs), HTTP and the clock (node/host.mjs), the terminal.
 // docs/wallet.md, "The Node host".
@@ -265,10 +265,26 @@ async function present([request], values) {
   }
 }
 
+async function refresh([batchId], values) {
+  const { wallet } = await openWallet(values);
+  let done;
+  try {
+    done = await wallet.refresh(batchId, { copies: values.copies });
+  } catch (e) {
+    throw fromWallet("refresh", e);
+  }
+  if (values.json) {
+    out(JSON.stringify(done));
+  } else {
+    out(`refreshed ${done.batch_id}: ${done.copies} new copies of ${done.configuration}, all verified; the shown copies were replaced`);
+  }
+}
+
 const COMMAND_RUNNERS = {
   init: (_, values) => init(values),
   receive,
   present,
+  refresh,
   list: (_, values) => list(values),
   show,
 };

@@ -63,6 +63,20 @@ export const COMMANDS = {
       ...DATA,
     },
   },
+  refresh: {
+    about: "Get a fresh batch from the issuer once every copy was shown",
+    long:
+      "Refresh a batch with its refresh token: new holder keys, every new copy verified; the shown\n" +
+      "copies are replaced, the batch id stays.",
+    example: `${PROG} refresh 3f9a0c1b2d`,
+    exit: "Exit codes: 0 refreshed, 1 refused (no refresh token, the issuer refused), 2 could not run.",
+    positionals: ["BATCH_ID"],
+    options: {
+      copies: { type: "string", help: `--copies <COPIES>   Copies (capped at the issuer's batch size) [default: ${DEFAULT_COPIES}]` },
+      ...DATA,
+      ...JSON_FLAG,
+    },
+  },
   list: {
     about: "List stored credentials",
     long: "List stored credentials (one line per batch of copies).",
@@ -144,9 +158,9 @@ export function parseCommand(argv) {
   if (positionals.length < spec.positionals.length) {
     throw couldNotRun(`${name}: the argument <${spec.positionals[positionals.length]}> is required`);
   }
-  if (name === "receive") {
+  if (name === "receive" || name === "refresh") {
     const text = values.copies ?? String(DEFAULT_COPIES);
-    if (!/^[0-9]{1,6}$/.test(text)) throw couldNotRun(`receive: invalid value '${text}' for '--copies <COPIES>'`);
+    if (!/^[0-9]{1,6}$/.test(text)) throw couldNotRun(`${name}: invalid value '${text}' for '--copies <COPIES>'`);
     values.copies = Number(text);
   }
   if (name === "present" && values.refresh && values["allow-reuse"]) {

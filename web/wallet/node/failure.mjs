@@ -65,7 +65,7 @@ export function fromWallet(step, e) {
       isRefusal = ANSWER_REFUSED.has(code);
       break;
     case "refresh":
-      isRefusal = REFRESH_REFUSED.has(code) || code === "issuer_refused";
+      isRefusal = REFRESH_REFUSED.has(code);
       break;
     default:
       isRefusal = false;
