@@ -614,3 +614,83 @@ fn the_node_host_refuses_a_records_file_that_is_not_one() {
             "wallet.records is not a wallet record file: not a json object",
         );
 }
+
+/// One copy, shown once: a second answer is refused until `present --refresh` gets a fresh
+/// batch from the issuer, which the hotel then accepts. The same for both wallets.
+fn single_copy_journey(wallet: &Wallet) {
+    let j = Journey::start();
+    let name = wallet.name;
+    let (offer, tx_code) = j.enrol();
+    let w = |args: &[&str]| wallet.run(j.dir(), PASSPHRASE, args);
+    assert_eq!(w(&["init", "--data", "w"]).code, 0, "{name}: init");
+    let received = w(&[
+        "receive",
+        "--data",
+        "w",
+        &offer,
+        "--tx-code",
+        &tx_code,
+        "--copies",
+        "1",
+        "--configuration",
+        "citizen_id_high_dc_sd_jwt",
+        "--json",
+    ]);
+    assert_eq!(received.code, 0, "{name}: receive: {}", received.stderr);
+    let received = received.json();
+    assert_eq!(received["batches"].as_array().unwrap().len(), 1, "{name}");
+    assert_eq!(received["batches"][0]["copies"], 1, "{name}");
+    j.sync_hotel();
+
+    let answer_and_verify = |extra: &[&str]| {
+        let request = j.hotel_request();
+        let mut args = vec![
+            "present",
+            "--data",
+            "w",
+            request.as_str(),
+            "--yes",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let presented = w(&args);
+        assert_eq!(presented.code, 0, "{name}: present: {}", presented.stderr);
+        let answer = presented.json()["answer"].as_str().unwrap().to_owned();
+        std::fs::write(j.dir().join("answer.txt"), answer).unwrap();
+        let verified = j.tool(
+            "verifier",
+            &["verify", "--data", "hotel", "--json", "answer.txt"],
+        );
+        assert_eq!(verified.json()["accepted"], true, "{name}");
+        presented
+    };
+    answer_and_verify(&[]);
+    // The only copy was shown: no second answer with it unless asked to reuse or refresh.
+    let request = j.hotel_request();
+    w(&["present", "--data", "w", &request, "--yes", "--json"]).assert_failed(
+        &format!("{name}: the copy was shown"),
+        1,
+        "refused: ",
+        "every copy of a requested credential was shown before",
+    );
+    let refreshed = answer_and_verify(&["--refresh"]);
+    assert!(
+        refreshed.stderr.contains("refreshed"),
+        "{name}: says it refreshed: {}",
+        refreshed.stderr
+    );
+}
+
+#[test]
+fn the_rust_wallet_shows_a_copy_once_then_refreshes() {
+    single_copy_journey(&Wallet::rust(&workspace_binaries()));
+}
+
+#[test]
+fn the_wasm_wallet_under_node_shows_a_copy_once_then_refreshes() {
+    let Some(node) = Wallet::node("the_wasm_wallet_under_node_shows_a_copy_once_then_refreshes")
+    else {
+        return;
+    };
+    single_copy_journey(&node);
+}

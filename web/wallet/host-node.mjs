@@ -2,9 +2,9 @@
 // The wasm wallet on the command line (Node 20): `init`, `receive`, `present`, `refresh`,
 // `list`, `show` with the same flags, defaults, exit codes and `--json` output as the Rust
 // `wallet` CLI, so a script that drives one drives the other (tests/wasm_wallet.rs runs the
-// hotel journey with both). The protocols are the wasm wallet's (web/dist/wallet-pkg, built by web/build.sh, or
-// WALLET_PKG); this file is the host: arguments, the passphrase, the data directory
-// (web/wallet/node/datadir.mjs), HTTP and the clock (node/host.mjs), the terminal.
+// hotel journey with both). The protocols are the wasm wallet's (web/dist/wallet-pkg, built
+// by web/build.sh, or WALLET_PKG); this file is the host: arguments, the passphrase, the data
+// directory (node/datadir.mjs), HTTP and the clock (node/host.mjs), the terminal.
 // docs/wallet.md, "The Node host".
 
 import { createInterface } from "node:readline";
