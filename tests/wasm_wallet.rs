@@ -694,3 +694,49 @@ fn the_wasm_wallet_under_node_shows_a_copy_once_then_refreshes() {
     };
     single_copy_journey(&node);
 }
+
+#[test]
+fn the_node_host_refuses_an_oversized_records_file_before_reading_it() {
+    let Some(node) =
+        Wallet::node("the_node_host_refuses_an_oversized_records_file_before_reading_it")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let init = node.run(dir.path(), PASSPHRASE, &["init", "--data", "w"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    // Sparse: the size says 256 MiB and one byte; nothing is written or read.
+    std::fs::File::create(dir.path().join("w/wallet.records"))
+        .unwrap()
+        .set_len(256 * 1024 * 1024 + 1)
+        .unwrap();
+    node.run(dir.path(), PASSPHRASE, &["list", "--data", "w"])
+        .assert_failed(
+            "oversized records file",
+            2,
+            "error: ",
+            "wallet.records is larger than 268435456 bytes",
+        );
+}
+
+#[test]
+fn the_node_host_refuses_an_edited_kdf_file_before_deriving() {
+    let Some(node) = Wallet::node("the_node_host_refuses_an_edited_kdf_file_before_deriving")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let init = node.run(dir.path(), PASSPHRASE, &["init", "--data", "w"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let path = dir.path().join("w/kdf.json");
+    let mut kdf: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    kdf["m_cost"] = Value::from(4_294_967_295_u64);
+    std::fs::write(&path, kdf.to_string()).unwrap();
+    node.run(dir.path(), PASSPHRASE, &["list", "--data", "w"])
+        .assert_failed(
+            "edited kdf.json",
+            2,
+            "error: ",
+            "kdf.json: m_cost = 4294967295 is not the 19456 this host derives with",
+        );
+}
