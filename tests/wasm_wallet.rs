@@ -24,6 +24,8 @@ use serde_json::Value;
 use support::{root, say, workspace_binaries};
 
 const PASSPHRASE: &str = "correct horse battery staple";
+/// The citizen's `id_number` in `examples/claims/citizen-high.json`.
+const ID_NUMBER: &str = "110105199205179985";
 /// What the hotel profile (`verifier/profiles/hotel.toml`) asks for, and all the answer may
 /// disclose.
 const HOTEL_CLAIMS: [&str; 3] = ["family_name", "given_name", "id_number"];
@@ -424,6 +426,25 @@ fn hotel_journey(wallet: &Wallet) {
         unused_by_format(&listed),
         [("dc+sd-jwt", 10), ("vc+sd-jwt", 10)],
         "{name}: {listed}"
+    );
+    // The card opens: the claims as issued, sealed at rest.
+    let batch_id = batches[0]["batch_id"].as_str().unwrap();
+    let card = w(PASSPHRASE, &["show", batch_id, "--data", data, "--json"]);
+    assert_eq!(card.code, 0, "{name}: show: {}", card.stderr);
+    let card = card.json();
+    assert_eq!(card["credential"]["batch_id"], batch_id, "{name}");
+    assert_eq!(card["claims"]["id_number"], ID_NUMBER, "{name}");
+    let stored = std::fs::read_dir(j.dir().join(data))
+        .unwrap()
+        .fold(Vec::new(), |mut all, f| {
+            all.extend(std::fs::read(f.unwrap().path()).unwrap());
+            all
+        });
+    assert!(
+        !stored
+            .windows(ID_NUMBER.len())
+            .any(|w| w == ID_NUMBER.as_bytes()),
+        "{name}: the id number is not stored in clear"
     );
 
     // The hotel syncs, then works offline: its request; the wallet answers after consent
