@@ -22,6 +22,11 @@
 //! - **Holder keys** ([`signer::HolderSigner`]): create a key, its public JWK, sign, by
 //!   [`KeyHandle`]; [`SoftwareSigner`] (software keys from the host's random source, the
 //!   handle being the private JWK, sealed at rest) is the default.
+//! - **Storage as sealed bytes** ([`memory::MemoryStore::from_records`],
+//!   [`memory::MemoryStore::take_changes`]): for a host that persists the records itself
+//!   (IndexedDB, a mini-program's storage), opaque sealed records by key.
+//! - **Passphrase** ([`kdf`]): Argon2id with fixed bounds, the same for every host.
+//! - **Reports** ([`report`]): the JSON each operation reports, printed alike by every host.
 //! - **Clock and randomness**: every operation takes `now` (Unix seconds) and a
 //!   `rand_core::CryptoRngCore`; the core has no OS clock or random source, so it builds for
 //!   `wasm32-unknown-unknown` with no `getrandom`.
@@ -57,4 +62,4 @@ pub use refresh::{refresh, RefreshError, Refreshed};
 pub use seal::{Sealer, StorageKey};
 pub use signer::{HolderSigner, KeyHandle, SignerError, SoftwareSigner, ToSign};
 pub use store::{RecordStore, StoreError};
-pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+pub use transport::{Expect, HttpRequest, HttpResponse, Method, Transport, TransportError};

@@ -550,22 +550,23 @@ mod tests {
             .to_compact()
     }
 
+    /// A copy bound to a fresh holder key.
+    fn new_copy(rng: &mut ChaCha20Rng) -> NewCopy {
+        let holder = SigningKey::generate(Alg::Es256, rng);
+        NewCopy {
+            issuer: ISSUER.into(),
+            vct: VCT_HIGH.into(),
+            level: Some(Level::High),
+            format: Format::DcSdJwt,
+            sd_jwt: credential(&holder, rng),
+            holder_key: software_handle(&holder),
+        }
+    }
+
     /// A store holding one batch of `n` copies, each bound to its own key.
     fn store_with_batch(n: usize) -> (MemoryStore<ChaCha20Rng>, String) {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let copies = (0..n)
-            .map(|_| {
-                let holder = SigningKey::generate(Alg::Es256, &mut rng);
-                NewCopy {
-                    issuer: ISSUER.into(),
-                    vct: VCT_HIGH.into(),
-                    level: Some(Level::High),
-                    format: Format::DcSdJwt,
-                    sd_jwt: credential(&holder, &mut rng),
-                    holder_key: software_handle(&holder),
-                }
-            })
-            .collect();
+        let copies = (0..n).map(|_| new_copy(&mut rng)).collect();
         let key = StorageKey::from_bytes([9; 32]);
         let mut store = MemoryStore::new(&key, ChaCha20Rng::seed_from_u64(8), NOW);
         let ids = store.insert_granted(None, vec![(None, copies)]).unwrap();
@@ -834,16 +835,7 @@ mod tests {
             configuration: "c".into(),
             refresh_token: Zeroizing::new("t".into()),
         };
-        let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let holder = SigningKey::generate(Alg::Es256, &mut rng);
-        let copy = NewCopy {
-            issuer: ISSUER.into(),
-            vct: VCT_HIGH.into(),
-            level: Some(Level::High),
-            format: Format::DcSdJwt,
-            sd_jwt: credential(&holder, &mut rng),
-            holder_key: software_handle(&holder),
-        };
+        let copy = new_copy(&mut ChaCha20Rng::seed_from_u64(11));
         assert_eq!(store.replace_batch(&grant, vec![copy]).unwrap(), 1);
         let changes = store.take_changes();
         let put: Vec<&str> = changes.put.iter().map(|(k, _)| k.as_str()).collect();

@@ -140,7 +140,7 @@ use serde_json::{Map, Value};
 use crate::dcql::{DcqlError, DcqlQuery};
 use crate::signer::{KeyHandle, SignerError, ToSign};
 use crate::store::StoreError;
-use crate::transport::{checked_exchange, ExchangeError, HttpRequest, Transport};
+use crate::transport::{checked_exchange, ExchangeError, Expect, HttpRequest, Transport};
 
 /// The largest request text (URI or fetched request object) accepted.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -586,12 +586,16 @@ pub async fn resolve_request<T: Transport>(
                 endpoint: "request_uri".into(),
                 reason,
             };
-            let (response, _) = checked_exchange(http, HttpRequest::get(&request_uri))
+            let request = HttpRequest::get(&request_uri).expecting(Expect::RequestObject);
+            let (response, _) = checked_exchange(http, request)
                 .await
                 .map_err(|e| exchange_error("request_uri", e))?;
             if !(200..300).contains(&response.status) {
                 return Err(http_err(format!("http status {}", response.status)));
             }
+            let json_typed = response
+                .header("content-type")
+                .is_some_and(|t| Expect::Json.accepts(t));
             let body = response.body;
             if body.len() > MAX_REQUEST_BYTES {
                 return Err(invalid("request object is too large"));
@@ -599,7 +603,7 @@ pub async fn resolve_request<T: Transport>(
             let text =
                 String::from_utf8(body).map_err(|_| invalid("request object is not utf-8"))?;
             let text = text.trim();
-            if text.starts_with('{') {
+            if text.starts_with('{') || json_typed {
                 return Err(PresentationError::UnsignedRequestObject);
             }
             AuthorizationRequest::from_request_object(text, client_id.as_deref())

@@ -14,6 +14,10 @@
 //!   client that follows redirects re-sent.
 //! - **Size.** The core asks for at most [`HttpRequest::max_response_bytes`] and refuses a
 //!   longer body even when the host read more.
+//! - **Content type.** A successful (`2xx`) answer with a body must say what it is, and be
+//!   what the request expects ([`HttpRequest::expect`]): JSON (`application/json` or
+//!   `application/*+json`) from the issuer's endpoints, the offer and a `direct_post`, a JWT
+//!   (`application/oauth-authz-req+jwt` or `application/jwt`) from a `request_uri`.
 //!
 //! The checks report the URL's origin (`scheme://host[:port]`), never its path or query, which
 //! may carry an offer id or a code.
@@ -63,6 +67,54 @@ pub struct HttpRequest {
     pub body: Zeroizing<Vec<u8>>,
     /// The most body bytes the host should read; the core refuses a longer answer anyway.
     pub max_response_bytes: usize,
+    /// What a successful answer's body must be (its `content-type`), checked by the core.
+    pub expect: Expect,
+}
+
+/// The content type a successful answer must have (media type parameters such as `charset`
+/// are ignored, case is not significant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expect {
+    /// `application/json` or `application/*+json`.
+    Json,
+    /// `application/oauth-authz-req+jwt` (OpenID4VP request objects, RFC 9101) or
+    /// `application/jwt`.
+    Jwt,
+    /// What a `request_uri` answers: [`Expect::Jwt`], or JSON, which is let through so the
+    /// caller refuses it by name (an unsigned request object), not as a content type.
+    RequestObject,
+}
+
+impl Expect {
+    /// Whether `content_type` (a header's value) is what is expected.
+    pub fn accepts(self, content_type: &str) -> bool {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match self {
+            Expect::Json => {
+                essence == "application/json"
+                    || (essence.starts_with("application/") && essence.ends_with("+json"))
+            }
+            Expect::Jwt => {
+                essence == "application/oauth-authz-req+jwt" || essence == "application/jwt"
+            }
+            Expect::RequestObject => {
+                Expect::Jwt.accepts(content_type) || Expect::Json.accepts(content_type)
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Expect::Json => "json",
+            Expect::Jwt | Expect::RequestObject => "a jwt",
+        }
+    }
 }
 
 impl std::fmt::Debug for HttpRequest {
@@ -86,7 +138,14 @@ impl HttpRequest {
             headers: Vec::new(),
             body: Zeroizing::new(Vec::new()),
             max_response_bytes: MAX_BODY,
+            expect: Expect::Json,
         }
+    }
+
+    /// Sets what a successful answer must be (JSON unless said otherwise).
+    pub fn expecting(mut self, expect: Expect) -> HttpRequest {
+        self.expect = expect;
+        self
     }
 
     /// A `POST` of `url` with an empty body.
@@ -218,6 +277,7 @@ pub(crate) async fn checked_exchange<T: Transport>(
     })?;
     check_url(&request.url).map_err(ExchangeError::Insecure)?;
     let limit = request.max_response_bytes;
+    let expect = request.expect;
     let response = transport
         .exchange(request)
         .await
@@ -237,6 +297,22 @@ pub(crate) async fn checked_exchange<T: Transport>(
             at: Some(asked),
             reason: TransportError::TooLarge { limit }.to_string(),
         });
+    }
+    if (200..300).contains(&response.status) && !response.body.is_empty() {
+        let reason = match response.header("content-type") {
+            None => Some(format!(
+                "answer has no content type (expected {})",
+                expect.name()
+            )),
+            Some(t) if !expect.accepts(t) => Some(format!("answer is not {}", expect.name())),
+            Some(_) => None,
+        };
+        if let Some(reason) = reason {
+            return Err(ExchangeError::Transport {
+                at: Some(asked),
+                reason,
+            });
+        }
     }
     Ok((response, asked))
 }
@@ -305,6 +381,17 @@ mod tests {
                 },
                 asked: RefCell::new(Vec::new()),
             }
+        }
+    }
+
+    impl Replay {
+        /// The answer with these headers instead of JSON's.
+        fn with_headers(mut self, headers: &[(&str, &str)]) -> Replay {
+            self.answer.headers = headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect();
+            self
         }
     }
 
@@ -446,6 +533,81 @@ mod tests {
             ("bureau.example", "(not a url)"),
         ] {
             assert_eq!(check_url(bad), Err(origin.to_owned()), "{bad}");
+        }
+    }
+
+    /// The offer endpoint's refusal of a `200 {}` answered with `headers`.
+    fn offer_answered_with(headers: &[(&str, &str)]) -> ReceiveError {
+        let replay = Replay::new(200, b"{}".to_vec(), None).with_headers(headers);
+        run(crate::resolve_offer(&replay, OFFER_URL)).unwrap_err()
+    }
+
+    fn offer_http_error(reason: &str) -> ReceiveError {
+        ReceiveError::Http {
+            endpoint: "credential_offer_uri".into(),
+            url: Some("https://bureau.example".into()),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn a_json_endpoint_answering_another_content_type_is_refused() {
+        assert_eq!(
+            offer_answered_with(&[("content-type", "text/html; charset=utf-8")]),
+            offer_http_error("answer is not json")
+        );
+    }
+
+    #[test]
+    fn a_successful_answer_without_a_content_type_is_refused() {
+        assert_eq!(
+            offer_answered_with(&[]),
+            offer_http_error("answer has no content type (expected json)")
+        );
+    }
+
+    #[test]
+    fn a_request_uri_answering_json_or_text_instead_of_a_jwt_is_refused() {
+        let replay = Replay::new(200, b"{\"client_id\":\"x\"}".to_vec(), None);
+        let uri = "openid4vp://?client_id=x509_san_dns%3Ahotel.example&request_uri=https%3A%2F%2Fhotel.example%2Fr%2F1";
+        let err = run(crate::resolve_request(&replay, uri)).unwrap_err();
+        assert_eq!(err, PresentationError::UnsignedRequestObject);
+        // A compact JWS served as JSON is refused as unsigned too: its type says it is not one.
+        let replay = Replay::new(200, b"eyJhbGciOiJFUzI1NiJ9.e30.c2ln".to_vec(), None);
+        let err = run(crate::resolve_request(&replay, uri)).unwrap_err();
+        assert_eq!(err, PresentationError::UnsignedRequestObject);
+        let replay = Replay::new(200, b"eyJhbGciOiJFUzI1NiJ9.e30.c2ln".to_vec(), None)
+            .with_headers(&[("content-type", "text/plain")]);
+        let err = run(crate::resolve_request(&replay, uri)).unwrap_err();
+        assert_eq!(
+            err,
+            PresentationError::Http {
+                endpoint: "request_uri".into(),
+                reason: "answer is not a jwt".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn content_types_match_by_essence_ignoring_case_and_parameters() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/jwk-set+json",
+        ] {
+            assert!(Expect::Json.accepts(ok), "{ok}");
+        }
+        for bad in ["text/json", "application/jsonp", "application/jwt", ""] {
+            assert!(!Expect::Json.accepts(bad), "{bad}");
+        }
+        for ok in [
+            "application/oauth-authz-req+jwt",
+            "application/jwt; charset=ascii",
+        ] {
+            assert!(Expect::Jwt.accepts(ok), "{ok}");
+        }
+        for bad in ["application/json", "text/plain"] {
+            assert!(!Expect::Jwt.accepts(bad), "{bad}");
         }
     }
 }

@@ -165,3 +165,273 @@ fn refresh_code(e: &RefreshError) -> &'static str {
         _ => "refresh_failed",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wallet_core::dcql::DcqlError;
+
+    /// Every code the package maps, from the error that gives it: a code is an API, so a
+    /// change here is a change JavaScript sees.
+    #[test]
+    fn each_error_has_its_stable_code() {
+        let s = String::new;
+        let cases: Vec<(WalletError, &str)> = vec![
+            (StoreError::WrongKey.into(), "wrong_key"),
+            (StoreError::Corrupted { id: s() }.into(), "corrupted"),
+            (StoreError::NotFound { id: s() }.into(), "not_found"),
+            (
+                StoreError::SchemaTooNew {
+                    found: 2,
+                    supported: 1,
+                }
+                .into(),
+                "schema_too_new",
+            ),
+            (
+                StoreError::TooLarge { reason: s() }.into(),
+                "records_too_large",
+            ),
+            (StoreError::Io { reason: s() }.into(), "store_failed"),
+            (
+                ShowError::Parse { reason: s() }.into(),
+                "stored_credential_unreadable",
+            ),
+            (
+                ShowError::Process { reason: s() }.into(),
+                "stored_credential_unreadable",
+            ),
+            (
+                ShowError::Store(StoreError::NotFound { id: s() }).into(),
+                "not_found",
+            ),
+            (KdfError::SaltLength { len: 1 }.into(), "key_derivation"),
+            (
+                WalletError::CannotSatisfy { client_id: s() },
+                "cannot_satisfy",
+            ),
+            (WalletError::NoOpenRequest, "no_open_request"),
+            (
+                WalletError::InvalidArgument {
+                    name: "opts",
+                    reason: s(),
+                },
+                "invalid_argument",
+            ),
+            (WalletError::Persist { reason: s() }, "persist_failed"),
+            (WalletError::Host { what: s() }, "host_failed"),
+            (WalletError::Busy, "busy"),
+            (
+                ReceiveError::InvalidOfferUri { reason: "x" }.into(),
+                "invalid_offer_uri",
+            ),
+            (
+                ReceiveError::InvalidOffer { reason: "x" }.into(),
+                "invalid_offer",
+            ),
+            (
+                ReceiveError::InvalidOfferMember { path: s() }.into(),
+                "invalid_offer",
+            ),
+            (
+                ReceiveError::InsecureUrl {
+                    endpoint: s(),
+                    origin: s(),
+                }
+                .into(),
+                "insecure_url",
+            ),
+            (
+                ReceiveError::Redirected {
+                    endpoint: s(),
+                    status: 302,
+                }
+                .into(),
+                "redirected",
+            ),
+            (ReceiveError::UnsupportedGrant.into(), "unsupported_grant"),
+            (ReceiveError::TxCodeRequired.into(), "tx_code_required"),
+            (
+                ReceiveError::Http {
+                    endpoint: s(),
+                    url: None,
+                    reason: s(),
+                }
+                .into(),
+                "http",
+            ),
+            (
+                ReceiveError::Refused {
+                    endpoint: s(),
+                    status: 400,
+                    error: "invalid_grant".into(),
+                    description: None,
+                    retry_after: None,
+                }
+                .into(),
+                "issuer_refused",
+            ),
+            (
+                ReceiveError::Metadata { reason: s() }.into(),
+                "issuer_metadata",
+            ),
+            (
+                ReceiveError::IssuerKeys { reason: s() }.into(),
+                "issuer_keys",
+            ),
+            (
+                ReceiveError::WrongCount {
+                    expected: 2,
+                    got: 1,
+                }
+                .into(),
+                "wrong_count",
+            ),
+            (
+                ReceiveError::NotVerified {
+                    configuration: s(),
+                    index: 0,
+                    code: s(),
+                }
+                .into(),
+                "credential_not_verified",
+            ),
+            (
+                ReceiveError::HolderKeyMismatch {
+                    configuration: s(),
+                    index: 0,
+                }
+                .into(),
+                "holder_key_mismatch",
+            ),
+            (
+                ReceiveError::NotAsOffered {
+                    configuration: s(),
+                    index: 0,
+                    what: "vct",
+                }
+                .into(),
+                "credential_not_as_offered",
+            ),
+            (
+                ReceiveError::Signer(SignerError::NotFound).into(),
+                "holder_key_not_found",
+            ),
+            (
+                ReceiveError::Signer(SignerError::UnsupportedAlg { alg: s() }).into(),
+                "holder_key_unsupported_alg",
+            ),
+            (
+                ReceiveError::Signer(SignerError::Failed { reason: s() }).into(),
+                "signer_failed",
+            ),
+            (
+                PresentationError::InvalidRequest { reason: s() }.into(),
+                "invalid_request",
+            ),
+            (
+                PresentationError::InvalidRequestObject { reason: "x" }.into(),
+                "invalid_request_object",
+            ),
+            (
+                PresentationError::UnsupportedClientIdPrefix { prefix: s() }.into(),
+                "unsupported_client_id_prefix",
+            ),
+            (
+                PresentationError::Dcql(DcqlError::Malformed { reason: s() }).into(),
+                "invalid_dcql_query",
+            ),
+            (
+                PresentationError::TransactionDataUnsupported.into(),
+                "transaction_data_unsupported",
+            ),
+            (
+                PresentationError::UnsignedRequestObject.into(),
+                "unsigned_request_object",
+            ),
+            (
+                PresentationError::InsecureUrl {
+                    endpoint: "response_uri",
+                    origin: s(),
+                }
+                .into(),
+                "insecure_url",
+            ),
+            (
+                PresentationError::Redirected {
+                    endpoint: "response_uri",
+                    status: 307,
+                }
+                .into(),
+                "redirected",
+            ),
+            (
+                PresentationError::RequestExpired { expired_at: 1 }.into(),
+                "request_expired",
+            ),
+            (
+                PresentationError::AllCopiesShown { batch_id: s() }.into(),
+                "all_copies_shown",
+            ),
+            (
+                PresentationError::Store(StoreError::WrongKey).into(),
+                "wrong_key",
+            ),
+            (
+                PresentationError::Present(PresentError::WrongHolderKey).into(),
+                "wrong_holder_key",
+            ),
+            (
+                PresentationError::Present(PresentError::NoHolderKey).into(),
+                "presentation_failed",
+            ),
+            (
+                PresentationError::Signer(SignerError::NotFound).into(),
+                "holder_key_not_found",
+            ),
+            (
+                PresentationError::Http {
+                    endpoint: s(),
+                    reason: s(),
+                }
+                .into(),
+                "http",
+            ),
+            (
+                PresentationError::Rejected {
+                    status: 400,
+                    error: None,
+                }
+                .into(),
+                "verifier_rejected",
+            ),
+            (
+                RefreshError::NotRefreshable { batch_id: s() }.into(),
+                "not_refreshable",
+            ),
+            (
+                RefreshError::Refused {
+                    error: s(),
+                    description: None,
+                }
+                .into(),
+                "refresh_refused",
+            ),
+            (
+                RefreshError::RateLimited { retry_after: None }.into(),
+                "rate_limited",
+            ),
+            (
+                RefreshError::Receive(ReceiveError::TxCodeRequired).into(),
+                "tx_code_required",
+            ),
+            (
+                RefreshError::Store(StoreError::NotFound { id: s() }).into(),
+                "not_found",
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error:?}");
+        }
+    }
+}

@@ -206,7 +206,7 @@ fn host_now(host: &Host) -> Result<i64, WalletError> {
 }
 
 /// `crypto.getRandomValues` as the core's random source. A host without it cannot open a
-/// wallet ([`check_random`]), so a failure here means the engine withdrew it.
+/// wallet (`Wallet.open` checks it), so a failure here means the engine withdrew it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsRng;
 
@@ -529,6 +529,21 @@ impl Wallet {
     }
 }
 
+/// A call's failure: the error, and the details to attach (`cannot_satisfy`'s report).
+struct Failure(WalletError, Option<Value>);
+
+impl From<WalletError> for Failure {
+    fn from(e: WalletError) -> Failure {
+        Failure(e, None)
+    }
+}
+
+impl From<(WalletError, Option<Value>)> for Failure {
+    fn from((e, details): (WalletError, Option<Value>)) -> Failure {
+        Failure(e, details)
+    }
+}
+
 /// Runs an async call on the session, then persists its changes (also after an error: a
 /// late failure may follow stored changes), as a `Promise`.
 fn call<F>(wallet: &Wallet, f: F) -> Promise
@@ -538,11 +553,14 @@ where
             &'a mut Inner,
             i64,
         ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<Value, (WalletError, Option<Value>)>> + 'a>,
+            Box<dyn std::future::Future<Output = Result<Value, Failure>> + 'a>,
         > + 'static,
 {
     let host = wallet.host.clone();
     let inner = wallet.inner.clone();
+    // Deliberate: the borrow is held for the whole call, so that a second call made before
+    // this one settles finds it taken (`busy`) instead of interleaving with it.
+    #[allow(clippy::await_holding_refcell_ref)]
     wasm_bindgen_futures::future_to_promise(async move {
         let Ok(mut session) = inner.try_borrow_mut() else {
             return Err(js_error(&WalletError::Busy, None));
@@ -552,7 +570,7 @@ where
         let persisted = persist(&host, &mut session).await;
         match (result, persisted) {
             (Ok(value), Ok(())) => Ok(to_js(&value)),
-            (Err((e, details)), _) => Err(js_error(&e, details.as_ref())),
+            (Err(Failure(e, details)), _) => Err(js_error(&e, details.as_ref())),
             (Ok(_), Err(e)) => Err(js_error(&e, None)),
         }
     })
@@ -622,12 +640,7 @@ impl Wallet {
     #[wasm_bindgen(js_name = resolveOffer, unchecked_return_type = "Promise<OfferSummary>")]
     pub fn resolve_offer(&self, offer: String) -> Promise {
         call(self, move |host, session, _| {
-            Box::pin(async move {
-                session
-                    .resolve_offer(&JsTransport(host), &offer)
-                    .await
-                    .map_err(|e| (e, None))
-            })
+            Box::pin(async move { Ok(session.resolve_offer(&JsTransport(host), &offer).await?) })
         })
     }
 
@@ -641,11 +654,11 @@ impl Wallet {
     ) -> Promise {
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let args = receive_args(&opts).map_err(|e| (e, None))?;
-                session
-                    .receive(&JsTransport(host), &offer, tx_code.as_deref(), &args, now)
-                    .await
-                    .map_err(|e| (e, None))
+                let args = receive_args(&opts)?;
+                let http = JsTransport(host);
+                Ok(session
+                    .receive(&http, &offer, tx_code.as_deref(), &args, now)
+                    .await?)
             })
         })
     }
@@ -677,7 +690,7 @@ impl Wallet {
     #[wasm_bindgen(js_name = openRequest, unchecked_return_type = "Promise<Consent>")]
     pub fn open_request(&self, request: String) -> Promise {
         call(self, move |host, session, _| {
-            Box::pin(async move { session.open_request(&JsTransport(host), &request).await })
+            Box::pin(async move { Ok(session.open_request(&JsTransport(host), &request).await?) })
         })
     }
 
@@ -692,13 +705,10 @@ impl Wallet {
         let reuse = get(&opts, "reuse").as_bool().unwrap_or(false);
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let answer = session.answer(reuse, now).await.map_err(|e| (e, None))?;
+                let answer = session.answer(reuse, now).await?;
                 // Single use: the copies are on disk as shown before the verifier sees them.
-                persist(host, session).await.map_err(|e| (e, None))?;
-                session
-                    .deliver(&JsTransport(host), &answer)
-                    .await
-                    .map_err(|e| (e, None))
+                persist(host, session).await?;
+                Ok(session.deliver(&JsTransport(host), &answer).await?)
             })
         })
     }
@@ -713,11 +723,11 @@ impl Wallet {
     ) -> Promise {
         call(self, move |host, session, now| {
             Box::pin(async move {
-                let args = receive_args(&opts).map_err(|e| (e, None))?;
-                session
-                    .refresh(&JsTransport(host), batch_id.as_deref(), &args, now)
-                    .await
-                    .map_err(|e| (e, None))
+                let args = receive_args(&opts)?;
+                let http = JsTransport(host);
+                Ok(session
+                    .refresh(&http, batch_id.as_deref(), &args, now)
+                    .await?)
             })
         })
     }

@@ -1,6 +1,8 @@
 //! The package's session natively, against a real issuer on loopback (the desktop host's
 //! reqwest transport, software keys): the CLI's JSON shapes, the sealed records a host
-//! persists, the offline answer and single use, and the codes the session's errors map to.
+//! persists, the offline answer and single use, an answer sent by `direct_post` to a
+//! verifier endpoint on loopback (checked with the verifier library), and the codes the
+//! session's errors map to.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -234,6 +236,101 @@ async fn an_offline_answer_uses_each_copy_once_and_closes_the_request() {
     );
     let reused = session.answer(true, now()).await.unwrap();
     assert_eq!(reused.reused, [batch_id]);
+    t.stop().await;
+}
+
+/// What the verifier endpoint received: the forms posted to it.
+type Posted = std::sync::Arc<tokio::sync::Mutex<Vec<std::collections::HashMap<String, String>>>>;
+
+async fn response_endpoint(
+    axum::extract::State(got): axum::extract::State<Posted>,
+    axum::Form(form): axum::Form<std::collections::HashMap<String, String>>,
+) -> axum::Json<Value> {
+    got.lock().await.push(form);
+    axum::Json(serde_json::json!({"redirect_uri": "https://bank.example/done"}))
+}
+
+#[tokio::test]
+async fn an_answer_sent_by_direct_post_reports_what_the_cli_prints_and_verifies() {
+    use credential::sd_jwt::{KeyBinding, Limits, SdJwt, VerifyOptions};
+    let t = start().await;
+    let http = reqwest::Client::new();
+    let transport = Reqwest(&http);
+    let mut session = open(Vec::new(), 21).unwrap();
+    let offer = t.enrol_high(&high_claims(4)).await;
+    session
+        .receive(
+            &transport,
+            offer["offer_uri"].as_str().unwrap(),
+            offer["tx_code"].as_str(),
+            &ReceiveArgs::default(),
+            now(),
+        )
+        .await
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let got = Posted::default();
+    let app = axum::Router::new()
+        .route("/response", axum::routing::post(response_endpoint))
+        .with_state(got.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client_id = format!("redirect_uri:{base}/response");
+    let dcql = r#"{"credentials":[{"id":"bank","format":"dc+sd-jwt",
+      "meta":{"vct_values":["urn:cn:citizen-id:high:1"]},"claims":[{"path":["family_name"]}]}]}"#;
+    let uri = format!(
+        "openid4vp://?{}",
+        serde_urlencoded::to_string([
+            ("client_id", client_id.as_str()),
+            ("nonce", "n-bank-1"),
+            ("state", "s-1"),
+            ("response_type", "vp_token"),
+            ("response_mode", "direct_post"),
+            ("response_uri", &format!("{base}/response")),
+            ("dcql_query", dcql),
+        ])
+        .unwrap()
+    );
+    let consent = session.open_request(&transport, &uri).await.unwrap();
+    assert_eq!(consent["response_mode"], "direct_post");
+    let answer = session.answer(false, now()).await.unwrap();
+    let report = session.deliver(&transport, &answer).await.unwrap();
+    assert_eq!(
+        keys(&report),
+        [
+            "consent",
+            "sent_to",
+            "status",
+            "redirect_uri",
+            "copies_used"
+        ]
+    );
+    assert_eq!(report["status"], 200);
+    assert_eq!(report["redirect_uri"], "https://bank.example/done");
+
+    let forms = got.lock().await;
+    assert_eq!(forms.len(), 1);
+    assert_eq!(forms[0]["state"], "s-1");
+    let token: Value = serde_json::from_str(&forms[0]["vp_token"]).unwrap();
+    let trust = verifier::TrustStore::from_json(&t.jwt_vc_issuer().await).unwrap();
+    let verified = SdJwt::parse(token["bank"][0].as_str().unwrap(), &Limits::default())
+        .unwrap()
+        .verify(
+            &trust,
+            &VerifyOptions::new(
+                now(),
+                KeyBinding::Required {
+                    nonce: "n-bank-1".into(),
+                    aud: client_id.clone(),
+                    max_age: 300,
+                },
+            ),
+        )
+        .unwrap();
+    let disclosed: Vec<String> = verified.disclosed.iter().map(|p| p.to_string()).collect();
+    assert_eq!(disclosed, ["family_name"]);
+    server.abort();
     t.stop().await;
 }
 
