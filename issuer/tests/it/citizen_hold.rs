@@ -12,12 +12,7 @@ const HIGH_VC: &str = "citizen_id_high_vc_sd_jwt";
 const BASIC_DC: &str = "citizen_id_basic_dc_sd_jwt";
 
 fn assert_error(status: u16, body: &Value, code: &str, text: &str) {
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], code, "{body}");
-    assert!(
-        body["error_description"].as_str().unwrap().contains(text),
-        "{body}"
-    );
+    assert_refused((status, body), 400, code, text);
 }
 
 async fn a_revoked_citizens_pending_offer_is_neither_fetched_nor_redeemed(backend: Backend) {
