@@ -1,8 +1,6 @@
 //! The audit trail's vocabulary and rows: every event the issuer records, by name, and the
 //! shape of a listed entry. Storage appends and lists them (table `audit`, append-only).
 
-use std::fmt;
-
 use credential::citizen::Level;
 
 use super::StatusAction;
@@ -116,18 +114,9 @@ impl AuditEvent {
             AuditEvent::HousekeepingSweep => "housekeeping.sweep",
         }
     }
-
-    /// Parses a stored name; `None` when it is not one of [`AuditEvent::ALL`].
-    pub fn parse(text: &str) -> Option<AuditEvent> {
-        AuditEvent::ALL.into_iter().find(|e| e.as_str() == text)
-    }
 }
 
-impl fmt::Display for AuditEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_names!(AuditEvent);
 
 /// One audit row.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -1,8 +1,6 @@
 //! Signing keys: their purposes and states, the algorithms they use, and the record of a key
 //! withdrawn as compromised with the rule that folds repeated withdrawals into one.
 
-use std::fmt;
-
 use serde_json::{json, Value};
 
 pub use credential::jose::Alg;
@@ -29,18 +27,9 @@ impl KeyPurpose {
             KeyPurpose::Root => "root",
         }
     }
-
-    /// Parses a stored name; `None` when unknown.
-    pub fn parse(text: &str) -> Option<KeyPurpose> {
-        KeyPurpose::ALL.into_iter().find(|p| p.as_str() == text)
-    }
 }
 
-impl fmt::Display for KeyPurpose {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_names!(KeyPurpose);
 
 /// State of a signing key. A withdrawal is recorded beside the key, not as a state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,18 +51,9 @@ impl KeyState {
             KeyState::Retired => "retired",
         }
     }
-
-    /// Parses a stored name; `None` when unknown.
-    pub fn parse(text: &str) -> Option<KeyState> {
-        KeyState::ALL.into_iter().find(|s| s.as_str() == text)
-    }
 }
 
-impl fmt::Display for KeyState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+stored_names!(KeyState);
 
 /// The most withdrawals read (one row per withdrawn key).
 pub const MAX_WITHDRAWALS: i64 = 10_000;

@@ -9,6 +9,25 @@
 
 use std::fmt;
 
+/// For a vocabulary enum with `ALL` and `as_str` (its stored name): `parse`, the inverse of
+/// `as_str` over `ALL`, and `Display` as the stored name.
+macro_rules! stored_names {
+    ($t:ident) => {
+        impl $t {
+            /// Parses a stored name; `None` when it is not one of `ALL`.
+            pub fn parse(text: &str) -> Option<$t> {
+                $t::ALL.into_iter().find(|v| v.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod clock;
 pub mod keys;

@@ -11,6 +11,30 @@ use sha2::{Digest, Sha256};
 pub use testkit::postgres::{fresh_postgres_database, postgres_base_url, PG_GATE};
 pub use testkit::*;
 
+/// Enrols citizen `serial` at the high level and redeems the offer in `wallet`.
+pub async fn redeemed(t: &TestIssuer, wallet: &Wallet, serial: u32) -> Redeemed {
+    let offer = t.enrol_high(&high_claims(serial)).await;
+    wallet.redeem_offer(&offer).await
+}
+
+/// An issuer on `backend`, the wallet of citizen `serial` and its redeemed offer.
+pub async fn redeemed_on(backend: Backend, serial: u32) -> (TestIssuer, Wallet, Redeemed) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let wallet = Wallet::new(serial.into());
+    let grant = redeemed(&t, &wallet, serial).await;
+    (t, wallet, grant)
+}
+
+/// An error answer: HTTP `status`, the OAuth `error` code `code`, and an `error_description`
+/// that contains `text`.
+pub fn assert_refused(answer: (u16, &Value), status: u16, code: &str, text: &str) {
+    let (got, body) = answer;
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"], code, "{body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(description.contains(text), "{body}");
+}
+
 /// The URL in the first line `issuer serve` prints (`issuer listening on URL`).
 pub fn listening_url(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> String {
     let first = lines.next().unwrap().unwrap();

@@ -35,6 +35,17 @@ fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().unwrap()
 }
 
+/// Runs `issuer COMMAND --out FILE --data DATA`, which must succeed; what it wrote to `file`.
+fn written_by(command: &str, file: &Path, data: &Path) -> String {
+    let out = run(issuer()
+        .args([command, "--out"])
+        .arg(file)
+        .arg("--data")
+        .arg(data));
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::read_to_string(file).unwrap()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -113,24 +124,12 @@ fn serve_records_its_public_url_and_operator_commands_use_it() {
         "{answer}"
     );
 
-    let bundle = dir.path().join("bundle.jwt");
-    let out = run(issuer()
-        .args(["trust-bundle", "--out"])
-        .arg(&bundle)
-        .arg("--data")
-        .arg(&data));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let bundle = jws_payload(&std::fs::read_to_string(&bundle).unwrap());
+    let bundle = written_by("trust-bundle", &dir.path().join("bundle.jwt"), &data);
+    let bundle = jws_payload(&bundle);
     assert_eq!(bundle["iss"], PUBLIC_URL, "{bundle}");
 
-    let did = dir.path().join("did.json");
-    let out = run(issuer()
-        .args(["did-doc", "--out"])
-        .arg(&did)
-        .arg("--data")
-        .arg(&data));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let did: Value = serde_json::from_str(&std::fs::read_to_string(&did).unwrap()).unwrap();
+    let did = written_by("did-doc", &dir.path().join("did.json"), &data);
+    let did: Value = serde_json::from_str(&did).unwrap();
     assert_eq!(did["id"], "did:web:id.bureau.example", "{did}");
     stop(child);
 
@@ -140,13 +139,28 @@ fn serve_records_its_public_url_and_operator_commands_use_it() {
     stop(child);
 }
 
-#[test]
-fn serve_refuses_a_public_url_other_than_the_recorded_one() {
+/// A public URL other than [`PUBLIC_URL`].
+const OTHER_URL: &str = "https://other.bureau.example";
+
+/// A data directory whose bureau was served once with `--public-url` [`PUBLIC_URL`], which
+/// `issuer.toml` now records.
+fn bureau_with_recorded_url() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let (child, _) = serve(dir.path(), &["--public-url", PUBLIC_URL]);
     stop(child);
+    dir
+}
 
-    let other = "https://other.bureau.example";
+/// The command failed as misconfigured (exit code 2); its standard error.
+fn usage_error(out: &std::process::Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    stderr(out)
+}
+
+#[test]
+fn serve_refuses_a_public_url_other_than_the_recorded_one() {
+    let dir = bureau_with_recorded_url();
+    let other = OTHER_URL;
     let out = run(issuer()
         .args([
             "serve",
@@ -157,8 +171,7 @@ fn serve_refuses_a_public_url_other_than_the_recorded_one() {
             "--data",
         ])
         .arg(dir.path()));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    let err = usage_error(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains(other) && err.contains(PUBLIC_URL) && err.contains("issuer.toml"),
@@ -171,19 +184,15 @@ fn serve_refuses_a_public_url_other_than_the_recorded_one() {
 
 #[test]
 fn an_operator_command_refuses_an_environment_public_url_other_than_the_recorded_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let (child, _) = serve(dir.path(), &["--public-url", PUBLIC_URL]);
-    stop(child);
-
-    let other = "https://other.bureau.example";
+    let dir = bureau_with_recorded_url();
+    let other = OTHER_URL;
     let out = run(issuer()
         .env("ISSUER_PUBLIC_URL", other)
         .args(["enroll", "--level", "high", "--claims"])
         .arg(claims_file())
         .arg("--data")
         .arg(dir.path()));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    let err = usage_error(&out);
     assert!(err.contains(other) && err.contains(PUBLIC_URL), "{err}");
     assert!(out.stdout.is_empty(), "an offer was made");
 }

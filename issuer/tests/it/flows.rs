@@ -347,6 +347,19 @@ async fn wrong_tx_code_attempts_exhaust_the_code(backend: Backend) {
     t.stop().await;
 }
 
+/// A credential request for `config` with the JWT `proofs` on grant `r`; status and body.
+async fn jwt_request(
+    wallet: &Wallet,
+    r: &Redeemed,
+    config: &str,
+    proofs: Vec<String>,
+) -> (u16, Value) {
+    let body = json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}});
+    wallet
+        .credential_request(&r.metadata, &r.access_token, &body)
+        .await
+}
+
 async fn c_nonce_and_proof_replay_are_rejected(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
     let mut wallet = Wallet::new(5);
@@ -355,45 +368,20 @@ async fn c_nonce_and_proof_replay_are_rejected(backend: Backend) {
     let nonce = wallet.nonce(&r1.metadata).await;
     let key = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let p = proof(&key, &t.url, &nonce, now());
-    let body = |proofs: Vec<String>, config: &str| json!({"credential_configuration_id": config, "proofs": {"jwt": proofs}});
-    let (s, _) = wallet
-        .credential_request(
-            &r1.metadata,
-            &r1.access_token,
-            &body(vec![p.clone()], "citizen_id_high_dc_sd_jwt"),
-        )
-        .await;
+    let (s, _) = jwt_request(&wallet, &r1, "citizen_id_high_dc_sd_jwt", vec![p.clone()]).await;
     assert_eq!(s, 200);
     // Same nonce, a new proof: the c_nonce is used up.
     let p2 = proof(&key, &t.url, &nonce, now() + 1);
-    let (s, b) = wallet
-        .credential_request(
-            &r1.metadata,
-            &r1.access_token,
-            &body(vec![p2], "citizen_id_high_vc_sd_jwt"),
-        )
-        .await;
+    let (s, b) = jwt_request(&wallet, &r1, "citizen_id_high_vc_sd_jwt", vec![p2]).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
     // The very same proof again (another offer, a fresh nonce issued meanwhile): replay.
     let o2 = t.enrol_high(&high_claims(7)).await;
     let r2 = wallet.redeem_offer(&o2).await;
-    let (s, b) = wallet
-        .credential_request(
-            &r2.metadata,
-            &r2.access_token,
-            &body(vec![p], "citizen_id_high_dc_sd_jwt"),
-        )
-        .await;
+    let (s, b) = jwt_request(&wallet, &r2, "citizen_id_high_dc_sd_jwt", vec![p]).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
     // Unknown nonce.
     let p3 = proof(&key, &t.url, "never-issued", now());
-    let (s, b) = wallet
-        .credential_request(
-            &r2.metadata,
-            &r2.access_token,
-            &body(vec![p3], "citizen_id_high_dc_sd_jwt"),
-        )
-        .await;
+    let (s, b) = jwt_request(&wallet, &r2, "citizen_id_high_dc_sd_jwt", vec![p3]).await;
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_nonce")));
     assert_eq!(t.count("credentials").await, 1);
     t.stop().await;

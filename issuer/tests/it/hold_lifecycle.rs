@@ -28,6 +28,21 @@ async fn enrol(t: &TestIssuer, serial: u32) -> (u16, Value) {
         .await
 }
 
+/// An issuer on `backend` where citizen `serial` is enrolled and then `action`ed (`revoke`,
+/// `suspend`).
+async fn held(backend: Backend, action: &str, serial: u32) -> TestIssuer {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    t.enrol_high(&high_claims(serial)).await;
+    t.citizen_ok(action, serial).await;
+    t
+}
+
+/// `POST /enrol/high` for citizen `serial` answers `status`.
+async fn assert_enrol(t: &TestIssuer, serial: u32, status: u16) {
+    let (got, body) = enrol(t, serial).await;
+    assert_eq!(got, status, "{body}");
+}
+
 /// Enrols citizen `serial`, redeems the offer in `wallet` and takes `n` copies.
 async fn credentials_of(
     t: &TestIssuer,
@@ -92,8 +107,11 @@ async fn a_revoked_citizen_enrols_again_once_an_admin_lifts_the_hold(backend: Ba
     let (_, old_keys, old) = credentials_of(&t, &mut wallet, 82, 1).await;
     t.citizen_ok("revoke", 82).await;
     let (status, body) = enrol(&t, 82).await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"], "citizen_on_hold");
+    assert_eq!(
+        (status, &body["error"]),
+        (409, &json!("citizen_on_hold")),
+        "{body}"
+    );
 
     let reason = "case 2026-114: revocation was a data-entry error, identity re-checked";
     let (status, body) = lift(&t, &t.admin_token, lift_body(82, reason)).await;
@@ -132,62 +150,41 @@ async fn a_revoked_citizen_enrols_again_once_an_admin_lifts_the_hold(backend: Ba
     assert_revoked(&t, &old[0], &old_keys[0]).await;
     // Lifting is no pardon for the future: a new revocation holds again.
     t.citizen_ok("revoke", 82).await;
-    let (status, body) = enrol(&t, 82).await;
-    assert_eq!(status, 409, "{body}");
+    assert_enrol(&t, 82, 409).await;
     t.stop().await;
 }
 
 async fn an_officer_cannot_lift_a_hold(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    t.enrol_high(&high_claims(84)).await;
-    t.citizen_ok("revoke", 84).await;
+    let t = held(backend, "revoke", 84).await;
     let (status, body) = lift(&t, &t.officer_token, lift_body(84, "officer tries")).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(t.count("citizen_holds").await, 1);
     assert_eq!(t.count("audit WHERE event = 'citizen.lift-hold'").await, 0);
-    let (status, _) = enrol(&t, 84).await;
-    assert_eq!(status, 409);
+    assert_enrol(&t, 84, 409).await;
     t.stop().await;
 }
 
 async fn a_suspended_citizen_is_reinstated_not_lifted(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    t.enrol_high(&high_claims(85)).await;
-    t.citizen_ok("suspend", 85).await;
+    let t = held(backend, "suspend", 85).await;
     let (status, body) = lift(&t, &t.admin_token, lift_body(85, "investigation closed")).await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"], "invalid_status_transition");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("suspended"),
-        "{body}"
+    assert_refused(
+        (status, &body),
+        409,
+        "invalid_status_transition",
+        "suspended",
     );
     assert_eq!(t.count("citizen_holds").await, 1);
-    let (status, body) = enrol(&t, 85).await;
-    assert_eq!(status, 409, "{body}");
+    assert_enrol(&t, 85, 409).await;
     t.citizen_ok("reinstate", 85).await;
-    let (status, body) = enrol(&t, 85).await;
-    assert_eq!(status, 201, "{body}");
+    assert_enrol(&t, 85, 201).await;
     t.stop().await;
 }
 
 async fn lifting_a_hold_needs_a_reason(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    t.enrol_high(&high_claims(86)).await;
-    t.citizen_ok("revoke", 86).await;
+    let t = held(backend, "revoke", 86).await;
     for reason in ["", "   ", "line one\nline two", &"x".repeat(501)] {
         let (status, body) = lift(&t, &t.admin_token, lift_body(86, reason)).await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(body["error"], "invalid_request", "{body}");
-        assert!(
-            body["error_description"]
-                .as_str()
-                .unwrap()
-                .contains("reason"),
-            "{body}"
-        );
+        assert_refused((status, &body), 400, "invalid_request", "reason");
     }
     let (status, body) = lift(&t, &t.admin_token, json!({"id_number": id_number(86)})).await;
     assert_eq!(status, 400, "{body}");
@@ -205,14 +202,11 @@ async fn lifting_needs_a_revoked_citizen(backend: Backend) {
     // Enrolled and not on hold: nothing to lift.
     t.enrol_high(&high_claims(88)).await;
     let (status, body) = lift(&t, &t.admin_token, lift_body(88, "no hold")).await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body["error"], "invalid_status_transition");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("not on hold"),
-        "{body}"
+    assert_refused(
+        (status, &body),
+        409,
+        "invalid_status_transition",
+        "not on hold",
     );
     assert_eq!(t.count("audit WHERE event = 'citizen.lift-hold'").await, 0);
     t.stop().await;
@@ -241,6 +235,17 @@ fn lift_hold_from_the_command_line_lets_a_revoked_citizen_enrol_again() {
             "enroll", "--data", data, "--level", "high", "--claims", claims,
         ])
     };
+    let lift = |reason: &str| {
+        issuer_cli(&[
+            "lift-hold",
+            "--data",
+            data,
+            "--citizen",
+            id,
+            "--reason",
+            reason,
+        ])
+    };
     let o = enrol();
     assert!(o.status.success(), "{o:?}");
     let o = issuer_cli(&["revoke", "--data", data, "--citizen", id]);
@@ -250,15 +255,7 @@ fn lift_hold_from_the_command_line_lets_a_revoked_citizen_enrol_again() {
     // A reason is required.
     let o = issuer_cli(&["lift-hold", "--data", data, "--citizen", id]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
-    let o = issuer_cli(&[
-        "lift-hold",
-        "--data",
-        data,
-        "--citizen",
-        id,
-        "--reason",
-        "case 2026-115",
-    ]);
+    let o = lift("case 2026-115");
     assert!(o.status.success(), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stdout).contains("revocation hold lifted"));
     let o = enrol();
@@ -276,15 +273,7 @@ fn lift_hold_from_the_command_line_lets_a_revoked_citizen_enrol_again() {
     assert!(out.contains("case 2026-115"), "{out}");
     assert!(!out.contains(id), "{out}");
     // Lifted once, there is no hold left to lift.
-    let o = issuer_cli(&[
-        "lift-hold",
-        "--data",
-        data,
-        "--citizen",
-        id,
-        "--reason",
-        "again",
-    ]);
+    let o = lift("again");
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("not on hold"));
 }

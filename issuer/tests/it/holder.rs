@@ -10,12 +10,6 @@ use crate::client::*;
 
 const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
 
-/// Enrols citizen `serial` at high and redeems the offer; no credential taken yet.
-async fn redeemed(t: &TestIssuer, wallet: &Wallet, serial: u32) -> Redeemed {
-    let offer = t.enrol_high(&high_claims(serial)).await;
-    wallet.redeem_offer(&offer).await
-}
-
 /// A credential request with one proof per key, all over one fresh `c_nonce`.
 async fn request(
     t: &TestIssuer,
@@ -48,9 +42,7 @@ fn assert_reused(status: u16, body: &Value, index: usize, text: &str) {
 }
 
 async fn the_same_holder_key_twice_in_one_request_is_refused(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(71);
-    let grant = redeemed(&t, &wallet, 71).await;
+    let (t, mut wallet, grant) = redeemed_on(backend, 71).await;
     let a = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let b = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let (status, body) = request(&t, &wallet, &grant, &[&a, &b, &a]).await;
@@ -65,9 +57,7 @@ async fn the_same_holder_key_twice_in_one_request_is_refused(backend: Backend) {
 }
 
 async fn a_holder_key_from_an_earlier_batch_is_refused_and_nothing_is_issued(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(72);
-    let first = redeemed(&t, &wallet, 72).await;
+    let (t, mut wallet, first) = redeemed_on(backend, 72).await;
     let a = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let b = SigningKey::generate(Alg::Es256, &mut wallet.rng);
     let (status, body) = request(&t, &wallet, &first, &[&a, &b]).await;

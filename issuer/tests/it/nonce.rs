@@ -7,11 +7,6 @@ use crate::client::*;
 
 const CONFIG: &str = "citizen_id_high_dc_sd_jwt";
 
-async fn redeemed(t: &TestIssuer, wallet: &Wallet, serial: u32) -> Redeemed {
-    let offer = t.enrol_high(&high_claims(serial)).await;
-    wallet.redeem_offer(&offer).await
-}
-
 fn assert_invalid_nonce(status: u16, body: &Value) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_nonce", "{body}");
@@ -46,9 +41,7 @@ async fn many_nonce_calls_store_nothing(backend: Backend) {
 }
 
 async fn a_nonce_is_used_once(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(91);
-    let grant = redeemed(&t, &wallet, 91).await;
+    let (t, mut wallet, grant) = redeemed_on(backend, 91).await;
     let nonce = wallet.nonce(&grant.metadata).await;
     let (status, body) = wallet.one_copy_with_nonce(&grant, CONFIG, &nonce).await;
     assert_eq!(status, 200, "{body}");
@@ -63,17 +56,13 @@ async fn a_nonce_is_used_once(backend: Backend) {
 }
 
 async fn a_forged_nonce_is_invalid_nonce(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(92);
-    let grant = redeemed(&t, &wallet, 92).await;
+    let (t, mut wallet, grant) = redeemed_on(backend, 92).await;
     let forged = credential::b64::encode([1u8; 41]);
     refused_and_nothing_issued(t, &mut wallet, &grant, &forged).await;
 }
 
 async fn an_altered_nonce_is_invalid_nonce(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(93);
-    let grant = redeemed(&t, &wallet, 93).await;
+    let (t, mut wallet, grant) = redeemed_on(backend, 93).await;
     let nonce = wallet.nonce(&grant.metadata).await;
     // Move the issue time one second on, keeping the tag.
     let mut bytes = credential::b64::decode(&nonce).unwrap();

@@ -22,6 +22,12 @@ fn digest(n: u8) -> SecretDigest {
     SecretDigest([n; 32])
 }
 
+/// Stores a `c_nonce` (the digest of `n`) that has just expired.
+async fn expired_c_nonce(t: &TestIssuer, n: u8) {
+    let store = &t.issuer.store;
+    store.insert_c_nonce(digest(n), now() - 1).await.unwrap();
+}
+
 fn request(proof: String) -> serde_json::Value {
     json!({"credential_configuration_id": CONFIG, "proofs": {"jwt": [proof]}})
 }
@@ -275,11 +281,7 @@ async fn a_pool_of_one_connection_sweeps(backend: Backend) {
     let t = TestIssuer::start_on_with(backend, |c| c.database_pool = 1)
         .await
         .unwrap();
-    t.issuer
-        .store
-        .insert_c_nonce(digest(3), now() - 1)
-        .await
-        .unwrap();
+    expired_c_nonce(&t, 3).await;
     let report = t.issuer.sweep("test").await.unwrap().unwrap();
     assert_eq!(report.count("c_nonces"), 1);
     // The pool still serves requests afterwards.
@@ -289,11 +291,7 @@ async fn a_pool_of_one_connection_sweeps(backend: Backend) {
 
 async fn the_server_sweeps_periodically(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    t.issuer
-        .store
-        .insert_c_nonce(digest(4), now() - 1)
-        .await
-        .unwrap();
+    expired_c_nonce(&t, 4).await;
     let every = std::time::Duration::from_millis(100);
     let task = tokio::spawn(issuer::service::sweep::run_periodically(
         t.issuer.clone(),
@@ -408,11 +406,7 @@ async fn a_status_change_to_the_state_a_credential_is_in_is_a_success(backend: B
 
 async fn sweep_and_audit_commands(backend: Backend) {
     let t = TestIssuer::start_on(backend).await.unwrap();
-    t.issuer
-        .store
-        .insert_c_nonce(digest(1), now() - 1)
-        .await
-        .unwrap();
+    expired_c_nonce(&t, 1).await;
     let out = cli(&t, &["sweep", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -31,11 +31,35 @@ A14J4pH/G/AwofPhuv6L5U8Y0FXPZay0
 -----END CERTIFICATE-----
 ";
 
+/// The TLS test setup; holds the PostgreSQL test gate while a test runs.
 struct TlsEnv {
     /// A fresh database's URL (host 127.0.0.1 or as `.ci/postgres` printed it).
     url: String,
     root: String,
     host: String,
+    _gate: tokio::sync::RwLockReadGuard<'static, ()>,
+}
+
+impl TlsEnv {
+    /// The database URL with `host` (when given) and `sslmode=MODE&sslrootcert=ROOT`.
+    fn rooted(&self, host: Option<&str>, mode: &str) -> DatabaseUrl {
+        with(
+            &self.url,
+            host,
+            &format!("sslmode={mode}&sslrootcert={}", self.root),
+        )
+    }
+
+    /// A store connected to the database URL with `params` added; it must connect.
+    async fn connected(&self, params: &str) -> PgStore {
+        connect(&with(&self.url, None, params)).await.unwrap()
+    }
+
+    /// `err` shows no password, neither displayed nor debugged.
+    fn assert_hides_password(&self, err: &DbError) {
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(&password(&self.url)), "{shown}");
+    }
 }
 
 fn tls_env_var(name: &str) -> Option<String> {
@@ -55,11 +79,17 @@ fn tls_env_var(name: &str) -> Option<String> {
 }
 
 async fn tls_env() -> Option<TlsEnv> {
+    let gate = PG_GATE.read().await;
     postgres_base_url()?;
     let root = tls_env_var("ISSUER_TEST_PG_TLS_ROOT")?;
     let host = tls_env_var("ISSUER_TEST_PG_TLS_HOST")?;
     let url = fresh_postgres_database().await?;
-    Some(TlsEnv { url, root, host })
+    Some(TlsEnv {
+        url,
+        root,
+        host,
+        _gate: gate,
+    })
 }
 
 /// `url` with its host replaced by `host` (when given) and `params` added to the query.
@@ -94,28 +124,21 @@ async fn connect(url: &DatabaseUrl) -> Result<PgStore, DbError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_connects_over_tls() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
-    let store = connect(&with(&env.url, None, "sslmode=require"))
-        .await
-        .unwrap();
+    let store = env.connected("sslmode=require").await;
     assert_eq!(store.sslmode(), SslMode::Require);
     assert!(store.tls_in_use().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disable_is_plaintext() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
-    let store = connect(&with(&env.url, None, "sslmode=disable"))
-        .await
-        .unwrap();
+    let store = env.connected("sslmode=disable").await;
     assert!(!store.tls_in_use().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_default_is_prefer_and_encrypts() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
     let store = connect(&DatabaseUrl::parse(&env.url).unwrap())
         .await
@@ -126,7 +149,6 @@ async fn loopback_default_is_prefer_and_encrypts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_full_with_the_servers_root_and_host_name_connects() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
     // The certificate's name, reached at the loopback address the cluster listens on.
     let url = with(
@@ -144,7 +166,6 @@ async fn verify_full_with_the_servers_root_and_host_name_connects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_full_from_config_rather_than_url_connects() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
     let url = with(&env.url, Some(&env.host), "hostaddr=127.0.0.1");
     let tls = DatabaseTls {
@@ -160,39 +181,27 @@ async fn verify_full_from_config_rather_than_url_connects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_ca_accepts_another_host_name() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
-    let url = with(
-        &env.url,
-        Some("127.0.0.1"),
-        &format!("sslmode=verify-ca&sslrootcert={}", env.root),
-    );
+    let url = env.rooted(Some("127.0.0.1"), "verify-ca");
     let store = connect(&url).await.unwrap();
     assert!(store.tls_in_use().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_full_with_a_wrong_host_name_is_refused() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
     // 127.0.0.1 is not a name in the certificate.
-    let url = with(
-        &env.url,
-        Some("127.0.0.1"),
-        &format!("sslmode=verify-full&sslrootcert={}", env.root),
-    );
+    let url = env.rooted(Some("127.0.0.1"), "verify-full");
     let err = connect(&url).await.unwrap_err();
     assert!(
         matches!(&err, DbError::Tls(PgTlsError::WrongHostName { host }) if host == "127.0.0.1"),
         "{err:?}"
     );
-    let shown = format!("{err} {err:?}");
-    assert!(!shown.contains(&password(&env.url)), "{shown}");
+    env.assert_hides_password(&err);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_full_with_a_wrong_root_is_refused() {
-    let _gate = PG_GATE.read().await;
     let Some(env) = tls_env().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-ca.pem");
@@ -221,8 +230,7 @@ async fn verify_full_with_a_wrong_root_is_refused() {
         matches!(err, DbError::Tls(PgTlsError::UntrustedCertificate)),
         "{err:?}"
     );
-    let shown = format!("{err} {err:?}");
-    assert!(!shown.contains(&password(&env.url)), "{shown}");
+    env.assert_hides_password(&err);
 }
 
 /// A server that answers every SSLRequest with `N` (no TLS), then waits.

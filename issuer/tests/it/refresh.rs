@@ -15,6 +15,14 @@ async fn enrolled(t: &TestIssuer, wallet: &mut Wallet, serial: u32, n: usize) ->
     redeemed
 }
 
+/// An issuer on `backend` and the wallet of citizen `serial` holding one copy; its grant.
+async fn family(backend: Backend, serial: u32) -> (TestIssuer, Wallet, Redeemed) {
+    let t = TestIssuer::start_on(backend).await.unwrap();
+    let mut wallet = Wallet::new(serial.into());
+    let first = enrolled(&t, &mut wallet, serial, 1).await;
+    (t, wallet, first)
+}
+
 /// A refresh that must succeed; returns the new grant as a `Redeemed`.
 async fn refreshed(t: &TestIssuer, wallet: &Wallet, prev: &Redeemed) -> Redeemed {
     let (status, body) = wallet.refresh(&t.url, &prev.refresh_token).await;
@@ -28,12 +36,7 @@ async fn refreshed(t: &TestIssuer, wallet: &Wallet, prev: &Redeemed) -> Redeemed
 }
 
 fn assert_invalid_grant(status: u16, body: &Value, reason: &str) {
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "invalid_grant", "{body}");
-    assert!(
-        body["error_description"].as_str().unwrap().contains(reason),
-        "{body}"
-    );
+    assert_refused((status, body), 400, "invalid_grant", reason);
 }
 
 async fn admin(t: &TestIssuer, path: &str, body: &Value) {
@@ -118,12 +121,10 @@ async fn reusing_a_spent_refresh_token_revokes_the_family(backend: Backend) {
     let mut wallet = Wallet::new(32);
     let first = enrolled(&t, &mut wallet, 32, 1).await;
     let second = refreshed(&t, &wallet, &first).await;
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "already used");
+    refresh_refused(&t, &wallet, &first.refresh_token, "already used").await;
     // The thief's or the owner's newer token dies with it, and so does the access token it
     // granted.
-    let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
-    assert_invalid_grant(status, &body, "revoked");
+    refresh_refused(&t, &wallet, &second.refresh_token, "revoked").await;
     let nonce = wallet.nonce(&second.metadata).await;
     let key = credential::jose::SigningKey::generate(
         credential::jose::Alg::Es256,
@@ -148,9 +149,7 @@ async fn reusing_a_spent_refresh_token_revokes_the_family(backend: Backend) {
 }
 
 async fn a_revoked_citizen_cannot_refresh(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(33);
-    let first = enrolled(&t, &mut wallet, 33, 1).await;
+    let (t, wallet, first) = family(backend, 33).await;
     // A refreshed access token obtained before the revocation stops working too.
     let pending = refreshed(&t, &wallet, &first).await;
     admin(
@@ -159,8 +158,7 @@ async fn a_revoked_citizen_cannot_refresh(backend: Backend) {
         &json!({"id_number": id_number(33)}),
     )
     .await;
-    let (status, body) = wallet.refresh(&t.url, &pending.refresh_token).await;
-    assert_invalid_grant(status, &body, "revoked");
+    refresh_refused(&t, &wallet, &pending.refresh_token, "revoked").await;
     assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 0);
     let before = t.count("credentials").await;
     let nonce = wallet.nonce(&pending.metadata).await;
@@ -182,17 +180,14 @@ async fn a_revoked_citizen_cannot_refresh(backend: Backend) {
 }
 
 async fn a_suspended_citizen_cannot_refresh_until_reinstated(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(34);
-    let first = enrolled(&t, &mut wallet, 34, 1).await;
+    let (t, wallet, first) = family(backend, 34).await;
     admin(
         &t,
         "/admin/citizens/suspend",
         &json!({"id_number": id_number(34)}),
     )
     .await;
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "suspended");
+    refresh_refused(&t, &wallet, &first.refresh_token, "suspended").await;
     admin(
         &t,
         "/admin/citizens/reinstate",
@@ -209,25 +204,19 @@ async fn an_expired_refresh_token_is_refused(backend: Backend) {
         .unwrap();
     let mut wallet = Wallet::new(35);
     let first = enrolled(&t, &mut wallet, 35, 1).await;
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "expired");
+    refresh_refused(&t, &wallet, &first.refresh_token, "expired").await;
     t.stop().await;
 }
 
 async fn unknown_forged_and_missing_refresh_tokens_are_refused(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(36);
-    let first = enrolled(&t, &mut wallet, 36, 1).await;
+    let (t, wallet, first) = family(backend, 36).await;
     let (id, _) = first.refresh_token.split_once('.').unwrap();
     // Right id, wrong secret: unknown, and the real token still works.
     let forged = format!("{id}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    let (status, body) = wallet.refresh(&t.url, &forged).await;
-    assert_invalid_grant(status, &body, "unknown");
-    let (status, body) = wallet.refresh(&t.url, "not a token").await;
-    assert_invalid_grant(status, &body, "unknown");
+    refresh_refused(&t, &wallet, &forged, "unknown").await;
+    refresh_refused(&t, &wallet, "not a token", "unknown").await;
     // An access token is not a refresh token.
-    let (status, body) = wallet.refresh(&t.url, &first.access_token).await;
-    assert_invalid_grant(status, &body, "unknown");
+    refresh_refused(&t, &wallet, &first.access_token, "unknown").await;
     let r = t
         .http
         .post(format!("{}/token", t.url))
@@ -259,6 +248,26 @@ async fn one_copy(t: &TestIssuer, wallet: &Wallet, grant: &Redeemed, seed: u64) 
         .await
 }
 
+/// Presenting `token` is refused with `invalid_grant` naming `reason`.
+async fn refresh_refused(t: &TestIssuer, wallet: &Wallet, token: &str, reason: &str) {
+    let (status, body) = wallet.refresh(&t.url, token).await;
+    assert_invalid_grant(status, &body, reason);
+}
+
+/// Presenting the spent token is refused (`reason`) and revokes the whole family, so its live
+/// `successor` is refused as revoked.
+async fn reuse_revokes_the_family(
+    t: &TestIssuer,
+    wallet: &Wallet,
+    spent: &Redeemed,
+    reason: &str,
+    successor: &Redeemed,
+) {
+    refresh_refused(t, wallet, &spent.refresh_token, reason).await;
+    family_fully_revoked(t).await;
+    refresh_refused(t, wallet, &successor.refresh_token, "revoked").await;
+}
+
 async fn family_fully_revoked(t: &TestIssuer) {
     assert_eq!(t.count("refresh_tokens WHERE state = 'active'").await, 0);
     assert_eq!(
@@ -269,9 +278,7 @@ async fn family_fully_revoked(t: &TestIssuer) {
 }
 
 async fn a_retry_within_the_grace_window_gets_a_fresh_successor(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(37);
-    let first = enrolled(&t, &mut wallet, 37, 1).await;
+    let (t, wallet, first) = family(backend, 37).await;
     // The answer to this refresh is lost on the way to the wallet.
     let lost = refreshed(&t, &wallet, &first).await;
     // The wallet retries with the token it still holds.
@@ -309,57 +316,38 @@ async fn a_retry_within_the_grace_window_gets_a_fresh_successor(backend: Backend
     );
     let next = refreshed(&t, &wallet, &retry).await;
     // Once the retry's successor is used, the first token is plain reuse again.
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "already used");
-    family_fully_revoked(&t).await;
-    let (status, body) = wallet.refresh(&t.url, &next.refresh_token).await;
-    assert_invalid_grant(status, &body, "revoked");
+    reuse_revokes_the_family(&t, &wallet, &first, "already used", &next).await;
     t.stop().await;
 }
 
 async fn the_superseded_successor_presented_later_revokes_the_family(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(38);
-    let first = enrolled(&t, &mut wallet, 38, 1).await;
+    let (t, wallet, first) = family(backend, 38).await;
     // Whoever got the first answer was not the one who retried: two parties hold the family.
     let got_first = refreshed(&t, &wallet, &first).await;
     let retried = refreshed(&t, &wallet, &first).await;
-    let (status, body) = wallet.refresh(&t.url, &got_first.refresh_token).await;
-    assert_invalid_grant(status, &body, "superseded");
-    family_fully_revoked(&t).await;
-    let (status, body) = wallet.refresh(&t.url, &retried.refresh_token).await;
-    assert_invalid_grant(status, &body, "revoked");
+    reuse_revokes_the_family(&t, &wallet, &got_first, "superseded", &retried).await;
     t.stop().await;
 }
 
 async fn reuse_after_the_successor_was_used_revokes_the_family(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(39);
-    let first = enrolled(&t, &mut wallet, 39, 1).await;
+    let (t, wallet, first) = family(backend, 39).await;
     let second = refreshed(&t, &wallet, &first).await;
     let third = refreshed(&t, &wallet, &second).await;
     // Within the window, but the successor was used: reuse.
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "already used");
-    family_fully_revoked(&t).await;
-    let (status, body) = wallet.refresh(&t.url, &third.refresh_token).await;
-    assert_invalid_grant(status, &body, "revoked");
+    reuse_revokes_the_family(&t, &wallet, &first, "already used", &third).await;
     assert_eq!(t.count("audit WHERE event = 'refresh.grace'").await, 0);
     t.stop().await;
 }
 
 async fn a_retry_after_the_first_answer_issued_a_batch_gets_no_second_batch(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(40);
-    let first = enrolled(&t, &mut wallet, 40, 1).await;
+    let (t, wallet, first) = family(backend, 40).await;
     let second = refreshed(&t, &wallet, &first).await;
     let (status, body) = one_copy(&t, &wallet, &second, 21).await;
     assert_eq!(status, 200, "{body}");
     let before = t.count("credentials").await;
     // The first answer was not lost (its batch was taken): the retry is reuse, and a second
     // access token that could take a second batch is never minted.
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "already used");
+    refresh_refused(&t, &wallet, &first.refresh_token, "already used").await;
     family_fully_revoked(&t).await;
     assert_eq!(t.count("refreshed_access_tokens").await, 1);
     assert_eq!(t.count("credentials").await, before);
@@ -382,8 +370,7 @@ async fn a_retry_racing_the_first_answers_batch_yields_one_batch(backend: Backen
         match (batch.0, retry.0) {
             (200, 400) => {
                 assert_invalid_grant(retry.0, &retry.1, "already used");
-                let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
-                assert_invalid_grant(status, &body, "revoked");
+                refresh_refused(&t, &wallet, &second.refresh_token, "revoked").await;
             }
             (401, 200) => {
                 assert_eq!(t.count("credentials").await, before);
@@ -411,18 +398,12 @@ async fn reuse_outside_the_window_revokes_the_family(backend: Backend) {
     let first = enrolled(&t, &mut wallet, 42, 1).await;
     let second = refreshed(&t, &wallet, &first).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let (status, body) = wallet.refresh(&t.url, &first.refresh_token).await;
-    assert_invalid_grant(status, &body, "already used");
-    family_fully_revoked(&t).await;
-    let (status, body) = wallet.refresh(&t.url, &second.refresh_token).await;
-    assert_invalid_grant(status, &body, "revoked");
+    reuse_revokes_the_family(&t, &wallet, &first, "already used", &second).await;
     t.stop().await;
 }
 
 async fn concurrent_retries_leave_exactly_one_live_successor(backend: Backend) {
-    let t = TestIssuer::start_on(backend).await.unwrap();
-    let mut wallet = Wallet::new(43);
-    let first = enrolled(&t, &mut wallet, 43, 1).await;
+    let (t, wallet, first) = family(backend, 43).await;
     let lost = refreshed(&t, &wallet, &first).await;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..6 {
@@ -470,15 +451,7 @@ async fn concurrent_retries_leave_exactly_one_live_successor(backend: Backend) {
 }
 
 fn assert_slow_down(status: u16, body: &Value) {
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "slow_down", "{body}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("refresh rate limit"),
-        "{body}"
-    );
+    assert_refused((status, body), 400, "slow_down", "refresh rate limit");
 }
 
 async fn a_refresh_sooner_than_the_minimum_interval_is_refused_and_the_token_kept(

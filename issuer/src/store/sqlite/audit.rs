@@ -82,16 +82,7 @@ pub fn recent(conn: &Connection, limit: i64) -> Result<Vec<AuditEntry>, DbError>
         "SELECT seq, at, actor, event, subject, detail FROM audit ORDER BY seq DESC LIMIT ?1",
     )?;
     let rows = s
-        .query_map([limit], |r| {
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                event: r.get(3)?,
-                subject: r.get(4)?,
-                detail: r.get(5)?,
-            })
-        })?
+        .query_map([limit], entry)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

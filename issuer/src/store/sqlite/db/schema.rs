@@ -10,16 +10,18 @@ use crate::store::migrations::{self, Dialect};
 mod tests {
     use super::*;
 
-    /// A database at migration 6 holding credentials with the given holder thumbprints.
-    fn at_migration_6(holders: &[&str]) -> Connection {
+    /// An in-memory database at migration `n`, recorded in `schema_version`; with foreign keys
+    /// off when `foreign_keys_off`.
+    fn at_migration(n: usize, foreign_keys_off: bool) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        // The rows below only need their holder keys: no enrolment or shard rows behind them.
-        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        if foreign_keys_off {
+            conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        }
         conn.execute_batch(
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
         .unwrap();
-        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(6).enumerate() {
+        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(n).enumerate() {
             conn.execute_batch(sql).unwrap();
             conn.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
@@ -27,6 +29,13 @@ mod tests {
             )
             .unwrap();
         }
+        conn
+    }
+
+    /// A database at migration 6 holding credentials with the given holder thumbprints.
+    fn at_migration_6(holders: &[&str]) -> Connection {
+        // The rows below only need their holder keys: no enrolment or shard rows behind them.
+        let conn = at_migration(6, true);
         for (i, holder) in holders.iter().enumerate() {
             conn.execute(
                 "INSERT INTO credentials (id, enrolment_id, citizen_id, batch_id, config_id, level,
@@ -68,20 +77,7 @@ mod tests {
 
     #[test]
     fn migration_9_closes_offers_with_unkeyed_tx_code_digests() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
-        conn.execute_batch(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-        )
-        .unwrap();
-        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(8).enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
-                [i as i64 + 1],
-            )
-            .unwrap();
-        }
+        let mut conn = at_migration(8, true);
         for (id, state) in [("open1", "open"), ("used1", "redeemed")] {
             conn.execute(
                 "INSERT INTO offers (id, enrolment_id, config_ids, code_hash, code_sealed,
@@ -109,19 +105,7 @@ mod tests {
         use crate::domain::keys::{from_audit, KeyWithdrawal};
         const WITHDRAW_EVENT: &str = AuditEvent::KeyWithdrawn.as_str();
 
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-        )
-        .unwrap();
-        for (i, sql) in migrations::sql(Dialect::Sqlite).iter().take(9).enumerate() {
-            conn.execute_batch(sql).unwrap();
-            conn.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?1, 0)",
-                [i as i64 + 1],
-            )
-            .unwrap();
-        }
+        let mut conn = at_migration(9, false);
         // Key a withdrawn twice (the earlier day counts), b withdrawn for a day then for every
         // credential (all counts), c once for every credential; other events are not
         // withdrawals.
@@ -184,36 +168,27 @@ mod tests {
         let rows: Vec<KeyWithdrawal> = conn
             .prepare("SELECT kid, since, withdrawn_at FROM key_withdrawals ORDER BY withdrawn_at")
             .unwrap()
-            .query_map([], |r| {
-                Ok(KeyWithdrawal {
-                    kid: r.get(0)?,
-                    since: r.get(1)?,
-                    withdrawn_at: r.get(2)?,
-                })
-            })
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        assert_eq!(
-            rows,
-            vec![
+            .map(|row| {
+                let (kid, since, withdrawn_at) = row.unwrap();
                 KeyWithdrawal {
-                    kid: "a".into(),
-                    since: Some(86_400),
-                    withdrawn_at: 10
-                },
-                KeyWithdrawal {
-                    kid: "b".into(),
-                    since: None,
-                    withdrawn_at: 40
-                },
-                KeyWithdrawal {
-                    kid: "c".into(),
-                    since: None,
-                    withdrawn_at: 60
-                },
-            ]
-        );
+                    kid,
+                    since,
+                    withdrawn_at,
+                }
+            })
+            .collect();
+        let expected = [("a", Some(86_400), 10), ("b", None, 40), ("c", None, 60)];
+        let expected: Vec<KeyWithdrawal> = expected
+            .into_iter()
+            .map(|(kid, since, withdrawn_at)| KeyWithdrawal {
+                kid: kid.into(),
+                since,
+                withdrawn_at,
+            })
+            .collect();
+        assert_eq!(rows, expected);
         assert_eq!(
             rows,
             from_audit(&entries),
