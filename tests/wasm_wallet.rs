@@ -471,7 +471,11 @@ fn hotel_journey(wallet: &Wallet) {
     );
     let presented = presented.json();
     let consent = &presented["consent"];
-    assert_eq!(consent["client_id"], "https://hotel.example", "{name}");
+    assert_eq!(
+        consent["client_id"], "redirect_uri:https://offline.invalid/hotel.example",
+        "{name}"
+    );
+    assert_eq!(consent["asker"], "hotel.example", "{name}");
     assert_eq!(consent["response_uri"], Value::Null, "{name}: offline");
     let asked: Vec<&str> = consent["items"][0]["claims"]
         .as_array()

@@ -69,6 +69,8 @@ pub struct ConsentItem {
 pub struct ConsentSummary {
     /// Who asks (the request's `client_id`).
     pub client_id: String,
+    /// Who asks, as a person reads it ([`crate::present::asker_name`]).
+    pub asker: String,
     /// What the wallet verified about who asks (signed request, `redirect_uri`, or nothing).
     pub client_identity: crate::present::ClientIdentity,
     /// Where the answer goes: the `response_uri`, or `None` for an offline (QR) answer.
@@ -239,6 +241,7 @@ pub fn prepare(
     }
     let consent = ConsentSummary {
         client_id: request.client_id.clone(),
+        asker: crate::present::asker_name(&request.client_id, &request.client_identity),
         client_identity: request.client_identity.clone(),
         response_uri: match &request.response_mode {
             ResponseMode::DirectPost { response_uri } => Some(response_uri.clone()),

@@ -173,6 +173,23 @@ pub fn is_offline_uri(uri: &str) -> bool {
     })
 }
 
+/// Who asks, as the consent screen names them: the `response_uri` the answer goes to for a
+/// `redirect_uri:` client, the DID of a signed request, the name an offline desk gives itself
+/// (`redirect_uri:https://offline.invalid/<name>`: not verified), else the `client_id` as sent.
+pub fn asker_name(client_id: &str, identity: &ClientIdentity) -> String {
+    match identity {
+        ClientIdentity::RedirectUri { uri } => uri.clone(),
+        ClientIdentity::Did { did, .. } => did.clone(),
+        ClientIdentity::Unverified => client_id
+            .strip_prefix("redirect_uri:")
+            .filter(|uri| is_offline_uri(uri))
+            .and_then(|uri| url::Url::parse(uri).ok())
+            .map(|u| u.path().trim_matches('/').to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| client_id.to_owned()),
+    }
+}
+
 /// The `typ` a signed request object must carry (OpenID4VP 1.0 section 5; RFC 9101).
 pub const REQUEST_OBJECT_TYP: &str = "oauth-authz-req+jwt";
 
@@ -688,6 +705,37 @@ mod offline_profile_tests {
             ("state", "s"),
         ])
         .unwrap()
+    }
+
+    #[test]
+    fn the_asker_is_named_by_what_the_request_proves_or_the_offline_desk_calls_itself() {
+        let unverified = ClientIdentity::Unverified;
+        assert_eq!(
+            asker_name(
+                "redirect_uri:https://offline.invalid/hotel.example",
+                &unverified
+            ),
+            "hotel.example"
+        );
+        assert_eq!(
+            asker_name("redirect_uri:https://offline.invalid/", &unverified),
+            "redirect_uri:https://offline.invalid/"
+        );
+        assert_eq!(
+            asker_name("redirect_uri:http://offline.invalid/x", &unverified),
+            "redirect_uri:http://offline.invalid/x"
+        );
+        assert_eq!(
+            asker_name("https://hotel.example", &unverified),
+            "https://hotel.example"
+        );
+        let bank = ClientIdentity::RedirectUri {
+            uri: "https://bank.example/answers".into(),
+        };
+        assert_eq!(
+            asker_name("redirect_uri:https://bank.example/answers", &bank),
+            "https://bank.example/answers"
+        );
     }
 
     #[test]

@@ -211,7 +211,7 @@ try {
   await desk.close();
 
   await openRequest(page, hotelUri);
-  assert.equal(await text(page, "#consent-who"), "https://hotel.example");
+  assert.equal(await text(page, "#consent-who"), "hotel.example", "the offline desk is named by the name it gives itself");
   assert.equal(await page.$eval("#consent-verified", (e) => e.dataset.verified), "false", "an unsigned request's name is not verified");
   assert.match(await text(page, "#consent-claims"), new RegExp(citizen.id_number));
   assert.match(await text(page, "#consent-how"), /答复码/);

@@ -556,7 +556,7 @@ async function openRequest() {
 function showConsent() {
   const c = consent;
   const id = c.client_identity || { kind: "unverified" };
-  $("consent-who").textContent = id.kind === "redirect_uri" ? id.uri : c.client_id;
+  $("consent-who").textContent = c.asker || c.client_id;
   const verified = id.kind === "did";
   const badge = $("consent-verified");
   badge.className = `badge ${verified ? "ok" : "bad"}`;
@@ -619,7 +619,7 @@ async function agree() {
   if (!out) return;
   const ms = performance.now() - t0;
   document.body.dataset.answerMs = ms.toFixed(1);
-  const to = consent.client_id;
+  const to = consent.asker || consent.client_id;
   consent = null;
   $("request-text").value = "";
   if (out.answer) {

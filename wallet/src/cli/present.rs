@@ -90,7 +90,7 @@ fn print_consent(c: &ConsentSummary) {
         }
         _ => eprintln!(
             "{} asks for (unsigned request: the name is not verified):",
-            c.client_id
+            c.asker
         ),
     }
     for item in &c.items {

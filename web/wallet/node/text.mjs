@@ -24,7 +24,7 @@ export function printConsent(c, line) {
   } else if (who.kind === "redirect_uri") {
     line(`${who.uri} asks for (unsigned; the answer goes to that address):`);
   } else {
-    line(`${c.client_id} asks for (unsigned request: the name is not verified):`);
+    line(`${c.asker ?? c.client_id} asks for (unsigned request: the name is not verified):`);
   }
   for (const item of c.items) {
     const purpose = item.purpose ? ` — purpose: ${item.purpose}` : "";
