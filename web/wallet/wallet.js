@@ -449,6 +449,12 @@ async function openWallet(storageKey) {
   } finally {
     storageKey.fill(0);
   }
+  if (records.length === 0) {
+    // A new wallet's key check is handed to `persist` with its first call; `refresh()` of a
+    // wallet with no card makes no request and writes it now, so a wrong passphrase is refused
+    // from the first visit on, not only once a card is stored.
+    await wallet.refresh();
+  }
   await showCards();
 }
 
