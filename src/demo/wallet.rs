@@ -372,6 +372,7 @@ impl DemoWallet {
     ) -> Result<String, WalletError> {
         let consent = ConsentSummary {
             client_id: request.client_id.clone(),
+            asker: wallet::present::asker_name(&request.client_id, &request.client_identity),
             client_identity: request.client_identity.clone(),
             response_uri: None,
             items: Vec::new(),
