@@ -2,8 +2,8 @@
 // shows screens, stores the desk's state in IndexedDB, fetches from the bureau and reads the
 // camera. Each request's nonce is kept here until an answer uses it (once) or it expires.
 import init, { Desk, makeRequest, decodeQr } from "../pkg/verifier_wasm.js";
-import { scanQr } from "../shared/camera.js";
-import { fillTable } from "../shared/table.js";
+import { scanQr } from "../common/camera.js";
+import { fillTable } from "../common/table.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 

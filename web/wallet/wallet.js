@@ -12,8 +12,8 @@
 import init, { Wallet, deriveStorageKey, qrSvg } from "../wallet-pkg/wallet_wasm.js";
 // The camera's QR decoder (rqrr), shared with the desk page.
 import initQr, { decodeQr } from "../pkg/verifier_wasm.js";
-import { scanQr } from "../shared/camera.js";
-import { fillTable } from "../shared/table.js";
+import { scanQr } from "../common/camera.js";
+import { fillTable } from "../common/table.js";
 
 // ---------------------------------------------------------------- words (zh / en)
 
